@@ -1,0 +1,42 @@
+import { ErrorCode, isAirlockError } from '@airlock/common';
+
+/**
+ * Exit codes of every airlock command (documented in the README):
+ *   0 success; 1 unexpected failure; 2 usage or invalid input;
+ *   3 registry or service unavailable; 4 refused credentials or access;
+ *   5 content integrity (digest mismatch, invalid manifest);
+ *   6 signature or policy refusal; 7 some items of a batch failed.
+ */
+export const EXIT = { ok: 0, internal: 1, usage: 2, unavailable: 3, denied: 4, integrity: 5, signature: 6, partial: 7 } as const;
+
+const BY_CODE: Partial<Record<ErrorCode, number>> = {
+  INVALID_REFERENCE: EXIT.usage,
+  INVALID_DIGEST: EXIT.usage,
+  INVALID_ARGUMENT: EXIT.usage,
+  CONFIG_INVALID: EXIT.usage,
+  REGISTRY_UNAVAILABLE: EXIT.unavailable,
+  LOOKASIDE_UNAVAILABLE: EXIT.unavailable,
+  REGISTRY_UNAUTHORIZED: EXIT.denied,
+  REGISTRY_DENIED: EXIT.denied,
+  REGISTRY_PROTOCOL: EXIT.unavailable,
+  MANIFEST_UNKNOWN: EXIT.integrity,
+  MANIFEST_INVALID: EXIT.integrity,
+  MANIFEST_UNSUPPORTED: EXIT.integrity,
+  BLOB_UNKNOWN: EXIT.integrity,
+  BLOB_DIGEST_MISMATCH: EXIT.integrity,
+  BLOB_UPLOAD_FAILED: EXIT.unavailable,
+};
+
+/** The exit code for an error: by its domain code, signature codes as one class. */
+export function exitCodeFor(err: unknown): number {
+  if (!isAirlockError(err)) return EXIT.internal;
+  if (err.code.startsWith('SIGNATURE_') || err.code.startsWith('KEY_')) return EXIT.signature;
+  return BY_CODE[err.code] ?? EXIT.internal;
+}
+
+/** One line a person can act on: `airlock: CODE: message` (no stack unless AIRLOCK_DEBUG is set). */
+export function errorLine(err: unknown): string {
+  if (isAirlockError(err)) return `airlock: ${err.code}: ${err.message}`;
+  const msg = err instanceof Error ? err.message : String(err);
+  return `airlock: INTERNAL: ${msg}${process.env.AIRLOCK_DEBUG && err instanceof Error ? `\n${err.stack}` : ''}`;
+}

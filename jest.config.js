@@ -1,0 +1,16 @@
+/** Unit specs sit beside the code; end-to-end specs against real services live in test/. */
+const moduleNameMapper = {
+  '^@airlock/(common|oci|signing|bundle|audit|promotion)$': '<rootDir>/libs/$1/src/index.ts',
+};
+const transform = {
+  '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
+};
+module.exports = {
+  testEnvironment: 'node',
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
+  projects: [
+    { displayName: 'unit', testEnvironment: 'node', moduleNameMapper, transform, testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts'] },
+    { displayName: 'e2e', testEnvironment: 'node', moduleNameMapper, transform, testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'], testTimeout: 180000, slowTestThreshold: 30 },
+  ],
+};

@@ -1,0 +1,62 @@
+/**
+ * Every refusal in airlock carries a stable code. The code is part of the
+ * public contract (API answers, CLI exit lines, audit events): renaming one
+ * is a breaking change.
+ */
+export const ERROR_CODES = [
+  // references and input
+  'INVALID_REFERENCE',
+  'INVALID_DIGEST',
+  'INVALID_ARGUMENT',
+  'CONFIG_INVALID',
+  // registries
+  'REGISTRY_UNAVAILABLE',
+  'REGISTRY_UNAUTHORIZED',
+  'REGISTRY_DENIED',
+  'REGISTRY_PROTOCOL',
+  'MANIFEST_UNKNOWN',
+  'MANIFEST_INVALID',
+  'MANIFEST_UNSUPPORTED',
+  'BLOB_UNKNOWN',
+  'BLOB_DIGEST_MISMATCH',
+  'BLOB_UPLOAD_FAILED',
+  // signatures
+  'SIGNATURE_REQUIRED',
+  'SIGNATURE_INVALID',
+  'SIGNATURE_UNTRUSTED_KEY',
+  'SIGNATURE_FORMAT',
+  'SIGNATURE_PAYLOAD_INVALID',
+  'SIGNATURE_DIGEST_MISMATCH',
+  'SIGNATURE_IDENTITY_MISMATCH',
+  'SIGNATURE_EXPIRED',
+  'KEY_INVALID',
+  'KEY_PASSPHRASE',
+  'LOOKASIDE_UNAVAILABLE',
+  // anything we did not foresee
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Base of every domain error: a stable code and a one-line message a person can act on. */
+export class AirlockError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+
+  /** Plain form for logs, API answers and audit events (no stack, no cause chain). */
+  toJSON(): { code: ErrorCode; message: string; details: Record<string, unknown> } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** True when `e` is an AirlockError (across module copies too). */
+export function isAirlockError(e: unknown): e is AirlockError {
+  return e instanceof AirlockError || (typeof e === 'object' && e !== null && 'code' in e && (ERROR_CODES as readonly string[]).includes(String((e as { code: unknown }).code)) && e instanceof Error);
+}

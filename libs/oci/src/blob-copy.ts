@@ -1,0 +1,112 @@
+import { Readable } from 'node:stream';
+import { RegistryClient } from './registry-client';
+import { RegistryError } from './errors';
+import { DigestVerifier } from './digest-verifier';
+import { Descriptor } from './manifest';
+import { DEFAULT_RETRY, RetryPolicy, withRetry } from './retry';
+
+/** Where a blob comes from and where it goes. */
+export interface BlobRoute {
+  src: RegistryClient;
+  srcRepository: string;
+  dst: RegistryClient;
+  dstRepository: string;
+  /** A repository on the destination registry known to hold the blob (mount source). */
+  mountFrom?: string;
+}
+
+export type BlobOutcome = 'copied' | 'skipped' | 'mounted';
+
+export interface BlobCopyOptions {
+  retry?: RetryPolicy;
+  /** Blobs up to this size go in one PUT; larger ones stream in a PATCH. */
+  monolithicMaxBytes?: number;
+  /** Bytes read from the source (negative when a restarted attempt takes them back). */
+  onBytes?: (delta: number) => void;
+}
+
+const MONOLITHIC_MAX = 1 << 20;
+
+async function readSmall(body: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of body) {
+    n += (c as Buffer).length;
+    if (n > limit) {
+      body.destroy();
+      throw new RegistryError('BLOB_DIGEST_MISMATCH', `blob is larger than its descriptor states`);
+    }
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Copies one blob: skipped when the destination has it, mounted when the
+ * destination registry holds it in another repository, else streamed from
+ * the source with its digest checked on the fly. A lost upload session or a
+ * dropped connection restarts the blob from the start with a new session.
+ */
+export async function copyBlob(route: BlobRoute, desc: Descriptor, opts: BlobCopyOptions = {}): Promise<BlobOutcome> {
+  const { src, dst, srcRepository, dstRepository } = route;
+  if (await dst.hasBlob(dstRepository, desc.digest)) return 'skipped';
+  let location: URL | undefined;
+  if (route.mountFrom && route.mountFrom !== dstRepository) {
+    const started = await dst.startUpload(dstRepository, { repository: route.mountFrom, digest: desc.digest });
+    if (started.mounted) return 'mounted';
+    location = started.location;
+  }
+  const monolithicMax = opts.monolithicMaxBytes ?? MONOLITHIC_MAX;
+  await withRetry(opts.retry ?? DEFAULT_RETRY, `copy of blob ${desc.digest} to ${dst.registry}/${dstRepository}`, async () => {
+    const session = location ?? (await startPlainUpload(dst, dstRepository));
+    location = undefined;
+    let sent = 0;
+    let verifier: DigestVerifier | undefined;
+    let body: Readable | undefined;
+    try {
+      const opened = await src.openBlob(srcRepository, desc.digest);
+      body = opened.body;
+      if (opened.size !== undefined && opened.size !== desc.size) {
+        throw new RegistryError('BLOB_DIGEST_MISMATCH', `blob ${desc.digest} is served as ${opened.size} bytes, not the ${desc.size} its descriptor states; nothing was pushed`);
+      }
+      const onBytes = (n: number) => {
+        sent += n;
+        opts.onBytes?.(n);
+      };
+      if (desc.size <= monolithicMax) {
+        const bytes = await readSmall(body, desc.size);
+        verifier = new DigestVerifier(desc.digest, desc.size, onBytes);
+        verifier.end(bytes);
+        const checked = await readSmall(verifier, desc.size);
+        await dst.completeUpload(dstRepository, session, desc.digest, checked);
+      } else {
+        verifier = new DigestVerifier(desc.digest, desc.size, onBytes);
+        const v = verifier;
+        body.on('error', (e) => v.destroy(e));
+        body.pipe(v);
+        let next: URL;
+        try {
+          next = await dst.patchUpload(dstRepository, session, v, desc.size);
+        } catch (e) {
+          throw v.errored ?? e;
+        }
+        if (v.errored) throw v.errored;
+        await dst.completeUpload(dstRepository, next, desc.digest);
+      }
+      return;
+    } catch (e) {
+      if (body && !body.readableEnded) body.destroy();
+      if (verifier && !verifier.destroyed) verifier.destroy();
+      if (sent) opts.onBytes?.(-sent);
+      await dst.cancelUpload(dstRepository, session);
+      throw e;
+    }
+  });
+  return 'copied';
+}
+
+async function startPlainUpload(dst: RegistryClient, repository: string): Promise<URL> {
+  const s = await dst.startUpload(repository);
+  if (s.mounted) throw new RegistryError('REGISTRY_PROTOCOL', 'registry mounted a blob that was not asked for');
+  return s.location;
+}

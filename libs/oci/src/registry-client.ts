@@ -1,0 +1,422 @@
+import { Readable } from 'node:stream';
+import { Agent, Dispatcher } from 'undici';
+import { Sensitive } from '@airlock/common';
+import { Challenge, Credentials, basicAuthorization, parseChallenge } from './auth';
+import { RegistryError } from './errors';
+import { DEFAULT_RETRY, RetryPolicy, TransientError, isTransientStatus, parseRetryAfter, withRetry } from './retry';
+import { apiHost } from './reference';
+import { MANIFEST_MEDIA_TYPES } from './media-types';
+import { ManifestBlob } from './manifest';
+import { digestLike, assertDigest } from './digest';
+
+/** How to reach one registry. */
+export interface RegistryOptions {
+  /** Allow plain HTTP or unverified TLS for this registry (never the default). */
+  insecure?: boolean;
+  credentials?: Credentials;
+  retry?: RetryPolicy;
+  /** Parallel connections kept to this registry. */
+  connections?: number;
+  /** Abort a response body that stalls longer than this. */
+  bodyTimeoutMs?: number;
+  onRetry?: (what: string, attempt: number, delayMs: number, reason: string) => void;
+}
+
+export type Action = 'pull' | 'push';
+/** Access a request needs, used to ask a token server for exactly that. */
+export interface Scope {
+  repository: string;
+  actions: Action[];
+}
+
+interface SendOptions {
+  scopes: Scope[];
+  headers?: Record<string, string>;
+  body?: Buffer | Readable | null;
+  /** Bodies that cannot be replayed (streams) are sent once. */
+  what: string;
+}
+
+type Response = Dispatcher.ResponseData;
+
+const USER_AGENT = 'airlock/0.1';
+
+/** Reads and discards a body so the connection can be reused. */
+async function drain(res: Response): Promise<void> {
+  try {
+    await res.body.dump({ limit: 1 << 20 });
+  } catch {
+    /* connection will be dropped instead */
+  }
+}
+
+function header(res: Response, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * A client for one registry host (OCI distribution v2). It keeps pooled
+ * connections, learns the auth challenge once, caches bearer tokens per
+ * scope, and retries transient faults for requests that can be replayed.
+ */
+export class RegistryClient {
+  private readonly agent: Agent;
+  private readonly retry: RetryPolicy;
+  private base?: URL;
+  private challenge?: Challenge | null;
+  private readyPromise?: Promise<void>;
+  private readonly tokens = new Map<string, { value: Sensitive<string>; expires: number }>();
+
+  constructor(
+    readonly registry: string,
+    private readonly opts: RegistryOptions = {},
+  ) {
+    this.retry = opts.retry ?? DEFAULT_RETRY;
+    this.agent = new Agent({
+      connections: opts.connections ?? 16,
+      keepAliveTimeout: 30_000,
+      headersTimeout: 120_000,
+      bodyTimeout: opts.bodyTimeoutMs ?? 120_000,
+      connect: opts.insecure ? { rejectUnauthorized: false } : undefined,
+    });
+  }
+
+  /** Closes pooled connections. */
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  /** Base URL, once known (`https://host` or, for insecure registries that do not speak TLS, `http://host`). */
+  get baseUrl(): string | undefined {
+    return this.base?.origin;
+  }
+
+  private ready(): Promise<void> {
+    this.readyPromise ??= this.ping().catch((e) => {
+      this.readyPromise = undefined;
+      throw e;
+    });
+    return this.readyPromise;
+  }
+
+  /** GET /v2/: picks the scheme and learns the auth challenge. */
+  private async ping(): Promise<void> {
+    const host = apiHost(this.registry);
+    const schemes = this.opts.insecure ? ['https', 'http'] : ['https'];
+    let lastErr: unknown;
+    for (const scheme of schemes) {
+      const base = new URL(`${scheme}://${host}`);
+      try {
+        const res = await withRetry(this.retry, `connecting to registry ${this.registry}`, async () => {
+          const r = await this.agent.request({ origin: base.origin, path: '/v2/', method: 'GET', headers: { 'user-agent': USER_AGENT } });
+          if (isTransientStatus(r.statusCode)) {
+            await drain(r);
+            throw new TransientError(`registry ${this.registry} answered ${r.statusCode}`, parseRetryAfter(r.headers['retry-after']));
+          }
+          return r;
+        }, (a, d, why) => this.opts.onRetry?.('ping', a, d, why));
+        await drain(res);
+        if (res.statusCode === 401) {
+          this.challenge = parseChallenge(res.headers['www-authenticate']) ?? null;
+        } else if (res.statusCode === 200) {
+          this.challenge = null;
+        } else if (res.statusCode === 404) {
+          throw new RegistryError('REGISTRY_PROTOCOL', `${host} does not serve the registry API at /v2/ (answered 404)`);
+        } else {
+          this.challenge = null;
+        }
+        this.base = base;
+        return;
+      } catch (e) {
+        lastErr = e;
+        if (e instanceof RegistryError && e.code === 'REGISTRY_PROTOCOL') throw e;
+      }
+    }
+    if (lastErr instanceof RegistryError) throw lastErr;
+    const why = lastErr instanceof Error ? lastErr.message : String(lastErr);
+    throw new RegistryError('REGISTRY_UNAVAILABLE', `cannot reach registry ${this.registry}: ${why}${this.opts.insecure ? '' : ' (for a plain-HTTP registry, mark it insecure)'}`, {}, { cause: lastErr });
+  }
+
+  private async authorization(scopes: Scope[], force = false): Promise<string | undefined> {
+    const ch = this.challenge;
+    if (!ch) return undefined;
+    const creds = this.opts.credentials;
+    if (ch.scheme === 'basic') {
+      if (!creds) throw new RegistryError('REGISTRY_UNAUTHORIZED', `registry ${this.registry} needs credentials and none are configured (set AIRLOCK_CREDS_<HOST> or an auth file)`);
+      return basicAuthorization(creds);
+    }
+    const scopeStr = scopes
+      .map((s) => `repository:${s.repository}:${[...new Set(s.actions)].sort().join(',')}`)
+      .sort()
+      .join(' ');
+    const cached = this.tokens.get(scopeStr);
+    if (!force && cached && cached.expires > Date.now()) return `Bearer ${cached.value.reveal()}`;
+    const realm = ch.params.realm;
+    if (!realm) throw new RegistryError('REGISTRY_PROTOCOL', `registry ${this.registry} sent a bearer challenge without a realm`);
+    const url = new URL(realm);
+    if (ch.params.service) url.searchParams.set('service', ch.params.service);
+    for (const s of scopeStr.split(' ').filter(Boolean)) url.searchParams.append('scope', s);
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT };
+    if (creds) headers.authorization = basicAuthorization(creds);
+    const res = await withRetry(this.retry, `token request to ${url.host}`, async () => {
+      const r = await this.agent.request({ origin: url.origin, path: url.pathname + url.search, method: 'GET', headers });
+      if (isTransientStatus(r.statusCode)) {
+        await drain(r);
+        throw new TransientError(`token server answered ${r.statusCode}`, parseRetryAfter(r.headers['retry-after']));
+      }
+      return r;
+    });
+    if (res.statusCode !== 200) {
+      await drain(res);
+      throw new RegistryError('REGISTRY_UNAUTHORIZED', `token server for ${this.registry} refused ${creds ? `user ${creds.username}` : 'anonymous access'} (${res.statusCode}) for ${scopeStr}`);
+    }
+    const body = (await res.body.json()) as { token?: string; access_token?: string; expires_in?: number };
+    const token = body.token ?? body.access_token;
+    if (!token) throw new RegistryError('REGISTRY_PROTOCOL', `token server for ${this.registry} returned no token`);
+    const ttl = Math.max(10, body.expires_in ?? 60);
+    this.tokens.set(scopeStr, { value: new Sensitive(token), expires: Date.now() + (ttl - 5) * 1000 });
+    return `Bearer ${token}`;
+  }
+
+  /** Resolves a path or a Location header against the registry's base URL. */
+  resolve(pathOrUrl: string): URL {
+    return new URL(pathOrUrl, this.base);
+  }
+
+  /** One HTTP exchange with auth; a 401 refreshes the challenge and token once when the body can be replayed. */
+  private async send(method: string, target: string | URL, o: SendOptions): Promise<Response> {
+    await this.ready();
+    const url = typeof target === 'string' ? this.resolve(target) : target;
+    const sameOrigin = url.origin === this.base?.origin;
+    const replayable = !(o.body instanceof Readable);
+    for (let pass = 0; pass < 2; pass++) {
+      const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...o.headers };
+      const auth = sameOrigin ? await this.authorization(o.scopes, pass > 0) : undefined;
+      if (auth) headers.authorization = auth;
+      const res = await this.agent.request({ origin: url.origin, path: url.pathname + url.search, method: method as Dispatcher.HttpMethod, headers, body: o.body ?? null });
+      if (res.statusCode === 401 && pass === 0 && replayable && sameOrigin) {
+        await drain(res);
+        const ch = parseChallenge(res.headers['www-authenticate']);
+        if (ch) this.challenge = ch;
+        continue;
+      }
+      return res;
+    }
+    throw new Error('unreachable');
+  }
+
+  /** Error for a response that was not what we expected. */
+  async failure(res: Response, what: string, notFound: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN' | 'BLOB_UPLOAD_FAILED' = 'MANIFEST_UNKNOWN'): Promise<RegistryError> {
+    let detail = '';
+    let regCode = '';
+    try {
+      const text = (await res.body.text()).slice(0, 2000);
+      const j = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
+      regCode = j.errors?.[0]?.code ?? '';
+      detail = j.errors?.map((e) => `${e.code}: ${e.message}`).join('; ') ?? '';
+    } catch {
+      /* not JSON */
+    }
+    const s = res.statusCode;
+    const tail = detail ? ` (${detail})` : '';
+    const details = { status: s, registryCode: regCode || undefined };
+    if (s === 401) return new RegistryError('REGISTRY_UNAUTHORIZED', `registry ${this.registry} refused the credentials for ${what}${tail}`, details);
+    if (s === 403) return new RegistryError('REGISTRY_DENIED', `registry ${this.registry} denied ${what}${tail}`, details);
+    if (s === 404) return new RegistryError(notFound, `${what}: not found on ${this.registry}${tail}`, details);
+    if (regCode === 'DIGEST_INVALID' || regCode === 'BLOB_UPLOAD_INVALID' && /digest/i.test(detail)) {
+      return new RegistryError('BLOB_DIGEST_MISMATCH', `registry ${this.registry} refused ${what}: content does not match its digest${tail}`, details);
+    }
+    if (regCode === 'MANIFEST_BLOB_UNKNOWN' || regCode === 'MANIFEST_INVALID' || regCode === 'BLOB_UNKNOWN') {
+      return new RegistryError('MANIFEST_INVALID', `registry ${this.registry} refused ${what}${tail}`, details);
+    }
+    if (isTransientStatus(s)) return new RegistryError('REGISTRY_UNAVAILABLE', `registry ${this.registry} answered ${s} for ${what}${tail}`, details);
+    return new RegistryError('REGISTRY_PROTOCOL', `registry ${this.registry} answered ${s} for ${what}${tail}`, details);
+  }
+
+  /** A replayable request with retries of transient faults; returns the response when its status is in `ok`. */
+  private async call(method: string, target: string | URL, o: SendOptions & { ok: number[]; notFound?: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN' | 'BLOB_UPLOAD_FAILED'; passThrough?: number[] }): Promise<Response> {
+    return withRetry(this.retry, `${o.what} on ${this.registry}`, async () => {
+      const res = await this.send(method, target, o);
+      if (o.ok.includes(res.statusCode) || o.passThrough?.includes(res.statusCode)) return res;
+      if (isTransientStatus(res.statusCode)) {
+        const retryAfter = parseRetryAfter(res.headers['retry-after']);
+        await drain(res);
+        throw new TransientError(`registry ${this.registry} answered ${res.statusCode} for ${o.what}`, retryAfter);
+      }
+      throw await this.failure(res, o.what, o.notFound);
+    }, (a, d, why) => this.opts.onRetry?.(o.what, a, d, why));
+  }
+
+  /** Fetches a manifest's exact bytes; checks them against the digest asked for and the one the registry states. */
+  async getManifest(repository: string, selector: string): Promise<ManifestBlob> {
+    const what = `manifest ${repository}:${selector}`;
+    const res = await this.call('GET', `/v2/${repository}/manifests/${selector}`, {
+      scopes: [{ repository, actions: ['pull'] }],
+      headers: { accept: MANIFEST_MEDIA_TYPES.join(', ') },
+      ok: [200],
+      what: `GET ${what}`,
+    });
+    const len = Number(header(res, 'content-length') ?? 0);
+    if (len > 4 << 20) {
+      res.body.destroy();
+      throw new RegistryError('MANIFEST_INVALID', `${what} is larger than 4 MiB; refusing it`);
+    }
+    const bytes = Buffer.from(await res.body.arrayBuffer());
+    if (bytes.length > 4 << 20) throw new RegistryError('MANIFEST_INVALID', `${what} is larger than 4 MiB; refusing it`);
+    const mediaType = (header(res, 'content-type') ?? '').split(';')[0].trim();
+    const stated = header(res, 'docker-content-digest');
+    const digest = digestLike(selector.startsWith('sha512:') ? selector : 'sha256:' + '0'.repeat(64), bytes);
+    if (selector.includes(':') && digest !== selector) {
+      throw new RegistryError('BLOB_DIGEST_MISMATCH', `${what}: registry served bytes with digest ${digest}`);
+    }
+    if (stated && /^sha(256|512):/.test(stated) && stated.split(':')[0] === digest.split(':')[0] && stated !== digest) {
+      throw new RegistryError('BLOB_DIGEST_MISMATCH', `${what}: registry states ${stated} but the bytes hash to ${digest}`);
+    }
+    return { bytes, mediaType, digest };
+  }
+
+  /** HEAD of a manifest: its digest when present, undefined on 404. */
+  async headManifest(repository: string, selector: string): Promise<{ digest?: string; mediaType?: string } | undefined> {
+    const res = await this.call('HEAD', `/v2/${repository}/manifests/${selector}`, {
+      scopes: [{ repository, actions: ['pull'] }],
+      headers: { accept: MANIFEST_MEDIA_TYPES.join(', ') },
+      ok: [200],
+      passThrough: [404],
+      what: `HEAD manifest ${repository}:${selector}`,
+    });
+    await drain(res);
+    if (res.statusCode === 404) return undefined;
+    return { digest: header(res, 'docker-content-digest'), mediaType: header(res, 'content-type') };
+  }
+
+  /** Pushes manifest bytes unchanged under a tag or digest. */
+  async putManifest(repository: string, selector: string, m: ManifestBlob): Promise<void> {
+    const res = await this.call('PUT', `/v2/${repository}/manifests/${selector}`, {
+      scopes: [{ repository, actions: ['pull', 'push'] }],
+      headers: { 'content-type': m.mediaType, 'content-length': String(m.bytes.length) },
+      body: m.bytes,
+      ok: [200, 201, 202],
+      what: `PUT manifest ${repository}:${selector}`,
+    });
+    const stated = header(res, 'docker-content-digest');
+    await drain(res);
+    if (stated && stated !== m.digest) {
+      throw new RegistryError('BLOB_DIGEST_MISMATCH', `registry ${this.registry} stored manifest ${repository}:${selector} as ${stated}, expected ${m.digest}`);
+    }
+  }
+
+  /** True when the repository already has the blob. */
+  async hasBlob(repository: string, digest: string): Promise<boolean> {
+    const res = await this.call('HEAD', `/v2/${repository}/blobs/${digest}`, {
+      scopes: [{ repository, actions: ['pull'] }],
+      ok: [200],
+      passThrough: [404],
+      what: `HEAD blob ${repository}@${digest}`,
+      notFound: 'BLOB_UNKNOWN',
+    });
+    await drain(res);
+    return res.statusCode === 200;
+  }
+
+  /** Opens a blob for streaming (redirects followed, credentials not sent to other hosts). */
+  async openBlob(repository: string, digest: string): Promise<{ body: Readable; size?: number }> {
+    let target: URL = this.resolve(`/v2/${repository}/blobs/${digest}`);
+    for (let hop = 0; hop < 4; hop++) {
+      const res = await this.call('GET', target, {
+        scopes: [{ repository, actions: ['pull'] }],
+        ok: [200],
+        passThrough: [301, 302, 303, 307, 308],
+        what: `GET blob ${repository}@${digest}`,
+        notFound: 'BLOB_UNKNOWN',
+      });
+      if (res.statusCode === 200) {
+        const len = header(res, 'content-length');
+        return { body: res.body, size: len !== undefined ? Number(len) : undefined };
+      }
+      const loc = header(res, 'location');
+      await drain(res);
+      if (!loc) throw new RegistryError('REGISTRY_PROTOCOL', `registry ${this.registry} redirected a blob without a Location`);
+      target = new URL(loc, target);
+    }
+    throw new RegistryError('REGISTRY_PROTOCOL', `registry ${this.registry} redirected blob ${digest} too many times`);
+  }
+
+  /**
+   * Starts an upload; with `mountFrom` asks for a cross-repository mount first.
+   * Returns `mounted` or the upload session's URL.
+   */
+  async startUpload(repository: string, mountFrom?: { repository: string; digest: string }): Promise<{ mounted: true } | { mounted: false; location: URL }> {
+    const scopes: Scope[] = [{ repository, actions: ['pull', 'push'] }];
+    let path = `/v2/${repository}/blobs/uploads/`;
+    if (mountFrom) {
+      scopes.push({ repository: mountFrom.repository, actions: ['pull'] });
+      path += `?mount=${encodeURIComponent(mountFrom.digest)}&from=${encodeURIComponent(mountFrom.repository)}`;
+    }
+    const res = await this.call('POST', path, { scopes, headers: { 'content-length': '0' }, body: null, ok: [201, 202], what: `start upload to ${repository}` });
+    const loc = header(res, 'location');
+    await drain(res);
+    if (res.statusCode === 201 && mountFrom) return { mounted: true };
+    if (!loc) throw new RegistryError('REGISTRY_PROTOCOL', `registry ${this.registry} started an upload without a Location`);
+    return { mounted: false, location: this.resolve(loc) };
+  }
+
+  /**
+   * Streams the body into an upload session with one PATCH. Not retried here:
+   * a stream cannot be replayed, so the caller restarts the whole blob.
+   */
+  async patchUpload(repository: string, location: URL, body: Readable, size?: number): Promise<URL> {
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+    if (size !== undefined) headers['content-length'] = String(size);
+    const res = await this.send('PATCH', location, { scopes: [{ repository, actions: ['pull', 'push'] }], headers, body, what: 'upload' });
+    if (res.statusCode !== 202 && res.statusCode !== 204) {
+      if (isTransientStatus(res.statusCode) || res.statusCode === 404) {
+        const why = `registry ${this.registry} answered ${res.statusCode} to a blob upload`;
+        await drain(res);
+        throw new TransientError(res.statusCode === 404 ? `${why} (upload session lost)` : why, parseRetryAfter(res.headers['retry-after']));
+      }
+      throw await this.failure(res, `blob upload to ${repository}`, 'BLOB_UPLOAD_FAILED');
+    }
+    const loc = header(res, 'location');
+    await drain(res);
+    return loc ? new URL(loc, location) : location;
+  }
+
+  /** Commits an upload under its digest, optionally sending a last (small) body. */
+  async completeUpload(repository: string, location: URL, digest: string, body?: Buffer): Promise<void> {
+    const url = new URL(location);
+    url.searchParams.set('digest', digest);
+    const res = await this.send('PUT', url, {
+      scopes: [{ repository, actions: ['pull', 'push'] }],
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(body?.length ?? 0) },
+      body: body ?? null,
+      what: 'commit upload',
+    });
+    if (res.statusCode === 201 || res.statusCode === 204) {
+      await drain(res);
+      return;
+    }
+    if (isTransientStatus(res.statusCode) || res.statusCode === 404) {
+      await drain(res);
+      throw new TransientError(`registry ${this.registry} answered ${res.statusCode} committing blob ${digest}`, parseRetryAfter(res.headers['retry-after']));
+    }
+    throw await this.failure(res, `commit of blob ${digest} to ${repository}`, 'BLOB_UPLOAD_FAILED');
+  }
+
+  /** Abandons an upload session (best effort: the registry garbage-collects it anyway). */
+  async cancelUpload(repository: string, location: URL): Promise<void> {
+    try {
+      const res = await this.send('DELETE', location, { scopes: [{ repository, actions: ['pull', 'push'] }], what: 'cancel upload' });
+      await drain(res);
+    } catch {
+      /* best effort */
+    }
+  }
+
+  /** Lists a repository's tags (first page). */
+  async listTags(repository: string): Promise<string[]> {
+    const res = await this.call('GET', `/v2/${repository}/tags/list`, { scopes: [{ repository, actions: ['pull'] }], ok: [200], what: `list tags of ${repository}` });
+    const j = (await res.body.json()) as { tags?: string[] | null };
+    return j.tags ?? [];
+  }
+}
