@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 npx --no-install tsc -p tsconfig.json --noEmit
+# the CLI tests run the built command, as users do
+npm run --silent build
 npx --no-install jest "$@"

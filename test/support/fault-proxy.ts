@@ -42,6 +42,9 @@ export class FaultProxy {
   host = '';
   url = '';
 
+  /** Optional gate in front of every request (an auth emulation); returning a response answers it. */
+  gate?: (req: IncomingMessage, res: ServerResponse) => boolean;
+
   constructor(private readonly upstream: string) {}
 
   /** Adds a rule; rules are tried in order. */
@@ -88,6 +91,11 @@ export class FaultProxy {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    if (this.gate?.(req, res)) {
+      req.resume();
+      this.log.push({ method: req.method ?? '', path: req.url ?? '', status: res.statusCode, fault: 'gate', at: Date.now() });
+      return;
+    }
     const fault = this.pick(req);
     const entry: ExchangeLog = { method: req.method ?? '', path: req.url ?? '', status: 0, fault: fault?.type, at: Date.now() };
     this.log.push(entry);

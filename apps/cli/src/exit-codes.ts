@@ -36,7 +36,8 @@ export function exitCodeFor(err: unknown): number {
 
 /** One line a person can act on: `airlock: CODE: message` (no stack unless AIRLOCK_DEBUG is set). */
 export function errorLine(err: unknown): string {
-  if (isAirlockError(err)) return `airlock: ${err.code}: ${err.message}`;
+  const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
+  if (isAirlockError(err)) return `airlock: ${err.code}: ${oneLine(err.message)}`;
   const msg = err instanceof Error ? err.message : String(err);
-  return `airlock: INTERNAL: ${msg}${process.env.AIRLOCK_DEBUG && err instanceof Error ? `\n${err.stack}` : ''}`;
+  return `airlock: INTERNAL: ${oneLine(msg)}${process.env.AIRLOCK_DEBUG && err instanceof Error ? `\n${err.stack}` : ''}`;
 }

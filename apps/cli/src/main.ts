@@ -1,23 +1,41 @@
 import 'reflect-metadata';
 import { CommandFactory } from 'nest-commander';
+import { CommandRunnerService } from 'nest-commander/src/command-runner.service';
+import type { Command as CommanderCommand, CommanderError } from 'commander';
 import { CliModule } from './cli.module';
 import { EXIT, errorLine, exitCodeFor } from './exit-codes';
 
+/** commander exits 1 on usage errors; our documented code is 2 (help and --version stay 0). */
+function usageExit(err: Error): never {
+  process.exit((err as CommanderError).exitCode === 0 ? EXIT.ok : EXIT.usage);
+}
+
+function overrideExits(cmd: CommanderCommand): void {
+  cmd.exitOverride(usageExit);
+  for (const sub of cmd.commands) overrideExits(sub);
+}
+
 /** The `airlock` command line. Errors end as one line and a documented exit code. */
-export async function main(): Promise<void> {
-  await CommandFactory.run(CliModule, {
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const app = await CommandFactory.createWithoutRunning(CliModule, {
     logger: false,
     cliName: 'airlock',
     version: process.env.npm_package_version ?? '0.1.0',
-    errorHandler: (err: Error & { exitCode?: number; code?: string }) => {
-      // commander: help and version exit 0; anything else is a usage error.
-      process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
-    },
+    errorHandler: usageExit,
     serviceErrorHandler: (err: Error) => {
       process.stderr.write(errorLine(err) + '\n');
       process.exitCode = exitCodeFor(err);
     },
   });
+  try {
+    // nest-commander sets exitOverride on the root only; subcommands need it too.
+    const runner = app.get(CommandRunnerService) as unknown as { commander: CommanderCommand };
+    overrideExits(runner.commander);
+    process.argv = argv;
+    await CommandFactory.runApplication(app);
+  } finally {
+    await app.close();
+  }
 }
 
 if (require.main === module) {

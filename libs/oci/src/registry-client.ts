@@ -134,7 +134,9 @@ export class RegistryClient {
       }
     }
     if (lastErr instanceof RegistryError) throw lastErr;
-    const why = lastErr instanceof Error ? lastErr.message : String(lastErr);
+    let why = lastErr instanceof Error ? lastErr.message : String(lastErr);
+    if (/wrong version number|packet length too long|ssl3_get_record/i.test(why)) why = 'TLS handshake failed: it does not seem to speak HTTPS';
+    why = why.replace(/\s*\n\s*/g, ' ').trim();
     throw new RegistryError('REGISTRY_UNAVAILABLE', `cannot reach registry ${this.registry}: ${why}${this.opts.insecure ? '' : ' (for a plain-HTTP registry, mark it insecure)'}`, {}, { cause: lastErr });
   }
 
