@@ -27,8 +27,10 @@ fi
 stamp=node_modules/.airlock-lock-hash
 want="$(sha256sum package-lock.json | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "airlock: installing Node dependencies (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "airlock: installing Node dependencies"
+  # npm install with the committed lock, not npm ci: npm 11.16+ rejects its own
+  # lock files when an optional platform binding (jest's unrs-resolver) is unavailable.
+  npm install --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 elif [ ! -d dist ]; then
   npm run --silent build

@@ -97,10 +97,19 @@ describe('copy engine against real registries and skopeo', () => {
     }
     const results = [];
     for (let i = 0; i < 3; i++) results.push(await engine.copyImage(imgs[i].reference, `${b.host}/batch/app${i}:t`));
-    await engine.close();
     expect(results[0].blobsCopied).toBe(3);
     expect(results[1].blobsMounted).toBe(1);
     expect(results[2].blobsMounted).toBe(1);
+    // at once: the shared layer crosses once, the other copies wait and mount it
+    const more = [];
+    for (let i = 3; i < 6; i++) {
+      more.push(await pushRandomImage(target(a), `batch/app${i}`, 't', { layers: [await blobBytes(a.url, 'batch/base', base.digest), 500] }));
+    }
+    const engine2 = new CopyEngine(new Registries(insecure), { concurrency: 4 });
+    const parallel = await Promise.all(more.map((im, i) => engine2.copyImage(im.reference, `${b.host}/batchp/app${i}:t`)));
+    await Promise.all([engine.close(), engine2.close()]);
+    expect(parallel.reduce((s, r) => s + r.blobsMounted, 0)).toBeGreaterThanOrEqual(2);
+    for (const [i, im] of more.entries()) expect(await skopeoRawDigest(`${b.host}/batchp/app${i}:t`)).toBe(im.digest);
   });
 
   it('copies what the tag meant when the copy began, even if the tag moves meanwhile', async () => {

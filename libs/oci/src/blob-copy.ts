@@ -49,12 +49,14 @@ async function readSmall(body: Readable, limit: number): Promise<Buffer> {
  */
 export async function copyBlob(route: BlobRoute, desc: Descriptor, opts: BlobCopyOptions = {}): Promise<BlobOutcome> {
   const { src, dst, srcRepository, dstRepository } = route;
-  if (await dst.hasBlob(dstRepository, desc.digest)) return 'skipped';
   let location: URL | undefined;
   if (route.mountFrom && route.mountFrom !== dstRepository) {
+    // A mount answers 201 whether or not the target repository had the blob: one request instead of two.
     const started = await dst.startUpload(dstRepository, { repository: route.mountFrom, digest: desc.digest });
     if (started.mounted) return 'mounted';
     location = started.location;
+  } else if (await dst.hasBlob(dstRepository, desc.digest)) {
+    return 'skipped';
   }
   const monolithicMax = opts.monolithicMaxBytes ?? MONOLITHIC_MAX;
   await withRetry(opts.retry ?? DEFAULT_RETRY, `copy of blob ${desc.digest} to ${dst.registry}/${dstRepository}`, async () => {

@@ -59,6 +59,8 @@ interface Tally {
 export class CopyEngine {
   private readonly limiter: Limiter;
   private readonly inFlight = new Map<string, Promise<BlobOutcome>>();
+  /** registry@digest -> a transfer of that blob into some repository of that registry. */
+  private readonly landing = new Map<string, Promise<unknown>>();
   /** registry -> digest -> a repository known to hold it. */
   private readonly located = new Map<string, Map<string, string>>();
 
@@ -178,8 +180,11 @@ export class CopyEngine {
         const mine = !job;
         if (!job) {
           let moved = 0;
-          job = this.limiter
-            .run(() =>
+          const landingKey = `${dst.registry}@${d.digest}`;
+          // The same blob on its way into another repository of this registry: wait, then mount it.
+          const elsewhere = sameRegistry ? undefined : this.landing.get(landingKey);
+          job = (elsewhere ? elsewhere.catch(() => undefined) : Promise.resolve())
+            .then(() => this.limiter.run(() =>
               copyBlob(
                 { src, srcRepository: srcRepo, dst, dstRepository: dstRepo, mountFrom: sameRegistry ? srcRepo : this.knownRepo(dst.registry, d.digest) },
                 d,
@@ -194,19 +199,23 @@ export class CopyEngine {
                   },
                 },
               ),
-            )
+            ))
             .then((outcome) => {
+              this.remember(dst.registry, d.digest, dstRepo);
               if (outcome !== 'copied') {
                 tally.progress.bytesDone += d.size - moved;
               }
               return outcome;
             })
-            .finally(() => this.inFlight.delete(key));
+            .finally(() => {
+              this.inFlight.delete(key);
+              if (this.landing.get(landingKey) === job) this.landing.delete(landingKey);
+            });
           this.inFlight.set(key, job);
+          if (!elsewhere) this.landing.set(landingKey, job);
         }
         const outcome = await job;
         if (!mine) tally.progress.bytesDone += d.size;
-        this.remember(dst.registry, d.digest, dstRepo);
         if (mine) {
           if (outcome === 'copied') tally.copied++;
           else if (outcome === 'skipped') tally.skipped++;

@@ -323,6 +323,7 @@ export class RegistryClient {
 
   /** Opens a blob for streaming (redirects followed, credentials not sent to other hosts). */
   async openBlob(repository: string, digest: string): Promise<{ body: Readable; size?: number }> {
+    await this.ready();
     let target: URL = this.resolve(`/v2/${repository}/blobs/${digest}`);
     for (let hop = 0; hop < 4; hop++) {
       const res = await this.call('GET', target, {

@@ -1,0 +1,17 @@
+import { copyBench } from './copy.bench';
+
+const BENCHES: Record<string, () => Promise<void>> = {
+  copy: copyBench,
+};
+
+/** Runs the named benchmarks (all when none is named). */
+export async function main(args: string[]): Promise<void> {
+  const names = args.filter((a) => a && !a.startsWith('-'));
+  const chosen = names.length ? names : Object.keys(BENCHES);
+  for (const n of chosen) {
+    const b = BENCHES[n];
+    if (!b) throw new Error(`unknown benchmark ${n}; known: ${Object.keys(BENCHES).join(', ')}`);
+    console.log(`# benchmark: ${n}`);
+    await b();
+  }
+}
