@@ -1,0 +1,100 @@
+/**
+ * A JSON reader for untrusted signature payloads, stricter than JSON.parse:
+ * duplicate keys and trailing data are errors (JSON.parse silently keeps the
+ * last duplicate and would let two readers disagree on what was signed).
+ */
+export class StrictJsonError extends Error {}
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
+
+/** Parses exactly one JSON value; throws StrictJsonError on duplicates, trailing data or bad syntax. */
+export function parseStrictJson(text: string, maxDepth = 16): JsonValue {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+  };
+  const fail = (what: string): never => {
+    throw new StrictJsonError(`${what} at offset ${i}`);
+  };
+  const str = (): string => {
+    const start = i;
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text[i] === '\\') i++;
+      else if (text.charCodeAt(i) < 0x20) fail('control character in string');
+      i++;
+    }
+    if (i >= text.length) fail('unterminated string');
+    i++;
+    try {
+      return JSON.parse(text.slice(start, i)) as string;
+    } catch {
+      return fail('invalid string escape');
+    }
+  };
+  const value = (depth: number): JsonValue => {
+    if (depth > maxDepth) fail('nesting too deep');
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      const obj: { [k: string]: JsonValue } = Object.create(null);
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return obj;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail('expected a key');
+        const k = str();
+        if (Object.prototype.hasOwnProperty.call(obj, k)) fail(`duplicate key ${JSON.stringify(k)}`);
+        ws();
+        if (text[i] !== ':') fail('expected :');
+        i++;
+        obj[k] = value(depth + 1);
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') {
+          i++;
+          return obj;
+        }
+        fail('expected , or }');
+      }
+    }
+    if (c === '[') {
+      i++;
+      const arr: JsonValue[] = [];
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return arr;
+      }
+      for (;;) {
+        arr.push(value(depth + 1));
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return arr;
+        }
+        fail('expected , or ]');
+      }
+    }
+    if (c === '"') return str();
+    const lit = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(text.slice(i, i + 64));
+    if (!lit) return fail('unexpected character');
+    i += lit[0].length;
+    return JSON.parse(lit[0]) as JsonValue;
+  };
+  const v = value(0);
+  ws();
+  if (i !== text.length) fail('trailing data after the JSON value');
+  return v;
+}
