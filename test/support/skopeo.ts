@@ -5,9 +5,9 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /** Runs skopeo with the given arguments; returns stdout (throws with stderr on failure). */
-export async function skopeo(args: string[], opts: { timeoutMs?: number } = {}): Promise<string> {
+export async function skopeo(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   try {
-    const { stdout } = await run('skopeo', args, { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 << 20 });
+    const { stdout } = await run('skopeo', args, { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 << 20, env: opts.env ?? process.env });
     return stdout;
   } catch (e) {
     const err = e as { stderr?: string; message: string };

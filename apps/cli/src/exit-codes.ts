@@ -14,6 +14,9 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   INVALID_DIGEST: EXIT.usage,
   INVALID_ARGUMENT: EXIT.usage,
   CONFIG_INVALID: EXIT.usage,
+  STAGE_UNKNOWN: EXIT.usage,
+  KEY_MISSING: EXIT.usage,
+  LOOKASIDE_INVALID: EXIT.usage,
   REGISTRY_UNAVAILABLE: EXIT.unavailable,
   LOOKASIDE_UNAVAILABLE: EXIT.unavailable,
   REGISTRY_UNAUTHORIZED: EXIT.denied,
@@ -30,8 +33,9 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
 /** The exit code for an error: by its domain code, signature codes as one class. */
 export function exitCodeFor(err: unknown): number {
   if (!isAirlockError(err)) return EXIT.internal;
+  if (BY_CODE[err.code] !== undefined) return BY_CODE[err.code] as number;
   if (err.code.startsWith('SIGNATURE_') || err.code.startsWith('KEY_')) return EXIT.signature;
-  return BY_CODE[err.code] ?? EXIT.internal;
+  return EXIT.internal;
 }
 
 /** One line a person can act on: `airlock: CODE: message` (no stack unless AIRLOCK_DEBUG is set). */

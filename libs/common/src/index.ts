@@ -1,2 +1,4 @@
 export * from './errors';
 export * from './sensitive';
+export * from './config/config-schema';
+export * from './config/load-config';

@@ -109,7 +109,7 @@ describe('verify: the rules of containers/image', () => {
     expect(v.keyFingerprint).toBe(fingerprintOf(pub));
     expect(v.signedByFingerprint).toBe(privateKey.subkeys[0].getFingerprint().toUpperCase());
     const revokedSub = await privateKey.subkeys[0].revoke(privateKey.keyPacket as openpgp.SecretKeyPacket);
-    const holder = privateKey.clone();
+    const holder = (privateKey as unknown as { clone(): openpgp.PrivateKey }).clone();
     holder.subkeys[0] = revokedSub;
     const revokedPub = holder.toPublic();
     expect(await code(sig, { trustedKeys: [revokedPub] })).toBe('SIGNATURE_KEY_REVOKED');

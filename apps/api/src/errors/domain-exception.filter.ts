@@ -1,0 +1,70 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import { isAirlockError } from '@airlock/common';
+import { httpStatusFor } from './http-status';
+
+/** Request id: the client's X-Request-Id when sane, else a new one. */
+export function requestIdOf(req: Request): string {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : undefined;
+  const r = req as Request & { airlockRequestId?: string };
+  r.airlockRequestId ??= id ?? randomUUID();
+  return r.airlockRequestId;
+}
+
+/**
+ * Maps every error to `{ error: { code, message, requestId } }`: domain codes
+ * to their status, Nest HTTP errors to theirs, anything else to a 500 that
+ * names only the request id (details go to the log, never to the client).
+ */
+@Catch()
+export class DomainExceptionFilter implements ExceptionFilter {
+  private readonly log = new Logger('errors');
+
+  catch(err: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const req = ctx.getRequest<Request>();
+    const res = ctx.getResponse<Response>();
+    const requestId = requestIdOf(req);
+    let status = 500;
+    let body: { code: string; message: string; details?: unknown };
+    if (isAirlockError(err)) {
+      status = httpStatusFor(err.code);
+      body = { code: err.code, message: err.message };
+      if (status >= 500) this.log.error(`${requestId} ${err.code}: ${err.message}`);
+    } else if (err instanceof HttpException) {
+      status = err.getStatus();
+      const r = err.getResponse() as string | { message?: string | string[]; code?: string };
+      const msg = typeof r === 'string' ? r : Array.isArray(r.message) ? r.message.join('; ') : (r.message ?? err.message);
+      body = { code: (typeof r === 'object' && r.code) || httpCode(status), message: msg };
+    } else {
+      this.log.error(`${requestId} unexpected: ${(err as Error)?.stack ?? String(err)}`);
+      body = { code: 'INTERNAL', message: `internal error; quote request id ${requestId}` };
+    }
+    if (res.headersSent) return;
+    res.setHeader('x-request-id', requestId);
+    res.status(status).json({ error: { ...body, requestId } });
+  }
+}
+
+function httpCode(status: number): string {
+  switch (status) {
+    case 400:
+      return 'INVALID_ARGUMENT';
+    case 401:
+      return 'UNAUTHENTICATED';
+    case 403:
+      return 'FORBIDDEN';
+    case 404:
+      return 'NOT_FOUND';
+    case 413:
+      return 'PAYLOAD_TOO_LARGE';
+    case 415:
+      return 'UNSUPPORTED_MEDIA_TYPE';
+    case 429:
+      return 'RATE_LIMITED';
+    default:
+      return status >= 500 ? 'INTERNAL' : 'INVALID_ARGUMENT';
+  }
+}

@@ -1,0 +1,29 @@
+import { ErrorCode } from '@airlock/common';
+
+/** HTTP status for each domain error code; the one place codes meet HTTP. */
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  INVALID_REFERENCE: 400,
+  INVALID_DIGEST: 400,
+  INVALID_ARGUMENT: 400,
+  CONFIG_INVALID: 500,
+  STAGE_UNKNOWN: 404,
+  PROMOTION_ROUTE_UNKNOWN: 400,
+  KEY_MISSING: 409,
+  KEY_INVALID: 500,
+  KEY_PASSPHRASE: 500,
+  MANIFEST_UNKNOWN: 404,
+  BLOB_UNKNOWN: 404,
+  REGISTRY_UNAVAILABLE: 502,
+  REGISTRY_UNAUTHORIZED: 502,
+  REGISTRY_DENIED: 502,
+  REGISTRY_PROTOCOL: 502,
+  LOOKASIDE_UNAVAILABLE: 502,
+  LOOKASIDE_INVALID: 400,
+};
+
+/** The status for a code: signature refusals are 422, unknown codes 500. */
+export function httpStatusFor(code: ErrorCode): number {
+  if (STATUS[code]) return STATUS[code] as number;
+  if (code.startsWith('SIGNATURE_') || code.startsWith('BLOB_') || code.startsWith('MANIFEST_')) return 422;
+  return 500;
+}

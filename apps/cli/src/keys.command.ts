@@ -1,0 +1,89 @@
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { AirlockError } from '@airlock/common';
+import { describeKey, generateKeyPair, readPublicKeys } from '@airlock/signing';
+import type { KeyType } from '@airlock/signing';
+import * as openpgp from 'openpgp';
+import { readPassphrase } from './passphrase';
+
+const KEY_TYPES: KeyType[] = ['ed25519', 'rsa3072', 'rsa4096'];
+
+@SubCommand({ name: 'generate', description: 'Generate a stage key pair: DIR/NAME.key (private, passphrase-protected) and DIR/NAME.pub' })
+export class KeysGenerateCommand extends CommandRunner {
+  async run(_p: string[], o: { name?: string; out?: string; type?: KeyType; passphraseEnv?: string; email?: string; force?: boolean }): Promise<void> {
+    if (!o.name || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(o.name)) throw new AirlockError('INVALID_ARGUMENT', '--name is required (letters, digits, . _ -)');
+    if (!o.out) throw new AirlockError('INVALID_ARGUMENT', '--out DIR is required');
+    const priv = join(o.out, `${o.name}.key`);
+    const pub = join(o.out, `${o.name}.pub`);
+    if (!o.force && (existsSync(priv) || existsSync(pub))) throw new AirlockError('INVALID_ARGUMENT', `${priv} or ${pub} exists; refusing to overwrite a key (use --force)`);
+    const passphrase = await readPassphrase(o.passphraseEnv ?? 'AIRLOCK_KEY_PASSPHRASE', `passphrase for ${o.name}: `, true);
+    const k = await generateKeyPair({ name: `airlock ${o.name}`, email: o.email, type: o.type ?? 'ed25519', passphrase });
+    mkdirSync(o.out, { recursive: true });
+    writeFileSync(priv, k.privateArmored, { mode: 0o600 });
+    writeFileSync(pub, k.publicArmored, { mode: 0o644 });
+    process.stdout.write(`${k.fingerprint} ${pub}\n`);
+  }
+
+  @Option({ flags: '--name <name>', description: 'key name (file names and user id)' })
+  parseName(v: string): string {
+    return v;
+  }
+  @Option({ flags: '--out <dir>', description: 'folder to write NAME.key and NAME.pub into' })
+  parseOut(v: string): string {
+    return v;
+  }
+  @Option({ flags: '--type <type>', description: 'ed25519 (default), rsa3072 or rsa4096' })
+  parseType(v: string): KeyType {
+    if (!KEY_TYPES.includes(v as KeyType)) throw new AirlockError('INVALID_ARGUMENT', `--type must be one of ${KEY_TYPES.join(', ')}`);
+    return v as KeyType;
+  }
+  @Option({ flags: '--email <email>', description: 'e-mail in the user id' })
+  parseEmail(v: string): string {
+    return v;
+  }
+  @Option({ flags: '--passphrase-env <var>', description: 'environment variable holding the passphrase (default AIRLOCK_KEY_PASSPHRASE); asked on a terminal otherwise' })
+  parsePassphraseEnv(v: string): string {
+    return v;
+  }
+  @Option({ flags: '--force', description: 'overwrite existing key files' })
+  parseForce(): boolean {
+    return true;
+  }
+}
+
+@SubCommand({ name: 'show', arguments: '<file>', description: 'Show a key: fingerprint, type, user ids, creation and expiry (never secret material)' })
+export class KeysShowCommand extends CommandRunner {
+  async run([file]: string[], o: { json?: boolean }): Promise<void> {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file);
+    } catch (e) {
+      throw new AirlockError('INVALID_ARGUMENT', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code}`);
+    }
+    let keys: openpgp.Key[];
+    const text = bytes.toString('latin1');
+    if (text.includes('PRIVATE KEY BLOCK')) keys = [await openpgp.readPrivateKey({ armoredKey: bytes.toString('utf8') })];
+    else keys = await readPublicKeys(bytes);
+    for (const k of keys) {
+      const info = await describeKey(k);
+      if (o.json) process.stdout.write(JSON.stringify(info) + '\n');
+      else {
+        process.stdout.write(
+          [`fingerprint: ${info.fingerprint}`, `key id:      ${info.keyId}`, `type:        ${info.type}${info.hasPrivate ? ' (private)' : ''}`, ...info.userIds.map((u) => `user id:     ${u}`), `created:     ${info.created}`, `expires:     ${info.expires ?? 'never'}`, ''].join('\n'),
+        );
+      }
+    }
+  }
+  @Option({ flags: '--json', description: 'one JSON object per key' })
+  parseJson(): boolean {
+    return true;
+  }
+}
+
+@Command({ name: 'keys', description: 'Stage keys: generate, show', subCommands: [KeysGenerateCommand, KeysShowCommand] })
+export class KeysCommand extends CommandRunner {
+  async run(): Promise<void> {
+    this.command.outputHelp();
+  }
+}

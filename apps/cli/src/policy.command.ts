@@ -1,0 +1,44 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommandRunner, Option } from 'nest-commander';
+import { AirlockError, loadConfig } from '@airlock/common';
+import { POLICY_FORMATS, StageCatalog, renderPolicyFiles } from '@airlock/promotion';
+
+@Command({
+  name: 'policy',
+  description: 'Write the files that make a cluster accept only images signed by a stage key: containers policy.json, registries.d, an OpenShift MachineConfig, a Portieris ClusterImagePolicy',
+})
+export class PolicyCommand extends CommandRunner {
+  async run(_p: string[], o: { stage?: string; format?: string; out?: string; config?: string }): Promise<void> {
+    if (!o.stage) throw new AirlockError('INVALID_ARGUMENT', '--stage NAME is required');
+    const catalog = await StageCatalog.create(loadConfig(o.config ?? process.env.AIRLOCK_CONFIG ?? './airlock.yaml'));
+    const files = renderPolicyFiles(catalog, o.stage, o.format ?? 'all');
+    if (!o.out) {
+      if (files.length !== 1) throw new AirlockError('INVALID_ARGUMENT', `--format ${o.format ?? 'all'} writes ${files.length} files; give --out DIR`);
+      process.stdout.write(files[0].content);
+      return;
+    }
+    mkdirSync(o.out, { recursive: true });
+    for (const f of files) {
+      writeFileSync(join(o.out, f.name), f.content, { mode: f.name.endsWith('.sh') ? 0o755 : 0o644 });
+      process.stdout.write(`${join(o.out, f.name)}\n`);
+    }
+  }
+
+  @Option({ flags: '--stage <name>', description: 'the stage whose key clusters must trust' })
+  parseStage(v: string): string {
+    return v;
+  }
+  @Option({ flags: '--format <format>', description: `${POLICY_FORMATS.join(' | ')} (default all)` })
+  parseFormat(v: string): string {
+    return v;
+  }
+  @Option({ flags: '--out <dir>', description: 'write the files into DIR (one format without --out prints to standard output)' })
+  parseOut(v: string): string {
+    return v;
+  }
+  @Option({ flags: '--config <file>', description: 'configuration file (default $AIRLOCK_CONFIG or ./airlock.yaml)' })
+  parseConfig(v: string): string {
+    return v;
+  }
+}

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+
+const NAME = /^[a-z][a-z0-9-]{0,31}$/;
+const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::\d{1,5})?$/;
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
+/** A secret is never written into the file: it names an environment variable or a file that holds it. */
+export const secretRefSchema = z
+  .object({
+    env: z.string().regex(ENV_NAME, 'must be an environment variable name (A-Z, 0-9, _)').optional(),
+    file: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((s) => !!s.env !== !!s.file, { message: 'give exactly one of env or file' })
+  .describe('Where a secret comes from: `env: VAR` or `file: /path` (never the secret itself).');
+
+export const identityRuleSchema = z
+  .union([
+    z.object({ type: z.enum(['matchRepoDigestOrExact', 'matchExact', 'matchRepository']) }).strict(),
+    z.object({ type: z.literal('exactReference'), dockerReference: z.string().min(1) }).strict(),
+    z.object({ type: z.literal('exactRepository'), dockerRepository: z.string().min(1) }).strict(),
+    z.object({ type: z.literal('remapIdentity'), prefix: z.string().min(1), signedPrefix: z.string().min(1) }).strict(),
+  ])
+  .describe('How the identity in a signature must match the image (containers/image signedIdentity).');
+
+export const registrySchema = z
+  .object({
+    host: z.string().regex(HOST, 'must be host or host:port').describe('Registry host[:port], as in image references.'),
+    insecure: z.boolean().default(false).describe('Allow plain HTTP or unverified TLS (loopback sandboxes only).'),
+    username: z.string().optional().describe('Registry user, when it needs one.'),
+    password: secretRefSchema.optional().describe('Registry password (env or file).'),
+  })
+  .strict();
+
+export const signingKeySchema = z
+  .object({
+    privateKey: z.string().min(1).describe('Path of the stage private key (armored, passphrase-protected).'),
+    publicKey: z.string().min(1).describe('Path of the stage public key (what clusters trust).'),
+    passphrase: secretRefSchema.describe('Passphrase of the private key.'),
+  })
+  .strict();
+
+export const arrivalSchema = z
+  .object({
+    stage: z.string().regex(NAME).describe('The stage images arrive from.'),
+    trustedKeys: z.array(z.string().min(1)).min(1).describe('Public key files whose signatures are accepted for images from that stage.'),
+    identityRule: identityRuleSchema.default({ type: 'matchRepoDigestOrExact' }),
+    mapping: z
+      .array(z.object({ from: z.string().min(1), to: z.string().min(1) }).strict())
+      .min(1)
+      .describe('Repository mapping, e.g. from `dev.example/team/*` to `qa.example/team/*`.'),
+  })
+  .strict();
+
+export const approvalSchema = z
+  .object({
+    required: z.number().int().min(0).max(10).default(1).describe('Distinct approvers needed; the requester never counts.'),
+    roles: z.array(z.enum(['approver', 'admin'])).min(1).default(['approver']).describe('Roles whose approval counts.'),
+  })
+  .strict();
+
+export const stageSchema = z
+  .object({
+    name: z.string().regex(NAME, 'lowercase letters, digits and -, starting with a letter'),
+    registry: registrySchema,
+    scopes: z.array(z.string().min(1)).default([]).describe('Repositories (host/ns/repo or host/ns) the stage policy covers; the whole registry when empty.'),
+    signing: signingKeySchema.optional().describe('The stage key: what airlock re-signs with on arrival, what clusters trust.'),
+    lookaside: z
+      .object({
+        dir: z.string().min(1).describe('Folder of the stage signature store.'),
+        publicUrl: z.string().url().optional().describe('URL clusters read it from (default: server.publicUrl + /sigstore/<stage>).'),
+      })
+      .strict(),
+    transport: z.enum(['registry', 'bundle']).default('registry').describe('`bundle` for an air-gapped stage reached by transfer bundles.'),
+    from: z.array(arrivalSchema).default([]),
+    approvals: approvalSchema.default({ required: 1, roles: ['approver'] }),
+    mirrors: z.array(z.object({ prefix: z.string().min(1), signedPrefix: z.string().min(1) }).strict()).default([]),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        publicUrl: z.string().url().optional().describe('Base URL clients use to reach airlock (default http://host:port).'),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8080 }),
+    database: z.string().default('./.airlock/airlock.db').describe('SQLite file of record.'),
+    redis: z.string().default('redis://127.0.0.1:6379').describe('Redis URL for the job queues.'),
+    worker: z.object({ concurrency: z.number().int().min(1).max(64).default(4) }).strict().default({ concurrency: 4 }),
+    stages: z.array(stageSchema).min(1),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const names = new Set<string>();
+    c.stages.forEach((s, i) => {
+      if (names.has(s.name)) ctx.addIssue({ code: 'custom', path: ['stages', i, 'name'], message: `duplicate stage name ${s.name}` });
+      names.add(s.name);
+    });
+    c.stages.forEach((s, i) =>
+      s.from.forEach((f, j) => {
+        if (!names.has(f.stage)) ctx.addIssue({ code: 'custom', path: ['stages', i, 'from', j, 'stage'], message: `unknown stage ${f.stage}` });
+        if (f.stage === s.name) ctx.addIssue({ code: 'custom', path: ['stages', i, 'from', j, 'stage'], message: 'a stage cannot receive from itself' });
+      }),
+    );
+  });
+
+export type AirlockConfig = z.infer<typeof configSchema>;
+export type StageConfig = z.infer<typeof stageSchema>;
+export type SecretRef = z.infer<typeof secretRefSchema>;

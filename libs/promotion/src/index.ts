@@ -1,0 +1,2 @@
+export * from './stage-catalog';
+export * from './policy-files';

@@ -1,0 +1,33 @@
+import { AirlockError } from '@airlock/common';
+import { machineConfig, policyJson, portieris, registriesD } from '@airlock/signing';
+import { StageCatalog } from './stage-catalog';
+
+export const POLICY_FORMATS = ['policy-json', 'registries-d', 'machineconfig', 'portieris', 'all'] as const;
+export type PolicyFormat = (typeof POLICY_FORMATS)[number];
+
+/** A generated file: its suggested name and content. */
+export interface PolicyFile {
+  name: string;
+  mediaType: string;
+  content: string;
+}
+
+/** Renders the cluster files for a stage in one format (or all of them). */
+export function renderPolicyFiles(catalog: StageCatalog, stage: string, format: string): PolicyFile[] {
+  if (!(POLICY_FORMATS as readonly string[]).includes(format)) {
+    throw new AirlockError('INVALID_ARGUMENT', `unknown policy format ${JSON.stringify(String(format).slice(0, 40))}; use one of ${POLICY_FORMATS.join(', ')}`);
+  }
+  const trust = catalog.trust(stage);
+  const want = (f: PolicyFormat) => format === 'all' || format === f;
+  const files: PolicyFile[] = [];
+  if (want('policy-json')) files.push({ name: 'policy.json', mediaType: 'application/json', content: JSON.stringify(policyJson([trust]), null, 2) + '\n' });
+  if (want('registries-d')) files.push({ name: `airlock-${stage}.yaml`, mediaType: 'application/yaml', content: registriesD([trust]) });
+  if (want('machineconfig')) files.push({ name: `51-worker-airlock-${stage}-signatures.yaml`, mediaType: 'application/yaml', content: machineConfig([trust], `airlock-${stage}`) });
+  if (want('portieris')) {
+    const p = portieris([trust], `airlock-${stage}`);
+    files.push({ name: `airlock-${stage}-clusterimagepolicy.yaml`, mediaType: 'application/yaml', content: p.policy });
+    files.push({ name: `${stage}.pub`, mediaType: 'application/pgp-keys', content: trust.publicKeyArmored });
+    files.push({ name: `create-airlock-${stage}-secret.sh`, mediaType: 'text/x-shellscript', content: `#!/bin/sh\nset -e\n${p.secretCommands.join('\n')}\n` });
+  }
+  return files;
+}

@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { AirlockError, LoadedConfig, StageConfig, readSecret } from '@airlock/common';
+import { FileLookasideStore, StageTrust, readPublicKeys, fingerprintOf, readPrivateKey } from '@airlock/signing';
+import type { Key, PrivateKey } from 'openpgp';
+
+/** One stage as the rest of airlock sees it: config plus what was loaded for it. */
+export interface Stage {
+  config: StageConfig;
+  name: string;
+  registry: string;
+  lookaside: FileLookasideStore;
+  lookasideUrl: string;
+  /** The stage public key, armored, when the stage has a key. */
+  publicKeyArmored?: string;
+  publicKeyFingerprint?: string;
+}
+
+/**
+ * The configured stages with their lookaside stores and public keys. Private
+ * keys are unlocked only on request (by whoever signs), never kept here.
+ */
+export class StageCatalog {
+  private readonly stages = new Map<string, Stage>();
+
+  private constructor(readonly loaded: LoadedConfig) {}
+
+  /** Builds the catalog, reading every stage's public key (a bad key stops the boot with its stage named). */
+  static async create(loaded: LoadedConfig): Promise<StageCatalog> {
+    const cat = new StageCatalog(loaded);
+    const { config } = loaded;
+    const base = (config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`).replace(/\/+$/, '');
+    for (const s of config.stages) {
+      let publicKeyArmored: string | undefined;
+      let publicKeyFingerprint: string | undefined;
+      if (s.signing) {
+        const path = loaded.resolvePath(s.signing.publicKey);
+        let bytes: Buffer;
+        try {
+          bytes = readFileSync(path);
+        } catch (e) {
+          throw new AirlockError('KEY_MISSING', `stage ${s.name}: cannot read public key ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+        const [key] = await readPublicKeys(bytes);
+        publicKeyArmored = key.armor();
+        publicKeyFingerprint = fingerprintOf(key);
+      }
+      cat.stages.set(s.name, {
+        config: s,
+        name: s.name,
+        registry: s.registry.host,
+        lookaside: new FileLookasideStore(loaded.resolvePath(s.lookaside.dir)),
+        lookasideUrl: s.lookaside.publicUrl ?? `${base}/sigstore/${s.name}`,
+        publicKeyArmored,
+        publicKeyFingerprint,
+      });
+    }
+    return cat;
+  }
+
+  list(): Stage[] {
+    return [...this.stages.values()];
+  }
+
+  /** The stage named `name`, or STAGE_UNKNOWN. */
+  get(name: string): Stage {
+    const s = this.stages.get(name);
+    if (!s) throw new AirlockError('STAGE_UNKNOWN', `no stage named ${JSON.stringify(String(name).slice(0, 40))}; known: ${[...this.stages.keys()].join(', ')}`);
+    return s;
+  }
+
+  /** What clusters need to trust a stage; a stage with no key is an error, never an open policy. */
+  trust(name: string): StageTrust {
+    const s = this.get(name);
+    if (!s.publicKeyArmored) throw new AirlockError('KEY_MISSING', `stage ${name} has no signing key configured; refusing to write a policy that would accept anything`);
+    return { stage: s.name, registry: s.registry, scopes: s.config.scopes, publicKeyArmored: s.publicKeyArmored, lookasideUrl: s.lookasideUrl, mirrors: s.config.mirrors };
+  }
+
+  /** Public keys trusted for images arriving at `target` from `source`. */
+  async trustedKeysFor(target: string, source: string): Promise<Key[]> {
+    const t = this.get(target);
+    const arrival = t.config.from.find((f) => f.stage === source);
+    if (!arrival) throw new AirlockError('PROMOTION_ROUTE_UNKNOWN', `stage ${target} does not accept images from ${source}`);
+    const keys: Key[] = [];
+    for (const p of arrival.trustedKeys) keys.push(...(await readPublicKeys(readFileSync(this.loaded.resolvePath(p)))));
+    return keys;
+  }
+
+  /** Unlocks the stage private key for signing (passphrase from env or file). */
+  async signingKey(name: string): Promise<PrivateKey> {
+    const s = this.get(name);
+    if (!s.config.signing) throw new AirlockError('KEY_MISSING', `stage ${name} has no signing key configured`);
+    const path = this.loaded.resolvePath(s.config.signing.privateKey);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (e) {
+      throw new AirlockError('KEY_MISSING', `stage ${name}: cannot read private key ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    return readPrivateKey(bytes, readSecret(s.config.signing.passphrase, `stage ${name} key passphrase`, this.loaded.resolvePath));
+  }
+}

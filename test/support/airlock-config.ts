@@ -1,0 +1,48 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { Sensitive } from '@airlock/common';
+import { generateKeyPair } from '@airlock/signing';
+
+export interface StageSpec {
+  name: string;
+  registry: string;
+  /** Receives from these stages, trusting their keys. */
+  from?: { stage: string; mapping: { from: string; to: string }[] }[];
+  transport?: 'registry' | 'bundle';
+  approvals?: { required: number; roles?: string[] };
+  withKey?: boolean;
+}
+
+/** Writes a configuration with a fresh key per stage into `dir`; passphrases come from env vars it names. */
+export async function writeConfig(dir: string, stages: StageSpec[], extra: Record<string, unknown> = {}): Promise<{ path: string; env: Record<string, string>; fingerprints: Record<string, string> }> {
+  mkdirSync(join(dir, 'keys'), { recursive: true });
+  const env: Record<string, string> = {};
+  const fingerprints: Record<string, string> = {};
+  const docs = [];
+  for (const s of stages) {
+    const envName = `AIRLOCK_TEST_${s.name.toUpperCase().replace(/-/g, '_')}_PASSPHRASE`;
+    env[envName] = `pass-${s.name}-${Math.random().toString(36).slice(2)}`;
+    let signing;
+    if (s.withKey !== false) {
+      const k = await generateKeyPair({ name: `airlock ${s.name}`, passphrase: new Sensitive(env[envName]) });
+      writeFileSync(join(dir, 'keys', `${s.name}.key`), k.privateArmored, { mode: 0o600 });
+      writeFileSync(join(dir, 'keys', `${s.name}.pub`), k.publicArmored);
+      fingerprints[s.name] = k.fingerprint;
+      signing = { privateKey: `keys/${s.name}.key`, publicKey: `keys/${s.name}.pub`, passphrase: { env: envName } };
+    }
+    docs.push({
+      name: s.name,
+      registry: { host: s.registry, insecure: true },
+      ...(signing ? { signing } : {}),
+      lookaside: { dir: `sigstore/${s.name}` },
+      transport: s.transport ?? 'registry',
+      from: (s.from ?? []).map((f) => ({ stage: f.stage, trustedKeys: [`keys/${f.stage}.pub`], mapping: f.mapping })),
+      ...(s.approvals ? { approvals: s.approvals } : {}),
+    });
+  }
+  const path = join(dir, 'airlock.yaml');
+  writeFileSync(path, stringify({ ...extra, stages: docs }));
+  for (const [k, v] of Object.entries(env)) process.env[k] = v;
+  return { path, env, fingerprints };
+}
