@@ -1,7 +1,9 @@
 import { copyBench } from './copy.bench';
+import { signingBench } from './signing.bench';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   copy: copyBench,
+  signing: signingBench,
 };
 
 /** Runs the named benchmarks (all when none is named). */

@@ -184,7 +184,8 @@ export class CopyEngine {
           // The same blob on its way into another repository of this registry: wait, then mount it.
           const elsewhere = sameRegistry ? undefined : this.landing.get(landingKey);
           job = (elsewhere ? elsewhere.catch(() => undefined) : Promise.resolve())
-            .then(() => this.limiter.run(() =>
+            // Small blobs are latency-bound, not bandwidth-bound: they skip the queue (images are bounded by the caller).
+            .then(() => (d.size <= (this.opts.monolithicMaxBytes ?? 1 << 20) ? (f: () => Promise<BlobOutcome>) => f() : (f: () => Promise<BlobOutcome>) => this.limiter.run(f))(() =>
               copyBlob(
                 { src, srcRepository: srcRepo, dst, dstRepository: dstRepo, mountFrom: sameRegistry ? srcRepo : this.knownRepo(dst.registry, d.digest) },
                 d,
