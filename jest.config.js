@@ -8,9 +8,11 @@ const transform = {
 module.exports = {
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'json'],
+  // testTimeout is a global option (per-project values are ignored); end-to-end tests start real services.
+  testTimeout: 120000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
     { displayName: 'unit', testEnvironment: 'node', moduleNameMapper, transform, testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts'] },
-    { displayName: 'e2e', testEnvironment: 'node', moduleNameMapper, transform, testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'], testTimeout: 180000, slowTestThreshold: 30 },
+    { displayName: 'e2e', testEnvironment: 'node', moduleNameMapper, transform, testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
   ],
 };

@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import type { INestApplication } from '@nestjs/common';
 import { loadConfig, Sensitive } from '@airlock/common';
 import { FileLookasideStore, readPrivateKey, readPublicKeys, sign, verify } from '@airlock/signing';
-import { createApi } from '../../apps/api/src/main';
+import { createApi, AirlockApi } from '../../apps/api/src/main';
+import { startRedis, TestRedis } from '../support/redis';
 import { startRegistry, TestRegistry } from '../support/registry';
 import { pushIndex, pushRandomImage, PushedImage } from '../support/images';
 import { skopeo } from '../support/skopeo';
@@ -17,7 +17,8 @@ import { freePort } from '../support/ports';
 describe('signatures against the real skopeo and gpg', () => {
   let reg: TestRegistry;
   let work: string;
-  let api: INestApplication;
+  let api: AirlockApi;
+  let redis: TestRedis;
   let apiUrl: string;
   let cfg: Awaited<ReturnType<typeof writeConfig>>;
   let img: PushedImage;
@@ -25,10 +26,11 @@ describe('signatures against the real skopeo and gpg', () => {
 
   beforeAll(async () => {
     reg = await startRegistry();
+    redis = await startRedis();
     work = mkdtempSync(join(tmpdir(), 'airlock-sig-'));
     const port = await freePort();
     apiUrl = `http://127.0.0.1:${port}`;
-    cfg = await writeConfig(work, [{ name: 'qa', registry: reg.host }], { server: { host: '127.0.0.1', port } });
+    cfg = await writeConfig(work, [{ name: 'qa', registry: reg.host }], { server: { host: '127.0.0.1', port }, redis: redis.url, database: 'airlock.db' });
     api = await createApi(loadConfig(cfg.path), { logger: false });
     await api.listen(port, '127.0.0.1');
     img = await pushRandomImage({ url: reg.url, host: reg.host }, 'team/app', 'v1', { layers: [1000] });
@@ -36,6 +38,7 @@ describe('signatures against the real skopeo and gpg', () => {
   afterAll(async () => {
     await api?.close();
     await reg?.stop();
+    await redis?.stop();
     gpg.close();
     rmSync(work, { recursive: true, force: true });
   });

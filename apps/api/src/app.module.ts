@@ -1,18 +1,30 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
-import { StageCatalog } from '@airlock/promotion';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { AuditLog } from '@airlock/audit';
+import { PromotionService, StageCatalog, TokenService } from '@airlock/promotion';
 import { SigstoreController } from './sigstore/sigstore.controller';
 import { StagesController } from './stages/stages.controller';
+import { PromotionsController } from './promotions/promotions.controller';
+import { HealthController } from './health/health.controller';
 import { DomainExceptionFilter } from './errors/domain-exception.filter';
+import { TokenGuard } from './auth/token.guard';
+import { ApiRuntime } from './api-runtime';
 
-/** The HTTP application, built around an already-loaded stage catalog. */
+/** The HTTP application around a built runtime. */
 @Module({})
 export class ApiModule {
-  static forCatalog(catalog: StageCatalog): DynamicModule {
+  static forRuntime(rt: ApiRuntime): DynamicModule {
     return {
       module: ApiModule,
-      controllers: [SigstoreController, StagesController],
-      providers: [{ provide: StageCatalog, useValue: catalog }, { provide: APP_FILTER, useClass: DomainExceptionFilter }],
+      controllers: [SigstoreController, StagesController, PromotionsController, HealthController],
+      providers: [
+        { provide: StageCatalog, useValue: rt.catalog },
+        { provide: PromotionService, useValue: rt.service },
+        { provide: TokenService, useValue: rt.tokens },
+        { provide: AuditLog, useValue: rt.audit },
+        { provide: APP_FILTER, useClass: DomainExceptionFilter },
+        { provide: APP_GUARD, useClass: TokenGuard },
+      ],
     };
   }
 }

@@ -1,30 +1,46 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import { ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { LoadedConfig, loadConfig } from '@airlock/common';
-import { StageCatalog } from '@airlock/promotion';
 import { ApiModule } from './app.module';
+import { ApiRuntime, RuntimeOptions, buildRuntime } from './api-runtime';
+
+/** The API: the Nest application and the runtime it serves; close() stops both. */
+export interface AirlockApi {
+  app: NestExpressApplication;
+  runtime: ApiRuntime;
+  listen(port: number, host: string): Promise<void>;
+  close(): Promise<void>;
+}
 
 /** Builds the API application for a loaded configuration (not yet listening). */
-export async function createApi(loaded: LoadedConfig, opts: { logger?: false } = {}): Promise<NestExpressApplication> {
-  const catalog = await StageCatalog.create(loaded);
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forCatalog(catalog), { logger: opts.logger ?? ['error', 'warn'] });
+export async function createApi(loaded: LoadedConfig, opts: { logger?: false; runtime?: RuntimeOptions } = {}): Promise<AirlockApi> {
+  const runtime = await buildRuntime(loaded, opts.runtime);
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRuntime(runtime), { logger: opts.logger ?? ['error', 'warn'] });
   app.disable('x-powered-by');
-  app.enableShutdownHooks();
-  return app;
+  app.useBodyParser('json', { limit: '64kb' });
+  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: true }));
+  const doc = SwaggerModule.createDocument(app, new DocumentBuilder().setTitle('airlock').setDescription('Air-gap promotion pipeline orchestrator').setVersion('0.1.0').addBearerAuth().build());
+  SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
+  return {
+    app,
+    runtime,
+    async listen(port, host) {
+      await app.listen(port, host);
+    },
+    async close() {
+      await app.close();
+      await runtime.close();
+    },
+  };
 }
 
 /** Starts the API on the configured address. */
-export async function serveApi(configPath = process.env.AIRLOCK_CONFIG ?? './airlock.yaml'): Promise<NestExpressApplication> {
+export async function serveApi(configPath = process.env.AIRLOCK_CONFIG ?? './airlock.yaml'): Promise<AirlockApi> {
   const loaded = loadConfig(configPath);
   const app = await createApi(loaded);
   await app.listen(loaded.config.server.port, loaded.config.server.host);
   return app;
-}
-
-if (require.main === module) {
-  serveApi().catch((e) => {
-    process.stderr.write(`airlock api: ${(e as { code?: string }).code ?? 'INTERNAL'}: ${(e as Error).message}\n`);
-    process.exit(1);
-  });
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { AirlockError, LoadedConfig, StageConfig, readSecret } from '@airlock/common';
 import { FileLookasideStore, StageTrust, readPublicKeys, fingerprintOf, readPrivateKey } from '@airlock/signing';
 import type { Key, PrivateKey } from 'openpgp';
+import type { RegistryOptionsResolver } from '@airlock/oci';
 
 /** One stage as the rest of airlock sees it: config plus what was loaded for it. */
 export interface Stage {
@@ -55,6 +56,17 @@ export class StageCatalog {
       });
     }
     return cat;
+  }
+
+  /** How to reach each stage's registry (insecure flag, credentials from env or file); other hosts get defaults. */
+  registryOptions(): RegistryOptionsResolver {
+    return (host) => {
+      const s = this.list().find((x) => x.registry === host);
+      if (!s) return {};
+      const r = s.config.registry;
+      const password = r.password ? readSecret(r.password, `stage ${s.name} registry password`, this.loaded.resolvePath) : undefined;
+      return { insecure: r.insecure, credentials: r.username && password ? { username: r.username, password } : undefined };
+    };
   }
 
   list(): Stage[] {

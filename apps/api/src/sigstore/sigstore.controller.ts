@@ -2,6 +2,7 @@ import { Controller, Get, Param, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { StageCatalog } from '@airlock/promotion';
 import { parseSignaturePath } from '@airlock/signing';
+import { Public } from '../auth/roles.decorator';
 
 /**
  * Each stage's lookaside store over HTTP, where containers/image clients
@@ -9,6 +10,7 @@ import { parseSignaturePath } from '@airlock/signing';
  * Anything it does not have is a 404 (clients fail on any other status),
  * including every path that tries to leave the store.
  */
+@Public()
 @Controller('sigstore')
 export class SigstoreController {
   constructor(private readonly catalog: StageCatalog) {}

@@ -1,6 +1,7 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { StageCatalog, renderPolicyFiles } from '@airlock/promotion';
+import { Public } from '../auth/roles.decorator';
 
 /** Stages, their public keys, and the policy files clusters need to trust them. */
 @Controller('api/v1/stages')
@@ -22,6 +23,8 @@ export class StagesController {
     };
   }
 
+  /** Public keys are public: clusters and operators fetch them without a token. */
+  @Public()
   @Get(':stage/key')
   key(@Param('stage') stage: string, @Res() res: Response): void {
     const t = this.catalog.trust(stage);
@@ -29,6 +32,7 @@ export class StagesController {
   }
 
   /** One format answers with the file itself; `all` answers a JSON list of files. */
+  @Public()
   @Get(':stage/policy')
   policy(@Param('stage') stage: string, @Query('format') format: string | undefined, @Res() res: Response): void {
     const files = renderPolicyFiles(this.catalog, stage, format ?? 'policy-json');

@@ -1,0 +1,108 @@
+import { createHash } from 'node:crypto';
+import type { QueueEvents } from 'bullmq';
+import type IORedis from 'ioredis';
+import { LoadedConfig } from '@airlock/common';
+import { AuditLog, Db, migrate, openDatabase } from '@airlock/audit';
+import { Registries } from '@airlock/oci';
+import { BullPromotionQueue, JobRetryOptions, PromotionProgress, PromotionService, StageCatalog, TokenService, listenToQueue, producerConnection, workerConnection } from '@airlock/promotion';
+
+/** Everything the API process holds: built once at boot, closed on shutdown. */
+export interface ApiRuntime {
+  loaded: LoadedConfig;
+  catalog: StageCatalog;
+  db: Db;
+  audit: AuditLog;
+  tokens: TokenService;
+  registries: Registries;
+  queue: BullPromotionQueue;
+  service: PromotionService;
+  progress: PromotionProgress;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  reconcileEveryMs?: number;
+  jobRetry?: JobRetryOptions;
+}
+
+/**
+ * Opens the database (migrations first), loads the stages, connects the
+ * queue, starts listening to workers' reports, records the boot in the audit
+ * log (config hash, key fingerprints), and reconciles pending work.
+ */
+export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = {}): Promise<ApiRuntime> {
+  const catalog = await StageCatalog.create(loaded);
+  const db = openDatabase(loaded.resolvePath(loaded.config.database));
+  migrate(db);
+  const audit = new AuditLog(db);
+  audit.append({ actor: 'airlock', role: 'system', action: 'config.loaded', details: { path: loaded.path, sha256: loaded.sha256 } });
+  for (const s of catalog.list()) {
+    if (s.publicKeyFingerprint) audit.append({ actor: 'airlock', role: 'system', action: 'key.loaded', stage: s.name, details: { fingerprint: s.publicKeyFingerprint } });
+  }
+  const registries = new Registries(catalog.registryOptions());
+  const producer: IORedis = producerConnection(loaded.config.redis);
+  producer.on('error', () => undefined);
+  const queue = new BullPromotionQueue(producer, opts.jobRetry);
+  const tokens = new TokenService(db, audit);
+  const service = new PromotionService(db, audit, catalog, registries, queue);
+  const progress = new PromotionProgress(db, audit, service, queue);
+  const listenerConn = workerConnection(loaded.config.redis);
+  listenerConn.on('error', () => undefined);
+  let events: QueueEvents | undefined;
+  const listen = async () => {
+    events = await listenToQueue(listenerConn, queue.queue, {
+      progress: (id, a, p) => safe(() => progress.onProgress(id, a, p)),
+      completed: (id, a, r) => safe(() => progress.onCompleted(id, a, r)),
+      failed: (id, a, c, m) => safe(() => progress.onFailed(id, a, c, m)),
+    });
+  };
+  await Promise.race([listen(), new Promise((r) => setTimeout(r, 3000))]);
+  let reconciling = false;
+  const reconcile = async () => {
+    if (reconciling) return;
+    reconciling = true;
+    try {
+      await progress.reconcile();
+    } catch {
+      /* Redis away: next round */
+    } finally {
+      reconciling = false;
+    }
+  };
+  await reconcile();
+  const timer = setInterval(reconcile, opts.reconcileEveryMs ?? 5000);
+  timer.unref();
+  return {
+    loaded,
+    catalog,
+    db,
+    audit,
+    tokens,
+    registries,
+    queue,
+    service,
+    progress,
+    async close() {
+      clearInterval(timer);
+      await events?.close().catch(() => undefined);
+      await queue.close().catch(() => undefined);
+      listenerConn.disconnect();
+      producer.disconnect();
+      await registries.close();
+      db.close();
+    },
+  };
+}
+
+function safe(f: () => void): void {
+  try {
+    f();
+  } catch {
+    /* a report that cannot be recorded now is recorded by the reconciler later */
+  }
+}
+
+/** SHA-256 of a string, hex (used to record secrets' presence without them). */
+export function fingerprintText(s: string): string {
+  return createHash('sha256').update(s).digest('hex').slice(0, 16);
+}

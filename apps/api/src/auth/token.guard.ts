@@ -1,0 +1,44 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { AirlockError } from '@airlock/common';
+import { AuditLog } from '@airlock/audit';
+import { Principal, Role, TokenService, hasRole } from '@airlock/promotion';
+import { PUBLIC_KEY, ROLES_KEY } from './roles.decorator';
+import { requestIdOf } from '../errors/domain-exception.filter';
+
+export type AuthedRequest = Request & { principal?: Principal };
+
+/**
+ * Every route is guarded: 401 without a valid bearer token, 403 when the
+ * token's roles do not include the route's. Refusals are audited.
+ */
+@Injectable()
+export class TokenGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly tokens: TokenService,
+    private readonly audit: AuditLog,
+  ) {}
+
+  canActivate(ctx: ExecutionContext): boolean {
+    const targets = [ctx.getHandler(), ctx.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    const req = ctx.switchToHttp().getRequest<AuthedRequest>();
+    const h = req.headers.authorization;
+    const token = typeof h === 'string' && /^Bearer [^\s]+$/i.test(h) ? h.slice(7) : undefined;
+    const principal = this.tokens.authenticate(token);
+    const route = `${req.method} ${req.route?.path ?? req.path}`;
+    if (!principal) {
+      this.audit.append({ actor: 'anonymous', action: 'auth.refused', requestId: requestIdOf(req), details: { route, reason: token ? 'invalid or revoked token' : 'no token' } });
+      throw new AirlockError('UNAUTHENTICATED', token ? 'the bearer token is not valid (unknown, malformed or revoked)' : 'this route needs a bearer token (Authorization: Bearer al_...)');
+    }
+    req.principal = principal;
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
+    if (roles?.length && !hasRole(principal, ...roles)) {
+      this.audit.append({ actor: principal.user, role: principal.roles[0], action: 'auth.forbidden', requestId: requestIdOf(req), details: { route, needs: roles } });
+      throw new AirlockError('FORBIDDEN', `this route needs one of the roles ${roles.join(', ')}`);
+    }
+    return true;
+  }
+}

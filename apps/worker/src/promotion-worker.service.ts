@@ -1,0 +1,31 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import type { Worker } from 'bullmq';
+import type IORedis from 'ioredis';
+import { StageCatalog, startWorker } from '@airlock/promotion';
+
+export const WORKER_OPTIONS = Symbol('WORKER_OPTIONS');
+export interface WorkerOptions {
+  connection: IORedis;
+  concurrency: number;
+}
+
+/** Runs the BullMQ processors for as long as the application context lives. */
+@Injectable()
+export class PromotionWorkerService implements OnModuleInit, OnApplicationShutdown {
+  private worker?: Worker;
+  private readonly log = new Logger('worker');
+
+  constructor(
+    private readonly catalog: StageCatalog,
+    @Inject(WORKER_OPTIONS) private readonly opts: WorkerOptions,
+  ) {}
+
+  onModuleInit(): void {
+    this.worker = startWorker({ connection: this.opts.connection, catalog: this.catalog, concurrency: this.opts.concurrency, onError: (e) => this.log.warn(e.message) });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.worker?.close();
+    this.opts.connection.disconnect();
+  }
+}

@@ -1,0 +1,3 @@
+export * from './database';
+export * from './canonical-json';
+export * from './audit-log';

@@ -1,0 +1,111 @@
+import { Job, Queue, QueueEvents } from 'bullmq';
+import IORedis, { RedisOptions } from 'ioredis';
+import { JobStatus, PromotionQueue, decodeFailure, jobIdOf, parseJobId } from './promotion-queue';
+import { JOBS, PromoteJob, PromoteResult, QUEUES, StepProgress } from './queues';
+
+/** Retry policy of promote jobs: transient faults back off exponentially; policy refusals fail at once. */
+export interface JobRetryOptions {
+  attempts: number;
+  backoffMs: number;
+}
+export const DEFAULT_JOB_RETRY: JobRetryOptions = { attempts: 4, backoffMs: 2000 };
+
+/** A Redis connection for producers: fails fast when Redis is away (the reconciler catches up). */
+export function producerConnection(url: string): IORedis {
+  return new IORedis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, retryStrategy: (n) => Math.min(n * 200, 2000) } as RedisOptions);
+}
+
+/** A Redis connection for workers and event listeners (blocking commands, retried forever). */
+export function workerConnection(url: string): IORedis {
+  return new IORedis(url, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) } as RedisOptions);
+}
+
+/** PromotionQueue on BullMQ: the job id is the promotion id and attempt, so a double click enqueues once. */
+export class BullPromotionQueue implements PromotionQueue {
+  readonly queue: Queue;
+
+  constructor(
+    readonly connection: IORedis,
+    private readonly retry: JobRetryOptions = DEFAULT_JOB_RETRY,
+  ) {
+    this.queue = new Queue(QUEUES.promotions, { connection });
+  }
+
+  async enqueue(job: PromoteJob): Promise<void> {
+    await this.queue.add(JOBS.promote, job, {
+      jobId: jobIdOf(job.promotionId, job.attempt),
+      attempts: this.retry.attempts,
+      backoff: { type: 'exponential', delay: this.retry.backoffMs },
+      removeOnComplete: { age: 7 * 86400 },
+      removeOnFail: { age: 30 * 86400 },
+    });
+  }
+
+  async remove(promotionId: string, attempt: number): Promise<boolean> {
+    const job = await Job.fromId(this.queue, jobIdOf(promotionId, attempt));
+    if (!job) return true;
+    const state = await job.getState();
+    if (state === 'active') return false;
+    try {
+      await job.remove();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async status(promotionId: string, attempt: number): Promise<JobStatus> {
+    const job = await Job.fromId(this.queue, jobIdOf(promotionId, attempt));
+    if (!job) return { state: 'missing' };
+    const state = await job.getState();
+    if (state === 'completed') return { state: 'completed', result: job.returnvalue as PromoteResult };
+    if (state === 'failed') return { state: 'failed', ...decodeFailure(job.failedReason) };
+    if (state === 'active') return { state: 'active' };
+    if (state === 'unknown') return { state: 'missing' };
+    return { state: 'pending' };
+  }
+
+  /** Jobs waiting, running, delayed and failed, for metrics and health. */
+  async counts(): Promise<Record<string, number>> {
+    return this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}
+
+/** Handlers for what workers report. */
+export interface QueueListener {
+  progress(promotionId: string, attempt: number, p: StepProgress): void;
+  completed(promotionId: string, attempt: number, r: PromoteResult): void;
+  failed(promotionId: string, attempt: number, code: string, message: string): void;
+}
+
+/**
+ * Listens to BullMQ's queue events and hands them to the API's recorder.
+ * A failure is recorded only once the job has no attempts left.
+ */
+export async function listenToQueue(connection: IORedis, queue: Queue, l: QueueListener): Promise<QueueEvents> {
+  const events = new QueueEvents(QUEUES.promotions, { connection });
+  events.on('progress', ({ jobId, data }) => {
+    const id = parseJobId(jobId);
+    if (id && data && typeof data === 'object') l.progress(id.promotionId, id.attempt, data as unknown as StepProgress);
+  });
+  events.on('completed', async ({ jobId }) => {
+    const id = parseJobId(jobId);
+    if (!id) return;
+    const job = await Job.fromId(queue, jobId);
+    if (job?.returnvalue) l.completed(id.promotionId, id.attempt, job.returnvalue as PromoteResult);
+  });
+  events.on('failed', async ({ jobId, failedReason }) => {
+    const id = parseJobId(jobId);
+    if (!id) return;
+    const job = await Job.fromId(queue, jobId);
+    if (job && (await job.getState()) !== 'failed') return; // it will be retried
+    const f = decodeFailure(job?.failedReason ?? failedReason);
+    l.failed(id.promotionId, id.attempt, f.code, f.message);
+  });
+  await events.waitUntilReady();
+  return events;
+}

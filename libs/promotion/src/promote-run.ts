@@ -1,0 +1,130 @@
+import { AirlockError, isAirlockError } from '@airlock/common';
+import { CopyEngine, Registries, formatReference, parseManifest, parseReference } from '@airlock/oci';
+import { IdentityRule, sign, verify, readPublicKeys } from '@airlock/signing';
+import { StageCatalog } from './stage-catalog';
+import { PromoteJob, PromoteResult, StepProgress } from './queues';
+
+/** What a run needs from the process it runs in. */
+export interface RunDeps {
+  catalog: StageCatalog;
+  registries: Registries;
+  engine: CopyEngine;
+  report(p: StepProgress): Promise<void>;
+}
+
+/** Codes worth another attempt; every other failure is final at once. */
+const TRANSIENT = new Set(['REGISTRY_UNAVAILABLE', 'LOOKASIDE_UNAVAILABLE', 'BLOB_UPLOAD_FAILED', 'QUEUE_UNAVAILABLE']);
+
+/** True when a failure is a policy or input refusal that a retry cannot change. */
+export function isPermanent(e: unknown): boolean {
+  return isAirlockError(e) && !TRANSIENT.has(e.code);
+}
+
+/**
+ * One promotion run: verify the source signatures for the exact digest (and
+ * each platform manifest), copy by digest, sign with the target stage key
+ * unless a valid target signature for this identity exists already, and
+ * publish to the target lookaside. Every step is safe to run twice.
+ */
+export async function runPromotion(job: PromoteJob, deps: RunDeps): Promise<PromoteResult> {
+  const { catalog, registries, engine, report } = deps;
+  const from = catalog.get(job.fromStage);
+  const to = catalog.get(job.toStage);
+  const arrival = to.config.from.find((f) => f.stage === from.name);
+  if (!arrival) throw new AirlockError('PROMOTION_ROUTE_UNKNOWN', `stage ${to.name} does not accept images from ${from.name}`);
+  const src = parseReference(job.source, { defaultTag: false });
+  const dst = parseReference(job.target, { defaultTag: false });
+
+  // verify
+  await report({ step: 'verify', status: 'started' });
+  const manifest = await registries.client(src.registry).getManifest(src.repository, job.digest);
+  const parsed = parseManifest(manifest.bytes, manifest.mediaType);
+  const digests = [job.digest, ...(parsed.parsed.kind === 'index' ? parsed.parsed.manifests.map((m) => m.digest) : [])];
+  const trusted = await catalog.trustedKeysFor(to.name, from.name);
+  const intended = formatReference(src.tag ? { ...src, digest: undefined } : { ...src, digest: job.digest });
+  const keysUsed = new Set<string>();
+  for (const d of digests) {
+    const sigs = await from.lookaside.list(src.repository, d);
+    let firstRefusal: unknown;
+    let ok = false;
+    for (const s of sigs) {
+      try {
+        const v = await verify(s, { trustedKeys: trusted, manifestDigest: d, reference: intended, identityRule: arrival.identityRule as IdentityRule });
+        keysUsed.add(v.keyFingerprint);
+        ok = true;
+        break;
+      } catch (e) {
+        firstRefusal ??= e;
+      }
+    }
+    if (!ok) {
+      if (firstRefusal) throw firstRefusal;
+      throw new AirlockError('SIGNATURE_REQUIRED', `no signature of ${from.name} for ${formatReference(src)} (${d}) in its lookaside`);
+    }
+  }
+  await report({ step: 'verify', status: 'done', detail: { keys: [...keysUsed], manifests: digests.length } });
+
+  // copy
+  await report({ step: 'copy', status: 'started' });
+  let last = 0;
+  const copied = await engine.copyImage({ ...src, tag: undefined, digest: job.digest }, dst, {
+    expectDigest: job.digest,
+    onProgress: (p) => {
+      const now = Date.now();
+      if (now - last > 500 || p.bytesDone === p.bytesTotal) {
+        last = now;
+        void report({ step: 'copy', status: 'started', bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }).catch(() => undefined);
+      }
+    },
+  });
+  await report({ step: 'copy', status: 'done', bytesDone: copied.bytesMoved, bytesTotal: copied.bytesMoved, detail: { bytesMoved: copied.bytesMoved, blobsCopied: copied.blobsCopied, blobsSkipped: copied.blobsSkipped, blobsMounted: copied.blobsMounted } });
+
+  // sign (reusing a valid signature of ours for this identity: a re-run adds none)
+  await report({ step: 'sign', status: 'started' });
+  if (!to.publicKeyArmored) throw new AirlockError('KEY_MISSING', `stage ${to.name} has no signing key configured`);
+  const ownKeys = await readPublicKeys(to.publicKeyArmored);
+  const identity = formatReference({ ...dst, digest: undefined });
+  const pending: { digest: string; sig?: Uint8Array; existing?: number }[] = [];
+  for (const d of digests) {
+    const existing = await to.lookaside.list(dst.repository, d);
+    let found: number | undefined;
+    for (const [i, s] of existing.entries()) {
+      try {
+        const v = await verify(s, { trustedKeys: ownKeys, manifestDigest: d, reference: identity, identityRule: { type: 'matchExact' } });
+        if (v.dockerReference === identity) {
+          found = i + 1;
+          break;
+        }
+      } catch {
+        /* not ours or not for this identity */
+      }
+    }
+    pending.push({ digest: d, existing: found });
+  }
+  if (pending.some((p) => p.existing === undefined)) {
+    const key = await catalog.signingKey(to.name);
+    for (const p of pending) if (p.existing === undefined) p.sig = await sign(p.digest, identity, key);
+  }
+  await report({ step: 'sign', status: 'done', detail: { new: pending.filter((p) => p.sig).length } });
+
+  // publish
+  await report({ step: 'publish', status: 'started' });
+  const signatures: PromoteResult['signatures'] = [];
+  for (const p of pending) {
+    if (p.sig) {
+      const r = await to.lookaside.addOnce(dst.repository, p.digest, p.sig);
+      signatures.push({ digest: p.digest, n: r.n, added: r.added });
+    } else signatures.push({ digest: p.digest, n: p.existing as number, added: false });
+  }
+  await report({ step: 'publish', status: 'done', detail: { signatures } });
+  return {
+    digest: job.digest,
+    target: identity,
+    bytesMoved: copied.bytesMoved,
+    blobsCopied: copied.blobsCopied,
+    blobsSkipped: copied.blobsSkipped,
+    blobsMounted: copied.blobsMounted,
+    signatures,
+    sourceSignatureKeys: [...keysUsed],
+  };
+}

@@ -1,0 +1,119 @@
+import { AuditLog, Db } from '@airlock/audit';
+import { PromotionStore, PromotionRow, PromotionState, RUNNING, isForward } from './promotion-store';
+import { PromotionQueue } from './promotion-queue';
+import { PromoteResult, StepProgress } from './queues';
+import { PromotionService } from './promotion.service';
+
+const SYSTEM = { principal: { user: 'airlock', roles: ['admin' as const] } };
+
+const STATE_OF_STEP: Record<string, { started?: PromotionState; done?: PromotionState }> = {
+  verify: { started: 'verifying' },
+  copy: { started: 'copying' },
+  sign: { started: 'signing' },
+  publish: { done: 'published' },
+};
+
+/**
+ * Records what workers report through the queue, exactly once: a report for
+ * another attempt, a repeated report, or one that would move a promotion
+ * backwards changes nothing (BullMQ may deliver twice; SQLite is the truth).
+ */
+export class PromotionProgress {
+  private readonly store: PromotionStore;
+
+  constructor(
+    private readonly db: Db,
+    private readonly audit: AuditLog,
+    private readonly service: PromotionService,
+    private readonly queue: PromotionQueue,
+  ) {
+    this.store = new PromotionStore(db);
+  }
+
+  private current(id: string, attempt: number): PromotionRow | undefined {
+    const p = this.store.get(id);
+    return p && p.attempt === attempt ? p : undefined;
+  }
+
+  onProgress(id: string, attempt: number, pr: StepProgress): void {
+    this.db.transaction(() => {
+      const p = this.current(id, attempt);
+      if (!p || ['completed', 'failed', 'cancelled', 'rejected'].includes(p.state)) return;
+      if (pr.bytesTotal !== undefined) this.store.update(id, { bytes_done: pr.bytesDone ?? 0, bytes_total: pr.bytesTotal });
+      const changed = this.store.step(id, attempt, pr.step, pr.status, pr.detail);
+      if (changed) {
+        this.audit.append({ actor: 'airlock', role: 'worker', action: `step.${pr.status === 'started' ? 'started' : 'finished'}`, promotionId: id, stage: p.to_stage, image: p.target_ref, digest: p.digest, details: { step: pr.step, attempt, ...(pr.detail ?? {}) } });
+      }
+      const to = STATE_OF_STEP[pr.step]?.[pr.status === 'started' ? 'started' : 'done'];
+      if (to && isForward(p.state, to)) this.service.transition(SYSTEM, { ...p, ...this.store.get(id) } as PromotionRow, to);
+    }).immediate();
+  }
+
+  onCompleted(id: string, attempt: number, result: PromoteResult): void {
+    this.db.transaction(() => {
+      const p = this.current(id, attempt);
+      if (!p || !isForward(p.state, 'completed')) return;
+      let cur = this.store.get(id) as PromotionRow;
+      if (isForward(cur.state, 'published')) {
+        this.store.step(id, attempt, 'publish', 'done');
+        cur = this.service.transition(SYSTEM, cur, 'published');
+      }
+      this.service.transition(SYSTEM, cur, 'completed', { result: JSON.stringify(result), bytes_done: result.bytesMoved, error_code: null, error_message: null }, {
+        bytesMoved: result.bytesMoved,
+        blobsCopied: result.blobsCopied,
+        blobsSkipped: result.blobsSkipped,
+        blobsMounted: result.blobsMounted,
+        signatures: result.signatures,
+        sourceSignatureKeys: result.sourceSignatureKeys,
+      });
+    }).immediate();
+  }
+
+  onFailed(id: string, attempt: number, code: string, message: string): void {
+    this.db.transaction(() => {
+      const p = this.current(id, attempt);
+      if (!p || !isForward(p.state, 'failed')) return;
+      const running = this.store.steps(id).find((s) => s.attempt === attempt && s.state === 'running');
+      if (running) this.store.step(id, attempt, running.name, 'failed', { code });
+      this.service.transition(SYSTEM, p, 'failed', { error_code: code, error_message: message.slice(0, 2000) }, { code, message: message.slice(0, 500), step: running?.name ?? null });
+    }).immediate();
+  }
+
+  /**
+   * For every promotion whose state says work is pending, asks the queue:
+   * finished jobs are recorded, missing ones (Redis wiped or restarted
+   * empty) are enqueued again. Returns what it did.
+   */
+  async reconcile(): Promise<{ requeued: string[]; recorded: string[] }> {
+    const requeued: string[] = [];
+    const recorded: string[] = [];
+    for (const p of this.store.inStates(['approved', ...RUNNING])) {
+      if (p.state === 'approved') {
+        // approved but never queued (crash between the two): queue it now
+        this.db.transaction(() => {
+          const cur = this.store.get(p.id) as PromotionRow;
+          if (cur.state === 'approved') this.service.transition(SYSTEM, cur, 'queued', { attempt: cur.attempt + 1 });
+        }).immediate();
+      }
+      const cur = this.store.get(p.id) as PromotionRow;
+      let st;
+      try {
+        st = await this.queue.status(cur.id, cur.attempt);
+      } catch {
+        return { requeued, recorded };
+      }
+      if (st.state === 'missing') {
+        this.audit.append({ actor: 'airlock', role: 'reconciler', action: 'promotion.requeued', promotionId: cur.id, stage: cur.to_stage, image: cur.target_ref, digest: cur.digest, details: { attempt: cur.attempt, state: cur.state } });
+        await this.service.enqueue(cur);
+        requeued.push(cur.id);
+      } else if (st.state === 'completed') {
+        this.onCompleted(cur.id, cur.attempt, st.result);
+        recorded.push(cur.id);
+      } else if (st.state === 'failed') {
+        this.onFailed(cur.id, cur.attempt, st.code, st.message);
+        recorded.push(cur.id);
+      }
+    }
+    return { requeued, recorded };
+  }
+}

@@ -1,0 +1,37 @@
+import { PromoteJob, PromoteResult } from './queues';
+
+/** What the queue knows about a promotion's job. */
+export type JobStatus =
+  | { state: 'missing' }
+  | { state: 'pending' | 'active' }
+  | { state: 'completed'; result: PromoteResult }
+  | { state: 'failed'; code: string; message: string };
+
+/** The execution engine as the domain sees it (BullMQ behind it in the apps). */
+export interface PromotionQueue {
+  /** Adds the job unless one with the same promotion and attempt exists. */
+  enqueue(job: PromoteJob): Promise<void>;
+  /** Removes a job that has not started; false when it is running. */
+  remove(promotionId: string, attempt: number): Promise<boolean>;
+  status(promotionId: string, attempt: number): Promise<JobStatus>;
+}
+
+/** The job id: the promotion id (and the attempt, so a retry is a new job). */
+export function jobIdOf(promotionId: string, attempt: number): string {
+  return `${promotionId}.${attempt}`;
+}
+
+/** Splits a job id back into promotion id and attempt. */
+export function parseJobId(jobId: string): { promotionId: string; attempt: number } | undefined {
+  const m = /^([0-9a-f-]{36})\.(\d+)$/.exec(jobId);
+  return m ? { promotionId: m[1], attempt: Number(m[2]) } : undefined;
+}
+
+/** Encodes a failure as `CODE: message` for BullMQ's failedReason, and back. */
+export function encodeFailure(code: string, message: string): string {
+  return `${code}: ${message}`;
+}
+export function decodeFailure(reason: string | undefined): { code: string; message: string } {
+  const m = /^([A-Z][A-Z0-9_]+): ([\s\S]*)$/.exec(reason ?? '');
+  return m ? { code: m[1], message: m[2] } : { code: 'INTERNAL', message: reason || 'job failed' };
+}

@@ -1,0 +1,151 @@
+import { Db } from '@airlock/audit';
+
+export const STATES = ['requested', 'approved', 'queued', 'verifying', 'copying', 'signing', 'published', 'completed', 'rejected', 'cancelled', 'failed'] as const;
+export type PromotionState = (typeof STATES)[number];
+export const TERMINAL: readonly PromotionState[] = ['completed', 'rejected', 'cancelled', 'failed'];
+/** States in which work is pending in the queue (the reconciler looks after these). */
+export const RUNNING: readonly PromotionState[] = ['queued', 'verifying', 'copying', 'signing', 'published'];
+const ORDER: Record<string, number> = { requested: 0, approved: 1, queued: 2, verifying: 3, copying: 4, signing: 5, published: 6, completed: 7 };
+
+/** True when moving from `a` to `b` goes forward along the run (never back, never out of a terminal state). */
+export function isForward(a: PromotionState, b: PromotionState): boolean {
+  if (TERMINAL.includes(a)) return false;
+  if (TERMINAL.includes(b)) return true;
+  return (ORDER[b] ?? -1) > (ORDER[a] ?? -1);
+}
+
+export interface PromotionRow {
+  id: string;
+  image: string;
+  source_ref: string;
+  target_ref: string;
+  digest: string;
+  media_type: string;
+  from_stage: string;
+  to_stage: string;
+  reason: string;
+  requester: string;
+  state: PromotionState;
+  approvals_required: number;
+  attempt: number;
+  error_code: string | null;
+  error_message: string | null;
+  bytes_done: number;
+  bytes_total: number;
+  result: string | null;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+  rowid?: number;
+}
+
+export interface ApprovalRow {
+  promotion_id: string;
+  approver: string;
+  role: string;
+  comment: string;
+  created_at: string;
+}
+
+export interface StepRow {
+  promotion_id: string;
+  attempt: number;
+  name: string;
+  state: string;
+  started_at: string;
+  finished_at: string | null;
+  detail: string | null;
+}
+
+export interface ListFilter {
+  state?: string;
+  stage?: string;
+  image?: string;
+  requester?: string;
+  limit: number;
+  before?: number;
+}
+
+/** Escapes LIKE wildcards so a filter value matches literally. */
+export function likeEscape(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** SQL for promotions, approvals and steps. All values are bound parameters. */
+export class PromotionStore {
+  constructor(readonly db: Db) {}
+
+  insert(r: Omit<PromotionRow, 'rowid'>): void {
+    this.db
+      .prepare(
+        `INSERT INTO promotions (id, image, source_ref, target_ref, digest, media_type, from_stage, to_stage, reason, requester, state, approvals_required, attempt, error_code, error_message, bytes_done, bytes_total, result, created_at, updated_at, finished_at)
+         VALUES (@id, @image, @source_ref, @target_ref, @digest, @media_type, @from_stage, @to_stage, @reason, @requester, @state, @approvals_required, @attempt, @error_code, @error_message, @bytes_done, @bytes_total, @result, @created_at, @updated_at, @finished_at)`,
+      )
+      .run(r);
+  }
+
+  get(id: string): PromotionRow | undefined {
+    return this.db.prepare('SELECT rowid, * FROM promotions WHERE id = ?').get(id) as PromotionRow | undefined;
+  }
+
+  update(id: string, fields: Partial<PromotionRow>): void {
+    const keys = Object.keys(fields).filter((k) => k !== 'id' && k !== 'rowid');
+    if (!keys.length) return;
+    this.db.prepare(`UPDATE promotions SET ${keys.map((k) => `${k} = @${k}`).join(', ')}, updated_at = @__now WHERE id = @__id`).run({ ...fields, __now: new Date().toISOString(), __id: id });
+  }
+
+  approvals(id: string): ApprovalRow[] {
+    return this.db.prepare('SELECT * FROM approvals WHERE promotion_id = ? ORDER BY created_at, approver').all(id) as ApprovalRow[];
+  }
+
+  addApproval(a: ApprovalRow): boolean {
+    return this.db.prepare('INSERT OR IGNORE INTO approvals (promotion_id, approver, role, comment, created_at) VALUES (@promotion_id, @approver, @role, @comment, @created_at)').run(a).changes === 1;
+  }
+
+  steps(id: string): StepRow[] {
+    return this.db.prepare('SELECT * FROM steps WHERE promotion_id = ? ORDER BY attempt, started_at').all(id) as StepRow[];
+  }
+
+  /** Marks a step started (once) or finished. Returns true when this call changed something. */
+  step(id: string, attempt: number, name: string, status: 'started' | 'done' | 'failed', detail?: unknown): boolean {
+    const now = new Date().toISOString();
+    if (status === 'started') {
+      return this.db.prepare("INSERT OR IGNORE INTO steps (promotion_id, attempt, name, state, started_at) VALUES (?, ?, ?, 'running', ?)").run(id, attempt, name, now).changes === 1;
+    }
+    this.db.prepare("INSERT OR IGNORE INTO steps (promotion_id, attempt, name, state, started_at) VALUES (?, ?, ?, 'running', ?)").run(id, attempt, name, now);
+    return (
+      this.db.prepare("UPDATE steps SET state = ?, finished_at = ?, detail = ? WHERE promotion_id = ? AND attempt = ? AND name = ? AND state = 'running'").run(status, now, detail === undefined ? null : JSON.stringify(detail), id, attempt, name).changes === 1
+    );
+  }
+
+  list(f: ListFilter): PromotionRow[] {
+    const where: string[] = [];
+    const args: Record<string, unknown> = { limit: f.limit };
+    if (f.state) {
+      where.push('state = @state');
+      args.state = f.state;
+    }
+    if (f.stage) {
+      where.push('(from_stage = @stage OR to_stage = @stage)');
+      args.stage = f.stage;
+    }
+    if (f.requester) {
+      where.push('requester = @requester');
+      args.requester = f.requester;
+    }
+    if (f.image) {
+      where.push("(source_ref LIKE @image ESCAPE '\\' OR target_ref LIKE @image ESCAPE '\\' OR image LIKE @image ESCAPE '\\' OR digest = @imageExact)");
+      args.image = `%${likeEscape(f.image)}%`;
+      args.imageExact = f.image;
+    }
+    if (f.before !== undefined) {
+      where.push('rowid < @before');
+      args.before = f.before;
+    }
+    return this.db.prepare(`SELECT rowid, * FROM promotions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY rowid DESC LIMIT @limit`).all(args) as PromotionRow[];
+  }
+
+  inStates(states: readonly string[]): PromotionRow[] {
+    return this.db.prepare(`SELECT rowid, * FROM promotions WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY rowid`).all(...states) as PromotionRow[];
+  }
+}

@@ -1,0 +1,247 @@
+import { randomUUID } from 'node:crypto';
+import { AirlockError, isAirlockError } from '@airlock/common';
+import { AuditInput, AuditLog, Db } from '@airlock/audit';
+import { Registries, formatReference, manifestSelector, parseManifest, parseReference } from '@airlock/oci';
+import { StageCatalog } from './stage-catalog';
+import { Principal, actingRole, hasRole, Role } from './roles';
+import { PromotionRow, PromotionStore, PromotionState, TERMINAL } from './promotion-store';
+import { PromotionQueue } from './promotion-queue';
+import { PromotionView, toView } from './promotion-view';
+import { mapReference } from './repository-mapping';
+
+/** Who acts and under which request id (for the audit log). */
+export interface Ctx {
+  principal: Principal;
+  requestId?: string;
+}
+
+export interface RequestInput {
+  image: string;
+  from: string;
+  to: string;
+  reason?: string;
+}
+
+/**
+ * The promotion use cases the API calls: request, approve, reject, cancel,
+ * retry, and the views. Every state change and every refusal writes an
+ * audit event in the same transaction as the change.
+ */
+export class PromotionService {
+  readonly store: PromotionStore;
+
+  constructor(
+    private readonly db: Db,
+    private readonly audit: AuditLog,
+    private readonly catalog: StageCatalog,
+    private readonly registries: Registries,
+    private readonly queue: PromotionQueue,
+  ) {
+    this.store = new PromotionStore(db);
+  }
+
+  /** Records a refusal (bad input, forbidden action) and rethrows it. */
+  private refused(ctx: Ctx, action: string, e: unknown, extra: Partial<AuditInput> = {}): never {
+    if (isAirlockError(e)) {
+      this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: `${action}.refused`, requestId: ctx.requestId, ...extra, details: { code: e.code, message: e.message } });
+    }
+    throw e;
+  }
+
+  private event(ctx: Ctx | { principal: { user: string; roles: Role[] } }, action: string, p: PromotionRow, details: Record<string, unknown> = {}, role?: string): void {
+    this.audit.append({
+      actor: ctx.principal.user,
+      role: role ?? ctx.principal.roles[0],
+      action,
+      promotionId: p.id,
+      stage: p.to_stage,
+      image: p.target_ref,
+      digest: p.digest,
+      requestId: 'requestId' in ctx ? ctx.requestId : undefined,
+      details,
+    });
+  }
+
+  /** Records a state change with its audit event. */
+  transition(ctx: Ctx | { principal: { user: string; roles: Role[] } }, p: PromotionRow, to: PromotionState, fields: Partial<PromotionRow> = {}, details: Record<string, unknown> = {}): PromotionRow {
+    const now = new Date().toISOString();
+    const finished = TERMINAL.includes(to) ? { finished_at: now } : {};
+    this.store.update(p.id, { ...fields, state: to, ...finished });
+    const next = { ...p, ...fields, state: to, ...finished };
+    this.event(ctx, 'promotion.state', next, { from: p.state, to, ...details });
+    return next;
+  }
+
+  /** Resolves the tag to a digest now; that digest is what will be promoted. */
+  async request(ctx: Ctx, input: RequestInput): Promise<PromotionView> {
+    try {
+      if (!hasRole(ctx.principal, 'requester')) throw new AirlockError('FORBIDDEN', 'requesting a promotion needs the requester role');
+      const from = this.catalog.get(input.from);
+      const to = this.catalog.get(input.to);
+      const arrival = to.config.from.find((f) => f.stage === from.name);
+      if (!arrival) throw new AirlockError('PROMOTION_ROUTE_UNKNOWN', `stage ${to.name} does not accept images from ${from.name}`);
+      const src = parseReference(input.image, { defaultTag: false });
+      if (src.registry !== from.registry) throw new AirlockError('INVALID_ARGUMENT', `${formatReference(src)} is not in stage ${from.name}'s registry ${from.registry}`);
+      if (!src.tag && !src.digest) throw new AirlockError('INVALID_REFERENCE', 'give the image with a tag or a digest');
+      const dst = mapReference(src, arrival.mapping);
+      if (!dst) throw new AirlockError('INVALID_ARGUMENT', `no repository mapping of stage ${to.name} covers ${src.registry}/${src.repository}`);
+      const m = await this.registries.client(src.registry).getManifest(src.repository, manifestSelector(src));
+      const mediaType = parseManifest(m.bytes, m.mediaType).mediaType;
+      const now = new Date().toISOString();
+      const required = to.config.approvals.required;
+      const row: PromotionRow = {
+        id: randomUUID(),
+        image: input.image,
+        source_ref: formatReference({ ...src, digest: undefined }) || formatReference(src),
+        target_ref: formatReference({ ...dst, digest: undefined }),
+        digest: m.digest,
+        media_type: mediaType,
+        from_stage: from.name,
+        to_stage: to.name,
+        reason: input.reason ?? '',
+        requester: ctx.principal.user,
+        state: 'requested',
+        approvals_required: required,
+        attempt: 0,
+        error_code: null,
+        error_message: null,
+        bytes_done: 0,
+        bytes_total: 0,
+        result: null,
+        created_at: now,
+        updated_at: now,
+        finished_at: null,
+      };
+      let queued: PromotionRow | undefined;
+      this.db.transaction(() => {
+        this.store.insert(row);
+        this.event(ctx, 'promotion.requested', row, { source: row.source_ref, requested: input.image, from: from.name, to: to.name, reason: row.reason, approvalsRequired: required }, actingRole(ctx.principal, 'requester'));
+        if (required === 0) queued = this.queueUp(ctx, row);
+      }).immediate();
+      if (queued) await this.enqueue(queued);
+      return this.view(row.id);
+    } catch (e) {
+      return this.refused(ctx, 'promotion.request', e, { image: input?.image, stage: input?.to });
+    }
+  }
+
+  /** approved -> queued within the caller's transaction. */
+  private queueUp(ctx: Ctx, p: PromotionRow): PromotionRow {
+    const approved = this.transition(ctx, p, 'approved');
+    return this.transition(ctx, approved, 'queued', { attempt: p.attempt + 1, error_code: null, error_message: null });
+  }
+
+  /** Hands the job to the queue; if Redis is away the reconciler enqueues it later. */
+  async enqueue(p: PromotionRow): Promise<void> {
+    try {
+      await this.queue.enqueue({ promotionId: p.id, attempt: p.attempt, fromStage: p.from_stage, toStage: p.to_stage, source: p.source_ref, digest: p.digest, target: p.target_ref });
+    } catch {
+      /* the reconciler retries: the database says work is pending */
+    }
+  }
+
+  private mustGet(id: string): PromotionRow {
+    const p = typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id) ? this.store.get(id) : undefined;
+    if (!p) throw new AirlockError('PROMOTION_NOT_FOUND', `no promotion ${JSON.stringify(String(id).slice(0, 40))}`);
+    return p;
+  }
+
+  /** Approves; idempotent per approver; queues the promotion when enough distinct approvers agreed. */
+  async approve(ctx: Ctx, id: string, comment = ''): Promise<PromotionView> {
+    let queued: PromotionRow | undefined;
+    try {
+      const p = this.mustGet(id);
+      const policy = this.catalog.get(p.to_stage).config.approvals;
+      if (!hasRole(ctx.principal, ...(policy.roles as Role[]))) throw new AirlockError('FORBIDDEN', `approving promotions to ${p.to_stage} needs one of the roles ${policy.roles.join(', ')}`);
+      if (ctx.principal.user === p.requester) throw new AirlockError('SELF_APPROVAL_FORBIDDEN', 'the requester of a promotion cannot approve it');
+      this.db.transaction(() => {
+        const cur = this.mustGet(id);
+        const already = this.store.approvals(id).some((a) => a.approver === ctx.principal.user);
+        if (already) return;
+        if (cur.state !== 'requested') throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; only a requested promotion can be approved`);
+        this.store.addApproval({ promotion_id: id, approver: ctx.principal.user, role: actingRole(ctx.principal, ...(policy.roles as Role[])), comment, created_at: new Date().toISOString() });
+        this.event(ctx, 'promotion.approved', cur, { comment }, actingRole(ctx.principal, ...(policy.roles as Role[])));
+        if (this.store.approvals(id).length >= cur.approvals_required) queued = this.queueUp(ctx, cur);
+      }).immediate();
+    } catch (e) {
+      return this.refused(ctx, 'promotion.approve', e, { promotionId: typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id) && this.store.get(id) ? id : undefined });
+    }
+    if (queued) await this.enqueue(queued);
+    return this.view(id);
+  }
+
+  async reject(ctx: Ctx, id: string, reason = ''): Promise<PromotionView> {
+    try {
+      const p = this.mustGet(id);
+      const policy = this.catalog.get(p.to_stage).config.approvals;
+      if (!hasRole(ctx.principal, ...(policy.roles as Role[]))) throw new AirlockError('FORBIDDEN', `rejecting promotions to ${p.to_stage} needs one of the roles ${policy.roles.join(', ')}`);
+      this.db.transaction(() => {
+        const cur = this.mustGet(id);
+        if (cur.state !== 'requested') throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; only a requested promotion can be rejected`);
+        this.transition(ctx, cur, 'rejected', {}, { reason });
+      }).immediate();
+    } catch (e) {
+      return this.refused(ctx, 'promotion.reject', e);
+    }
+    return this.view(id);
+  }
+
+  /** Cancels before execution (requester of it, or admin). */
+  async cancel(ctx: Ctx, id: string): Promise<PromotionView> {
+    try {
+      const p = this.mustGet(id);
+      if (!(ctx.principal.roles.includes('admin') || (ctx.principal.user === p.requester && hasRole(ctx.principal, 'requester')))) {
+        throw new AirlockError('FORBIDDEN', 'only the requester or an admin can cancel a promotion');
+      }
+      if (!['requested', 'approved', 'queued'].includes(p.state)) throw new AirlockError('PROMOTION_STATE', `promotion is ${p.state}; it can be cancelled only before it runs`);
+      if (p.state === 'queued' && !(await this.queue.remove(p.id, p.attempt))) throw new AirlockError('PROMOTION_STATE', 'promotion has started running; it can no longer be cancelled');
+      this.db.transaction(() => {
+        const cur = this.mustGet(id);
+        if (!['requested', 'approved', 'queued'].includes(cur.state)) throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; it can be cancelled only before it runs`);
+        this.transition(ctx, cur, 'cancelled');
+      }).immediate();
+    } catch (e) {
+      return this.refused(ctx, 'promotion.cancel', e);
+    }
+    return this.view(id);
+  }
+
+  /** Runs a failed promotion again (admin). */
+  async retry(ctx: Ctx, id: string): Promise<PromotionView> {
+    let next: PromotionRow | undefined;
+    try {
+      if (!ctx.principal.roles.includes('admin')) throw new AirlockError('FORBIDDEN', 'retrying a promotion needs the admin role');
+      this.db.transaction(() => {
+        const cur = this.mustGet(id);
+        if (cur.state !== 'failed') throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; only a failed promotion can be retried`);
+        this.event(ctx, 'promotion.retried', cur, { previousError: cur.error_code }, 'admin');
+        next = this.transition(ctx, cur, 'queued', { attempt: cur.attempt + 1, error_code: null, error_message: null, finished_at: null, bytes_done: 0 });
+      }).immediate();
+    } catch (e) {
+      return this.refused(ctx, 'promotion.retry', e);
+    }
+    if (next) await this.enqueue(next);
+    return this.view(id);
+  }
+
+  view(id: string, withSteps = true): PromotionView {
+    const p = this.mustGet(id);
+    return toView(p, this.store.approvals(id), withSteps ? this.store.steps(id) : undefined);
+  }
+
+  list(f: { state?: string; stage?: string; image?: string; requester?: string; limit?: number; cursor?: string }): { items: PromotionView[]; nextCursor: string | null } {
+    const limit = Math.min(Math.max(f.limit ?? 50, 1), 200);
+    let before: number | undefined;
+    if (f.cursor) {
+      const n = Number(Buffer.from(f.cursor, 'base64url').toString());
+      if (!Number.isSafeInteger(n) || n < 1) throw new AirlockError('INVALID_ARGUMENT', 'cursor is not one this API gave out');
+      before = n;
+    }
+    const rows = this.store.list({ ...f, limit: limit + 1, before });
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map((r) => toView(r, this.store.approvals(r.id))),
+      nextCursor: rows.length > limit ? Buffer.from(String(page[page.length - 1].rowid)).toString('base64url') : null,
+    };
+  }
+}

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+
+/**
+ * Queue and job names: the one place they are spelled. Renaming a value
+ * orphans jobs already in Redis: it needs a migration plan (drain first).
+ */
+export const QUEUES = { promotions: 'airlock-promotions' } as const;
+
+export const JOBS = { promote: 'promote' } as const;
+export type JobName = (typeof JOBS)[keyof typeof JOBS];
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/** Payload of a promote job: ids, references and digests only, never secrets or keys. */
+export const promoteJobSchema = z
+  .object({
+    promotionId: z.string().uuid(),
+    attempt: z.number().int().min(1),
+    fromStage: z.string().min(1),
+    toStage: z.string().min(1),
+    /** Source repository reference pinned to the digest. */
+    source: z.string().min(1),
+    digest: z.string().regex(DIGEST),
+    /** Destination reference with its tag. */
+    target: z.string().min(1),
+  })
+  .strict();
+
+export type PromoteJob = z.infer<typeof promoteJobSchema>;
+
+/** One payload type per job name. */
+export interface JobPayloads {
+  promote: PromoteJob;
+}
+export type JobOf<N extends JobName> = JobPayloads[N];
+export type JobItem = { [N in JobName]: { name: N; data: JobPayloads[N] } }[JobName];
+
+/** Schemas by job name, so a worker validates what it takes off the queue. */
+export const JOB_SCHEMAS: { [N in JobName]: z.ZodType<JobPayloads[N]> } = { promote: promoteJobSchema };
+
+/** Steps of a promotion run, in order, and the state each puts the promotion in. */
+export const STEPS = ['verify', 'copy', 'sign', 'publish'] as const;
+export type StepName = (typeof STEPS)[number];
+
+/** Progress a worker reports through BullMQ (the API records it). */
+export interface StepProgress {
+  step: StepName;
+  status: 'started' | 'done';
+  bytesDone?: number;
+  bytesTotal?: number;
+  detail?: Record<string, unknown>;
+}
+
+/** What a completed run returns. */
+export interface PromoteResult {
+  digest: string;
+  target: string;
+  bytesMoved: number;
+  blobsCopied: number;
+  blobsSkipped: number;
+  blobsMounted: number;
+  signatures: { digest: string; n: number; added: boolean }[];
+  sourceSignatureKeys: string[];
+}
