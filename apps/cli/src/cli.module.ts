@@ -4,6 +4,27 @@ import { KeysCommand, KeysGenerateCommand, KeysShowCommand } from './keys.comman
 import { SignCommand } from './sign.command';
 import { VerifyCommand } from './verify.command';
 import { PolicyCommand } from './policy.command';
+import { ApiCommand, ServeCommand, WorkerCommand } from './serve.command';
+import { TokensCommand, TokensCreateCommand, TokensListCommand, TokensRevokeCommand } from './tokens.command';
+import { SandboxCommand } from './sandbox/sandbox.command';
 
-@Module({ providers: [CopyCommand, KeysCommand, KeysGenerateCommand, KeysShowCommand, SignCommand, VerifyCommand, PolicyCommand] })
+@Module({
+  providers: [
+    CopyCommand,
+    KeysCommand,
+    KeysGenerateCommand,
+    KeysShowCommand,
+    SignCommand,
+    VerifyCommand,
+    PolicyCommand,
+    ServeCommand,
+    ApiCommand,
+    WorkerCommand,
+    TokensCommand,
+    TokensCreateCommand,
+    TokensRevokeCommand,
+    TokensListCommand,
+    SandboxCommand,
+  ],
+})
 export class CliModule {}

@@ -1,0 +1,62 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { Command, CommandRunner, Option } from 'nest-commander';
+import { loadConfig } from '@airlock/common';
+import { createApi, AirlockApi } from '../../api/src/main';
+import { createWorker } from '../../worker/src/main';
+import { configPath } from './config-path';
+
+/** Runs until SIGINT/SIGTERM, then closes what it started. */
+async function untilSignal(close: () => Promise<void>): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await close();
+}
+
+/** Starts the API and/or a worker for a configuration; returns a closer. */
+export async function startProcesses(path: string, parts: { api: boolean; worker: boolean }): Promise<{ api?: AirlockApi; worker?: INestApplicationContext; url?: string; close(): Promise<void> }> {
+  const loaded = loadConfig(path);
+  const api = parts.api ? await createApi(loaded) : undefined;
+  const { host, port } = loaded.config.server;
+  if (api) await api.listen(port, host);
+  const worker = parts.worker ? await createWorker(loaded) : undefined;
+  return {
+    api,
+    worker,
+    url: api ? `http://${host}:${port}` : undefined,
+    async close() {
+      await worker?.close();
+      await api?.close();
+    },
+  };
+}
+
+abstract class ProcessCommand extends CommandRunner {
+  protected abstract parts: { api: boolean; worker: boolean };
+  async run(_p: string[], o: { config?: string }): Promise<void> {
+    const started = await startProcesses(configPath(o.config), this.parts);
+    process.stderr.write(`airlock: ${[this.parts.api && `API on ${started.url} (docs at ${started.url}/docs)`, this.parts.worker && 'worker running'].filter(Boolean).join(', ')}\n`);
+    await untilSignal(() => started.close());
+  }
+  @Option({ flags: '--config <file>', description: 'configuration file (default $AIRLOCK_CONFIG or ./airlock.yaml)' })
+  parseConfig(v: string): string {
+    return v;
+  }
+}
+
+@Command({ name: 'serve', description: 'Run the API and a worker in one process (the default deployment)' })
+export class ServeCommand extends ProcessCommand {
+  protected parts = { api: true, worker: true };
+}
+
+@Command({ name: 'api', description: 'Run the API alone (workers run elsewhere against the same Redis)' })
+export class ApiCommand extends ProcessCommand {
+  protected parts = { api: true, worker: false };
+}
+
+@Command({ name: 'worker', description: 'Run a worker alone (it never opens the database; many may run against one Redis)' })
+export class WorkerCommand extends ProcessCommand {
+  protected parts = { api: false, worker: true };
+}
