@@ -1,9 +1,11 @@
 import { copyBench } from './copy.bench';
 import { signingBench } from './signing.bench';
+import { promotionBench } from './promotion.bench';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   copy: copyBench,
   signing: signingBench,
+  promotion: promotionBench,
 };
 
 /** Runs the named benchmarks (all when none is named). */

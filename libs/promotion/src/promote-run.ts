@@ -62,10 +62,8 @@ export async function runPromotion(job: PromoteJob, deps: RunDeps): Promise<Prom
       throw new AirlockError('SIGNATURE_REQUIRED', `no signature of ${from.name} for ${formatReference(src)} (${d}) in its lookaside`);
     }
   }
-  await report({ step: 'verify', status: 'done', detail: { keys: [...keysUsed], manifests: digests.length } });
-
-  // copy
-  await report({ step: 'copy', status: 'started' });
+  // copy (the report that starts it also closes verify: one report instead of two)
+  await report({ step: 'copy', status: 'started', finished: { step: 'verify', detail: { keys: [...keysUsed], manifests: digests.length } } });
   let last = 0;
   const copied = await engine.copyImage({ ...src, tag: undefined, digest: job.digest }, dst, {
     expectDigest: job.digest,
@@ -77,10 +75,14 @@ export async function runPromotion(job: PromoteJob, deps: RunDeps): Promise<Prom
       }
     },
   });
-  await report({ step: 'copy', status: 'done', bytesDone: copied.bytesMoved, bytesTotal: copied.bytesMoved, detail: { bytesMoved: copied.bytesMoved, blobsCopied: copied.blobsCopied, blobsSkipped: copied.blobsSkipped, blobsMounted: copied.blobsMounted } });
-
   // sign (reusing a valid signature of ours for this identity: a re-run adds none)
-  await report({ step: 'sign', status: 'started' });
+  await report({
+    step: 'sign',
+    status: 'started',
+    bytesDone: copied.bytesMoved,
+    bytesTotal: copied.bytesMoved,
+    finished: { step: 'copy', detail: { bytesMoved: copied.bytesMoved, blobsCopied: copied.blobsCopied, blobsSkipped: copied.blobsSkipped, blobsMounted: copied.blobsMounted } },
+  });
   if (!to.publicKeyArmored) throw new AirlockError('KEY_MISSING', `stage ${to.name} has no signing key configured`);
   const ownKeys = await readPublicKeys(to.publicKeyArmored);
   const identity = formatReference({ ...dst, digest: undefined });
@@ -105,10 +107,8 @@ export async function runPromotion(job: PromoteJob, deps: RunDeps): Promise<Prom
     const key = await catalog.signingKey(to.name);
     for (const p of pending) if (p.existing === undefined) p.sig = await sign(p.digest, identity, key);
   }
-  await report({ step: 'sign', status: 'done', detail: { new: pending.filter((p) => p.sig).length } });
-
   // publish
-  await report({ step: 'publish', status: 'started' });
+  await report({ step: 'publish', status: 'started', finished: { step: 'sign', detail: { new: pending.filter((p) => p.sig).length } } });
   const signatures: PromoteResult['signatures'] = [];
   for (const p of pending) {
     if (p.sig) {
@@ -116,7 +116,7 @@ export async function runPromotion(job: PromoteJob, deps: RunDeps): Promise<Prom
       signatures.push({ digest: p.digest, n: r.n, added: r.added });
     } else signatures.push({ digest: p.digest, n: p.existing as number, added: false });
   }
-  await report({ step: 'publish', status: 'done', detail: { signatures } });
+  // publish is closed by the completion the API records from the job's result
   return {
     digest: job.digest,
     target: identity,

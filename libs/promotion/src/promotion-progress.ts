@@ -40,6 +40,9 @@ export class PromotionProgress {
       const p = this.current(id, attempt);
       if (!p || ['completed', 'failed', 'cancelled', 'rejected'].includes(p.state)) return;
       if (pr.bytesTotal !== undefined) this.store.update(id, { bytes_done: pr.bytesDone ?? 0, bytes_total: pr.bytesTotal });
+      if (pr.finished && this.store.step(id, attempt, pr.finished.step, 'done', pr.finished.detail)) {
+        this.audit.append({ actor: 'airlock', role: 'worker', action: 'step.finished', promotionId: id, stage: p.to_stage, image: p.target_ref, digest: p.digest, details: { step: pr.finished.step, attempt, ...(pr.finished.detail ?? {}) } });
+      }
       const changed = this.store.step(id, attempt, pr.step, pr.status, pr.detail);
       if (changed) {
         this.audit.append({ actor: 'airlock', role: 'worker', action: `step.${pr.status === 'started' ? 'started' : 'finished'}`, promotionId: id, stage: p.to_stage, image: p.target_ref, digest: p.digest, details: { step: pr.step, attempt, ...(pr.detail ?? {}) } });
@@ -54,10 +57,10 @@ export class PromotionProgress {
       const p = this.current(id, attempt);
       if (!p || !isForward(p.state, 'completed')) return;
       let cur = this.store.get(id) as PromotionRow;
-      if (isForward(cur.state, 'published')) {
-        this.store.step(id, attempt, 'publish', 'done');
-        cur = this.service.transition(SYSTEM, cur, 'published');
+      if (this.store.step(id, attempt, 'publish', 'done', { signatures: result.signatures })) {
+        this.audit.append({ actor: 'airlock', role: 'worker', action: 'step.finished', promotionId: id, stage: cur.to_stage, image: cur.target_ref, digest: cur.digest, details: { step: 'publish', attempt, signatures: result.signatures } });
       }
+      if (isForward(cur.state, 'published')) cur = this.service.transition(SYSTEM, cur, 'published');
       this.service.transition(SYSTEM, cur, 'completed', { result: JSON.stringify(result), bytes_done: result.bytesMoved, error_code: null, error_message: null }, {
         bytesMoved: result.bytesMoved,
         blobsCopied: result.blobsCopied,

@@ -49,6 +49,8 @@ export interface StepProgress {
   bytesDone?: number;
   bytesTotal?: number;
   detail?: Record<string, unknown>;
+  /** The step that finished just before this one started (one report instead of two). */
+  finished?: { step: StepName; detail?: Record<string, unknown> };
 }
 
 /** What a completed run returns. */

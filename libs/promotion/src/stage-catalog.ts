@@ -22,6 +22,8 @@ export interface Stage {
  */
 export class StageCatalog {
   private readonly stages = new Map<string, Stage>();
+  private readonly trustCache = new Map<string, Promise<Key[]>>();
+  private readonly keyCache = new Map<string, Promise<PrivateKey>>();
 
   private constructor(readonly loaded: LoadedConfig) {}
 
@@ -89,6 +91,17 @@ export class StageCatalog {
 
   /** Public keys trusted for images arriving at `target` from `source`. */
   async trustedKeysFor(target: string, source: string): Promise<Key[]> {
+    const k = `${target}<${source}`;
+    let p = this.trustCache.get(k);
+    if (!p) {
+      p = this.readTrustedKeys(target, source);
+      p.catch(() => this.trustCache.delete(k));
+      this.trustCache.set(k, p);
+    }
+    return p;
+  }
+
+  private async readTrustedKeys(target: string, source: string): Promise<Key[]> {
     const t = this.get(target);
     const arrival = t.config.from.find((f) => f.stage === source);
     if (!arrival) throw new AirlockError('PROMOTION_ROUTE_UNKNOWN', `stage ${target} does not accept images from ${source}`);
@@ -97,8 +110,22 @@ export class StageCatalog {
     return keys;
   }
 
-  /** Unlocks the stage private key for signing (passphrase from env or file). */
+  /**
+   * The stage private key, unlocked once per process (passphrase from env or
+   * file; unlocking costs the S2K work factor, so it is not repeated per
+   * image). It stays in this process's memory only.
+   */
   async signingKey(name: string): Promise<PrivateKey> {
+    let p = this.keyCache.get(name);
+    if (!p) {
+      p = this.unlockKey(name);
+      p.catch(() => this.keyCache.delete(name));
+      this.keyCache.set(name, p);
+    }
+    return p;
+  }
+
+  private async unlockKey(name: string): Promise<PrivateKey> {
     const s = this.get(name);
     if (!s.config.signing) throw new AirlockError('KEY_MISSING', `stage ${name} has no signing key configured`);
     const path = this.loaded.resolvePath(s.config.signing.privateKey);

@@ -1,0 +1,65 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startPipeline } from '../support/pipeline';
+import { pushRandomImage } from '../support/images';
+import { GpgHome } from '../support/gpg';
+import { measureProcess, percentile, table } from './harness';
+
+const N = Number(process.env.BENCH_PROMOTIONS ?? 50);
+
+/**
+ * N promotions of small signed images through the API (request + approve) on
+ * one airlock (API + worker, concurrency 4), beside a shell-style loop of
+ * `skopeo copy --sign-by` per image doing the copy and the signing.
+ */
+export async function promotionBench(): Promise<void> {
+  const p = await startPipeline([{ name: 'dev' }, { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } }]);
+  const gpg = new GpgHome();
+  try {
+    const dev = p.registries.dev;
+    const imgs = [];
+    for (let i = 0; i < N; i++) {
+      const img = await pushRandomImage({ url: dev.url, host: dev.host }, `team/svc${i}`, '1', { layers: [256 << 10, 32 << 10] });
+      await p.signInStage('dev', `team/svc${i}`, img.digest, img.reference);
+      imgs.push(img);
+    }
+    const t0 = Date.now();
+    const ids: string[] = [];
+    await Promise.all(
+      imgs.map(async (img) => {
+        const r = await p.call('POST', '/api/v1/promotions', p.tokens.alice, { image: img.reference, from: 'dev', to: 'qa' });
+        await p.call('POST', `/api/v1/promotions/${r.body.id}/approve`, p.tokens.bob, {});
+        ids.push(r.body.id);
+      }),
+    );
+    for (const id of ids) await p.waitFor(id, p.tokens.alice, ['completed', 'failed'], 300_000);
+    const wall = (Date.now() - t0) / 1000;
+    const rows = p.api.runtime.db
+      .prepare("SELECT p.state, p.finished_at, (SELECT MAX(created_at) FROM approvals a WHERE a.promotion_id = p.id) AS approved_at FROM promotions p")
+      .all() as { state: string; finished_at: string; approved_at: string }[];
+    const lat = rows.map((r) => (Date.parse(r.finished_at) - Date.parse(r.approved_at)) / 1000);
+    const failed = rows.filter((r) => r.state !== 'completed').length;
+
+    // skopeo loop: copy + sign per image, one process each
+    const fpr = await gpg.generate('bench signer <b@example.test>');
+    const rd = join(gpg.dir, 'registries.d');
+    mkdirSync(rd, { recursive: true });
+    writeFileSync(join(rd, 'qa.yaml'), `docker:\n  ${p.registries.qa.host}:\n    lookaside-staging: file://${join(gpg.dir, 'sigstore')}\n`);
+    let sk = 0;
+    for (const [i, img] of imgs.entries()) {
+      sk += (await measureProcess('skopeo', ['--registries.d', rd, 'copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', '--sign-by', fpr, `docker://${img.reference}`, `docker://${p.registries.qa.host}/skopeo/svc${i}:1`], gpg.env)).seconds;
+    }
+    const perMin = (N / wall) * 60;
+    const skPerMin = (N / sk) * 60;
+    table(`promotions: ${N} small signed images, request + approve through the API, worker concurrency 4`, ['', 'airlock', 'skopeo loop', 'ratio'], [
+      ['promotions per minute', perMin, skPerMin, perMin / skPerMin],
+      ['p50 approval -> completed (s)', percentile(lat, 50), '', ''],
+      ['p95 approval -> completed (s)', percentile(lat, 95), '', ''],
+      ['failed', failed, '', ''],
+    ]);
+    console.log('the skopeo loop copies and signs only; airlock also verifies the dev signatures, records every step and serves the signatures.');
+  } finally {
+    gpg.close();
+    await p.stop();
+  }
+}
