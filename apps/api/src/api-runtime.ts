@@ -4,6 +4,7 @@ import type IORedis from 'ioredis';
 import { LoadedConfig } from '@airlock/common';
 import { AuditLog, Db, migrate, openDatabase } from '@airlock/audit';
 import { Registries } from '@airlock/oci';
+import { AuditKeys } from './audit/audit-keys';
 import { BullPromotionQueue, JobRetryOptions, PromotionProgress, PromotionService, StageCatalog, TokenService, listenToQueue, producerConnection, workerConnection } from '@airlock/promotion';
 
 /** Everything the API process holds: built once at boot, closed on shutdown. */
@@ -17,6 +18,7 @@ export interface ApiRuntime {
   queue: BullPromotionQueue;
   service: PromotionService;
   progress: PromotionProgress;
+  auditKeys: AuditKeys;
   close(): Promise<void>;
 }
 
@@ -72,6 +74,10 @@ export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = 
   await reconcile();
   const timer = setInterval(reconcile, opts.reconcileEveryMs ?? 5000);
   timer.unref();
+  const auditKeys = new AuditKeys(catalog, audit);
+  const every = loaded.config.audit.checkpointIntervalSeconds;
+  const cpTimer = every > 0 ? setInterval(() => void auditKeys.checkpoint().catch(() => undefined), every * 1000) : undefined;
+  cpTimer?.unref();
   return {
     loaded,
     catalog,
@@ -82,8 +88,10 @@ export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = 
     queue,
     service,
     progress,
+    auditKeys,
     async close() {
       clearInterval(timer);
+      if (cpTimer) clearInterval(cpTimer);
       await events?.close().catch(() => undefined);
       await queue.close().catch(() => undefined);
       listenerConn.disconnect();

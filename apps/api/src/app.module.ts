@@ -6,6 +6,8 @@ import { SigstoreController } from './sigstore/sigstore.controller';
 import { StagesController } from './stages/stages.controller';
 import { PromotionsController } from './promotions/promotions.controller';
 import { HealthController } from './health/health.controller';
+import { AuditController } from './audit/audit.controller';
+import { AuditKeys } from './audit/audit-keys';
 import { DomainExceptionFilter } from './errors/domain-exception.filter';
 import { TokenGuard } from './auth/token.guard';
 import { ApiRuntime } from './api-runtime';
@@ -16,12 +18,13 @@ export class ApiModule {
   static forRuntime(rt: ApiRuntime): DynamicModule {
     return {
       module: ApiModule,
-      controllers: [SigstoreController, StagesController, PromotionsController, HealthController],
+      controllers: [SigstoreController, StagesController, PromotionsController, AuditController, HealthController],
       providers: [
         { provide: StageCatalog, useValue: rt.catalog },
         { provide: PromotionService, useValue: rt.service },
         { provide: TokenService, useValue: rt.tokens },
         { provide: AuditLog, useValue: rt.audit },
+        { provide: AuditKeys, useValue: rt.auditKeys },
         { provide: APP_FILTER, useClass: DomainExceptionFilter },
         { provide: APP_GUARD, useClass: TokenGuard },
       ],

@@ -7,6 +7,7 @@ import { PolicyCommand } from './policy.command';
 import { ApiCommand, ServeCommand, WorkerCommand } from './serve.command';
 import { TokensCommand, TokensCreateCommand, TokensListCommand, TokensRevokeCommand } from './tokens.command';
 import { SandboxCommand } from './sandbox/sandbox.command';
+import { AuditCheckpointCommand, AuditCommand, AuditExportCommand, AuditVerifyCommand, AuditVerifyExportCommand } from './audit.command';
 
 @Module({
   providers: [
@@ -25,6 +26,11 @@ import { SandboxCommand } from './sandbox/sandbox.command';
     TokensRevokeCommand,
     TokensListCommand,
     SandboxCommand,
+    AuditCommand,
+    AuditVerifyCommand,
+    AuditExportCommand,
+    AuditCheckpointCommand,
+    AuditVerifyExportCommand,
   ],
 })
 export class CliModule {}

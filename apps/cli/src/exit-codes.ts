@@ -28,6 +28,9 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   BLOB_UNKNOWN: EXIT.integrity,
   BLOB_DIGEST_MISMATCH: EXIT.integrity,
   BLOB_UPLOAD_FAILED: EXIT.unavailable,
+  AUDIT_CHAIN_BROKEN: EXIT.integrity,
+  CHECKPOINT_INVALID: EXIT.integrity,
+  INVALID_SORT: EXIT.usage,
 };
 
 /** The exit code for an error: by its domain code, signature codes as one class. */

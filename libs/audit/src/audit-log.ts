@@ -102,7 +102,7 @@ export class AuditLog {
   private readonly insert;
   private readonly head;
 
-  constructor(private readonly db: Db) {
+  constructor(readonly db: Db) {
     this.insert = db.prepare(
       'INSERT INTO audit_events (seq, ts, actor, role, action, promotion_id, stage, image, digest, request_id, details, prev_hash, hash) VALUES (@seq, @ts, @actor, @role, @action, @promotion_id, @stage, @image, @digest, @request_id, @details, @prev_hash, @hash)',
     );

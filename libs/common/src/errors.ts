@@ -46,6 +46,10 @@ export const ERROR_CODES = [
   'PROMOTION_STATE',
   'QUEUE_UNAVAILABLE',
   'RATE_LIMITED',
+  'INVALID_SORT',
+  'NOT_FOUND',
+  'CHECKPOINT_INVALID',
+  'AUDIT_CHAIN_BROKEN',
   // anything we did not foresee
   'INTERNAL',
 ] as const;

@@ -71,6 +71,14 @@ export class StageCatalog {
     };
   }
 
+  /** The stage whose key signs audit checkpoints. */
+  auditStage(): Stage {
+    const named = this.loaded.config.audit.stage;
+    const s = named ? this.get(named) : this.list().find((x) => x.config.signing);
+    if (!s?.config.signing) throw new AirlockError('KEY_MISSING', 'no stage key is configured to sign audit checkpoints (audit.stage)');
+    return s;
+  }
+
   list(): Stage[] {
     return [...this.stages.values()];
   }

@@ -27,6 +27,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   RATE_LIMITED: 429,
   QUEUE_UNAVAILABLE: 503,
   DATABASE_UNAVAILABLE: 503,
+  INVALID_SORT: 400,
+  CHECKPOINT_INVALID: 422,
+  NOT_FOUND: 404,
 };
 
 /** The status for a code: signature refusals are 422, unknown codes 500. */

@@ -91,6 +91,13 @@ export const configSchema = z
     database: z.string().default('./.airlock/airlock.db').describe('SQLite file of record.'),
     redis: z.string().default('redis://127.0.0.1:6379').describe('Redis URL for the job queues.'),
     worker: z.object({ concurrency: z.number().int().min(1).max(64).default(4) }).strict().default({ concurrency: 4 }),
+    audit: z
+      .object({
+        stage: z.string().regex(NAME).optional().describe('Stage whose key signs audit checkpoints (default: the first stage with a key).'),
+        checkpointIntervalSeconds: z.number().int().min(0).default(3600).describe('Signed checkpoint interval; 0 turns the timer off (POST /audit/checkpoints still works).'),
+      })
+      .strict()
+      .default({ checkpointIntervalSeconds: 3600 }),
     stages: z.array(stageSchema).min(1),
   })
   .strict()

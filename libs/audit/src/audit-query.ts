@@ -1,0 +1,89 @@
+import { AirlockError } from '@airlock/common';
+import { Db } from './database';
+import { AuditEvent, rowToEvent } from './audit-log';
+
+/** Filters an auditor may combine; every value is bound as a parameter. */
+export interface AuditFilter {
+  actor?: string;
+  action?: string;
+  /** A repository or reference prefix (`qa.example/team/app`), matched literally. */
+  image?: string;
+  digest?: string;
+  stage?: string;
+  promotionId?: string;
+  since?: string;
+  until?: string;
+}
+
+export const SORTS = ['seq', '-seq', 'time', '-time'] as const;
+export type AuditSort = (typeof SORTS)[number];
+
+function likePrefix(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
+}
+
+function isoOrFail(v: string, name: string): string {
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new AirlockError('INVALID_ARGUMENT', `${name} must be an ISO 8601 time`);
+  return new Date(t).toISOString();
+}
+
+/** WHERE clause and parameters for a filter. */
+export function whereOf(f: AuditFilter): { sql: string; args: Record<string, unknown> } {
+  const w: string[] = [];
+  const args: Record<string, unknown> = {};
+  const eq = (col: string, key: keyof AuditFilter) => {
+    if (f[key] !== undefined && f[key] !== '') {
+      w.push(`${col} = @${key}`);
+      args[key] = f[key];
+    }
+  };
+  eq('actor', 'actor');
+  eq('action', 'action');
+  eq('digest', 'digest');
+  eq('stage', 'stage');
+  eq('promotion_id', 'promotionId');
+  if (f.image) {
+    w.push("image LIKE @image ESCAPE '\\'");
+    args.image = likePrefix(f.image);
+  }
+  if (f.since) {
+    w.push('ts >= @since');
+    args.since = isoOrFail(f.since, 'since');
+  }
+  if (f.until) {
+    w.push('ts < @until');
+    args.until = isoOrFail(f.until, 'until');
+  }
+  return { sql: w.length ? w.join(' AND ') : '1=1', args };
+}
+
+/**
+ * A page of events. The cursor is the last seq returned: it stays stable
+ * while events are appended (new events never shift a page), so a client
+ * paging through sees every event exactly once.
+ */
+export function queryEvents(db: Db, f: AuditFilter, o: { sort?: string; limit?: number; cursor?: string } = {}): { items: AuditEvent[]; nextCursor: string | null } {
+  const sort = (o.sort ?? 'seq') as AuditSort;
+  if (!(SORTS as readonly string[]).includes(sort)) throw new AirlockError('INVALID_SORT', `cannot sort by ${JSON.stringify(String(o.sort).slice(0, 40))}; sort by one of ${SORTS.join(', ')}`);
+  const desc = sort.startsWith('-');
+  const limit = Math.min(Math.max(o.limit ?? 100, 1), 1000);
+  const { sql, args } = whereOf(f);
+  let cursorSql = '';
+  if (o.cursor) {
+    const n = Number(Buffer.from(o.cursor, 'base64url').toString());
+    if (!Number.isSafeInteger(n) || n < 0) throw new AirlockError('INVALID_ARGUMENT', 'cursor is not one this API gave out');
+    cursorSql = desc ? ' AND seq < @cursor' : ' AND seq > @cursor';
+    args.cursor = n;
+  }
+  // time order is seq order (one writer appends in time order); both keyset on seq
+  const rows = db.prepare(`SELECT * FROM audit_events WHERE ${sql}${cursorSql} ORDER BY seq ${desc ? 'DESC' : 'ASC'} LIMIT @limit`).all({ ...args, limit: limit + 1 });
+  const items = rows.slice(0, limit).map((r) => rowToEvent(r as never));
+  return { items, nextCursor: rows.length > limit ? Buffer.from(String(items[items.length - 1].seq)).toString('base64url') : null };
+}
+
+/** One event by sequence number. */
+export function getEvent(db: Db, seq: number): AuditEvent | undefined {
+  const r = db.prepare('SELECT * FROM audit_events WHERE seq = ?').get(seq);
+  return r ? rowToEvent(r as never) : undefined;
+}
