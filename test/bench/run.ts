@@ -1,11 +1,13 @@
 import { copyBench } from './copy.bench';
 import { signingBench } from './signing.bench';
 import { promotionBench } from './promotion.bench';
+import { auditBench } from './audit.bench';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   copy: copyBench,
   signing: signingBench,
   promotion: promotionBench,
+  audit: auditBench,
 };
 
 /** Runs the named benchmarks (all when none is named). */

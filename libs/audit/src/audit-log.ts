@@ -36,29 +36,30 @@ export interface AuditEvent {
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** The fields the hash covers, in canonical form. */
-export function eventBody(e: Omit<AuditEvent, 'hash' | 'prevHash'>): string {
-  return canonicalJson({
-    seq: e.seq,
-    time: e.time,
-    actor: e.actor,
-    role: e.role,
-    action: e.action,
-    promotionId: e.promotionId,
-    stage: e.stage,
-    image: e.image,
-    digest: e.digest,
-    requestId: e.requestId,
-    details: e.details,
-  });
+/**
+ * The fields the hash covers, as canonical JSON (keys sorted, no spaces),
+ * built from the stored canonical `details` text so that verifying a row
+ * never re-parses it. Equal to canonicalJson() of the event without hashes.
+ */
+export function bodyFromFields(f: { seq: number; time: string; actor: string; role: string | null; action: string; promotionId: string | null; stage: string | null; image: string | null; digest: string | null; requestId: string | null }, detailsJson: string): string {
+  const j = JSON.stringify;
+  return `{"action":${j(f.action)},"actor":${j(f.actor)},"details":${detailsJson},"digest":${j(f.digest)},"image":${j(f.image)},"promotionId":${j(f.promotionId)},"requestId":${j(f.requestId)},"role":${j(f.role)},"seq":${f.seq},"stage":${j(f.stage)},"time":${j(f.time)}}`;
 }
+
+/** The canonical body of an event (details canonicalized). */
+export function eventBody(e: Omit<AuditEvent, 'hash' | 'prevHash'>): string {
+  return bodyFromFields(e, canonicalJson(e.details));
+}
+
+/** The canonical body of a full event (as read from an export). */
+export const canonicalBody = (e: AuditEvent): string => eventBody(e);
 
 /** hash = SHA-256(previous hash + canonical JSON of the event). */
 export function chainHash(prevHash: string, body: string): string {
   return createHash('sha256').update(prevHash).update(body).digest('hex');
 }
 
-interface Row {
+export interface AuditRow {
   seq: number;
   ts: string;
   actor: string;
@@ -74,8 +75,13 @@ interface Row {
   hash: string;
 }
 
+/** The fields of a row in the names the hash uses (details stay as stored text). */
+export function rowFields(r: AuditRow) {
+  return { seq: r.seq, time: r.ts, actor: r.actor, role: r.role, action: r.action, promotionId: r.promotion_id, stage: r.stage, image: r.image, digest: r.digest, requestId: r.request_id };
+}
+
 /** Maps a database row to an event. */
-export function rowToEvent(r: Row): AuditEvent {
+export function rowToEvent(r: AuditRow): AuditEvent {
   return {
     seq: r.seq,
     time: r.ts,
@@ -113,6 +119,7 @@ export class AuditLog {
   append(input: AuditInput): AuditEvent {
     const run = () => {
       const last = this.head.get() as { seq: number; hash: string } | undefined;
+      const detailsJson = canonicalJson(input.details ?? {});
       const e: Omit<AuditEvent, 'hash' | 'prevHash'> = {
         seq: (last?.seq ?? 0) + 1,
         time: (input.time ?? new Date()).toISOString(),
@@ -124,10 +131,10 @@ export class AuditLog {
         image: input.image ?? null,
         digest: input.digest ?? null,
         requestId: input.requestId ?? null,
-        details: JSON.parse(canonicalJson(input.details ?? {})),
+        details: JSON.parse(detailsJson),
       };
       const prevHash = last?.hash ?? GENESIS_HASH;
-      const hash = chainHash(prevHash, eventBody(e));
+      const hash = chainHash(prevHash, bodyFromFields(e, detailsJson));
       this.insert.run({
         seq: e.seq,
         ts: e.time,
@@ -139,7 +146,7 @@ export class AuditLog {
         image: e.image,
         digest: e.digest,
         request_id: e.requestId,
-        details: JSON.stringify(e.details),
+        details: detailsJson,
         prev_hash: prevHash,
         hash,
       });
@@ -148,9 +155,41 @@ export class AuditLog {
     return this.db.inTransaction ? run() : this.db.transaction(run).immediate();
   }
 
+  /**
+   * Appends many events in one transaction, reading the chain head once:
+   * for imports and bulk loads. Returns the new head.
+   */
+  appendMany(inputs: AuditInput[]): { size: number; head: string } {
+    return this.db.transaction(() => {
+      const last = this.head.get() as { seq: number; hash: string } | undefined;
+      let seq = last?.seq ?? 0;
+      let prev = last?.hash ?? GENESIS_HASH;
+      for (const input of inputs) {
+        seq++;
+        const detailsJson = canonicalJson(input.details ?? {});
+        const f = {
+          seq,
+          time: (input.time ?? new Date()).toISOString(),
+          actor: input.actor,
+          role: input.role ?? null,
+          action: input.action,
+          promotionId: input.promotionId ?? null,
+          stage: input.stage ?? null,
+          image: input.image ?? null,
+          digest: input.digest ?? null,
+          requestId: input.requestId ?? null,
+        };
+        const hash = chainHash(prev, bodyFromFields(f, detailsJson));
+        this.insert.run({ seq, ts: f.time, actor: f.actor, role: f.role, action: f.action, promotion_id: f.promotionId, stage: f.stage, image: f.image, digest: f.digest, request_id: f.requestId, details: detailsJson, prev_hash: prev, hash });
+        prev = hash;
+      }
+      return { size: seq, head: prev };
+    }).immediate();
+  }
+
   /** Events of one promotion, in order. */
   forPromotion(promotionId: string): AuditEvent[] {
-    return (this.db.prepare('SELECT * FROM audit_events WHERE promotion_id = ? ORDER BY seq').all(promotionId) as Row[]).map(rowToEvent);
+    return (this.db.prepare('SELECT * FROM audit_events WHERE promotion_id = ? ORDER BY seq').all(promotionId) as AuditRow[]).map(rowToEvent);
   }
 
   /** Number of events and the head hash. */

@@ -1,4 +1,4 @@
-import { AuditEvent, GENESIS_HASH, chainHash, eventBody, rowToEvent } from './audit-log';
+import { AuditEvent, GENESIS_HASH, bodyFromFields, canonicalBody, chainHash } from './audit-log';
 import { Db } from './database';
 
 /** The outcome of walking a chain. */
@@ -22,6 +22,11 @@ export class ChainWalker {
 
   /** Feeds the next event; returns false once the chain is broken. */
   push(e: AuditEvent): boolean {
+    return this.pushBody(e, canonicalBody(e));
+  }
+
+  /** Feeds an event whose canonical body is already known (stored rows: no re-parsing). */
+  pushBody(e: { seq: number; prevHash: string; hash: string }, body: string): boolean {
     if (this.bad) return false;
     if (e.seq !== this.expectSeq) {
       this.bad = { seq: Math.min(e.seq, this.expectSeq), reason: e.seq > this.expectSeq ? `event ${this.expectSeq} is missing (next is ${e.seq})` : `event ${e.seq} is out of order` };
@@ -31,7 +36,7 @@ export class ChainWalker {
       this.bad = { seq: e.seq, reason: `event ${e.seq} does not link to the event before it (prev_hash differs)` };
       return false;
     }
-    const h = chainHash(this.prev, eventBody(e));
+    const h = chainHash(this.prev, body);
     if (h !== e.hash) {
       this.bad = { seq: e.seq, reason: `event ${e.seq} was altered (its content does not match its hash)` };
       return false;
@@ -51,15 +56,11 @@ export class ChainWalker {
 /** Walks the whole chain stored in the database. */
 export function verifyStoredChain(db: Db, remember: Set<number> = new Set()): { report: ChainReport; remembered: Map<number, string> } {
   const w = new ChainWalker(remember);
-  for (const row of db.prepare('SELECT * FROM audit_events ORDER BY seq').iterate()) {
-    let e: AuditEvent;
-    try {
-      e = rowToEvent(row as never);
-    } catch {
-      const seq = (row as { seq: number }).seq;
-      return { report: { ok: false, size: seq - 1, firstBadSeq: seq, reason: `event ${seq} is unreadable` }, remembered: w.remembered };
-    }
-    if (!w.push(e)) break;
+  // raw rows (arrays) in a fixed column order: no object per row, no JSON parsing
+  const stmt = db.prepare('SELECT seq, ts, actor, role, action, promotion_id, stage, image, digest, request_id, details, prev_hash, hash FROM audit_events ORDER BY seq').raw(true);
+  for (const r of stmt.iterate() as IterableIterator<unknown[]>) {
+    const f = { seq: r[0] as number, time: r[1] as string, actor: r[2] as string, role: r[3] as string | null, action: r[4] as string, promotionId: r[5] as string | null, stage: r[6] as string | null, image: r[7] as string | null, digest: r[8] as string | null, requestId: r[9] as string | null };
+    if (!w.pushBody({ seq: f.seq, prevHash: r[11] as string, hash: r[12] as string }, bodyFromFields(f, r[10] as string))) break;
   }
   return { report: w.report(), remembered: w.remembered };
 }
