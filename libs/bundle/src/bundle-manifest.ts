@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+export const BUNDLE_FORMAT = 'airlock-bundle/v1';
+
+const SHA256 = z.string().regex(/^[a-f0-9]{64}$/);
+const DIGEST = z.string().regex(/^sha256:[a-f0-9]{64}$/);
+
+/** Entry names a bundle may hold: the OCI layout, the source signatures, nothing else. */
+export const ENTRY_NAME = /^(oci\/oci-layout|oci\/index\.json|oci\/blobs\/sha256\/[a-f0-9]{64}|signatures\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*@sha256=[a-f0-9]{64}\/signature-[1-9][0-9]{0,3})$/;
+
+export const bundleManifestSchema = z
+  .object({
+    format: z.literal(BUNDLE_FORMAT),
+    id: z.string().uuid(),
+    channel: z.string().min(1).max(64),
+    source: z.string().min(1),
+    target: z.string().min(1),
+    sequence: z.number().int().min(1),
+    created: z.string().datetime(),
+    expires: z.string().datetime(),
+    sender: z.string().regex(/^[0-9A-F]{40}$/),
+    full: z.boolean(),
+    images: z
+      .array(
+        z
+          .object({
+            promotionId: z.string().uuid(),
+            source: z.string().min(1),
+            target: z.string().min(1),
+            digest: DIGEST,
+            mediaType: z.string().min(1),
+            requester: z.string(),
+            reason: z.string(),
+            requestedAt: z.string(),
+            approvals: z.array(z.object({ approver: z.string(), role: z.string(), comment: z.string(), at: z.string() }).strict()),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(10_000),
+    entries: z
+      .array(z.object({ name: z.string().regex(ENTRY_NAME), size: z.number().int().min(0), sha256: SHA256 }).strict())
+      .min(1)
+      .max(200_000),
+  })
+  .strict();
+
+/** bundle.json: what a bundle carries and the SHA-256 and size of every entry. */
+export type BundleManifest = z.infer<typeof bundleManifestSchema>;
+export type BundleEntry = BundleManifest['entries'][number];

@@ -1,0 +1,5 @@
+export * from './errors';
+export * from './bundle-manifest';
+export * from './volume-writer';
+export * from './bundle-writer';
+export * from './bundle-reader';
