@@ -16,7 +16,7 @@ export interface BundleCaps {
   maxEntryBytes: number;
   maxManifestBytes: number;
 }
-export const DEFAULT_CAPS: BundleCaps = { maxEntries: 100_000, maxTotalBytes: 1 << 40, maxEntryBytes: 64 * 2 ** 30, maxManifestBytes: 16 << 20 };
+export const DEFAULT_CAPS: BundleCaps = { maxEntries: 100_000, maxTotalBytes: 2 ** 40, maxEntryBytes: 64 * 2 ** 30, maxManifestBytes: 16 << 20 };
 
 async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
