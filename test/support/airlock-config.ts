@@ -8,7 +8,7 @@ export interface StageSpec {
   name: string;
   registry: string;
   /** Receives from these stages, trusting their keys. */
-  from?: { stage: string; mapping: { from: string; to: string }[] }[];
+  from?: { stage: string; mapping: { from: string; to: string }[]; trustedKeys?: string[] }[];
   transport?: 'registry' | 'bundle';
   approvals?: { required: number; roles?: string[] };
   withKey?: boolean;
@@ -22,9 +22,9 @@ export async function writeConfig(dir: string, stages: StageSpec[], extra: Recor
   const docs = [];
   for (const s of stages) {
     const envName = `AIRLOCK_TEST_${s.name.toUpperCase().replace(/-/g, '_')}_PASSPHRASE`;
-    env[envName] = `pass-${s.name}-${Math.random().toString(36).slice(2)}`;
     let signing;
     if (s.withKey !== false) {
+      env[envName] = `pass-${s.name}-${Math.random().toString(36).slice(2)}`;
       const k = await generateKeyPair({ name: `airlock ${s.name}`, passphrase: new Sensitive(env[envName]) });
       writeFileSync(join(dir, 'keys', `${s.name}.key`), k.privateArmored, { mode: 0o600 });
       writeFileSync(join(dir, 'keys', `${s.name}.pub`), k.publicArmored);
@@ -37,7 +37,7 @@ export async function writeConfig(dir: string, stages: StageSpec[], extra: Recor
       ...(signing ? { signing } : {}),
       lookaside: { dir: `sigstore/${s.name}` },
       transport: s.transport ?? 'registry',
-      from: (s.from ?? []).map((f) => ({ stage: f.stage, trustedKeys: [`keys/${f.stage}.pub`], mapping: f.mapping })),
+      from: (s.from ?? []).map((f) => ({ stage: f.stage, trustedKeys: f.trustedKeys ?? [`keys/${f.stage}.pub`], mapping: f.mapping })),
       ...(s.approvals ? { approvals: s.approvals } : {}),
     });
   }

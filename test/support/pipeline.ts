@@ -30,16 +30,17 @@ export interface Pipeline {
 }
 
 /** Starts Redis, one registry per stage, and airlock with tokens for alice (requester), bob and carol (approvers), dave (auditor), root (admin), olga (operator). */
-export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { registry?: string })[], o: { worker?: boolean } = {}): Promise<Pipeline> {
+export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { registry?: string })[], o: { worker?: boolean; extra?: (hosts: Record<string, string>) => Record<string, unknown>; registries?: Record<string, TestRegistry> } = {}): Promise<Pipeline> {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-pipe-'));
   const redis = await startRedis();
   const registries: Record<string, TestRegistry> = {};
-  for (const s of stages) registries[s.name] = await startRegistry();
+  for (const s of stages) registries[s.name] = o.registries?.[s.name] ?? (await startRegistry());
   const port = await freePort();
   const specs = stages.map((s) => ({ ...s, registry: registries[s.name].host })) as StageSpec[];
   // mappings may name stage hosts symbolically as {dev}/team/*
   for (const s of specs) for (const f of s.from ?? []) for (const m of f.mapping) for (const k of ['from', 'to'] as const) m[k] = m[k].replace(/\{([a-z-]+)\}/g, (_x, n) => registries[n].host);
-  const config = await writeConfig(dir, specs, { server: { host: '127.0.0.1', port }, redis: redis.url, database: 'airlock.db', worker: { concurrency: 4 } });
+  const hosts = Object.fromEntries(Object.entries(registries).map(([k, r]) => [k, r.host]));
+  const config = await writeConfig(dir, specs, { server: { host: '127.0.0.1', port }, redis: redis.url, database: 'airlock.db', worker: { concurrency: 4 }, ...(o.extra?.(hosts) ?? {}) });
   const loaded = loadConfig(config.path);
   const api = await createApi(loaded, { logger: false, runtime: { reconcileEveryMs: 500, jobRetry: { attempts: 2, backoffMs: 200 } } });
   await api.listen(port, '127.0.0.1');
@@ -90,7 +91,7 @@ export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { reg
       await p.worker?.close();
       await api.close();
       await redis.stop();
-      await Promise.all(Object.values(registries).map((r) => r.stop()));
+      await Promise.all(Object.entries(registries).filter(([k]) => !o.registries?.[k]).map(([, r]) => r.stop()));
       rmSync(dir, { recursive: true, force: true });
     },
   };

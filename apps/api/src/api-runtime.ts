@@ -5,7 +5,7 @@ import { LoadedConfig } from '@airlock/common';
 import { AuditLog, Db, migrate, openDatabase } from '@airlock/audit';
 import { Registries } from '@airlock/oci';
 import { AuditKeys } from './audit/audit-keys';
-import { BullPromotionQueue, JobRetryOptions, PromotionProgress, PromotionService, StageCatalog, TokenService, listenToQueue, producerConnection, workerConnection } from '@airlock/promotion';
+import { BundleExporter, BullPromotionQueue, JobRetryOptions, PromotionProgress, PromotionService, StageCatalog, TokenService, listenToQueue, producerConnection, workerConnection } from '@airlock/promotion';
 
 /** Everything the API process holds: built once at boot, closed on shutdown. */
 export interface ApiRuntime {
@@ -19,6 +19,7 @@ export interface ApiRuntime {
   service: PromotionService;
   progress: PromotionProgress;
   auditKeys: AuditKeys;
+  exporter: BundleExporter;
   close(): Promise<void>;
 }
 
@@ -89,6 +90,7 @@ export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = 
     service,
     progress,
     auditKeys,
+    exporter: new BundleExporter(db, audit, catalog, registries, service),
     async close() {
       clearInterval(timer);
       if (cpTimer) clearInterval(cpTimer);

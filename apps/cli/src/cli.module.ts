@@ -7,6 +7,7 @@ import { PolicyCommand } from './policy.command';
 import { ApiCommand, ServeCommand, WorkerCommand } from './serve.command';
 import { TokensCommand, TokensCreateCommand, TokensListCommand, TokensRevokeCommand } from './tokens.command';
 import { SandboxCommand } from './sandbox/sandbox.command';
+import { BundleCommand, BundleExportCommand, BundleImportCommand, BundleInspectCommand, BundleReceiptCommand } from './bundle.command';
 import { AuditCheckpointCommand, AuditCommand, AuditExportCommand, AuditVerifyCommand, AuditVerifyExportCommand } from './audit.command';
 
 @Module({
@@ -26,6 +27,11 @@ import { AuditCheckpointCommand, AuditCommand, AuditExportCommand, AuditVerifyCo
     TokensRevokeCommand,
     TokensListCommand,
     SandboxCommand,
+    BundleCommand,
+    BundleExportCommand,
+    BundleImportCommand,
+    BundleInspectCommand,
+    BundleReceiptCommand,
     AuditCommand,
     AuditVerifyCommand,
     AuditExportCommand,

@@ -31,6 +31,10 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   AUDIT_CHAIN_BROKEN: EXIT.integrity,
   CHECKPOINT_INVALID: EXIT.integrity,
   INVALID_SORT: EXIT.usage,
+  CHANNEL_UNKNOWN: EXIT.usage,
+  BUNDLE_NOTHING_TO_EXPORT: EXIT.usage,
+  BUNDLE_WRITE_FAILED: EXIT.unavailable,
+  QUEUE_UNAVAILABLE: EXIT.unavailable,
 };
 
 /** The exit code for an error: by its domain code, signature codes as one class. */
@@ -38,6 +42,7 @@ export function exitCodeFor(err: unknown): number {
   if (!isAirlockError(err)) return EXIT.internal;
   if (BY_CODE[err.code] !== undefined) return BY_CODE[err.code] as number;
   if (err.code.startsWith('SIGNATURE_') || err.code.startsWith('KEY_')) return EXIT.signature;
+  if (err.code.startsWith('BUNDLE_')) return EXIT.integrity;
   return EXIT.internal;
 }
 

@@ -11,3 +11,4 @@ export * from './blob-copy';
 export * from './copy-image';
 export * from './limiter';
 export * from './digest-verifier';
+export * from './layout-push';

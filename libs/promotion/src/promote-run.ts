@@ -62,6 +62,11 @@ export async function runPromotion(job: PromoteJob, deps: RunDeps): Promise<Prom
       throw new AirlockError('SIGNATURE_REQUIRED', `no signature of ${from.name} for ${formatReference(src)} (${d}) in its lookaside`);
     }
   }
+  if (to.config.transport === 'bundle') {
+    // air-gapped target: nothing crosses by network; the channel's next bundle carries it
+    return { digest: job.digest, target: formatReference({ ...dst, digest: undefined }), bytesMoved: 0, blobsCopied: 0, blobsSkipped: 0, blobsMounted: 0, signatures: [], sourceSignatureKeys: [...keysUsed], awaitingExport: true };
+  }
+
   // copy (the report that starts it also closes verify: one report instead of two)
   await report({ step: 'copy', status: 'started', finished: { step: 'verify', detail: { keys: [...keysUsed], manifests: digests.length } } });
   let last = 0;
@@ -75,22 +80,44 @@ export async function runPromotion(job: PromoteJob, deps: RunDeps): Promise<Prom
       }
     },
   });
-  // sign (reusing a valid signature of ours for this identity: a re-run adds none)
-  await report({
-    step: 'sign',
-    status: 'started',
-    bytesDone: copied.bytesMoved,
-    bytesTotal: copied.bytesMoved,
-    finished: { step: 'copy', detail: { bytesMoved: copied.bytesMoved, blobsCopied: copied.blobsCopied, blobsSkipped: copied.blobsSkipped, blobsMounted: copied.blobsMounted } },
-  });
-  if (!to.publicKeyArmored) throw new AirlockError('KEY_MISSING', `stage ${to.name} has no signing key configured`);
-  const ownKeys = await readPublicKeys(to.publicKeyArmored);
+  // sign (reusing a valid signature of ours for this identity: a re-run adds none), then publish
   const identity = formatReference({ ...dst, digest: undefined });
+  const signatures = await signAndPublish(catalog, to.name, dst.repository, digests, identity, async (fresh) => {
+    await report({
+      step: 'sign',
+      status: 'started',
+      bytesDone: copied.bytesMoved,
+      bytesTotal: copied.bytesMoved,
+      finished: { step: 'copy', detail: { bytesMoved: copied.bytesMoved, blobsCopied: copied.blobsCopied, blobsSkipped: copied.blobsSkipped, blobsMounted: copied.blobsMounted } },
+    });
+    await report({ step: 'publish', status: 'started', finished: { step: 'sign', detail: { new: fresh } } });
+  });
+  // publish is closed by the completion the API records from the job's result
+  return {
+    digest: job.digest,
+    target: identity,
+    bytesMoved: copied.bytesMoved,
+    blobsCopied: copied.blobsCopied,
+    blobsSkipped: copied.blobsSkipped,
+    blobsMounted: copied.blobsMounted,
+    signatures,
+    sourceSignatureKeys: [...keysUsed],
+  };
+}
+
+/**
+ * Makes sure each digest carries one signature by the stage key for
+ * `identity` in the stage lookaside: an existing valid one is reused (a re-run
+ * adds none), missing ones are signed and published.
+ */
+export async function signAndPublish(catalog: StageCatalog, stageName: string, repository: string, digests: string[], identity: string, beforePublish?: (fresh: number) => Promise<void>): Promise<PromoteResult['signatures']> {
+  const stage = catalog.get(stageName);
+  if (!stage.publicKeyArmored) throw new AirlockError('KEY_MISSING', `stage ${stage.name} has no signing key configured`);
+  const ownKeys = await readPublicKeys(stage.publicKeyArmored);
   const pending: { digest: string; sig?: Uint8Array; existing?: number }[] = [];
   for (const d of digests) {
-    const existing = await to.lookaside.list(dst.repository, d);
     let found: number | undefined;
-    for (const [i, s] of existing.entries()) {
+    for (const [i, s] of (await stage.lookaside.list(repository, d)).entries()) {
       try {
         const v = await verify(s, { trustedKeys: ownKeys, manifestDigest: d, reference: identity, identityRule: { type: 'matchExact' } });
         if (v.dockerReference === identity) {
@@ -104,27 +131,16 @@ export async function runPromotion(job: PromoteJob, deps: RunDeps): Promise<Prom
     pending.push({ digest: d, existing: found });
   }
   if (pending.some((p) => p.existing === undefined)) {
-    const key = await catalog.signingKey(to.name);
+    const key = await catalog.signingKey(stage.name);
     for (const p of pending) if (p.existing === undefined) p.sig = await sign(p.digest, identity, key);
   }
-  // publish
-  await report({ step: 'publish', status: 'started', finished: { step: 'sign', detail: { new: pending.filter((p) => p.sig).length } } });
-  const signatures: PromoteResult['signatures'] = [];
+  await beforePublish?.(pending.filter((p) => p.sig).length);
+  const out: PromoteResult['signatures'] = [];
   for (const p of pending) {
     if (p.sig) {
-      const r = await to.lookaside.addOnce(dst.repository, p.digest, p.sig);
-      signatures.push({ digest: p.digest, n: r.n, added: r.added });
-    } else signatures.push({ digest: p.digest, n: p.existing as number, added: false });
+      const r = await stage.lookaside.addOnce(repository, p.digest, p.sig);
+      out.push({ digest: p.digest, n: r.n, added: r.added });
+    } else out.push({ digest: p.digest, n: p.existing as number, added: false });
   }
-  // publish is closed by the completion the API records from the job's result
-  return {
-    digest: job.digest,
-    target: identity,
-    bytesMoved: copied.bytesMoved,
-    blobsCopied: copied.blobsCopied,
-    blobsSkipped: copied.blobsSkipped,
-    blobsMounted: copied.blobsMounted,
-    signatures,
-    sourceSignatureKeys: [...keysUsed],
-  };
+  return out;
 }

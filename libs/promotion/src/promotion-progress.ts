@@ -53,6 +53,17 @@ export class PromotionProgress {
   }
 
   onCompleted(id: string, attempt: number, result: PromoteResult): void {
+    if (result.awaitingExport) {
+      this.db.transaction(() => {
+        const p = this.current(id, attempt);
+        if (!p || !isForward(p.state, 'exporting')) return;
+        if (this.store.step(id, attempt, 'verify', 'done', { keys: result.sourceSignatureKeys })) {
+          this.audit.append({ actor: 'airlock', role: 'worker', action: 'step.finished', promotionId: id, stage: p.to_stage, image: p.target_ref, digest: p.digest, details: { step: 'verify', attempt, keys: result.sourceSignatureKeys } });
+        }
+        this.service.transition(SYSTEM, this.store.get(id) as PromotionRow, 'exporting', { result: JSON.stringify(result) }, { waitingFor: 'the next bundle of its channel' });
+      }).immediate();
+      return;
+    }
     this.db.transaction(() => {
       const p = this.current(id, attempt);
       if (!p || !isForward(p.state, 'completed')) return;

@@ -1,11 +1,12 @@
 import { Db } from '@airlock/audit';
 
-export const STATES = ['requested', 'approved', 'queued', 'verifying', 'copying', 'signing', 'published', 'completed', 'rejected', 'cancelled', 'failed'] as const;
+export const STATES = ['requested', 'approved', 'queued', 'verifying', 'copying', 'signing', 'published', 'completed', 'exporting', 'exported', 'imported', 'rejected', 'cancelled', 'failed'] as const;
 export type PromotionState = (typeof STATES)[number];
-export const TERMINAL: readonly PromotionState[] = ['completed', 'rejected', 'cancelled', 'failed'];
+export const TERMINAL: readonly PromotionState[] = ['completed', 'imported', 'rejected', 'cancelled', 'failed'];
 /** States in which work is pending in the queue (the reconciler looks after these). */
 export const RUNNING: readonly PromotionState[] = ['queued', 'verifying', 'copying', 'signing', 'published'];
-const ORDER: Record<string, number> = { requested: 0, approved: 1, queued: 2, verifying: 3, copying: 4, signing: 5, published: 6, completed: 7 };
+// registry path: ... verifying, copying, signing, published, completed; bundle path: ... verifying, exporting, exported, imported
+const ORDER: Record<string, number> = { requested: 0, approved: 1, queued: 2, verifying: 3, copying: 4, exporting: 4, signing: 5, exported: 6, published: 6, completed: 7, imported: 7 };
 
 /** True when moving from `a` to `b` goes forward along the run (never back, never out of a terminal state). */
 export function isForward(a: PromotionState, b: PromotionState): boolean {

@@ -63,4 +63,6 @@ export interface PromoteResult {
   blobsMounted: number;
   signatures: { digest: string; n: number; added: boolean }[];
   sourceSignatureKeys: string[];
+  /** The target is air-gapped: verified, now waiting for its channel's next bundle. */
+  awaitingExport?: boolean;
 }

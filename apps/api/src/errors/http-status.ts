@@ -30,11 +30,14 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   INVALID_SORT: 400,
   CHECKPOINT_INVALID: 422,
   NOT_FOUND: 404,
+  CHANNEL_UNKNOWN: 404,
+  BUNDLE_NOTHING_TO_EXPORT: 409,
+  BUNDLE_WRITE_FAILED: 507,
 };
 
 /** The status for a code: signature refusals are 422, unknown codes 500. */
 export function httpStatusFor(code: ErrorCode): number {
   if (STATUS[code]) return STATUS[code] as number;
-  if (code.startsWith('SIGNATURE_') || code.startsWith('BLOB_') || code.startsWith('MANIFEST_')) return 422;
+  if (code.startsWith('SIGNATURE_') || code.startsWith('BLOB_') || code.startsWith('MANIFEST_') || code.startsWith('BUNDLE_')) return 422;
   return 500;
 }

@@ -78,6 +78,22 @@ export const stageSchema = z
   })
   .strict();
 
+export const channelSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/),
+    from: z.string().regex(NAME).describe('Source stage (the low side).'),
+    to: z.string().regex(NAME).describe('Target stage, with transport bundle.'),
+    encrypt: z.boolean().default(true).describe('Encrypt bundles to the recipients (some cross-domain scanners refuse encrypted files).'),
+    recipients: z.array(z.string().min(1)).default([]).describe('Low side: public keys of the high side that bundles are encrypted to and receipts are signed by.'),
+    sender: signingKeySchema.optional().describe('Low side: key that signs bundles (default: the source stage key).'),
+    trustedSenders: z.array(z.string().min(1)).default([]).describe('High side: pinned sender public keys.'),
+    importKey: signingKeySchema.optional().describe('High side: key that decrypts bundles and signs receipts (default: the target stage key).'),
+    volumeSizeMiB: z.number().int().min(1).max(1 << 20).default(4096).describe('Largest volume, for the media.'),
+    lifetimeHours: z.number().int().min(1).max(24 * 365).default(168).describe('Bundles expire after this.'),
+    dir: z.string().optional().describe('Folder bundles are written to and receipts read from (default: bundles/<channel> beside the database).'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     server: z
@@ -99,6 +115,7 @@ export const configSchema = z
       .strict()
       .default({ checkpointIntervalSeconds: 3600 }),
     stages: z.array(stageSchema).min(1),
+    channels: z.array(channelSchema).default([]),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -106,6 +123,9 @@ export const configSchema = z
     c.stages.forEach((s, i) => {
       if (names.has(s.name)) ctx.addIssue({ code: 'custom', path: ['stages', i, 'name'], message: `duplicate stage name ${s.name}` });
       names.add(s.name);
+    });
+    c.channels.forEach((ch, i) => {
+      for (const k of ['from', 'to'] as const) if (!names.has(ch[k])) ctx.addIssue({ code: 'custom', path: ['channels', i, k], message: `unknown stage ${ch[k]}` });
     });
     c.stages.forEach((s, i) =>
       s.from.forEach((f, j) => {
@@ -118,3 +138,4 @@ export const configSchema = z
 export type AirlockConfig = z.infer<typeof configSchema>;
 export type StageConfig = z.infer<typeof stageSchema>;
 export type SecretRef = z.infer<typeof secretRefSchema>;
+export type ChannelConfig = z.infer<typeof channelSchema>;

@@ -1,0 +1,146 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { AirlockError, loadConfig } from '@airlock/common';
+import { AuditLog, Db, migrate, openDatabase } from '@airlock/audit';
+import { Registries } from '@airlock/oci';
+import { BundleExporter, BundleImporter, NoQueue, PromotionService, StageCatalog, importReceipt } from '@airlock/promotion';
+import { configPath } from './config-path';
+import { ProgressReporter } from './progress';
+
+interface Local {
+  db: Db;
+  audit: AuditLog;
+  catalog: StageCatalog;
+  registries: Registries;
+  service: PromotionService;
+  close(): Promise<void>;
+}
+
+/** What a bundle command needs of this side: its database, stages and registries (no queue). */
+async function local(config?: string): Promise<Local> {
+  const loaded = loadConfig(configPath(config));
+  const catalog = await StageCatalog.create(loaded);
+  const db = openDatabase(loaded.resolvePath(loaded.config.database));
+  migrate(db);
+  const audit = new AuditLog(db);
+  const registries = new Registries(catalog.registryOptions());
+  const service = new PromotionService(db, audit, catalog, registries, new NoQueue());
+  return {
+    db,
+    audit,
+    catalog,
+    registries,
+    service,
+    close: async () => {
+      await registries.close();
+      db.close();
+    },
+  };
+}
+
+const operator = () => ({ principal: { user: `cli:${process.env.USER ?? 'operator'}`, roles: ['operator' as const] } });
+
+abstract class ConfigCommand extends CommandRunner {
+  @Option({ flags: '--config <file>', description: 'configuration file (default $AIRLOCK_CONFIG or ./airlock.yaml)' })
+  parseConfig(v: string): string {
+    return v;
+  }
+}
+
+@SubCommand({ name: 'export', description: 'Write one bundle holding every verified promotion waiting on a channel (signed, encrypted when the channel says so, in volumes)' })
+export class BundleExportCommand extends ConfigCommand {
+  async run(_p: string[], o: { channel?: string; out?: string; full?: boolean; config?: string }): Promise<void> {
+    if (!o.channel) throw new AirlockError('INVALID_ARGUMENT', '--channel NAME is required');
+    const l = await local(o.config);
+    const progress = new ProgressReporter('exporting');
+    try {
+      const r = await new BundleExporter(l.db, l.audit, l.catalog, l.registries, l.service).export(operator(), o.channel, { full: o.full, outDir: o.out, onProgress: (d, t) => progress.update(d, t) });
+      progress.stop();
+      process.stdout.write(`bundle ${r.bundleId} sequence ${r.sequence}: ${r.images} image(s), ${r.volumes.length} volume(s), ${(r.bytes / 2 ** 20).toFixed(1)} MiB${r.blobsLeftOut ? `, ${r.blobsLeftOut} blob(s) left out (the far side has them)` : ''}\n`);
+      for (const v of r.volumes) process.stdout.write(`${r.dir}/${v.name}\n`);
+      process.stdout.write(`${r.indexFile}\n`);
+    } finally {
+      progress.stop();
+      await l.close();
+    }
+  }
+  @Option({ flags: '--channel <name>', description: 'the channel to export' })
+  parseChannel(v: string): string {
+    return v;
+  }
+  @Option({ flags: '--out <dir>', description: 'folder for the volumes (default: the channel folder)' })
+  parseOut(v: string): string {
+    return v;
+  }
+  @Option({ flags: '--full', description: 'carry every blob, even those receipts say the far side has' })
+  parseFull(): boolean {
+    return true;
+  }
+}
+
+@SubCommand({ name: 'import', arguments: '<files...>', description: 'Import a bundle (its volumes and *.volumes.json): check everything, push, verify, re-sign, publish, and write a signed receipt' })
+export class BundleImportCommand extends ConfigCommand {
+  async run(files: string[], o: { config?: string; receiptDir?: string }): Promise<void> {
+    const l = await local(o.config);
+    try {
+      const r = await new BundleImporter(l.db, l.audit, l.catalog, l.registries).import(operator(), files, { receiptDir: o.receiptDir });
+      process.stdout.write(`bundle ${r.bundleId} sequence ${r.sequence} ${r.alreadyImported ? 'was already imported' : 'imported'}: ${r.images.map((i) => `${i.target}@${i.digest}`).join(', ')}\nreceipt: ${r.receipt}\n`);
+    } finally {
+      await l.close();
+    }
+  }
+  @Option({ flags: '--receipt-dir <dir>', description: 'where to write the signed receipt (default: the channel folder)' })
+  parseReceiptDir(v: string): string {
+    return v;
+  }
+}
+
+@SubCommand({ name: 'inspect', arguments: '<files...>', description: 'Show what a bundle holds and whether it would import, without importing' })
+export class BundleInspectCommand extends ConfigCommand {
+  async run(files: string[], o: { config?: string }): Promise<void> {
+    const l = await local(o.config);
+    try {
+      const r = await new BundleImporter(l.db, l.audit, l.catalog, l.registries).inspect(files);
+      const m = r.manifest;
+      process.stdout.write(
+        [
+          `bundle ${m.id} (${m.format})`,
+          `channel ${m.channel}: ${m.source} -> ${m.target}, sequence ${m.sequence}${m.full ? ', full' : ''}`,
+          `created ${m.created}, expires ${m.expires}, sender ${m.sender}`,
+          ...m.images.map((i) => `  ${i.target} ${i.digest} requested by ${i.requester}, approved by ${i.approvals.map((a) => a.approver).join(', ') || 'nobody'}`),
+          `${m.entries.length} entries, ${(m.entries.reduce((a, e) => a + e.size, 0) / 2 ** 20).toFixed(1)} MiB`,
+          r.wouldImport ? 'would import: yes' : `would import: no (${r.problem?.code}: ${r.problem?.message})`,
+          '',
+        ].join('\n'),
+      );
+      if (!r.wouldImport) process.exitCode = 5;
+    } finally {
+      await l.close();
+    }
+  }
+}
+
+@SubCommand({ name: 'receipt', arguments: '<action> <file>', description: 'receipt import FILE: on the low side, mark the promotions a receipt confirms as imported' })
+export class BundleReceiptCommand extends ConfigCommand {
+  async run([action, file]: string[], o: { config?: string; channel?: string }): Promise<void> {
+    if (action !== 'import' || !file) throw new AirlockError('INVALID_ARGUMENT', 'usage: airlock bundle receipt import FILE');
+    const l = await local(o.config);
+    try {
+      const r = await importReceipt(l.db, l.audit, l.catalog, l.service, operator(), o.channel, readFileSync(file));
+      process.stdout.write(`receipt for bundle ${r.bundleId}: ${r.promotions} promotion(s) imported, ${r.blobs} blob(s) confirmed\n`);
+    } finally {
+      await l.close();
+    }
+  }
+  @Option({ flags: '--channel <name>', description: 'the channel (default: whichever channel the receipt verifies for)' })
+  parseChannel(v: string): string {
+    return v;
+  }
+}
+
+@Command({ name: 'bundle', description: 'Air-gap transfer bundles: export, import, inspect, receipt', subCommands: [BundleExportCommand, BundleImportCommand, BundleInspectCommand, BundleReceiptCommand] })
+export class BundleCommand extends CommandRunner {
+  async run(): Promise<void> {
+    this.command.outputHelp();
+  }
+}

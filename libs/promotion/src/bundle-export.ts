@@ -1,0 +1,178 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { AirlockError, isAirlockError } from '@airlock/common';
+import { AuditLog, Db } from '@airlock/audit';
+import { Registries, parseManifest, parseReference } from '@airlock/oci';
+import { signaturePath } from '@airlock/signing';
+import { BUNDLE_FORMAT, BundleEntry, BundleManifest, writeBundle } from '@airlock/bundle';
+import { StageCatalog } from './stage-catalog';
+import { channelOf } from './channels';
+import { PromotionStore, PromotionRow } from './promotion-store';
+import { PromotionService, Ctx } from './promotion.service';
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** What an export wrote. */
+export interface ExportResult {
+  bundleId: string;
+  channel: string;
+  sequence: number;
+  dir: string;
+  volumes: { name: string; size: number; sha256: string }[];
+  indexFile: string;
+  images: number;
+  bytes: number;
+  blobsLeftOut: number;
+}
+
+/**
+ * Writes one bundle holding every promotion waiting on a channel: the images
+ * as an OCI layout (blobs the far side confirmed by receipt left out unless
+ * `full`), their source signatures, and bundle.json with the promotion
+ * records. One export per channel at a time; the sequence advances only when
+ * the bundle is complete on disk.
+ */
+export class BundleExporter {
+  private readonly busy = new Set<string>();
+  private readonly store: PromotionStore;
+
+  constructor(
+    private readonly db: Db,
+    private readonly audit: AuditLog,
+    private readonly catalog: StageCatalog,
+    private readonly registries: Registries,
+    private readonly service: PromotionService,
+  ) {
+    this.store = new PromotionStore(db);
+  }
+
+  async export(ctx: Ctx, channelName: string, o: { full?: boolean; outDir?: string; onProgress?: (done: number, total: number) => void } = {}): Promise<ExportResult> {
+    try {
+      const ch = channelOf(this.catalog, channelName);
+      if (this.busy.has(ch.name)) throw new AirlockError('PROMOTION_STATE', `channel ${ch.name} is already exporting`);
+      this.busy.add(ch.name);
+      try {
+        return await this.run(ctx, ch.name, o);
+      } finally {
+        this.busy.delete(ch.name);
+      }
+    } catch (e) {
+      if (isAirlockError(e)) this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.export.failed', requestId: ctx.requestId, details: { channel: channelName, code: e.code, message: e.message } });
+      throw e;
+    }
+  }
+
+  private async run(ctx: Ctx, channelName: string, o: { full?: boolean; outDir?: string; onProgress?: (done: number, total: number) => void }): Promise<ExportResult> {
+    const ch = channelOf(this.catalog, channelName);
+    const from = this.catalog.get(ch.config.from);
+    const to = this.catalog.get(ch.config.to);
+    if (to.config.transport !== 'bundle') throw new AirlockError('CONFIG_INVALID', `channel ${ch.name}: stage ${to.name} is not a bundle stage`);
+    const waiting = this.db.prepare("SELECT rowid, * FROM promotions WHERE from_stage = ? AND to_stage = ? AND state = 'exporting' ORDER BY rowid").all(from.name, to.name) as PromotionRow[];
+    if (!waiting.length) throw new AirlockError('BUNDLE_NOTHING_TO_EXPORT', `no verified promotion is waiting on channel ${ch.name}`);
+    const recipients = ch.config.encrypt ? await ch.recipients() : [];
+    if (ch.config.encrypt && !recipients.length) throw new AirlockError('KEY_MISSING', `channel ${ch.name} encrypts but names no recipients`);
+    const senderKey = await ch.senderKey();
+    const known = new Set((this.db.prepare('SELECT digest FROM channel_blobs WHERE channel = ?').all(ch.name) as { digest: string }[]).map((r) => r.digest));
+    const last = this.db.prepare("SELECT MAX(sequence) AS s FROM bundles WHERE channel = ? AND direction = 'export'").get(ch.name) as { s: number | null };
+    const sequence = (last.s ?? 0) + 1;
+
+    // collect entries: manifests and blobs from the source registry, signatures from the source lookaside
+    const content = new Map<string, Buffer>();
+    const blobs = new Map<string, { repo: string; digest: string; size: number; registry: string }>();
+    const indexManifests: object[] = [];
+    let leftOut = 0;
+    for (const p of waiting) {
+      const src = parseReference(p.source_ref, { defaultTag: false });
+      const dst = parseReference(p.target_ref, { defaultTag: false });
+      const client = this.registries.client(src.registry);
+      const visit = async (digest: string): Promise<string[]> => {
+        const m = await client.getManifest(src.repository, digest);
+        content.set(`oci/blobs/sha256/${digest.slice(7)}`, m.bytes);
+        const parsed = parseManifest(m.bytes, m.mediaType);
+        const out = [digest];
+        if (parsed.parsed.kind === 'index') for (const c of parsed.parsed.manifests) out.push(...(await visit(c.digest)));
+        else {
+          for (const d of [parsed.parsed.config, ...parsed.parsed.layers]) {
+            if (!o.full && known.has(d.digest)) {
+              leftOut++;
+              continue;
+            }
+            blobs.set(`oci/blobs/sha256/${d.digest.slice(7)}`, { repo: src.repository, digest: d.digest, size: d.size, registry: src.registry });
+          }
+        }
+        return out;
+      };
+      const top = await client.getManifest(src.repository, p.digest);
+      const digests = await visit(p.digest);
+      indexManifests.push({ mediaType: parseManifest(top.bytes, top.mediaType).mediaType, digest: p.digest, size: top.bytes.length, annotations: { 'org.opencontainers.image.ref.name': `${dst.repository}:${dst.tag ?? 'latest'}`, 'io.airlock.promotion': p.id } });
+      for (const d of digests) {
+        const sigs = await from.lookaside.list(src.repository, d);
+        sigs.forEach((s, i) => content.set(`signatures/${signaturePath(src.repository, d, i + 1)}`, s));
+      }
+    }
+    content.set('oci/oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
+    content.set('oci/index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: indexManifests })));
+    const entries: BundleEntry[] = [
+      ...[...content].map(([name, b]) => ({ name, size: b.length, sha256: sha256(b) })),
+      ...[...blobs].filter(([name]) => !content.has(name)).map(([name, b]) => ({ name, size: b.size, sha256: b.digest.slice(7) })),
+    ];
+    const now = new Date();
+    const manifest: BundleManifest = {
+      format: BUNDLE_FORMAT,
+      id: randomUUID(),
+      channel: ch.name,
+      source: from.name,
+      target: to.name,
+      sequence,
+      created: now.toISOString(),
+      expires: new Date(now.getTime() + ch.config.lifetimeHours * 3600_000).toISOString(),
+      sender: senderKey.getFingerprint().toUpperCase(),
+      full: !!o.full,
+      images: waiting.map((p) => ({
+        promotionId: p.id,
+        source: p.source_ref,
+        target: p.target_ref,
+        digest: p.digest,
+        mediaType: p.media_type,
+        requester: p.requester,
+        reason: p.reason,
+        requestedAt: p.created_at,
+        approvals: this.store.approvals(p.id).map((a) => ({ approver: a.approver, role: a.role, comment: a.comment, at: a.created_at })),
+      })),
+      entries,
+    };
+    const total = entries.reduce((a, e) => a + e.size, 0);
+    let done = 0;
+    const outDir = o.outDir ?? ch.dir;
+    const written = await writeBundle({
+      manifest,
+      outDir,
+      maxVolumeBytes: ch.config.volumeSizeMiB * 2 ** 20,
+      signingKey: senderKey,
+      encryptTo: ch.config.encrypt ? recipients : undefined,
+      onProgress: (n) => {
+        done += n;
+        o.onProgress?.(done, total);
+      },
+      open: async (e) => {
+        const b = content.get(e.name);
+        if (b) return Readable.from([b]);
+        const blob = blobs.get(e.name) as { repo: string; digest: string; registry: string };
+        return (await this.registries.client(blob.registry).openBlob(blob.repo, blob.digest)).body;
+      },
+    });
+    this.db
+      .transaction(() => {
+        this.db
+          .prepare('INSERT INTO bundles (id, channel, direction, sequence, created_at, expires_at, full, sender, content, volumes, images, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(manifest.id, ch.name, 'export', sequence, manifest.created, manifest.expires, manifest.full ? 1 : 0, manifest.sender, sha256(Buffer.from(JSON.stringify(manifest))), JSON.stringify(written.volumes), JSON.stringify(manifest.images.map((i) => ({ promotionId: i.promotionId, digest: i.digest, target: i.target }))), written.bytes);
+        this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.exported', stage: to.name, requestId: ctx.requestId, details: { bundleId: manifest.id, channel: ch.name, sequence, volumes: written.volumes.length, bytes: written.bytes, images: manifest.images.length, full: manifest.full, blobsLeftOut: leftOut } });
+        for (const p of waiting) {
+          const cur = this.store.get(p.id) as PromotionRow;
+          if (cur.state === 'exporting') this.service.transition(ctx, cur, 'exported', {}, { bundleId: manifest.id, sequence });
+        }
+      })
+      .immediate();
+    return { bundleId: manifest.id, channel: ch.name, sequence, dir: outDir, volumes: written.volumes, indexFile: written.indexFile, images: waiting.length, bytes: written.bytes, blobsLeftOut: leftOut };
+  }
+}

@@ -1,0 +1,41 @@
+import * as openpgp from 'openpgp';
+import { AirlockError } from '@airlock/common';
+import { canonicalJson } from '@airlock/audit';
+
+export const RECEIPT_TYPE = 'airlock bundle receipt';
+
+/** What the high side confirms after an import. */
+export interface Receipt {
+  type: typeof RECEIPT_TYPE;
+  bundleId: string;
+  channel: string;
+  sequence: number;
+  importer: string;
+  time: string;
+  images: { promotionId: string; digest: string; target: string }[];
+  /** Every blob digest the high side now holds for these images. */
+  blobs: string[];
+}
+
+/** Signs a receipt as a binary OpenPGP signed message (gpg --decrypt shows it). */
+export async function signReceipt(r: Omit<Receipt, 'type'>, key: openpgp.PrivateKey): Promise<Buffer> {
+  const message = await openpgp.createMessage({ binary: Buffer.from(canonicalJson({ type: RECEIPT_TYPE, ...r })) });
+  return Buffer.from(await openpgp.sign({ message, signingKeys: key, signingKeyIDs: [key.getKeyID()], format: 'binary' }));
+}
+
+/** Verifies a receipt against the channel's recipient keys; the JSON is read only after that. */
+export async function readReceipt(bytes: Uint8Array, keys: openpgp.Key[]): Promise<Receipt> {
+  let data: Uint8Array;
+  try {
+    const message = await openpgp.readMessage({ binaryMessage: bytes });
+    const [issuer] = message.getSigningKeyIDs();
+    const key = issuer && keys.find((k) => k.getKeys(issuer).length > 0);
+    if (!key) throw new Error('not signed by a recipient key of this channel');
+    data = (await openpgp.verify({ message, verificationKeys: [key], expectSigned: true, format: 'binary' })).data as Uint8Array;
+  } catch (e) {
+    throw new AirlockError('SIGNATURE_UNTRUSTED_KEY', `receipt refused: ${(e as Error).message}`);
+  }
+  const r = JSON.parse(Buffer.from(data).toString('utf8')) as Receipt;
+  if (r.type !== RECEIPT_TYPE || typeof r.bundleId !== 'string' || !Array.isArray(r.blobs)) throw new AirlockError('BUNDLE_INVALID', 'not an airlock bundle receipt');
+  return r;
+}

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { AirlockError, ChannelConfig, readSecret } from '@airlock/common';
+import { readPrivateKey, readPublicKeys } from '@airlock/signing';
+import type { Key, PrivateKey } from 'openpgp';
+import { StageCatalog } from './stage-catalog';
+
+/** A configured bundle channel with its keys resolved on demand. */
+export class Channel {
+  constructor(
+    readonly config: ChannelConfig,
+    private readonly catalog: StageCatalog,
+  ) {}
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** Folder bundles are written to (low side) and receipts land in. */
+  get dir(): string {
+    const l = this.catalog.loaded;
+    return this.config.dir ? l.resolvePath(this.config.dir) : join(dirname(l.resolvePath(l.config.database)), 'bundles', this.name);
+  }
+
+  private async keyFiles(files: string[], what: string): Promise<Key[]> {
+    const out: Key[] = [];
+    for (const f of files) {
+      const p = this.catalog.loaded.resolvePath(f);
+      let b: Buffer;
+      try {
+        b = readFileSync(p);
+      } catch {
+        throw new AirlockError('KEY_MISSING', `channel ${this.name}: cannot read ${what} ${p}`);
+      }
+      out.push(...(await readPublicKeys(b)));
+    }
+    return out;
+  }
+
+  /** High side public keys: bundles are encrypted to them, receipts are signed by them. */
+  recipients(): Promise<Key[]> {
+    return this.keyFiles(this.config.recipients, 'recipient key');
+  }
+
+  /** Pinned sender keys (high side). */
+  trustedSenders(): Promise<Key[]> {
+    return this.keyFiles(this.config.trustedSenders, 'trusted sender key');
+  }
+
+  private async unlock(k: ChannelConfig['sender'], fallbackStage: string, what: string): Promise<PrivateKey> {
+    if (!k) return this.catalog.signingKey(fallbackStage);
+    const p = this.catalog.loaded.resolvePath(k.privateKey);
+    let b: Buffer;
+    try {
+      b = readFileSync(p);
+    } catch {
+      throw new AirlockError('KEY_MISSING', `channel ${this.name}: cannot read ${what} ${p}`);
+    }
+    return readPrivateKey(b, readSecret(k.passphrase, `channel ${this.name} ${what} passphrase`, this.catalog.loaded.resolvePath));
+  }
+
+  /** The key that signs bundles (low side): the channel's sender key, or the source stage key. */
+  senderKey(): Promise<PrivateKey> {
+    return this.unlock(this.config.sender, this.config.from, 'sender key');
+  }
+
+  /** The key that decrypts bundles and signs receipts (high side): the channel's import key, or the target stage key. */
+  importKey(): Promise<PrivateKey> {
+    return this.unlock(this.config.importKey, this.config.to, 'import key');
+  }
+}
+
+/** The channel named `name`, or CHANNEL_UNKNOWN. */
+export function channelOf(catalog: StageCatalog, name: string): Channel {
+  const c = catalog.loaded.config.channels.find((x) => x.name === name);
+  if (!c) throw new AirlockError('CHANNEL_UNKNOWN', `no channel named ${JSON.stringify(String(name).slice(0, 64))}; known: ${catalog.loaded.config.channels.map((x) => x.name).join(', ') || 'none'}`);
+  return new Channel(c, catalog);
+}

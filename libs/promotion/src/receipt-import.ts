@@ -1,0 +1,45 @@
+import { AirlockError } from '@airlock/common';
+import { AuditLog, Db } from '@airlock/audit';
+import { StageCatalog } from './stage-catalog';
+import { channelOf } from './channels';
+import { readReceipt } from './bundle-receipt';
+import { PromotionRow, PromotionStore } from './promotion-store';
+import { PromotionService, Ctx } from './promotion.service';
+
+/**
+ * The low side takes a receipt back across the gap: the promotions it lists
+ * become imported, and the blobs it confirms are left out of the channel's
+ * next bundles (incremental transfer).
+ */
+export async function importReceipt(db: Db, audit: AuditLog, catalog: StageCatalog, service: PromotionService, ctx: Ctx, channelName: string | undefined, bytes: Uint8Array): Promise<{ bundleId: string; promotions: number; blobs: number }> {
+  const channels = channelName ? [channelOf(catalog, channelName)] : catalog.loaded.config.channels.map((c) => channelOf(catalog, c.name));
+  let lastErr: unknown;
+  for (const ch of channels) {
+    let r;
+    try {
+      r = await readReceipt(bytes, await ch.recipients());
+    } catch (e) {
+      lastErr = e;
+      continue;
+    }
+    const b = db.prepare("SELECT id FROM bundles WHERE id = ? AND channel = ? AND direction = 'export'").get(r.bundleId, ch.name);
+    if (!b) throw new AirlockError('BUNDLE_INVALID', `the receipt is for bundle ${r.bundleId}, which this side did not export on ${ch.name}`);
+    const store = new PromotionStore(db);
+    let moved = 0;
+    db.transaction(() => {
+      for (const img of r.images) {
+        const p = store.get(img.promotionId) as PromotionRow | undefined;
+        if (p && p.state === 'exported' && p.digest === img.digest) {
+          service.transition(ctx, p, 'imported', {}, { bundleId: r.bundleId, importer: r.importer, at: r.time });
+          moved++;
+        }
+      }
+      const ins = db.prepare('INSERT OR IGNORE INTO channel_blobs (channel, digest) VALUES (?, ?)');
+      for (const d of r.blobs) ins.run(ch.name, d);
+      db.prepare('UPDATE bundles SET receipt_at = ? WHERE id = ?').run(new Date().toISOString(), r.bundleId);
+      audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.receipt', requestId: ctx.requestId, details: { bundleId: r.bundleId, channel: ch.name, sequence: r.sequence, importer: r.importer, promotions: moved, blobs: r.blobs.length } });
+    }).immediate();
+    return { bundleId: r.bundleId, promotions: moved, blobs: r.blobs.length };
+  }
+  throw lastErr ?? new AirlockError('CHANNEL_UNKNOWN', 'no channel is configured');
+}

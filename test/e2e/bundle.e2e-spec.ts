@@ -1,0 +1,159 @@
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { startPipeline, Pipeline } from '../support/pipeline';
+import { startRegistry, TestRegistry } from '../support/registry';
+import { pushBlob, pushRandomImage } from '../support/images';
+import { skopeo, skopeoRawDigest } from '../support/skopeo';
+import { GpgHome } from '../support/gpg';
+import { airlock } from '../support/cli';
+
+/**
+ * Two airlock instances: the low side (dev -> qa -> prod over a bundle channel)
+ * and the air-gapped high side (its own database, registry, prod key), joined
+ * only by files carried between them.
+ */
+describe('air-gap bundles: export on the low side, verified import and re-signing on the high side', () => {
+  let low: Pipeline;
+  let high: Pipeline;
+  let prodRegistry: TestRegistry;
+  const gpg = new GpgHome();
+  const carried = mkdtempSync(join(tmpdir(), 'airlock-media-'));
+
+  beforeAll(async () => {
+    prodRegistry = await startRegistry();
+    // the high side first: its prod key is what the low side encrypts to
+    high = await startPipeline([{ name: 'qa', withKey: false }, { name: 'prod', from: [{ stage: 'qa', trustedKeys: ['keys/qa-sender.pub'], mapping: [{ from: 'QAHOST/team/*', to: '{prod}/team/*' }] }] }], {
+      registries: { prod: prodRegistry },
+      worker: false,
+      extra: () => ({ channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, trustedSenders: ['keys/qa-sender.pub'] }] }),
+    });
+  }, 180_000);
+  afterAll(async () => {
+    gpg.close();
+    await low?.stop();
+    await high?.stop();
+    await prodRegistry?.stop();
+    rmSync(carried, { recursive: true, force: true });
+  });
+
+  it('moves a promotion dev -> qa -> prod across the gap, with receipts and incremental bundles', async () => {
+    // (the high side was started before the low side existed: wire the keys and host names it needs now)
+    low = await startPipeline(
+      [
+        { name: 'dev' },
+        { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } },
+        { name: 'prod', withKey: false, transport: 'bundle', from: [{ stage: 'qa', mapping: [{ from: '{qa}/team/*', to: '{prod}/team/*' }] }], approvals: { required: 2 } },
+      ],
+      {
+        registries: { prod: prodRegistry },
+        extra: () => ({ channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, recipients: [join(high.dir, 'keys', 'prod.pub')], volumeSizeMiB: 1 }] }),
+      },
+    );
+    copyFileSync(join(low.dir, 'keys', 'qa.pub'), join(high.dir, 'keys', 'qa-sender.pub'));
+    // the high side's qa stage names the low side's QA registry (never reached from there), so identities match
+    const highCfg = readFileSync(high.config.path, 'utf8').replace(/QAHOST/g, low.registries.qa.host);
+    writeFileSync(high.config.path, highCfg.replace(new RegExp(`(name: qa\\n\\s+registry:\\n\\s+host: )${high.registries.qa.host.replace(/\./g, '\\.')}`), `$1${low.registries.qa.host}`));
+
+    const dev = low.registries.dev;
+    const base = await pushBlob({ url: dev.url, host: dev.host }, 'team/app', { size: 2 << 20 }, 'application/vnd.docker.image.rootfs.diff.tar.gzip');
+    const baseBytes = Buffer.from(await (await fetch(`${dev.url}/v2/team/app/blobs/${base.digest}`)).arrayBuffer());
+    const promote = async (repo: string, tag: string) => {
+      const img = await pushRandomImage({ url: dev.url, host: dev.host }, repo, tag, { layers: [baseBytes, 300_000] });
+      await low.signInStage('dev', repo, img.digest, img.reference);
+      const a = await low.call('POST', '/api/v1/promotions', low.tokens.alice, { image: img.reference, from: 'dev', to: 'qa' });
+      await low.call('POST', `/api/v1/promotions/${a.body.id}/approve`, low.tokens.bob, {});
+      expect((await low.waitFor(a.body.id, low.tokens.alice, ['completed', 'failed'])).state).toBe('completed');
+      const b = await low.call('POST', '/api/v1/promotions', low.tokens.alice, { image: `${low.registries.qa.host}/${repo}:${tag}`, from: 'qa', to: 'prod', reason: 'release to production' });
+      expect(b.status).toBe(201);
+      await low.call('POST', `/api/v1/promotions/${b.body.id}/approve`, low.tokens.bob, { comment: 'ok' });
+      expect((await low.call('GET', `/api/v1/promotions/${b.body.id}`, low.tokens.alice)).body.state).toBe('requested');
+      await low.call('POST', `/api/v1/promotions/${b.body.id}/approve`, low.tokens.carol, { comment: 'ok too' });
+      const waiting = await low.waitFor(b.body.id, low.tokens.alice, ['exporting', 'failed']);
+      expect(waiting.state).toBe('exporting');
+      return { img, id: b.body.id as string };
+    };
+
+    const first = await promote('team/app', '1.0');
+    // export through the API (operator), carry the files
+    expect((await low.call('POST', '/api/v1/channels/qa-to-prod/bundles', low.tokens.alice, {})).status).toBe(403);
+    const ex = await low.call('POST', '/api/v1/channels/qa-to-prod/bundles', low.tokens.olga, {});
+    expect(ex.status).toBe(201);
+    expect(ex.body).toMatchObject({ sequence: 1, images: 1 });
+    expect(ex.body.volumes.length).toBeGreaterThan(1);
+    expect((await low.call('GET', `/api/v1/promotions/${first.id}`, low.tokens.alice)).body.state).toBe('exported');
+    const media1 = join(carried, 'bundle1');
+    mkdirSync(media1);
+    for (const f of readdirSync(ex.body.dir)) if (f.includes('-000001.')) copyFileSync(join(ex.body.dir, f), join(media1, f));
+    const files1 = readdirSync(media1).map((f) => join(media1, f));
+
+    // the high side: inspect, import, and skopeo accepts the production copy under production's policy
+    const insp = await airlock(['bundle', 'inspect', ...files1, '--config', high.config.path]);
+    expect(insp.stderr).toBe('');
+    expect(insp.stdout).toContain('would import: yes');
+    expect(insp.stdout).toMatch(/approved by bob, carol/);
+    const imp = await airlock(['bundle', 'import', ...files1, '--config', high.config.path, '--receipt-dir', carried]);
+    expect(imp.stderr).toBe('');
+    expect(imp.code).toBe(0);
+    const prodRef = `${prodRegistry.host}/team/app:1.0`;
+    expect(await skopeoRawDigest(prodRef)).toBe(first.img.digest);
+    const pol = await airlock(['policy', '--config', high.config.path, '--stage', 'prod', '--format', 'policy-json']);
+    writeFileSync(join(high.dir, 'policy.json'), pol.stdout);
+    const rd = await airlock(['policy', '--config', high.config.path, '--stage', 'prod', '--format', 'registries-d', '--out', join(high.dir, 'rd')]);
+    expect(rd.code).toBe(0);
+    await skopeo(['--policy', join(high.dir, 'policy.json'), '--registries.d', join(high.dir, 'rd'), 'copy', '--src-tls-verify=false', `docker://${prodRef}`, `dir:${join(high.dir, 'checked')}`]);
+    // the high side's audit names the low side's requester and approvers
+    const story = (await high.call('GET', `/api/v1/promotions/${first.id}/history`, high.tokens.dave)).body;
+    expect(story.promotion).toMatchObject({ state: 'imported', requester: 'alice' });
+    expect(story.events.find((e: { action: string }) => e.action === 'promotion.imported').details.approvals.map((a: { approver: string }) => a.approver)).toEqual(['bob', 'carol']);
+    // importing the same bundle again finishes nothing new and says so
+    const again = await airlock(['bundle', 'import', ...files1, '--config', high.config.path, '--receipt-dir', carried]);
+    expect(again.stdout).toContain('was already imported');
+
+    // the receipt goes back: the promotion is imported, and the next bundle leaves out what the high side has
+    const receipt = readdirSync(carried).find((f) => f.endsWith('.receipt')) as string;
+    const rc = await airlock(['bundle', 'receipt', 'import', join(carried, receipt), '--config', low.config.path]);
+    expect(rc.stdout).toMatch(/1 promotion\(s\) imported/);
+    expect((await low.call('GET', `/api/v1/promotions/${first.id}`, low.tokens.alice)).body.state).toBe('imported');
+    const second = await promote('team/app', '1.1');
+    const ex2 = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path]);
+    expect(ex2.code).toBe(0);
+    expect(ex2.stdout).toMatch(/sequence 2: 1 image\(s\).*1 blob\(s\) left out/);
+    const media2 = join(carried, 'bundle2');
+    mkdirSync(media2);
+    for (const f of ex2.stdout.trim().split('\n').slice(1)) copyFileSync(f, join(media2, f.split('/').pop() as string));
+    const imp2 = await airlock(['bundle', 'import', ...readdirSync(media2).map((f) => join(media2, f)), '--config', high.config.path, '--receipt-dir', carried]);
+    expect(imp2.code).toBe(0);
+    expect(await skopeoRawDigest(`${prodRegistry.host}/team/app:1.1`)).toBe(second.img.digest);
+
+    // bundle 1 again, now older than the last imported: a replay
+    const replay = await airlock(['bundle', 'import', ...files1, '--config', high.config.path]);
+    expect(replay.code).toBe(0); // same id and content as an earlier import: idempotent, not a replay
+    // a truncated volume: refused before anything else, with its code
+    const broken = join(carried, 'broken');
+    mkdirSync(broken);
+    for (const f of readdirSync(media2)) copyFileSync(join(media2, f), join(broken, f));
+    const vol = readdirSync(broken).find((f) => f.endsWith('.001')) as string;
+    writeFileSync(join(broken, vol), readFileSync(join(broken, vol)).subarray(0, 1000));
+    const bad = await airlock(['bundle', 'import', ...readdirSync(broken).map((f) => join(broken, f)), '--config', high.config.path]);
+    expect(bad.code).toBe(5);
+    expect(bad.stderr).toMatch(/BUNDLE_VOLUME_CORRUPT/);
+    const refused = (await high.call('GET', '/api/v1/audit/events?action=bundle.import.refused', high.tokens.dave)).body.items;
+    expect(refused.some((e: { details: { code: string } }) => e.details.code === 'BUNDLE_VOLUME_CORRUPT')).toBe(true);
+
+    // break-glass: stock gpg decrypts and verifies, tar unpacks, skopeo copies out of the OCI layout
+    await gpg.ok(['--import', join(low.dir, 'keys', 'qa.pub')]);
+    await gpg.ok(['--passphrase', high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE, '--import', join(high.dir, 'keys', 'prod.key')]);
+    const joined = join(carried, 'bundle1.pgp');
+    writeFileSync(joined, Buffer.concat(readdirSync(media1).filter((f) => /\.\d{3}$/.test(f)).sort().map((f) => readFileSync(join(media1, f)))));
+    const dec = await gpg.run(['--passphrase', high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE, '--status-fd', '2', '--output', join(carried, 'bundle1.tar'), '--decrypt', joined]);
+    expect(dec.stderr).toContain(`VALIDSIG ${low.config.fingerprints.qa}`);
+    const unpacked = join(carried, 'unpacked');
+    mkdirSync(unpacked);
+    execFileSync('tar', ['-xf', join(carried, 'bundle1.tar'), '-C', unpacked]);
+    // skopeo 1.9 looks images up by name only among OCI-format manifests; with one image in the bundle no name is needed
+    await skopeo(['copy', `oci:${join(unpacked, 'oci')}`, `dir:${join(carried, 'rescued')}`]);
+    expect(readdirSync(join(carried, 'rescued'))).toContain('manifest.json');
+  });
+});
