@@ -2,12 +2,14 @@ import { copyBench } from './copy.bench';
 import { signingBench } from './signing.bench';
 import { promotionBench } from './promotion.bench';
 import { auditBench } from './audit.bench';
+import { bundleBench } from './bundle.bench';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   copy: copyBench,
   signing: signingBench,
   promotion: promotionBench,
   audit: auditBench,
+  bundle: bundleBench,
 };
 
 /** Runs the named benchmarks (all when none is named). */

@@ -1,0 +1,88 @@
+import { copyFileSync, readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startPipeline, Pipeline } from '../support/pipeline';
+import { startRegistry } from '../support/registry';
+import { pushRandomImage } from '../support/images';
+import { GpgHome } from '../support/gpg';
+import { AIRLOCK, measureProcess, table } from './harness';
+
+const SIZES = (process.env.BENCH_BUNDLE_GIB ?? '1').split(',').map(Number);
+
+/**
+ * Export of an image to an encrypted bundle and its import on the far side,
+ * beside skopeo + gpg doing the same: `skopeo copy docker:// oci-archive:` then
+ * `gpg --encrypt --compress-algo none`, and `gpg -d` then `skopeo copy
+ * oci-archive: docker://`. MB/s and peak RSS of each process.
+ */
+export async function bundleBench(): Promise<void> {
+  for (const gib of SIZES) await one(gib);
+}
+
+async function one(gib: number): Promise<void> {
+  const prod = await startRegistry();
+  const work = mkdtempSync(join(tmpdir(), 'airlock-bundle-bench-'));
+  const gpg = new GpgHome();
+  let low: Pipeline | undefined;
+  let high: Pipeline | undefined;
+  try {
+    high = await startPipeline([{ name: 'qa', withKey: false }, { name: 'prod', from: [{ stage: 'qa', trustedKeys: ['keys/qa-sender.pub'], mapping: [{ from: 'QAHOST/team/*', to: '{prod}/team/*' }] }] }], {
+      registries: { prod },
+      worker: false,
+      extra: () => ({ channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, trustedSenders: ['keys/qa-sender.pub'] }] }),
+    });
+    const h = high;
+    low = await startPipeline(
+      [
+        { name: 'qa' },
+        { name: 'prod', withKey: false, transport: 'bundle', from: [{ stage: 'qa', mapping: [{ from: '{qa}/team/*', to: '{prod}/team/*' }] }], approvals: { required: 1 } },
+      ],
+      { registries: { prod }, extra: () => ({ channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, recipients: [join(h.dir, 'keys', 'prod.pub')], volumeSizeMiB: 4096 }] }) },
+    );
+    copyFileSync(join(low.dir, 'keys', 'qa.pub'), join(high.dir, 'keys', 'qa-sender.pub'));
+    const cfg = readFileSync(high.config.path, 'utf8').replace(/QAHOST/g, low.registries.qa.host);
+    writeFileSync(high.config.path, cfg.replace(new RegExp(`(name: qa\\n\\s+registry:\\n\\s+host: )${high.registries.qa.host.replace(/\./g, '\\.')}`), `$1${low.registries.qa.host}`));
+
+    console.log(`\npreparing a ${gib} GiB image in QA...`);
+    const qa = low.registries.qa;
+    const layers = Math.max(1, gib * 8);
+    const img = await pushRandomImage({ url: qa.url, host: qa.host }, 'team/big', '1', { layers: Array(layers).fill(128 << 20) });
+    await low.signInStage('qa', 'team/big', img.digest, img.reference);
+    const bytes = img.layers.reduce((a, l) => a + l.size, 0);
+    const r = await low.call('POST', '/api/v1/promotions', low.tokens.alice, { image: img.reference, from: 'qa', to: 'prod' });
+    await low.call('POST', `/api/v1/promotions/${r.body.id}/approve`, low.tokens.bob, {});
+    await low.waitFor(r.body.id, low.tokens.alice, ['exporting'], 120_000);
+
+    const out = join(work, 'bundle');
+    const env = { ...process.env };
+    const ex = await measureProcess(process.execPath, [...AIRLOCK, 'bundle', 'export', '--channel', 'qa-to-prod', '--out', out, '--config', low.config.path], env);
+    const files = readdirSync(out).map((f) => join(out, f));
+    const bundleBytes = files.reduce((a, f) => a + statSync(f).size, 0);
+    const im = await measureProcess(process.execPath, [...AIRLOCK, 'bundle', 'import', ...files, '--config', high.config.path, '--receipt-dir', work], env);
+
+    // skopeo + gpg: the same image, to an encrypted archive and back into a registry
+    await gpg.ok(['--import', join(high.dir, 'keys', 'prod.pub')]);
+    await gpg.ok(['--passphrase', high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE, '--import', join(high.dir, 'keys', 'prod.key')]);
+    const fpr = high.config.fingerprints.prod;
+    const archive = join(work, 'image.tar');
+    const s1 = await measureProcess('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${img.reference}`, `oci-archive:${archive}`]);
+    const g1 = await measureProcess('gpg', ['--batch', '--yes', '--trust-model', 'always', '--compress-algo', 'none', '--recipient', fpr, '--output', `${archive}.gpg`, '--encrypt', archive], gpg.env);
+    rmSync(archive);
+    const g2 = await measureProcess('gpg', ['--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE, '--output', archive, '--decrypt', `${archive}.gpg`], gpg.env);
+    const s2 = await measureProcess('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci-archive:${archive}`, `docker://${prod.host}/skopeo/big:1`]);
+    const mbps = (s: number) => (bytes / 1e6 / s).toFixed(0);
+    const skExport = s1.seconds + g1.seconds;
+    const skImport = g2.seconds + s2.seconds;
+    table(`bundle: ${(bytes / 2 ** 30).toFixed(2)} GiB image, encrypted (bundle ${(bundleBytes / 2 ** 30).toFixed(2)} GiB)`, ['', 'airlock s', 'MB/s', 'peak RSS MiB', 'skopeo+gpg s', 'MB/s', 'speed ratio'], [
+      ['export', ex.seconds, mbps(ex.seconds), ex.peakRssMiB.toFixed(0), `${skExport.toFixed(2)} (${s1.seconds.toFixed(1)} + ${g1.seconds.toFixed(1)})`, mbps(skExport), skExport / ex.seconds],
+      ['import', im.seconds, mbps(im.seconds), im.peakRssMiB.toFixed(0), `${skImport.toFixed(2)} (${g2.seconds.toFixed(1)} + ${s2.seconds.toFixed(1)})`, mbps(skImport), skImport / im.seconds],
+    ]);
+    console.log('airlock import also checks every volume, the signature and every entry, verifies and re-signs, and records it; skopeo+gpg does the transfer only.');
+  } finally {
+    gpg.close();
+    await low?.stop();
+    await high?.stop();
+    await prod.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
