@@ -11,6 +11,7 @@ import { AuditKeys } from './audit/audit-keys';
 import { BundlesController } from './bundles/bundles.controller';
 import { DomainExceptionFilter } from './errors/domain-exception.filter';
 import { TokenGuard } from './auth/token.guard';
+import { RateLimitGuard } from './auth/rate-limit.guard';
 import { ApiRuntime } from './api-runtime';
 
 /** The HTTP application around a built runtime. */
@@ -29,6 +30,7 @@ export class ApiModule {
         { provide: BundleExporter, useValue: rt.exporter },
         { provide: APP_FILTER, useClass: DomainExceptionFilter },
         { provide: APP_GUARD, useClass: TokenGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
       ],
     };
   }

@@ -6,6 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { LoadedConfig, loadConfig } from '@airlock/common';
 import { ApiModule } from './app.module';
 import { ApiRuntime, RuntimeOptions, buildRuntime } from './api-runtime';
+import { securityHeaders } from './http/security-headers';
 
 /** The API: the Nest application and the runtime it serves; close() stops both. */
 export interface AirlockApi {
@@ -20,6 +21,7 @@ export async function createApi(loaded: LoadedConfig, opts: { logger?: false; ru
   const runtime = await buildRuntime(loaded, opts.runtime);
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRuntime(runtime), { logger: opts.logger ?? ['error', 'warn'] });
   app.disable('x-powered-by');
+  app.use(securityHeaders);
   app.useBodyParser('json', { limit: '64kb' });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: true }));
   const doc = SwaggerModule.createDocument(app, new DocumentBuilder().setTitle('airlock').setDescription('Air-gap promotion pipeline orchestrator').setVersion('0.1.0').addBearerAuth().build());

@@ -38,6 +38,10 @@ export class DomainExceptionFilter implements ExceptionFilter {
       const r = err.getResponse() as string | { message?: string | string[]; code?: string };
       const msg = typeof r === 'string' ? r : Array.isArray(r.message) ? r.message.join('; ') : (r.message ?? err.message);
       body = { code: (typeof r === 'object' && r.code) || httpCode(status), message: msg };
+    } else if (isClientError(err)) {
+      // body-parser and friends: malformed JSON, a body over the limit, an unknown charset
+      status = err.status;
+      body = { code: httpCode(status), message: status === 413 ? 'the request body is too large' : status === 400 ? 'the request body is not valid JSON' : String(err.message).split('\n')[0].slice(0, 200) };
     } else {
       this.log.error(`${requestId} unexpected: ${(err as Error)?.stack ?? String(err)}`);
       body = { code: 'INTERNAL', message: `internal error; quote request id ${requestId}` };
@@ -46,6 +50,11 @@ export class DomainExceptionFilter implements ExceptionFilter {
     res.setHeader('x-request-id', requestId);
     res.status(status).json({ error: { ...body, requestId } });
   }
+}
+
+function isClientError(e: unknown): e is { status: number; message: string } {
+  const s = (e as { status?: unknown })?.status;
+  return typeof s === 'number' && s >= 400 && s < 500 && typeof (e as { type?: unknown }).type === 'string';
 }
 
 function httpCode(status: number): string {

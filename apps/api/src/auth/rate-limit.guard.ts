@@ -1,0 +1,36 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import type { Response } from 'express';
+import { AirlockError } from '@airlock/common';
+import type { AuthedRequest } from './token.guard';
+
+/** Requests per window a token may make on mutating routes (reads are not limited). */
+export const RATE_LIMIT = { perWindow: 120, windowMs: 60_000 };
+
+/**
+ * A fixed-window limit per token (per address when anonymous) on POST, PUT,
+ * PATCH and DELETE: 429 RATE_LIMITED with Retry-After past it.
+ */
+@Injectable()
+export class RateLimitGuard implements CanActivate {
+  private readonly windows = new Map<string, { start: number; count: number }>();
+
+  canActivate(ctx: ExecutionContext): boolean {
+    const req = ctx.switchToHttp().getRequest<AuthedRequest>();
+    if (['GET', 'HEAD', 'OPTIONS'].includes(req.method)) return true;
+    const key = req.principal?.tokenId ?? `ip:${req.ip}`;
+    const now = Date.now();
+    let w = this.windows.get(key);
+    if (!w || now - w.start >= RATE_LIMIT.windowMs) {
+      w = { start: now, count: 0 };
+      this.windows.set(key, w);
+      if (this.windows.size > 10_000) for (const [k, v] of this.windows) if (now - v.start >= RATE_LIMIT.windowMs) this.windows.delete(k);
+    }
+    w.count++;
+    if (w.count > RATE_LIMIT.perWindow) {
+      const retry = Math.ceil((w.start + RATE_LIMIT.windowMs - now) / 1000);
+      ctx.switchToHttp().getResponse<Response>().setHeader('retry-after', String(retry));
+      throw new AirlockError('RATE_LIMITED', `more than ${RATE_LIMIT.perWindow} changes in ${RATE_LIMIT.windowMs / 1000} s from this token; retry in ${retry} s`);
+    }
+    return true;
+  }
+}
