@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuditLog } from '@airlock/audit';
 import { BundleExporter, PromotionService, StageCatalog, TokenService } from '@airlock/promotion';
@@ -9,6 +10,10 @@ import { HealthController } from './health/health.controller';
 import { AuditController } from './audit/audit.controller';
 import { AuditKeys } from './audit/audit-keys';
 import { BundlesController } from './bundles/bundles.controller';
+import { Readiness } from './health/readiness';
+import { MetricsController } from './metrics/metrics.controller';
+import { METRICS } from './metrics/metrics.token';
+import { buildMetrics } from './metrics/metrics';
 import { DomainExceptionFilter } from './errors/domain-exception.filter';
 import { TokenGuard } from './auth/token.guard';
 import { RateLimitGuard } from './auth/rate-limit.guard';
@@ -20,7 +25,8 @@ export class ApiModule {
   static forRuntime(rt: ApiRuntime): DynamicModule {
     return {
       module: ApiModule,
-      controllers: [SigstoreController, StagesController, PromotionsController, AuditController, BundlesController, HealthController],
+      imports: [TerminusModule.forRoot({ logger: false })],
+      controllers: [MetricsController, SigstoreController, StagesController, PromotionsController, AuditController, BundlesController, HealthController],
       providers: [
         { provide: StageCatalog, useValue: rt.catalog },
         { provide: PromotionService, useValue: rt.service },
@@ -29,6 +35,8 @@ export class ApiModule {
         { provide: AuditKeys, useValue: rt.auditKeys },
         { provide: BundleExporter, useValue: rt.exporter },
         { provide: APP_FILTER, useClass: DomainExceptionFilter },
+        { provide: Readiness, useFactory: (h: HealthIndicatorService) => new Readiness(rt, h), inject: [HealthIndicatorService] },
+        { provide: METRICS, useValue: buildMetrics(rt) },
         { provide: APP_GUARD, useClass: TokenGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },
       ],

@@ -1,0 +1,53 @@
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { ApiRuntime } from '../api-runtime';
+
+const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> => Promise.race([p, new Promise<T>((_, rej) => setTimeout(() => rej(new Error(`no answer in ${ms} ms`)), ms))]);
+
+/** What readiness checks: Redis, the database, each stage registry, stage keys. */
+export class Readiness {
+  constructor(
+    private readonly rt: ApiRuntime,
+    private readonly health: HealthIndicatorService,
+  ) {}
+
+  async redis() {
+    const s = this.health.check('redis');
+    try {
+      await withTimeout(this.rt.queue.connection.ping(), 2000);
+      return s.up();
+    } catch (e) {
+      return s.down({ message: (e as Error).message });
+    }
+  }
+
+  database() {
+    const s = this.health.check('database');
+    try {
+      this.rt.db.prepare('SELECT 1').get();
+      return s.up();
+    } catch (e) {
+      return s.down({ message: (e as Error).message });
+    }
+  }
+
+  async registries() {
+    const out = [];
+    for (const st of this.rt.catalog.list()) {
+      const s = this.health.check(`registry:${st.name}`);
+      try {
+        await withTimeout(this.rt.registries.client(st.registry).hasBlob('airlock/health', 'sha256:' + '0'.repeat(64)), 3000);
+        out.push(s.up({ host: st.registry }));
+      } catch (e) {
+        out.push(s.down({ host: st.registry, message: (e as Error).message.slice(0, 200) }));
+      }
+    }
+    return out;
+  }
+
+  keys() {
+    const s = this.health.check('keys');
+    const missing = this.rt.catalog.list().filter((st) => st.config.signing && !st.publicKeyFingerprint).map((st) => st.name);
+    const loaded = Object.fromEntries(this.rt.catalog.list().filter((st) => st.publicKeyFingerprint).map((st) => [st.name, st.publicKeyFingerprint]));
+    return missing.length ? s.down({ missing }) : s.up({ loaded });
+  }
+}

@@ -1,0 +1,2 @@
+/** Injection token of the Prometheus registry. */
+export const METRICS = Symbol('METRICS');

@@ -1,0 +1,46 @@
+import { request } from 'undici';
+import { startPipeline, Pipeline } from '../support/pipeline';
+import { pushRandomImage } from '../support/images';
+
+describe('observability: readiness, Prometheus metrics, OpenAPI', () => {
+  let p: Pipeline;
+  beforeAll(async () => {
+    p = await startPipeline([{ name: 'dev' }, { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } }]);
+    const dev = p.registries.dev;
+    const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/app', '1', { layers: [1000] });
+    await p.signInStage('dev', 'team/app', img.digest, img.reference);
+    const id = (await p.call('POST', '/api/v1/promotions', p.tokens.alice, { image: img.reference, from: 'dev', to: 'qa' })).body.id;
+    await p.call('POST', `/api/v1/promotions/${id}/approve`, p.tokens.bob, {});
+    await p.waitFor(id, p.tokens.alice, ['completed']);
+  });
+  afterAll(async () => p?.stop());
+
+  it('is ready when Redis, the database, every registry and the keys are; not ready when a registry is down', async () => {
+    const ok = await p.call('GET', '/health/ready');
+    expect(ok.status).toBe(200);
+    expect(Object.keys(ok.body.details)).toEqual(expect.arrayContaining(['redis', 'database', 'keys', 'registry:dev', 'registry:qa']));
+    await p.registries.qa.stop();
+    const down = await p.call('GET', '/health/ready');
+    expect(down.status).toBe(503);
+    expect(down.body.details['registry:qa'].status).toBe('down');
+    expect((await p.call('GET', '/health')).status).toBe(200);
+  });
+
+  it('exposes Prometheus text that parses', async () => {
+    const r = await request(`${p.url}/metrics`);
+    expect(r.headers['content-type']).toMatch(/text\/plain/);
+    const text = await r.body.text();
+    for (const line of text.split('\n').filter(Boolean)) expect(line).toMatch(/^(# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .*|[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? -?[0-9.eE+-]+|[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? (NaN|\+Inf|-Inf))$/);
+    expect(text).toMatch(/airlock_promotions\{state="completed",stage="qa"\} 1/);
+    expect(text).toMatch(/airlock_audit_events \d+/);
+    expect(text).toMatch(/airlock_step_duration_seconds_count\{step="copy"\} 1/);
+    expect(text).toMatch(/airlock_queue_jobs\{state="completed"\} \d+/);
+  });
+
+  it('documents every guarded route in OpenAPI with bearer auth', async () => {
+    const doc = (await p.call('GET', '/docs/openapi.json')).body;
+    const paths = Object.keys(doc.paths);
+    for (const route of ['/api/v1/promotions', '/api/v1/promotions/{id}/approve', '/api/v1/audit/events', '/api/v1/audit/verify', '/api/v1/channels/{name}/bundles', '/api/v1/bundles']) expect(paths).toContain(route);
+    expect(doc.components.securitySchemes.bearer).toBeDefined();
+  });
+});
