@@ -106,6 +106,11 @@ describe('hostile clients: every route guarded, bad input refused cleanly, no se
       expect(c.text).not.toMatch(/\bat [\w.<>]+ \(|node_modules|\.ts:\d+/);
     }
     expect(cases[0].status).toBe(413);
+    // and each refusal is in the audit log
+    const refusals = p.api.runtime.db.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE action LIKE '%refused'").get() as { n: number };
+    expect(refusals.n).toBeGreaterThanOrEqual(cases.length);
+    const oversize = p.api.runtime.db.prepare("SELECT details FROM audit_events WHERE action = 'request.refused' AND details LIKE '%413%'").get();
+    expect(oversize).toBeTruthy();
   });
 
   it('sends security headers on every answer', async () => {

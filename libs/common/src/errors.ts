@@ -95,3 +95,16 @@ export class AirlockError extends Error {
 export function isAirlockError(e: unknown): e is AirlockError {
   return e instanceof AirlockError || (typeof e === 'object' && e !== null && 'code' in e && (ERROR_CODES as readonly string[]).includes(String((e as { code: unknown }).code)) && e instanceof Error);
 }
+
+const AUDITED = Symbol.for('airlock.audited');
+
+/** Marks an error as already written to the audit log (so the API does not record it twice). */
+export function markAudited<T>(e: T): T {
+  if (typeof e === 'object' && e !== null) (e as Record<symbol, boolean>)[AUDITED] = true;
+  return e;
+}
+
+/** True when the error was already written to the audit log. */
+export function wasAudited(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as Record<symbol, boolean>)[AUDITED] === true;
+}

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { AirlockError, isAirlockError } from '@airlock/common';
+import { AirlockError, isAirlockError, markAudited } from '@airlock/common';
 import { AuditLog, Db } from '@airlock/audit';
 import { Registries, parseManifest, parseReference } from '@airlock/oci';
 import { signaturePath } from '@airlock/signing';
@@ -57,7 +57,10 @@ export class BundleExporter {
         this.busy.delete(ch.name);
       }
     } catch (e) {
-      if (isAirlockError(e)) this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.export.failed', requestId: ctx.requestId, details: { channel: channelName, code: e.code, message: e.message } });
+      if (isAirlockError(e)) {
+        this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.export.failed', requestId: ctx.requestId, details: { channel: channelName, code: e.code, message: e.message } });
+        markAudited(e);
+      }
       throw e;
     }
   }

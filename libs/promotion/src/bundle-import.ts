@@ -1,7 +1,7 @@
 import { mkdtempSync, promises as fs, readdirSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { AirlockError, isAirlockError } from '@airlock/common';
+import { AirlockError, isAirlockError, markAudited } from '@airlock/common';
 import { AuditLog, Db } from '@airlock/audit';
 import { Registries, formatReference, parseManifest, parseReference, pushFromLayout, layoutBlobPath } from '@airlock/oci';
 import { IdentityRule, verify } from '@airlock/signing';
@@ -171,7 +171,10 @@ export class BundleImporter {
       await fs.rename(`${receiptPath}.tmp`, receiptPath);
       return { bundleId: m.id, channel: ch.name, sequence: m.sequence, images: m.images.map((i) => ({ promotionId: i.promotionId, target: i.target, digest: i.digest })), receipt: receiptPath, alreadyImported: again };
     } catch (e) {
-      if (isAirlockError(e)) this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.import.refused', requestId: ctx.requestId, details: { code: e.code, message: e.message, bundleId: opened?.manifest.id ?? null, files: files.map((f) => f.split('/').pop()) } });
+      if (isAirlockError(e)) {
+        this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.import.refused', requestId: ctx.requestId, details: { code: e.code, message: e.message, bundleId: opened?.manifest.id ?? null, files: files.map((f) => f.split('/').pop()) } });
+        markAudited(e);
+      }
       throw e;
     } finally {
       if (opened) await fs.rm(opened.staging, { recursive: true, force: true });

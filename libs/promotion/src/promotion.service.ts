@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AirlockError, isAirlockError } from '@airlock/common';
+import { AirlockError, isAirlockError, markAudited } from '@airlock/common';
 import { AuditInput, AuditLog, Db } from '@airlock/audit';
 import { Registries, formatReference, manifestSelector, parseManifest, parseReference } from '@airlock/oci';
 import { StageCatalog } from './stage-catalog';
@@ -44,6 +44,7 @@ export class PromotionService {
   private refused(ctx: Ctx, action: string, e: unknown, extra: Partial<AuditInput> = {}): never {
     if (isAirlockError(e)) {
       this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: `${action}.refused`, requestId: ctx.requestId, ...extra, details: { code: e.code, message: e.message } });
+      markAudited(e);
     }
     throw e;
   }

@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { AirlockError } from '@airlock/common';
+import { AirlockError, markAudited } from '@airlock/common';
 import { AuditLog } from '@airlock/audit';
 import { Principal, Role, TokenService, hasRole } from '@airlock/promotion';
 import { PUBLIC_KEY, ROLES_KEY } from './roles.decorator';
@@ -31,13 +31,13 @@ export class TokenGuard implements CanActivate {
     const route = `${req.method} ${req.route?.path ?? req.path}`;
     if (!principal) {
       this.audit.append({ actor: 'anonymous', action: 'auth.refused', requestId: requestIdOf(req), details: { route, reason: token ? 'invalid or revoked token' : 'no token' } });
-      throw new AirlockError('UNAUTHENTICATED', token ? 'the bearer token is not valid (unknown, malformed or revoked)' : 'this route needs a bearer token (Authorization: Bearer al_...)');
+      throw markAudited(new AirlockError('UNAUTHENTICATED', token ? 'the bearer token is not valid (unknown, malformed or revoked)' : 'this route needs a bearer token (Authorization: Bearer al_...)'));
     }
     req.principal = principal;
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     if (roles?.length && !hasRole(principal, ...roles)) {
       this.audit.append({ actor: principal.user, role: principal.roles[0], action: 'auth.forbidden', requestId: requestIdOf(req), details: { route, needs: roles } });
-      throw new AirlockError('FORBIDDEN', `this route needs one of the roles ${roles.join(', ')}`);
+      throw markAudited(new AirlockError('FORBIDDEN', `this route needs one of the roles ${roles.join(', ')}`));
     }
     return true;
   }

@@ -1,7 +1,9 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
-import { isAirlockError } from '@airlock/common';
+import { isAirlockError, wasAudited } from '@airlock/common';
+import { AuditLog } from '@airlock/audit';
+import type { Principal } from '@airlock/promotion';
 import { httpStatusFor } from './http-status';
 
 /** Request id: the client's X-Request-Id when sane, else a new one. */
@@ -21,6 +23,8 @@ export function requestIdOf(req: Request): string {
 @Catch()
 export class DomainExceptionFilter implements ExceptionFilter {
   private readonly log = new Logger('errors');
+
+  constructor(private readonly audit?: AuditLog) {}
 
   catch(err: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
@@ -45,6 +49,15 @@ export class DomainExceptionFilter implements ExceptionFilter {
     } else {
       this.log.error(`${requestId} unexpected: ${(err as Error)?.stack ?? String(err)}`);
       body = { code: 'INTERNAL', message: `internal error; quote request id ${requestId}` };
+    }
+    // every refusal of bad input is an audit event (domain refusals are recorded where they happen)
+    if (status >= 400 && status < 500 && !wasAudited(err) && this.audit && !req.path.startsWith('/sigstore/')) {
+      const p = (req as Request & { principal?: Principal }).principal;
+      try {
+        this.audit.append({ actor: p?.user ?? 'anonymous', role: p?.roles[0], action: 'request.refused', requestId, details: { route: `${req.method} ${req.route?.path ?? req.path}`, status, code: body.code, message: body.message.slice(0, 500) } });
+      } catch {
+        /* the database is away: the answer still goes out */
+      }
     }
     if (res.headersSent) return;
     res.setHeader('x-request-id', requestId);
