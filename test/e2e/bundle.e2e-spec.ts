@@ -1,4 +1,5 @@
-import { copyFileSync, mkdirSync, readdirSync, writeFileSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, createReadStream, mkdirSync, readdirSync, writeFileSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'undici';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -55,6 +56,7 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     // the high side's qa stage names the low side's QA registry (never reached from there), so identities match
     const highCfg = readFileSync(high.config.path, 'utf8').replace(/QAHOST/g, low.registries.qa.host);
     writeFileSync(high.config.path, highCfg.replace(new RegExp(`(name: qa\\n\\s+registry:\\n\\s+host: )${high.registries.qa.host.replace(/\./g, '\\.')}`), `$1${low.registries.qa.host}`));
+    await high.restartApi();
 
     const dev = low.registries.dev;
     const base = await pushBlob({ url: dev.url, host: dev.host }, 'team/app', { size: 2 << 20 }, 'application/vnd.docker.image.rootfs.diff.tar.gzip');
@@ -123,13 +125,26 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     const media2 = join(carried, 'bundle2');
     mkdirSync(media2);
     for (const f of ex2.stdout.trim().split('\n').slice(1)) copyFileSync(f, join(media2, f.split('/').pop() as string));
-    const imp2 = await airlock(['bundle', 'import', ...readdirSync(media2).map((f) => join(media2, f)), '--config', high.config.path, '--receipt-dir', carried]);
-    expect(imp2.code).toBe(0);
+    // this time through the high side's API: upload the files (streamed), then import
+    for (const f of readdirSync(media2)) {
+      const up = await request(`${high.url}/api/v1/bundles/uploads/${f}`, { method: 'PUT', headers: { authorization: `Bearer ${high.tokens.olga}`, 'content-type': 'application/octet-stream' }, body: createReadStream(join(media2, f)) });
+      expect([f, up.statusCode]).toEqual([f, 200]);
+      await up.body.dump();
+    }
+    expect((await high.call('POST', '/api/v1/bundles/import', high.tokens.dave, { files: readdirSync(media2) })).status).toBe(403);
+    const imp2 = await high.call('POST', '/api/v1/bundles/import', high.tokens.olga, { files: readdirSync(media2) });
+    expect([imp2.status, imp2.body.error]).toEqual([201, undefined]);
+    expect(imp2.body).toMatchObject({ sequence: 2, alreadyImported: false });
+    const rc2 = await request(`${high.url}/api/v1/bundles/${imp2.body.bundleId}/receipt`, { headers: { authorization: `Bearer ${high.tokens.olga}` } });
+    expect(rc2.statusCode).toBe(200);
+    writeFileSync(join(carried, 'receipt2'), Buffer.from(await rc2.body.arrayBuffer()));
+    expect((await airlock(['bundle', 'receipt', 'import', join(carried, 'receipt2'), '--config', low.config.path])).stdout).toMatch(/1 promotion\(s\) imported/);
+
     expect(await skopeoRawDigest(`${prodRegistry.host}/team/app:1.1`)).toBe(second.img.digest);
 
-    // bundle 1 again, now older than the last imported: a replay
+    // bundle 1 again after bundle 2: the same id and content as an earlier import is harmless, not a replay
     const replay = await airlock(['bundle', 'import', ...files1, '--config', high.config.path]);
-    expect(replay.code).toBe(0); // same id and content as an earlier import: idempotent, not a replay
+    expect(replay.stdout).toContain('was already imported');
     // a truncated volume: refused before anything else, with its code
     const broken = join(carried, 'broken');
     mkdirSync(broken);

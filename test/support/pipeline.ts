@@ -26,6 +26,8 @@ export interface Pipeline {
   signInStage(stage: string, repository: string, digest: string, identity: string, keyStage?: string): Promise<void>;
   waitFor(id: string, token: string, states: string[], timeoutMs?: number): Promise<any>;
   startWorker(): Promise<void>;
+  /** Restarts the API process part on a re-read configuration (same port, same database). */
+  restartApi(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -42,7 +44,8 @@ export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { reg
   const hosts = Object.fromEntries(Object.entries(registries).map(([k, r]) => [k, r.host]));
   const config = await writeConfig(dir, specs, { server: { host: '127.0.0.1', port }, redis: redis.url, database: 'airlock.db', worker: { concurrency: 4 }, ...(o.extra?.(hosts) ?? {}) });
   const loaded = loadConfig(config.path);
-  const api = await createApi(loaded, { logger: false, runtime: { reconcileEveryMs: 500, jobRetry: { attempts: 2, backoffMs: 200 } } });
+  const runtimeOpts = { reconcileEveryMs: 500, jobRetry: { attempts: 2, backoffMs: 200 } };
+  const api = await createApi(loaded, { logger: false, runtime: runtimeOpts });
   await api.listen(port, '127.0.0.1');
   const tokens: Record<string, string> = {};
   const people: [string, string[]][] = [['alice', ['requester']], ['bob', ['approver']], ['carol', ['approver']], ['dave', ['auditor']], ['root', ['admin']], ['olga', ['operator']], ['rita', ['requester', 'approver']]];
@@ -87,9 +90,14 @@ export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { reg
     async startWorker() {
       p.worker = await createWorker(loaded, { logger: false });
     },
+    async restartApi() {
+      await p.api.close();
+      p.api = await createApi(loadConfig(config.path), { logger: false, runtime: runtimeOpts });
+      await p.api.listen(port, '127.0.0.1');
+    },
     async stop() {
       await p.worker?.close();
-      await api.close();
+      await p.api.close();
       await redis.stop();
       await Promise.all(Object.entries(registries).filter(([k]) => !o.registries?.[k]).map(([, r]) => r.stop()));
       rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { LoadedConfig } from '@airlock/common';
 import { AuditLog, Db, migrate, openDatabase } from '@airlock/audit';
 import { Registries } from '@airlock/oci';
 import { AuditKeys } from './audit/audit-keys';
-import { BundleExporter, BullPromotionQueue, JobRetryOptions, PromotionProgress, PromotionService, StageCatalog, TokenService, listenToQueue, producerConnection, workerConnection } from '@airlock/promotion';
+import { BundleExporter, BundleImporter, BullPromotionQueue, JobRetryOptions, PromotionProgress, PromotionService, StageCatalog, TokenService, listenToQueue, producerConnection, workerConnection } from '@airlock/promotion';
 
 /** Everything the API process holds: built once at boot, closed on shutdown. */
 export interface ApiRuntime {
@@ -20,6 +20,7 @@ export interface ApiRuntime {
   progress: PromotionProgress;
   auditKeys: AuditKeys;
   exporter: BundleExporter;
+  importer: BundleImporter;
   close(): Promise<void>;
 }
 
@@ -91,6 +92,7 @@ export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = 
     progress,
     auditKeys,
     exporter: new BundleExporter(db, audit, catalog, registries, service),
+    importer: new BundleImporter(db, audit, catalog, registries),
     async close() {
       clearInterval(timer);
       if (cpTimer) clearInterval(cpTimer);

@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuditLog } from '@airlock/audit';
-import { BundleExporter, PromotionService, StageCatalog, TokenService } from '@airlock/promotion';
+import { BundleExporter, BundleImporter, PromotionService, StageCatalog, TokenService } from '@airlock/promotion';
 import { SigstoreController } from './sigstore/sigstore.controller';
 import { StagesController } from './stages/stages.controller';
 import { PromotionsController } from './promotions/promotions.controller';
@@ -34,6 +34,7 @@ export class ApiModule {
         { provide: AuditLog, useValue: rt.audit },
         { provide: AuditKeys, useValue: rt.auditKeys },
         { provide: BundleExporter, useValue: rt.exporter },
+        { provide: BundleImporter, useValue: rt.importer },
         { provide: APP_FILTER, useClass: DomainExceptionFilter },
         { provide: Readiness, useFactory: (h: HealthIndicatorService) => new Readiness(rt, h), inject: [HealthIndicatorService] },
         { provide: METRICS, useValue: buildMetrics(rt) },

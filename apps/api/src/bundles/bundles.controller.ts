@@ -1,17 +1,28 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { IsBoolean, IsOptional } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsOptional, Matches } from 'class-validator';
 import type { Response } from 'express';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, promises as fs } from 'node:fs';
+import { dirname } from 'node:path';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AirlockError } from '@airlock/common';
 import { AuditLog } from '@airlock/audit';
-import { BundleExporter, StageCatalog, channelOf } from '@airlock/promotion';
+import { BundleExporter, BundleImporter, StageCatalog, channelOf } from '@airlock/promotion';
 import type { Principal } from '@airlock/promotion';
 import { Roles } from '../auth/roles.decorator';
 import type { AuthedRequest } from '../auth/token.guard';
 import { requestIdOf } from '../errors/domain-exception.filter';
+
+const UPLOAD_NAME = /^airlock-[a-z0-9-]+-\d{6}\.(pgp\.\d{3}|volumes\.json)$/;
+
+export class ImportBundleDto {
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(10_000)
+  @Matches(UPLOAD_NAME, { each: true, message: 'files must be names of uploaded volumes (airlock-<channel>-<seq>.pgp.NNN or .volumes.json)' })
+  files!: string[];
+}
 
 export class ExportBundleDto {
   @IsOptional()
@@ -56,6 +67,7 @@ const view = (b: BundleRow) => ({
 export class BundlesController {
   constructor(
     private readonly exporter: BundleExporter,
+    private readonly importer: BundleImporter,
     private readonly audit: AuditLog,
     private readonly catalog: StageCatalog,
   ) {}
@@ -65,6 +77,55 @@ export class BundlesController {
   @Roles('operator')
   async export(@Req() req: AuthedRequest, @Param('name') name: string, @Body() body: ExportBundleDto): Promise<object> {
     return this.exporter.export({ principal: req.principal as Principal, requestId: requestIdOf(req) }, name, { full: body.full });
+  }
+
+  private uploadDir(): string {
+    const l = this.catalog.loaded;
+    return join(dirname(l.resolvePath(l.config.database)), 'uploads');
+  }
+
+  /** High side: streams one volume (or the volume index) of a bundle to this side, to import next. */
+  @Put('bundles/uploads/:name')
+  @Roles('operator')
+  async upload(@Req() req: AuthedRequest, @Param('name') name: string): Promise<object> {
+    if (!UPLOAD_NAME.test(name)) throw new AirlockError('INVALID_ARGUMENT', 'upload name must be airlock-<channel>-<seq>.pgp.NNN or airlock-<channel>-<seq>.volumes.json');
+    const dir = this.uploadDir();
+    mkdirSync(dir, { recursive: true });
+    const tmp = join(dir, `.${name}.${process.pid}.${Date.now()}`);
+    let size = 0;
+    req.on('data', (c: Buffer) => (size += c.length));
+    try {
+      await pipeline(req, createWriteStream(tmp, { flags: 'wx' }));
+      await fs.rename(tmp, join(dir, name));
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw new AirlockError('BUNDLE_WRITE_FAILED', `upload of ${name} failed: ${(e as Error).message}`);
+    }
+    return { name, size };
+  }
+
+  /** High side: imports uploaded volumes (every check first), then removes them; answers the import and its receipt. */
+  @Post('bundles/import')
+  @HttpCode(201)
+  @Roles('operator')
+  async import(@Req() req: AuthedRequest, @Body() body: ImportBundleDto): Promise<object> {
+    const dir = this.uploadDir();
+    const paths = body.files.map((f) => join(dir, f));
+    const r = await this.importer.import({ principal: req.principal as Principal, requestId: requestIdOf(req) }, paths);
+    await Promise.all(paths.map((p) => fs.rm(p, { force: true })));
+    return r;
+  }
+
+  /** The signed receipt of an import, to carry back to the low side. */
+  @Get('bundles/:id/receipt')
+  @Roles('operator')
+  async receipt(@Param('id') id: string, @Res() res: Response): Promise<void> {
+    const b = this.audit.db.prepare("SELECT * FROM bundles WHERE id = ? AND direction = 'import'").get(id) as BundleRow | undefined;
+    if (!b) throw new AirlockError('NOT_FOUND', 'no imported bundle with that id');
+    const path = join(channelOf(this.catalog, b.channel).dir, `airlock-${b.channel}-${String(b.sequence).padStart(6, '0')}.receipt`);
+    if (!existsSync(path)) throw new AirlockError('NOT_FOUND', 'the receipt is no longer in the channel folder');
+    res.status(200).setHeader('content-type', 'application/octet-stream').setHeader('content-disposition', `attachment; filename="${path.split('/').pop()}"`);
+    await pipeline(createReadStream(path), res);
   }
 
   @Get('bundles')
