@@ -9,6 +9,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v skopeo >/dev/null || need+=(skopeo)
 command -v gpg >/dev/null || need+=(gnupg)
+command -v docker-compose >/dev/null || need+=(docker-compose)   # checks docker-compose.yml (no engine needed)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "airlock: missing Debian packages: ${need[*]}. Run as root, or: sudo apt-get install -y ${need[*]}" >&2
