@@ -7,6 +7,7 @@ import { PolicyCommand } from './policy.command';
 import { ApiCommand, ServeCommand, WorkerCommand } from './serve.command';
 import { TokensCommand, TokensCreateCommand, TokensListCommand, TokensRevokeCommand } from './tokens.command';
 import { SandboxCommand } from './sandbox/sandbox.command';
+import { DemoCommand } from './sandbox/demo.command';
 import { BundleCommand, BundleExportCommand, BundleImportCommand, BundleInspectCommand, BundleReceiptCommand } from './bundle.command';
 import { AuditCheckpointCommand, AuditCommand, AuditExportCommand, AuditVerifyCommand, AuditVerifyExportCommand } from './audit.command';
 
@@ -27,6 +28,7 @@ import { AuditCheckpointCommand, AuditCommand, AuditExportCommand, AuditVerifyCo
     TokensRevokeCommand,
     TokensListCommand,
     SandboxCommand,
+    DemoCommand,
     BundleCommand,
     BundleExportCommand,
     BundleImportCommand,

@@ -1,14 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, CommandRunner, Option } from 'nest-commander';
-import { stringify } from 'yaml';
 import { request } from 'undici';
-import { AirlockError, Sensitive } from '@airlock/common';
-import { RegistryClient } from '@airlock/oci';
-import { FileLookasideStore, generateKeyPair, readPrivateKey, sign } from '@airlock/signing';
-import { LocalService, pickPort, startRedisServer, startRegistryServer } from './local-services';
-import { pushSampleImage } from './sample-image';
+import { AirlockError } from '@airlock/common';
+import { pickPort } from './local-services';
+import { SandboxServices, ensureKey, ensureSignedSample, stageEntry, startServices, writeSandboxConfig } from './sandbox-env';
 import { startProcesses } from '../serve.command';
 
 const STAGES = [
@@ -16,7 +12,7 @@ const STAGES = [
   { name: 'qa', port: 5102 },
   { name: 'prod', port: 5103 },
 ];
-const PEOPLE: [string, string[]][] = [
+export const PEOPLE: [string, string[]][] = [
   ['alice', ['requester']],
   ['bob', ['approver']],
   ['carol', ['approver']],
@@ -24,19 +20,6 @@ const PEOPLE: [string, string[]][] = [
   ['olga', ['operator']],
   ['root', ['admin']],
 ];
-
-/** Generates a stage key once; its passphrase lives in a file beside it (mode 600). */
-async function ensureKey(dir: string, stage: string): Promise<void> {
-  const pass = join(dir, 'secrets', `${stage}.pass`);
-  if (existsSync(join(dir, 'keys', `${stage}.key`)) && existsSync(pass)) return;
-  mkdirSync(join(dir, 'keys'), { recursive: true });
-  mkdirSync(join(dir, 'secrets'), { recursive: true, mode: 0o700 });
-  const secret = randomBytes(24).toString('base64url');
-  const k = await generateKeyPair({ name: `airlock sandbox ${stage}`, passphrase: new Sensitive(secret) });
-  writeFileSync(pass, secret, { mode: 0o600 });
-  writeFileSync(join(dir, 'keys', `${stage}.key`), k.privateArmored, { mode: 0o600 });
-  writeFileSync(join(dir, 'keys', `${stage}.pub`), k.publicArmored);
-}
 
 @Command({
   name: 'sandbox',
@@ -46,55 +29,31 @@ export class SandboxCommand extends CommandRunner {
   async run(_p: string[], o: { dir?: string; check?: boolean }): Promise<void> {
     const dir = resolve(o.dir ?? '.airlock');
     mkdirSync(dir, { recursive: true });
-    const services: LocalService[] = [];
+    let services: SandboxServices | undefined;
     let stopServe: (() => Promise<void>) | undefined;
     const stopAll = async () => {
       await stopServe?.();
-      for (const s of services.reverse()) s.stop();
+      services?.stop();
     };
     try {
-      const redisPort = await pickPort(6390);
-      services.push(await startRedisServer(join(dir, 'redis'), redisPort));
-      const hosts: Record<string, string> = {};
-      for (const s of STAGES) {
-        const port = await pickPort(s.port);
-        services.push(await startRegistryServer(s.name, join(dir, 'registries', s.name), port));
-        hosts[s.name] = `127.0.0.1:${port}`;
-      }
+      services = await startServices(dir, STAGES);
+      const hosts = services.hosts;
       for (const s of STAGES) await ensureKey(dir, s.name);
       const apiPort = await pickPort(8080);
-      const stage = (name: string, extra: object = {}) => ({
-        name,
-        registry: { host: hosts[name], insecure: true },
-        signing: { privateKey: `keys/${name}.key`, publicKey: `keys/${name}.pub`, passphrase: { file: `secrets/${name}.pass` } },
-        lookaside: { dir: `sigstore/${name}` },
-        ...extra,
-      });
       const arrival = (from: string, to: string) => ({ stage: from, trustedKeys: [`keys/${from}.pub`], mapping: [{ from: `${hosts[from]}/team/*`, to: `${hosts[to]}/team/*` }] });
-      const config = {
+      const cfgPath = writeSandboxConfig(dir, {
         server: { host: '127.0.0.1', port: apiPort },
         database: 'airlock.db',
-        redis: `redis://127.0.0.1:${redisPort}`,
+        redis: services.redisUrl,
         stages: [
-          stage('dev'),
-          stage('qa', { from: [arrival('dev', 'qa')], approvals: { required: 1, roles: ['approver'] } }),
-          stage('prod', { from: [arrival('qa', 'prod')], approvals: { required: 2, roles: ['approver'] } }),
+          stageEntry('dev', hosts.dev),
+          stageEntry('qa', hosts.qa, { from: [arrival('dev', 'qa')], approvals: { required: 1, roles: ['approver'] } }),
+          stageEntry('prod', hosts.prod, { from: [arrival('qa', 'prod')], approvals: { required: 2, roles: ['approver'] } }),
         ],
-      };
-      const cfgPath = join(dir, 'airlock.yaml');
-      writeFileSync(cfgPath, `# Written by "airlock sandbox" on every start (ports may change); keys and data persist.\n${stringify(config)}`);
-
-      // the sample image, signed by dev
-      const dev = new RegistryClient(hosts.dev, { insecure: true });
-      const sampleRef = `${hosts.dev}/team/hello:1.0`;
-      const present = await dev.headManifest('team/hello', '1.0');
-      const digest = present?.digest ?? (await pushSampleImage(dev, 'team/hello', '1.0', new Date().toISOString()));
-      const devStore = new FileLookasideStore(join(dir, 'sigstore', 'dev'));
-      if (!(await devStore.list('team/hello', digest)).length) {
-        const key = await readPrivateKey(readFileSync(join(dir, 'keys', 'dev.key')), new Sensitive(readFileSync(join(dir, 'secrets', 'dev.pass'), 'utf8')));
-        await devStore.add('team/hello', digest, await sign(digest, sampleRef, key));
-      }
-      await dev.close();
+      });
+      const sample = await ensureSignedSample(dir, 'dev', hosts.dev);
+      const sampleRef = sample.ref;
+      const digest = sample.digest;
 
       const started = await startProcesses(cfgPath, { api: true, worker: true });
       stopServe = started.close;

@@ -1,0 +1,175 @@
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { join, resolve } from 'node:path';
+import { Command, CommandRunner, Option } from 'nest-commander';
+import { request } from 'undici';
+import { AirlockError } from '@airlock/common';
+import { BundleImporter, importReceipt, renderPolicyFiles } from '@airlock/promotion';
+import { pickPort } from './local-services';
+import { SandboxServices, ensureKey, ensureSignedSample, stageEntry, startServices, writeSandboxConfig } from './sandbox-env';
+import { PEOPLE } from './sandbox.command';
+import { startProcesses } from '../serve.command';
+
+const run = promisify(execFile);
+type Started = Awaited<ReturnType<typeof startProcesses>>;
+
+/** One side of the demo: its API, tokens and a small HTTP client. */
+class Side {
+  tokens: Record<string, string> = {};
+  constructor(
+    readonly name: string,
+    readonly started: Started,
+  ) {
+    for (const [user, roles] of PEOPLE) this.tokens[user] = started.api!.runtime.tokens.create(user, roles, 'demo').token;
+  }
+  get url(): string {
+    return this.started.url as string;
+  }
+  async call(method: string, path: string, who: string, body?: unknown): Promise<any> {
+    const r = await request(`${this.url}${path}`, { method: method as never, headers: { authorization: `Bearer ${this.tokens[who]}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const j = (await r.body.json()) as any;
+    if (r.statusCode >= 400) throw new AirlockError('INTERNAL', `${method} ${path} as ${who}: ${r.statusCode} ${j?.error?.code}: ${j?.error?.message}`);
+    return j;
+  }
+  async waitFor(id: string, states: string[]): Promise<any> {
+    const end = Date.now() + 120_000;
+    for (;;) {
+      const p = await this.call('GET', `/api/v1/promotions/${id}`, 'dave');
+      if (states.includes(p.state)) return p;
+      if (p.state === 'failed' || Date.now() > end) throw new AirlockError('INTERNAL', `promotion ${id} is ${p.state}: ${JSON.stringify(p.error)}`);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+}
+
+@Command({
+  name: 'demo',
+  description: 'Tell the whole story on two local sandboxes: dev -> QA over the network, QA -> an air-gapped production over a bundle, with approvals, re-signing, skopeo under generated policies, a receipt, and the audit trail',
+})
+export class DemoCommand extends CommandRunner {
+  private t0 = Date.now();
+  private say(line: string): void {
+    process.stdout.write(`[${((Date.now() - this.t0) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
+  }
+
+  async run(_p: string[], o: { dir?: string }): Promise<void> {
+    const dir = resolve(o.dir ?? join('.airlock', 'demo'));
+    rmSync(dir, { recursive: true, force: true });
+    const lowDir = join(dir, 'low');
+    const highDir = join(dir, 'high');
+    const media = join(dir, 'media');
+    for (const d of [lowDir, highDir, media]) mkdirSync(d, { recursive: true });
+    const services: SandboxServices[] = [];
+    const started: Started[] = [];
+    try {
+      services.push(await startServices(highDir, [{ name: 'prod', port: 5123 }], 6392));
+      services.push(await startServices(lowDir, [{ name: 'dev', port: 5121 }, { name: 'qa', port: 5122 }], 6391));
+      const [high, low] = services;
+      const hosts: Record<string, string> = { ...low.hosts, prod: high.hosts.prod };
+      for (const s of ['dev', 'qa']) await ensureKey(lowDir, s);
+      await ensureKey(highDir, 'prod');
+      copyFileSync(join(lowDir, 'keys', 'qa.pub'), join(highDir, 'keys', 'qa.pub'));
+      copyFileSync(join(highDir, 'keys', 'prod.pub'), join(lowDir, 'keys', 'prod-import.pub'));
+      const map = (a: string, b: string) => [{ from: `${hosts[a]}/team/*`, to: `${hosts[b]}/team/*` }];
+      const lowCfg = writeSandboxConfig(lowDir, {
+        server: { host: '127.0.0.1', port: await pickPort(8081) },
+        database: 'airlock.db',
+        redis: low.redisUrl,
+        stages: [
+          stageEntry('dev', hosts.dev),
+          stageEntry('qa', hosts.qa, { from: [{ stage: 'dev', trustedKeys: ['keys/dev.pub'], mapping: map('dev', 'qa') }], approvals: { required: 1, roles: ['approver'] } }),
+          stageEntry('prod', hosts.prod, { transport: 'bundle', from: [{ stage: 'qa', trustedKeys: ['keys/qa.pub'], mapping: map('qa', 'prod') }], approvals: { required: 2, roles: ['approver'] } }, false),
+        ],
+        channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, recipients: ['keys/prod-import.pub'], volumeSizeMiB: 1, dir: join(media, 'outbox') }],
+      });
+      const highCfg = writeSandboxConfig(highDir, {
+        server: { host: '127.0.0.1', port: await pickPort(8082) },
+        database: 'airlock.db',
+        redis: high.redisUrl,
+        stages: [stageEntry('qa', hosts.qa, {}, false), stageEntry('prod', hosts.prod, { from: [{ stage: 'qa', trustedKeys: ['keys/qa.pub'], mapping: map('qa', 'prod') }] })],
+        channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, trustedSenders: ['keys/qa.pub'], dir: join(media, 'receipts') }],
+      });
+      started.push(await startProcesses(lowCfg, { api: true, worker: true }));
+      started.push(await startProcesses(highCfg, { api: true, worker: false }));
+      const L = new Side('low', started[0]);
+      const H = new Side('high', started[1]);
+      this.say(`low side up: API ${L.url}, registries dev ${hosts.dev} and qa ${hosts.qa}, Redis, keys for dev and qa`);
+      this.say(`air-gapped side up: its own API ${H.url}, database, registry ${hosts.prod} and production key; nothing connects the two`);
+
+      const sample = await ensureSignedSample(lowDir, 'dev', hosts.dev, 'team/hello', '1.0');
+      this.say(`dev: ${sample.ref} pushed and signed by dev (${sample.digest.slice(0, 19)}...)`);
+
+      const q = await L.call('POST', '/api/v1/promotions', 'alice', { image: sample.ref, from: 'dev', to: 'qa', reason: 'demo: first release' });
+      this.say(`QA: alice requested the promotion (the tag resolved to ${q.digest.slice(0, 19)}...); it needs ${q.approvalsNeeded} approval`);
+      await L.call('POST', `/api/v1/promotions/${q.id}/approve`, 'bob', { comment: 'tested in dev' });
+      const qd = await L.waitFor(q.id, ['completed']);
+      this.say(`QA: bob approved; the worker verified dev's signature, copied by digest, re-signed with QA's key: ${qd.state}`);
+      const qaRef = `${hosts.qa}/team/hello:1.0`;
+      await this.skopeoUnderPolicy(L, 'qa', qaRef, join(dir, 'qa-cluster'));
+      this.say(`QA: skopeo pulls ${qaRef} under the policy.json and registries.d airlock generated for QA's clusters`);
+
+      const pr = await L.call('POST', '/api/v1/promotions', 'alice', { image: qaRef, from: 'qa', to: 'prod', reason: 'demo: go live' });
+      await L.call('POST', `/api/v1/promotions/${pr.id}/approve`, 'bob', { comment: 'QA passed' });
+      await L.call('POST', `/api/v1/promotions/${pr.id}/approve`, 'carol', { comment: 'change board ok' });
+      await L.waitFor(pr.id, ['exporting']);
+      this.say('production: alice requested, bob and carol approved; QA signature verified; waiting for the air-gap channel');
+      const ex = await L.call('POST', '/api/v1/channels/qa-to-prod/bundles', 'olga', {});
+      this.say(`bundle exported by olga: sequence ${ex.sequence}, ${ex.volumes.length} volumes, ${(ex.bytes / 2 ** 20).toFixed(2)} MiB, signed by QA and encrypted to production's key`);
+
+      const carried = join(media, 'usb-stick');
+      mkdirSync(carried, { recursive: true });
+      for (const f of readdirSync(ex.dir)) if (f.includes(`-${String(ex.sequence).padStart(6, '0')}.`)) copyFileSync(join(ex.dir, f), join(carried, f));
+      const rt = started[1].api!.runtime;
+      const imp = await new BundleImporter(rt.db, rt.audit, rt.catalog, rt.registries).import({ principal: { user: 'olga', roles: ['operator'] } }, readdirSync(carried).map((f) => join(carried, f)));
+      this.say(`air-gapped side: every volume, the sender signature and every entry checked; pushed, QA signature verified, re-signed with the production key`);
+      const prodRef = `${hosts.prod}/team/hello:1.0`;
+      await this.skopeoUnderPolicy(H, 'prod', prodRef, join(dir, 'prod-cluster'));
+      this.say(`production: skopeo pulls ${prodRef} under production's generated policy`);
+
+      const lrt = started[0].api!.runtime;
+      const rc = await importReceipt(lrt.db, lrt.audit, lrt.catalog, lrt.service, { principal: { user: 'olga', roles: ['operator'] } }, 'qa-to-prod', readFileSync(imp.receipt));
+      this.say(`receipt carried back: ${rc.promotions} promotion marked imported on the low side; ${rc.blobs} blobs the next bundle can leave out`);
+
+      const story = await L.call('GET', `/api/v1/promotions/${pr.id}/history`, 'dave');
+      const approvers = story.promotion.approvals.map((a: { approver: string }) => a.approver).join(' and ');
+      this.say(`auditor dave: ${story.promotion.target} was requested by ${story.promotion.requester}, approved by ${approvers}, ${story.events.length} events, state ${story.promotion.state}`);
+      const lv = await L.call('GET', '/api/v1/audit/verify', 'dave');
+      const hv = await H.call('GET', '/api/v1/audit/verify', 'dave');
+      if (!lv.ok || !hv.ok) throw new AirlockError('AUDIT_CHAIN_BROKEN', 'an audit chain did not verify');
+      this.say(`audit chains verified: low side ${lv.size} events, air-gapped side ${hv.size} events`);
+      process.stdout.write(
+        [
+          '',
+          'Where to look next:',
+          `  ${dir}            both sides' state (configs, keys, databases, the carried bundle and receipt)`,
+          `  ${join(dir, 'qa-cluster')}, ${join(dir, 'prod-cluster')}   the cluster policy files airlock generated`,
+          '  npm start                          a sandbox you can drive yourself (curl lines printed), OpenAPI at /docs',
+          '  README.md                          guides for approvers, operators, auditors and cluster admins',
+          '',
+        ].join('\n'),
+      );
+    } finally {
+      for (const s of started.reverse()) await s.close().catch(() => undefined);
+      for (const s of services) s.stop();
+    }
+  }
+
+  /** Writes the stage's policy files and pulls the image through skopeo under them. */
+  private async skopeoUnderPolicy(side: Side, stage: string, ref: string, out: string): Promise<void> {
+    mkdirSync(join(out, 'registries.d'), { recursive: true });
+    const catalog = side.started.api!.runtime.catalog;
+    for (const f of renderPolicyFiles(catalog, stage, 'all')) writeFileSync(join(out, f.name), f.content);
+    for (const f of renderPolicyFiles(catalog, stage, 'registries-d')) writeFileSync(join(out, 'registries.d', f.name), f.content);
+    try {
+      await run('skopeo', ['--policy', join(out, 'policy.json'), '--registries.d', join(out, 'registries.d'), 'copy', '--src-tls-verify=false', `docker://${ref}`, `dir:${join(out, 'pulled')}`]);
+    } catch (e) {
+      throw new AirlockError('SIGNATURE_REQUIRED', `skopeo refused ${ref}: ${String((e as { stderr?: string }).stderr ?? e).trim().split('\n').pop()}`);
+    }
+  }
+
+  @Option({ flags: '--dir <dir>', description: 'where both sides keep their state (default ./.airlock/demo, emptied first)' })
+  parseDir(v: string): string {
+    return v;
+  }
+}
