@@ -44,3 +44,39 @@ describe('observability: readiness, Prometheus metrics, OpenAPI', () => {
     expect(doc.components.securitySchemes.bearer).toBeDefined();
   });
 });
+
+describe('live progress and the queue dashboard', () => {
+  let p: Pipeline;
+  beforeAll(async () => {
+    p = await startPipeline([{ name: 'dev' }, { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } }]);
+  });
+  afterAll(async () => p?.stop());
+
+  it('streams a promotion as server-sent events until it is final', async () => {
+    const dev = p.registries.dev;
+    const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/live', '1', { layers: [3 << 20] });
+    await p.signInStage('dev', 'team/live', img.digest, img.reference);
+    const id = (await p.call('POST', '/api/v1/promotions', p.tokens.alice, { image: img.reference, from: 'dev', to: 'qa' })).body.id;
+    const stream = request(`${p.url}/api/v1/promotions/${id}/events`, { headers: { authorization: `Bearer ${p.tokens.dave}` } });
+    await new Promise((r) => setTimeout(r, 300));
+    await p.call('POST', `/api/v1/promotions/${id}/approve`, p.tokens.bob, {});
+    const r = await stream;
+    expect(r.headers['content-type']).toMatch(/text\/event-stream/);
+    const text = await r.body.text();
+    const states = text
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map((l) => JSON.parse(l.slice(6)).state as string);
+    expect(states[0]).toBe('requested');
+    expect(states[states.length - 1]).toBe('completed');
+    expect(new Set(states).size).toBeGreaterThanOrEqual(3);
+  });
+
+  it('serves Bull Board to admins only', async () => {
+    expect((await p.call('GET', '/admin/queues')).status).toBe(401);
+    expect((await p.call('GET', '/admin/queues', p.tokens.dave)).status).toBe(403);
+    const ok = await p.call('GET', '/admin/queues', p.tokens.root);
+    expect(ok.status).toBe(200);
+    expect(String(ok.body)).toMatch(/<html/i);
+  });
+});

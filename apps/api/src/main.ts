@@ -7,6 +7,8 @@ import { LoadedConfig, loadConfig } from '@airlock/common';
 import { ApiModule } from './app.module';
 import { ApiRuntime, RuntimeOptions, buildRuntime } from './api-runtime';
 import { securityHeaders } from './http/security-headers';
+import { mountQueueDashboard } from './admin/queue-dashboard';
+import { Logger as PinoLogger } from 'nestjs-pino';
 
 /** The API: the Nest application and the runtime it serves; close() stops both. */
 export interface AirlockApi {
@@ -19,9 +21,12 @@ export interface AirlockApi {
 /** Builds the API application for a loaded configuration (not yet listening). */
 export async function createApi(loaded: LoadedConfig, opts: { logger?: false; runtime?: RuntimeOptions } = {}): Promise<AirlockApi> {
   const runtime = await buildRuntime(loaded, opts.runtime);
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRuntime(runtime), { logger: opts.logger ?? ['error', 'warn'] });
+  const logs = opts.logger !== false;
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRuntime(runtime, { logs }), { logger: logs ? ['error', 'warn'] : false, bufferLogs: logs });
+  if (logs) app.useLogger(app.get(PinoLogger));
   app.disable('x-powered-by');
   app.use(securityHeaders);
+  mountQueueDashboard(app, runtime);
   app.useBodyParser('json', { limit: '64kb' });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: true }));
   const doc = SwaggerModule.createDocument(app, new DocumentBuilder().setTitle('airlock').setDescription('Air-gap promotion pipeline orchestrator').setVersion('0.1.0').addBearerAuth().build());

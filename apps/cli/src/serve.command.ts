@@ -16,12 +16,12 @@ async function untilSignal(close: () => Promise<void>): Promise<void> {
 }
 
 /** Starts the API and/or a worker for a configuration; returns a closer. */
-export async function startProcesses(path: string, parts: { api: boolean; worker: boolean }): Promise<{ api?: AirlockApi; worker?: INestApplicationContext; url?: string; close(): Promise<void> }> {
+export async function startProcesses(path: string, parts: { api: boolean; worker: boolean; quiet?: boolean }): Promise<{ api?: AirlockApi; worker?: INestApplicationContext; url?: string; close(): Promise<void> }> {
   const loaded = loadConfig(path);
-  const api = parts.api ? await createApi(loaded) : undefined;
+  const api = parts.api ? await createApi(loaded, parts.quiet ? { logger: false } : {}) : undefined;
   const { host, port } = loaded.config.server;
   if (api) await api.listen(port, host);
-  const worker = parts.worker ? await createWorker(loaded) : undefined;
+  const worker = parts.worker ? await createWorker(loaded, parts.quiet ? { logger: false } : {}) : undefined;
   return {
     api,
     worker,

@@ -1,4 +1,5 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, MessageEvent, Param, ParseUUIDPipe, Post, Query, Req, Sse } from '@nestjs/common';
+import { Observable } from 'rxjs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AirlockError } from '@airlock/common';
 import { PromotionService } from '@airlock/promotion';
@@ -6,6 +7,7 @@ import type { PromotionView, Principal } from '@airlock/promotion';
 import { Roles } from '../auth/roles.decorator';
 import type { AuthedRequest } from '../auth/token.guard';
 import { requestIdOf } from '../errors/domain-exception.filter';
+import { promotionEvents } from './promotion-events';
 import { ApproveDto, CreatePromotionDto, EmptyDto, ListPromotionsQuery, RejectDto } from './promotion.dto';
 
 const uuid = new ParseUUIDPipe({ version: '4', exceptionFactory: () => new AirlockError('PROMOTION_NOT_FOUND', 'no promotion with that id') });
@@ -35,6 +37,13 @@ export class PromotionsController {
   @Get(':id')
   get(@Param('id', uuid) id: string): PromotionView {
     return this.promotions.view(id);
+  }
+
+  /** Server-sent events: the promotion each time it changes, until it is final. */
+  @Sse(':id/events')
+  events(@Param('id', uuid) id: string): Observable<MessageEvent> {
+    this.promotions.view(id);
+    return promotionEvents(this.promotions, id);
   }
 
   @Post(':id/approve')

@@ -90,8 +90,8 @@ export class DemoCommand extends CommandRunner {
         stages: [stageEntry('qa', hosts.qa, {}, false), stageEntry('prod', hosts.prod, { from: [{ stage: 'qa', trustedKeys: ['keys/qa.pub'], mapping: map('qa', 'prod') }] })],
         channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, trustedSenders: ['keys/qa.pub'], dir: join(media, 'receipts') }],
       });
-      started.push(await startProcesses(lowCfg, { api: true, worker: true }));
-      started.push(await startProcesses(highCfg, { api: true, worker: false }));
+      started.push(await startProcesses(lowCfg, { api: true, worker: true, quiet: true }));
+      started.push(await startProcesses(highCfg, { api: true, worker: false, quiet: true }));
       const L = new Side('low', started[0]);
       const H = new Side('high', started[1]);
       this.say(`low side up: API ${L.url}, registries dev ${hosts.dev} and qa ${hosts.qa}, Redis, keys for dev and qa`);
