@@ -8,6 +8,7 @@ import { ApiCommand, ServeCommand, WorkerCommand } from './serve.command';
 import { TokensCommand, TokensCreateCommand, TokensListCommand, TokensRevokeCommand } from './tokens.command';
 import { SandboxCommand } from './sandbox/sandbox.command';
 import { DemoCommand } from './sandbox/demo.command';
+import { ConfigCheckCommand, ConfigCommand, ConfigReferenceCommand } from './config.command';
 import { BundleCommand, BundleExportCommand, BundleImportCommand, BundleInspectCommand, BundleReceiptCommand } from './bundle.command';
 import { AuditCheckpointCommand, AuditCommand, AuditExportCommand, AuditVerifyCommand, AuditVerifyExportCommand } from './audit.command';
 
@@ -29,6 +30,9 @@ import { AuditCheckpointCommand, AuditCommand, AuditExportCommand, AuditVerifyCo
     TokensListCommand,
     SandboxCommand,
     DemoCommand,
+    ConfigCommand,
+    ConfigCheckCommand,
+    ConfigReferenceCommand,
     BundleCommand,
     BundleExportCommand,
     BundleImportCommand,

@@ -2,3 +2,4 @@ export * from './errors';
 export * from './sensitive';
 export * from './config/config-schema';
 export * from './config/load-config';
+export * from './config/config-reference';

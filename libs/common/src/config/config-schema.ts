@@ -7,8 +7,8 @@ const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 /** A secret is never written into the file: it names an environment variable or a file that holds it. */
 export const secretRefSchema = z
   .object({
-    env: z.string().regex(ENV_NAME, 'must be an environment variable name (A-Z, 0-9, _)').optional(),
-    file: z.string().min(1).optional(),
+    env: z.string().regex(ENV_NAME, 'must be an environment variable name (A-Z, 0-9, _)').optional().describe('Environment variable holding the secret.'),
+    file: z.string().min(1).optional().describe('File holding the secret (one line).'),
   })
   .strict()
   .refine((s) => !!s.env !== !!s.file, { message: 'give exactly one of env or file' })
@@ -61,8 +61,8 @@ export const approvalSchema = z
 
 export const stageSchema = z
   .object({
-    name: z.string().regex(NAME, 'lowercase letters, digits and -, starting with a letter'),
-    registry: registrySchema,
+    name: z.string().regex(NAME, 'lowercase letters, digits and -, starting with a letter').describe('Stage name (dev, qa, prod, ...).'),
+    registry: registrySchema.describe('The stage registry.'),
     scopes: z.array(z.string().min(1)).default([]).describe('Repositories (host/ns/repo or host/ns) the stage policy covers; the whole registry when empty.'),
     signing: signingKeySchema.optional().describe('The stage key: what airlock re-signs with on arrival, what clusters trust.'),
     lookaside: z
@@ -70,11 +70,12 @@ export const stageSchema = z
         dir: z.string().min(1).describe('Folder of the stage signature store.'),
         publicUrl: z.string().url().optional().describe('URL clusters read it from (default: server.publicUrl + /sigstore/<stage>).'),
       })
-      .strict(),
+      .strict()
+      .describe('The stage signature store (lookaside), served at /sigstore/<stage>.'),
     transport: z.enum(['registry', 'bundle']).default('registry').describe('`bundle` for an air-gapped stage reached by transfer bundles.'),
-    from: z.array(arrivalSchema).default([]),
-    approvals: approvalSchema.default({ required: 1, roles: ['approver'] }),
-    mirrors: z.array(z.object({ prefix: z.string().min(1), signedPrefix: z.string().min(1) }).strict()).default([]),
+    from: z.array(arrivalSchema).default([]).describe('Stages images arrive from, the keys trusted for each, and the repository mapping.'),
+    approvals: approvalSchema.default({ required: 1, roles: ['approver'] }).describe('Approval rule for promotions into this stage.'),
+    mirrors: z.array(z.object({ prefix: z.string().min(1), signedPrefix: z.string().min(1) }).strict()).default([]).describe('Other names the stage images are pulled under (policy remapIdentity).'),
   })
   .strict();
 
@@ -98,24 +99,26 @@ export const configSchema = z
   .object({
     server: z
       .object({
-        host: z.string().default('127.0.0.1'),
-        port: z.number().int().min(0).max(65535).default(8080),
+        host: z.string().default('127.0.0.1').describe('Address the API listens on.'),
+        port: z.number().int().min(0).max(65535).default(8080).describe('Port the API listens on.'),
         publicUrl: z.string().url().optional().describe('Base URL clients use to reach airlock (default http://host:port).'),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 8080 }),
+      .default({ host: '127.0.0.1', port: 8080 })
+      .describe('The HTTP API.'),
     database: z.string().default('./.airlock/airlock.db').describe('SQLite file of record.'),
     redis: z.string().default('redis://127.0.0.1:6379').describe('Redis URL for the job queues.'),
-    worker: z.object({ concurrency: z.number().int().min(1).max(64).default(4) }).strict().default({ concurrency: 4 }),
+    worker: z.object({ concurrency: z.number().int().min(1).max(64).default(4).describe('Promotions a worker runs at once.') }).strict().default({ concurrency: 4 }).describe('Workers.'),
     audit: z
       .object({
         stage: z.string().regex(NAME).optional().describe('Stage whose key signs audit checkpoints (default: the first stage with a key).'),
         checkpointIntervalSeconds: z.number().int().min(0).default(3600).describe('Signed checkpoint interval; 0 turns the timer off (POST /audit/checkpoints still works).'),
       })
       .strict()
-      .default({ checkpointIntervalSeconds: 3600 }),
-    stages: z.array(stageSchema).min(1),
-    channels: z.array(channelSchema).default([]),
+      .default({ checkpointIntervalSeconds: 3600 })
+      .describe('The audit trail.'),
+    stages: z.array(stageSchema).min(1).describe('The stages, in promotion order.'),
+    channels: z.array(channelSchema).default([]).describe('Bundle channels across the air gap.'),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -1,0 +1,29 @@
+import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { configReference, loadConfig } from '@airlock/common';
+import { configPath } from './config-path';
+
+@SubCommand({ name: 'check', description: 'Validate a configuration file; name the field and what is wrong' })
+export class ConfigCheckCommand extends CommandRunner {
+  async run(_p: string[], o: { config?: string }): Promise<void> {
+    const l = loadConfig(configPath(o.config));
+    process.stdout.write(`${l.path}: valid (${l.config.stages.length} stages, ${l.config.channels.length} channels, sha256 ${l.sha256})\n`);
+  }
+  @Option({ flags: '--config <file>', description: 'configuration file (default $AIRLOCK_CONFIG or ./airlock.yaml)' })
+  parseConfig(v: string): string {
+    return v;
+  }
+}
+
+@SubCommand({ name: 'reference', description: 'Print the configuration reference (Markdown), generated from the schema' })
+export class ConfigReferenceCommand extends CommandRunner {
+  async run(): Promise<void> {
+    process.stdout.write(configReference());
+  }
+}
+
+@Command({ name: 'config', description: 'Configuration: check, reference', subCommands: [ConfigCheckCommand, ConfigReferenceCommand] })
+export class ConfigCommand extends CommandRunner {
+  async run(): Promise<void> {
+    this.command.outputHelp();
+  }
+}
