@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -17,6 +17,8 @@ export interface Pipeline {
   dir: string;
   url: string;
   redis: TestRedis;
+  /** Restarts Redis on the same port: with its data (AOF) or wiped. */
+  restartRedis(wipe?: boolean): Promise<void>;
   registries: Record<string, TestRegistry>;
   api: AirlockApi;
   worker?: INestApplicationContext;
@@ -32,9 +34,9 @@ export interface Pipeline {
 }
 
 /** Starts Redis, one registry per stage, and airlock with tokens for alice (requester), bob and carol (approvers), dave (auditor), root (admin), olga (operator). */
-export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { registry?: string })[], o: { worker?: boolean; extra?: (hosts: Record<string, string>) => Record<string, unknown>; registries?: Record<string, TestRegistry> } = {}): Promise<Pipeline> {
+export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { registry?: string })[], o: { worker?: boolean; aof?: boolean; extra?: (hosts: Record<string, string>) => Record<string, unknown>; registries?: Record<string, TestRegistry> } = {}): Promise<Pipeline> {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-pipe-'));
-  const redis = await startRedis();
+  const redis = await startRedis({ appendonly: o.aof });
   const registries: Record<string, TestRegistry> = {};
   for (const s of stages) registries[s.name] = o.registries?.[s.name] ?? (await startRegistry());
   const port = await freePort();
@@ -90,6 +92,14 @@ export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { reg
     async startWorker() {
       p.worker = await createWorker(loaded, { logger: false });
     },
+    async restartRedis(wipe = false) {
+      const { port, dir: rdir } = p.redis;
+      await p.redis.process.stop();
+      if (wipe) rmSync(rdir, { recursive: true, force: true });
+      mkdirSync(rdir, { recursive: true });
+      const again = await startRedis({ appendonly: o.aof, dir: rdir, port });
+      p.redis = { ...again, stop: async () => (await again.process.stop(), rmSync(rdir, { recursive: true, force: true })) };
+    },
     async restartApi() {
       await p.api.close();
       p.api = await createApi(loadConfig(config.path), { logger: false, runtime: runtimeOpts });
@@ -98,7 +108,7 @@ export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { reg
     async stop() {
       await p.worker?.close();
       await p.api.close();
-      await redis.stop();
+      await p.redis.stop();
       await Promise.all(Object.entries(registries).filter(([k]) => !o.registries?.[k]).map(([, r]) => r.stop()));
       rmSync(dir, { recursive: true, force: true });
     },

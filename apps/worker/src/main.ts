@@ -10,7 +10,7 @@ export async function createWorker(loaded: LoadedConfig, opts: { logger?: false;
   const catalog = await StageCatalog.create(loaded);
   const connection = workerConnection(loaded.config.redis);
   connection.on('error', () => undefined);
-  const app = await NestFactory.createApplicationContext(WorkerModule.forCatalog(catalog, { connection, concurrency: opts.concurrency ?? loaded.config.worker.concurrency }), { logger: opts.logger ?? ['error', 'warn'] });
+  const app = await NestFactory.createApplicationContext(WorkerModule.forCatalog(catalog, { connection, concurrency: opts.concurrency ?? loaded.config.worker.concurrency, lockMs: loaded.config.worker.lockSeconds * 1000 }), { logger: opts.logger ?? ['error', 'warn'] });
   app.enableShutdownHooks();
   return app;
 }

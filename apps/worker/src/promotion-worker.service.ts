@@ -7,6 +7,8 @@ export const WORKER_OPTIONS = Symbol('WORKER_OPTIONS');
 export interface WorkerOptions {
   connection: IORedis;
   concurrency: number;
+  /** How long a job stays locked to a worker that stopped answering. */
+  lockMs?: number;
 }
 
 /** Runs the BullMQ processors for as long as the application context lives. */
@@ -21,7 +23,7 @@ export class PromotionWorkerService implements OnModuleInit, OnApplicationShutdo
   ) {}
 
   onModuleInit(): void {
-    this.worker = startWorker({ connection: this.opts.connection, catalog: this.catalog, concurrency: this.opts.concurrency, onError: (e) => this.log.warn(e.message) });
+    this.worker = startWorker({ connection: this.opts.connection, catalog: this.catalog, concurrency: this.opts.concurrency, lockMs: this.opts.lockMs, onError: (e) => this.log.warn(e.message) });
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,7 +1,7 @@
 import { mkdtempSync, promises as fs, readdirSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { AirlockError, isAirlockError, markAudited } from '@airlock/common';
+import { AirlockError, faultPoint, isAirlockError, markAudited } from '@airlock/common';
 import { AuditLog, Db } from '@airlock/audit';
 import { Registries, formatReference, parseManifest, parseReference, pushFromLayout, layoutBlobPath } from '@airlock/oci';
 import { IdentityRule, verify } from '@airlock/signing';
@@ -115,7 +115,9 @@ export class BundleImporter {
         const mapped = mapReference(src, arrival.mapping);
         if (!mapped || formatReference(mapped) !== formatReference(dst)) throw new AirlockError('BUNDLE_INVALID', `${img.target} is not where this side maps ${img.source}`);
         const client = this.registries.client(dst.registry);
+        faultPoint('import:checked');
         await pushFromLayout(layout, client, dst.repository, img.digest);
+        faultPoint('import:pushed');
         // the source stage signature, checked against the bytes the registry now serves
         const served = await client.getManifest(dst.repository, img.digest);
         const parsed = parseManifest(served.bytes, served.mediaType);
@@ -138,11 +140,15 @@ export class BundleImporter {
           }
           if (!ok) throw first ?? new AirlockError('SIGNATURE_REQUIRED', `the bundle carries no ${ch.config.from} signature for ${img.source} (${d})`);
         }
+        faultPoint('import:verified');
         if (dst.tag) await client.putManifest(dst.repository, dst.tag, { ...served, mediaType: parsed.mediaType });
+        faultPoint('import:tagged');
         await signAndPublish(this.catalog, to.name, dst.repository, digests, formatReference({ ...dst, digest: undefined }));
+        faultPoint('import:signed');
       }
       const importer = ctx.principal.user;
       const now = new Date().toISOString();
+      faultPoint('import:before-commit');
       if (!again) {
         this.db
           .transaction(() => {
@@ -163,6 +169,7 @@ export class BundleImporter {
           })
           .immediate();
       }
+      faultPoint('import:committed');
       const receipt = await signReceipt({ bundleId: m.id, channel: ch.name, sequence: m.sequence, importer, time: now, images: m.images.map((i) => ({ promotionId: i.promotionId, digest: i.digest, target: i.target })), blobs: [...blobs].sort() }, await ch.importKey());
       const dir = o.receiptDir ?? ch.dir;
       mkdirSync(dir, { recursive: true });

@@ -1,4 +1,4 @@
-import { AirlockError, isAirlockError } from '@airlock/common';
+import { AirlockError, faultPoint, isAirlockError } from '@airlock/common';
 import { CopyEngine, Registries, formatReference, parseManifest, parseReference } from '@airlock/oci';
 import { IdentityRule, sign, verify, readPublicKeys } from '@airlock/signing';
 import { StageCatalog } from './stage-catalog';
@@ -67,12 +67,14 @@ export async function runPromotion(job: PromoteJob, deps: RunDeps): Promise<Prom
     return { digest: job.digest, target: formatReference({ ...dst, digest: undefined }), bytesMoved: 0, blobsCopied: 0, blobsSkipped: 0, blobsMounted: 0, signatures: [], sourceSignatureKeys: [...keysUsed], awaitingExport: true };
   }
 
+  faultPoint('promote:verified');
   // copy (the report that starts it also closes verify: one report instead of two)
   await report({ step: 'copy', status: 'started', finished: { step: 'verify', detail: { keys: [...keysUsed], manifests: digests.length } } });
   let last = 0;
   const copied = await engine.copyImage({ ...src, tag: undefined, digest: job.digest }, dst, {
     expectDigest: job.digest,
     onProgress: (p) => {
+      if (p.bytesDone > p.bytesTotal / 2) faultPoint('promote:mid-copy');
       const now = Date.now();
       if (now - last > 500 || p.bytesDone === p.bytesTotal) {
         last = now;
@@ -80,6 +82,7 @@ export async function runPromotion(job: PromoteJob, deps: RunDeps): Promise<Prom
       }
     },
   });
+  faultPoint('promote:copied');
   // sign (reusing a valid signature of ours for this identity: a re-run adds none), then publish
   const identity = formatReference({ ...dst, digest: undefined });
   const signatures = await signAndPublish(catalog, to.name, dst.repository, digests, identity, async (fresh) => {
@@ -135,11 +138,13 @@ export async function signAndPublish(catalog: StageCatalog, stageName: string, r
     for (const p of pending) if (p.existing === undefined) p.sig = await sign(p.digest, identity, key);
   }
   await beforePublish?.(pending.filter((p) => p.sig).length);
+  faultPoint('promote:signed');
   const out: PromoteResult['signatures'] = [];
   for (const p of pending) {
     if (p.sig) {
       const r = await stage.lookaside.addOnce(repository, p.digest, p.sig);
       out.push({ digest: p.digest, n: r.n, added: r.added });
+      faultPoint('promote:published-one');
     } else out.push({ digest: p.digest, n: p.existing as number, added: false });
   }
   return out;

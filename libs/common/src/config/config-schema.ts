@@ -108,7 +108,14 @@ export const configSchema = z
       .describe('The HTTP API.'),
     database: z.string().default('./.airlock/airlock.db').describe('SQLite file of record.'),
     redis: z.string().default('redis://127.0.0.1:6379').describe('Redis URL for the job queues.'),
-    worker: z.object({ concurrency: z.number().int().min(1).max(64).default(4).describe('Promotions a worker runs at once.') }).strict().default({ concurrency: 4 }).describe('Workers.'),
+    worker: z
+      .object({
+        concurrency: z.number().int().min(1).max(64).default(4).describe('Promotions a worker runs at once.'),
+        lockSeconds: z.number().int().min(1).max(3600).default(30).describe('A job of a worker that died is taken over after this.'),
+      })
+      .strict()
+      .default({ concurrency: 4, lockSeconds: 30 })
+      .describe('Workers.'),
     audit: z
       .object({
         stage: z.string().regex(NAME).optional().describe('Stage whose key signs audit checkpoints (default: the first stage with a key).'),

@@ -1,0 +1,25 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+/** A worker in its own process (so it can be killed with -9), as `airlock worker` runs in production. */
+export class WorkerProcess {
+  readonly child: ChildProcess;
+  private out = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(configPath: string, env: NodeJS.ProcessEnv = {}) {
+    this.child = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'airlock.js'), 'worker', '--config', configPath], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout?.on('data', (d) => (this.out = (this.out + d).slice(-4000)));
+    this.child.stderr?.on('data', (d) => (this.out = (this.out + d).slice(-4000)));
+    this.exited = new Promise((r) => this.child.on('exit', (code, signal) => r({ code, signal })));
+  }
+
+  get output(): string {
+    return this.out;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    await this.exited;
+  }
+}
