@@ -171,4 +171,32 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     await skopeo(['copy', `oci:${join(unpacked, 'oci')}`, `dir:${join(carried, 'rescued')}`]);
     expect(readdirSync(join(carried, 'rescued'))).toContain('manifest.json');
   });
+
+  it('an import killed at every step finishes on the next run, and the registry, lookaside and database agree', async () => {
+    const dev = low.registries.dev;
+    const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/crash', '1', { layers: [500_000] });
+    await low.signInStage('dev', 'team/crash', img.digest, img.reference);
+    const a = await low.call('POST', '/api/v1/promotions', low.tokens.alice, { image: img.reference, from: 'dev', to: 'qa' });
+    await low.call('POST', `/api/v1/promotions/${a.body.id}/approve`, low.tokens.bob, {});
+    await low.waitFor(a.body.id, low.tokens.alice, ['completed']);
+    const b = await low.call('POST', '/api/v1/promotions', low.tokens.alice, { image: `${low.registries.qa.host}/team/crash:1`, from: 'qa', to: 'prod' });
+    await low.call('POST', `/api/v1/promotions/${b.body.id}/approve`, low.tokens.bob, {});
+    await low.call('POST', `/api/v1/promotions/${b.body.id}/approve`, low.tokens.carol, {});
+    await low.waitFor(b.body.id, low.tokens.alice, ['exporting']);
+    const ex = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', join(carried, 'bundle3')]);
+    expect(ex.code).toBe(0);
+    const files = readdirSync(join(carried, 'bundle3')).map((f) => join(carried, 'bundle3', f));
+    for (const point of ['import:checked', 'import:pushed', 'import:verified', 'import:tagged', 'import:signed', 'import:before-commit', 'import:committed']) {
+      const r = await airlock(['bundle', 'import', ...files, '--config', high.config.path, '--receipt-dir', carried], { env: { AIRLOCK_FAULT_AT: point } });
+      expect([point, r.code]).toEqual([point, -1]); // killed (SIGKILL)
+    }
+    const done = await airlock(['bundle', 'import', ...files, '--config', high.config.path, '--receipt-dir', carried]);
+    expect(done.code).toBe(0);
+    expect(await skopeoRawDigest(`${prodRegistry.host}/team/crash:1`)).toBe(img.digest);
+    expect(readdirSync(join(high.dir, 'sigstore', 'prod', `team/crash@${img.digest.replace(':', '=')}`))).toEqual(['signature-1']);
+    const rows = high.api.runtime.db.prepare("SELECT COUNT(*) AS n FROM bundles WHERE direction = 'import' AND sequence = 3").get() as { n: number };
+    expect(rows.n).toBe(1);
+    expect(high.api.runtime.audit.forPromotion(b.body.id).filter((e) => e.action === 'promotion.imported')).toHaveLength(1);
+    expect(readdirSync(join(high.dir, 'staging'))).toEqual([]);
+  });
 });

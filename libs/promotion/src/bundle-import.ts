@@ -1,4 +1,4 @@
-import { mkdtempSync, promises as fs, readdirSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, promises as fs, readdirSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { AirlockError, faultPoint, isAirlockError, markAudited } from '@airlock/common';
@@ -24,6 +24,15 @@ export interface ImportResult {
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * The high side's import: every check before anything leaves a fresh staging
  * folder (volumes, sender signature, sequence, expiry, caps, entries), then
@@ -44,6 +53,11 @@ export class BundleImporter {
     const l = this.catalog.loaded;
     const root = join(dirname(l.resolvePath(l.config.database)), 'staging');
     mkdirSync(root, { recursive: true });
+    // staging folders of imports whose process died (a crash, kill -9) are thrown away
+    for (const d of readdirSync(root)) {
+      const m = /^import-(\d+)-/.exec(d);
+      if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) rmSync(join(root, d), { recursive: true, force: true });
+    }
     return root;
   }
 
@@ -51,7 +65,7 @@ export class BundleImporter {
   private async open(files: string[]): Promise<{ ch: Channel; manifest: BundleManifest; staging: string; sender: string }> {
     const { index, volumes } = await checkVolumes(files);
     const ch = channelOf(this.catalog, index.channel);
-    const staging = mkdtempSync(join(this.stagingRoot(), 'import-'));
+    const staging = mkdtempSync(join(this.stagingRoot(), `import-${process.pid}-`));
     const tarPath = join(staging, 'payload.tar');
     const trusted = await ch.trustedSenders();
     if (!trusted.length) throw new AirlockError('KEY_MISSING', `channel ${ch.name} pins no sender key (trustedSenders); refusing every bundle`);
