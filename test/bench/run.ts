@@ -3,6 +3,7 @@ import { signingBench } from './signing.bench';
 import { promotionBench } from './promotion.bench';
 import { auditBench } from './audit.bench';
 import { bundleBench } from './bundle.bench';
+import { loadBench } from './load.bench';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   copy: copyBench,
@@ -10,6 +11,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   promotion: promotionBench,
   audit: auditBench,
   bundle: bundleBench,
+  load: loadBench,
 };
 
 /** Runs the named benchmarks (all when none is named). */

@@ -54,7 +54,9 @@ describe('audit trail: queries, export, checkpoints, offline verification (real 
     expect(JSON.parse(d.stdout.toString())).toMatchObject({ type: 'airlock audit checkpoint', size: cp.body.size, head: cp.body.head });
     const exp = await request(`${p.url}/api/v1/audit/export?format=jsonl`, { headers: { authorization: `Bearer ${p.tokens.dave}` } });
     const exportFile = join(p.dir, 'audit.jsonl');
-    writeFileSync(exportFile, await exp.body.text());
+    const exported = await exp.body.text();
+    expect([exp.statusCode, exp.headers['content-type'], exported.split('\n').filter(Boolean).length >= cp.body.size]).toEqual([200, 'application/x-ndjson', true]);
+    writeFileSync(exportFile, exported);
     const ok = await airlock(['audit', 'verify-export', exportFile, '--checkpoint', sigFile, '--key', join(p.dir, 'keys/dev.pub')]);
     expect(ok.stdout).toMatch(/export ok/);
     expect(ok.code).toBe(0);

@@ -44,7 +44,8 @@ export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { reg
   // mappings may name stage hosts symbolically as {dev}/team/*
   for (const s of specs) for (const f of s.from ?? []) for (const m of f.mapping) for (const k of ['from', 'to'] as const) m[k] = m[k].replace(/\{([a-z-]+)\}/g, (_x, n) => registries[n].host);
   const hosts = Object.fromEntries(Object.entries(registries).map(([k, r]) => [k, r.host]));
-  const config = await writeConfig(dir, specs, { server: { host: '127.0.0.1', port }, redis: redis.url, database: 'airlock.db', worker: { concurrency: 4 }, ...(o.extra?.(hosts) ?? {}) });
+  const extra = o.extra?.(hosts) ?? {};
+  const config = await writeConfig(dir, specs, { redis: redis.url, database: 'airlock.db', worker: { concurrency: 4 }, ...extra, server: { ...((extra.server as object) ?? {}), host: '127.0.0.1', port } });
   const loaded = loadConfig(config.path);
   const runtimeOpts = { reconcileEveryMs: 500, jobRetry: { attempts: 2, backoffMs: 200 } };
   const api = await createApi(loaded, { logger: false, runtime: runtimeOpts });

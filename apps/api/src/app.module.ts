@@ -21,7 +21,7 @@ import { METRICS } from './metrics/metrics.token';
 import { buildMetrics } from './metrics/metrics';
 import { DomainExceptionFilter } from './errors/domain-exception.filter';
 import { TokenGuard } from './auth/token.guard';
-import { RateLimitGuard } from './auth/rate-limit.guard';
+import { RATE_LIMIT_PER_WINDOW, RateLimitGuard } from './auth/rate-limit.guard';
 import { ApiRuntime } from './api-runtime';
 
 /** The HTTP application around a built runtime. */
@@ -61,6 +61,7 @@ export class ApiModule {
         { provide: Readiness, useFactory: (h: HealthIndicatorService) => new Readiness(rt, h), inject: [HealthIndicatorService] },
         { provide: METRICS, useValue: buildMetrics(rt) },
         { provide: APP_GUARD, useClass: TokenGuard },
+        { provide: RATE_LIMIT_PER_WINDOW, useValue: rt.loaded.config.server.rateLimitPerMinute },
         { provide: APP_GUARD, useClass: RateLimitGuard },
       ],
     };

@@ -1,8 +1,14 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
+/** The installed version of a package (its package.json may not be exported, so it is found on disk). */
 function version(pkg: string): number[] {
-  const v = JSON.parse(readFileSync(join(require.resolve(`${pkg}/package.json`, { paths: [__dirname] })), 'utf8')).version as string;
+  let d = __dirname;
+  while (!existsSync(join(d, 'node_modules', pkg, 'package.json'))) {
+    if (dirname(d) === d) throw new Error(`${pkg} is not installed`);
+    d = dirname(d);
+  }
+  const v = JSON.parse(readFileSync(join(d, 'node_modules', pkg, 'package.json'), 'utf8')).version as string;
   return v.split('.').map((x) => parseInt(x, 10));
 }
 const atLeast = (v: number[], floor: number[]) => {

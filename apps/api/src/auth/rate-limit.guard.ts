@@ -1,10 +1,10 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import { AirlockError } from '@airlock/common';
 import type { AuthedRequest } from './token.guard';
 
-/** Requests per window a token may make on mutating routes (reads are not limited). */
-export const RATE_LIMIT = { perWindow: 120, windowMs: 60_000 };
+export const RATE_LIMIT_WINDOW_MS = 60_000;
+export const RATE_LIMIT_PER_WINDOW = Symbol('RATE_LIMIT_PER_WINDOW');
 
 /**
  * A fixed-window limit per token (per address when anonymous) on POST, PUT,
@@ -14,22 +14,25 @@ export const RATE_LIMIT = { perWindow: 120, windowMs: 60_000 };
 export class RateLimitGuard implements CanActivate {
   private readonly windows = new Map<string, { start: number; count: number }>();
 
+  /** `perWindow` changes per token and minute (server.rateLimitPerMinute). */
+  constructor(@Inject(RATE_LIMIT_PER_WINDOW) private readonly perWindow: number) {}
+
   canActivate(ctx: ExecutionContext): boolean {
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
     if (['GET', 'HEAD', 'OPTIONS'].includes(req.method)) return true;
     const key = req.principal?.tokenId ?? `ip:${req.ip}`;
     const now = Date.now();
     let w = this.windows.get(key);
-    if (!w || now - w.start >= RATE_LIMIT.windowMs) {
+    if (!w || now - w.start >= RATE_LIMIT_WINDOW_MS) {
       w = { start: now, count: 0 };
       this.windows.set(key, w);
-      if (this.windows.size > 10_000) for (const [k, v] of this.windows) if (now - v.start >= RATE_LIMIT.windowMs) this.windows.delete(k);
+      if (this.windows.size > 10_000) for (const [k, v] of this.windows) if (now - v.start >= RATE_LIMIT_WINDOW_MS) this.windows.delete(k);
     }
     w.count++;
-    if (w.count > RATE_LIMIT.perWindow) {
-      const retry = Math.ceil((w.start + RATE_LIMIT.windowMs - now) / 1000);
+    if (w.count > this.perWindow) {
+      const retry = Math.ceil((w.start + RATE_LIMIT_WINDOW_MS - now) / 1000);
       ctx.switchToHttp().getResponse<Response>().setHeader('retry-after', String(retry));
-      throw new AirlockError('RATE_LIMITED', `more than ${RATE_LIMIT.perWindow} changes in ${RATE_LIMIT.windowMs / 1000} s from this token; retry in ${retry} s`);
+      throw new AirlockError('RATE_LIMITED', `more than ${this.perWindow} changes in ${RATE_LIMIT_WINDOW_MS / 1000} s from this token; retry in ${retry} s`);
     }
     return true;
   }

@@ -102,9 +102,10 @@ export const configSchema = z
         host: z.string().default('127.0.0.1').describe('Address the API listens on.'),
         port: z.number().int().min(0).max(65535).default(8080).describe('Port the API listens on.'),
         publicUrl: z.string().url().optional().describe('Base URL clients use to reach airlock (default http://host:port).'),
+        rateLimitPerMinute: z.number().int().min(1).default(120).describe('Changes (POST, PUT, DELETE) one token may make per minute; reads are not limited.'),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 8080 })
+      .default({ host: '127.0.0.1', port: 8080, rateLimitPerMinute: 120 })
       .describe('The HTTP API.'),
     database: z.string().default('./.airlock/airlock.db').describe('SQLite file of record.'),
     redis: z.string().default('redis://127.0.0.1:6379').describe('Redis URL for the job queues.'),
