@@ -125,13 +125,21 @@ export class AuditCheckpointCommand extends DbCommand {
   }
 }
 
+/**
+ * Lines of a file, read only once iteration starts: a readline interface
+ * created early drops the lines it emits before anyone iterates (here, while
+ * the checkpoint signature is being verified).
+ */
+async function* linesOf(file: string): AsyncGenerator<string> {
+  yield* createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+}
+
 @SubCommand({ name: 'verify-export', arguments: '<file>', description: 'Offline: prove that an export (JSON lines) matches a signed checkpoint, without the service' })
 export class AuditVerifyExportCommand extends CommandRunner {
   async run([file]: string[], o: { checkpoint?: string; key?: string[] }): Promise<void> {
     if (!o.checkpoint || !o.key?.length) throw new AirlockError('INVALID_ARGUMENT', '--checkpoint FILE and --key PUB are required');
     const keys = await keysFrom(o.key);
-    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-    const r = await verifyExport(lines, readFileSync(o.checkpoint), keys);
+    const r = await verifyExport(linesOf(file), readFileSync(o.checkpoint), keys);
     if (r.ok) process.stdout.write(`export ok: ${r.size} events; the first ${r.checkpointSize} match the signed checkpoint\n`);
     else {
       process.stdout.write(`export BAD: ${r.reason}\n`);
