@@ -115,42 +115,32 @@ export class AuditLog {
     this.head = db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
   }
 
+  /** Writes one event after `prev` (seq and hash), returning what was written. */
+  private write(input: AuditInput, seq: number, prevHash: string): AuditEvent & { detailsJson: string } {
+    const detailsJson = canonicalJson(input.details ?? {});
+    const f = {
+      seq,
+      time: (input.time ?? new Date()).toISOString(),
+      actor: input.actor,
+      role: input.role ?? null,
+      action: input.action,
+      promotionId: input.promotionId ?? null,
+      stage: input.stage ?? null,
+      image: input.image ?? null,
+      digest: input.digest ?? null,
+      requestId: input.requestId ?? null,
+    };
+    const hash = chainHash(prevHash, bodyFromFields(f, detailsJson));
+    this.insert.run({ seq, ts: f.time, actor: f.actor, role: f.role, action: f.action, promotion_id: f.promotionId, stage: f.stage, image: f.image, digest: f.digest, request_id: f.requestId, details: detailsJson, prev_hash: prevHash, hash });
+    return { ...f, details: {}, detailsJson, prevHash, hash };
+  }
+
   /** Appends one event; call inside a transaction to make it part of a larger change. */
   append(input: AuditInput): AuditEvent {
     const run = () => {
       const last = this.head.get() as { seq: number; hash: string } | undefined;
-      const detailsJson = canonicalJson(input.details ?? {});
-      const e: Omit<AuditEvent, 'hash' | 'prevHash'> = {
-        seq: (last?.seq ?? 0) + 1,
-        time: (input.time ?? new Date()).toISOString(),
-        actor: input.actor,
-        role: input.role ?? null,
-        action: input.action,
-        promotionId: input.promotionId ?? null,
-        stage: input.stage ?? null,
-        image: input.image ?? null,
-        digest: input.digest ?? null,
-        requestId: input.requestId ?? null,
-        details: JSON.parse(detailsJson),
-      };
-      const prevHash = last?.hash ?? GENESIS_HASH;
-      const hash = chainHash(prevHash, bodyFromFields(e, detailsJson));
-      this.insert.run({
-        seq: e.seq,
-        ts: e.time,
-        actor: e.actor,
-        role: e.role,
-        action: e.action,
-        promotion_id: e.promotionId,
-        stage: e.stage,
-        image: e.image,
-        digest: e.digest,
-        request_id: e.requestId,
-        details: detailsJson,
-        prev_hash: prevHash,
-        hash,
-      });
-      return { ...e, prevHash, hash };
+      const { detailsJson, ...e } = this.write(input, (last?.seq ?? 0) + 1, last?.hash ?? GENESIS_HASH);
+      return { ...e, details: JSON.parse(detailsJson) };
     };
     return this.db.inTransaction ? run() : this.db.transaction(run).immediate();
   }
@@ -164,25 +154,7 @@ export class AuditLog {
       const last = this.head.get() as { seq: number; hash: string } | undefined;
       let seq = last?.seq ?? 0;
       let prev = last?.hash ?? GENESIS_HASH;
-      for (const input of inputs) {
-        seq++;
-        const detailsJson = canonicalJson(input.details ?? {});
-        const f = {
-          seq,
-          time: (input.time ?? new Date()).toISOString(),
-          actor: input.actor,
-          role: input.role ?? null,
-          action: input.action,
-          promotionId: input.promotionId ?? null,
-          stage: input.stage ?? null,
-          image: input.image ?? null,
-          digest: input.digest ?? null,
-          requestId: input.requestId ?? null,
-        };
-        const hash = chainHash(prev, bodyFromFields(f, detailsJson));
-        this.insert.run({ seq, ts: f.time, actor: f.actor, role: f.role, action: f.action, promotion_id: f.promotionId, stage: f.stage, image: f.image, digest: f.digest, request_id: f.requestId, details: detailsJson, prev_hash: prev, hash });
-        prev = hash;
-      }
+      for (const input of inputs) prev = this.write(input, ++seq, prev).hash;
       return { size: seq, head: prev };
     }).immediate();
   }
