@@ -183,8 +183,14 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     await low.call('POST', `/api/v1/promotions/${b.body.id}/approve`, low.tokens.bob, {});
     await low.call('POST', `/api/v1/promotions/${b.body.id}/approve`, low.tokens.carol, {});
     await low.waitFor(b.body.id, low.tokens.alice, ['exporting']);
+    // the exporter killed with -9 halfway: nothing under a final name, and the next run writes the bundle
+    const killed = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', join(carried, 'bundle3')], { env: { AIRLOCK_FAULT_AT: 'export:mid-bundle' } });
+    expect(killed.code).toBe(-1);
+    expect(readdirSync(join(carried, 'bundle3')).filter((f) => !f.startsWith('.'))).toEqual([]);
+    expect((await low.call('GET', `/api/v1/promotions/${b.body.id}`, low.tokens.alice)).body.state).toBe('exporting');
     const ex = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', join(carried, 'bundle3')]);
     expect(ex.code).toBe(0);
+    expect(readdirSync(join(carried, 'bundle3')).filter((f) => f.startsWith('.'))).toEqual([]);
     const files = readdirSync(join(carried, 'bundle3')).map((f) => join(carried, 'bundle3', f));
     for (const point of ['import:checked', 'import:pushed', 'import:verified', 'import:tagged', 'import:signed', 'import:before-commit', 'import:committed']) {
       const r = await airlock(['bundle', 'import', ...files, '--config', high.config.path, '--receipt-dir', carried], { env: { AIRLOCK_FAULT_AT: point } });

@@ -183,6 +183,21 @@ describe('copy engine against real registries and skopeo', () => {
     }
   });
 
+  it('gives up on a blob that stalls mid-stream and fetches it again', async () => {
+    const proxy = await new FaultProxy(a.url).start();
+    try {
+      const img = await pushRandomImage(target(a), 'team/stall', 's', { layers: [3 << 20] });
+      proxy.add({ method: 'GET', path: new RegExp(`/blobs/${img.layers[0].digest}`), fault: { type: 'stall-after', bytes: 1 << 20 } });
+      const t0 = Date.now();
+      const res = await copyImage(`${proxy.host}/team/stall:s`, `${b.host}/team/stall:s`, { registries: new Registries(() => ({ ...insecure(), bodyTimeoutMs: 1000 })) });
+      expect(res.digest).toBe(img.digest);
+      expect(Date.now() - t0).toBeLessThan(15_000);
+      expect(proxy.log.filter((l) => l.method === 'GET' && l.path.includes(img.layers[0].digest)).length).toBe(2);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('fails with REGISTRY_UNAVAILABLE when the registry keeps failing, and leaves no manifest', async () => {
     const proxy = await new FaultProxy(b.url).start();
     try {

@@ -33,6 +33,21 @@ export interface WriteBundleOptions {
 
 const MTIME = new Date('2000-01-01T00:00:00Z');
 
+/** Temporary volumes of writers that died (kill -9, power cut) are removed before a new bundle is written. */
+async function removeStaleTemporaries(dir: string): Promise<void> {
+  for (const f of await fs.readdir(dir)) {
+    const m = /\.tmp-(\d+)$/.exec(f);
+    if (!m || Number(m[1]) === process.pid) continue;
+    let alive = true;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive) await fs.rm(join(dir, f), { force: true });
+  }
+}
+
 /** Checks an entry's bytes against its manifest line as they pass. */
 function checked(e: BundleEntry, onBytes?: (n: number) => void): Transform {
   const h = createHash('sha256');
@@ -63,6 +78,7 @@ export async function writeBundle(o: WriteBundleOptions): Promise<{ base: string
   const m = o.manifest;
   const base = `airlock-${m.channel}-${String(m.sequence).padStart(6, '0')}.pgp`;
   await fs.mkdir(o.outDir, { recursive: true });
+  await removeStaleTemporaries(o.outDir);
   const volumes = new VolumeWriter(o.outDir, base, o.maxVolumeBytes);
   const tar = tarPack();
   const feed = (async () => {

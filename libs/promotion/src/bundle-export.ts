@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { AirlockError, isAirlockError, markAudited } from '@airlock/common';
+import { AirlockError, faultPoint, isAirlockError, markAudited } from '@airlock/common';
 import { AuditLog, Db } from '@airlock/audit';
 import { Registries, parseManifest, parseReference } from '@airlock/oci';
 import { signaturePath } from '@airlock/signing';
@@ -155,6 +155,7 @@ export class BundleExporter {
       encryptTo: ch.config.encrypt ? recipients : undefined,
       onProgress: (n) => {
         done += n;
+        if (done > total / 2) faultPoint('export:mid-bundle');
         o.onProgress?.(done, total);
       },
       open: async (e) => {

@@ -42,6 +42,10 @@ export class DomainExceptionFilter implements ExceptionFilter {
       const r = err.getResponse() as string | { message?: string | string[]; code?: string };
       const msg = typeof r === 'string' ? r : Array.isArray(r.message) ? r.message.join('; ') : (r.message ?? err.message);
       body = { code: (typeof r === 'object' && r.code) || httpCode(status), message: msg };
+    } else if (isSqliteFull(err)) {
+      status = 507;
+      body = { code: 'DATABASE_FULL', message: 'the database disk is full; nothing was recorded for this request; free space and retry' };
+      this.log.error(`${requestId} DATABASE_FULL: ${(err as Error).message}`);
     } else if (isClientError(err)) {
       // body-parser and friends: malformed JSON, a body over the limit, an unknown charset
       status = err.status;
@@ -65,6 +69,11 @@ export class DomainExceptionFilter implements ExceptionFilter {
   }
 }
 
+function isSqliteFull(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return code === 'SQLITE_FULL' || (code === 'SQLITE_IOERR_WRITE' && /full/i.test(String((e as Error).message)));
+}
+
 function isClientError(e: unknown): e is { status: number; message: string } {
   const s = (e as { status?: unknown })?.status;
   return typeof s === 'number' && s >= 400 && s < 500 && typeof (e as { type?: unknown }).type === 'string';
@@ -86,6 +95,8 @@ function httpCode(status: number): string {
       return 'UNSUPPORTED_MEDIA_TYPE';
     case 429:
       return 'RATE_LIMITED';
+    case 507:
+      return 'DATABASE_FULL';
     default:
       return status >= 500 ? 'INTERNAL' : 'INVALID_ARGUMENT';
   }
