@@ -3,6 +3,7 @@ import { verifyStoredChain } from '@airlock/audit';
 import { startPipeline } from '../support/pipeline';
 import { pushRandomImage } from '../support/images';
 import { percentile, table } from './harness';
+import { WorkerProcess } from '../support/worker-process';
 
 const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
 const READERS = 100;
@@ -17,7 +18,10 @@ const WRITERS = 20;
 export async function loadBench(): Promise<void> {
   const p = await startPipeline([{ name: 'dev' }, { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } }], {
     extra: () => ({ server: { rateLimitPerMinute: 1_000_000 } }),
+    worker: false,
   });
+  // the API and a worker as separate processes (airlock api + airlock worker), as deployed for load
+  const worker = new WorkerProcess(p.config.path);
   try {
     const dev = p.registries.dev;
     const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/load', '1', { layers: [4096] });
@@ -58,7 +62,7 @@ export async function loadBench(): Promise<void> {
     const db = p.api.runtime.db;
     const count = (action: string) => (db.prepare('SELECT COUNT(*) AS n FROM audit_events WHERE action = ?').get(action) as { n: number }).n;
     const chain = verifyStoredChain(db).report;
-    table(`load: ${READERS} readers and ${WRITERS} writers for ${SECONDS} s on loopback`, ['measure', 'value', 'goal'], [
+    table(`load: ${READERS} readers and ${WRITERS} writers for ${SECONDS} s on loopback (API process + one worker process)`, ['measure', 'value', 'goal'], [
       ['reads', `${reads.length} (${(reads.length / SECONDS).toFixed(0)}/s)`, ''],
       ['read latency p50 / p99 (ms)', `${percentile(reads, 50).toFixed(1)} / ${percentile(reads, 99).toFixed(1)}`, 'p99 < 100'],
       ['promotion requests + approvals', `${requested} + ${approved}`, ''],
@@ -68,6 +72,7 @@ export async function loadBench(): Promise<void> {
       ['audit chain afterwards', chain.ok ? `verifies (${chain.size} events)` : `BROKEN at ${(chain as { firstBadSeq: number }).firstBadSeq}`, 'verifies'],
     ]);
   } finally {
+    await worker.stop();
     await p.stop();
   }
 }
