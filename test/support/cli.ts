@@ -23,6 +23,7 @@ export function airlock(args: string[], opts: { env?: NodeJS.ProcessEnv; input?:
       clearTimeout(t);
       resolve({ code: code ?? -1, stdout, stderr });
     });
+    child.stdin.on('error', () => undefined); // the command may exit before reading its input
     child.stdin.end(opts.input ?? '');
   });
 }

@@ -17,6 +17,8 @@ export class GpgHome {
       const child = execFile('gpg', ['--batch', '--yes', '--no-tty', '--pinentry-mode', 'loopback', ...args], { env: { ...this.env, ...extraEnv }, encoding: 'buffer', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: stdout as Buffer, stderr: (stderr as Buffer).toString() });
       });
+      // gpg may exit before reading its input (or need none): a closed pipe is not an error here
+      child.stdin?.on('error', () => undefined);
       child.stdin?.end(input ?? '');
     });
   }
