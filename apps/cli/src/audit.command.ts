@@ -3,10 +3,10 @@ import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { AirlockError, loadConfig } from '@airlock/common';
-import { AuditLog, Db, createCheckpoint, exportEvents, migrate, openDatabase, verifyAudit, verifyExport } from '@airlock/audit';
-import { StageCatalog } from '@airlock/promotion';
-import { readPublicKeys } from '@airlock/signing';
+import type { Db } from '@airlock/audit';
+import type { StageCatalog } from '@airlock/promotion';
 import type { Key } from 'openpgp';
+import { lazy } from './lazy';
 import { configPath } from './config-path';
 import { EXIT } from './exit-codes';
 
@@ -18,15 +18,17 @@ interface DbFlags {
 
 async function keysFrom(files: string[] = []): Promise<Key[]> {
   const out: Key[] = [];
-  for (const f of files) out.push(...(await readPublicKeys(readFileSync(f))));
+  for (const f of files) out.push(...(await lazy.signing().readPublicKeys(readFileSync(f))));
   return out;
 }
 
 /** The database (and audit keys) named by --db/--key, or by the configuration. */
 async function openAudit(o: DbFlags, readonly: boolean): Promise<{ db: Db; keys: Key[]; catalog?: StageCatalog }> {
+  const { openDatabase, migrate } = lazy.audit();
+  const { readPublicKeys } = lazy.signing();
   if (o.db) return { db: openDatabase(o.db, { readonly }), keys: await keysFrom(o.key) };
   const loaded = loadConfig(configPath(o.config));
-  const catalog = await StageCatalog.create(loaded);
+  const catalog = await lazy.promotion().StageCatalog.create(loaded);
   const db = openDatabase(loaded.resolvePath(loaded.config.database));
   if (!readonly) migrate(db);
   const stage = catalog.auditStage();
@@ -53,7 +55,7 @@ export class AuditVerifyCommand extends DbCommand {
   async run(_p: string[], o: DbFlags): Promise<void> {
     const { db, keys } = await openAudit(o, true);
     try {
-      const r = await verifyAudit(db, keys);
+      const r = await lazy.audit().verifyAudit(db, keys);
       for (const c of r.checkpoints) process.stdout.write(`checkpoint ${c.id} at ${c.size}: ${c.ok ? 'ok' : `BAD: ${c.reason}`}\n`);
       if (r.chain.ok) process.stdout.write(`chain ok: ${r.chain.size} events, head ${r.chain.head}\n`);
       else process.stdout.write(`chain BROKEN at event ${r.chain.firstBadSeq}: ${r.chain.reason}\n`);
@@ -75,7 +77,7 @@ export class AuditExportCommand extends DbCommand {
     const { db } = await openAudit(o, true);
     const out = o.out ? createWriteStream(o.out) : process.stdout;
     try {
-      for await (const chunk of exportEvents(db, { since: o.since, until: o.until }, format)) {
+      for await (const chunk of lazy.audit().exportEvents(db, { since: o.since, until: o.until }, format)) {
         if (!out.write(chunk)) await once(out, 'drain');
       }
       if (o.out) await new Promise<void>((r, j) => (out as ReturnType<typeof createWriteStream>).end((e?: Error | null) => (e ? j(e) : r())));
@@ -107,6 +109,7 @@ export class AuditCheckpointCommand extends DbCommand {
     const { db, catalog } = await openAudit({ config: o.config }, false);
     try {
       const key = await (catalog as StageCatalog).signingKey((catalog as StageCatalog).auditStage().name);
+      const { createCheckpoint, AuditLog } = lazy.audit();
       const c = await createCheckpoint(db, key);
       new AuditLog(db).append({ actor: `cli:${process.env.USER ?? 'unknown'}`, role: 'admin', action: 'audit.checkpoint', details: { id: c.id, size: c.size, head: c.head, keyFingerprint: c.keyFingerprint } });
       if (o.out) {
@@ -139,7 +142,7 @@ export class AuditVerifyExportCommand extends CommandRunner {
   async run([file]: string[], o: { checkpoint?: string; key?: string[] }): Promise<void> {
     if (!o.checkpoint || !o.key?.length) throw new AirlockError('INVALID_ARGUMENT', '--checkpoint FILE and --key PUB are required');
     const keys = await keysFrom(o.key);
-    const r = await verifyExport(linesOf(file), readFileSync(o.checkpoint), keys);
+    const r = await lazy.audit().verifyExport(linesOf(file), readFileSync(o.checkpoint), keys);
     if (r.ok) process.stdout.write(`export ok: ${r.size} events; the first ${r.checkpointSize} match the signed checkpoint\n`);
     else {
       process.stdout.write(`export BAD: ${r.reason}\n`);

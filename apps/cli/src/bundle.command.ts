@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { AirlockError, loadConfig } from '@airlock/common';
-import { AuditLog, Db, migrate, openDatabase } from '@airlock/audit';
+import type { AuditLog, Db } from '@airlock/audit';
 import { Registries } from '@airlock/oci';
-import { BundleExporter, BundleImporter, NoQueue, PromotionService, StageCatalog, importReceipt } from '@airlock/promotion';
+import type { PromotionService, StageCatalog } from '@airlock/promotion';
+import { lazy } from './lazy';
 import { configPath } from './config-path';
 import { ProgressReporter } from './progress';
 
@@ -19,6 +20,8 @@ interface Local {
 /** What a bundle command needs of this side: its database, stages and registries (no queue). */
 async function local(config?: string): Promise<Local> {
   const loaded = loadConfig(configPath(config));
+  const { StageCatalog, PromotionService, NoQueue } = lazy.promotion();
+  const { AuditLog, migrate, openDatabase } = lazy.audit();
   const catalog = await StageCatalog.create(loaded);
   const db = openDatabase(loaded.resolvePath(loaded.config.database));
   migrate(db);
@@ -54,7 +57,7 @@ export class BundleExportCommand extends ConfigCommand {
     const l = await local(o.config);
     const progress = new ProgressReporter('exporting');
     try {
-      const r = await new BundleExporter(l.db, l.audit, l.catalog, l.registries, l.service).export(operator(), o.channel, { full: o.full, outDir: o.out, onProgress: (d, t) => progress.update(d, t) });
+      const r = await new (lazy.promotion().BundleExporter)(l.db, l.audit, l.catalog, l.registries, l.service).export(operator(), o.channel, { full: o.full, outDir: o.out, onProgress: (d, t) => progress.update(d, t) });
       progress.stop();
       process.stdout.write(`bundle ${r.bundleId} sequence ${r.sequence}: ${r.images} image(s), ${r.volumes.length} volume(s), ${(r.bytes / 2 ** 20).toFixed(1)} MiB${r.blobsLeftOut ? `, ${r.blobsLeftOut} blob(s) left out (the far side has them)` : ''}\n`);
       for (const v of r.volumes) process.stdout.write(`${r.dir}/${v.name}\n`);
@@ -83,7 +86,7 @@ export class BundleImportCommand extends ConfigCommand {
   async run(files: string[], o: { config?: string; receiptDir?: string }): Promise<void> {
     const l = await local(o.config);
     try {
-      const r = await new BundleImporter(l.db, l.audit, l.catalog, l.registries).import(operator(), files, { receiptDir: o.receiptDir });
+      const r = await new (lazy.promotion().BundleImporter)(l.db, l.audit, l.catalog, l.registries).import(operator(), files, { receiptDir: o.receiptDir });
       process.stdout.write(`bundle ${r.bundleId} sequence ${r.sequence} ${r.alreadyImported ? 'was already imported' : 'imported'}: ${r.images.map((i) => `${i.target}@${i.digest}`).join(', ')}\nreceipt: ${r.receipt}\n`);
     } finally {
       await l.close();
@@ -100,7 +103,7 @@ export class BundleInspectCommand extends ConfigCommand {
   async run(files: string[], o: { config?: string }): Promise<void> {
     const l = await local(o.config);
     try {
-      const r = await new BundleImporter(l.db, l.audit, l.catalog, l.registries).inspect(files);
+      const r = await new (lazy.promotion().BundleImporter)(l.db, l.audit, l.catalog, l.registries).inspect(files);
       const m = r.manifest;
       process.stdout.write(
         [
@@ -126,7 +129,7 @@ export class BundleReceiptCommand extends ConfigCommand {
     if (action !== 'import' || !file) throw new AirlockError('INVALID_ARGUMENT', 'usage: airlock bundle receipt import FILE');
     const l = await local(o.config);
     try {
-      const r = await importReceipt(l.db, l.audit, l.catalog, l.service, operator(), o.channel, readFileSync(file));
+      const r = await lazy.promotion().importReceipt(l.db, l.audit, l.catalog, l.service, operator(), o.channel, readFileSync(file));
       process.stdout.write(`receipt for bundle ${r.bundleId}: ${r.promotions} promotion(s) imported, ${r.blobs} blob(s) confirmed\n`);
     } finally {
       await l.close();

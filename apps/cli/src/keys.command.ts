@@ -2,9 +2,9 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
-import { describeKey, generateKeyPair, readPublicKeys } from '@airlock/signing';
 import type { KeyType } from '@airlock/signing';
-import * as openpgp from 'openpgp';
+import { lazy } from './lazy';
+import type * as openpgp from 'openpgp';
 import { readPassphrase } from './passphrase';
 
 const KEY_TYPES: KeyType[] = ['ed25519', 'rsa3072', 'rsa4096'];
@@ -18,7 +18,7 @@ export class KeysGenerateCommand extends CommandRunner {
     const pub = join(o.out, `${o.name}.pub`);
     if (!o.force && (existsSync(priv) || existsSync(pub))) throw new AirlockError('INVALID_ARGUMENT', `${priv} or ${pub} exists; refusing to overwrite a key (use --force)`);
     const passphrase = await readPassphrase(o.passphraseEnv ?? 'AIRLOCK_KEY_PASSPHRASE', `passphrase for ${o.name}: `, true);
-    const k = await generateKeyPair({ name: `airlock ${o.name}`, email: o.email, type: o.type ?? 'ed25519', passphrase });
+    const k = await lazy.signing().generateKeyPair({ name: `airlock ${o.name}`, email: o.email, type: o.type ?? 'ed25519', passphrase });
     mkdirSync(o.out, { recursive: true });
     writeFileSync(priv, k.privateArmored, { mode: 0o600 });
     writeFileSync(pub, k.publicArmored, { mode: 0o644 });
@@ -63,7 +63,8 @@ export class KeysShowCommand extends CommandRunner {
     }
     let keys: openpgp.Key[];
     const text = bytes.toString('latin1');
-    if (text.includes('PRIVATE KEY BLOCK')) keys = [await openpgp.readPrivateKey({ armoredKey: bytes.toString('utf8') })];
+    const { readPublicKeys, describeKey } = lazy.signing();
+    if (text.includes('PRIVATE KEY BLOCK')) keys = [await lazy.openpgp().readPrivateKey({ armoredKey: bytes.toString('utf8') })];
     else keys = await readPublicKeys(bytes);
     for (const k of keys) {
       const info = await describeKey(k);

@@ -2,7 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { AirlockError, loadConfig } from '@airlock/common';
-import { POLICY_FORMATS, StageCatalog, renderPolicyFiles } from '@airlock/promotion';
+import { lazy } from './lazy';
+
+const POLICY_FORMATS = ['policy-json', 'registries-d', 'machineconfig', 'portieris', 'all'];
 
 @Command({
   name: 'policy',
@@ -11,6 +13,7 @@ import { POLICY_FORMATS, StageCatalog, renderPolicyFiles } from '@airlock/promot
 export class PolicyCommand extends CommandRunner {
   async run(_p: string[], o: { stage?: string; format?: string; out?: string; config?: string }): Promise<void> {
     if (!o.stage) throw new AirlockError('INVALID_ARGUMENT', '--stage NAME is required');
+    const { StageCatalog, renderPolicyFiles } = lazy.promotion();
     const catalog = await StageCatalog.create(loadConfig(o.config ?? process.env.AIRLOCK_CONFIG ?? './airlock.yaml'));
     const files = renderPolicyFiles(catalog, o.stage, o.format ?? 'all');
     if (!o.out) {

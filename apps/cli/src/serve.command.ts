@@ -1,8 +1,8 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { loadConfig } from '@airlock/common';
-import { createApi, AirlockApi } from '../../api/src/main';
-import { createWorker } from '../../worker/src/main';
+import type { AirlockApi } from '../../api/src/main';
+import { lazy } from './lazy';
 import { configPath } from './config-path';
 
 /** Runs until SIGINT/SIGTERM, then closes what it started. */
@@ -18,10 +18,10 @@ async function untilSignal(close: () => Promise<void>): Promise<void> {
 /** Starts the API and/or a worker for a configuration; returns a closer. */
 export async function startProcesses(path: string, parts: { api: boolean; worker: boolean; quiet?: boolean }): Promise<{ api?: AirlockApi; worker?: INestApplicationContext; url?: string; close(): Promise<void> }> {
   const loaded = loadConfig(path);
-  const api = parts.api ? await createApi(loaded, parts.quiet ? { logger: false } : {}) : undefined;
+  const api = parts.api ? await lazy.api().createApi(loaded, parts.quiet ? { logger: false } : {}) : undefined;
   const { host, port } = loaded.config.server;
   if (api) await api.listen(port, host);
-  const worker = parts.worker ? await createWorker(loaded, parts.quiet ? { logger: false } : {}) : undefined;
+  const worker = parts.worker ? await lazy.worker().createWorker(loaded, parts.quiet ? { logger: false } : {}) : undefined;
   return {
     api,
     worker,

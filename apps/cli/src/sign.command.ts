@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
 import { formatReference, parseReference } from '@airlock/oci';
-import { FileLookasideStore, readPrivateKey, sign, fingerprintOf } from '@airlock/signing';
+import { lazy } from './lazy';
 import { readPassphrase } from './passphrase';
 import { resolveImage } from './resolve-image';
 
@@ -31,6 +31,7 @@ export class SignCommand extends CommandRunner {
     }
     const image = await resolveImage(reference, !!o.insecure);
     const identity = o.identity ? formatReference(parseReference(o.identity)) : formatReference({ ...image.ref, digest: undefined });
+    const { FileLookasideStore, readPrivateKey, sign, fingerprintOf } = lazy.signing();
     const key = await readPrivateKey(keyBytes, await readPassphrase(o.passphraseEnv ?? 'AIRLOCK_KEY_PASSPHRASE', 'key passphrase: '));
     const store = new FileLookasideStore(o.lookaside);
     for (const digest of [image.digest, ...image.platforms.map((p) => p.digest)]) {

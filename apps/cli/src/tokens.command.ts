@@ -1,14 +1,17 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { AirlockError, loadConfig } from '@airlock/common';
-import { AuditLog, migrate, openDatabase } from '@airlock/audit';
-import { ROLES, TokenService } from '@airlock/promotion';
+import type { TokenService } from '@airlock/promotion';
+import { lazy } from './lazy';
+
+const ROLES = ['requester', 'approver', 'operator', 'auditor', 'admin'];
 import { configPath } from './config-path';
 
 function tokenService(config?: string): { tokens: TokenService; close(): void } {
   const loaded = loadConfig(configPath(config));
+  const { AuditLog, migrate, openDatabase } = lazy.audit();
   const db = openDatabase(loaded.resolvePath(loaded.config.database));
   migrate(db);
-  return { tokens: new TokenService(db, new AuditLog(db)), close: () => db.close() };
+  return { tokens: new (lazy.promotion().TokenService)(db, new AuditLog(db)), close: () => db.close() };
 }
 
 @SubCommand({ name: 'create', description: 'Create an API token (printed once; stored only as a hash)' })

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { AirlockError, isAirlockError } from '@airlock/common';
 import { formatReference } from '@airlock/oci';
-import { FileLookasideStore, HttpLookaside, IdentityRule, LookasideReader, readPublicKeys, verify } from '@airlock/signing';
+import type { IdentityRule, LookasideReader } from '@airlock/signing';
+import { lazy } from './lazy';
 import type { Key } from 'openpgp';
 import { resolveImage } from './resolve-image';
 import { EXIT } from './exit-codes';
@@ -25,6 +26,7 @@ export class VerifyCommand extends CommandRunner {
   async run([reference]: string[], o: VerifyFlags): Promise<void> {
     if (!o.key?.length) throw new AirlockError('INVALID_ARGUMENT', 'at least one --key PUB is required (no key, no trust)');
     if (!o.lookaside) throw new AirlockError('INVALID_ARGUMENT', '--lookaside DIR|URL is required');
+    const { FileLookasideStore, HttpLookaside, readPublicKeys, verify } = lazy.signing();
     const keys: Key[] = [];
     for (const f of o.key) {
       try {

@@ -5,9 +5,9 @@ import { join, resolve } from 'node:path';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { request } from 'undici';
 import { AirlockError } from '@airlock/common';
-import { BundleImporter, importReceipt, renderPolicyFiles } from '@airlock/promotion';
+import { lazy } from '../lazy';
 import { pickPort } from './local-services';
-import { SandboxServices, ensureKey, ensureSignedSample, stageEntry, startServices, writeSandboxConfig } from './sandbox-env';
+import type { SandboxServices } from './sandbox-env';
 import { PEOPLE } from './sandbox.command';
 import { startProcesses } from '../serve.command';
 
@@ -60,6 +60,8 @@ export class DemoCommand extends CommandRunner {
     const highDir = join(dir, 'high');
     const media = join(dir, 'media');
     for (const d of [lowDir, highDir, media]) mkdirSync(d, { recursive: true });
+    const { ensureKey, ensureSignedSample, stageEntry, startServices, writeSandboxConfig } = lazy.sandbox();
+    const { BundleImporter, importReceipt } = lazy.promotion();
     const services: SandboxServices[] = [];
     const started: Started[] = [];
     try {
@@ -159,6 +161,7 @@ export class DemoCommand extends CommandRunner {
   private async skopeoUnderPolicy(side: Side, stage: string, ref: string, out: string): Promise<void> {
     mkdirSync(join(out, 'registries.d'), { recursive: true });
     const catalog = side.started.api!.runtime.catalog;
+    const { renderPolicyFiles } = lazy.promotion();
     for (const f of renderPolicyFiles(catalog, stage, 'all')) writeFileSync(join(out, f.name), f.content);
     for (const f of renderPolicyFiles(catalog, stage, 'registries-d')) writeFileSync(join(out, 'registries.d', f.name), f.content);
     try {

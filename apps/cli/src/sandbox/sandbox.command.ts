@@ -4,7 +4,8 @@ import { Command, CommandRunner, Option } from 'nest-commander';
 import { request } from 'undici';
 import { AirlockError } from '@airlock/common';
 import { pickPort } from './local-services';
-import { SandboxServices, ensureKey, ensureSignedSample, stageEntry, startServices, writeSandboxConfig } from './sandbox-env';
+import type { SandboxServices } from './sandbox-env';
+import { lazy } from '../lazy';
 import { startProcesses } from '../serve.command';
 
 const STAGES = [
@@ -35,6 +36,7 @@ export class SandboxCommand extends CommandRunner {
       await stopServe?.();
       services?.stop();
     };
+    const { ensureKey, ensureSignedSample, stageEntry, startServices, writeSandboxConfig } = lazy.sandbox();
     try {
       services = await startServices(dir, STAGES);
       const hosts = services.hosts;

@@ -1,0 +1,14 @@
+/* eslint-disable @typescript-eslint/no-require-imports */
+/**
+ * Heavy libraries load when a command runs, not when the CLI starts, so
+ * `airlock copy` does not pay for the API, the queue, SQLite or OpenPGP.
+ */
+export const lazy = {
+  promotion: () => require('@airlock/promotion') as typeof import('@airlock/promotion'),
+  audit: () => require('@airlock/audit') as typeof import('@airlock/audit'),
+  signing: () => require('@airlock/signing') as typeof import('@airlock/signing'),
+  openpgp: () => require('openpgp') as typeof import('openpgp'),
+  api: () => require('../../api/src/main') as typeof import('../../api/src/main'),
+  worker: () => require('../../worker/src/main') as typeof import('../../worker/src/main'),
+  sandbox: () => require('./sandbox/sandbox-env') as typeof import('./sandbox/sandbox-env'),
+};
