@@ -29,13 +29,22 @@ export async function copyBench(): Promise<void> {
 
     const cold = { airlock: [] as number[], skopeo: [] as number[], rss: [] as number[], skRss: [] as number[] };
     for (let i = 0; i < RUNS; i++) {
-      const s = await measureProcess('skopeo', [...sk, `docker://${big.reference}`, `docker://${b.host}/bench/sk-cold${i}:1`]);
-      cold.skopeo.push(s.seconds);
-      cold.skRss.push(s.peakRssMiB);
-      const r = await measureProcess(process.execPath, [...al, big.reference, `${b.host}/bench/al-cold${i}:1`]);
-      cold.airlock.push(r.seconds);
-      cold.rss.push(r.peakRssMiB);
+      // each cold run gets an empty registry: skopeo's blob-info cache would otherwise mount what an earlier run pushed
+      const [rs, ra] = await Promise.all([startRegistry(), startRegistry()]);
+      try {
+        const s = await measureProcess('skopeo', [...sk, `docker://${big.reference}`, `docker://${rs.host}/bench/cold:1`]);
+        cold.skopeo.push(s.seconds);
+        cold.skRss.push(s.peakRssMiB);
+        const r = await measureProcess(process.execPath, [...al, big.reference, `${ra.host}/bench/cold:1`]);
+        cold.airlock.push(r.seconds);
+        cold.rss.push(r.peakRssMiB);
+      } finally {
+        await Promise.all([rs.stop(), ra.stop()]);
+      }
     }
+    // the re-copy runs need the image in b already
+    await measureProcess(process.execPath, [...al, big.reference, `${b.host}/bench/al-cold0:1`]);
+    await measureProcess('skopeo', [...sk, `docker://${big.reference}`, `docker://${b.host}/bench/sk-cold0:1`]);
     const re = { airlock: [] as number[], skopeo: [] as number[], engine: [] as number[] };
     const engine = new CopyEngine(new Registries(() => ({ insecure: true })));
     await engine.copyImage(big.reference, `${b.host}/bench/al-cold0:1`); // warm connections
