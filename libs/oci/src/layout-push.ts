@@ -5,6 +5,7 @@ import { RegistryError } from './errors';
 import { parseManifest, Descriptor } from './manifest';
 import { DigestVerifier } from './digest-verifier';
 import { digestLike } from './digest';
+import { Limiter } from './limiter';
 
 /** Where an OCI image layout keeps a blob. */
 export function layoutBlobPath(layoutDir: string, digest: string): string {
@@ -48,22 +49,28 @@ async function pushBlob(layoutDir: string, c: RegistryClient, repo: string, d: D
  * registry has are skipped), then each manifest by its digest. Tags are the
  * caller's business, after it has verified what landed.
  */
-export async function pushFromLayout(layoutDir: string, c: RegistryClient, repo: string, digest: string): Promise<{ blobsPushed: number; blobsPresent: number }> {
+export async function pushFromLayout(layoutDir: string, c: RegistryClient, repo: string, digest: string, limiter = new Limiter(4)): Promise<{ blobsPushed: number; blobsPresent: number }> {
   const bytes = await readManifest(layoutDir, digest);
   const p = parseManifest(bytes);
   let pushed = 0;
   let present = 0;
   if (p.parsed.kind === 'index') {
     for (const child of p.parsed.manifests) {
-      const r = await pushFromLayout(layoutDir, c, repo, child.digest);
+      const r = await pushFromLayout(layoutDir, c, repo, child.digest, limiter);
       pushed += r.blobsPushed;
       present += r.blobsPresent;
     }
   } else {
-    for (const d of [p.parsed.config, ...p.parsed.layers]) {
-      if ((await pushBlob(layoutDir, c, repo, d)) === 'pushed') pushed++;
-      else present++;
-    }
+    // blobs go up a few at a time; the manifest only after all of them are there
+    const unique = [...new Map([p.parsed.config, ...p.parsed.layers].map((d) => [d.digest, d])).values()];
+    await Promise.all(
+      unique.map((d) =>
+        limiter.run(async () => {
+          if ((await pushBlob(layoutDir, c, repo, d)) === 'pushed') pushed++;
+          else present++;
+        }),
+      ),
+    );
   }
   await c.putManifest(repo, digest, { bytes, mediaType: p.mediaType, digest });
   return { blobsPushed: pushed, blobsPresent: present };
