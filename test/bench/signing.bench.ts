@@ -1,4 +1,4 @@
-import { writeFileSync, readFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Sensitive } from '@airlock/common';
@@ -41,7 +41,6 @@ export async function signingBench(): Promise<void> {
       for (let i = 0; i < SKOPEO_N; i++) skSign += (await measureProcess('skopeo', ['standalone-sign', mfile, ref, fpr, '-o', out], gpg.env)).seconds;
       let skVerify = 0;
       for (let i = 0; i < SKOPEO_N; i++) skVerify += (await measureProcess('skopeo', ['standalone-verify', mfile, ref, fpr, out], gpg.env)).seconds;
-      void readFileSync;
       const aSign = N / signS;
       const aVerify = N / verifyS;
       const sSign = SKOPEO_N / skSign;

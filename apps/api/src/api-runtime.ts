@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { QueueEvents } from 'bullmq';
 import type IORedis from 'ioredis';
 import { LoadedConfig } from '@airlock/common';
@@ -112,9 +111,4 @@ function safe(f: () => void): void {
   } catch {
     /* a report that cannot be recorded now is recorded by the reconciler later */
   }
-}
-
-/** SHA-256 of a string, hex (used to record secrets' presence without them). */
-export function fingerprintText(s: string): string {
-  return createHash('sha256').update(s).digest('hex').slice(0, 16);
 }

@@ -118,12 +118,10 @@ describe('transfer bundles', () => {
     for await (const c of tar as unknown as AsyncIterable<Buffer>) chunks.push(c);
     const message = await openpgp.createMessage({ binary: Buffer.concat(chunks) });
     const enc = await openpgp.encrypt({ message, encryptionKeys: importer.toPublic(), signingKeys: sender, format: 'binary' });
-    const out = join(dir, 'evil');
     const w = new VolumeWriter(join(dir), 'evil.pgp', 1 << 30);
     await new Promise<void>((res, rej) => w.end(Buffer.from(enc as Uint8Array), (e?: Error | null) => (e ? rej(e) : res())));
     const vols = await w.commit();
     writeFileSync(join(dir, 'evil.volumes.json'), JSON.stringify({ format: 'airlock-bundle-volumes/v1', id: 'x', channel: 'c', sequence: 1, encrypted: true, volumes: vols }));
-    void out;
     return [join(dir, 'evil.volumes.json'), ...vols.map((v) => join(dir, v.name))];
   }
 
@@ -172,12 +170,10 @@ describe('transfer bundles', () => {
       expect([want, await code(read(await sealTar(entries)))]).toEqual([want, want]);
     }
     // names differing only in case, listed in bundle.json
-    const upper = okName.replace('oci/blobs', 'OCI/blobs');
     rmSync(join(dir, 'staging'), { recursive: true, force: true });
     const m = manifestFor(new Map([[okName, ok]]));
     m.entries.push({ ...m.entries[0], name: okName.slice(0, -1) + okName.slice(-1).toUpperCase() });
     expect(await code(read(await sealTar([{ header: { name: 'bundle.json' }, body: Buffer.from(JSON.stringify(m)) }, { header: { name: okName }, body: ok }])))).toMatch(/BUNDLE_(UNSAFE_ENTRY|INVALID)/);
-    void upper;
   });
 
   it('leaves no file under a final name when writing fails midway', async () => {

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { RegistryClient } from './registry-client';
 import { RegistryError } from './errors';
 import { DigestVerifier } from './digest-verifier';
+import { digestLike } from './digest';
 import { Descriptor } from './manifest';
 import { DEFAULT_RETRY, RetryPolicy, withRetry } from './retry';
 
@@ -76,11 +77,13 @@ export async function copyBlob(route: BlobRoute, desc: Descriptor, opts: BlobCop
         opts.onBytes?.(n);
       };
       if (desc.size <= monolithicMax) {
+        // small: read whole, check, and send in the commit itself
         const bytes = await readSmall(body, desc.size);
-        verifier = new DigestVerifier(desc.digest, desc.size, onBytes);
-        verifier.end(bytes);
-        const checked = await readSmall(verifier, desc.size);
-        await dst.completeUpload(dstRepository, session, desc.digest, checked);
+        if (bytes.length !== desc.size || digestLike(desc.digest, bytes) !== desc.digest) {
+          throw new RegistryError('BLOB_DIGEST_MISMATCH', `blob ${desc.digest} arrived as ${bytes.length} bytes that do not match its digest; nothing was pushed`, { digest: desc.digest });
+        }
+        onBytes(bytes.length);
+        await dst.completeUpload(dstRepository, session, desc.digest, bytes);
       } else {
         verifier = new DigestVerifier(desc.digest, desc.size, onBytes);
         const v = verifier;

@@ -5,6 +5,7 @@ export * from './media-types';
 export * from './manifest';
 export * from './auth';
 export * from './retry';
+export * from './registry-auth';
 export * from './registry-client';
 export * from './registries';
 export * from './blob-copy';

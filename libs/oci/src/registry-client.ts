@@ -1,13 +1,14 @@
 import { Readable } from 'node:stream';
 import { Agent, Dispatcher } from 'undici';
-import { Sensitive } from '@airlock/common';
-import { Challenge, Credentials, basicAuthorization, parseChallenge } from './auth';
+import { Credentials, parseChallenge } from './auth';
+import { RegistryAuth, Scope } from './registry-auth';
 import { RegistryError } from './errors';
 import { DEFAULT_RETRY, RetryPolicy, TransientError, isTransientStatus, parseRetryAfter, withRetry } from './retry';
 import { apiHost } from './reference';
 import { MANIFEST_MEDIA_TYPES } from './media-types';
 import { ManifestBlob } from './manifest';
 import { digestLike, assertDigest } from './digest';
+import { USER_AGENT, drain } from './http-util';
 
 /** How to reach one registry. */
 export interface RegistryOptions {
@@ -22,12 +23,6 @@ export interface RegistryOptions {
   onRetry?: (what: string, attempt: number, delayMs: number, reason: string) => void;
 }
 
-export type Action = 'pull' | 'push';
-/** Access a request needs, used to ask a token server for exactly that. */
-export interface Scope {
-  repository: string;
-  actions: Action[];
-}
 
 interface SendOptions {
   scopes: Scope[];
@@ -38,17 +33,6 @@ interface SendOptions {
 }
 
 type Response = Dispatcher.ResponseData;
-
-const USER_AGENT = 'airlock/0.1';
-
-/** Reads and discards a body so the connection can be reused. */
-async function drain(res: Response): Promise<void> {
-  try {
-    await res.body.dump({ limit: 1 << 20 });
-  } catch {
-    /* connection will be dropped instead */
-  }
-}
 
 function header(res: Response, name: string): string | undefined {
   const v = res.headers[name];
@@ -64,9 +48,8 @@ export class RegistryClient {
   private readonly agent: Agent;
   private readonly retry: RetryPolicy;
   private base?: URL;
-  private challenge?: Challenge | null;
   private readyPromise?: Promise<void>;
-  private readonly tokens = new Map<string, { value: Sensitive<string>; expires: number }>();
+  private readonly auth: RegistryAuth;
 
   constructor(
     readonly registry: string,
@@ -80,6 +63,7 @@ export class RegistryClient {
       bodyTimeout: opts.bodyTimeoutMs ?? 120_000,
       connect: opts.insecure ? { rejectUnauthorized: false } : undefined,
     });
+    this.auth = new RegistryAuth(registry, this.agent, this.retry, opts.credentials);
   }
 
   /** Closes pooled connections. */
@@ -118,13 +102,13 @@ export class RegistryClient {
         }, (a, d, why) => this.opts.onRetry?.('ping', a, d, why));
         await drain(res);
         if (res.statusCode === 401) {
-          this.challenge = parseChallenge(res.headers['www-authenticate']) ?? null;
+          this.auth.challenge = parseChallenge(res.headers['www-authenticate']) ?? null;
         } else if (res.statusCode === 200) {
-          this.challenge = null;
+          this.auth.challenge = null;
         } else if (res.statusCode === 404) {
           throw new RegistryError('REGISTRY_PROTOCOL', `${host} does not serve the registry API at /v2/ (answered 404)`);
         } else {
-          this.challenge = null;
+          this.auth.challenge = null;
         }
         this.base = base;
         return;
@@ -140,47 +124,6 @@ export class RegistryClient {
     throw new RegistryError('REGISTRY_UNAVAILABLE', `cannot reach registry ${this.registry}: ${why}${this.opts.insecure ? '' : ' (for a plain-HTTP registry, mark it insecure)'}`, {}, { cause: lastErr });
   }
 
-  private async authorization(scopes: Scope[], force = false): Promise<string | undefined> {
-    const ch = this.challenge;
-    if (!ch) return undefined;
-    const creds = this.opts.credentials;
-    if (ch.scheme === 'basic') {
-      if (!creds) throw new RegistryError('REGISTRY_UNAUTHORIZED', `registry ${this.registry} needs credentials and none are configured (set AIRLOCK_CREDS_<HOST> or an auth file)`);
-      return basicAuthorization(creds);
-    }
-    const scopeStr = scopes
-      .map((s) => `repository:${s.repository}:${[...new Set(s.actions)].sort().join(',')}`)
-      .sort()
-      .join(' ');
-    const cached = this.tokens.get(scopeStr);
-    if (!force && cached && cached.expires > Date.now()) return `Bearer ${cached.value.reveal()}`;
-    const realm = ch.params.realm;
-    if (!realm) throw new RegistryError('REGISTRY_PROTOCOL', `registry ${this.registry} sent a bearer challenge without a realm`);
-    const url = new URL(realm);
-    if (ch.params.service) url.searchParams.set('service', ch.params.service);
-    for (const s of scopeStr.split(' ').filter(Boolean)) url.searchParams.append('scope', s);
-    const headers: Record<string, string> = { 'user-agent': USER_AGENT };
-    if (creds) headers.authorization = basicAuthorization(creds);
-    const res = await withRetry(this.retry, `token request to ${url.host}`, async () => {
-      const r = await this.agent.request({ origin: url.origin, path: url.pathname + url.search, method: 'GET', headers });
-      if (isTransientStatus(r.statusCode)) {
-        await drain(r);
-        throw new TransientError(`token server answered ${r.statusCode}`, parseRetryAfter(r.headers['retry-after']));
-      }
-      return r;
-    });
-    if (res.statusCode !== 200) {
-      await drain(res);
-      throw new RegistryError('REGISTRY_UNAUTHORIZED', `token server for ${this.registry} refused ${creds ? `user ${creds.username}` : 'anonymous access'} (${res.statusCode}) for ${scopeStr}`);
-    }
-    const body = (await res.body.json()) as { token?: string; access_token?: string; expires_in?: number };
-    const token = body.token ?? body.access_token;
-    if (!token) throw new RegistryError('REGISTRY_PROTOCOL', `token server for ${this.registry} returned no token`);
-    const ttl = Math.max(10, body.expires_in ?? 60);
-    this.tokens.set(scopeStr, { value: new Sensitive(token), expires: Date.now() + (ttl - 5) * 1000 });
-    return `Bearer ${token}`;
-  }
-
   /** Resolves a path or a Location header against the registry's base URL. */
   resolve(pathOrUrl: string): URL {
     return new URL(pathOrUrl, this.base);
@@ -194,13 +137,13 @@ export class RegistryClient {
     const replayable = !(o.body instanceof Readable);
     for (let pass = 0; pass < 2; pass++) {
       const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...o.headers };
-      const auth = sameOrigin ? await this.authorization(o.scopes, pass > 0) : undefined;
+      const auth = sameOrigin ? await this.auth.authorization(o.scopes, pass > 0) : undefined;
       if (auth) headers.authorization = auth;
       const res = await this.agent.request({ origin: url.origin, path: url.pathname + url.search, method: method as Dispatcher.HttpMethod, headers, body: o.body ?? null });
       if (res.statusCode === 401 && pass === 0 && replayable && sameOrigin) {
         await drain(res);
         const ch = parseChallenge(res.headers['www-authenticate']);
-        if (ch) this.challenge = ch;
+        if (ch) this.auth.challenge = ch;
         continue;
       }
       return res;

@@ -99,6 +99,15 @@ export class PromotionStore {
     return this.db.prepare('SELECT * FROM approvals WHERE promotion_id = ? ORDER BY created_at, approver').all(id) as ApprovalRow[];
   }
 
+  /** Approvals of many promotions in one query (list pages), by promotion id. */
+  approvalsFor(ids: string[]): Map<string, ApprovalRow[]> {
+    const out = new Map<string, ApprovalRow[]>(ids.map((id) => [id, []]));
+    if (!ids.length) return out;
+    const rows = this.db.prepare(`SELECT * FROM approvals WHERE promotion_id IN (${ids.map(() => '?').join(',')}) ORDER BY created_at, approver`).all(...ids) as ApprovalRow[];
+    for (const r of rows) out.get(r.promotion_id)?.push(r);
+    return out;
+  }
+
   addApproval(a: ApprovalRow): boolean {
     return this.db.prepare('INSERT OR IGNORE INTO approvals (promotion_id, approver, role, comment, created_at) VALUES (@promotion_id, @approver, @role, @comment, @created_at)').run(a).changes === 1;
   }

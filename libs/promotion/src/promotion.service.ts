@@ -240,8 +240,9 @@ export class PromotionService {
     }
     const rows = this.store.list({ ...f, limit: limit + 1, before });
     const page = rows.slice(0, limit);
+    const approvals = this.store.approvalsFor(page.map((r) => r.id));
     return {
-      items: page.map((r) => toView(r, this.store.approvals(r.id))),
+      items: page.map((r) => toView(r, approvals.get(r.id) ?? [])),
       nextCursor: rows.length > limit ? Buffer.from(String(page[page.length - 1].rowid)).toString('base64url') : null,
     };
   }
