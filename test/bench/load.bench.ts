@@ -1,13 +1,14 @@
 import { Pool } from 'undici';
-import { verifyStoredChain } from '@airlock/audit';
+import { join } from 'node:path';
+import { openDatabase, verifyStoredChain } from '@airlock/audit';
 import { startPipeline } from '../support/pipeline';
 import { pushRandomImage } from '../support/images';
 import { percentile, table } from './harness';
-import { WorkerProcess } from '../support/worker-process';
+import { WorkerProcess } from '../support/airlock-process';
 
 const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
-const READERS = 100;
-const WRITERS = 20;
+const READERS = Number(process.env.BENCH_LOAD_READERS ?? 100);
+const WRITERS = Number(process.env.BENCH_LOAD_WRITERS ?? 20);
 
 /**
  * A bounded load run on loopback: 100 clients on the read routes and 20
@@ -27,6 +28,8 @@ export async function loadBench(): Promise<void> {
     const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/load', '1', { layers: [4096] });
     await p.signInStage('dev', 'team/load', img.digest, img.reference);
     const seed = (await p.call('POST', '/api/v1/promotions', p.tokens.alice, { image: img.reference, from: 'dev', to: 'qa' })).body.id;
+    // the load generator must not share an event loop with the server it measures
+    const api = await p.apiAsProcess();
     const pool = new Pool(p.url, { connections: READERS + WRITERS });
     const end = Date.now() + SECONDS * 1000;
     const reads: number[] = [];
@@ -59,10 +62,11 @@ export async function loadBench(): Promise<void> {
     };
     await Promise.all([...Array.from({ length: READERS }, (_, i) => reader(i)), ...Array.from({ length: WRITERS }, () => writer())]);
     await pool.close();
-    const db = p.api.runtime.db;
+    await api.stop();
+    const db = openDatabase(join(p.dir, 'airlock.db'), { readonly: true });
     const count = (action: string) => (db.prepare('SELECT COUNT(*) AS n FROM audit_events WHERE action = ?').get(action) as { n: number }).n;
     const chain = verifyStoredChain(db).report;
-    table(`load: ${READERS} readers and ${WRITERS} writers for ${SECONDS} s on loopback (API process + one worker process)`, ['measure', 'value', 'goal'], [
+    table(`load: ${READERS} readers and ${WRITERS} writers for ${SECONDS} s on loopback (airlock api and airlock worker processes, load from a third)`, ['measure', 'value', 'goal'], [
       ['reads', `${reads.length} (${(reads.length / SECONDS).toFixed(0)}/s)`, ''],
       ['read latency p50 / p99 (ms)', `${percentile(reads, 50).toFixed(1)} / ${percentile(reads, 99).toFixed(1)}`, 'p99 < 100'],
       ['promotion requests + approvals', `${requested} + ${approved}`, ''],
@@ -71,6 +75,7 @@ export async function loadBench(): Promise<void> {
       ['recorded once: requested / approved events', `${count('promotion.requested') - 1} / ${count('promotion.approved')}`, `${requested} / ${approved}`],
       ['audit chain afterwards', chain.ok ? `verifies (${chain.size} events)` : `BROKEN at ${(chain as { firstBadSeq: number }).firstBadSeq}`, 'verifies'],
     ]);
+    db.close();
   } finally {
     await worker.stop();
     await p.stop();

@@ -4,7 +4,7 @@ import { startPipeline, Pipeline } from '../support/pipeline';
 import { startRegistry, TestRegistry } from '../support/registry';
 import { pushRandomImage } from '../support/images';
 import { FaultProxy } from '../support/fault-proxy';
-import { WorkerProcess } from '../support/worker-process';
+import { WorkerProcess } from '../support/airlock-process';
 import { skopeoRawDigest } from '../support/skopeo';
 
 const walk = (d: string): string[] => (existsSync(d) ? readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)])) : []);

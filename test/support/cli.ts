@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 export interface CliResult {
   code: number;
@@ -7,7 +8,12 @@ export interface CliResult {
   stderr: string;
 }
 
-const BIN = join(__dirname, '..', '..', 'bin', 'airlock.js');
+/** bin/airlock.js of this checkout, found from here whether run by ts-jest (test/support) or compiled (.bench/test/support). */
+export const AIRLOCK_BIN = (() => {
+  for (let d = __dirname; d !== dirname(d); d = dirname(d)) if (existsSync(join(d, 'bin', 'airlock.js'))) return join(d, 'bin', 'airlock.js');
+  throw new Error(`bin/airlock.js not found above ${__dirname}`);
+})();
+const BIN = AIRLOCK_BIN;
 
 /** Runs the built `airlock` command as a user would, without a terminal. */
 export function airlock(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {

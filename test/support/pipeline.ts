@@ -11,6 +11,7 @@ import { startRegistry, TestRegistry } from './registry';
 import { startRedis, TestRedis } from './redis';
 import { writeConfig, StageSpec } from './airlock-config';
 import { freePort } from './ports';
+import { AirlockProcess } from './airlock-process';
 
 /** A running airlock (API + worker in this process) over real Redis and registries, for end-to-end tests. */
 export interface Pipeline {
@@ -30,6 +31,8 @@ export interface Pipeline {
   startWorker(): Promise<void>;
   /** Restarts the API process part on a re-read configuration (same port, same database). */
   restartApi(): Promise<void>;
+  /** Moves the API out of this process into `airlock api` (same port and database), as deployed; stop() stops it. */
+  apiAsProcess(): Promise<AirlockProcess>;
   stop(): Promise<void>;
 }
 
@@ -54,6 +57,7 @@ export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { reg
   const people: [string, string[]][] = [['alice', ['requester']], ['bob', ['approver']], ['carol', ['approver']], ['dave', ['auditor']], ['root', ['admin']], ['olga', ['operator']], ['rita', ['requester', 'approver']]];
   for (const [u, roles] of people) tokens[u] = api.runtime.tokens.create(u, roles, 'test').token;
   const url = `http://127.0.0.1:${port}`;
+  let apiProcess: AirlockProcess | undefined;
   const p: Pipeline = {
     dir,
     url,
@@ -106,9 +110,27 @@ export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { reg
       p.api = await createApi(loadConfig(config.path), { logger: false, runtime: runtimeOpts });
       await p.api.listen(port, '127.0.0.1');
     },
+    async apiAsProcess() {
+      await p.api.close();
+      // BENCH_PROFILE_DIR=/some/dir writes a V8 CPU profile of the API process there when it stops
+      const proc = new AirlockProcess('api', config.path, {}, process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
+      apiProcess = proc;
+      const end = Date.now() + 30_000;
+      for (;;) {
+        if (proc.child.exitCode !== null) throw new Error(`airlock api exited: ${proc.output}`);
+        try {
+          if ((await p.call('GET', '/health')).status === 200) return proc;
+        } catch {
+          /* not listening yet */
+        }
+        if (Date.now() > end) throw new Error(`airlock api did not answer in 30 s: ${proc.output}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
     async stop() {
       await p.worker?.close();
-      await p.api.close();
+      if (apiProcess) await apiProcess.stop();
+      else await p.api.close();
       await p.redis.stop();
       await Promise.all(Object.entries(registries).filter(([k]) => !o.registries?.[k]).map(([, r]) => r.stop()));
       rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 import type { QueueEvents } from 'bullmq';
 import type IORedis from 'ioredis';
 import { LoadedConfig } from '@airlock/common';
-import { AuditLog, Db, migrate, openDatabase } from '@airlock/audit';
+import { AuditLog, Db, GroupCommit, migrate, openDatabase } from '@airlock/audit';
 import { Registries } from '@airlock/oci';
 import { AuditKeys } from './audit/audit-keys';
 import { BundleExporter, BundleImporter, BullPromotionQueue, JobRetryOptions, PromotionProgress, PromotionService, StageCatalog, TokenService, listenToQueue, producerConnection, workerConnection } from '@airlock/promotion';
@@ -52,11 +52,14 @@ export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = 
   const listenerConn = workerConnection(loaded.config.redis);
   listenerConn.on('error', () => undefined);
   let events: QueueEvents | undefined;
+  // worker reports arrive in bursts: one commit (one fsync) per burst keeps the event loop free for requests;
+  // a report that cannot be recorded is recorded later by the reconciler from the job's final state
+  const reports = new GroupCommit(db, () => undefined);
   const listen = async () => {
     events = await listenToQueue(listenerConn, queue.queue, {
-      progress: (id, a, p) => safe(() => progress.onProgress(id, a, p)),
-      completed: (id, a, r) => safe(() => progress.onCompleted(id, a, r)),
-      failed: (id, a, c, m) => safe(() => progress.onFailed(id, a, c, m)),
+      progress: (id, a, p) => reports.run(() => progress.onProgress(id, a, p)),
+      completed: (id, a, r) => reports.run(() => progress.onCompleted(id, a, r)),
+      failed: (id, a, c, m) => reports.run(() => progress.onFailed(id, a, c, m)),
     });
   };
   await Promise.race([listen(), new Promise((r) => setTimeout(r, 3000))]);
@@ -96,6 +99,7 @@ export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = 
       clearInterval(timer);
       if (cpTimer) clearInterval(cpTimer);
       await events?.close().catch(() => undefined);
+      reports.flush();
       await queue.close().catch(() => undefined);
       listenerConn.disconnect();
       producer.disconnect();
@@ -103,12 +107,4 @@ export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = 
       db.close();
     },
   };
-}
-
-function safe(f: () => void): void {
-  try {
-    f();
-  } catch {
-    /* a report that cannot be recorded now is recorded by the reconciler later */
-  }
 }

@@ -1,10 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
-import pino from 'pino';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Request } from 'express';
-import { requestIdOf } from './errors/domain-exception.filter';
+import type { Logger } from 'pino';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuditLog } from '@airlock/audit';
 import { BundleExporter, BundleImporter, PromotionService, StageCatalog, TokenService } from '@airlock/promotion';
@@ -27,27 +24,12 @@ import { ApiRuntime } from './api-runtime';
 /** The HTTP application around a built runtime. */
 @Module({})
 export class ApiModule {
-  static forRuntime(rt: ApiRuntime, o: { logs?: boolean } = {}): DynamicModule {
-    // structured JSON logs, one line per request, carrying the request id that errors and audit events carry too
-    const logging = LoggerModule.forRoot({
-      pinoHttp: [
-        {
-        genReqId: (req: IncomingMessage, res: ServerResponse) => {
-          const id = requestIdOf(req as Request);
-          res.setHeader('x-request-id', id);
-          return id;
-        },
-        redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.query.token'], censor: '[redacted]' },
-        customProps: (req: IncomingMessage) => ({ user: (req as Request & { principal?: { user: string } }).principal?.user }),
-          autoLogging: { ignore: (req: IncomingMessage) => req.url === '/health' || req.url === '/metrics' },
-        },
-        // logs go to standard error, so what a command prints for people stays readable
-        pino.destination({ dest: 2, sync: false }),
-      ],
-    });
+  static forRuntime(rt: ApiRuntime, o: { logger?: Logger } = {}): DynamicModule {
+    // app logs through nestjs-pino on the root logger; the request lines come from requestLog (http/request-log.ts)
+    const logging = o.logger ? LoggerModule.forRoot({ pinoHttp: { logger: o.logger }, useExisting: true }) : undefined;
     return {
       module: ApiModule,
-      imports: [TerminusModule.forRoot({ logger: false }), ...(o.logs ? [logging] : [])],
+      imports: [TerminusModule.forRoot({ logger: false }), ...(logging ? [logging] : [])],
       controllers: [MetricsController, SigstoreController, StagesController, PromotionsController, AuditController, BundlesController, HealthController],
       providers: [
         { provide: StageCatalog, useValue: rt.catalog },

@@ -9,6 +9,8 @@ import { ApiRuntime, RuntimeOptions, buildRuntime } from './api-runtime';
 import { securityHeaders } from './http/security-headers';
 import { mountQueueDashboard } from './admin/queue-dashboard';
 import { Logger as PinoLogger } from 'nestjs-pino';
+import pino from 'pino';
+import { requestLog } from './http/request-log';
 
 /** The API: the Nest application and the runtime it serves; close() stops both. */
 export interface AirlockApi {
@@ -22,9 +24,12 @@ export interface AirlockApi {
 export async function createApi(loaded: LoadedConfig, opts: { logger?: false; runtime?: RuntimeOptions } = {}): Promise<AirlockApi> {
   const runtime = await buildRuntime(loaded, opts.runtime);
   const logs = opts.logger !== false;
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRuntime(runtime, { logs }), { logger: logs ? ['error', 'warn'] : false, bufferLogs: logs });
+  // structured JSON logs to standard error, so what a command prints for people stays readable
+  const logger = logs ? pino({}, pino.destination({ dest: 2, sync: false })) : undefined;
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRuntime(runtime, { logger }), { logger: logs ? ['error', 'warn'] : false, bufferLogs: logs });
   if (logs) app.useLogger(app.get(PinoLogger));
   app.disable('x-powered-by');
+  app.use(requestLog(logger));
   app.use(securityHeaders);
   mountQueueDashboard(app, runtime);
   app.useBodyParser('json', { limit: '64kb' });

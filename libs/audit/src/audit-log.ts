@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Db } from './database';
+import { statement } from './statements';
 import { canonicalJson } from './canonical-json';
 
 /** What one audit event says. */
@@ -161,7 +162,7 @@ export class AuditLog {
 
   /** Events of one promotion, in order. */
   forPromotion(promotionId: string): AuditEvent[] {
-    return (this.db.prepare('SELECT * FROM audit_events WHERE promotion_id = ? ORDER BY seq').all(promotionId) as AuditRow[]).map(rowToEvent);
+    return (statement(this.db, 'SELECT * FROM audit_events WHERE promotion_id = ? ORDER BY seq').all(promotionId) as AuditRow[]).map(rowToEvent);
   }
 
   /** Number of events and the head hash. */

@@ -1,5 +1,6 @@
 import { AirlockError } from '@airlock/common';
 import { Db } from './database';
+import { statement } from './statements';
 import { AuditEvent, rowToEvent } from './audit-log';
 
 /** Filters an auditor may combine; every value is bound as a parameter. */
@@ -77,13 +78,13 @@ export function queryEvents(db: Db, f: AuditFilter, o: { sort?: string; limit?: 
     args.cursor = n;
   }
   // time order is seq order (one writer appends in time order); both keyset on seq
-  const rows = db.prepare(`SELECT * FROM audit_events WHERE ${sql}${cursorSql} ORDER BY seq ${desc ? 'DESC' : 'ASC'} LIMIT @limit`).all({ ...args, limit: limit + 1 });
+  const rows = statement(db, `SELECT * FROM audit_events WHERE ${sql}${cursorSql} ORDER BY seq ${desc ? 'DESC' : 'ASC'} LIMIT @limit`).all({ ...args, limit: limit + 1 });
   const items = rows.slice(0, limit).map((r) => rowToEvent(r as never));
   return { items, nextCursor: rows.length > limit ? Buffer.from(String(items[items.length - 1].seq)).toString('base64url') : null };
 }
 
 /** One event by sequence number. */
 export function getEvent(db: Db, seq: number): AuditEvent | undefined {
-  const r = db.prepare('SELECT * FROM audit_events WHERE seq = ?').get(seq);
+  const r = statement(db, 'SELECT * FROM audit_events WHERE seq = ?').get(seq);
   return r ? rowToEvent(r as never) : undefined;
 }

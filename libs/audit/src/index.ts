@@ -1,4 +1,6 @@
 export * from './database';
+export * from './statements';
+export * from './group-commit';
 export * from './canonical-json';
 export * from './audit-log';
 export * from './chain-verifier';

@@ -1,4 +1,4 @@
-import { Db } from '@airlock/audit';
+import { Db, statement } from '@airlock/audit';
 
 export const STATES = ['requested', 'approved', 'queued', 'verifying', 'copying', 'signing', 'published', 'completed', 'exporting', 'exported', 'imported', 'rejected', 'cancelled', 'failed'] as const;
 export type PromotionState = (typeof STATES)[number];
@@ -77,54 +77,53 @@ export class PromotionStore {
   constructor(readonly db: Db) {}
 
   insert(r: Omit<PromotionRow, 'rowid'>): void {
-    this.db
-      .prepare(
-        `INSERT INTO promotions (id, image, source_ref, target_ref, digest, media_type, from_stage, to_stage, reason, requester, state, approvals_required, attempt, error_code, error_message, bytes_done, bytes_total, result, created_at, updated_at, finished_at)
+    statement(
+      this.db,
+      `INSERT INTO promotions (id, image, source_ref, target_ref, digest, media_type, from_stage, to_stage, reason, requester, state, approvals_required, attempt, error_code, error_message, bytes_done, bytes_total, result, created_at, updated_at, finished_at)
          VALUES (@id, @image, @source_ref, @target_ref, @digest, @media_type, @from_stage, @to_stage, @reason, @requester, @state, @approvals_required, @attempt, @error_code, @error_message, @bytes_done, @bytes_total, @result, @created_at, @updated_at, @finished_at)`,
-      )
-      .run(r);
+    ).run(r);
   }
 
   get(id: string): PromotionRow | undefined {
-    return this.db.prepare('SELECT rowid, * FROM promotions WHERE id = ?').get(id) as PromotionRow | undefined;
+    return statement(this.db, 'SELECT rowid, * FROM promotions WHERE id = ?').get(id) as PromotionRow | undefined;
   }
 
   update(id: string, fields: Partial<PromotionRow>): void {
     const keys = Object.keys(fields).filter((k) => k !== 'id' && k !== 'rowid');
     if (!keys.length) return;
-    this.db.prepare(`UPDATE promotions SET ${keys.map((k) => `${k} = @${k}`).join(', ')}, updated_at = @__now WHERE id = @__id`).run({ ...fields, __now: new Date().toISOString(), __id: id });
+    statement(this.db, `UPDATE promotions SET ${keys.map((k) => `${k} = @${k}`).join(', ')}, updated_at = @__now WHERE id = @__id`).run({ ...fields, __now: new Date().toISOString(), __id: id });
   }
 
   approvals(id: string): ApprovalRow[] {
-    return this.db.prepare('SELECT * FROM approvals WHERE promotion_id = ? ORDER BY created_at, approver').all(id) as ApprovalRow[];
+    return statement(this.db, 'SELECT * FROM approvals WHERE promotion_id = ? ORDER BY created_at, approver').all(id) as ApprovalRow[];
   }
 
   /** Approvals of many promotions in one query (list pages), by promotion id. */
   approvalsFor(ids: string[]): Map<string, ApprovalRow[]> {
     const out = new Map<string, ApprovalRow[]>(ids.map((id) => [id, []]));
     if (!ids.length) return out;
-    const rows = this.db.prepare(`SELECT * FROM approvals WHERE promotion_id IN (${ids.map(() => '?').join(',')}) ORDER BY created_at, approver`).all(...ids) as ApprovalRow[];
+    const rows = statement(this.db, `SELECT * FROM approvals WHERE promotion_id IN (${ids.map(() => '?').join(',')}) ORDER BY created_at, approver`).all(...ids) as ApprovalRow[];
     for (const r of rows) out.get(r.promotion_id)?.push(r);
     return out;
   }
 
   addApproval(a: ApprovalRow): boolean {
-    return this.db.prepare('INSERT OR IGNORE INTO approvals (promotion_id, approver, role, comment, created_at) VALUES (@promotion_id, @approver, @role, @comment, @created_at)').run(a).changes === 1;
+    return statement(this.db, 'INSERT OR IGNORE INTO approvals (promotion_id, approver, role, comment, created_at) VALUES (@promotion_id, @approver, @role, @comment, @created_at)').run(a).changes === 1;
   }
 
   steps(id: string): StepRow[] {
-    return this.db.prepare('SELECT * FROM steps WHERE promotion_id = ? ORDER BY attempt, started_at').all(id) as StepRow[];
+    return statement(this.db, 'SELECT * FROM steps WHERE promotion_id = ? ORDER BY attempt, started_at').all(id) as StepRow[];
   }
 
   /** Marks a step started (once) or finished. Returns true when this call changed something. */
   step(id: string, attempt: number, name: string, status: 'started' | 'done' | 'failed', detail?: unknown): boolean {
     const now = new Date().toISOString();
     if (status === 'started') {
-      return this.db.prepare("INSERT OR IGNORE INTO steps (promotion_id, attempt, name, state, started_at) VALUES (?, ?, ?, 'running', ?)").run(id, attempt, name, now).changes === 1;
+      return statement(this.db, "INSERT OR IGNORE INTO steps (promotion_id, attempt, name, state, started_at) VALUES (?, ?, ?, 'running', ?)").run(id, attempt, name, now).changes === 1;
     }
-    this.db.prepare("INSERT OR IGNORE INTO steps (promotion_id, attempt, name, state, started_at) VALUES (?, ?, ?, 'running', ?)").run(id, attempt, name, now);
+    statement(this.db, "INSERT OR IGNORE INTO steps (promotion_id, attempt, name, state, started_at) VALUES (?, ?, ?, 'running', ?)").run(id, attempt, name, now);
     return (
-      this.db.prepare("UPDATE steps SET state = ?, finished_at = ?, detail = ? WHERE promotion_id = ? AND attempt = ? AND name = ? AND state = 'running'").run(status, now, detail === undefined ? null : JSON.stringify(detail), id, attempt, name).changes === 1
+      statement(this.db, "UPDATE steps SET state = ?, finished_at = ?, detail = ? WHERE promotion_id = ? AND attempt = ? AND name = ? AND state = 'running'").run(status, now, detail === undefined ? null : JSON.stringify(detail), id, attempt, name).changes === 1
     );
   }
 
@@ -152,10 +151,10 @@ export class PromotionStore {
       where.push('rowid < @before');
       args.before = f.before;
     }
-    return this.db.prepare(`SELECT rowid, * FROM promotions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY rowid DESC LIMIT @limit`).all(args) as PromotionRow[];
+    return statement(this.db, `SELECT rowid, * FROM promotions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY rowid DESC LIMIT @limit`).all(args) as PromotionRow[];
   }
 
   inStates(states: readonly string[]): PromotionRow[] {
-    return this.db.prepare(`SELECT rowid, * FROM promotions WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY rowid`).all(...states) as PromotionRow[];
+    return statement(this.db, `SELECT rowid, * FROM promotions WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY rowid`).all(...states) as PromotionRow[];
   }
 }

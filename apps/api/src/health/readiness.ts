@@ -1,4 +1,5 @@
 import { HealthIndicatorService } from '@nestjs/terminus';
+import { statement } from '@airlock/audit';
 import { ApiRuntime } from '../api-runtime';
 
 const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> => Promise.race([p, new Promise<T>((_, rej) => setTimeout(() => rej(new Error(`no answer in ${ms} ms`)), ms))]);
@@ -23,7 +24,7 @@ export class Readiness {
   database() {
     const s = this.health.check('database');
     try {
-      this.rt.db.prepare('SELECT 1').get();
+      statement(this.rt.db, 'SELECT 1').get();
       return s.up();
     } catch (e) {
       return s.down({ message: (e as Error).message });

@@ -1,4 +1,5 @@
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { statement } from '@airlock/audit';
 import { ApiRuntime } from '../api-runtime';
 
 /**
@@ -18,7 +19,7 @@ export function buildMetrics(rt: ApiRuntime): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      for (const r of db.prepare('SELECT state, to_stage AS stage, COUNT(*) AS n FROM promotions GROUP BY state, to_stage').all() as { state: string; stage: string; n: number }[]) this.set({ state: r.state, stage: r.stage }, r.n);
+      for (const r of statement(db, 'SELECT state, to_stage AS stage, COUNT(*) AS n FROM promotions GROUP BY state, to_stage').all() as { state: string; stage: string; n: number }[]) this.set({ state: r.state, stage: r.stage }, r.n);
     },
   });
   new Gauge({
@@ -28,7 +29,7 @@ export function buildMetrics(rt: ApiRuntime): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      for (const r of db.prepare("SELECT error_code AS code, COUNT(*) AS n FROM promotions WHERE state = 'failed' GROUP BY error_code").all() as { code: string; n: number }[]) this.set({ code: r.code ?? 'unknown' }, r.n);
+      for (const r of statement(db, "SELECT error_code AS code, COUNT(*) AS n FROM promotions WHERE state = 'failed' GROUP BY error_code").all() as { code: string; n: number }[]) this.set({ code: r.code ?? 'unknown' }, r.n);
     },
   });
   new Gauge({
@@ -36,7 +37,7 @@ export function buildMetrics(rt: ApiRuntime): Registry {
     help: 'Bytes moved between registries by completed promotions',
     registers: [registry],
     collect() {
-      this.set((db.prepare("SELECT COALESCE(SUM(bytes_done), 0) AS n FROM promotions WHERE state = 'completed'").get() as { n: number }).n);
+      this.set((statement(db, "SELECT COALESCE(SUM(bytes_done), 0) AS n FROM promotions WHERE state = 'completed'").get() as { n: number }).n);
     },
   });
   let lastStep = '';
@@ -48,7 +49,7 @@ export function buildMetrics(rt: ApiRuntime): Registry {
     registers: [registry],
     collect() {
       // fold in the steps finished since the last scrape
-      const rows = db.prepare("SELECT promotion_id || '.' || attempt || '.' || name AS k, name, started_at, finished_at FROM steps WHERE finished_at IS NOT NULL AND (promotion_id || '.' || attempt || '.' || name) > ? ORDER BY k").all(lastStep) as { k: string; name: string; started_at: string; finished_at: string }[];
+      const rows = statement(db, "SELECT promotion_id || '.' || attempt || '.' || name AS k, name, started_at, finished_at FROM steps WHERE finished_at IS NOT NULL AND (promotion_id || '.' || attempt || '.' || name) > ? ORDER BY k").all(lastStep) as { k: string; name: string; started_at: string; finished_at: string }[];
       for (const r of rows) {
         this.observe({ step: r.name }, Math.max(0, (Date.parse(r.finished_at) - Date.parse(r.started_at)) / 1000));
         lastStep = r.k;
@@ -77,7 +78,7 @@ export function buildMetrics(rt: ApiRuntime): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      for (const r of db.prepare('SELECT channel, direction, bytes FROM bundles b WHERE sequence = (SELECT MAX(sequence) FROM bundles c WHERE c.channel = b.channel AND c.direction = b.direction)').all() as { channel: string; direction: string; bytes: number }[]) this.set({ channel: r.channel, direction: r.direction }, r.bytes);
+      for (const r of statement(db, 'SELECT channel, direction, bytes FROM bundles b WHERE sequence = (SELECT MAX(sequence) FROM bundles c WHERE c.channel = b.channel AND c.direction = b.direction)').all() as { channel: string; direction: string; bytes: number }[]) this.set({ channel: r.channel, direction: r.direction }, r.bytes);
     },
   });
   new Gauge({
