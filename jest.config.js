@@ -1,6 +1,7 @@
 /** Unit specs sit beside the code; end-to-end specs against real services live in test/. */
 const moduleNameMapper = {
   '^@airlock/(common|oci|signing|bundle|audit|promotion)$': '<rootDir>/libs/$1/src/index.ts',
+  '^@airlock/common/config$': '<rootDir>/libs/common/src/config/index.ts',
 };
 const transform = {
   '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],

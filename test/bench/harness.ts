@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AIRLOCK_BIN } from '../support/cli';
 
 /** Wall time and peak resident memory of one process run. */
 export interface ProcessSample {
@@ -54,7 +55,7 @@ export function percentile(xs: number[], p: number): number {
 }
 
 /** The airlock command as users run it. */
-export const AIRLOCK = [join(__dirname, '..', '..', '..', 'bin', 'airlock.js')];
+export const AIRLOCK = [AIRLOCK_BIN];
 
 /** Prints a table of rows with aligned columns. */
 export function table(title: string, header: string[], rows: (string | number)[][]): void {

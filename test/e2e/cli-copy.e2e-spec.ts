@@ -57,11 +57,19 @@ describe('airlock copy (the command)', () => {
     [['copy', 'Bad/Ref', 'x/y'], 2, /INVALID_REFERENCE/],
     [['copy', '--concurrency', '0', 'a/b', 'c/d'], 2, /INVALID_ARGUMENT/],
     [['copy', '--bogus-flag', 'a/b', 'c/d'], 2, /unknown option/],
+    [['copy', 'a/b', 'c/d', 'e/f'], 2, /INVALID_ARGUMENT/],
+    [['copy', '--concurrency'], 2, /argument missing/],
   ])('%j exits %d with one clear line', async (args, code, re) => {
     const r = await airlock(args as string[]);
     expect(r.code).toBe(code);
     expect(r.stderr).toMatch(re);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('answers --help from the full command line, with every option of the fast path', async () => {
+    const r = await airlock(['copy', '--help']);
+    expect(r.code).toBe(0);
+    for (const f of ['--src-insecure', '--dest-insecure', '--concurrency <n>', '--list <file>', '-q, --quiet', '--json']) expect(r.stdout).toContain(f);
   });
 
   it('exits 5 for a missing source and 3 for a plain-HTTP registry not marked insecure', async () => {

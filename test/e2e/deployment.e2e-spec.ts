@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { validateConfig } from '@airlock/common';
+import { validateConfig } from '@airlock/common/config';
 
 const root = join(__dirname, '..', '..');
 

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { loadConfig, Sensitive } from '@airlock/common';
+import { Sensitive } from '@airlock/common';
+import { loadConfig } from '@airlock/common/config';
 import { readPrivateKey, readPublicKeys, sign, verify } from '@airlock/signing';
 import { createApi, AirlockApi } from '../../apps/api/src/main';
 import { startRedis, TestRedis } from '../support/redis';

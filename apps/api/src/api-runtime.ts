@@ -1,6 +1,6 @@
 import type { QueueEvents } from 'bullmq';
 import type IORedis from 'ioredis';
-import { LoadedConfig } from '@airlock/common';
+import { LoadedConfig } from '@airlock/common/config';
 import { AuditLog, Db, GroupCommit, migrate, openDatabase } from '@airlock/audit';
 import { Registries } from '@airlock/oci';
 import { AuditKeys } from './audit/audit-keys';

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { LoadedConfig, loadConfig } from '@airlock/common';
+import { LoadedConfig, loadConfig } from '@airlock/common/config';
 import { ApiModule } from './app.module';
 import { ApiRuntime, RuntimeOptions, buildRuntime } from './api-runtime';
 import { securityHeaders } from './http/security-headers';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { AirlockError, loadConfig } from '@airlock/common';
+import { AirlockError } from '@airlock/common';
+import { loadConfig } from '@airlock/common/config';
 import type { AuditLog, Db } from '@airlock/audit';
 import { Registries } from '@airlock/oci';
 import type { PromotionService, StageCatalog } from '@airlock/promotion';

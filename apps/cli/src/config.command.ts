@@ -1,5 +1,5 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { configReference, loadConfig } from '@airlock/common';
+import { configReference, loadConfig } from '@airlock/common/config';
 import { configPath } from './config-path';
 
 @SubCommand({ name: 'check', description: 'Validate a configuration file; name the field and what is wrong' })

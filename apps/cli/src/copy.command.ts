@@ -1,123 +1,39 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommandRunner, Option } from 'nest-commander';
-import { AirlockError } from '@airlock/common';
-import { CopyEngine, CopyResult, Limiter, Registries, parseReference } from '@airlock/oci';
-import { parseCopyList, CopyPair } from './copy-list';
-import { cliRegistryOptions } from './registry-options';
-import { ProgressReporter } from './progress';
-import { EXIT, errorLine } from './exit-codes';
+import { COPY_DESCRIPTION, COPY_OPTIONS, CopyFlags } from './copy-options';
+import { runCopy } from './copy-run';
 
-interface CopyFlags {
-  srcInsecure?: boolean;
-  destInsecure?: boolean;
-  concurrency?: number;
-  list?: string;
-  quiet?: boolean;
-  json?: boolean;
-}
-
-@Command({
-  name: 'copy',
-  arguments: '[src] [dst]',
-  description:
-    'Copy an image (or an image index with every platform) between registries by digest. ' +
-    'Prints "DIGEST DESTINATION" for each image copied. Exit 0 only when every copy landed.',
-})
+@Command({ name: 'copy', arguments: '[src] [dst]', description: COPY_DESCRIPTION })
 export class CopyCommand extends CommandRunner {
-  async run(params: string[], flags: CopyFlags): Promise<void> {
-    let pairs: CopyPair[];
-    if (flags.list) {
-      if (params.length) throw new AirlockError('INVALID_ARGUMENT', 'give either SRC DST or --list FILE, not both');
-      let text: string;
-      try {
-        text = readFileSync(flags.list, 'utf8');
-      } catch (e) {
-        throw new AirlockError('INVALID_ARGUMENT', `cannot read copy list ${flags.list}: ${(e as Error).message}`);
-      }
-      pairs = parseCopyList(text);
-    } else {
-      if (params.length !== 2) throw new AirlockError('INVALID_ARGUMENT', 'usage: airlock copy [options] SRC DST (or --list FILE); see airlock copy --help');
-      pairs = [{ src: params[0], dst: params[1], line: 0 }];
-    }
-    const refs = pairs.map((p) => ({ ...p, srcRef: parseReference(p.src), dstRef: parseReference(p.dst, { defaultTag: false }) }));
-    const insecure = new Set<string>();
-    for (const r of refs) {
-      if (flags.srcInsecure) insecure.add(r.srcRef.registry);
-      if (flags.destInsecure) insecure.add(r.dstRef.registry);
-    }
-    const concurrency = flags.concurrency ?? 4;
-    const engine = new CopyEngine(new Registries(cliRegistryOptions(insecure, { connections: Math.max(16, concurrency * 2) })), { concurrency });
-    const progress = new ProgressReporter(pairs.length === 1 ? 'copying' : `copying ${pairs.length} images`, process.stderr, flags.quiet);
-    const totals = new Map<number, { done: number; total: number }>();
-    const onProgress = (i: number) => (p: { bytesDone: number; bytesTotal: number }) => {
-      totals.set(i, { done: p.bytesDone, total: p.bytesTotal });
-      let d = 0;
-      let t = 0;
-      for (const v of totals.values()) {
-        d += v.done;
-        t += v.total;
-      }
-      progress.update(d, t);
-    };
-    const images = new Limiter(Math.max(1, Math.min(8, concurrency * 2)));
-    const failures: string[] = [];
-    const results: CopyResult[] = [];
-    try {
-      await Promise.all(
-        refs.map((r, i) =>
-          images.run(async () => {
-            try {
-              const res = await engine.copyImage(r.srcRef, r.dstRef, { onProgress: onProgress(i) });
-              results.push(res);
-              progress.stop();
-              process.stdout.write(flags.json ? JSON.stringify(res) + '\n' : `${res.digest} ${res.destination.replace(/@sha256:.*$/, '')}\n`);
-            } catch (e) {
-              if (pairs.length === 1) throw e;
-              progress.stop();
-              failures.push(`line ${r.line}: ${errorLine(e).replace(/^airlock: /, '')}`);
-            }
-          }),
-        ),
-      );
-    } finally {
-      progress.stop();
-      await engine.close();
-    }
-    if (failures.length) {
-      for (const f of failures) process.stderr.write(`airlock: copy failed: ${f}\n`);
-      process.stderr.write(`airlock: ${results.length} of ${pairs.length} images copied\n`);
-      process.exitCode = EXIT.partial;
-    }
+  run(params: string[], flags: CopyFlags): Promise<void> {
+    return runCopy(params, flags);
   }
 
-  @Option({ flags: '--src-insecure', description: 'allow plain HTTP or unverified TLS for the source registry only' })
+  @Option(COPY_OPTIONS.srcInsecure)
   parseSrcInsecure(): boolean {
     return true;
   }
 
-  @Option({ flags: '--dest-insecure', description: 'allow plain HTTP or unverified TLS for the destination registry only' })
+  @Option(COPY_OPTIONS.destInsecure)
   parseDestInsecure(): boolean {
     return true;
   }
 
-  @Option({ flags: '--concurrency <n>', description: 'blobs transferred at once (default 4)' })
-  parseConcurrency(v: string): number {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1 || n > 64) throw new AirlockError('INVALID_ARGUMENT', '--concurrency takes a whole number from 1 to 64');
-    return n;
+  @Option(COPY_OPTIONS.concurrency)
+  parseConcurrency(v: string): unknown {
+    return COPY_OPTIONS.concurrency.parse?.(v);
   }
 
-  @Option({ flags: '--list <file>', description: 'copy every "SRC DST" pair in FILE (one per line, # comments) with shared connections' })
+  @Option(COPY_OPTIONS.list)
   parseList(v: string): string {
     return v;
   }
 
-  @Option({ flags: '-q, --quiet', description: 'no progress output' })
+  @Option(COPY_OPTIONS.quiet)
   parseQuiet(): boolean {
     return true;
   }
 
-  @Option({ flags: '--json', description: 'print one JSON result per image (digest, bytes moved, blobs copied/skipped/mounted)' })
+  @Option(COPY_OPTIONS.json)
   parseJson(): boolean {
     return true;
   }

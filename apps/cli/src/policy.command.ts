@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommandRunner, Option } from 'nest-commander';
-import { AirlockError, loadConfig } from '@airlock/common';
+import { AirlockError } from '@airlock/common';
+import { loadConfig } from '@airlock/common/config';
 import { lazy } from './lazy';
 
 const POLICY_FORMATS = ['policy-json', 'registries-d', 'machineconfig', 'portieris', 'all'];

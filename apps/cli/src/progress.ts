@@ -1,4 +1,4 @@
-import { SingleBar, Presets } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 
 /** Byte progress for long operations: a bar on a terminal, a plain line every few seconds otherwise. */
 export class ProgressReporter {
@@ -20,6 +20,8 @@ export class ProgressReporter {
     if (this.quiet) return;
     if (this.tty) {
       if (!this.bar) {
+        // loaded only when there is a terminal to draw on: scripts and pipes do not pay for it
+        const { SingleBar, Presets } = require('cli-progress') as typeof import('cli-progress');
         this.bar = new SingleBar(
           { format: `${this.label} [{bar}] {percentage}% {doneMiB}/{totalMiB} MiB {rate} MiB/s`, hideCursor: true, stream: this.out, clearOnComplete: true },
           Presets.shades_classic,

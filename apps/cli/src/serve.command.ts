@@ -1,6 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Command, CommandRunner, Option } from 'nest-commander';
-import { loadConfig } from '@airlock/common';
+import { loadConfig } from '@airlock/common/config';
 import type { AirlockApi } from '../../api/src/main';
 import { lazy } from './lazy';
 import { configPath } from './config-path';

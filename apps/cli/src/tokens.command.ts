@@ -1,5 +1,6 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { AirlockError, loadConfig } from '@airlock/common';
+import { AirlockError } from '@airlock/common';
+import { loadConfig } from '@airlock/common/config';
 import type { TokenService } from '@airlock/promotion';
 import { lazy } from './lazy';
 

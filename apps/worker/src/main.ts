@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
-import { LoadedConfig, loadConfig } from '@airlock/common';
+import { LoadedConfig, loadConfig } from '@airlock/common/config';
 import { StageCatalog, workerConnection } from '@airlock/promotion';
 import { WorkerModule } from './worker.module';
 

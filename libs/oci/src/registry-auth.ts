@@ -1,4 +1,4 @@
-import type { Agent } from 'undici';
+import type { Agent } from './undici-agent';
 import { Sensitive } from '@airlock/common';
 import { Challenge, Credentials, basicAuthorization } from './auth';
 import { RegistryError } from './errors';

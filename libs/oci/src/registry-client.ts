@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
-import { Agent, Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent } from './undici-agent';
 import { Credentials, parseChallenge } from './auth';
 import { RegistryAuth, Scope } from './registry-auth';
 import { RegistryError } from './errors';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { AirlockError, ChannelConfig, readSecret } from '@airlock/common';
+import { AirlockError } from '@airlock/common';
+import { ChannelConfig, readSecret } from '@airlock/common/config';
 import { readPrivateKey, readPublicKeys } from '@airlock/signing';
 import type { Key, PrivateKey } from 'openpgp';
 import { StageCatalog } from './stage-catalog';

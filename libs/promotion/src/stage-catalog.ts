@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { AirlockError, LoadedConfig, StageConfig, readSecret } from '@airlock/common';
+import { AirlockError } from '@airlock/common';
+import { LoadedConfig, StageConfig, readSecret } from '@airlock/common/config';
 import { FileLookasideStore, StageTrust, readPublicKeys, fingerprintOf, readPrivateKey } from '@airlock/signing';
 import type { Key, PrivateKey } from 'openpgp';
 import type { RegistryOptionsResolver } from '@airlock/oci';

@@ -1,0 +1,21 @@
+import { parseCopyArgs } from './copy-fast';
+import { COPY_OPTIONS } from './copy-options';
+
+describe('airlock copy fast path arguments', () => {
+  it('reads every option the command declares, by long and short name and with =', () => {
+    expect(parseCopyArgs(['--src-insecure', '--dest-insecure', '--concurrency', '8', '-q', '--json', 'a/b', 'c/d'])).toEqual({
+      params: ['a/b', 'c/d'],
+      flags: { srcInsecure: true, destInsecure: true, concurrency: 8, quiet: true, json: true },
+    });
+    expect(parseCopyArgs(['--list=pairs.txt', '--quiet', '--concurrency=2'])).toEqual({ params: [], flags: { list: 'pairs.txt', quiet: true, concurrency: 2 } });
+    expect(Object.keys(COPY_OPTIONS).sort()).toEqual(['concurrency', 'destInsecure', 'json', 'list', 'quiet', 'srcInsecure']);
+  });
+
+  it('hands help, unknown options, missing values and extra arguments to the full command line', () => {
+    for (const args of [['--help'], ['-h', 'a', 'b'], ['--bogus', 'a', 'b'], ['--concurrency'], ['a', 'b', 'c'], ['--list']]) expect(parseCopyArgs(args)).toBeUndefined();
+  });
+
+  it('refuses a bad value with the code the command gives', () => {
+    expect(() => parseCopyArgs(['--concurrency', '0', 'a', 'b'])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+});

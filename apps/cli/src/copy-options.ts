@@ -1,0 +1,36 @@
+import { AirlockError } from '@airlock/common';
+
+/** The flags of `airlock copy`, as the command and its fast path (copy-fast.ts) both read them. */
+export interface CopyFlags {
+  srcInsecure?: boolean;
+  destInsecure?: boolean;
+  concurrency?: number;
+  list?: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/** One option: commander's flags string, its help line and, when it takes a value, how the value is read. */
+export interface CopyOption {
+  flags: string;
+  description: string;
+  parse?: (v: string) => unknown;
+}
+
+export function parseConcurrency(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new AirlockError('INVALID_ARGUMENT', '--concurrency takes a whole number from 1 to 64');
+  return n;
+}
+
+export const COPY_OPTIONS: Record<keyof CopyFlags, CopyOption> = {
+  srcInsecure: { flags: '--src-insecure', description: 'allow plain HTTP or unverified TLS for the source registry only' },
+  destInsecure: { flags: '--dest-insecure', description: 'allow plain HTTP or unverified TLS for the destination registry only' },
+  concurrency: { flags: '--concurrency <n>', description: 'blobs transferred at once (default 4)', parse: parseConcurrency },
+  list: { flags: '--list <file>', description: 'copy every "SRC DST" pair in FILE (one per line, # comments) with shared connections', parse: (v) => v },
+  quiet: { flags: '-q, --quiet', description: 'no progress output' },
+  json: { flags: '--json', description: 'print one JSON result per image (digest, bytes moved, blobs copied/skipped/mounted)' },
+};
+
+export const COPY_DESCRIPTION =
+  'Copy an image (or an image index with every platform) between registries by digest. Prints "DIGEST DESTINATION" for each image copied. Exit 0 only when every copy landed.';
