@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { openDatabase } from '@airlock/audit';
 import { startPipeline } from '../support/pipeline';
 import { pushRandomImage } from '../support/images';
 import { GpgHome } from '../support/gpg';
@@ -9,11 +10,11 @@ const N = Number(process.env.BENCH_PROMOTIONS ?? 50);
 
 /**
  * N promotions of small signed images through the API (request + approve) on
- * one airlock (API + worker, concurrency 4), beside a shell-style loop of
+ * one `airlock serve` process (API + worker, concurrency 4), beside a shell-style loop of
  * `skopeo copy --sign-by` per image doing the copy and the signing.
  */
 export async function promotionBench(): Promise<void> {
-  const p = await startPipeline([{ name: 'dev' }, { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } }]);
+  const p = await startPipeline([{ name: 'dev' }, { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } }], { worker: false });
   const gpg = new GpgHome();
   try {
     const dev = p.registries.dev;
@@ -23,6 +24,8 @@ export async function promotionBench(): Promise<void> {
       await p.signInStage('dev', `team/svc${i}`, img.digest, img.reference);
       imgs.push(img);
     }
+    // one `airlock serve` (API and worker, concurrency 4) in its own process; this one only plays the clients
+    const serve = await p.apiAsProcess('serve');
     const t0 = Date.now();
     const ids: string[] = [];
     await Promise.all(
@@ -34,11 +37,22 @@ export async function promotionBench(): Promise<void> {
     );
     for (const id of ids) await p.waitFor(id, p.tokens.alice, ['completed', 'failed'], 300_000);
     const wall = (Date.now() - t0) / 1000;
-    const rows = p.api.runtime.db
+    await serve.stop();
+    const db = openDatabase(join(p.dir, 'airlock.db'), { readonly: true });
+    const rows = db
       .prepare("SELECT p.state, p.finished_at, (SELECT MAX(created_at) FROM approvals a WHERE a.promotion_id = p.id) AS approved_at FROM promotions p")
       .all() as { state: string; finished_at: string; approved_at: string }[];
     const lat = rows.map((r) => (Date.parse(r.finished_at) - Date.parse(r.approved_at)) / 1000);
     const failed = rows.filter((r) => r.state !== 'completed').length;
+    // where the time goes: waiting for a worker, each step, and recording the completion
+    const steps = db.prepare('SELECT promotion_id, name, started_at, finished_at FROM steps WHERE finished_at IS NOT NULL').all() as { promotion_id: string; name: string; started_at: string; finished_at: string }[];
+    const stepMs = (name: string) => percentile(steps.filter((x) => x.name === name).map((x) => Date.parse(x.finished_at) - Date.parse(x.started_at)), 50);
+    const waits = db
+      .prepare("SELECT (SELECT MAX(created_at) FROM approvals a WHERE a.promotion_id = p.id) AS approved_at, (SELECT MIN(started_at) FROM steps s WHERE s.promotion_id = p.id) AS started_at FROM promotions p")
+      .all() as { approved_at: string; started_at: string }[];
+    const waitMs = waits.map((w) => Date.parse(w.started_at) - Date.parse(w.approved_at));
+
+    db.close();
 
     // skopeo loop: copy + sign per image, one process each
     const fpr = await gpg.generate('bench signer <b@example.test>');
@@ -56,6 +70,8 @@ export async function promotionBench(): Promise<void> {
       ['p50 approval -> completed (s)', percentile(lat, 50), '', ''],
       ['p95 approval -> completed (s)', percentile(lat, 95), '', ''],
       ['failed', failed, '', ''],
+      ['p50 / p95 wait for a worker (ms)', `${percentile(waitMs, 50)} / ${percentile(waitMs, 95)}`, '', ''],
+      ['p50 verify / copy / sign / publish (ms)', ['verify', 'copy', 'sign', 'publish'].map(stepMs).join(' / '), '', ''],
     ]);
     console.log('the skopeo loop copies and signs only; airlock also verifies the dev signatures, records every step and serves the signatures.');
   } finally {

@@ -32,8 +32,8 @@ export interface Pipeline {
   startWorker(): Promise<void>;
   /** Restarts the API process part on a re-read configuration (same port, same database). */
   restartApi(): Promise<void>;
-  /** Moves the API out of this process into `airlock api` (same port and database), as deployed; stop() stops it. */
-  apiAsProcess(): Promise<AirlockProcess>;
+  /** Moves the API out of this process into `airlock api` (or `airlock serve`: API and worker) on the same port and database, as deployed; stop() stops it. */
+  apiAsProcess(command?: 'api' | 'serve'): Promise<AirlockProcess>;
   stop(): Promise<void>;
 }
 
@@ -111,10 +111,10 @@ export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { reg
       p.api = await createApi(loadConfig(config.path), { logger: false, runtime: runtimeOpts });
       await p.api.listen(port, '127.0.0.1');
     },
-    async apiAsProcess() {
+    async apiAsProcess(command = 'api') {
       await p.api.close();
       // BENCH_PROFILE_DIR=/some/dir writes a V8 CPU profile of the API process there when it stops
-      const proc = new AirlockProcess('api', config.path, {}, process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
+      const proc = new AirlockProcess(command, config.path, {}, process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
       apiProcess = proc;
       const end = Date.now() + 30_000;
       for (;;) {
