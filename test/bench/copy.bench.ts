@@ -84,7 +84,7 @@ export async function copyBench(): Promise<void> {
       ['20 small images, shared base', median(batch.airlock), median(batch.skopeo), median(batch.skopeo) / median(batch.airlock), 'one --list run vs 20 skopeo runs'],
     ]);
     console.log(`peak RSS: airlock ${Math.max(...cold.rss).toFixed(0)} MiB, skopeo ${Math.max(...cold.skRss).toFixed(0)} MiB (cold copy)`);
-    console.log(`airlock process start-up (node + NestJS + undici) is included in every airlock figure; "engine alone" is the same copy inside one process.`);
+    console.log(`airlock process start-up (node and undici; copy runs without NestJS) is included in every airlock figure; "engine alone" is the same copy inside one process.`);
   } finally {
     await Promise.all([a.stop(), b.stop()]);
     rmSync(work, { recursive: true, force: true });

@@ -95,18 +95,14 @@ export class CopyEngine {
     const parsed = parseManifest(top.bytes, top.mediaType);
     const topManifest: ManifestBlob = { ...top, mediaType: parsed.mediaType };
 
-    // For a plain image the blobs are checked while the destination is asked for the manifest: when it is there,
-    // every blob check answers "present" and nothing moves; when it is not (a promotion), a round trip is saved.
-    const headTop = dstClient.headManifest(dst.repository, top.digest);
-    const eager = parsed.parsed.kind === 'image' ? this.copyBlobs(srcClient, src.repository, dstClient, dst.repository, [parsed.parsed.config, ...parsed.parsed.layers], tally, report) : undefined;
-    const [present] = await Promise.all([headTop, eager]);
-    if (present && !eager) {
+    const present = await dstClient.headManifest(dst.repository, top.digest);
+    if (present) {
       // The registry accepted this manifest earlier, so everything it references is there.
       const blobs = await this.countBlobs(srcClient, src.repository, parsed.parsed);
       tally.skipped = blobs.count;
       tally.progress = { bytesDone: blobs.bytes, bytesTotal: blobs.bytes, blobsDone: blobs.count, blobsTotal: blobs.count };
       report();
-    } else if (!eager && parsed.parsed.kind === 'index') {
+    } else if (parsed.parsed.kind === 'index') {
       const children = parsed.parsed.manifests;
       await Promise.all(
         children.map(async (child) => {
@@ -118,6 +114,8 @@ export class CopyEngine {
           tally.manifests++;
         }),
       );
+    } else {
+      await this.copyBlobs(srcClient, src.repository, dstClient, dst.repository, [parsed.parsed.config, ...parsed.parsed.layers], tally, report);
     }
 
     const selector = dst.tag ?? top.digest;
