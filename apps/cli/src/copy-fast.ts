@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { COPY_OPTIONS, CopyFlags } from './copy-options';
 import { runCopy } from './copy-run';
-import { errorLine, exitCodeFor } from './exit-codes';
+import { reportFailure } from './exit-codes';
 
 /**
  * The flags of `airlock copy ARGS`, read with node's own parser from the
@@ -41,20 +41,12 @@ export function parseCopyArgs(args: string[]): { params: string[]; flags: CopyFl
  * `copy`. Returns false when the full command line must handle the call.
  */
 export async function fastCopy(args: string[]): Promise<boolean> {
-  let call: ReturnType<typeof parseCopyArgs>;
   try {
-    call = parseCopyArgs(args);
-  } catch (e) {
-    process.stderr.write(errorLine(e) + '\n');
-    process.exitCode = exitCodeFor(e);
-    return true;
-  }
-  if (!call) return false;
-  try {
+    const call = parseCopyArgs(args);
+    if (!call) return false;
     await runCopy(call.params, call.flags);
   } catch (e) {
-    process.stderr.write(errorLine(e) + '\n');
-    process.exitCode = exitCodeFor(e);
+    reportFailure(e);
   }
   return true;
 }

@@ -10,7 +10,7 @@ export interface CopyFlags {
   json?: boolean;
 }
 
-/** One option: commander's flags string, its help line and, when it takes a value, how the value is read. */
+/** One option: commander's flags string, its help line and, for a value that must be checked, how it is read. */
 export interface CopyOption {
   flags: string;
   description: string;
@@ -27,7 +27,7 @@ export const COPY_OPTIONS: Record<keyof CopyFlags, CopyOption> = {
   srcInsecure: { flags: '--src-insecure', description: 'allow plain HTTP or unverified TLS for the source registry only' },
   destInsecure: { flags: '--dest-insecure', description: 'allow plain HTTP or unverified TLS for the destination registry only' },
   concurrency: { flags: '--concurrency <n>', description: 'blobs transferred at once (default 4)', parse: parseConcurrency },
-  list: { flags: '--list <file>', description: 'copy every "SRC DST" pair in FILE (one per line, # comments) with shared connections', parse: (v) => v },
+  list: { flags: '--list <file>', description: 'copy every "SRC DST" pair in FILE (one per line, # comments) with shared connections' },
   quiet: { flags: '-q, --quiet', description: 'no progress output' },
   json: { flags: '--json', description: 'print one JSON result per image (digest, bytes moved, blobs copied/skipped/mounted)' },
 };

@@ -1,5 +1,5 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
-import { COPY_DESCRIPTION, COPY_OPTIONS, CopyFlags } from './copy-options';
+import { COPY_DESCRIPTION, COPY_OPTIONS, CopyFlags, parseConcurrency } from './copy-options';
 import { runCopy } from './copy-run';
 
 @Command({ name: 'copy', arguments: '[src] [dst]', description: COPY_DESCRIPTION })
@@ -19,8 +19,8 @@ export class CopyCommand extends CommandRunner {
   }
 
   @Option(COPY_OPTIONS.concurrency)
-  parseConcurrency(v: string): unknown {
-    return COPY_OPTIONS.concurrency.parse?.(v);
+  parseConcurrency(v: string): number {
+    return parseConcurrency(v);
   }
 
   @Option(COPY_OPTIONS.list)

@@ -46,6 +46,12 @@ export function exitCodeFor(err: unknown): number {
   return EXIT.internal;
 }
 
+/** Ends a command that failed: its one line on standard error and its exit code. */
+export function reportFailure(err: unknown): void {
+  process.stderr.write(errorLine(err) + '\n');
+  process.exitCode = exitCodeFor(err);
+}
+
 /** One line a person can act on: `airlock: CODE: message` (no stack unless AIRLOCK_DEBUG is set). */
 export function errorLine(err: unknown): string {
   const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();

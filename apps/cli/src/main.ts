@@ -3,7 +3,7 @@ import { CommandFactory } from 'nest-commander';
 import { CommandRunnerService } from 'nest-commander/src/command-runner.service';
 import type { Command as CommanderCommand, CommanderError } from 'commander';
 import { CliModule } from './cli.module';
-import { EXIT, errorLine, exitCodeFor } from './exit-codes';
+import { EXIT, reportFailure } from './exit-codes';
 
 /** commander exits 1 on usage errors; our documented code is 2 (help and --version stay 0). */
 function usageExit(err: Error): never {
@@ -22,10 +22,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     cliName: 'airlock',
     version: process.env.npm_package_version ?? '0.1.0',
     errorHandler: usageExit,
-    serviceErrorHandler: (err: Error) => {
-      process.stderr.write(errorLine(err) + '\n');
-      process.exitCode = exitCodeFor(err);
-    },
+    serviceErrorHandler: reportFailure,
   });
   try {
     // nest-commander sets exitOverride on the root only; subcommands need it too.
@@ -39,8 +36,5 @@ export async function main(argv: string[] = process.argv): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((e) => {
-    process.stderr.write(errorLine(e) + '\n');
-    process.exitCode = exitCodeFor(e);
-  });
+  main().catch(reportFailure);
 }

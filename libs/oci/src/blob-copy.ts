@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { RegistryClient } from './registry-client';
 import { RegistryError } from './errors';
 import { DigestVerifier } from './digest-verifier';
+import { discard } from './http-util';
 import { digestLike } from './digest';
 import { Descriptor } from './manifest';
 import { DEFAULT_RETRY, RetryPolicy, withRetry } from './retry';
@@ -115,12 +116,6 @@ export async function copyBlob(route: BlobRoute, desc: Descriptor, opts: BlobCop
     }
   });
   return 'copied';
-}
-
-/** Drops a response body not read to its end (undici reports that as an 'error' the process must not die of). */
-function discard(body: Readable): void {
-  body.on('error', () => undefined);
-  body.destroy();
 }
 
 async function startPlainUpload(dst: RegistryClient, repository: string): Promise<URL> {

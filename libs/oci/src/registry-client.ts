@@ -9,7 +9,7 @@ import { apiHost } from './reference';
 import { MANIFEST_MEDIA_TYPES } from './media-types';
 import { ManifestBlob } from './manifest';
 import { digestLike, assertDigest } from './digest';
-import { USER_AGENT, drain } from './http-util';
+import { USER_AGENT, discard, drain } from './http-util';
 
 /** How to reach one registry. */
 export interface RegistryOptions {
@@ -205,7 +205,7 @@ export class RegistryClient {
     });
     const len = Number(header(res, 'content-length') ?? 0);
     if (len > 4 << 20) {
-      res.body.destroy();
+      discard(res.body);
       throw new RegistryError('MANIFEST_INVALID', `${what} is larger than 4 MiB; refusing it`);
     }
     const bytes = Buffer.from(await res.body.arrayBuffer());
