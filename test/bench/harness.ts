@@ -54,8 +54,8 @@ export function percentile(xs: number[], p: number): number {
   return s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] : NaN;
 }
 
-/** The airlock command as users run it. */
-export const AIRLOCK = [AIRLOCK_BIN];
+/** The airlock command as users run it (BENCH_PROFILE_DIR=/some/dir: each run writes a V8 CPU profile there). */
+export const AIRLOCK = [...(process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []), AIRLOCK_BIN];
 
 /** Prints a table of rows with aligned columns. */
 export function table(title: string, header: string[], rows: (string | number)[][]): void {

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { PassThrough, Readable, Transform } from 'node:stream';
+import { PassThrough, Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
 import { extract as tarExtract } from 'tar-stream';
 import { BundleError } from './errors';
 import { BundleManifest, ENTRY_NAME, bundleManifestSchema } from './bundle-manifest';
 import { VolumeIndex } from './bundle-writer';
+import { armored, runPgpThread } from './pgp-thread';
 
 /** Limits an import holds a bundle to, whatever its manifest claims. */
 export interface BundleCaps {
@@ -26,9 +27,10 @@ async function sha256File(path: string): Promise<string> {
 
 /**
  * Finds the volume index among the given files (or beside the first volume)
- * and checks that every volume is present, of its size, and intact.
+ * and checks that every volume is present and of its size; with `hash`, also
+ * that every volume is intact (the single-pass read checks that on the way).
  */
-export async function checkVolumes(files: string[]): Promise<{ index: VolumeIndex; volumes: string[] }> {
+export async function checkVolumes(files: string[], o: { hash: boolean } = { hash: true }): Promise<{ index: VolumeIndex; volumes: string[] }> {
   const indexPath = files.find((f) => f.endsWith('.volumes.json')) ?? (files[0] ? join(dirname(files[0]), basename(files[0]).replace(/\.pgp(\.\d{3})?$/, '.volumes.json')) : '');
   let index: VolumeIndex;
   try {
@@ -49,77 +51,95 @@ export async function checkVolumes(files: string[]): Promise<{ index: VolumeInde
       throw new BundleError('BUNDLE_VOLUME_MISSING', `volume ${v.name} is missing`);
     }
     if (st.size !== v.size) throw new BundleError('BUNDLE_VOLUME_CORRUPT', `volume ${v.name} has ${st.size} bytes, not ${v.size} (truncated or padded)`);
-    if ((await sha256File(path)) !== v.sha256) throw new BundleError('BUNDLE_VOLUME_CORRUPT', `volume ${v.name} is damaged (its SHA-256 differs)`);
     volumes.push(path);
   }
+  const damaged = o.hash ? await firstDamaged(volumes, index) : undefined;
+  if (damaged) throw damagedVolume(damaged);
   return { index, volumes };
 }
 
-function concat(paths: string[]): Readable {
+const damagedVolume = (name: string) => new BundleError('BUNDLE_VOLUME_CORRUPT', `volume ${name} is damaged (its SHA-256 differs)`);
+
+/** The name of the first volume whose SHA-256 differs from the index. */
+async function firstDamaged(paths: string[], index: VolumeIndex): Promise<string | undefined> {
+  for (const [i, p] of paths.entries()) if ((await sha256File(p)) !== index.volumes[i].sha256) return index.volumes[i].name;
+  return undefined;
+}
+
+/** The volumes one after another, each hashed on the way; `damaged()` names the first whose SHA-256 differs from the index. */
+function concatHashed(paths: string[], index: VolumeIndex): { stream: Readable; damaged(): string | undefined } {
   const out = new PassThrough({ highWaterMark: 1 << 20 });
+  const got: string[] = [];
   (async () => {
-    for (const p of paths) await pipeline(createReadStream(p, { highWaterMark: 1 << 20 }), out, { end: false });
+    for (const p of paths) {
+      const h = createHash('sha256');
+      const hashing = new Transform({
+        transform(c: Buffer, _e, cb) {
+          h.update(c);
+          cb(null, c);
+        },
+      });
+      await pipeline(createReadStream(p, { highWaterMark: 1 << 20 }), hashing, out, { end: false });
+      got.push(h.digest('hex'));
+    }
     out.end();
   })().catch((e) => out.destroy(e));
-  return out;
+  return { stream: out, damaged: () => index.volumes.find((v, i) => got[i] !== undefined && got[i] !== v.sha256)?.name };
+}
+
+export interface OpenBundleOptions {
+  /** A fresh folder the entries are extracted into; removed when anything fails. */
+  staging: string;
+  trustedSenders: openpgp.Key[];
+  decryptionKeys: openpgp.PrivateKey[];
+  requireEncrypted: boolean;
+  caps?: BundleCaps;
 }
 
 /**
- * Decrypts (when encrypted) and verifies the bundle into `tarPath`, streaming:
- * nothing in the output is trusted until the signature by a pinned sender
- * key and the integrity check at the end have passed; on any failure the
- * output is removed.
+ * Reads a bundle in one pass: the volumes (hashed on the way), decrypted when
+ * encrypted, into the extraction rules (only ever inside `staging`). Nothing
+ * extracted is trusted until, at the end, every volume matched its index, the
+ * OpenPGP integrity check passed and the signature is by a pinned sender key;
+ * an extraction error is reported only once those hold (a forged bundle is a
+ * sender problem first). On any failure `staging` is removed.
  */
-export async function openBundle(volumes: string[], o: { tarPath: string; trustedSenders: openpgp.Key[]; decryptionKeys: openpgp.PrivateKey[]; requireEncrypted: boolean }): Promise<{ senderFingerprint: string }> {
-  const input = Readable.toWeb(concat(volumes)) as never;
-  let message: openpgp.Message<ReadableStream<Uint8Array>>;
+export async function openBundle(volumes: string[], index: VolumeIndex, o: OpenBundleOptions): Promise<{ manifest: BundleManifest; senderFingerprint: string }> {
+  const input = concatHashed(volumes, index);
+  const extraction = bundleExtractor(o.staging, o.caps ?? DEFAULT_CAPS);
+  const thread = runPgpThread({ op: 'open', decryptionKeys: armored(o.decryptionKeys), trustedSenders: armored(o.trustedSenders), requireEncrypted: o.requireEncrypted }, input.stream);
   try {
-    message = (await openpgp.readMessage({ binaryMessage: input })) as never;
+    const broken = await pipeline(thread.output, extraction.sink).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    // the thread's own verdict first: it knows whether decryption, the integrity check or the signature failed
+    const { sender } = await thread.done;
+    if (broken) throw broken;
+    const damaged = input.damaged();
+    if (damaged) throw damagedVolume(damaged);
+    return { manifest: await extraction.manifest, senderFingerprint: sender as string };
   } catch (e) {
-    throw new BundleError('BUNDLE_INVALID', `not an OpenPGP message: ${(e as Error).message}`);
+    input.stream.destroy();
+    await extraction.abort();
+    await fs.rm(o.staging, { recursive: true, force: true });
+    // a damaged volume makes decryption fail in many ways: name the volume, as a check before decryption would
+    const damaged = e instanceof BundleError && e.code === 'BUNDLE_VOLUME_CORRUPT' ? undefined : await firstDamaged(volumes, index);
+    if (damaged) throw damagedVolume(damaged);
+    throw e instanceof BundleError ? e : new BundleError('BUNDLE_INVALID', `cannot read the bundle: ${(e as Error).message}`);
   }
-  const encrypted = message.packets.some((p) => [openpgp.enums.packet.publicKeyEncryptedSessionKey, openpgp.enums.packet.symEncryptedIntegrityProtectedData, openpgp.enums.packet.aeadEncryptedData].includes((p.constructor as unknown as { tag: number }).tag));
-  if (o.requireEncrypted && !encrypted) throw new BundleError('BUNDLE_INVALID', 'this channel requires encrypted bundles; this one is not');
-  let result: { data: unknown; signatures: { keyID: openpgp.KeyID; verified: Promise<true> }[] };
-  try {
-    result = encrypted
-      ? ((await openpgp.decrypt({ message: message as never, decryptionKeys: o.decryptionKeys, verificationKeys: o.trustedSenders, expectSigned: false, format: 'binary', config: { allowUnauthenticatedStream: true } })) as never)
-      : ((await openpgp.verify({ message: message as never, verificationKeys: o.trustedSenders, expectSigned: false, format: 'binary' })) as never);
-  } catch (e) {
-    const msg = (e as Error).message;
-    if (/decrypt|session key|private key/i.test(msg)) throw new BundleError('BUNDLE_DECRYPT_FAILED', `cannot decrypt the bundle with this side's import key: ${msg}`);
-    throw new BundleError('BUNDLE_INVALID', `cannot read the bundle: ${msg}`);
-  }
-  try {
-    await pipeline(Readable.fromWeb(result.data as never), createWriteStream(o.tarPath));
-  } catch (e) {
-    await fs.rm(o.tarPath, { force: true });
-    throw new BundleError('BUNDLE_CORRUPT', `the bundle failed its integrity check: ${(e as Error).message}`);
-  }
-  const sigs = result.signatures;
-  if (sigs.length !== 1) {
-    await fs.rm(o.tarPath, { force: true });
-    throw new BundleError('BUNDLE_UNTRUSTED_SENDER', `the bundle carries ${sigs.length} signatures; exactly one sender signature is required`);
-  }
-  try {
-    await sigs[0].verified;
-  } catch (e) {
-    await fs.rm(o.tarPath, { force: true });
-    const msg = (e as Error).message;
-    if (/could not find signing key/i.test(msg)) throw new BundleError('BUNDLE_UNTRUSTED_SENDER', `the bundle is signed by key ${sigs[0].keyID.toHex().toUpperCase()}, which is not a pinned sender key for this channel`);
-    throw new BundleError('BUNDLE_CORRUPT', `the bundle signature does not verify: ${msg}`);
-  }
-  const key = o.trustedSenders.find((k) => k.getKeys(sigs[0].keyID).length > 0) as openpgp.Key;
-  return { senderFingerprint: key.getFingerprint().toUpperCase() };
 }
 
 /**
- * Reads the verified tar: bundle.json first (validated), then every entry,
- * each checked before it is accepted: listed in bundle.json, a regular file,
- * a safe name, no duplicate or case collision, its size and SHA-256. Files
- * land only inside `staging`; anything wrong aborts with a code.
+ * The extraction rules, as a sink for the bundle's tar: bundle.json first
+ * (validated), then every entry, each checked before it is accepted: listed
+ * in bundle.json, a regular file, a safe name, no duplicate or case
+ * collision, its size and SHA-256. Files land only inside `staging`; anything
+ * wrong rejects `manifest` with a code. The sink itself never fails: after a
+ * refusal it takes the rest of the stream unread, so that the integrity check
+ * and the signature at its end are still checked.
  */
-export async function extractBundle(tarPath: string, staging: string, caps: BundleCaps = DEFAULT_CAPS): Promise<BundleManifest> {
+export function bundleExtractor(staging: string, caps: BundleCaps = DEFAULT_CAPS): { sink: Writable; manifest: Promise<BundleManifest>; abort(): Promise<void> } {
   const ex = tarExtract();
   let manifest: BundleManifest | undefined;
   let listed = new Map<string, { size: number; sha256: string }>();
@@ -127,6 +147,7 @@ export async function extractBundle(tarPath: string, staging: string, caps: Bund
   const seenLower = new Set<string>();
   let total = 0;
   let count = 0;
+  let writing: Promise<unknown> = Promise.resolve();
   const done = new Promise<void>((resolve, reject) => {
     ex.on('entry', (header, stream, next) => {
       stream.on('error', () => undefined); // reported through the extractor
@@ -176,7 +197,8 @@ export async function extractBundle(tarPath: string, staging: string, caps: Bund
       if (total > caps.maxTotalBytes) return fail('BUNDLE_TOO_LARGE', 'the bundle is larger than this side accepts');
       const dest = join(staging, name);
       const h = createHash('sha256');
-      fs.mkdir(dirname(dest), { recursive: true })
+      writing = fs
+        .mkdir(dirname(dest), { recursive: true })
         .then(() =>
           pipeline(
             stream,
@@ -200,14 +222,44 @@ export async function extractBundle(tarPath: string, staging: string, caps: Bund
     ex.on('error', reject);
     ex.on('close', () => resolve());
   });
-  try {
-    await Promise.all([pipeline(createReadStream(tarPath), ex), done]);
-  } catch (e) {
-    if (e instanceof BundleError) throw e;
-    throw new BundleError('BUNDLE_INVALID', `the bundle is not a valid archive: ${(e as Error).message}`);
-  }
-  if (!manifest) throw new BundleError('BUNDLE_INVALID', 'the bundle holds no bundle.json');
-  const missing = manifest.entries.filter((e) => !seen.has(e.name));
-  if (missing.length) throw new BundleError('BUNDLE_INCOMPLETE', `the bundle lacks ${missing.length} entries listed in bundle.json (first: ${missing[0].name})`);
-  return manifest;
+  let broken = false;
+  ex.on('error', () => (broken = true));
+  ex.on('close', () => (broken = true));
+  const sink = new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Uint8Array, _e, cb) {
+      if (broken) return cb();
+      if (ex.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))) return cb();
+      const go = () => {
+        ex.off('drain', go);
+        ex.off('close', go);
+        cb();
+      };
+      ex.on('drain', go);
+      ex.on('close', go);
+    },
+    final(cb) {
+      if (!broken) (ex as unknown as { end(): void }).end();
+      done.then(() => cb(), () => cb());
+    },
+  });
+  const result = done.then(
+    () => {
+      if (!manifest) throw new BundleError('BUNDLE_INVALID', 'the bundle holds no bundle.json');
+      const missing = manifest.entries.filter((e) => !seen.has(e.name));
+      if (missing.length) throw new BundleError('BUNDLE_INCOMPLETE', `the bundle lacks ${missing.length} entries listed in bundle.json (first: ${missing[0].name})`);
+      return manifest;
+    },
+    (e) => {
+      throw e instanceof BundleError ? e : new BundleError('BUNDLE_INVALID', `the bundle is not a valid archive: ${(e as Error).message}`);
+    },
+  );
+  result.catch(() => undefined); // read only once the signature holds; a refusal before that is not unhandled
+  // stops extracting and waits until no file is being written any more (then `staging` can go)
+  const abort = async () => {
+    ex.destroy();
+    await done.catch(() => undefined);
+    await writing.catch(() => undefined);
+  };
+  return { sink, manifest: result, abort };
 }

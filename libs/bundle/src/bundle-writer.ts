@@ -3,11 +3,12 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
 import { pack as tarPack } from 'tar-stream';
 import { BundleError } from './errors';
 import { BundleEntry, BundleManifest } from './bundle-manifest';
 import { VolumeInfo, VolumeWriter } from './volume-writer';
+import { armored, runPgpThread } from './pgp-thread';
 
 /** The volume index written beside the volumes (for completeness checks before decryption). */
 export interface VolumeIndex {
@@ -101,13 +102,9 @@ export async function writeBundle(o: WriteBundleOptions): Promise<{ base: string
     volumes.destroy();
   });
   try {
-    // tar-stream's pack is a streamx stream: adapt it to a Node stream, then to a web stream for openpgp
-    const message = await openpgp.createMessage({ binary: Readable.toWeb(Readable.from(tar as unknown as AsyncIterable<Buffer>)) as never, format: 'binary' });
-    const config = { preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed };
-    const signed = o.encryptTo?.length
-      ? await openpgp.encrypt({ message, encryptionKeys: o.encryptTo, signingKeys: o.signingKey, signingKeyIDs: [o.signingKey.getKeyID()], format: 'binary', config })
-      : await openpgp.sign({ message, signingKeys: o.signingKey, signingKeyIDs: [o.signingKey.getKeyID()], format: 'binary', config });
-    await Promise.all([pipeline(Readable.fromWeb(signed as never), volumes), feed]);
+    // signing and encryption run on their own thread, beside the registry reads, the tar and the volume writes here
+    const sealed = runPgpThread({ op: 'seal', signingKey: o.signingKey.armor(), encryptTo: armored(o.encryptTo ?? []) }, Readable.from(tar as unknown as AsyncIterable<Buffer>));
+    await Promise.all([pipeline(sealed.output, volumes), feed, sealed.done]);
   } catch (e) {
     await volumes.discard();
     if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw new BundleError('BUNDLE_WRITE_FAILED', `no space left in ${o.outDir}; nothing was written under a final name`);

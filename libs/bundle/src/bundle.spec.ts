@@ -9,7 +9,7 @@ import { pack as tarPack } from 'tar-stream';
 type Headers = Record<string, unknown> & { name: string };
 import { BUNDLE_FORMAT, BundleManifest } from './bundle-manifest';
 import { writeBundle } from './bundle-writer';
-import { checkVolumes, extractBundle, openBundle } from './bundle-reader';
+import { checkVolumes, openBundle } from './bundle-reader';
 import { VolumeWriter } from './volume-writer';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -56,10 +56,8 @@ describe('transfer bundles', () => {
   const write = async (content: Map<string, Buffer>, m = manifestFor(content), opts: { encrypt?: boolean; volume?: number } = {}) =>
     writeBundle({ manifest: m, open: async (e) => Readable.from([content.get(e.name) as Buffer]), signingKey: sender, encryptTo: opts.encrypt === false ? undefined : [importer.toPublic()], outDir: join(dir, 'out'), maxVolumeBytes: opts.volume ?? 100_000 });
   const read = async (files: string[], trusted = [sender.toPublic()]) => {
-    const { volumes } = await checkVolumes(files);
-    const tarPath = join(dir, 'payload.tar');
-    await openBundle(volumes, { tarPath, trustedSenders: trusted, decryptionKeys: [importer], requireEncrypted: false });
-    return extractBundle(tarPath, join(dir, 'staging'));
+    const { index, volumes } = await checkVolumes(files, { hash: false });
+    return (await openBundle(volumes, index, { staging: join(dir, 'staging'), trustedSenders: trusted, decryptionKeys: [importer], requireEncrypted: false })).manifest;
   };
   const code = (p: Promise<unknown>) => p.then(() => 'OK', (e) => e.code ?? String(e));
   const outFiles = () => readdirSync(join(dir, 'out')).map((f) => join(dir, 'out', f));
@@ -79,7 +77,7 @@ describe('transfer bundles', () => {
     }
   });
 
-  it('refuses a missing or truncated volume, a flipped byte, and an unpinned sender, before extracting anything', async () => {
+  it('refuses a missing or truncated volume, a flipped byte, and an unpinned sender, and leaves nothing extracted', async () => {
     const content = blobs();
     await write(content);
     const files = outFiles();
@@ -110,14 +108,14 @@ describe('transfer bundles', () => {
   });
 
   /** A hostile tar, properly signed and encrypted by the pinned sender: only the extraction rules stand in its way. */
-  async function sealTar(entries: { header: Headers; body?: Buffer }[]): Promise<string[]> {
+  async function sealTar(entries: { header: Headers; body?: Buffer }[], signer = sender): Promise<string[]> {
     const tar = tarPack();
     for (const e of entries) tar.entry(e.header as never, (e.body ?? Buffer.alloc(0)) as never);
     tar.finalize();
     const chunks: Buffer[] = [];
     for await (const c of tar as unknown as AsyncIterable<Buffer>) chunks.push(c);
     const message = await openpgp.createMessage({ binary: Buffer.concat(chunks) });
-    const enc = await openpgp.encrypt({ message, encryptionKeys: importer.toPublic(), signingKeys: sender, format: 'binary' });
+    const enc = await openpgp.encrypt({ message, encryptionKeys: importer.toPublic(), signingKeys: signer, format: 'binary' });
     const w = new VolumeWriter(join(dir), 'evil.pgp', 1 << 30);
     await new Promise<void>((res, rej) => w.end(Buffer.from(enc as Uint8Array), (e?: Error | null) => (e ? rej(e) : res())));
     const vols = await w.commit();
@@ -141,6 +139,12 @@ describe('transfer bundles', () => {
     expect(await code(read(files))).toBe(want);
     expect(existsSync(join(dir, 'x'))).toBe(false);
     expect(existsSync(join(dir, 'staging-evil'))).toBe(false);
+  });
+
+  it('names an unpinned sender before what its tar holds (the signature comes at the end of the one pass)', async () => {
+    const files = await sealTar([{ header: { name: 'bundle.json' }, body: mf([{ name: okName, body: ok }]) }, { header: { name: '../x' }, body: ok }], stranger);
+    expect(await code(read(files))).toBe('BUNDLE_UNTRUSTED_SENDER');
+    expect(existsSync(join(dir, 'staging'))).toBe(false);
   });
 
   it.each([

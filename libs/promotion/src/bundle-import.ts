@@ -5,7 +5,7 @@ import { AirlockError, faultPoint, isAirlockError, markAudited } from '@airlock/
 import { AuditLog, Db } from '@airlock/audit';
 import { Registries, formatReference, parseManifest, parseReference, pushFromLayout, layoutBlobPath } from '@airlock/oci';
 import { IdentityRule, verify } from '@airlock/signing';
-import { BundleManifest, checkVolumes, extractBundle, openBundle } from '@airlock/bundle';
+import { BundleManifest, checkVolumes, openBundle } from '@airlock/bundle';
 import { StageCatalog } from './stage-catalog';
 import { Channel, channelOf } from './channels';
 import { mapReference } from './repository-mapping';
@@ -63,16 +63,14 @@ export class BundleImporter {
 
   /** Verifies and extracts into staging; the caller removes `staging`. */
   private async open(files: string[]): Promise<{ ch: Channel; manifest: BundleManifest; staging: string; sender: string }> {
-    const { index, volumes } = await checkVolumes(files);
+    // presence and sizes now; every volume's SHA-256 on the one pass that decrypts and extracts
+    const { index, volumes } = await checkVolumes(files, { hash: false });
     const ch = channelOf(this.catalog, index.channel);
     const staging = mkdtempSync(join(this.stagingRoot(), `import-${process.pid}-`));
-    const tarPath = join(staging, 'payload.tar');
     const trusted = await ch.trustedSenders();
     if (!trusted.length) throw new AirlockError('KEY_MISSING', `channel ${ch.name} pins no sender key (trustedSenders); refusing every bundle`);
     try {
-      const { senderFingerprint } = await openBundle(volumes, { tarPath, trustedSenders: trusted, decryptionKeys: [await ch.importKey()], requireEncrypted: ch.config.encrypt });
-      const manifest = await extractBundle(tarPath, join(staging, 'x'));
-      await fs.rm(tarPath, { force: true });
+      const { manifest, senderFingerprint } = await openBundle(volumes, index, { staging: join(staging, 'x'), trustedSenders: trusted, decryptionKeys: [await ch.importKey()], requireEncrypted: ch.config.encrypt });
       if (manifest.channel !== ch.name || manifest.source !== ch.config.from || manifest.target !== ch.config.to) throw new AirlockError('BUNDLE_INVALID', `bundle is for ${manifest.channel} (${manifest.source} -> ${manifest.target}), not this channel`);
       if (manifest.sender !== senderFingerprint) throw new AirlockError('BUNDLE_INVALID', 'bundle.json names another sender than the key that signed it');
       return { ch, manifest, staging, sender: senderFingerprint };

@@ -1,0 +1,221 @@
+import { Readable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+import type * as openpgp from 'openpgp';
+import { BundleError } from './errors';
+
+/** What the thread does: sign and encrypt (or only sign) a stream, or decrypt (when encrypted) and verify one. */
+export type PgpJob =
+  | { op: 'seal'; signingKey: string; encryptTo: string[] }
+  | { op: 'open'; decryptionKeys: string[]; trustedSenders: string[]; requireEncrypted: boolean };
+
+/** Messages between the two sides: data both ways in chunks of about CHUNK bytes, an ack per chunk taken (at most WINDOW in flight each way). */
+type Msg = { t: 'data'; chunk: Uint8Array } | { t: 'end' } | { t: 'ack' } | { t: 'done'; sender?: string } | { t: 'fail'; code: string; message: string };
+
+const WINDOW = 4;
+const CHUNK = 1 << 20;
+
+/**
+ * The thread's side. It runs from its own source text (a worker started with
+ * `eval`), so it names nothing outside itself: openpgp comes by the path the
+ * parent resolved. Outcomes travel as codes and one-line messages.
+ */
+function threadMain(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pgp = require(workerData.openpgp) as typeof openpgp;
+  const port = parentPort as import('node:worker_threads').MessagePort;
+  const job = workerData.job as PgpJob;
+  const queue: Uint8Array[] = [];
+  let ended = false;
+  let wake: (() => void) | undefined;
+  let credit = workerData.window as number;
+  let more: (() => void) | undefined;
+  port.on('message', (m: Msg) => {
+    if (m.t === 'data') queue.push(m.chunk);
+    else if (m.t === 'end') ended = true;
+    else if (m.t === 'ack') {
+      credit++;
+      more?.();
+    }
+    wake?.();
+  });
+  const input = new ReadableStream<Uint8Array>({
+    async pull(ctrl) {
+      while (!queue.length && !ended) await new Promise<void>((r) => (wake = r));
+      const c = queue.shift();
+      if (c) {
+        ctrl.enqueue(c);
+        port.postMessage({ t: 'ack' });
+      } else ctrl.close();
+    },
+  });
+  const post = async (chunk: Uint8Array) => {
+    while (credit <= 0) await new Promise<void>((r) => (more = r));
+    credit--;
+    port.postMessage({ t: 'data', chunk });
+  };
+  const send = async (out: AsyncIterable<Uint8Array>) => {
+    // gathered into chunks of about CHUNK bytes: the cost per chunk (a message, a web stream step) is then paid rarely
+    let parts: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of out) {
+      parts.push(chunk);
+      size += chunk.byteLength;
+      if (size < workerData.chunk) continue;
+      await post(Buffer.concat(parts, size));
+      parts = [];
+      size = 0;
+    }
+    if (size) await post(Buffer.concat(parts, size));
+    port.postMessage({ t: 'end' });
+  };
+  const fail = (code: string, message: string) => port.postMessage({ t: 'fail', code, message });
+  const readKeys = (armored: string[]) => Promise.all(armored.map((k) => pgp.readKey({ armoredKey: k })));
+  const readPrivate = (armored: string[]) => Promise.all(armored.map((k) => pgp.readPrivateKey({ armoredKey: k })));
+
+  async function seal(j: Extract<PgpJob, { op: 'seal' }>): Promise<void> {
+    const [signingKey] = await readPrivate([j.signingKey]);
+    const message = await pgp.createMessage({ binary: input, format: 'binary' });
+    const config = { preferredCompressionAlgorithm: pgp.enums.compression.uncompressed };
+    const signingKeyIDs = [signingKey.getKeyID()];
+    const out = j.encryptTo.length
+      ? await pgp.encrypt({ message, encryptionKeys: await readKeys(j.encryptTo), signingKeys: signingKey, signingKeyIDs, format: 'binary', config })
+      : await pgp.sign({ message, signingKeys: signingKey, signingKeyIDs, format: 'binary', config });
+    await send(out as unknown as AsyncIterable<Uint8Array>);
+    port.postMessage({ t: 'done' });
+  }
+
+  async function open(j: Extract<PgpJob, { op: 'open' }>): Promise<void> {
+    const trusted = await readKeys(j.trustedSenders);
+    let message: openpgp.Message<ReadableStream<Uint8Array>>;
+    try {
+      message = (await pgp.readMessage({ binaryMessage: input })) as never;
+    } catch (e) {
+      return fail('BUNDLE_INVALID', `not an OpenPGP message: ${(e as Error).message}`);
+    }
+    const tags = [pgp.enums.packet.publicKeyEncryptedSessionKey, pgp.enums.packet.symEncryptedIntegrityProtectedData, pgp.enums.packet.aeadEncryptedData];
+    const encrypted = message.packets.some((p) => tags.includes((p.constructor as unknown as { tag: number }).tag));
+    if (j.requireEncrypted && !encrypted) return fail('BUNDLE_INVALID', 'this channel requires encrypted bundles; this one is not');
+    let result: { data: unknown; signatures: { keyID: openpgp.KeyID; verified: Promise<true> }[] };
+    try {
+      result = encrypted
+        ? ((await pgp.decrypt({ message: message as never, decryptionKeys: await readPrivate(j.decryptionKeys), verificationKeys: trusted, expectSigned: false, format: 'binary', config: { allowUnauthenticatedStream: true } })) as never)
+        : ((await pgp.verify({ message: message as never, verificationKeys: trusted, expectSigned: false, format: 'binary' })) as never);
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (/decrypt|session key|private key/i.test(msg)) return fail('BUNDLE_DECRYPT_FAILED', `cannot decrypt the bundle with this side's import key: ${msg}`);
+      return fail('BUNDLE_INVALID', `cannot read the bundle: ${msg}`);
+    }
+    try {
+      await send(result.data as AsyncIterable<Uint8Array>);
+    } catch (e) {
+      return fail('BUNDLE_CORRUPT', `the bundle failed its integrity check: ${(e as Error).message}`);
+    }
+    const sigs = result.signatures;
+    if (sigs.length !== 1) return fail('BUNDLE_UNTRUSTED_SENDER', `the bundle carries ${sigs.length} signatures; exactly one sender signature is required`);
+    try {
+      await sigs[0].verified;
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (/could not find signing key/i.test(msg)) return fail('BUNDLE_UNTRUSTED_SENDER', `the bundle is signed by key ${sigs[0].keyID.toHex().toUpperCase()}, which is not a pinned sender key for this channel`);
+      return fail('BUNDLE_CORRUPT', `the bundle signature does not verify: ${msg}`);
+    }
+    const key = trusted.find((k) => k.getKeys(sigs[0].keyID).length > 0) as openpgp.Key;
+    port.postMessage({ t: 'done', sender: key.getFingerprint().toUpperCase() });
+  }
+
+  (job.op === 'seal' ? seal(job) : open(job)).catch((e: Error) => fail(job.op === 'seal' ? 'BUNDLE_WRITE_FAILED' : 'BUNDLE_INVALID', e.message));
+}
+
+/** Armored form of keys for the thread (a private key goes as it is held: unlocked). */
+export const armored = (keys: (openpgp.Key | openpgp.PrivateKey)[]) => keys.map((k) => k.armor());
+
+/**
+ * Runs an OpenPGP job on its own thread, so that hashing and encryption go on
+ * beside the reading, extracting and writing of the calling thread. Chunks
+ * travel copied (never transferred: a buffer may be shared), a few at a time
+ * each way. `output` ends only after the job's last byte; `done` settles with
+ * the job's outcome (for `open`, the sender's fingerprint), or rejects with
+ * its code. Input errors and `destroy()` of `output` stop the thread.
+ */
+export function runPgpThread(job: PgpJob, input: Readable): { output: Readable; done: Promise<{ sender?: string }> } {
+  const worker = new Worker(`(${threadMain.toString()})()`, { eval: true, workerData: { job, window: WINDOW, chunk: CHUNK, openpgp: require.resolve('openpgp') } });
+  let inFlight = 0;
+  let resumeInput: (() => void) | undefined;
+  let outcome: { sender?: string } | undefined;
+  let failure: Error | undefined;
+  let settle!: (v: { sender?: string }) => void;
+  let reject!: (e: Error) => void;
+  const done = new Promise<{ sender?: string }>((res, rej) => {
+    settle = res;
+    reject = rej;
+  });
+  done.catch(() => undefined); // the caller reads it after the output; a failure seen there is not unhandled
+  // a chunk is acknowledged once the consumer has room for it: that is what lets the thread send the next
+  let unacked = 0;
+  let ended = false;
+  const output = new Readable({
+    highWaterMark: 4 << 20,
+    read() {
+      for (; unacked > 0; unacked--) worker.postMessage({ t: 'ack' });
+    },
+    destroy(err, cb) {
+      // after its last byte the output goes away by itself, while the thread still checks the signature: only a failure stops it
+      if (err || !ended) {
+        input.destroy();
+        void worker.terminate();
+      }
+      cb(err);
+    },
+  });
+  const stop = (e: Error) => {
+    failure ??= e;
+    reject(e);
+    output.destroy(e);
+  };
+  worker.on('message', (m: Msg) => {
+    if (m.t === 'data') {
+      if (output.push(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength))) worker.postMessage({ t: 'ack' });
+      else unacked++;
+    } else if (m.t === 'ack') {
+      inFlight--;
+      resumeInput?.();
+    } else if (m.t === 'end') {
+      ended = true;
+      output.push(null);
+    }
+    else if (m.t === 'done') {
+      outcome = { sender: m.sender };
+      settle(outcome);
+      void worker.terminate();
+    } else if (m.t === 'fail') {
+      stop(new BundleError(m.code as never, m.message));
+      void worker.terminate();
+    }
+  });
+  worker.on('error', (e) => stop(e));
+  worker.on('exit', () => {
+    if (!outcome && !failure) stop(new Error('the OpenPGP thread stopped before it finished'));
+  });
+  const post = async (chunk: Buffer) => {
+    while (inFlight >= WINDOW) await new Promise<void>((r) => (resumeInput = r));
+    inFlight++;
+    worker.postMessage({ t: 'data', chunk });
+  };
+  (async () => {
+    let parts: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size < CHUNK) continue;
+      await post(Buffer.concat(parts, size));
+      parts = [];
+      size = 0;
+    }
+    if (size) await post(Buffer.concat(parts, size));
+    worker.postMessage({ t: 'end' });
+  })().catch((e: Error) => stop(e));
+  return { output, done };
+}
