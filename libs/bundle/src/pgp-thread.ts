@@ -25,6 +25,8 @@ function threadMain(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pgp = require(workerData.openpgp) as typeof openpgp;
   const port = parentPort as import('node:worker_threads').MessagePort;
+  // a chunk that owns its whole buffer moves without a copy (and its memory goes with it)
+  const whole = (c: Uint8Array) => c.byteOffset === 0 && c.byteLength === c.buffer.byteLength;
   const job = workerData.job as PgpJob;
   const queue: Uint8Array[] = [];
   let ended = false;
@@ -53,7 +55,7 @@ function threadMain(): void {
   const post = async (chunk: Uint8Array) => {
     while (credit <= 0) await new Promise<void>((r) => (more = r));
     credit--;
-    port.postMessage({ t: 'data', chunk });
+    port.postMessage({ t: 'data', chunk }, whole(chunk) ? [chunk.buffer as ArrayBuffer] : []);
   };
   const send = async (out: AsyncIterable<Uint8Array>) => {
     // gathered into chunks of about CHUNK bytes: the cost per chunk (a message, a web stream step) is then paid rarely
@@ -128,19 +130,25 @@ function threadMain(): void {
   (job.op === 'seal' ? seal(job) : open(job)).catch((e: Error) => fail(job.op === 'seal' ? 'BUNDLE_WRITE_FAILED' : 'BUNDLE_INVALID', e.message));
 }
 
+/** True when a chunk is the whole of its buffer (made by Buffer.concat at 1 MiB, never from the shared pool): it can be moved, not copied. */
+const ownsBuffer = (c: Uint8Array) => c.byteOffset === 0 && c.byteLength === c.buffer.byteLength;
+
 /** Armored form of keys for the thread (a private key goes as it is held: unlocked). */
 export const armored = (keys: (openpgp.Key | openpgp.PrivateKey)[]) => keys.map((k) => k.armor());
 
 /**
  * Runs an OpenPGP job on its own thread, so that hashing and encryption go on
  * beside the reading, extracting and writing of the calling thread. Chunks
- * travel copied (never transferred: a buffer may be shared), a few at a time
- * each way. `output` ends only after the job's last byte; `done` settles with
- * the job's outcome (for `open`, the sender's fingerprint), or rejects with
- * its code. Input errors and `destroy()` of `output` stop the thread.
+ * of about 1 MiB travel a few at a time each way, moved rather than copied
+ * when they own their buffer (never one of Node's shared pool). `output`
+ * ends after the job's last byte; `done` settles with the job's outcome (for
+ * `open`, the sender's fingerprint) or rejects with its code. Input errors
+ * and `destroy()` of `output` stop the thread. The thread's young generation
+ * is small: what frees a spent chunk's memory is a collection, and with few
+ * JavaScript objects per MiB a large one seldom comes.
  */
 export function runPgpThread(job: PgpJob, input: Readable): { output: Readable; done: Promise<{ sender?: string }> } {
-  const worker = new Worker(`(${threadMain.toString()})()`, { eval: true, workerData: { job, window: WINDOW, chunk: CHUNK, openpgp: require.resolve('openpgp') } });
+  const worker = new Worker(`(${threadMain.toString()})()`, { eval: true, workerData: { job, window: WINDOW, chunk: CHUNK, openpgp: require.resolve('openpgp') }, resourceLimits: { maxYoungGenerationSizeMb: 2 } });
   let inFlight = 0;
   let resumeInput: (() => void) | undefined;
   let outcome: { sender?: string } | undefined;
@@ -156,7 +164,7 @@ export function runPgpThread(job: PgpJob, input: Readable): { output: Readable; 
   let unacked = 0;
   let ended = false;
   const output = new Readable({
-    highWaterMark: 4 << 20,
+    highWaterMark: 2 << 20,
     read() {
       for (; unacked > 0; unacked--) worker.postMessage({ t: 'ack' });
     },
@@ -184,8 +192,7 @@ export function runPgpThread(job: PgpJob, input: Readable): { output: Readable; 
     } else if (m.t === 'end') {
       ended = true;
       output.push(null);
-    }
-    else if (m.t === 'done') {
+    } else if (m.t === 'done') {
       outcome = { sender: m.sender };
       settle(outcome);
       void worker.terminate();
@@ -201,7 +208,7 @@ export function runPgpThread(job: PgpJob, input: Readable): { output: Readable; 
   const post = async (chunk: Buffer) => {
     while (inFlight >= WINDOW) await new Promise<void>((r) => (resumeInput = r));
     inFlight++;
-    worker.postMessage({ t: 'data', chunk });
+    worker.postMessage({ t: 'data', chunk }, ownsBuffer(chunk) ? [chunk.buffer as ArrayBuffer] : []);
   };
   (async () => {
     let parts: Buffer[] = [];
