@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync, existsSync, truncateSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync, existsSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -178,6 +179,27 @@ describe('transfer bundles', () => {
     const m = manifestFor(new Map([[okName, ok]]));
     m.entries.push({ ...m.entries[0], name: okName.slice(0, -1) + okName.slice(-1).toUpperCase() });
     expect(await code(read(await sealTar([{ header: { name: 'bundle.json' }, body: Buffer.from(JSON.stringify(m)) }, { header: { name: okName }, body: ok }])))).toMatch(/BUNDLE_(UNSAFE_ENTRY|INVALID)/);
+  });
+
+  it('reports a full disk by its cause, and leaves no volume behind, final or temporary', async () => {
+    const small = join(dir, 'small');
+    mkdirSync(small);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', small], { stdio: 'ignore' });
+    } catch {
+      process.stderr.write('full-disk bundle test: cannot mount a tmpfs here; skipped\n');
+      return;
+    }
+    try {
+      const a = randomBytes(2_000_000);
+      const content = new Map([[`oci/blobs/sha256/${sha(a)}`, a]]);
+      const m = manifestFor(content);
+      const err = await writeBundle({ manifest: m, open: async (e) => Readable.from([content.get(e.name) as Buffer]), signingKey: sender, encryptTo: [importer.toPublic()], outDir: small, maxVolumeBytes: 100_000 }).catch((e) => e);
+      expect([err.code, err.message]).toEqual(['BUNDLE_WRITE_FAILED', expect.stringMatching(/no space left/)]);
+      expect(readdirSync(small)).toEqual([]);
+    } finally {
+      execFileSync('umount', [small], { stdio: 'ignore' });
+    }
   });
 
   it('leaves no file under a final name when writing fails midway', async () => {
