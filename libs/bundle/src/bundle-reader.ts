@@ -124,7 +124,7 @@ export async function openBundle(volumes: string[], index: VolumeIndex, o: OpenB
     await extraction.abort();
     await fs.rm(o.staging, { recursive: true, force: true });
     // a damaged volume makes decryption fail in many ways: name the volume, as a check before decryption would
-    const damaged = e instanceof BundleError && e.code === 'BUNDLE_VOLUME_CORRUPT' ? undefined : await firstDamaged(volumes, index);
+    const damaged = e instanceof BundleError && e.code === 'BUNDLE_VOLUME_CORRUPT' ? undefined : await firstDamaged(volumes, index).catch(() => undefined);
     if (damaged) throw damagedVolume(damaged);
     throw e instanceof BundleError ? e : new BundleError('BUNDLE_INVALID', `cannot read the bundle: ${(e as Error).message}`);
   }

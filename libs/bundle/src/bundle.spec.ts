@@ -108,6 +108,15 @@ describe('transfer bundles', () => {
     expect(await code(read(files))).toBe('OK');
   });
 
+  it('answers with a code, and leaves nothing extracted, when a volume goes away while it is being read', async () => {
+    await write(blobs());
+    const { index, volumes } = await checkVolumes(outFiles(), { hash: false });
+    rmSync(volumes[volumes.length - 1]);
+    const staging = join(dir, 'staging');
+    expect(await code(openBundle(volumes, index, { staging, trustedSenders: [sender.toPublic()], decryptionKeys: [importer], requireEncrypted: true }))).toBe('BUNDLE_INVALID');
+    expect(existsSync(staging)).toBe(false);
+  });
+
   /** A hostile tar, properly signed and encrypted by the pinned sender: only the extraction rules stand in its way. */
   async function sealTar(entries: { header: Headers; body?: Buffer }[], signer = sender): Promise<string[]> {
     const tar = tarPack();
