@@ -14,11 +14,39 @@ type Msg = { t: 'data'; chunk: Uint8Array } | { t: 'end' } | { t: 'ack' } | { t:
 const WINDOW = 4;
 const CHUNK = 1 << 20;
 
+/*
+ * The helpers below serve both sides: the thread's source text is built from
+ * them and threadMain (see threadSource), so each exists once. They name
+ * nothing outside themselves, and coverage tools must leave them as written
+ * (their counters do not exist in the thread).
+ */
+
+/** The chunks of `src` gathered into pieces of at least `size` bytes (the last may be smaller): the cost per chunk (a message, a web stream step) is then paid rarely. */
+/* istanbul ignore next */
+async function* gathered(src: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
+  let parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const chunk of src) {
+    parts.push(chunk);
+    n += chunk.byteLength;
+    if (n < size) continue;
+    yield Buffer.concat(parts, n);
+    parts = [];
+    n = 0;
+  }
+  if (n) yield Buffer.concat(parts, n);
+}
+
+/** What to transfer with a chunk: its buffer when the chunk is the whole of it (Buffer.concat at 1 MiB, never Node's shared pool), so it moves instead of being copied. */
+/* istanbul ignore next */
+function transferList(c: Uint8Array): ArrayBuffer[] {
+  return c.byteOffset === 0 && c.byteLength === c.buffer.byteLength ? [c.buffer as ArrayBuffer] : [];
+}
+
 /**
  * The thread's side. It runs from its own source text (a worker started with
  * `eval`), so it names nothing outside itself: openpgp comes by the path the
- * parent resolved. Outcomes travel as codes and one-line messages. (Coverage
- * tools must leave it as written: their counters do not exist in the thread.)
+ * parent resolved. Outcomes travel as codes and one-line messages.
  */
 /* istanbul ignore next */
 function threadMain(): void {
@@ -27,8 +55,6 @@ function threadMain(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pgp = require(workerData.openpgp) as typeof openpgp;
   const port = parentPort as import('node:worker_threads').MessagePort;
-  // a chunk that owns its whole buffer moves without a copy (and its memory goes with it)
-  const whole = (c: Uint8Array) => c.byteOffset === 0 && c.byteLength === c.buffer.byteLength;
   const job = workerData.job as PgpJob;
   const queue: Uint8Array[] = [];
   let ended = false;
@@ -57,21 +83,10 @@ function threadMain(): void {
   const post = async (chunk: Uint8Array) => {
     while (credit <= 0) await new Promise<void>((r) => (more = r));
     credit--;
-    port.postMessage({ t: 'data', chunk }, whole(chunk) ? [chunk.buffer as ArrayBuffer] : []);
+    port.postMessage({ t: 'data', chunk }, transferList(chunk));
   };
   const send = async (out: AsyncIterable<Uint8Array>) => {
-    // gathered into chunks of about CHUNK bytes: the cost per chunk (a message, a web stream step) is then paid rarely
-    let parts: Uint8Array[] = [];
-    let size = 0;
-    for await (const chunk of out) {
-      parts.push(chunk);
-      size += chunk.byteLength;
-      if (size < workerData.chunk) continue;
-      await post(Buffer.concat(parts, size));
-      parts = [];
-      size = 0;
-    }
-    if (size) await post(Buffer.concat(parts, size));
+    for await (const chunk of gathered(out, workerData.chunk)) await post(chunk);
     port.postMessage({ t: 'end' });
   };
   const fail = (code: string, message: string) => port.postMessage({ t: 'fail', code, message });
@@ -132,8 +147,8 @@ function threadMain(): void {
   (job.op === 'seal' ? seal(job) : open(job)).catch((e: Error) => fail(job.op === 'seal' ? 'BUNDLE_WRITE_FAILED' : 'BUNDLE_INVALID', e.message));
 }
 
-/** True when a chunk is the whole of its buffer (made by Buffer.concat at 1 MiB, never from the shared pool): it can be moved, not copied. */
-const ownsBuffer = (c: Uint8Array) => c.byteOffset === 0 && c.byteLength === c.buffer.byteLength;
+/** The thread's program: the shared helpers, then threadMain run. */
+const threadSource = (): string => `${gathered.toString()}\n${transferList.toString()}\n(${threadMain.toString()})()`;
 
 /** Armored form of keys for the thread (a private key goes as it is held: unlocked). */
 export const armored = (keys: (openpgp.Key | openpgp.PrivateKey)[]) => keys.map((k) => k.armor());
@@ -150,7 +165,7 @@ export const armored = (keys: (openpgp.Key | openpgp.PrivateKey)[]) => keys.map(
  * JavaScript objects per MiB a large one seldom comes.
  */
 export function runPgpThread(job: PgpJob, input: Readable): { output: Readable; done: Promise<{ sender?: string }> } {
-  const worker = new Worker(`(${threadMain.toString()})()`, { eval: true, workerData: { job, window: WINDOW, chunk: CHUNK, openpgp: require.resolve('openpgp') }, resourceLimits: { maxYoungGenerationSizeMb: 2 } });
+  const worker = new Worker(threadSource(), { eval: true, workerData: { job, window: WINDOW, chunk: CHUNK, openpgp: require.resolve('openpgp') }, resourceLimits: { maxYoungGenerationSizeMb: 2 } });
   let inFlight = 0;
   let resumeInput: (() => void) | undefined;
   let outcome: { sender?: string } | undefined;
@@ -210,20 +225,10 @@ export function runPgpThread(job: PgpJob, input: Readable): { output: Readable; 
   const post = async (chunk: Buffer) => {
     while (inFlight >= WINDOW) await new Promise<void>((r) => (resumeInput = r));
     inFlight++;
-    worker.postMessage({ t: 'data', chunk }, ownsBuffer(chunk) ? [chunk.buffer as ArrayBuffer] : []);
+    worker.postMessage({ t: 'data', chunk }, transferList(chunk));
   };
   (async () => {
-    let parts: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of input as AsyncIterable<Buffer>) {
-      parts.push(chunk);
-      size += chunk.length;
-      if (size < CHUNK) continue;
-      await post(Buffer.concat(parts, size));
-      parts = [];
-      size = 0;
-    }
-    if (size) await post(Buffer.concat(parts, size));
+    for await (const chunk of gathered(input, CHUNK)) await post(chunk);
     worker.postMessage({ t: 'end' });
   })().catch((e: Error) => stop(e));
   return { output, done };
