@@ -66,29 +66,18 @@ describe('faults: kill -9, Redis restarts, registry failures, API restarts', () 
     }
   });
 
-  it('Redis restarted with its data (AOF): the queued promotion survives and runs once', async () => {
-    const { img, id } = await requested('team/aof', [1000]);
-    await p.restartRedis(false);
+  it.each([
+    ['with its data (AOF): the queued promotion survives and runs once', 'team/aof', false],
+    ['wiped: the reconciler enqueues the promotion again and it runs once', 'team/wiped', true],
+  ])('Redis restarted %s', async (_case, repo, wiped) => {
+    const { img, id } = await requested(repo, [1000]);
+    await p.restartRedis(wiped);
     const w = new WorkerProcess(p.config.path);
     try {
       const done = await p.waitFor(id, p.tokens.alice, ['completed', 'failed'], 60_000);
       expect(done.state).toBe('completed');
-      assertOnce(id, 'team/aof', img.digest);
-      expect(p.api.runtime.audit.forPromotion(id).some((e) => e.action === 'promotion.requeued')).toBe(false);
-    } finally {
-      await w.stop();
-    }
-  });
-
-  it('Redis restarted wiped: the reconciler enqueues the promotion again and it runs once', async () => {
-    const { img, id } = await requested('team/wiped', [1000]);
-    await p.restartRedis(true);
-    const w = new WorkerProcess(p.config.path);
-    try {
-      const done = await p.waitFor(id, p.tokens.alice, ['completed', 'failed'], 60_000);
-      expect(done.state).toBe('completed');
-      assertOnce(id, 'team/wiped', img.digest);
-      expect(p.api.runtime.audit.forPromotion(id).some((e) => e.action === 'promotion.requeued')).toBe(true);
+      assertOnce(id, repo, img.digest);
+      expect(p.api.runtime.audit.forPromotion(id).some((e) => e.action === 'promotion.requeued')).toBe(wiped);
     } finally {
       await w.stop();
     }
