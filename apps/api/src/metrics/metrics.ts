@@ -12,26 +12,20 @@ export function buildMetrics(rt: ApiRuntime): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'airlock_process_' });
   const db = rt.db;
-  new Gauge({
-    name: 'airlock_promotions',
-    help: 'Promotions by state and target stage',
-    labelNames: ['state', 'stage'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const r of statement(db, 'SELECT state, to_stage AS stage, COUNT(*) AS n FROM promotions GROUP BY state, to_stage').all() as { state: string; stage: string; n: number }[]) this.set({ state: r.state, stage: r.stage }, r.n);
-    },
-  });
-  new Gauge({
-    name: 'airlock_promotion_failures',
-    help: 'Failed promotions by error code',
-    labelNames: ['code'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const r of statement(db, "SELECT error_code AS code, COUNT(*) AS n FROM promotions WHERE state = 'failed' GROUP BY error_code").all() as { code: string; n: number }[]) this.set({ code: r.code ?? 'unknown' }, r.n);
-    },
-  });
+  /** A gauge whose series are the rows of one query: every column but `n` is a label, `n` the value. */
+  const rowsGauge = (name: string, help: string, labelNames: string[], sql: string) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const { n, ...labels } of statement(db, sql).all() as { n: number; [label: string]: string | number | null }[]) this.set(Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v ?? 'unknown')])), n);
+      },
+    });
+  rowsGauge('airlock_promotions', 'Promotions by state and target stage', ['state', 'stage'], 'SELECT state, to_stage AS stage, COUNT(*) AS n FROM promotions GROUP BY state, to_stage');
+  rowsGauge('airlock_promotion_failures', 'Failed promotions by error code', ['code'], "SELECT error_code AS code, COUNT(*) AS n FROM promotions WHERE state = 'failed' GROUP BY error_code");
   new Gauge({
     name: 'airlock_bytes_copied',
     help: 'Bytes moved between registries by completed promotions',
@@ -71,16 +65,7 @@ export function buildMetrics(rt: ApiRuntime): Registry {
       }
     },
   });
-  new Gauge({
-    name: 'airlock_bundle_bytes',
-    help: 'Size of the last bundle per channel and direction',
-    labelNames: ['channel', 'direction'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const r of statement(db, 'SELECT channel, direction, bytes FROM bundles b WHERE sequence = (SELECT MAX(sequence) FROM bundles c WHERE c.channel = b.channel AND c.direction = b.direction)').all() as { channel: string; direction: string; bytes: number }[]) this.set({ channel: r.channel, direction: r.direction }, r.bytes);
-    },
-  });
+  rowsGauge('airlock_bundle_bytes', 'Size of the last bundle per channel and direction', ['channel', 'direction'], 'SELECT channel, direction, bytes AS n FROM bundles b WHERE sequence = (SELECT MAX(sequence) FROM bundles c WHERE c.channel = b.channel AND c.direction = b.direction)');
   new Gauge({
     name: 'airlock_audit_events',
     help: 'Length of the audit chain',
