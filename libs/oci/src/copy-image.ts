@@ -82,6 +82,9 @@ export class CopyEngine {
     if (!dst.tag && !dst.digest && src.tag) dst = { ...dst, tag: src.tag };
     const srcClient = this.registries.client(src.registry);
     const dstClient = this.registries.client(dst.registry);
+    // both registries are reached at once; a failure of the destination counts only once the source has answered
+    const dstReady = dstClient.connect();
+    dstReady.catch(() => undefined);
 
     const top = await srcClient.getManifest(src.repository, manifestSelector(src));
     if (o.expectDigest && top.digest !== o.expectDigest) {
@@ -95,6 +98,7 @@ export class CopyEngine {
     const parsed = parseManifest(top.bytes, top.mediaType);
     const topManifest: ManifestBlob = { ...top, mediaType: parsed.mediaType };
 
+    await dstReady;
     const present = await dstClient.headManifest(dst.repository, top.digest);
     if (present) {
       // The registry accepted this manifest earlier, so everything it references is there.
