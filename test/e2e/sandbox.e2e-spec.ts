@@ -1,16 +1,25 @@
 import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, Server } from 'node:net';
 import { airlock } from '../support/cli';
 
 describe('the run command with nothing configured: the sandbox', () => {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-sandbox-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('starts redis, registries, keys, config and tokens, promotes the signed sample to QA, and does it again on a second start', async () => {
+  it('starts redis, registries, keys, config and tokens, promotes the signed sample to QA, and does it again on a second start on other ports', async () => {
     const outputs: string[] = [];
+    let squatter: Server | undefined;
     for (let run = 0; run < 2; run++) {
-      const r = await airlock(['sandbox', '--dir', dir, '--check'], { timeoutMs: 120_000 });
+      if (run === 1) {
+        // the dev registry's first port is taken now: the second start must sign the sample again for its new address
+        const devPort = Number(/host: 127\.0\.0\.1:(\d+)/.exec(readFileSync(join(dir, 'airlock.yaml'), 'utf8'))![1]);
+        const s = createServer();
+        await new Promise<void>((resolve, reject) => s.once('error', reject).listen(devPort, '127.0.0.1', resolve));
+        squatter = s;
+      }
+      const r = await airlock(['sandbox', '--dir', dir, '--check'], { timeoutMs: 120_000 }).finally(() => squatter?.close());
       outputs.push(r.stdout, r.stderr);
       expect(r.stderr).not.toMatch(/INTERNAL/);
       expect(r.code).toBe(0);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { Sensitive } from '@airlock/common';
 import { RegistryClient } from '@airlock/oci';
-import { FileLookasideStore, generateKeyPair, readPrivateKey, sign } from '@airlock/signing';
+import { FileLookasideStore, generateKeyPair, readPrivateKey, readPublicKeys, sign, verify } from '@airlock/signing';
 import { LocalService, pickPort, startRedisServer, startRegistryServer } from './local-services';
 import { pushSampleImage } from './sample-image';
 
@@ -68,7 +68,12 @@ export function writeSandboxConfig(dir: string, config: object): string {
   return path;
 }
 
-/** Pushes the sample image into a stage registry (once) and signs it with that stage's key (once). */
+/**
+ * Pushes the sample image into a stage registry (once) and signs it with
+ * that stage's key: once per address, since the signature names the
+ * registry's host and port, and a start finds other ports when the
+ * preferred ones are taken.
+ */
 export async function ensureSignedSample(dir: string, stage: string, host: string, repo = 'team/hello', tag = '1.0'): Promise<{ ref: string; digest: string }> {
   const c = new RegistryClient(host, { insecure: true });
   try {
@@ -76,7 +81,9 @@ export async function ensureSignedSample(dir: string, stage: string, host: strin
     const present = await c.headManifest(repo, tag);
     const digest = present?.digest ?? (await pushSampleImage(c, repo, tag, new Date().toISOString()));
     const store = new FileLookasideStore(join(dir, 'sigstore', stage));
-    if (!(await store.list(repo, digest)).length) {
+    const trustedKeys = await readPublicKeys(readFileSync(join(dir, 'keys', `${stage}.pub`)));
+    const holds = (sig: Buffer) => verify(sig, { trustedKeys, manifestDigest: digest, reference: ref }).then(() => true, () => false);
+    if (!(await Promise.all((await store.list(repo, digest)).map(holds))).includes(true)) {
       const key = await readPrivateKey(readFileSync(join(dir, 'keys', `${stage}.key`)), new Sensitive(readFileSync(join(dir, 'secrets', `${stage}.pass`), 'utf8')));
       await store.add(repo, digest, await sign(digest, ref, key));
     }
