@@ -54,4 +54,28 @@ describe('group commit', () => {
     gc.flush();
     expect((db.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE actor = 't'").get() as { n: number }).n).toBe(3);
   });
+
+  it('waits out the minimum interval after a commit, gathering what arrives meanwhile into one commit', async () => {
+    const audit = new AuditLog(db);
+    const gc = new GroupCommit(db, () => undefined, 256, 50);
+    const count = () => (db.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE actor = 't'").get() as { n: number }).n;
+    gc.run(() => audit.append({ actor: 't', action: 'first' }));
+    await new Promise((r) => setImmediate(r));
+    expect(count()).toBe(1); // idle: lands on the next turn
+    let commits = 0;
+    const origin = db.transaction.bind(db);
+    db.transaction = ((f: never) => (commits++, origin(f))) as typeof db.transaction;
+    for (const a of ['x', 'y', 'z']) {
+      gc.run(() => audit.append({ actor: 't', action: a }));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(count()).toBe(1); // within 50 ms of the last commit: still waiting
+    await new Promise((r) => setTimeout(r, 60));
+    expect(count()).toBe(4);
+    expect(commits).toBe(4); // one outer transaction and three savepoints
+    gc.run(() => audit.append({ actor: 't', action: 'closing' }));
+    gc.flush(); // before the database closes: at once, and the pending timer is gone
+    expect(count()).toBe(5);
+    expect(verifyStoredChain(db).report.ok).toBe(true);
+  });
 });
