@@ -79,6 +79,27 @@ describe('copy engine against real registries and skopeo', () => {
     await skopeoAgrees(`${b.host}/team/again:y`, img.digest);
   });
 
+  it('copies from a manifest the caller already fetched without fetching it again, and refuses one whose bytes do not match', async () => {
+    const img = await pushRandomImage(target(a), 'team/given', 'g', { layers: [300_000, 10] });
+    const proxy = await new FaultProxy(a.url).start();
+    try {
+      const regs = new Registries(insecure);
+      const src = `${proxy.host}/team/given@${img.digest}`;
+      const manifest = await regs.client(proxy.host).getManifest('team/given', img.digest);
+      const forged = { ...manifest, bytes: Buffer.concat([manifest.bytes, Buffer.from(' ')]) };
+      const err = await new CopyEngine(regs).copyImage(src, `${b.host}/team/given:g`, { sourceManifest: forged }).catch((e) => e);
+      expect(err).toBeInstanceOf(RegistryError);
+      expect(err.code).toBe('BLOB_DIGEST_MISMATCH');
+      expect(await blobExists(b.url, 'team/given', img.config.digest)).toBe(false);
+      const res = await new CopyEngine(regs).copyImage(src, `${b.host}/team/given:g`, { sourceManifest: manifest, expectDigest: img.digest });
+      expect(res).toMatchObject({ digest: img.digest, blobsCopied: 3 });
+      expect(proxy.log.filter((l) => l.method === 'GET' && l.path.includes('/manifests/'))).toHaveLength(1);
+      await skopeoAgrees(`${b.host}/team/given:g`, img.digest);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('mounts blobs within one registry instead of copying them', async () => {
     const img = await pushRandomImage(target(a), 'team/src', 'm', { layers: [2 << 20, 1000] });
     const res = await copyImage(img.reference, `${a.host}/other/dst:m`, { registries: new Registries(insecure) });

@@ -6,6 +6,7 @@ import { Descriptor, ManifestBlob, parseManifest } from './manifest';
 import { BlobOutcome, copyBlob } from './blob-copy';
 import { Limiter } from './limiter';
 import { RetryPolicy } from './retry';
+import { digestLike } from './digest';
 
 /** Progress of one copy, in bytes of blobs (skipped and mounted blobs count as done at once). */
 export interface CopyProgress {
@@ -19,6 +20,12 @@ export interface CopyOptions {
   onProgress?: (p: CopyProgress) => void;
   /** Expected digest: the copy fails unless the source resolves to it (verified content only). */
   expectDigest?: string;
+  /**
+   * The source's top manifest, already fetched by the caller (a promotion
+   * verifies signatures over it first): it is not fetched again, and its
+   * bytes must hash to its digest.
+   */
+  sourceManifest?: ManifestBlob;
 }
 
 /** What a copy did. */
@@ -86,7 +93,10 @@ export class CopyEngine {
     const dstReady = dstClient.connect();
     dstReady.catch(() => undefined);
 
-    const top = await srcClient.getManifest(src.repository, manifestSelector(src));
+    const top = o.sourceManifest ?? (await srcClient.getManifest(src.repository, manifestSelector(src)));
+    if (o.sourceManifest && (digestLike(top.digest, top.bytes) !== top.digest || (src.digest && src.digest !== top.digest))) {
+      throw new RegistryError('BLOB_DIGEST_MISMATCH', `the manifest given for ${formatReference(src)} does not hash to its digest`);
+    }
     if (o.expectDigest && top.digest !== o.expectDigest) {
       throw new RegistryError('BLOB_DIGEST_MISMATCH', `${formatReference(src)} now resolves to ${top.digest}, not the expected ${o.expectDigest}`);
     }
