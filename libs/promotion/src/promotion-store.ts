@@ -1,4 +1,4 @@
-import { Db, statement } from '@airlock/audit';
+import { Db, rawStatement, statement } from '@airlock/audit';
 
 export const STATES = ['requested', 'approved', 'queued', 'verifying', 'copying', 'signing', 'published', 'completed', 'exporting', 'exported', 'imported', 'rejected', 'cancelled', 'failed'] as const;
 export type PromotionState = (typeof STATES)[number];
@@ -67,6 +67,38 @@ export interface ListFilter {
   before?: number;
 }
 
+/** The columns of a promotion, in the order rowOf reads them. */
+const COLUMNS =
+  'rowid, id, image, source_ref, target_ref, digest, media_type, from_stage, to_stage, reason, requester, state, approvals_required, attempt, error_code, error_message, bytes_done, bytes_total, result, created_at, updated_at, finished_at';
+
+/** A raw row of COLUMNS as a PromotionRow (one literal shape: half the time of better-sqlite3's own row objects, see rawStatement). */
+function rowOf(r: unknown[]): PromotionRow {
+  return {
+    rowid: r[0] as number,
+    id: r[1] as string,
+    image: r[2] as string,
+    source_ref: r[3] as string,
+    target_ref: r[4] as string,
+    digest: r[5] as string,
+    media_type: r[6] as string,
+    from_stage: r[7] as string,
+    to_stage: r[8] as string,
+    reason: r[9] as string,
+    requester: r[10] as string,
+    state: r[11] as PromotionState,
+    approvals_required: r[12] as number,
+    attempt: r[13] as number,
+    error_code: r[14] as string | null,
+    error_message: r[15] as string | null,
+    bytes_done: r[16] as number,
+    bytes_total: r[17] as number,
+    result: r[18] as string | null,
+    created_at: r[19] as string,
+    updated_at: r[20] as string,
+    finished_at: r[21] as string | null,
+  };
+}
+
 /** Escapes LIKE wildcards so a filter value matches literally. */
 export function likeEscape(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -85,7 +117,8 @@ export class PromotionStore {
   }
 
   get(id: string): PromotionRow | undefined {
-    return statement(this.db, 'SELECT rowid, * FROM promotions WHERE id = ?').get(id) as PromotionRow | undefined;
+    const r = rawStatement(this.db, `SELECT ${COLUMNS} FROM promotions WHERE id = ?`).get(id) as unknown[] | undefined;
+    return r && rowOf(r);
   }
 
   update(id: string, fields: Partial<PromotionRow>): void {
@@ -151,10 +184,10 @@ export class PromotionStore {
       where.push('rowid < @before');
       args.before = f.before;
     }
-    return statement(this.db, `SELECT rowid, * FROM promotions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY rowid DESC LIMIT @limit`).all(args) as PromotionRow[];
+    return (rawStatement(this.db, `SELECT ${COLUMNS} FROM promotions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY rowid DESC LIMIT @limit`).all(args) as unknown[][]).map(rowOf);
   }
 
   inStates(states: readonly string[]): PromotionRow[] {
-    return statement(this.db, `SELECT rowid, * FROM promotions WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY rowid`).all(...states) as PromotionRow[];
+    return (rawStatement(this.db, `SELECT ${COLUMNS} FROM promotions WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY rowid`).all(...states) as unknown[][]).map(rowOf);
   }
 }
