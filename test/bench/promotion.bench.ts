@@ -36,13 +36,14 @@ export async function promotionBench(): Promise<void> {
       }),
     );
     for (const id of ids) await p.waitFor(id, p.tokens.alice, ['completed', 'failed'], 300_000);
-    const wall = (Date.now() - t0) / 1000;
     await serve.stop();
     const db = openDatabase(join(p.dir, 'airlock.db'), { readonly: true });
     const rows = db
       .prepare("SELECT p.state, p.finished_at, (SELECT MAX(created_at) FROM approvals a WHERE a.promotion_id = p.id) AS approved_at FROM promotions p")
       .all() as { state: string; finished_at: string; approved_at: string }[];
     const lat = rows.map((r) => (Date.parse(r.finished_at) - Date.parse(r.approved_at)) / 1000);
+    // from the first request to the last completion as recorded (the polling above may notice it up to 100 ms later)
+    const wall = (Math.max(...rows.map((r) => Date.parse(r.finished_at))) - t0) / 1000;
     const failed = rows.filter((r) => r.state !== 'completed').length;
     // where the time goes: waiting for a worker, each step, and recording the completion
     const steps = db.prepare('SELECT promotion_id, name, started_at, finished_at FROM steps WHERE finished_at IS NOT NULL').all() as { promotion_id: string; name: string; started_at: string; finished_at: string }[];
