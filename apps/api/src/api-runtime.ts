@@ -63,7 +63,11 @@ export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = 
       failed: (id, a, c, m) => reports.run(() => progress.onFailed(id, a, c, m)),
     });
   };
-  await Promise.race([listen(), new Promise((r) => setTimeout(r, 3000))]);
+  // wait at most 3 s for Redis (without it the API still answers; the reconciler catches up); the timer must not outlive the wait,
+  // or it holds a process that is done (an API closed within 3 s of its start kept its test run 3 s longer)
+  let waited: NodeJS.Timeout | undefined;
+  await Promise.race([listen(), new Promise((r) => (waited = setTimeout(r, 3000)))]);
+  clearTimeout(waited);
   let reconciling = false;
   const reconcile = async () => {
     if (reconciling) return;
