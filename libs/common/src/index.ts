@@ -1,3 +1,4 @@
 export * from './errors';
 export * from './sensitive';
 export * from './fault-injection';
+export * from './with-timeout';

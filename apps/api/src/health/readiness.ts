@@ -1,8 +1,7 @@
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { statement } from '@airlock/audit';
+import { withTimeout } from '@airlock/common';
 import { ApiRuntime } from '../api-runtime';
-
-const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> => Promise.race([p, new Promise<T>((_, rej) => setTimeout(() => rej(new Error(`no answer in ${ms} ms`)), ms))]);
 
 /** What readiness checks: Redis, the database, each stage registry, stage keys. */
 export class Readiness {

@@ -1,5 +1,6 @@
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { statement } from '@airlock/audit';
+import { withTimeout } from '@airlock/common';
 import { ApiRuntime } from '../api-runtime';
 
 /**
@@ -58,7 +59,7 @@ export function buildMetrics(rt: ApiRuntime): Registry {
     async collect() {
       this.reset();
       try {
-        const c = await Promise.race([rt.queue.counts(), new Promise<Record<string, number>>((_, rej) => setTimeout(() => rej(new Error('timeout')), 1000))]);
+        const c = await withTimeout(rt.queue.counts(), 1000);
         for (const [k, v] of Object.entries(c)) this.set({ state: k }, v);
       } catch {
         /* Redis away: no queue figures this scrape */
