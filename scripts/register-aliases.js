@@ -6,8 +6,9 @@ const Module = require('node:module');
 module.exports = function registerAliases(outDir) {
   const resolve = Module._resolveFilename;
   Module._resolveFilename = function (request, ...rest) {
-    const m = /^@airlock\/(common|oci|signing|bundle|audit|promotion)(\/config)?$/.exec(request);
-    if (m) request = path.join(outDir, 'libs', m[1], 'src', m[2] ? 'config' : '', 'index.js');
+    // each library's index, and the entries kept apart for what they load: @airlock/common/config, @airlock/promotion/bullmq
+    const m = /^@airlock\/(common|oci|signing|bundle|audit|promotion|common\/config|promotion\/bullmq)$/.exec(request);
+    if (m) request = path.join(outDir, 'libs', m[1].replace('/', '/src/').replace(/^(\w+)$/, '$1/src'), 'index.js');
     return resolve.call(this, request, ...rest);
   };
 };

@@ -4,7 +4,8 @@ import { LoadedConfig } from '@airlock/common/config';
 import { AuditLog, Db, GroupCommit, migrate, openDatabase } from '@airlock/audit';
 import { Registries } from '@airlock/oci';
 import { AuditKeys } from './audit/audit-keys';
-import { BundleExporter, BundleImporter, BullPromotionQueue, JobRetryOptions, PromotionProgress, PromotionService, StageCatalog, TokenService, listenToQueue, producerConnection, workerConnection } from '@airlock/promotion';
+import { BundleExporter, BundleImporter, PromotionProgress, PromotionService, StageCatalog, TokenService } from '@airlock/promotion';
+import { BullPromotionQueue, JobRetryOptions, listenToQueue, producerConnection, workerConnection } from '@airlock/promotion/bullmq';
 
 /** Everything the API process holds: built once at boot, closed on shutdown. */
 export interface ApiRuntime {

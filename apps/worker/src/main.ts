@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { LoadedConfig, loadConfig } from '@airlock/common/config';
-import { StageCatalog, workerConnection } from '@airlock/promotion';
+import { StageCatalog } from '@airlock/promotion';
+import { workerConnection } from '@airlock/promotion/bullmq';
 import { WorkerModule } from './worker.module';
 
 /** Starts a worker process context for a loaded configuration. */

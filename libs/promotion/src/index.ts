@@ -10,8 +10,6 @@ export * from './promotion-view';
 export * from './promotion.service';
 export * from './promotion-progress';
 export * from './promote-run';
-export * from './bullmq-queue';
-export * from './bullmq-worker';
 export * from './channels';
 export * from './bundle-export';
 export * from './bundle-import';

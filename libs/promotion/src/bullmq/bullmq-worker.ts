@@ -2,10 +2,10 @@ import { Job, UnrecoverableError, Worker } from 'bullmq';
 import IORedis from 'ioredis';
 import { isAirlockError } from '@airlock/common';
 import { CopyEngine, Registries } from '@airlock/oci';
-import { StageCatalog } from './stage-catalog';
-import { JOBS, JOB_SCHEMAS, JobName, PromoteResult, QUEUES, StepProgress } from './queues';
-import { runPromotion, isPermanent } from './promote-run';
-import { encodeFailure } from './promotion-queue';
+import { StageCatalog } from '../stage-catalog';
+import { JOBS, JOB_SCHEMAS, JobName, PromoteResult, QUEUES, StepProgress } from '../queues';
+import { runPromotion, isPermanent } from '../promote-run';
+import { encodeFailure } from '../promotion-queue';
 
 /** Handlers by job name; a job name with no handler, or two, stops the boot. */
 type Handlers = { [N in JobName]: (job: Job) => Promise<unknown> };

@@ -1,7 +1,7 @@
 import { Job, Queue, QueueEvents } from 'bullmq';
 import IORedis, { RedisOptions } from 'ioredis';
-import { JobStatus, PromotionQueue, decodeFailure, jobIdOf, parseJobId } from './promotion-queue';
-import { JOBS, PromoteJob, PromoteResult, QUEUES, StepProgress } from './queues';
+import { JobStatus, PromotionQueue, decodeFailure, jobIdOf, parseJobId } from '../promotion-queue';
+import { JOBS, PromoteJob, PromoteResult, QUEUES, StepProgress } from '../queues';
 
 /** Retry policy of promote jobs: transient faults back off exponentially; policy refusals fail at once. */
 export interface JobRetryOptions {
