@@ -22,7 +22,7 @@ export async function loadBench(): Promise<void> {
     worker: false,
   });
   // the API and a worker as separate processes (airlock api + airlock worker), as deployed for load
-  const worker = new WorkerProcess(p.config.path);
+  const worker = new WorkerProcess(p.config.path, {}, process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
   try {
     const dev = p.registries.dev;
     const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/load', '1', { layers: [4096] });

@@ -26,7 +26,7 @@ export class AirlockProcess {
 
 /** A worker in its own process, as `airlock worker` runs in production. */
 export class WorkerProcess extends AirlockProcess {
-  constructor(configPath: string, env: NodeJS.ProcessEnv = {}) {
-    super('worker', configPath, env);
+  constructor(configPath: string, env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []) {
+    super('worker', configPath, env, nodeArgs);
   }
 }
