@@ -8,7 +8,10 @@ module.exports = function registerAliases(outDir) {
   Module._resolveFilename = function (request, ...rest) {
     // each library's index, and the entries kept apart for what they load: @airlock/common/config, @airlock/promotion/bullmq
     const m = /^@airlock\/(common|oci|signing|bundle|audit|promotion|common\/config|promotion\/bullmq)$/.exec(request);
-    if (m) request = path.join(outDir, 'libs', m[1].replace('/', '/src/').replace(/^(\w+)$/, '$1/src'), 'index.js');
+    if (m) {
+      const [lib, entry = ''] = m[1].split('/');
+      request = path.join(outDir, 'libs', lib, 'src', entry, 'index.js');
+    }
     return resolve.call(this, request, ...rest);
   };
 };

@@ -95,7 +95,7 @@ export class CopyEngine {
 
     const top = o.sourceManifest ?? (await srcClient.getManifest(src.repository, manifestSelector(src)));
     if (o.sourceManifest && (digestLike(top.digest, top.bytes) !== top.digest || (src.digest && src.digest !== top.digest))) {
-      throw new RegistryError('BLOB_DIGEST_MISMATCH', `the manifest given for ${formatReference(src)} does not hash to its digest`);
+      throw new RegistryError('BLOB_DIGEST_MISMATCH', `the manifest given for ${formatReference(src)} is not the one its digest names`);
     }
     if (o.expectDigest && top.digest !== o.expectDigest) {
       throw new RegistryError('BLOB_DIGEST_MISMATCH', `${formatReference(src)} now resolves to ${top.digest}, not the expected ${o.expectDigest}`);

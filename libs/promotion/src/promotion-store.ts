@@ -67,9 +67,32 @@ export interface ListFilter {
   before?: number;
 }
 
-/** The columns of a promotion, in the order rowOf reads them. */
-const COLUMNS =
-  'rowid, id, image, source_ref, target_ref, digest, media_type, from_stage, to_stage, reason, requester, state, approvals_required, attempt, error_code, error_message, bytes_done, bytes_total, result, created_at, updated_at, finished_at';
+/** The stored fields of a promotion, in the order insert names them and rowOf reads them (after rowid). */
+const FIELDS = [
+  'id',
+  'image',
+  'source_ref',
+  'target_ref',
+  'digest',
+  'media_type',
+  'from_stage',
+  'to_stage',
+  'reason',
+  'requester',
+  'state',
+  'approvals_required',
+  'attempt',
+  'error_code',
+  'error_message',
+  'bytes_done',
+  'bytes_total',
+  'result',
+  'created_at',
+  'updated_at',
+  'finished_at',
+] as const satisfies readonly (keyof PromotionRow)[];
+const COLUMNS = `rowid, ${FIELDS.join(', ')}`;
+const INSERT = `INSERT INTO promotions (${FIELDS.join(', ')}) VALUES (${FIELDS.map((f) => `@${f}`).join(', ')})`;
 
 /** A raw row of COLUMNS as a PromotionRow (one literal shape: half the time of better-sqlite3's own row objects, see rawStatement). */
 function rowOf(r: unknown[]): PromotionRow {
@@ -109,11 +132,7 @@ export class PromotionStore {
   constructor(readonly db: Db) {}
 
   insert(r: Omit<PromotionRow, 'rowid'>): void {
-    statement(
-      this.db,
-      `INSERT INTO promotions (id, image, source_ref, target_ref, digest, media_type, from_stage, to_stage, reason, requester, state, approvals_required, attempt, error_code, error_message, bytes_done, bytes_total, result, created_at, updated_at, finished_at)
-         VALUES (@id, @image, @source_ref, @target_ref, @digest, @media_type, @from_stage, @to_stage, @reason, @requester, @state, @approvals_required, @attempt, @error_code, @error_message, @bytes_done, @bytes_total, @result, @created_at, @updated_at, @finished_at)`,
-    ).run(r);
+    statement(this.db, INSERT).run(r);
   }
 
   get(id: string): PromotionRow | undefined {
