@@ -153,7 +153,7 @@ export class DemoCommand extends CommandRunner {
       );
     } finally {
       for (const s of started.reverse()) await s.close().catch(() => undefined);
-      for (const s of services) s.stop();
+      await Promise.all(services.map((s) => s.stop()));
     }
   }
 

@@ -57,8 +57,14 @@ export class LocalService {
     throw new AirlockError('INTERNAL', `${this.name} did not start on port ${port}`);
   }
 
-  stop(): void {
-    if (!this.exited) this.child.kill('SIGTERM');
+  /** SIGTERM, then SIGKILL after 5 s; resolves once the service has exited (its port is free again). */
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill('SIGTERM');
+    const kill = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await gone;
+    clearTimeout(kill);
   }
 }
 

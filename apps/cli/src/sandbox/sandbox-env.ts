@@ -12,15 +12,13 @@ import { pushSampleImage } from './sample-image';
 export interface SandboxServices {
   redisUrl: string;
   hosts: Record<string, string>;
-  stop(): void;
+  stop(): Promise<void>;
 }
 
 /** Starts redis-server and a registry per stage under `dir` (data persists there), on preferred ports when free. */
 export async function startServices(dir: string, stages: { name: string; port: number }[], redisPort = 6390): Promise<SandboxServices> {
   const services: LocalService[] = [];
-  const stop = () => {
-    for (const s of services.reverse()) s.stop();
-  };
+  const stop = () => Promise.all(services.map((s) => s.stop())).then(() => undefined);
   try {
     const rp = await pickPort(redisPort);
     services.push(await startRedisServer(join(dir, 'redis'), rp));
@@ -32,7 +30,7 @@ export async function startServices(dir: string, stages: { name: string; port: n
     }
     return { redisUrl: `redis://127.0.0.1:${rp}`, hosts, stop };
   } catch (e) {
-    stop();
+    await stop();
     throw e;
   }
 }

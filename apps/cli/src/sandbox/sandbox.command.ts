@@ -34,7 +34,7 @@ export class SandboxCommand extends CommandRunner {
     let stopServe: (() => Promise<void>) | undefined;
     const stopAll = async () => {
       await stopServe?.();
-      services?.stop();
+      await services?.stop();
     };
     const { ensureKey, ensureSignedSample, stageEntry, startServices, writeSandboxConfig } = lazy.sandbox();
     try {
