@@ -1,8 +1,18 @@
 import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, Server } from 'node:net';
-import { airlock } from '../support/cli';
+import { spawn } from 'node:child_process';
+import { connect, createServer, Server } from 'node:net';
+import { AIRLOCK_BIN, airlock } from '../support/cli';
+
+/** True when something accepts connections on 127.0.0.1:port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+}
 
 describe('the run command with nothing configured: the sandbox', () => {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-sandbox-'));
@@ -38,5 +48,22 @@ describe('the run command with nothing configured: the sandbox', () => {
     // no secret in the configuration file
     const cfg = readFileSync(join(dir, 'airlock.yaml'), 'utf8');
     for (const s of ['dev', 'qa', 'prod']) expect(cfg).not.toContain(readFileSync(join(dir, 'secrets', `${s}.pass`), 'utf8'));
+  });
+
+  it('stops its redis-server and registries when it is stopped with SIGTERM', async () => {
+    const child = spawn(process.execPath, [AIRLOCK_BIN, 'sandbox', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d) => (out += d) && out.includes('Stop with Ctrl-C') && resolve());
+      child.once('exit', () => reject(new Error(`the sandbox ended before it was running: ${out}`)));
+    });
+    const cfg = readFileSync(join(dir, 'airlock.yaml'), 'utf8');
+    const ports = [...cfg.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
+    expect(ports.length).toBeGreaterThanOrEqual(4); // redis and three registries
+    for (const port of ports) expect(await listening(port)).toBe(true);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    for (const port of ports) expect(await listening(port)).toBe(false);
   });
 });

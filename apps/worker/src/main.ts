@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
-import { LoadedConfig, loadConfig } from '@airlock/common/config';
+import { LoadedConfig } from '@airlock/common/config';
 import { StageCatalog } from '@airlock/promotion';
 import { workerConnection } from '@airlock/promotion/bullmq';
 import { WorkerModule } from './worker.module';
@@ -12,11 +12,8 @@ export async function createWorker(loaded: LoadedConfig, opts: { logger?: false;
   const connection = workerConnection(loaded.config.redis);
   connection.on('error', () => undefined);
   const app = await NestFactory.createApplicationContext(WorkerModule.forCatalog(catalog, { connection, concurrency: opts.concurrency ?? loaded.config.worker.concurrency, lockMs: loaded.config.worker.lockSeconds * 1000 }), { logger: opts.logger ?? ['error', 'warn'] });
-  app.enableShutdownHooks();
+  // no enableShutdownHooks(): the command that started the worker owns the signals and closes it (serve.command.ts). Nest's
+  // hooks closed the worker and then killed the process with the signal again, before that command's own close ran:
+  // a stopped sandbox left its redis-server and registries running, and `airlock serve` skipped closing the API.
   return app;
-}
-
-/** Runs a worker until it is told to stop. */
-export async function serveWorker(configPath = process.env.AIRLOCK_CONFIG ?? './airlock.yaml'): Promise<INestApplicationContext> {
-  return createWorker(loadConfig(configPath));
 }
