@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { freePort } from './ports';
 import { ServiceProcess } from './service-process';
 
@@ -14,8 +14,8 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
-/** Starts Debian's docker-registry on a free loopback port with a temporary store. */
-export async function startRegistry(opts: { htpasswd?: string } = {}): Promise<TestRegistry> {
+/** Starts Debian's docker-registry on a free loopback port with a temporary store; over TLS when given a certificate. */
+export async function startRegistry(opts: { htpasswd?: string; tls?: { certFile: string; keyFile: string; caPem: string } } = {}): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-registry-'));
   const port = await freePort();
   const auth = opts.htpasswd
@@ -34,15 +34,17 @@ storage:
     enabled: true
 http:
   addr: 127.0.0.1:${port}
-${auth}`;
+${opts.tls ? `  tls:\n    certificate: ${opts.tls.certFile}\n    key: ${opts.tls.keyFile}\n` : ''}${auth}`;
   writeFileSync(join(dir, 'config.yml'), config);
   const proc = new ServiceProcess(`docker-registry on ${port}`, 'docker-registry', ['serve', join(dir, 'config.yml')]);
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const dispatcher = opts.tls ? new Agent({ connect: { ca: opts.tls.caPem } }) : undefined;
   await proc.waitUntil(async () => {
-    const r = await request(`${url}/v2/`);
+    const r = await request(`${url}/v2/`, { dispatcher });
     await r.body.dump();
     return r.statusCode === 200 || r.statusCode === 401;
   });
+  await dispatcher?.close();
   return {
     host: `127.0.0.1:${port}`,
     url,

@@ -8,7 +8,8 @@ describe('airlock copy fast path arguments', () => {
       flags: { srcInsecure: true, destInsecure: true, concurrency: 8, quiet: true, json: true },
     });
     expect(parseCopyArgs(['--list=pairs.txt', '--quiet', '--concurrency=2'])).toEqual({ params: [], flags: { list: 'pairs.txt', quiet: true, concurrency: 2 } });
-    expect(Object.keys(COPY_OPTIONS).sort()).toEqual(['concurrency', 'destInsecure', 'json', 'list', 'quiet', 'srcInsecure']);
+    expect(parseCopyArgs(['--src-cert-dir', '/s', '--dest-cert-dir=/d', 'a/b', 'c/d'])).toEqual({ params: ['a/b', 'c/d'], flags: { srcCertDir: '/s', destCertDir: '/d' } });
+    expect(Object.keys(COPY_OPTIONS).sort()).toEqual(['concurrency', 'destCertDir', 'destInsecure', 'json', 'list', 'quiet', 'srcCertDir', 'srcInsecure']);
   });
 
   it('hands help, unknown options, missing values and extra arguments to the full command line', () => {

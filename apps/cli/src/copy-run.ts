@@ -25,12 +25,15 @@ export async function runCopy(params: string[], flags: CopyFlags): Promise<void>
   }
   const refs = pairs.map((p) => ({ ...p, srcRef: parseReference(p.src), dstRef: parseReference(p.dst, { defaultTag: false }) }));
   const insecure = new Set<string>();
+  const certDirs = new Map<string, string>();
   for (const r of refs) {
     if (flags.srcInsecure) insecure.add(r.srcRef.registry);
     if (flags.destInsecure) insecure.add(r.dstRef.registry);
+    if (flags.srcCertDir) certDirs.set(r.srcRef.registry, flags.srcCertDir);
+    if (flags.destCertDir) certDirs.set(r.dstRef.registry, flags.destCertDir);
   }
   const concurrency = flags.concurrency ?? 4;
-  const engine = new CopyEngine(new Registries(cliRegistryOptions(insecure, { connections: Math.max(16, concurrency * 2) })), { concurrency });
+  const engine = new CopyEngine(new Registries(cliRegistryOptions(insecure, { connections: Math.max(16, concurrency * 2) }, certDirs)), { concurrency });
   const progress = new ProgressReporter(pairs.length === 1 ? 'copying' : `copying ${pairs.length} images`, process.stderr, flags.quiet);
   const totals = new Map<number, { done: number; total: number }>();
   const onProgress = (i: number) => (p: { bytesDone: number; bytesTotal: number }) => {

@@ -18,6 +18,16 @@ export class CopyCommand extends CommandRunner {
     return true;
   }
 
+  @Option(COPY_OPTIONS.srcCertDir)
+  parseSrcCertDir(v: string): string {
+    return v;
+  }
+
+  @Option(COPY_OPTIONS.destCertDir)
+  parseDestCertDir(v: string): string {
+    return v;
+  }
+
   @Option(COPY_OPTIONS.concurrency)
   parseConcurrency(v: string): number {
     return parseConcurrency(v);

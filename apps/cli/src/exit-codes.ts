@@ -22,6 +22,7 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   REGISTRY_UNAUTHORIZED: EXIT.denied,
   REGISTRY_DENIED: EXIT.denied,
   REGISTRY_PROTOCOL: EXIT.unavailable,
+  REGISTRY_TLS_UNTRUSTED: EXIT.denied,
   MANIFEST_UNKNOWN: EXIT.integrity,
   MANIFEST_INVALID: EXIT.integrity,
   MANIFEST_UNSUPPORTED: EXIT.integrity,

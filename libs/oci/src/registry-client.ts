@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import * as tls from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { Agent } from './undici-agent';
 import { Credentials, parseChallenge } from './auth';
@@ -15,6 +16,8 @@ import { USER_AGENT, discard, drain } from './http-util';
 export interface RegistryOptions {
   /** Allow plain HTTP or unverified TLS for this registry (never the default). */
   insecure?: boolean;
+  /** CA certificates (PEM) trusted for this registry besides the system's, e.g. a private CA of an air-gapped site. */
+  ca?: string[];
   credentials?: Credentials;
   retry?: RetryPolicy;
   /** Parallel connections kept to this registry. */
@@ -40,6 +43,32 @@ function header(res: Response, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** Node's codes for a certificate that does not verify (its chain, its name or its dates). */
+const CERT_CODES = /^(?:ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(?:GET_ISSUER_CERT(?:_LOCALLY)?|VERIFY_LEAF_SIGNATURE)|CERT_[A-Z_]+)$/;
+
+/** What is wrong with the certificate, when that is why a connection failed. */
+function certificateProblem(e: unknown): string | undefined {
+  for (let cur = e, i = 0; cur && i < 5; cur = (cur as { cause?: unknown }).cause, i++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && CERT_CODES.test(code)) return (cur as Error).message.replace(/\s*\n\s*/g, ' ').trim();
+  }
+  return undefined;
+}
+
+/** How connections to a registry check its certificate. */
+function tlsOptions(opts: RegistryOptions): { rejectUnauthorized?: boolean; ca?: string[]; secureContext?: tls.SecureContext } | undefined {
+  // an insecure registry's certificate is not checked, so its TLS context needs no CA store: building the
+  // default one is the first TLS connection's 24 ms, paid at every command when an insecure registry that
+  // speaks plain HTTP is tried with HTTPS first
+  if (opts.insecure) return { rejectUnauthorized: false, ca: [] };
+  if (!opts.ca?.length) return undefined;
+  // the system's CAs (and NODE_EXTRA_CA_CERTS) plus the registry's own, as skopeo does with certs.d: the `ca`
+  // option would replace them. addCACert copies the shared root store before adding to it.
+  const secureContext = tls.createSecureContext();
+  for (const pem of opts.ca) (secureContext as unknown as { context: { addCACert(pem: string): void } }).context.addCACert(pem);
+  return { secureContext };
+}
+
 /**
  * A client for one registry host (OCI distribution v2). It keeps pooled
  * connections, learns the auth challenge once, caches bearer tokens per
@@ -62,7 +91,7 @@ export class RegistryClient {
       keepAliveTimeout: 30_000,
       headersTimeout: 120_000,
       bodyTimeout: opts.bodyTimeoutMs ?? 120_000,
-      connect: opts.insecure ? { rejectUnauthorized: false } : undefined,
+      connect: tlsOptions(opts),
     });
     this.auth = new RegistryAuth(registry, this.agent, this.retry, opts.credentials);
   }
@@ -124,6 +153,14 @@ export class RegistryClient {
       }
     }
     if (lastErr instanceof RegistryError) throw lastErr;
+    const untrusted = certificateProblem(lastErr);
+    if (untrusted)
+      throw new RegistryError(
+        'REGISTRY_TLS_UNTRUSTED',
+        `registry ${this.registry} presented a certificate that is not trusted (${untrusted}): trust its CA (certs.d/${this.registry}/ca.crt, a cert-dir flag or the registry's caFile) or mark it insecure`,
+        {},
+        { cause: lastErr },
+      );
     let why = lastErr instanceof Error ? lastErr.message : String(lastErr);
     if (/wrong version number|packet length too long|ssl3_get_record/i.test(why)) why = 'TLS handshake failed: it does not seem to speak HTTPS';
     why = why.replace(/\s*\n\s*/g, ' ').trim();

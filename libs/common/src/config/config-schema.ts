@@ -27,6 +27,7 @@ export const registrySchema = z
   .object({
     host: z.string().regex(HOST, 'must be host or host:port').describe('Registry host[:port], as in image references.'),
     insecure: z.boolean().default(false).describe('Allow plain HTTP or unverified TLS (loopback sandboxes only).'),
+    caFile: z.string().min(1).optional().describe('PEM file of CA certificates trusted for this registry besides the system ones (default: certs.d/<host>/*.crt).'),
     username: z.string().optional().describe('Registry user, when it needs one.'),
     password: secretRefSchema.optional().describe('Registry password (env or file).'),
   })

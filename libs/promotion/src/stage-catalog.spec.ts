@@ -1,0 +1,54 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isAirlockError } from '@airlock/common';
+import { loadConfig } from '@airlock/common/config';
+import { StageCatalog } from './stage-catalog';
+
+describe('StageCatalog registry CAs', () => {
+  let dir: string;
+  let pem: string;
+  const saved = process.env.AIRLOCK_CERTS_D;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'airlock-catalog-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=catalog test CA', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt')], { stdio: 'ignore' });
+    pem = readFileSync(join(dir, 'ca.crt'), 'utf8');
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+    if (saved === undefined) delete process.env.AIRLOCK_CERTS_D;
+    else process.env.AIRLOCK_CERTS_D = saved;
+  });
+
+  const catalog = (registry: string) => {
+    const file = join(dir, `airlock-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(file, `stages:\n  - name: prod\n    registry: ${registry}\n    lookaside: { dir: sig }\n`);
+    return StageCatalog.create(loadConfig(file));
+  };
+
+  it('trusts the CA file named by registry.caFile (relative to the config file)', async () => {
+    process.env.AIRLOCK_CERTS_D = join(dir, 'nothing-here');
+    const cat = await catalog('{ host: "prod.example:5000", caFile: ca.crt }');
+    expect(cat.registryOptions()('prod.example:5000').ca).toEqual([pem.trim()]);
+    expect(cat.registryOptions()('other.example').ca).toBeUndefined();
+  });
+
+  it('finds the CA in certs.d/<host:port>/*.crt when no caFile is given', async () => {
+    process.env.AIRLOCK_CERTS_D = join(dir, 'certs.d');
+    mkdirSync(join(dir, 'certs.d', 'prod.example:5000'), { recursive: true });
+    writeFileSync(join(dir, 'certs.d', 'prod.example:5000', 'site.crt'), pem);
+    const cat = await catalog('{ host: "prod.example:5000" }');
+    expect(cat.registryOptions()('prod.example:5000').ca).toEqual([pem.trim()]);
+  });
+
+  it('stops the boot with the stage named when the CA file is missing or holds no certificate', async () => {
+    writeFileSync(join(dir, 'not-a-cert.crt'), 'hello\n');
+    for (const [file, why] of [['missing.crt', /cannot read CA certificate file .*missing\.crt/], ['not-a-cert.crt', /holds no PEM certificate/]] as const) {
+      const err = await catalog(`{ host: "prod.example:5000", caFile: ${file} }`).catch((e: unknown) => e);
+      expect(isAirlockError(err) && err.code).toBe('CONFIG_INVALID');
+      expect((err as Error).message).toMatch(/^stage prod: registry CA certificates: /);
+      expect((err as Error).message).toMatch(why);
+    }
+  });
+});

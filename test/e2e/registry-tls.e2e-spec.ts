@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { startRegistry, TestRegistry } from '../support/registry';
+import { pushRandomImage, PushedImage } from '../support/images';
+import { makeCertificates, TestCertificates } from '../support/tls';
+import { skopeo, skopeoRawDigest } from '../support/skopeo';
+import { airlock } from '../support/cli';
+
+/** A registry that speaks TLS with a certificate from a private CA, as an air-gapped site's registry does. */
+describe('registries over TLS (real docker-registry with a private CA)', () => {
+  let certs: TestCertificates;
+  let plain: TestRegistry;
+  let secure: TestRegistry;
+  let work: string;
+  let img: PushedImage;
+  let agent: Agent;
+  /** A folder in the layout of skopeo's --cert-dir and of certs.d/<host>/ */
+  let certDir: string;
+  let certsD: string;
+  beforeAll(async () => {
+    certs = makeCertificates();
+    [plain, secure] = await Promise.all([startRegistry(), startRegistry({ tls: certs })]);
+    work = mkdtempSync(join(tmpdir(), 'airlock-tls-e2e-'));
+    certDir = join(work, 'cert-dir');
+    mkdirSync(certDir);
+    writeFileSync(join(certDir, 'ca.crt'), certs.caPem);
+    certsD = join(work, 'certs.d');
+    mkdirSync(join(certsD, secure.host), { recursive: true });
+    writeFileSync(join(certsD, secure.host, 'ca.crt'), certs.caPem);
+    agent = new Agent({ connect: { ca: certs.caPem } });
+    img = await pushRandomImage({ url: plain.url, host: plain.host }, 'tls/app', '1', { layers: [2 << 20, 1000] });
+  });
+  afterAll(async () => {
+    await agent?.close();
+    await Promise.all([plain?.stop(), secure?.stop()]);
+    certs?.remove();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const repositories = async (): Promise<string[]> => {
+    const r = await request(`${secure.url}/v2/_catalog`, { dispatcher: agent });
+    return ((await r.body.json()) as { repositories: string[] }).repositories;
+  };
+
+  it('refuses a certificate it cannot verify, with its own code, and pushes nothing', async () => {
+    const r = await airlock(['copy', '--src-insecure', img.reference, `${secure.host}/tls/refused:1`], { env: { AIRLOCK_CERTS_D: join(work, 'empty') } });
+    expect(r.code).toBe(4);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(new RegExp(`^airlock: REGISTRY_TLS_UNTRUSTED: registry ${secure.host.replace(/\./g, '\\.')} presented a certificate that is not trusted \\(.*certificate.*\\): trust its CA`));
+    expect(await repositories()).not.toContain('tls/refused');
+  });
+
+  it('trusts the CA given with --dest-cert-dir, and skopeo reads the copy with the same CA', async () => {
+    const r = await airlock(['copy', '--src-insecure', '--dest-cert-dir', certDir, img.reference, `${secure.host}/tls/app:1`], { env: { AIRLOCK_CERTS_D: join(work, 'empty') } });
+    expect(r.stderr).not.toMatch(/airlock:/);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(`${img.digest} ${secure.host}/tls/app:1`);
+    const raw = await skopeo(['inspect', '--cert-dir', certDir, '--raw', `docker://${secure.host}/tls/app:1`]);
+    expect('sha256:' + createHash('sha256').update(raw).digest('hex')).toBe(img.digest);
+  });
+
+  it('finds the CA in certs.d/<host:port>/ as skopeo and podman do, for the source side too', async () => {
+    const r = await airlock(['copy', '--dest-insecure', `${secure.host}/tls/app:1`, `${plain.host}/tls/back:1`], { env: { AIRLOCK_CERTS_D: certsD } });
+    expect(r.stderr).not.toMatch(/airlock:/);
+    expect(r.code).toBe(0);
+    expect(await skopeoRawDigest(`${plain.host}/tls/back:1`)).toBe(img.digest);
+  });
+
+  it('speaks TLS without checking the certificate when the registry is marked insecure', async () => {
+    const r = await airlock(['copy', '--src-insecure', '--dest-insecure', img.reference, `${secure.host}/tls/insecure:1`], { env: { AIRLOCK_CERTS_D: join(work, 'empty') } });
+    expect(r.code).toBe(0);
+    expect(await repositories()).toContain('tls/insecure');
+  });
+
+  it('says which certificate folder holds no CA', async () => {
+    const empty = join(work, 'no-crt');
+    mkdirSync(empty);
+    const r = await airlock(['copy', '--src-insecure', '--dest-cert-dir', empty, img.reference, `${secure.host}/tls/none:1`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`airlock: INVALID_ARGUMENT: certificate folder ${empty} (for ${secure.host}) holds no *.crt CA certificate`);
+    expect(await repositories()).not.toContain('tls/none');
+  });
+});
