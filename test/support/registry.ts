@@ -28,6 +28,8 @@ log:
   accesslog:
     disabled: true
 storage:
+  cache:
+    blobdescriptor: inmemory
   filesystem:
     rootdirectory: ${join(dir, 'data')}
   delete:
