@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
@@ -75,12 +75,56 @@ describe('registries over TLS (real docker-registry with a private CA)', () => {
     expect(await repositories()).toContain('tls/insecure');
   });
 
+  describe('a registry that asks for a client certificate (mutual TLS)', () => {
+    let mtls: TestRegistry;
+    let clientDir: string;
+    beforeAll(async () => {
+      mtls = await startRegistry({ tls: { ...certs, requireClientCert: true } });
+      clientDir = join(work, 'client-dir');
+      mkdirSync(clientDir);
+      writeFileSync(join(clientDir, 'ca.crt'), certs.caPem);
+      copyFileSync(certs.clientCertFile, join(clientDir, 'me.cert'));
+      copyFileSync(certs.clientKeyFile, join(clientDir, 'me.key'));
+    });
+    afterAll(() => mtls?.stop());
+
+    it('says it wants one when none is given, even to an insecure client, and pushes nothing', async () => {
+      for (const flags of [['--dest-cert-dir', certDir], ['--dest-insecure']]) {
+        const r = await airlock(['copy', '--src-insecure', ...flags, img.reference, `${mtls.host}/mtls/refused:1`], { env: { AIRLOCK_CERTS_D: join(work, 'empty') } });
+        expect(r.code).toBe(4);
+        expect(r.stderr).toMatch(new RegExp(`^airlock: REGISTRY_UNAUTHORIZED: registry ${mtls.host.replace(/\./g, '\\.')} asks for a client certificate \\(TLS alert ".+"\\): give one as NAME.cert and NAME.key`));
+      }
+      const me = new Agent({ connect: { ca: certs.caPem, cert: readFileSync(certs.clientCertFile), key: readFileSync(certs.clientKeyFile) } });
+      const listed = await request(`${mtls.url}/v2/_catalog`, { dispatcher: me });
+      expect(((await listed.body.json()) as { repositories: string[] }).repositories).not.toContain('mtls/refused');
+      await me.close();
+    });
+
+    it('presents NAME.cert and NAME.key from the cert dir, and skopeo reads the copy with the same folder', async () => {
+      const r = await airlock(['copy', '--src-insecure', '--dest-cert-dir', clientDir, img.reference, `${mtls.host}/mtls/app:1`], { env: { AIRLOCK_CERTS_D: join(work, 'empty') } });
+      expect(r.stderr).not.toMatch(/airlock:/);
+      expect(r.code).toBe(0);
+      const raw = await skopeo(['inspect', '--cert-dir', clientDir, '--raw', `docker://${mtls.host}/mtls/app:1`]);
+      expect('sha256:' + createHash('sha256').update(raw).digest('hex')).toBe(img.digest);
+    });
+
+    it('refuses a key that is not the certificate\'s, before connecting', async () => {
+      const bad = join(work, 'bad-pair');
+      mkdirSync(bad);
+      copyFileSync(certs.clientCertFile, join(bad, 'me.cert'));
+      copyFileSync(certs.keyFile, join(bad, 'me.key'));
+      const r = await airlock(['copy', '--src-insecure', '--dest-cert-dir', bad, img.reference, `${mtls.host}/mtls/bad:1`]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`airlock: INVALID_ARGUMENT: ${join(bad, 'me.key')} is not the key of ${join(bad, 'me.cert')}`);
+    });
+  });
+
   it('says which certificate folder holds no CA', async () => {
     const empty = join(work, 'no-crt');
     mkdirSync(empty);
     const r = await airlock(['copy', '--src-insecure', '--dest-cert-dir', empty, img.reference, `${secure.host}/tls/none:1`]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`airlock: INVALID_ARGUMENT: certificate folder ${empty} (for ${secure.host}) holds no *.crt CA certificate`);
+    expect(r.stderr).toContain(`airlock: INVALID_ARGUMENT: certificate folder ${empty} (for ${secure.host}) holds no *.crt CA certificate and no NAME.cert/NAME.key pair`);
     expect(await repositories()).not.toContain('tls/none');
   });
 });

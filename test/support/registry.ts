@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
@@ -15,7 +15,7 @@ export interface TestRegistry {
 }
 
 /** Starts Debian's docker-registry on a free loopback port with a temporary store; over TLS when given a certificate. */
-export async function startRegistry(opts: { htpasswd?: string; tls?: { certFile: string; keyFile: string; caPem: string } } = {}): Promise<TestRegistry> {
+export async function startRegistry(opts: { htpasswd?: string; tls?: { certFile: string; keyFile: string; caPem: string; caFile?: string; clientCertFile?: string; clientKeyFile?: string; requireClientCert?: boolean } } = {}): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-registry-'));
   const port = await freePort();
   const auth = opts.htpasswd
@@ -36,11 +36,12 @@ storage:
     enabled: true
 http:
   addr: 127.0.0.1:${port}
-${opts.tls ? `  tls:\n    certificate: ${opts.tls.certFile}\n    key: ${opts.tls.keyFile}\n` : ''}${auth}`;
+${opts.tls ? `  tls:\n    certificate: ${opts.tls.certFile}\n    key: ${opts.tls.keyFile}\n` : ''}${opts.tls?.requireClientCert ? `    clientcas:\n      - ${opts.tls.caFile}\n` : ''}${auth}`;
   writeFileSync(join(dir, 'config.yml'), config);
   const proc = new ServiceProcess(`docker-registry on ${port}`, 'docker-registry', ['serve', join(dir, 'config.yml')]);
   const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
-  const dispatcher = opts.tls ? new Agent({ connect: { ca: opts.tls.caPem } }) : undefined;
+  const client = opts.tls?.requireClientCert ? { cert: readFileSync(opts.tls.clientCertFile as string), key: readFileSync(opts.tls.clientKeyFile as string) } : {};
+  const dispatcher = opts.tls ? new Agent({ connect: { ca: opts.tls.caPem, ...client } }) : undefined;
   await proc.waitUntil(async () => {
     const r = await request(`${url}/v2/`, { dispatcher });
     await r.body.dump();

@@ -12,6 +12,9 @@ export interface TestCertificates {
   /** The server certificate and key (PEM files), subjectAltName IP:127.0.0.1 and DNS:localhost. */
   certFile: string;
   keyFile: string;
+  /** A client certificate the same CA issued (extendedKeyUsage clientAuth) and its key. */
+  clientCertFile: string;
+  clientKeyFile: string;
   remove(): void;
 }
 
@@ -23,5 +26,8 @@ export function makeCertificates(): TestCertificates {
   ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', f('server.key'), '-out', f('server.csr'));
   writeFileSync(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
   ssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', f('ext.cnf'), '-out', f('server.crt'));
-  return { dir, caFile: f('ca.crt'), caPem: readFileSync(f('ca.crt'), 'utf8'), certFile: f('server.crt'), keyFile: f('server.key'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=airlock test client', '-keyout', f('client.key'), '-out', f('client.csr'));
+  writeFileSync(f('client-ext.cnf'), 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
+  ssl('x509', '-req', '-in', f('client.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', f('client-ext.cnf'), '-out', f('client.cert'));
+  return { dir, clientCertFile: f('client.cert'), clientKeyFile: f('client.key'), caFile: f('ca.crt'), caPem: readFileSync(f('ca.crt'), 'utf8'), certFile: f('server.crt'), keyFile: f('server.key'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

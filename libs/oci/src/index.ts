@@ -13,4 +13,4 @@ export * from './copy-image';
 export * from './limiter';
 export * from './digest-verifier';
 export * from './layout-push';
-export * from './registry-ca';
+export * from './registry-tls';

@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream';
-import * as tls from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { Agent } from './undici-agent';
 import { Credentials, parseChallenge } from './auth';
@@ -11,6 +10,8 @@ import { MANIFEST_MEDIA_TYPES } from './media-types';
 import { ManifestBlob } from './manifest';
 import { digestLike, assertDigest } from './digest';
 import { USER_AGENT, discard, drain } from './http-util';
+import type { ClientCertificate } from './registry-tls';
+import { alertName, certificateProblem, clientCertRefused, closedByPeer, probeTlsAlert, tlsOptions } from './tls-connect';
 
 /** How to reach one registry. */
 export interface RegistryOptions {
@@ -18,6 +19,8 @@ export interface RegistryOptions {
   insecure?: boolean;
   /** CA certificates (PEM) trusted for this registry besides the system's, e.g. a private CA of an air-gapped site. */
   ca?: string[];
+  /** The certificate this client presents when the registry asks for one (mutual TLS). */
+  clientCert?: ClientCertificate;
   credentials?: Credentials;
   retry?: RetryPolicy;
   /** Parallel connections kept to this registry. */
@@ -41,32 +44,6 @@ type Response = Dispatcher.ResponseData;
 function header(res: Response, name: string): string | undefined {
   const v = res.headers[name];
   return Array.isArray(v) ? v[0] : v;
-}
-
-/** Node's codes for a certificate that does not verify (its chain, its name or its dates). */
-const CERT_CODES = /^(?:ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(?:GET_ISSUER_CERT(?:_LOCALLY)?|VERIFY_LEAF_SIGNATURE)|CERT_[A-Z_]+)$/;
-
-/** What is wrong with the certificate, when that is why a connection failed. */
-function certificateProblem(e: unknown): string | undefined {
-  for (let cur = e, i = 0; cur && i < 5; cur = (cur as { cause?: unknown }).cause, i++) {
-    const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string' && CERT_CODES.test(code)) return (cur as Error).message.replace(/\s*\n\s*/g, ' ').trim();
-  }
-  return undefined;
-}
-
-/** How connections to a registry check its certificate. */
-function tlsOptions(opts: RegistryOptions): { rejectUnauthorized?: boolean; ca?: string[]; secureContext?: tls.SecureContext } | undefined {
-  // an insecure registry's certificate is not checked, so its TLS context needs no CA store: building the
-  // default one is the first TLS connection's 24 ms, paid at every command when an insecure registry that
-  // speaks plain HTTP is tried with HTTPS first
-  if (opts.insecure) return { rejectUnauthorized: false, ca: [] };
-  if (!opts.ca?.length) return undefined;
-  // the system's CAs (and NODE_EXTRA_CA_CERTS) plus the registry's own, as skopeo does with certs.d: the `ca`
-  // option would replace them. addCACert copies the shared root store before adding to it.
-  const secureContext = tls.createSecureContext();
-  for (const pem of opts.ca) (secureContext as unknown as { context: { addCACert(pem: string): void } }).context.addCACert(pem);
-  return { secureContext };
 }
 
 /**
@@ -150,6 +127,16 @@ export class RegistryClient {
       } catch (e) {
         lastErr = e;
         if (e instanceof RegistryError && e.code === 'REGISTRY_PROTOCOL') throw e;
+        // it speaks TLS and wants to know who we are: plain HTTP is not the answer
+        const closed = scheme === 'https' && closedByPeer(e);
+        const refusal = clientCertRefused(e) ? e : closed ? await probeTlsAlert(host, tlsOptions(this.opts)) : undefined;
+        if (refusal && clientCertRefused(refusal))
+          throw new RegistryError(
+            'REGISTRY_UNAUTHORIZED',
+            `registry ${this.registry} ${this.opts.clientCert ? 'refused this client certificate' : 'asks for a client certificate'} (TLS alert "${alertName(refusal)}"): give one as NAME.cert and NAME.key (certs.d/${this.registry}/, a cert-dir flag or the registry's clientCert)`,
+            {},
+            { cause: e },
+          );
       }
     }
     if (lastErr instanceof RegistryError) throw lastErr;

@@ -42,12 +42,24 @@ describe('StageCatalog registry CAs', () => {
     expect(cat.registryOptions()('prod.example:5000').ca).toEqual([pem.trim()]);
   });
 
+  it('presents the client certificate named by registry.clientCert, its key never printed', async () => {
+    process.env.AIRLOCK_CERTS_D = join(dir, 'nothing-here');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=client', '-keyout', join(dir, 'client.key'), '-out', join(dir, 'client.cert')], { stdio: 'ignore' });
+    const cat = await catalog('{ host: "prod.example:5000", clientCert: { certFile: client.cert, keyFile: client.key } }');
+    const o = cat.registryOptions()('prod.example:5000');
+    expect(o.clientCert?.cert).toBe(readFileSync(join(dir, 'client.cert'), 'utf8'));
+    expect(o.clientCert?.key.reveal()).toBe(readFileSync(join(dir, 'client.key'), 'utf8'));
+    expect(JSON.stringify(o)).not.toContain('PRIVATE KEY');
+    const mismatched = await catalog('{ host: "prod.example:5000", clientCert: { certFile: client.cert, keyFile: ca.key } }').catch((e: unknown) => e);
+    expect((mismatched as Error).message).toMatch(/^stage prod: registry TLS files: .*ca\.key is not the key of .*client\.cert$/);
+  });
+
   it('stops the boot with the stage named when the CA file is missing or holds no certificate', async () => {
     writeFileSync(join(dir, 'not-a-cert.crt'), 'hello\n');
     for (const [file, why] of [['missing.crt', /cannot read CA certificate file .*missing\.crt/], ['not-a-cert.crt', /holds no PEM certificate/]] as const) {
       const err = await catalog(`{ host: "prod.example:5000", caFile: ${file} }`).catch((e: unknown) => e);
       expect(isAirlockError(err) && err.code).toBe('CONFIG_INVALID');
-      expect((err as Error).message).toMatch(/^stage prod: registry CA certificates: /);
+      expect((err as Error).message).toMatch(/^stage prod: registry TLS files: /);
       expect((err as Error).message).toMatch(why);
     }
   });

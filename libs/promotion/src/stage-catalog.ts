@@ -3,7 +3,7 @@ import { AirlockError } from '@airlock/common';
 import { LoadedConfig, StageConfig, readSecret } from '@airlock/common/config';
 import { FileLookasideStore, StageTrust, readPublicKeys, fingerprintOf, readPrivateKey } from '@airlock/signing';
 import type { Key, PrivateKey } from 'openpgp';
-import { readCaFile, registryCAs, type RegistryOptionsResolver } from '@airlock/oci';
+import { readCaFile, readClientCertificate, registryTls, type RegistryOptionsResolver, type RegistryTls } from '@airlock/oci';
 
 /** One stage as the rest of airlock sees it: config plus what was loaded for it. */
 export interface Stage {
@@ -15,8 +15,8 @@ export interface Stage {
   /** The stage public key, armored, when the stage has a key. */
   publicKeyArmored?: string;
   publicKeyFingerprint?: string;
-  /** CA certificates trusted for the stage registry besides the system's (registry.caFile, or certs.d/<host>/*.crt). */
-  registryCAs: string[];
+  /** CAs trusted for the stage registry besides the system's, and its client certificate (registry.caFile and clientCert, or certs.d/<host>/). */
+  registryTls: RegistryTls;
 }
 
 /**
@@ -50,11 +50,16 @@ export class StageCatalog {
         publicKeyArmored = key.armor();
         publicKeyFingerprint = fingerprintOf(key);
       }
-      let cas: string[];
+      let tlsFiles: RegistryTls;
       try {
-        cas = s.registry.caFile ? readCaFile(loaded.resolvePath(s.registry.caFile)) : registryCAs(s.registry.host);
+        const r = s.registry;
+        const found = r.caFile && r.clientCert ? { ca: [] } : registryTls(r.host);
+        tlsFiles = {
+          ca: r.caFile ? readCaFile(loaded.resolvePath(r.caFile)) : found.ca,
+          clientCert: r.clientCert ? readClientCertificate(loaded.resolvePath(r.clientCert.certFile), loaded.resolvePath(r.clientCert.keyFile)) : found.clientCert,
+        };
       } catch (e) {
-        throw new AirlockError('CONFIG_INVALID', `stage ${s.name}: registry CA certificates: ${(e as Error).message}`);
+        throw new AirlockError('CONFIG_INVALID', `stage ${s.name}: registry TLS files: ${(e as Error).message}`);
       }
       cat.stages.set(s.name, {
         config: s,
@@ -64,7 +69,7 @@ export class StageCatalog {
         lookasideUrl: s.lookaside.publicUrl ?? `${base}/sigstore/${s.name}`,
         publicKeyArmored,
         publicKeyFingerprint,
-        registryCAs: cas,
+        registryTls: tlsFiles,
       });
     }
     return cat;
@@ -77,7 +82,7 @@ export class StageCatalog {
       if (!s) return {};
       const r = s.config.registry;
       const password = r.password ? readSecret(r.password, `stage ${s.name} registry password`, this.loaded.resolvePath) : undefined;
-      return { insecure: r.insecure, ca: s.registryCAs, credentials: r.username && password ? { username: r.username, password } : undefined };
+      return { insecure: r.insecure, ...s.registryTls, credentials: r.username && password ? { username: r.username, password } : undefined };
     };
   }
 

@@ -28,6 +28,14 @@ export const registrySchema = z
     host: z.string().regex(HOST, 'must be host or host:port').describe('Registry host[:port], as in image references.'),
     insecure: z.boolean().default(false).describe('Allow plain HTTP or unverified TLS (loopback sandboxes only).'),
     caFile: z.string().min(1).optional().describe('PEM file of CA certificates trusted for this registry besides the system ones (default: certs.d/<host>/*.crt).'),
+    clientCert: z
+      .object({
+        certFile: z.string().min(1).describe('PEM client certificate.'),
+        keyFile: z.string().min(1).describe('Its unencrypted PEM private key (keep it readable by airlock only).'),
+      })
+      .strict()
+      .optional()
+      .describe('Client certificate for a registry that asks for one (mutual TLS; default: certs.d/<host>/NAME.cert + NAME.key).'),
     username: z.string().optional().describe('Registry user, when it needs one.'),
     password: secretRefSchema.optional().describe('Registry password (env or file).'),
   })

@@ -1,0 +1,78 @@
+import * as tls from 'node:tls';
+import type { ClientCertificate } from './registry-tls';
+
+/** Node's codes for a certificate that does not verify (its chain, its name or its dates). */
+const CERT_CODES = /^(?:ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(?:GET_ISSUER_CERT(?:_LOCALLY)?|VERIFY_LEAF_SIGNATURE)|CERT_[A-Z_]+)$/;
+
+/** What is wrong with the certificate, when that is why a connection failed. */
+export function certificateProblem(e: unknown): string | undefined {
+  for (let cur = e, i = 0; cur && i < 5; cur = (cur as { cause?: unknown }).cause, i++) {
+    if (CERT_CODES.test(String((cur as { code?: unknown }).code))) return (cur as Error).message.replace(/\s*\n\s*/g, ' ').trim();
+  }
+  return undefined;
+}
+
+/** How connections to a registry check its certificate. */
+export function tlsOptions(opts: { insecure?: boolean; ca?: string[]; clientCert?: ClientCertificate }): tls.ConnectionOptions | undefined {
+  const client = opts.clientCert ? { cert: opts.clientCert.cert, key: opts.clientCert.key.reveal() } : {};
+  // an insecure registry's certificate is not checked, so its TLS context needs no CA store: building the
+  // default one is the first TLS connection's 24 ms, paid at every command when an insecure registry that
+  // speaks plain HTTP is tried with HTTPS first
+  if (opts.insecure) return { rejectUnauthorized: false, ca: [], ...client };
+  if (!opts.ca?.length && !opts.clientCert) return undefined;
+  // the system's CAs (and NODE_EXTRA_CA_CERTS) plus the registry's own, as skopeo does with certs.d: the `ca`
+  // option would replace them. addCACert copies the shared root store before adding to it.
+  const secureContext = tls.createSecureContext(client);
+  for (const pem of opts.ca ?? []) (secureContext as unknown as { context: { addCACert(pem: string): void } }).context.addCACert(pem);
+  return { secureContext };
+}
+
+/** The registry's TLS alerts when it wants a client certificate, or does not accept the one it got. */
+const CLIENT_CERT_ALERT = /^ERR_SSL_(?:TLSV13_ALERT_CERTIFICATE_REQUIRED|SSLV3_ALERT_(?:BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED)|TLSV1_ALERT_(?:UNKNOWN_CA|ACCESS_DENIED))$/;
+
+export function clientCertRefused(e: unknown): boolean {
+  return codes(e).some((c) => CLIENT_CERT_ALERT.test(c));
+}
+
+/** The alert's name in an OpenSSL error ("bad certificate", "certificate required"). */
+export function alertName(e: unknown): string {
+  return /alert ([a-z ]+?)(?::|$)/i.exec((e as Error).message)?.[1] ?? (e as Error).message;
+}
+
+/** The codes of an error and its causes. */
+function codes(e: unknown): string[] {
+  const out: string[] = [];
+  for (let cur = e, i = 0; cur && i < 5; cur = (cur as { cause?: unknown }).cause, i++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string') out.push(code);
+  }
+  return out;
+}
+
+/** The connection was closed or reset by the other side. */
+export function closedByPeer(e: unknown): boolean {
+  return codes(e).some((c) => c === 'UND_ERR_SOCKET' || c === 'ECONNRESET');
+}
+
+/**
+ * The TLS alert a registry answers a plain request with, if it does: over
+ * TLS 1.3 a server checks the client certificate after the handshake, and
+ * undici reports only that the other side closed. Asked on the failure path
+ * only, to tell "wants a client certificate" from "went away".
+ */
+export function probeTlsAlert(host: string, options: tls.ConnectionOptions | undefined, timeoutMs = 5000): Promise<Error | undefined> {
+  const url = new URL(`https://${host}`);
+  const hostname = url.hostname.replace(/^\[|\]$/g, '');
+  return new Promise((resolve) => {
+    const s = tls.connect({ ...options, host: hostname, port: Number(url.port || 443), servername: /^[\d.]+$|:/.test(hostname) ? undefined : hostname }, () => s.write(`GET /v2/ HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+    const done = (e?: Error) => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(e);
+    };
+    const t = setTimeout(() => done(), timeoutMs);
+    s.on('error', (e) => done(e));
+    s.on('data', () => done());
+    s.on('close', () => done());
+  });
+}
