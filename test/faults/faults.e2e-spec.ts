@@ -1,4 +1,4 @@
-import { readdirSync, existsSync } from 'node:fs';
+import { readdirSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPipeline, Pipeline } from '../support/pipeline';
 import { startRegistry, TestRegistry } from '../support/registry';
@@ -77,6 +77,8 @@ describe('faults: kill -9, Redis restarts, registry failures, API restarts', () 
       const done = await p.waitFor(id, p.tokens.alice, ['completed', 'failed'], 60_000);
       expect(done.state).toBe('completed');
       assertOnce(id, repo, img.digest);
+      // a worker alone runs at nice 10 (worker.nice): it yields the CPU to the API it shares a machine with
+      expect(Number(readFileSync(`/proc/${w.child.pid}/stat`, 'utf8').split(') ')[1].split(' ')[16])).toBe(10);
       expect(p.api.runtime.audit.forPromotion(id).some((e) => e.action === 'promotion.requeued')).toBe(wiped);
     } finally {
       await w.stop();

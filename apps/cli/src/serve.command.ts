@@ -1,3 +1,4 @@
+import { getPriority, setPriority } from 'node:os';
 import type { INestApplicationContext } from '@nestjs/common';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { loadConfig } from '@airlock/common/config';
@@ -15,12 +16,23 @@ async function untilSignal(close: () => Promise<void>): Promise<void> {
   await close();
 }
 
+/** Sets this process's nice value (only ever lowering its priority); a system that refuses is named on standard error. */
+function lowerPriority(nice: number): void {
+  try {
+    if (nice > getPriority()) setPriority(nice);
+  } catch (e) {
+    process.stderr.write(`airlock: worker priority stays ${getPriority()} (nice ${nice} refused: ${(e as Error).message})\n`);
+  }
+}
+
 /** Starts the API and/or a worker for a configuration; returns a closer. */
 export async function startProcesses(path: string, parts: { api: boolean; worker: boolean; quiet?: boolean }): Promise<{ api?: AirlockApi; worker?: INestApplicationContext; url?: string; close(): Promise<void> }> {
   const loaded = loadConfig(path);
   const api = parts.api ? await lazy.api().createApi(loaded, parts.quiet ? { logger: false } : {}) : undefined;
   const { host, port } = loaded.config.server;
   if (api) await api.listen(port, host);
+  // a worker alone yields the CPU to whatever shares its machine (the API, above all): its work is queued, answers are waited for
+  if (parts.worker && !parts.api) lowerPriority(loaded.config.worker.nice);
   const worker = parts.worker ? await lazy.worker().createWorker(loaded, parts.quiet ? { logger: false } : {}) : undefined;
   return {
     api,

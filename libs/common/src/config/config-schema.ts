@@ -122,9 +122,16 @@ export const configSchema = z
       .object({
         concurrency: z.number().int().min(1).max(64).default(4).describe('Promotions a worker runs at once.'),
         lockSeconds: z.number().int().min(1).max(3600).default(30).describe('A job of a worker that died is taken over after this.'),
+        nice: z
+          .number()
+          .int()
+          .min(0)
+          .max(19)
+          .default(10)
+          .describe('CPU priority (Unix nice) of `airlock worker`: on a machine it shares with the API, promotions yield the CPU to answers; 0 for normal priority (`airlock serve` is one process and keeps its own).'),
       })
       .strict()
-      .default({ concurrency: 4, lockSeconds: 30 })
+      .default({ concurrency: 4, lockSeconds: 30, nice: 10 })
       .describe('Workers.'),
     audit: z
       .object({
