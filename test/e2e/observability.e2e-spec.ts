@@ -37,6 +37,22 @@ describe('observability: readiness, Prometheus metrics, OpenAPI', () => {
     expect(text).toMatch(/airlock_queue_jobs\{state="completed"\} \d+/);
   });
 
+  it('times every answer by route pattern and status class, never by its raw path', async () => {
+    const id = (await p.call('GET', '/api/v1/promotions?limit=1', p.tokens.alice)).body.items[0].id;
+    expect((await p.call('GET', `/api/v1/promotions/${id}`, p.tokens.alice)).status).toBe(200);
+    expect((await p.call('GET', '/api/v1/promotions/0123456789abcdef', p.tokens.alice)).status).toBe(404);
+    expect((await p.call('GET', '/no/such/route')).status).toBe(404);
+    const text = await (await request(`${p.url}/metrics`)).body.text();
+    const count = (labels: string) => Number(new RegExp(`^airlock_http_request_duration_seconds_count\\{${labels.replace(/[/.]/g, '\\$&')}\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    expect(count('method="GET",route="/api/v1/promotions/:id",status="2xx"')).toBeGreaterThanOrEqual(1);
+    expect(count('method="GET",route="/api/v1/promotions/:id",status="4xx"')).toBeGreaterThanOrEqual(1);
+    expect(count('method="POST",route="/api/v1/promotions/:id/approve",status="2xx"')).toBeGreaterThanOrEqual(1);
+    expect(count('method="GET",route="unmatched",status="4xx"')).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/^airlock_http_request_duration_seconds_bucket\{le="0\.005",method="GET",route="\/api\/v1\/promotions\/:id",status="2xx"\} \d+$/m);
+    expect(text).not.toContain(id);
+    expect(text).not.toContain('0123456789abcdef');
+  });
+
   it('every route in the OpenAPI document is reachable and guarded as documented', async () => {
     const doc = (await p.call('GET', '/docs/openapi.json')).body;
     const isPublic = (path: string) => /^\/(health|metrics|sigstore)|^\/api\/v1\/stages\/\{stage\}\/(key|policy)$/.test(path);

@@ -10,6 +10,9 @@ import { securityHeaders } from './http/security-headers';
 import { mountQueueDashboard } from './admin/queue-dashboard';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import pino from 'pino';
+import { httpMetrics } from './metrics/http-metrics';
+import { METRICS } from './metrics/metrics.token';
+import type { Registry } from 'prom-client';
 import { requestLog } from './http/request-log';
 
 /** The API: the Nest application and the runtime it serves; close() stops both. */
@@ -30,6 +33,7 @@ export async function createApi(loaded: LoadedConfig, opts: { logger?: false; ru
   if (logs) app.useLogger(app.get(PinoLogger));
   app.disable('x-powered-by');
   app.use(requestLog(logger));
+  app.use(httpMetrics(app.get<Registry>(METRICS)));
   app.use(securityHeaders);
   mountQueueDashboard(app, runtime);
   app.useBodyParser('json', { limit: '64kb' });
