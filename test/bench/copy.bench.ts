@@ -85,6 +85,10 @@ export async function copyBench(): Promise<void> {
     ]);
     console.log(`peak RSS: airlock ${Math.max(...cold.rss).toFixed(0)} MiB, skopeo ${Math.max(...cold.skRss).toFixed(0)} MiB (cold copy)`);
     console.log(`airlock process start-up (node and undici; copy runs without NestJS) is included in every airlock figure; "engine alone" is the same copy inside one process.`);
+    // the floor under every airlock figure: node starting and doing nothing, in the same environment (NODE_EXTRA_CA_CERTS, if set, is read at start)
+    const bare: number[] = [];
+    for (let i = 0; i < 5; i++) bare.push((await measureProcess(process.execPath, ['-e', '0'])).seconds);
+    console.log(`node itself starts and exits in ${median(bare).toFixed(3)} s here${process.env.NODE_EXTRA_CA_CERTS ? ' (NODE_EXTRA_CA_CERTS is set: node reads and parses that CA file at every start)' : ''}.`);
   } finally {
     await Promise.all([a.stop(), b.stop()]);
     rmSync(work, { recursive: true, force: true });
