@@ -8,6 +8,7 @@ import { pushRandomImage, PushedImage } from '../support/images';
 import { makeCertificates, TestCertificates } from '../support/tls';
 import { skopeo, skopeoRawDigest } from '../support/skopeo';
 import { airlock } from '../support/cli';
+import { startPipeline } from '../support/pipeline';
 
 /** A registry that speaks TLS with a certificate from a private CA, as an air-gapped site's registry does. */
 describe('registries over TLS (real docker-registry with a private CA)', () => {
@@ -106,6 +107,36 @@ describe('registries over TLS (real docker-registry with a private CA)', () => {
       expect(r.code).toBe(0);
       const raw = await skopeo(['inspect', '--cert-dir', clientDir, '--raw', `docker://${mtls.host}/mtls/app:1`]);
       expect('sha256:' + createHash('sha256').update(raw).digest('hex')).toBe(img.digest);
+    });
+
+    it('promotes dev -> a QA registry behind a private CA that asks for a client certificate (registry.caFile and clientCert)', async () => {
+      const p = await startPipeline(
+        [
+          { name: 'dev' },
+          {
+            name: 'qa',
+            from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }],
+            approvals: { required: 1 },
+            registryTls: { caFile: certs.caFile, clientCert: { certFile: certs.clientCertFile, keyFile: certs.clientKeyFile } },
+          },
+        ],
+        { registries: { qa: mtls } },
+      );
+      try {
+        const dev = p.registries.dev;
+        const image = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/tls', '1', { layers: [300_000] });
+        await p.signInStage('dev', 'team/tls', image.digest, image.reference);
+        const ready = await p.call('GET', '/health/ready');
+        expect(ready.body.details['registry:qa']).toMatchObject({ status: 'up' });
+        const id = (await p.call('POST', '/api/v1/promotions', p.tokens.alice, { image: image.reference, from: 'dev', to: 'qa' })).body.id;
+        await p.call('POST', `/api/v1/promotions/${id}/approve`, p.tokens.bob, {});
+        const done = await p.waitFor(id, p.tokens.alice, ['completed', 'failed'], 60_000);
+        expect([done.state, done.error]).toEqual(['completed', null]);
+        const raw = await skopeo(['inspect', '--cert-dir', clientDir, '--raw', `docker://${mtls.host}/team/tls:1`]);
+        expect('sha256:' + createHash('sha256').update(raw).digest('hex')).toBe(image.digest);
+      } finally {
+        await p.stop(); // leaves the describe's registry running: it was handed in
+      }
     });
 
     it('refuses a key that is not the certificate\'s, before connecting', async () => {

@@ -12,6 +12,8 @@ export interface StageSpec {
   transport?: 'registry' | 'bundle';
   approvals?: { required: number; roles?: string[] };
   withKey?: boolean;
+  /** A registry over TLS: the CA airlock trusts for it and, for one that asks, the client certificate (otherwise the registry is insecure plain HTTP). */
+  registryTls?: { caFile: string; clientCert?: { certFile: string; keyFile: string } };
 }
 
 /** Writes a configuration with a fresh key per stage into `dir`; passphrases come from env vars it names. */
@@ -33,7 +35,7 @@ export async function writeConfig(dir: string, stages: StageSpec[], extra: Recor
     }
     docs.push({
       name: s.name,
-      registry: { host: s.registry, insecure: true },
+      registry: s.registryTls ? { host: s.registry, ...s.registryTls } : { host: s.registry, insecure: true },
       ...(signing ? { signing } : {}),
       lookaside: { dir: `sigstore/${s.name}` },
       transport: s.transport ?? 'registry',
