@@ -105,7 +105,12 @@ export class RegistryClient {
       const base = new URL(`${scheme}://${host}`);
       try {
         const res = await withRetry(this.retry, `connecting to registry ${this.registry}`, async () => {
-          const r = await this.agent.request({ origin: base.origin, path: '/v2/', method: 'GET', headers: { 'user-agent': USER_AGENT } });
+          const r = await this.agent.request({ origin: base.origin, path: '/v2/', method: 'GET', headers: { 'user-agent': USER_AGENT } }).catch(async (e: unknown) => {
+            // closed at once over TLS: a registry that wants a client certificate does that (TLS 1.3 alerts after the
+            // handshake, and undici reports only the close), which no retry mends; ask once more to read the alert
+            const alert = scheme === 'https' && closedByPeer(e) ? await probeTlsAlert(host, tlsOptions(this.opts)) : undefined;
+            throw alert && clientCertRefused(alert) ? this.clientCertRefusal(alert) : e;
+          });
           if (isTransientStatus(r.statusCode)) {
             await drain(r);
             throw new TransientError(`registry ${this.registry} answered ${r.statusCode}`, parseRetryAfter(r.headers['retry-after']));
@@ -126,17 +131,9 @@ export class RegistryClient {
         return;
       } catch (e) {
         lastErr = e;
-        if (e instanceof RegistryError && e.code === 'REGISTRY_PROTOCOL') throw e;
-        // it speaks TLS and wants to know who we are: plain HTTP is not the answer
-        const closed = scheme === 'https' && closedByPeer(e);
-        const refusal = clientCertRefused(e) ? e : closed ? await probeTlsAlert(host, tlsOptions(this.opts)) : undefined;
-        if (refusal && clientCertRefused(refusal))
-          throw new RegistryError(
-            'REGISTRY_UNAUTHORIZED',
-            `registry ${this.registry} ${this.opts.clientCert ? 'refused this client certificate' : 'asks for a client certificate'} (TLS alert "${alertName(refusal)}"): give one as NAME.cert and NAME.key (certs.d/${this.registry}/, a cert-dir flag or the registry's clientCert)`,
-            {},
-            { cause: e },
-          );
+        if (e instanceof RegistryError && (e.code === 'REGISTRY_PROTOCOL' || e.code === 'REGISTRY_UNAUTHORIZED')) throw e;
+        // it speaks TLS and wants to know who we are (an alert during the handshake, TLS 1.2): plain HTTP is not the answer
+        if (clientCertRefused(e)) throw this.clientCertRefusal(e);
       }
     }
     if (lastErr instanceof RegistryError) throw lastErr;
@@ -152,6 +149,16 @@ export class RegistryClient {
     if (/wrong version number|packet length too long|ssl3_get_record/i.test(why)) why = 'TLS handshake failed: it does not seem to speak HTTPS';
     why = why.replace(/\s*\n\s*/g, ' ').trim();
     throw new RegistryError('REGISTRY_UNAVAILABLE', `cannot reach registry ${this.registry}: ${why}${this.opts.insecure ? '' : ' (for a plain-HTTP registry, mark it insecure)'}`, {}, { cause: lastErr });
+  }
+
+  /** Caused by the alert itself, not by the close that led to it: a close is retried, a refusal is final. */
+  private clientCertRefusal(alert: unknown): RegistryError {
+    return new RegistryError(
+      'REGISTRY_UNAUTHORIZED',
+      `registry ${this.registry} ${this.opts.clientCert ? 'refused this client certificate' : 'asks for a client certificate'} (TLS alert "${alertName(alert)}"): give one as NAME.cert and NAME.key (certs.d/${this.registry}/, a cert-dir flag or the registry's clientCert)`,
+      {},
+      { cause: alert },
+    );
   }
 
   /** Resolves a path or a Location header against the registry's base URL. */
