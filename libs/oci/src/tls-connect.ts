@@ -4,12 +4,20 @@ import type { ClientCertificate } from './registry-tls';
 /** Node's codes for a certificate that does not verify (its chain, its name or its dates). */
 const CERT_CODES = /^(?:ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(?:GET_ISSUER_CERT(?:_LOCALLY)?|VERIFY_LEAF_SIGNATURE)|CERT_[A-Z_]+)$/;
 
+/** An error and its causes, a few deep. */
+function* chain(e: unknown): Generator<Error & { code?: unknown }> {
+  for (let cur = e, i = 0; cur && i < 5; cur = (cur as { cause?: unknown }).cause, i++) yield cur as Error & { code?: unknown };
+}
+
+/** The codes of an error and its causes. */
+function codes(e: unknown): string[] {
+  return [...chain(e)].map((c) => c.code).filter((c): c is string => typeof c === 'string');
+}
+
 /** What is wrong with the certificate, when that is why a connection failed. */
 export function certificateProblem(e: unknown): string | undefined {
-  for (let cur = e, i = 0; cur && i < 5; cur = (cur as { cause?: unknown }).cause, i++) {
-    if (CERT_CODES.test(String((cur as { code?: unknown }).code))) return (cur as Error).message.replace(/\s*\n\s*/g, ' ').trim();
-  }
-  return undefined;
+  const bad = [...chain(e)].find((c) => CERT_CODES.test(String(c.code)));
+  return bad?.message.replace(/\s*\n\s*/g, ' ').trim();
 }
 
 /** How connections to a registry check its certificate. */
@@ -30,6 +38,7 @@ export function tlsOptions(opts: { insecure?: boolean; ca?: string[]; clientCert
 /** The registry's TLS alerts when it wants a client certificate, or does not accept the one it got. */
 const CLIENT_CERT_ALERT = /^ERR_SSL_(?:TLSV13_ALERT_CERTIFICATE_REQUIRED|SSLV3_ALERT_(?:BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED)|TLSV1_ALERT_(?:UNKNOWN_CA|ACCESS_DENIED))$/;
 
+/** The connection failed on such an alert. */
 export function clientCertRefused(e: unknown): boolean {
   return codes(e).some((c) => CLIENT_CERT_ALERT.test(c));
 }
@@ -37,16 +46,6 @@ export function clientCertRefused(e: unknown): boolean {
 /** The alert's name in an OpenSSL error ("bad certificate", "certificate required"). */
 export function alertName(e: unknown): string {
   return /alert ([a-z ]+?)(?::|$)/i.exec((e as Error).message)?.[1] ?? (e as Error).message;
-}
-
-/** The codes of an error and its causes. */
-function codes(e: unknown): string[] {
-  const out: string[] = [];
-  for (let cur = e, i = 0; cur && i < 5; cur = (cur as { cause?: unknown }).cause, i++) {
-    const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string') out.push(code);
-  }
-  return out;
 }
 
 /** The connection was closed or reset by the other side. */
