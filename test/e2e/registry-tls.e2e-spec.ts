@@ -134,6 +134,11 @@ describe('registries over TLS (real docker-registry with a private CA)', () => {
         expect([done.state, done.error]).toEqual(['completed', null]);
         const raw = await skopeo(['inspect', '--cert-dir', clientDir, '--raw', `docker://${mtls.host}/team/tls:1`]);
         expect('sha256:' + createHash('sha256').update(raw).digest('hex')).toBe(image.digest);
+        // the client key never shows in what the API answers
+        const answers = [ready.body, done, (await p.call('GET', '/api/v1/stages', p.tokens.alice)).body, await (await request(`${p.url}/metrics`)).body.text()];
+        const keyLine = readFileSync(certs.clientKeyFile, 'utf8').split('\n')[1];
+        expect(keyLine.length).toBeGreaterThan(20);
+        expect(JSON.stringify(answers)).not.toContain(keyLine);
       } finally {
         await p.stop(); // leaves the describe's registry running: it was handed in
       }
