@@ -11,7 +11,7 @@ import { ManifestBlob } from './manifest';
 import { digestLike, assertDigest } from './digest';
 import { USER_AGENT, discard, drain } from './http-util';
 import type { ClientCertificate } from './registry-tls';
-import { alertName, certificateProblem, clientCertRefused, closedByPeer, probeTlsAlert, tlsOptions } from './tls-connect';
+import { clientCertRefusal, tlsOptions, untrustedCertificate } from './tls-connect';
 
 /** How to reach one registry. */
 export interface RegistryOptions {
@@ -53,6 +53,7 @@ function header(res: Response, name: string): string | undefined {
  */
 export class RegistryClient {
   private readonly agent: Agent;
+  private readonly tls: ReturnType<typeof tlsOptions>;
   private readonly retry: RetryPolicy;
   private base?: URL;
   private readyPromise?: Promise<void>;
@@ -63,12 +64,13 @@ export class RegistryClient {
     private readonly opts: RegistryOptions = {},
   ) {
     this.retry = opts.retry ?? DEFAULT_RETRY;
+    this.tls = tlsOptions(opts);
     this.agent = new Agent({
       connections: opts.connections ?? 16,
       keepAliveTimeout: 30_000,
       headersTimeout: 120_000,
       bodyTimeout: opts.bodyTimeoutMs ?? 120_000,
-      connect: tlsOptions(opts),
+      connect: this.tls,
     });
     this.auth = new RegistryAuth(registry, this.agent, this.retry, opts.credentials);
   }
@@ -106,10 +108,8 @@ export class RegistryClient {
       try {
         const res = await withRetry(this.retry, `connecting to registry ${this.registry}`, async () => {
           const r = await this.agent.request({ origin: base.origin, path: '/v2/', method: 'GET', headers: { 'user-agent': USER_AGENT } }).catch(async (e: unknown) => {
-            // closed at once over TLS: a registry that wants a client certificate does that (TLS 1.3 alerts after the
-            // handshake, and undici reports only the close), which no retry mends; ask once more to read the alert
-            const alert = scheme === 'https' && closedByPeer(e) ? await probeTlsAlert(host, tlsOptions(this.opts)) : undefined;
-            throw alert && clientCertRefused(alert) ? this.clientCertRefusal(alert) : e;
+            // a registry that wants a client certificate: no retry mends that, and plain HTTP is not the answer
+            throw (scheme === 'https' && (await clientCertRefusal(this.registry, this.tls, !!this.opts.clientCert, e))) || e;
           });
           if (isTransientStatus(r.statusCode)) {
             await drain(r);
@@ -132,33 +132,15 @@ export class RegistryClient {
       } catch (e) {
         lastErr = e;
         if (e instanceof RegistryError && (e.code === 'REGISTRY_PROTOCOL' || e.code === 'REGISTRY_UNAUTHORIZED')) throw e;
-        // it speaks TLS and wants to know who we are (an alert during the handshake, TLS 1.2): plain HTTP is not the answer
-        if (clientCertRefused(e)) throw this.clientCertRefusal(e);
       }
     }
     if (lastErr instanceof RegistryError) throw lastErr;
-    const untrusted = certificateProblem(lastErr);
-    if (untrusted)
-      throw new RegistryError(
-        'REGISTRY_TLS_UNTRUSTED',
-        `registry ${this.registry} presented a certificate that is not trusted (${untrusted}): trust its CA (certs.d/${this.registry}/ca.crt, a cert-dir flag or the registry's caFile) or mark it insecure`,
-        {},
-        { cause: lastErr },
-      );
+    const untrusted = untrustedCertificate(this.registry, lastErr);
+    if (untrusted) throw untrusted;
     let why = lastErr instanceof Error ? lastErr.message : String(lastErr);
     if (/wrong version number|packet length too long|ssl3_get_record/i.test(why)) why = 'TLS handshake failed: it does not seem to speak HTTPS';
     why = why.replace(/\s*\n\s*/g, ' ').trim();
     throw new RegistryError('REGISTRY_UNAVAILABLE', `cannot reach registry ${this.registry}: ${why}${this.opts.insecure ? '' : ' (for a plain-HTTP registry, mark it insecure)'}`, {}, { cause: lastErr });
-  }
-
-  /** Caused by the alert itself, not by the close that led to it: a close is retried, a refusal is final. */
-  private clientCertRefusal(alert: unknown): RegistryError {
-    return new RegistryError(
-      'REGISTRY_UNAUTHORIZED',
-      `registry ${this.registry} ${this.opts.clientCert ? 'refused this client certificate' : 'asks for a client certificate'} (TLS alert "${alertName(alert)}"): give one as NAME.cert and NAME.key (certs.d/${this.registry}/, a cert-dir flag or the registry's clientCert)`,
-      {},
-      { cause: alert },
-    );
   }
 
   /** Resolves a path or a Location header against the registry's base URL. */

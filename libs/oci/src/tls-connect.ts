@@ -1,4 +1,6 @@
 import * as tls from 'node:tls';
+import { RegistryError } from './errors';
+import { apiHost } from './reference';
 import type { ClientCertificate } from './registry-tls';
 
 /** Node's codes for a certificate that does not verify (its chain, its name or its dates). */
@@ -14,10 +16,12 @@ function codes(e: unknown): string[] {
   return [...chain(e)].map((c) => c.code).filter((c): c is string => typeof c === 'string');
 }
 
-/** What is wrong with the certificate, when that is why a connection failed. */
-export function certificateProblem(e: unknown): string | undefined {
+/** REGISTRY_TLS_UNTRUSTED when a certificate that does not verify (its chain, its name or its dates) is why a connection failed. */
+export function untrustedCertificate(registry: string, e: unknown): RegistryError | undefined {
   const bad = [...chain(e)].find((c) => CERT_CODES.test(String(c.code)));
-  return bad?.message.replace(/\s*\n\s*/g, ' ').trim();
+  if (!bad) return undefined;
+  const why = bad.message.replace(/\s*\n\s*/g, ' ').trim();
+  return new RegistryError('REGISTRY_TLS_UNTRUSTED', `registry ${registry} presented a certificate that is not trusted (${why}): trust its CA (certs.d/${registry}/ca.crt, a cert-dir flag or the registry's caFile) or mark it insecure`, {}, { cause: e });
 }
 
 /** How connections to a registry check its certificate. */
@@ -38,18 +42,35 @@ export function tlsOptions(opts: { insecure?: boolean; ca?: string[]; clientCert
 /** The registry's TLS alerts when it wants a client certificate, or does not accept the one it got. */
 const CLIENT_CERT_ALERT = /^ERR_SSL_(?:TLSV13_ALERT_CERTIFICATE_REQUIRED|SSLV3_ALERT_(?:BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED)|TLSV1_ALERT_(?:UNKNOWN_CA|ACCESS_DENIED))$/;
 
-/** The connection failed on such an alert. */
-export function clientCertRefused(e: unknown): boolean {
+function clientCertAlert(e: unknown): boolean {
   return codes(e).some((c) => CLIENT_CERT_ALERT.test(c));
 }
 
 /** The alert's name in an OpenSSL error ("bad certificate", "certificate required"). */
-export function alertName(e: unknown): string {
+function alertName(e: unknown): string {
   return /alert ([a-z ]+?)(?::|$)/i.exec((e as Error).message)?.[1] ?? (e as Error).message;
 }
 
+/**
+ * REGISTRY_UNAUTHORIZED when an HTTPS request failed because the registry
+ * wants a client certificate, or not this one. Over TLS 1.2 the alert comes
+ * in the handshake; over TLS 1.3 after it, and undici reports only that the
+ * other side closed, so then one probe reads the alert. Caused by the alert,
+ * not the close: a close is retried, a refusal is final.
+ */
+export async function clientCertRefusal(registry: string, options: tls.ConnectionOptions | undefined, hasCert: boolean, e: unknown): Promise<RegistryError | undefined> {
+  const alert = clientCertAlert(e) ? e : closedByPeer(e) ? await probeTlsAlert(apiHost(registry), options) : undefined;
+  if (!alert || !clientCertAlert(alert)) return undefined;
+  return new RegistryError(
+    'REGISTRY_UNAUTHORIZED',
+    `registry ${registry} ${hasCert ? 'refused this client certificate' : 'asks for a client certificate'} (TLS alert "${alertName(alert)}"): give one as NAME.cert and NAME.key (certs.d/${registry}/, a cert-dir flag or the registry's clientCert)`,
+    {},
+    { cause: alert },
+  );
+}
+
 /** The connection was closed or reset by the other side. */
-export function closedByPeer(e: unknown): boolean {
+function closedByPeer(e: unknown): boolean {
   return codes(e).some((c) => c === 'UND_ERR_SOCKET' || c === 'ECONNRESET');
 }
 
@@ -59,7 +80,7 @@ export function closedByPeer(e: unknown): boolean {
  * undici reports only that the other side closed. Asked on the failure path
  * only, to tell "wants a client certificate" from "went away".
  */
-export function probeTlsAlert(host: string, options: tls.ConnectionOptions | undefined, timeoutMs = 5000): Promise<Error | undefined> {
+function probeTlsAlert(host: string, options: tls.ConnectionOptions | undefined, timeoutMs = 5000): Promise<Error | undefined> {
   const url = new URL(`https://${host}`);
   const hostname = url.hostname.replace(/^\[|\]$/g, '');
   return new Promise((resolve) => {
