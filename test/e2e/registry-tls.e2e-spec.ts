@@ -155,12 +155,14 @@ describe('registries over TLS (real docker-registry with a private CA)', () => {
     });
   });
 
-  it('says which certificate folder holds no CA', async () => {
+  it('says which certificate folder holds no CA, or does not exist', async () => {
     const empty = join(work, 'no-crt');
     mkdirSync(empty);
     const r = await airlock(['copy', '--src-insecure', '--dest-cert-dir', empty, img.reference, `${secure.host}/tls/none:1`]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`airlock: INVALID_ARGUMENT: certificate folder ${empty} (for ${secure.host}) holds no *.crt CA certificate and no NAME.cert/NAME.key pair`);
+    const missing = await airlock(['copy', '--src-insecure', '--dest-cert-dir', join(work, 'nowhere'), img.reference, `${secure.host}/tls/none:1`]);
+    expect([missing.code, missing.stderr.trim()]).toEqual([2, `airlock: INVALID_ARGUMENT: certificate folder ${join(work, 'nowhere')} (for ${secure.host}) does not exist`]);
     expect(await repositories()).not.toContain('tls/none');
   });
 });

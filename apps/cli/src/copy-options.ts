@@ -28,8 +28,8 @@ export function parseConcurrency(v: string): number {
 export const COPY_OPTIONS: Record<keyof CopyFlags, CopyOption> = {
   srcInsecure: { flags: '--src-insecure', description: 'allow plain HTTP or unverified TLS for the source registry only' },
   destInsecure: { flags: '--dest-insecure', description: 'allow plain HTTP or unverified TLS for the destination registry only' },
-  srcCertDir: { flags: '--src-cert-dir <dir>', description: 'trust the CA certificates (*.crt) in DIR for the source registry (default: certs.d/<host>/)' },
-  destCertDir: { flags: '--dest-cert-dir <dir>', description: 'trust the CA certificates (*.crt) in DIR for the destination registry (default: certs.d/<host>/)' },
+  srcCertDir: { flags: '--src-cert-dir <dir>', description: 'for the source registry: trust the CAs in DIR (*.crt), present its client certificate (NAME.cert + NAME.key); default certs.d/<host>/' },
+  destCertDir: { flags: '--dest-cert-dir <dir>', description: 'for the destination registry: trust the CAs in DIR (*.crt), present its client certificate (NAME.cert + NAME.key); default certs.d/<host>/' },
   concurrency: { flags: '--concurrency <n>', description: 'blobs transferred at once (default 4)', parse: parseConcurrency },
   list: { flags: '--list <file>', description: 'copy every "SRC DST" pair in FILE (one per line, # comments) with shared connections' },
   quiet: { flags: '-q, --quiet', description: 'no progress output' },

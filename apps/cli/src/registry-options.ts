@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { RegistryOptionsResolver, RegistryError, RegistryTls, environmentCredentials, registryTls, tlsFilesInDir, RegistryOptions } from '@airlock/oci';
 
 /**
@@ -16,6 +17,7 @@ export function cliRegistryOptions(insecureHosts: Iterable<string>, extra: Parti
 
 function tlsFor(registry: string, certDir: string | undefined): RegistryTls {
   if (certDir === undefined) return registryTls(registry);
+  if (!existsSync(certDir)) throw new RegistryError('INVALID_ARGUMENT', `certificate folder ${certDir} (for ${registry}) does not exist`);
   const found = tlsFilesInDir(certDir);
   if (!found.ca.length && !found.clientCert) throw new RegistryError('INVALID_ARGUMENT', `certificate folder ${certDir} (for ${registry}) holds no *.crt CA certificate and no NAME.cert/NAME.key pair`);
   return found;
