@@ -51,9 +51,10 @@ export async function promotionBench(): Promise<void> {
     for (const id of pacedIds) await p.waitFor(id, p.tokens.alice, ['completed', 'failed'], 300_000);
     await serve.stop();
     const db = openDatabase(join(p.dir, 'airlock.db'), { readonly: true });
+    // each promotion: its outcome, its last approval, and its first step (when a worker took it)
     const all = db
-      .prepare("SELECT p.id, p.state, p.finished_at, (SELECT MAX(created_at) FROM approvals a WHERE a.promotion_id = p.id) AS approved_at FROM promotions p")
-      .all() as { id: string; state: string; finished_at: string; approved_at: string }[];
+      .prepare('SELECT p.id, p.state, p.finished_at, (SELECT MAX(created_at) FROM approvals a WHERE a.promotion_id = p.id) AS approved_at, (SELECT MIN(started_at) FROM steps s WHERE s.promotion_id = p.id) AS started_at FROM promotions p')
+      .all() as { id: string; state: string; finished_at: string; approved_at: string; started_at: string }[];
     const burstIds = new Set(ids);
     const rows = all.filter((r) => burstIds.has(r.id));
     const pacedRows = all.filter((r) => !burstIds.has(r.id));
@@ -65,12 +66,7 @@ export async function promotionBench(): Promise<void> {
     // where the time goes: waiting for a worker, each step, and recording the completion
     const steps = db.prepare('SELECT promotion_id, name, started_at, finished_at FROM steps WHERE finished_at IS NOT NULL').all() as { promotion_id: string; name: string; started_at: string; finished_at: string }[];
     const stepMs = (name: string) => percentile(steps.filter((x) => x.name === name).map((x) => Date.parse(x.finished_at) - Date.parse(x.started_at)), 50);
-    const waits = (
-      db
-        .prepare("SELECT p.id, (SELECT MAX(created_at) FROM approvals a WHERE a.promotion_id = p.id) AS approved_at, (SELECT MIN(started_at) FROM steps s WHERE s.promotion_id = p.id) AS started_at FROM promotions p")
-        .all() as { id: string; approved_at: string; started_at: string }[]
-    ).filter((w) => burstIds.has(w.id));
-    const waitMs = waits.map((w) => Date.parse(w.started_at) - Date.parse(w.approved_at));
+    const waitMs = rows.map((w) => Date.parse(w.started_at) - Date.parse(w.approved_at));
 
     db.close();
 

@@ -15,10 +15,11 @@ export function cliRegistryOptions(insecureHosts: Iterable<string>, extra: Parti
   return (registry) => ({ insecure: insecure.has(registry), ...tlsFor(registry, certDirs.get(registry)), credentials: creds(registry), ...extra });
 }
 
+/** A folder named by a cert-dir flag must hold something: an empty or missing one is a mistake, never a silent fallback. */
 function tlsFor(registry: string, certDir: string | undefined): RegistryTls {
   if (certDir === undefined) return registryTls(registry);
-  if (!existsSync(certDir)) throw new RegistryError('INVALID_ARGUMENT', `certificate folder ${certDir} (for ${registry}) does not exist`);
   const found = tlsFilesInDir(certDir);
-  if (!found.ca.length && !found.clientCert) throw new RegistryError('INVALID_ARGUMENT', `certificate folder ${certDir} (for ${registry}) holds no *.crt CA certificate and no NAME.cert/NAME.key pair`);
-  return found;
+  if (found.ca.length || found.clientCert) return found;
+  const what = existsSync(certDir) ? 'holds no *.crt CA certificate and no NAME.cert/NAME.key pair' : 'does not exist';
+  throw new RegistryError('INVALID_ARGUMENT', `certificate folder ${certDir} (for ${registry}) ${what}`);
 }

@@ -1,22 +1,23 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAirlockError } from '@airlock/common';
 import { loadConfig } from '@airlock/common/config';
 import { StageCatalog } from './stage-catalog';
+import { TestCertificates, makeCertificates } from '../../../test/support/tls';
 
 describe('StageCatalog registry CAs', () => {
+  // ca.crt, ca.key, client.cert and client.key in one folder, which the configurations below name relative to themselves
+  let certs: TestCertificates;
   let dir: string;
   let pem: string;
   const saved = process.env.AIRLOCK_CERTS_D;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'airlock-catalog-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=catalog test CA', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt')], { stdio: 'ignore' });
-    pem = readFileSync(join(dir, 'ca.crt'), 'utf8');
+    certs = makeCertificates();
+    dir = certs.dir;
+    pem = certs.caPem;
   });
   afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
+    certs.remove();
     if (saved === undefined) delete process.env.AIRLOCK_CERTS_D;
     else process.env.AIRLOCK_CERTS_D = saved;
   });
@@ -44,7 +45,6 @@ describe('StageCatalog registry CAs', () => {
 
   it('presents the client certificate named by registry.clientCert, its key never printed', async () => {
     process.env.AIRLOCK_CERTS_D = join(dir, 'nothing-here');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=client', '-keyout', join(dir, 'client.key'), '-out', join(dir, 'client.cert')], { stdio: 'ignore' });
     const cat = await catalog('{ host: "prod.example:5000", clientCert: { certFile: client.cert, keyFile: client.key } }');
     const o = cat.registryOptions()('prod.example:5000');
     expect(o.clientCert?.cert).toBe(readFileSync(join(dir, 'client.cert'), 'utf8'));
