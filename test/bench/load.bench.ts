@@ -68,7 +68,8 @@ export async function loadBench(): Promise<void> {
     let errors = 0;
     let requested = 0;
     let approved = 0;
-    const readPaths = ['/api/v1/promotions?limit=20', `/api/v1/promotions/${seed}`, '/api/v1/stages', '/health'];
+    // BENCH_LOAD_READ_PATHS=/health,/api/v1/stages narrows the read mix (to see what one route costs under the same load); {seed} is the seeded promotion
+    const readPaths = (process.env.BENCH_LOAD_READ_PATHS ?? '/api/v1/promotions?limit=20,/api/v1/promotions/{seed},/api/v1/stages,/health').split(',').map((s) => s.replace('{seed}', seed));
     const timed = async (client: Client, method: string, path: string, token: string, body?: unknown) => {
       const t0 = process.hrtime.bigint();
       const r = await client.request({ method: method as never, path, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
