@@ -4,6 +4,10 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { freePort } from './ports';
 import { ServiceProcess } from './service-process';
+import type { TestCertificates } from './tls';
+
+/** What a TLS registry serves (its certificate), and what it and its readiness probe need to ask for and present a client certificate. */
+type RegistryCertificates = Pick<TestCertificates, 'certFile' | 'keyFile' | 'caFile' | 'caPem' | 'clientCertFile' | 'clientKeyFile'>;
 
 /** A real distribution (docker-registry) instance on loopback. */
 export interface TestRegistry {
@@ -15,7 +19,7 @@ export interface TestRegistry {
 }
 
 /** Starts Debian's docker-registry on a free loopback port with a temporary store; over TLS when given a certificate. */
-export async function startRegistry(opts: { htpasswd?: string; tls?: { certFile: string; keyFile: string; caPem: string; caFile?: string; clientCertFile?: string; clientKeyFile?: string; requireClientCert?: boolean } } = {}): Promise<TestRegistry> {
+export async function startRegistry(opts: { htpasswd?: string; tls?: RegistryCertificates & { requireClientCert?: boolean } } = {}): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-registry-'));
   const port = await freePort();
   const auth = opts.htpasswd
@@ -40,7 +44,7 @@ ${opts.tls ? `  tls:\n    certificate: ${opts.tls.certFile}\n    key: ${opts.tls
   writeFileSync(join(dir, 'config.yml'), config);
   const proc = new ServiceProcess(`docker-registry on ${port}`, 'docker-registry', ['serve', join(dir, 'config.yml')]);
   const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
-  const client = opts.tls?.requireClientCert ? { cert: readFileSync(opts.tls.clientCertFile as string), key: readFileSync(opts.tls.clientKeyFile as string) } : {};
+  const client = opts.tls?.requireClientCert ? { cert: readFileSync(opts.tls.clientCertFile), key: readFileSync(opts.tls.clientKeyFile) } : {};
   const dispatcher = opts.tls ? new Agent({ connect: { ca: opts.tls.caPem, ...client } }) : undefined;
   await proc.waitUntil(async () => {
     const r = await request(`${url}/v2/`, { dispatcher });
