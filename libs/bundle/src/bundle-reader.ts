@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { PassThrough, Readable, Transform, Writable } from 'node:stream';
+import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type * as openpgp from 'openpgp';
-import { extract as tarExtract } from 'tar-stream';
+import { parseStrictJsonBytes } from '@airlock/common';
 import { BundleError } from './errors';
-import { BundleManifest, ENTRY_NAME, bundleManifestSchema } from './bundle-manifest';
+import { BLOB_ENTRY, BundleEntry, BundleManifest, ENTRY_NAME, bundleManifestSchema } from './bundle-manifest';
+import { readTar } from './tar-reader';
 import { VolumeIndex } from './bundle-writer';
 import { armored, runPgpThread } from './pgp-thread';
 
@@ -94,172 +95,178 @@ export interface OpenBundleOptions {
   decryptionKeys: openpgp.PrivateKey[];
   requireEncrypted: boolean;
   caps?: BundleCaps;
+  /** The read fails with BUNDLE_IMPORT_TIMEOUT when no byte moves for this long (default 120 s). */
+  stallMs?: number;
 }
 
 /**
  * Reads a bundle in one pass: the volumes (hashed on the way), decrypted when
- * encrypted, into the extraction rules (only ever inside `staging`). Nothing
- * extracted is trusted until, at the end, every volume matched its index, the
- * OpenPGP integrity check passed and the signature is by a pinned sender key;
- * an extraction error is reported only once those hold (a forged bundle is a
- * sender problem first). On any failure `staging` is removed.
+ * encrypted, into the extraction rules (only ever inside `staging`). The
+ * OpenPGP thread passes nothing on unless the message is one literal packet
+ * under one signature by a pinned sender key (compressed data is refused
+ * unread), and the decrypted stream cannot be larger than the volumes.
+ * Nothing extracted is trusted until, at the end, every volume matched its
+ * index, the OpenPGP integrity check passed and the signature verified; an
+ * extraction error is reported only once those hold (a forged bundle is a
+ * sender problem first). Every path ends in the manifest or a coded refusal,
+ * within `stallMs` of the last byte that moved; on any failure `staging` is
+ * removed.
  */
 export async function openBundle(volumes: string[], index: VolumeIndex, o: OpenBundleOptions): Promise<{ manifest: BundleManifest; senderFingerprint: string }> {
   const input = concatHashed(volumes, index);
-  const extraction = bundleExtractor(o.staging, o.caps ?? DEFAULT_CAPS);
   const thread = runPgpThread({ op: 'open', decryptionKeys: armored(o.decryptionKeys), trustedSenders: armored(o.trustedSenders), requireEncrypted: o.requireEncrypted }, input.stream);
+  const volumeBytes = index.volumes.reduce((a, v) => a + v.size, 0);
+  let moved = Date.now();
+  let stalled: BundleError | undefined;
+  const stallMs = o.stallMs ?? 120_000;
+  const watchdog = setInterval(
+    () => {
+      if (Date.now() - moved < stallMs) return;
+      stalled = new BundleError('BUNDLE_IMPORT_TIMEOUT', `reading the bundle stopped: no byte moved for ${Math.round(stallMs / 1000)} s`);
+      input.stream.destroy();
+      thread.output.destroy(stalled);
+    },
+    Math.min(1000, stallMs),
+  );
+  input.stream.on('data', () => (moved = Date.now()));
+  async function* capped(src: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    let n = 0;
+    for await (const c of src) {
+      n += c.byteLength;
+      moved = Date.now();
+      // with compression refused, the data inside a message is never larger than the message
+      if (n > volumeBytes) throw new BundleError('BUNDLE_TOO_LARGE', 'the bundle decrypts to more bytes than its volumes hold');
+      yield c;
+    }
+  }
   try {
-    const broken = await pipeline(thread.output, extraction.sink).then(
-      () => undefined,
-      (e: Error) => e,
-    );
+    let refused: unknown;
+    let manifest: BundleManifest | undefined;
+    try {
+      manifest = await extractBundle(capped(thread.output.iterator({ destroyOnReturn: false })), o.staging, o.caps ?? DEFAULT_CAPS);
+    } catch (e) {
+      refused = e;
+      // the rest is read unwritten, so that the integrity check and the signature at its end are still checked
+      try {
+        for await (const _ of capped(thread.output)) moved = Date.now();
+      } catch {
+        /* the thread's verdict says why */
+      }
+    }
     // the thread's own verdict first: it knows whether decryption, the integrity check or the signature failed
     const { sender } = await thread.done;
-    if (broken) throw broken;
+    if (refused) throw refused;
     const damaged = input.damaged();
     if (damaged) throw damagedVolume(damaged);
-    return { manifest: await extraction.manifest, senderFingerprint: sender as string };
+    return { manifest: manifest as BundleManifest, senderFingerprint: sender as string };
   } catch (e) {
     input.stream.destroy();
-    await extraction.abort();
+    thread.output.destroy();
     await fs.rm(o.staging, { recursive: true, force: true });
+    if (stalled) throw stalled;
     // a damaged volume makes decryption fail in many ways: name the volume, as a check before decryption would
     const damaged = e instanceof BundleError && e.code === 'BUNDLE_VOLUME_CORRUPT' ? undefined : await firstDamaged(volumes, index).catch(() => undefined);
     if (damaged) throw damagedVolume(damaged);
     throw e instanceof BundleError ? e : new BundleError('BUNDLE_INVALID', `cannot read the bundle: ${(e as Error).message}`);
+  } finally {
+    clearInterval(watchdog);
   }
 }
 
+/** bundle.json, read as strictly as a signature payload: valid UTF-8, no duplicate key, nothing after the value, the schema. */
+function parseBundleManifest(bytes: Buffer): BundleManifest {
+  let doc: unknown;
+  try {
+    doc = parseStrictJsonBytes(bytes, 8);
+  } catch (e) {
+    throw new BundleError('BUNDLE_INVALID', `bundle.json is not strict JSON: ${(e as Error).message}`);
+  }
+  const r = bundleManifestSchema.safeParse(doc);
+  if (!r.success) throw new BundleError('BUNDLE_INVALID', `bundle.json is invalid: ${r.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return r.data;
+}
+
+/** The entries bundle.json lists, by name, after the rules that hold before any entry is read. */
+function listedEntries(manifest: BundleManifest, caps: BundleCaps): Map<string, BundleEntry> {
+  const listed = new Map(manifest.entries.map((e) => [e.name, e]));
+  if (listed.size !== manifest.entries.length) throw new BundleError('BUNDLE_UNSAFE_ENTRY', 'bundle.json lists an entry twice');
+  const lower = new Set<string>();
+  for (const e of listed.values()) {
+    if (lower.has(e.name.toLowerCase())) throw new BundleError('BUNDLE_UNSAFE_ENTRY', `bundle.json lists names that differ only in case (${e.name})`);
+    lower.add(e.name.toLowerCase());
+    const blob = BLOB_ENTRY.exec(e.name);
+    if (blob && blob[1] !== e.sha256) throw new BundleError('BUNDLE_DIGEST_MISMATCH', `bundle.json says blob ${e.name} has SHA-256 ${e.sha256}: a blob's name is its digest`);
+  }
+  if (manifest.entries.length > caps.maxEntries) throw new BundleError('BUNDLE_TOO_LARGE', `more than ${caps.maxEntries} entries`);
+  const declared = manifest.entries.reduce((a, e) => a + e.size, 0);
+  if (declared > caps.maxTotalBytes || manifest.entries.some((e) => e.size > caps.maxEntryBytes)) throw new BundleError('BUNDLE_TOO_LARGE', 'the bundle is larger than this side accepts');
+  return listed;
+}
+
+async function readAll(body: AsyncIterable<Buffer>, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of body) {
+    n += c.length;
+    if (n > max) throw new BundleError('BUNDLE_TOO_LARGE', 'bundle.json is too large');
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
+}
+
 /**
- * The extraction rules, as a sink for the bundle's tar: bundle.json first
- * (validated), then every entry, each checked before it is accepted: listed
- * in bundle.json, a regular file, a safe name, no duplicate or case
- * collision, its size and SHA-256. Files land only inside `staging`; anything
- * wrong rejects `manifest` with a code. The sink itself never fails: after a
- * refusal it takes the rest of the stream unread, so that the integrity check
- * and the signature at its end are still checked.
+ * The extraction rules over the bundle's tar (read strictly, see
+ * tar-reader.ts): bundle.json first (validated), then every entry, each
+ * checked before it is accepted: listed in bundle.json, a safe name, no
+ * duplicate or case collision, its size and SHA-256 (the last entry's too:
+ * the archive must end properly before the result is known). Files land
+ * only inside `staging`; anything wrong rejects with a code.
  */
-export function bundleExtractor(staging: string, caps: BundleCaps = DEFAULT_CAPS): { sink: Writable; manifest: Promise<BundleManifest>; abort(): Promise<void> } {
-  const ex = tarExtract();
+export async function extractBundle(tar: AsyncIterable<Uint8Array>, staging: string, caps: BundleCaps = DEFAULT_CAPS): Promise<BundleManifest> {
   let manifest: BundleManifest | undefined;
-  let listed = new Map<string, { size: number; sha256: string }>();
+  let listed = new Map<string, BundleEntry>();
   const seen = new Set<string>();
   const seenLower = new Set<string>();
-  let total = 0;
   let count = 0;
-  let writing: Promise<unknown> = Promise.resolve();
-  const done = new Promise<void>((resolve, reject) => {
-    ex.on('entry', (header, stream, next) => {
-      stream.on('error', () => undefined); // reported through the extractor
-      const fail = (code: 'BUNDLE_INVALID' | 'BUNDLE_UNSAFE_ENTRY' | 'BUNDLE_ENTRY_UNLISTED' | 'BUNDLE_DIGEST_MISMATCH' | 'BUNDLE_TOO_LARGE', msg: string) => {
-        stream.resume();
-        ex.destroy(new BundleError(code, msg));
-      };
-      const name = header.name;
-      count++;
-      if (count > caps.maxEntries + 1) return fail('BUNDLE_TOO_LARGE', `more than ${caps.maxEntries} entries`);
-      if (header.type !== 'file') return fail('BUNDLE_UNSAFE_ENTRY', `entry ${JSON.stringify(name)} is a ${header.type}, not a regular file`);
-      if (!manifest) {
-        if (name !== 'bundle.json') return fail('BUNDLE_INVALID', 'the first entry must be bundle.json');
-        if ((header.size ?? 0) > caps.maxManifestBytes) return fail('BUNDLE_TOO_LARGE', 'bundle.json is too large');
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-        stream.on('end', () => {
-          try {
-            const r = bundleManifestSchema.safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-            if (!r.success) return fail('BUNDLE_INVALID', `bundle.json is invalid: ${r.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-            manifest = r.data;
-            listed = new Map(manifest.entries.map((e) => [e.name, e]));
-            if (listed.size !== manifest.entries.length) return fail('BUNDLE_UNSAFE_ENTRY', 'bundle.json lists an entry twice');
-            const lower = new Set<string>();
-            for (const n of listed.keys()) {
-              if (lower.has(n.toLowerCase())) return fail('BUNDLE_UNSAFE_ENTRY', `bundle.json lists names that differ only in case (${n})`);
-              lower.add(n.toLowerCase());
-            }
-            const declared = manifest.entries.reduce((a, e) => a + e.size, 0);
-            if (declared > caps.maxTotalBytes || manifest.entries.some((e) => e.size > caps.maxEntryBytes)) return fail('BUNDLE_TOO_LARGE', 'the bundle is larger than this side accepts');
-            next();
-          } catch {
-            fail('BUNDLE_INVALID', 'bundle.json is not JSON');
-          }
-        });
-        return;
-      }
-      if (!ENTRY_NAME.test(name)) return fail('BUNDLE_UNSAFE_ENTRY', `entry name ${JSON.stringify(name.slice(0, 200))} is not allowed (absolute, .., backslash or unknown place)`);
-      if (seen.has(name)) return fail('BUNDLE_UNSAFE_ENTRY', `entry ${name} appears twice`);
-      if (seenLower.has(name.toLowerCase())) return fail('BUNDLE_UNSAFE_ENTRY', `entry ${name} collides with another by case`);
-      seen.add(name);
-      seenLower.add(name.toLowerCase());
-      const want = listed.get(name);
-      if (!want) return fail('BUNDLE_ENTRY_UNLISTED', `entry ${name} is not listed in bundle.json`);
-      if (header.size !== want.size) return fail('BUNDLE_DIGEST_MISMATCH', `entry ${name} has ${header.size} bytes, bundle.json says ${want.size}`);
-      total += want.size;
-      if (total > caps.maxTotalBytes) return fail('BUNDLE_TOO_LARGE', 'the bundle is larger than this side accepts');
-      const dest = join(staging, name);
-      const h = createHash('sha256');
-      writing = fs
-        .mkdir(dirname(dest), { recursive: true })
-        .then(() =>
-          pipeline(
-            stream,
-            new Transform({
-              transform(c: Buffer, _e, cb) {
-                h.update(c);
-                cb(null, c);
-              },
-            }),
-            createWriteStream(dest, { flags: 'wx' }),
-          ),
-        )
-        .then(() => {
-          const got = h.digest('hex');
-          if (got !== want.sha256) return fail('BUNDLE_DIGEST_MISMATCH', `entry ${name} does not match its SHA-256 in bundle.json`);
-          next();
-        })
-        .catch((e) => ex.destroy(e instanceof BundleError ? e : new BundleError('BUNDLE_INVALID', `cannot extract ${name}: ${(e as Error).message}`)));
-    });
-    ex.on('finish', () => resolve());
-    ex.on('error', reject);
-    ex.on('close', () => resolve());
-  });
-  let broken = false;
-  ex.on('error', () => (broken = true));
-  ex.on('close', () => (broken = true));
-  const sink = new Writable({
-    highWaterMark: 1 << 20,
-    write(chunk: Uint8Array, _e, cb) {
-      if (broken) return cb();
-      if (ex.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))) return cb();
-      const go = () => {
-        ex.off('drain', go);
-        ex.off('close', go);
-        cb();
-      };
-      ex.on('drain', go);
-      ex.on('close', go);
-    },
-    final(cb) {
-      if (!broken) (ex as unknown as { end(): void }).end();
-      done.then(() => cb(), () => cb());
-    },
-  });
-  const result = done.then(
-    () => {
-      if (!manifest) throw new BundleError('BUNDLE_INVALID', 'the bundle holds no bundle.json');
-      const missing = manifest.entries.filter((e) => !seen.has(e.name));
-      if (missing.length) throw new BundleError('BUNDLE_INCOMPLETE', `the bundle lacks ${missing.length} entries listed in bundle.json (first: ${missing[0].name})`);
-      return manifest;
-    },
-    (e) => {
-      throw e instanceof BundleError ? e : new BundleError('BUNDLE_INVALID', `the bundle is not a valid archive: ${(e as Error).message}`);
-    },
-  );
-  result.catch(() => undefined); // read only once the signature holds; a refusal before that is not unhandled
-  // stops extracting and waits until no file is being written any more (then `staging` can go)
-  const abort = async () => {
-    ex.destroy();
-    await done.catch(() => undefined);
-    await writing.catch(() => undefined);
-  };
-  return { sink, manifest: result, abort };
+  for await (const entry of readTar(tar)) {
+    const name = entry.name;
+    if (++count > caps.maxEntries + 1) throw new BundleError('BUNDLE_TOO_LARGE', `more than ${caps.maxEntries} entries`);
+    if (!manifest) {
+      if (name !== 'bundle.json') throw new BundleError('BUNDLE_INVALID', 'the first entry must be bundle.json');
+      if (entry.size > caps.maxManifestBytes) throw new BundleError('BUNDLE_TOO_LARGE', 'bundle.json is too large');
+      manifest = parseBundleManifest(await readAll(entry.body, caps.maxManifestBytes));
+      listed = listedEntries(manifest, caps);
+      continue;
+    }
+    if (!ENTRY_NAME.test(name)) throw new BundleError('BUNDLE_UNSAFE_ENTRY', `entry name ${JSON.stringify(name.slice(0, 200))} is not allowed (absolute, .., backslash or unknown place)`);
+    if (seen.has(name)) throw new BundleError('BUNDLE_UNSAFE_ENTRY', `entry ${name} appears twice`);
+    if (seenLower.has(name.toLowerCase())) throw new BundleError('BUNDLE_UNSAFE_ENTRY', `entry ${name} collides with another by case`);
+    seen.add(name);
+    seenLower.add(name.toLowerCase());
+    const want = listed.get(name);
+    if (!want) throw new BundleError('BUNDLE_ENTRY_UNLISTED', `entry ${name} is not listed in bundle.json`);
+    if (entry.size !== want.size) throw new BundleError('BUNDLE_DIGEST_MISMATCH', `entry ${name} has ${entry.size} bytes, bundle.json says ${want.size}`);
+    const dest = join(staging, name);
+    const h = createHash('sha256');
+    await fs.mkdir(dirname(dest), { recursive: true });
+    try {
+      await pipeline(
+        Readable.from(entry.body),
+        new Transform({
+          transform(c: Buffer, _e, cb) {
+            h.update(c);
+            cb(null, c);
+          },
+        }),
+        createWriteStream(dest, { flags: 'wx' }),
+      );
+    } catch (e) {
+      throw e instanceof BundleError ? e : new BundleError('BUNDLE_INVALID', `cannot extract ${name}: ${(e as Error).message}`);
+    }
+    if (h.digest('hex') !== want.sha256) throw new BundleError('BUNDLE_DIGEST_MISMATCH', `entry ${name} does not match its SHA-256 in bundle.json`);
+  }
+  if (!manifest) throw new BundleError('BUNDLE_INVALID', 'the bundle holds no bundle.json');
+  const missing = manifest.entries.filter((e) => !seen.has(e.name));
+  if (missing.length) throw new BundleError('BUNDLE_INCOMPLETE', `the bundle lacks ${missing.length} entries listed in bundle.json (first: ${missing[0].name})`);
+  return manifest;
 }

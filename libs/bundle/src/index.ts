@@ -3,3 +3,4 @@ export * from './bundle-manifest';
 export * from './volume-writer';
 export * from './bundle-writer';
 export * from './bundle-reader';
+export * from './tar-reader';

@@ -105,6 +105,25 @@ function threadMain(): void {
     port.postMessage({ t: 'done' });
   }
 
+  /**
+   * What may stand inside a bundle's message, checked before a byte of it is
+   * passed on: one one-pass signature by a pinned sender key, then the
+   * literal data. Compressed data is refused outright (airlock never writes
+   * it, and it would let a few KiB expand to anything before the signature
+   * at the end is checked); an unsigned message or one that names another
+   * key is refused before anything reaches the staging folder.
+   */
+  function shapeProblem(packets: openpgp.PacketList<openpgp.AnyPacket>, trusted: openpgp.Key[]): { code: string; message: string } | undefined {
+    const tags = Array.from(packets, (p) => (p.constructor as unknown as { tag: number }).tag);
+    if (tags.includes(pgp.enums.packet.compressedData)) return { code: 'BUNDLE_COMPRESSED', message: 'the bundle holds OpenPGP compressed data, which airlock never writes; refusing it unread' };
+    const ops = Array.from(packets).filter((p) => (p.constructor as unknown as { tag: number }).tag === pgp.enums.packet.onePassSignature) as unknown as { issuerKeyID: openpgp.KeyID }[];
+    if (ops.length !== 1 || tags[0] !== pgp.enums.packet.onePassSignature || tags[1] !== pgp.enums.packet.literalData)
+      return { code: 'BUNDLE_UNTRUSTED_SENDER', message: `the bundle carries ${ops.length} one-pass signatures before its data; exactly one sender signature is required` };
+    const id = ops[0].issuerKeyID;
+    if (!trusted.some((k) => k.getKeys(id).length > 0)) return { code: 'BUNDLE_UNTRUSTED_SENDER', message: `the bundle is signed by key ${id.toHex().toUpperCase()}, which is not a pinned sender key for this channel` };
+    return undefined;
+  }
+
   async function open(j: Extract<PgpJob, { op: 'open' }>): Promise<void> {
     const trusted = await readKeys(j.trustedSenders);
     let message: openpgp.Message<ReadableStream<Uint8Array>>;
@@ -116,12 +135,27 @@ function threadMain(): void {
     const tags = [pgp.enums.packet.publicKeyEncryptedSessionKey, pgp.enums.packet.symEncryptedIntegrityProtectedData, pgp.enums.packet.aeadEncryptedData];
     const encrypted = message.packets.some((p) => tags.includes((p.constructor as unknown as { tag: number }).tag));
     if (j.requireEncrypted && !encrypted) return fail('BUNDLE_INVALID', 'this channel requires encrypted bundles; this one is not');
+    let shape = encrypted ? undefined : shapeProblem(message.packets, trusted);
+    if (shape) return fail(shape.code, shape.message);
+    const refusedShape = () => shape as { code: string; message: string } | undefined;
+    if (encrypted) {
+      // the decrypted packets are checked as soon as they are known, before openpgp streams their data
+      const decrypt = message.decrypt.bind(message);
+      message.decrypt = async (...a: Parameters<typeof decrypt>) => {
+        const inner = await decrypt(...a);
+        shape = shapeProblem(inner.packets, trusted);
+        if (shape) throw new Error(shape.message);
+        return inner;
+      };
+    }
     let result: { data: unknown; signatures: { keyID: openpgp.KeyID; verified: Promise<true> }[] };
     try {
       result = encrypted
         ? ((await pgp.decrypt({ message: message as never, decryptionKeys: await readPrivate(j.decryptionKeys), verificationKeys: trusted, expectSigned: false, format: 'binary', config: { allowUnauthenticatedStream: true } })) as never)
         : ((await pgp.verify({ message: message as never, verificationKeys: trusted, expectSigned: false, format: 'binary' })) as never);
     } catch (e) {
+      const refused = refusedShape();
+      if (refused) return fail(refused.code, refused.message);
       const msg = (e as Error).message;
       if (/decrypt|session key|private key/i.test(msg)) return fail('BUNDLE_DECRYPT_FAILED', `cannot decrypt the bundle with this side's import key: ${msg}`);
       return fail('BUNDLE_INVALID', `cannot read the bundle: ${msg}`);

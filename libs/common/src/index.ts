@@ -2,3 +2,4 @@ export * from './errors';
 export * from './sensitive';
 export * from './fault-injection';
 export * from './with-timeout';
+export * from './strict-json';

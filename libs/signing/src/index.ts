@@ -1,5 +1,4 @@
 export * from './errors';
-export * from './strict-json';
 export * from './payload';
 export * from './identity';
 export * from './keys';

@@ -1,5 +1,5 @@
 import { buildPayload, parsePayload } from './payload';
-import { parseStrictJson } from './strict-json';
+import { parseStrictJson } from '@airlock/common';
 
 const D = 'sha256:' + 'ab'.repeat(32);
 const ok = (o: object) => Buffer.from(JSON.stringify(o));

@@ -1,5 +1,5 @@
 import { SignatureError } from './errors';
-import { JsonValue, StrictJsonError, parseStrictJson } from './strict-json';
+import { JsonValue, StrictJsonError, parseStrictJson } from '@airlock/common';
 
 export const SIGNATURE_TYPE = 'atomic container signature';
 

@@ -98,3 +98,19 @@ export function parseStrictJson(text: string, maxDepth = 16): JsonValue {
   if (i !== text.length) fail('trailing data after the JSON value');
   return v;
 }
+
+/**
+ * Parses UTF-8 bytes as exactly one JSON value, as strictly as
+ * parseStrictJson: invalid UTF-8 or a byte-order mark is an error, never a
+ * silent U+FFFD (two readers would disagree on what was signed).
+ */
+export function parseStrictJsonBytes(bytes: Uint8Array, maxDepth = 16): JsonValue {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new StrictJsonError('not valid UTF-8');
+  }
+  if (text.charCodeAt(0) === 0xfeff) throw new StrictJsonError('a byte-order mark before the JSON value');
+  return parseStrictJson(text, maxDepth);
+}
