@@ -18,10 +18,21 @@ const failed = (e) => {
   process.stderr.write('airlock: INTERNAL: ' + (e && e.message) + '\n');
   process.exitCode = 1;
 };
-const full = () => require(path.join(dist, 'apps/cli/src/main.js')).main().catch(failed);
+let settled = false;
+const full = () =>
+  require(path.join(dist, 'apps/cli/src/main.js'))
+    .main()
+    .catch(failed)
+    .finally(() => (settled = true));
+// A command whose work waits on something that can never happen would let node exit 0 in silence: say so and fail.
+process.on('beforeExit', () => {
+  if (settled || process.exitCode) return;
+  process.stderr.write('airlock: INTERNAL: the command stopped before it finished (it was waiting on nothing); nothing it reported is complete\n');
+  process.exit(1);
+});
 // `copy` runs without NestJS (a quarter of a second at every start); anything it does not handle goes to the full command line
 if (process.argv[2] === 'copy') {
   require(path.join(dist, 'apps/cli/src/copy-fast.js'))
     .fastCopy(process.argv.slice(3))
-    .then((handled) => handled || full(), failed);
+    .then((handled) => (handled ? (settled = true) : full()), failed);
 } else full();

@@ -35,6 +35,8 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   CHANNEL_UNKNOWN: EXIT.usage,
   BUNDLE_NOTHING_TO_EXPORT: EXIT.usage,
   BUNDLE_WRITE_FAILED: EXIT.unavailable,
+  BUNDLE_IMPORT_BUSY: EXIT.unavailable,
+  BUNDLE_IMPORT_TIMEOUT: EXIT.unavailable,
   QUEUE_UNAVAILABLE: EXIT.unavailable,
 };
 

@@ -12,5 +12,6 @@ export * from './blob-copy';
 export * from './copy-image';
 export * from './limiter';
 export * from './digest-verifier';
+export * from './layout-image';
 export * from './layout-push';
 export * from './registry-tls';

@@ -1,25 +1,10 @@
 import { createReadStream, promises as fs } from 'node:fs';
-import { join } from 'node:path';
 import { RegistryClient } from './registry-client';
 import { RegistryError } from './errors';
-import { parseManifest, Descriptor } from './manifest';
+import { Descriptor } from './manifest';
 import { DigestVerifier } from './digest-verifier';
-import { digestLike } from './digest';
 import { Limiter } from './limiter';
-
-/** Where an OCI image layout keeps a blob. */
-export function layoutBlobPath(layoutDir: string, digest: string): string {
-  const [algo, hex] = digest.split(':');
-  return join(layoutDir, 'blobs', algo, hex);
-}
-
-async function readManifest(layoutDir: string, digest: string): Promise<Buffer> {
-  const bytes = await fs.readFile(layoutBlobPath(layoutDir, digest)).catch(() => {
-    throw new RegistryError('BLOB_UNKNOWN', `manifest ${digest} is not in the layout`);
-  });
-  if (digestLike(digest, bytes) !== digest) throw new RegistryError('BLOB_DIGEST_MISMATCH', `manifest ${digest} in the layout does not match its digest`);
-  return bytes;
-}
+import { LayoutImage, layoutBlobPath, readLayoutImage } from './layout-image';
 
 async function pushBlob(layoutDir: string, c: RegistryClient, repo: string, d: Descriptor): Promise<'present' | 'pushed'> {
   if (await c.hasBlob(repo, d.digest)) return 'present';
@@ -44,34 +29,25 @@ async function pushBlob(layoutDir: string, c: RegistryClient, repo: string, d: D
 }
 
 /**
- * Pushes an image (or an index and every platform manifest) from an OCI
+ * Pushes an image (or an index and every manifest under it) from an OCI
  * image layout into a repository, by digest: blobs first (those the
- * registry has are skipped), then each manifest by its digest. Tags are the
- * caller's business, after it has verified what landed.
+ * registry has are skipped), then each manifest by its digest, children
+ * before their index. Tags are the caller's business, after it has verified
+ * what landed.
  */
-export async function pushFromLayout(layoutDir: string, c: RegistryClient, repo: string, digest: string, limiter = new Limiter(4)): Promise<{ blobsPushed: number; blobsPresent: number }> {
-  const bytes = await readManifest(layoutDir, digest);
-  const p = parseManifest(bytes);
+export async function pushFromLayout(layoutDir: string, c: RegistryClient, repo: string, digest: string, limiter = new Limiter(4), image?: LayoutImage): Promise<{ blobsPushed: number; blobsPresent: number }> {
+  const img = image ?? (await readLayoutImage(layoutDir, digest));
   let pushed = 0;
   let present = 0;
-  if (p.parsed.kind === 'index') {
-    for (const child of p.parsed.manifests) {
-      const r = await pushFromLayout(layoutDir, c, repo, child.digest, limiter);
-      pushed += r.blobsPushed;
-      present += r.blobsPresent;
-    }
-  } else {
-    // blobs go up a few at a time; the manifest only after all of them are there
-    const unique = [...new Map([p.parsed.config, ...p.parsed.layers].map((d) => [d.digest, d])).values()];
-    await Promise.all(
-      unique.map((d) =>
-        limiter.run(async () => {
-          if ((await pushBlob(layoutDir, c, repo, d)) === 'pushed') pushed++;
-          else present++;
-        }),
-      ),
-    );
-  }
-  await c.putManifest(repo, digest, { bytes, mediaType: p.mediaType, digest });
+  // blobs go up a few at a time; the manifests only after all of them are there
+  await Promise.all(
+    img.blobs.map((d) =>
+      limiter.run(async () => {
+        if ((await pushBlob(layoutDir, c, repo, d)) === 'pushed') pushed++;
+        else present++;
+      }),
+    ),
+  );
+  for (const m of img.manifests) await c.putManifest(repo, m.digest, { bytes: m.bytes, mediaType: m.mediaType, digest: m.digest });
   return { blobsPushed: pushed, blobsPresent: present };
 }

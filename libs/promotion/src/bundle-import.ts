@@ -3,11 +3,12 @@ import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { AirlockError, faultPoint, isAirlockError, markAudited } from '@airlock/common';
 import { AuditLog, Db } from '@airlock/audit';
-import { Registries, formatReference, parseManifest, parseReference, pushFromLayout, layoutBlobPath } from '@airlock/oci';
+import { ImageReference, LayoutImage, Registries, formatReference, parseReference, pushFromLayout, readLayoutImage } from '@airlock/oci';
 import { IdentityRule, verify } from '@airlock/signing';
 import { BundleManifest, checkVolumes, openBundle } from '@airlock/bundle';
 import { StageCatalog } from './stage-catalog';
 import { Channel, channelOf } from './channels';
+import { ChannelLock } from './channel-lock';
 import { mapReference } from './repository-mapping';
 import { signAndPublish } from './promote-run';
 import { signReceipt } from './bundle-receipt';
@@ -22,6 +23,9 @@ export interface ImportResult {
   alreadyImported: boolean;
 }
 
+/** How far a bundle's creation time may lie ahead of this side's clock. */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 function alive(pid: number): boolean {
@@ -33,13 +37,40 @@ function alive(pid: number): boolean {
   }
 }
 
+interface Opened {
+  ch: Channel;
+  manifest: BundleManifest;
+  staging: string;
+  sender: string;
+}
+
+/** One image of a bundle, every check done: where it goes and what it is made of. */
+interface CheckedImage {
+  image: BundleManifest['images'][number];
+  dst: ImageReference;
+  layout: LayoutImage;
+}
+
+/** What the checks found: a bundle imported before (nothing to do), or the images to land. */
+interface Plan {
+  again: boolean;
+  images: CheckedImage[];
+}
+
 /**
- * The high side's import: every check before anything leaves a fresh staging
- * folder (volumes, sender signature, sequence, expiry, caps, entries), then
- * push by digest, verify the source-stage signatures against the pushed
- * bytes, tag, re-sign with this side's key, publish, and record it all and
- * advance the channel in one transaction. A re-run of the same bundle
- * finishes the job; every step before the commit is idempotent.
+ * The high side's import. Every check of every image comes first, with
+ * nothing written outside a fresh staging folder: the volumes, the sender
+ * signature, the channel and its sequence (replays, rollbacks, expiry,
+ * creation time, lifetime), the mapping of every image, every manifest
+ * against its digest, every blob present (staged, or already in the
+ * registry) and of its size, and the source stage signature of every
+ * manifest, read from the staged bytes. Only then: push blobs and manifests
+ * by digest, re-read what the registry serves, sign and publish with this
+ * side's key, tag, and record it all and advance the channel in one
+ * transaction. One import of a channel runs at a time (ChannelLock). A
+ * bundle that was imported already changes nothing: it is reported, and
+ * its receipt written again. A re-run after a crash finishes the job; every
+ * step before the commit is idempotent.
  */
 export class BundleImporter {
   constructor(
@@ -62,16 +93,15 @@ export class BundleImporter {
   }
 
   /** Verifies and extracts into staging; the caller removes `staging`. */
-  private async open(files: string[]): Promise<{ ch: Channel; manifest: BundleManifest; staging: string; sender: string }> {
-    // presence and sizes now; every volume's SHA-256 on the one pass that decrypts and extracts
-    const { index, volumes } = await checkVolumes(files, { hash: false });
-    const ch = channelOf(this.catalog, index.channel);
-    const staging = mkdtempSync(join(this.stagingRoot(), `import-${process.pid}-`));
+  private async open(ch: Channel, files: string[], volumes: string[], index: Awaited<ReturnType<typeof checkVolumes>>['index']): Promise<Opened> {
     const trusted = await ch.trustedSenders();
     if (!trusted.length) throw new AirlockError('KEY_MISSING', `channel ${ch.name} pins no sender key (trustedSenders); refusing every bundle`);
+    const decryptionKeys = [await ch.importKey()];
+    const staging = mkdtempSync(join(this.stagingRoot(), `import-${process.pid}-`));
     try {
-      const { manifest, senderFingerprint } = await openBundle(volumes, index, { staging: join(staging, 'x'), trustedSenders: trusted, decryptionKeys: [await ch.importKey()], requireEncrypted: ch.config.encrypt });
+      const { manifest, senderFingerprint } = await openBundle(volumes, index, { staging: join(staging, 'x'), trustedSenders: trusted, decryptionKeys, requireEncrypted: ch.config.encrypt });
       if (manifest.channel !== ch.name || manifest.source !== ch.config.from || manifest.target !== ch.config.to) throw new AirlockError('BUNDLE_INVALID', `bundle is for ${manifest.channel} (${manifest.source} -> ${manifest.target}), not this channel`);
+      if (manifest.id !== index.id || manifest.sequence !== index.sequence || manifest.channel !== index.channel) throw new AirlockError('BUNDLE_INVALID', 'the volume index names another bundle than the signed bundle.json');
       if (manifest.sender !== senderFingerprint) throw new AirlockError('BUNDLE_INVALID', 'bundle.json names another sender than the key that signed it');
       return { ch, manifest, staging, sender: senderFingerprint };
     } catch (e) {
@@ -80,115 +110,114 @@ export class BundleImporter {
     }
   }
 
-  /** Shows what a bundle holds and whether it would import, without importing. */
-  async inspect(files: string[]): Promise<{ manifest: BundleManifest; wouldImport: boolean; problem?: { code: string; message: string } }> {
-    const { ch, manifest, staging } = await this.open(files);
-    try {
-      try {
-        this.checkFreshness(ch, manifest);
-        return { manifest, wouldImport: true };
-      } catch (e) {
-        if (!isAirlockError(e)) throw e;
-        return { manifest, wouldImport: false, problem: { code: e.code, message: e.message } };
-      }
-    } finally {
-      await fs.rm(staging, { recursive: true, force: true });
-    }
-  }
-
-  /** Sequence and expiry; returns true when this very bundle was imported already. */
+  /** Sequence, expiry and times; returns true when this very bundle was imported already (and then nothing may change). */
   private checkFreshness(ch: Channel, m: BundleManifest): boolean {
-    const same = this.db.prepare("SELECT id, content FROM bundles WHERE channel = ? AND direction = 'import' AND sequence = ?").get(ch.name, m.sequence) as { id: string; content: string } | undefined;
-    if (same) {
-      if (same.id === m.id && same.content === sha256(Buffer.from(JSON.stringify(m)))) return true;
-      throw new AirlockError('BUNDLE_REPLAY', `sequence ${m.sequence} of channel ${ch.name} was already imported with other content`);
-    }
+    const now = Date.now();
+    const created = Date.parse(m.created);
+    const expires = Date.parse(m.expires);
+    if (expires < now) throw new AirlockError('BUNDLE_EXPIRED', `bundle expired at ${m.expires}`);
+    if (created > now + CLOCK_SKEW_MS) throw new AirlockError('BUNDLE_NOT_YET_VALID', `bundle was created at ${m.created}, later than this side's clock allows (${new Date(now).toISOString()}, ${CLOCK_SKEW_MS / 60_000} min of skew)`);
+    if (expires <= created) throw new AirlockError('BUNDLE_INVALID', `bundle expires (${m.expires}) before it was created (${m.created})`);
+    if (expires - created > ch.config.lifetimeHours * 3_600_000) throw new AirlockError('BUNDLE_LIFETIME_TOO_LONG', `bundle is valid for ${((expires - created) / 3_600_000).toFixed(1)} h, longer than the ${ch.config.lifetimeHours} h channel ${ch.name} allows (lifetimeHours)`);
+    const content = sha256(Buffer.from(JSON.stringify(m)));
+    const byId = this.db.prepare("SELECT channel, sequence, content FROM bundles WHERE id = ? AND direction = 'import'").get(m.id) as { channel: string; sequence: number; content: string } | undefined;
+    if (byId && (byId.channel !== ch.name || byId.sequence !== m.sequence || byId.content !== content)) throw new AirlockError('BUNDLE_REPLAY', `bundle ${m.id} was already imported as sequence ${byId.sequence} of channel ${byId.channel}, with other content`);
+    if (byId) return true;
+    const same = this.db.prepare("SELECT id FROM bundles WHERE channel = ? AND direction = 'import' AND sequence = ?").get(ch.name, m.sequence) as { id: string } | undefined;
+    if (same) throw new AirlockError('BUNDLE_REPLAY', `sequence ${m.sequence} of channel ${ch.name} was already imported with other content`);
     const last = (this.db.prepare("SELECT MAX(sequence) AS s FROM bundles WHERE channel = ? AND direction = 'import'").get(ch.name) as { s: number | null }).s ?? 0;
     if (m.sequence <= last) throw new AirlockError('BUNDLE_REPLAY', `bundle sequence ${m.sequence} is not newer than ${last}, the last imported on channel ${ch.name}`);
-    if (Date.parse(m.expires) < Date.now()) throw new AirlockError('BUNDLE_EXPIRED', `bundle expired at ${m.expires}`);
     return false;
   }
 
-  async import(ctx: Ctx, files: string[], o: { receiptDir?: string } = {}): Promise<ImportResult> {
-    let opened: Awaited<ReturnType<BundleImporter['open']>> | undefined;
+  /**
+   * Every check an import makes before it writes outside staging: freshness,
+   * then for each image its mapping, its manifests and blobs, and the source
+   * stage signature of each manifest (top level and every level below).
+   */
+  private async check(o: Opened): Promise<Plan> {
+    const { ch, manifest: m } = o;
+    if (this.checkFreshness(ch, m)) return { again: true, images: [] };
+    const to = this.catalog.get(ch.config.to);
+    const arrival = to.config.from.find((f) => f.stage === ch.config.from);
+    if (!arrival) throw new AirlockError('PROMOTION_ROUTE_UNKNOWN', `stage ${to.name} does not accept images from ${ch.config.from}`);
+    const trusted = await this.catalog.trustedKeysFor(to.name, ch.config.from);
+    const layoutDir = join(o.staging, 'x', 'oci');
+    const targets = new Set<string>();
+    const images: CheckedImage[] = [];
+    for (const img of m.images) {
+      const src = parseReference(img.source, { defaultTag: false });
+      const dst = parseReference(img.target, { defaultTag: false });
+      const mapped = mapReference(src, arrival.mapping);
+      if (!mapped || formatReference(mapped) !== formatReference(dst)) throw new AirlockError('BUNDLE_INVALID', `${img.target} is not where this side maps ${img.source}`);
+      if (targets.has(img.target)) throw new AirlockError('BUNDLE_INVALID', `the bundle lists ${img.target} twice`);
+      targets.add(img.target);
+      let layout: LayoutImage;
+      try {
+        layout = await readLayoutImage(layoutDir, img.digest);
+      } catch (e) {
+        if (isAirlockError(e) && e.code === 'BLOB_UNKNOWN') throw new AirlockError('BUNDLE_INCOMPLETE', `the bundle does not carry ${img.target}: ${e.message}`);
+        if (isAirlockError(e) && e.code === 'BLOB_DIGEST_MISMATCH') throw new AirlockError('BUNDLE_DIGEST_MISMATCH', `${img.target}: ${e.message}`);
+        throw e;
+      }
+      const top = layout.manifests[layout.manifests.length - 1];
+      if (top.mediaType !== img.mediaType) throw new AirlockError('BUNDLE_INVALID', `bundle.json says ${img.target} is ${img.mediaType}, its manifest is ${top.mediaType}`);
+      // a blob the bundle leaves out must be one the registry holds already (incremental bundles)
+      const client = this.registries.client(dst.registry);
+      for (const b of layout.blobs) {
+        if (!b.inLayout && !(await client.hasBlob(dst.repository, b.digest))) throw new AirlockError('BUNDLE_INCOMPLETE', `blob ${b.digest} of ${img.target} is neither in the bundle nor in ${dst.registry}/${dst.repository}`);
+      }
+      for (const d of layout.manifests.map((x) => x.digest)) await this.verifySource(o, img.source, src.repository, d, trusted, arrival.identityRule as IdentityRule);
+      images.push({ image: img, dst, layout });
+    }
+    return { again: false, images };
+  }
+
+  /** The source stage signature of one manifest, from the staged signatures: the first that verifies, or the first refusal. */
+  private async verifySource(o: Opened, reference: string, repository: string, digest: string, trusted: Awaited<ReturnType<StageCatalog['trustedKeysFor']>>, identityRule: IdentityRule): Promise<void> {
+    const dir = join(o.staging, 'x', 'signatures', `${repository}@${digest.replace(':', '=')}`);
+    const sigs = existsSync(dir) ? readdirSync(dir).filter((f) => /^signature-\d+$/.test(f)).sort((a, b) => Number(a.slice(10)) - Number(b.slice(10))) : [];
+    let first: unknown;
+    for (const f of sigs) {
+      try {
+        await verify(await fs.readFile(join(dir, f)), { trustedKeys: trusted, manifestDigest: digest, reference, identityRule });
+        return;
+      } catch (e) {
+        first ??= e;
+      }
+    }
+    throw first ?? new AirlockError('SIGNATURE_REQUIRED', `the bundle carries no ${o.ch.config.from} signature for ${reference} (${digest})`);
+  }
+
+  /** Everything the import would check, without the lock and without touching a registry except to ask which blobs it has. */
+  async inspect(files: string[]): Promise<{ manifest: BundleManifest; wouldImport: boolean; alreadyImported?: boolean; problem?: { code: string; message: string } }> {
+    const { index, volumes } = await checkVolumes(files, { hash: false });
+    const opened = await this.open(channelOf(this.catalog, index.channel), files, volumes, index);
     try {
-      opened = await this.open(files);
-      const { ch, manifest: m, staging } = opened;
-      const again = this.checkFreshness(ch, m);
-      const to = this.catalog.get(ch.config.to);
-      const arrival = to.config.from.find((f) => f.stage === ch.config.from);
-      if (!arrival) throw new AirlockError('PROMOTION_ROUTE_UNKNOWN', `stage ${to.name} does not accept images from ${ch.config.from}`);
-      const trusted = await this.catalog.trustedKeysFor(to.name, ch.config.from);
-      const layout = join(staging, 'x', 'oci');
-      const blobs = new Set<string>();
-      for (const img of m.images) {
-        const src = parseReference(img.source, { defaultTag: false });
-        const dst = parseReference(img.target, { defaultTag: false });
-        const mapped = mapReference(src, arrival.mapping);
-        if (!mapped || formatReference(mapped) !== formatReference(dst)) throw new AirlockError('BUNDLE_INVALID', `${img.target} is not where this side maps ${img.source}`);
-        const client = this.registries.client(dst.registry);
-        faultPoint('import:checked');
-        await pushFromLayout(layout, client, dst.repository, img.digest);
-        faultPoint('import:pushed');
-        // the source stage signature, checked against the bytes the registry now serves
-        const served = await client.getManifest(dst.repository, img.digest);
-        const parsed = parseManifest(served.bytes, served.mediaType);
-        const digests = [img.digest, ...(parsed.parsed.kind === 'index' ? parsed.parsed.manifests.map((c) => c.digest) : [])];
-        for (const d of digests) {
-          const mm = parseManifest(await fs.readFile(layoutBlobPath(layout, d)));
-          if (mm.parsed.kind === 'image') for (const b of [mm.parsed.config, ...mm.parsed.layers]) blobs.add(b.digest);
-          const dir = join(staging, 'x', 'signatures', `${src.repository}@${d.replace(':', '=')}`);
-          const sigs = existsSync(dir) ? readdirSync(dir).filter((f) => /^signature-\d+$/.test(f)).sort((a, b) => Number(a.slice(10)) - Number(b.slice(10))) : [];
-          let ok = false;
-          let first: unknown;
-          for (const f of sigs) {
-            try {
-              await verify(await fs.readFile(join(dir, f)), { trustedKeys: trusted, manifestDigest: d, reference: img.source, identityRule: arrival.identityRule as IdentityRule });
-              ok = true;
-              break;
-            } catch (e) {
-              first ??= e;
-            }
-          }
-          if (!ok) throw first ?? new AirlockError('SIGNATURE_REQUIRED', `the bundle carries no ${ch.config.from} signature for ${img.source} (${d})`);
-        }
-        faultPoint('import:verified');
-        if (dst.tag) await client.putManifest(dst.repository, dst.tag, { ...served, mediaType: parsed.mediaType });
-        faultPoint('import:tagged');
-        await signAndPublish(this.catalog, to.name, dst.repository, digests, formatReference({ ...dst, digest: undefined }));
-        faultPoint('import:signed');
-      }
-      const importer = ctx.principal.user;
-      const now = new Date().toISOString();
-      faultPoint('import:before-commit');
-      if (!again) {
-        this.db
-          .transaction(() => {
-            this.db
-              .prepare('INSERT INTO bundles (id, channel, direction, sequence, created_at, expires_at, full, sender, content, volumes, images, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-              .run(m.id, ch.name, 'import', m.sequence, m.created, m.expires, m.full ? 1 : 0, m.sender, sha256(Buffer.from(JSON.stringify(m))), '[]', JSON.stringify(m.images.map((i) => ({ promotionId: i.promotionId, digest: i.digest, target: i.target }))), m.entries.reduce((a, e) => a + e.size, 0));
-            for (const img of m.images) {
-              this.db
-                .prepare(
-                  `INSERT OR IGNORE INTO promotions (id, image, source_ref, target_ref, digest, media_type, from_stage, to_stage, reason, requester, state, approvals_required, attempt, bytes_done, bytes_total, created_at, updated_at, finished_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'imported', ?, 1, 0, 0, ?, ?, ?)`,
-                )
-                .run(img.promotionId, img.source, img.source, img.target, img.digest, img.mediaType, m.source, m.target, img.reason, img.requester, img.approvals.length, img.requestedAt, now, now);
-              for (const a of img.approvals) this.db.prepare('INSERT OR IGNORE INTO approvals (promotion_id, approver, role, comment, created_at) VALUES (?, ?, ?, ?, ?)').run(img.promotionId, a.approver, a.role, a.comment, a.at);
-              this.audit.append({ actor: importer, role: ctx.principal.roles[0], action: 'promotion.imported', promotionId: img.promotionId, stage: m.target, image: img.target, digest: img.digest, requestId: ctx.requestId, details: { bundleId: m.id, channel: ch.name, sequence: m.sequence, sender: m.sender, requester: img.requester, requestedAt: img.requestedAt, reason: img.reason, approvals: img.approvals } });
-            }
-            this.audit.append({ actor: importer, role: ctx.principal.roles[0], action: 'bundle.imported', stage: m.target, requestId: ctx.requestId, details: { bundleId: m.id, channel: ch.name, sequence: m.sequence, images: m.images.length, sender: m.sender } });
-          })
-          .immediate();
-      }
+      const plan = await this.check(opened);
+      return { manifest: opened.manifest, wouldImport: !plan.again, alreadyImported: plan.again, ...(plan.again ? { problem: { code: 'BUNDLE_REPLAY', message: 'this bundle was imported already; importing it again changes nothing' } } : {}) };
+    } catch (e) {
+      if (!isAirlockError(e)) throw e;
+      return { manifest: opened.manifest, wouldImport: false, problem: { code: e.code, message: e.message } };
+    } finally {
+      await fs.rm(opened.staging, { recursive: true, force: true });
+    }
+  }
+
+  async import(ctx: Ctx, files: string[], o: { receiptDir?: string } = {}): Promise<ImportResult> {
+    let opened: Opened | undefined;
+    let lock: ChannelLock | undefined;
+    try {
+      // presence and sizes now; every volume's SHA-256 on the one pass that decrypts and extracts
+      const { index, volumes } = await checkVolumes(files, { hash: false });
+      const ch = channelOf(this.catalog, index.channel);
+      lock = ChannelLock.acquire(this.db, ch.name, 'import');
+      opened = await this.open(ch, files, volumes, index);
+      const plan = await this.check(opened);
+      faultPoint('import:checked');
+      if (!plan.again) await this.land(ctx, opened, plan);
       faultPoint('import:committed');
-      const receipt = await signReceipt({ bundleId: m.id, channel: ch.name, sequence: m.sequence, importer, time: now, images: m.images.map((i) => ({ promotionId: i.promotionId, digest: i.digest, target: i.target })), blobs: [...blobs].sort() }, await ch.importKey());
-      const dir = o.receiptDir ?? ch.dir;
-      mkdirSync(dir, { recursive: true });
-      const receiptPath = join(dir, `airlock-${ch.name}-${String(m.sequence).padStart(6, '0')}.receipt`);
-      writeFileSync(`${receiptPath}.tmp`, receipt);
-      await fs.rename(`${receiptPath}.tmp`, receiptPath);
-      return { bundleId: m.id, channel: ch.name, sequence: m.sequence, images: m.images.map((i) => ({ promotionId: i.promotionId, target: i.target, digest: i.digest })), receipt: receiptPath, alreadyImported: again };
+      return await this.writeReceipt(ctx, opened, plan, o.receiptDir);
     } catch (e) {
       if (isAirlockError(e)) {
         this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.import.refused', requestId: ctx.requestId, details: { code: e.code, message: e.message, bundleId: opened?.manifest.id ?? null, files: files.map((f) => f.split('/').pop()) } });
@@ -197,6 +226,71 @@ export class BundleImporter {
       throw e;
     } finally {
       if (opened) await fs.rm(opened.staging, { recursive: true, force: true });
+      lock?.release();
     }
+  }
+
+  /** Every image is checked: push by digest, re-read what landed, sign and publish, tag, then record it all in one transaction. */
+  private async land(ctx: Ctx, o: Opened, plan: Plan): Promise<void> {
+    const { ch, manifest: m } = o;
+    const to = this.catalog.get(ch.config.to);
+    const layoutDir = join(o.staging, 'x', 'oci');
+    for (const c of plan.images) await pushFromLayout(layoutDir, this.registries.client(c.dst.registry), c.dst.repository, c.image.digest, undefined, c.layout);
+    faultPoint('import:pushed');
+    // what the registry now serves is what was checked (getManifest refuses bytes of another digest)
+    for (const c of plan.images) {
+      const client = this.registries.client(c.dst.registry);
+      for (const x of c.layout.manifests) await client.getManifest(c.dst.repository, x.digest);
+      for (const b of c.layout.blobs) if (!(await client.hasBlob(c.dst.repository, b.digest))) throw new AirlockError('BLOB_UNKNOWN', `blob ${b.digest} of ${c.image.target} is not in the registry after the push`);
+    }
+    faultPoint('import:verified');
+    for (const c of plan.images) await signAndPublish(this.catalog, to.name, c.dst.repository, c.layout.manifests.map((x) => x.digest), formatReference({ ...c.dst, digest: undefined }));
+    faultPoint('import:signed');
+    for (const c of plan.images) {
+      const top = c.layout.manifests[c.layout.manifests.length - 1];
+      if (c.dst.tag) await this.registries.client(c.dst.registry).putManifest(c.dst.repository, c.dst.tag, { bytes: top.bytes, mediaType: top.mediaType, digest: top.digest });
+    }
+    faultPoint('import:tagged');
+    const importer = ctx.principal.user;
+    const now = new Date().toISOString();
+    faultPoint('import:before-commit');
+    this.db
+      .transaction(() => {
+        // the sequence once more, inside the transaction that advances it
+        if (this.checkFreshness(ch, m)) return;
+        this.db
+          .prepare('INSERT INTO bundles (id, channel, direction, sequence, created_at, expires_at, full, sender, content, volumes, images, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(m.id, ch.name, 'import', m.sequence, m.created, m.expires, m.full ? 1 : 0, m.sender, sha256(Buffer.from(JSON.stringify(m))), '[]', JSON.stringify(m.images.map((i) => ({ promotionId: i.promotionId, digest: i.digest, target: i.target }))), m.entries.reduce((a, e) => a + e.size, 0));
+        for (const img of m.images) {
+          this.db
+            .prepare(
+              `INSERT OR IGNORE INTO promotions (id, image, source_ref, target_ref, digest, media_type, from_stage, to_stage, reason, requester, state, approvals_required, attempt, bytes_done, bytes_total, created_at, updated_at, finished_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'imported', ?, 1, 0, 0, ?, ?, ?)`,
+            )
+            .run(img.promotionId, img.source, img.source, img.target, img.digest, img.mediaType, m.source, m.target, img.reason, img.requester, img.approvals.length, img.requestedAt, now, now);
+          for (const a of img.approvals) this.db.prepare('INSERT OR IGNORE INTO approvals (promotion_id, approver, role, comment, created_at) VALUES (?, ?, ?, ?, ?)').run(img.promotionId, a.approver, a.role, a.comment, a.at);
+          this.audit.append({ actor: importer, role: ctx.principal.roles[0], action: 'promotion.imported', promotionId: img.promotionId, stage: m.target, image: img.target, digest: img.digest, requestId: ctx.requestId, details: { bundleId: m.id, channel: ch.name, sequence: m.sequence, sender: m.sender, requester: img.requester, requestedAt: img.requestedAt, reason: img.reason, approvals: img.approvals } });
+        }
+        this.audit.append({ actor: importer, role: ctx.principal.roles[0], action: 'bundle.imported', stage: m.target, requestId: ctx.requestId, details: { bundleId: m.id, channel: ch.name, sequence: m.sequence, images: m.images.length, sender: m.sender } });
+      })
+      .immediate();
+  }
+
+  /** The signed receipt (written again, the same, for a bundle imported before). */
+  private async writeReceipt(ctx: Ctx, o: Opened, plan: Plan, receiptDir?: string): Promise<ImportResult> {
+    const { ch, manifest: m } = o;
+    const blobs = new Set<string>();
+    for (const c of plan.images) for (const b of c.layout.blobs) blobs.add(b.digest);
+    if (plan.again) {
+      // the blobs of a bundle imported before: those its staged manifests name
+      for (const img of m.images) for (const b of (await readLayoutImage(join(o.staging, 'x', 'oci'), img.digest)).blobs) blobs.add(b.digest);
+    }
+    const receipt = await signReceipt({ bundleId: m.id, channel: ch.name, sequence: m.sequence, importer: ctx.principal.user, time: new Date().toISOString(), images: m.images.map((i) => ({ promotionId: i.promotionId, digest: i.digest, target: i.target })), blobs: [...blobs].sort() }, await ch.importKey());
+    const dir = receiptDir ?? ch.dir;
+    mkdirSync(dir, { recursive: true });
+    const receiptPath = join(dir, `airlock-${ch.name}-${String(m.sequence).padStart(6, '0')}.receipt`);
+    writeFileSync(`${receiptPath}.tmp`, receipt);
+    await fs.rename(`${receiptPath}.tmp`, receiptPath);
+    return { bundleId: m.id, channel: ch.name, sequence: m.sequence, images: m.images.map((i) => ({ promotionId: i.promotionId, target: i.target, digest: i.digest })), receipt: receiptPath, alreadyImported: plan.again };
   }
 }

@@ -1,5 +1,5 @@
 import * as openpgp from 'openpgp';
-import { AirlockError } from '@airlock/common';
+import { AirlockError, parseStrictJsonBytes } from '@airlock/common';
 import { canonicalJson } from '@airlock/audit';
 
 export const RECEIPT_TYPE = 'airlock bundle receipt';
@@ -35,7 +35,22 @@ export async function readReceipt(bytes: Uint8Array, keys: openpgp.Key[]): Promi
   } catch (e) {
     throw new AirlockError('SIGNATURE_UNTRUSTED_KEY', `receipt refused: ${(e as Error).message}`);
   }
-  const r = JSON.parse(Buffer.from(data).toString('utf8')) as Receipt;
-  if (r.type !== RECEIPT_TYPE || typeof r.bundleId !== 'string' || !Array.isArray(r.blobs)) throw new AirlockError('BUNDLE_INVALID', 'not an airlock bundle receipt');
+  let r: Receipt;
+  try {
+    r = parseStrictJsonBytes(data) as unknown as Receipt;
+  } catch (e) {
+    throw new AirlockError('BUNDLE_INVALID', `the receipt is not strict JSON: ${(e as Error).message}`);
+  }
+  const ok =
+    r !== null &&
+    typeof r === 'object' &&
+    r.type === RECEIPT_TYPE &&
+    typeof r.bundleId === 'string' &&
+    typeof r.channel === 'string' &&
+    Number.isSafeInteger(r.sequence) &&
+    Array.isArray(r.images) &&
+    Array.isArray(r.blobs) &&
+    r.blobs.every((b) => typeof b === 'string' && /^sha256:[a-f0-9]{64}$/.test(b));
+  if (!ok) throw new AirlockError('BUNDLE_INVALID', 'not an airlock bundle receipt');
   return r;
 }

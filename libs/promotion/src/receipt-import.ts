@@ -1,4 +1,4 @@
-import { AirlockError } from '@airlock/common';
+import { AirlockError, isAirlockError, markAudited } from '@airlock/common';
 import { AuditLog, Db } from '@airlock/audit';
 import { StageCatalog } from './stage-catalog';
 import { channelOf } from './channels';
@@ -9,9 +9,24 @@ import { PromotionService, Ctx } from './promotion.service';
 /**
  * The low side takes a receipt back across the gap: the promotions it lists
  * become imported, and the blobs it confirms are left out of the channel's
- * next bundles (incremental transfer).
+ * next bundles (incremental transfer). The receipt must verify with a
+ * channel's recipient key, name that channel, and confirm a bundle this side
+ * exported on it with that sequence; a refusal is audited and changes
+ * nothing.
  */
 export async function importReceipt(db: Db, audit: AuditLog, catalog: StageCatalog, service: PromotionService, ctx: Ctx, channelName: string | undefined, bytes: Uint8Array): Promise<{ bundleId: string; promotions: number; blobs: number }> {
+  try {
+    return await applyReceipt(db, audit, catalog, service, ctx, channelName, bytes);
+  } catch (e) {
+    if (isAirlockError(e)) {
+      audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.receipt.refused', requestId: ctx.requestId, details: { code: e.code, message: e.message, channel: channelName ?? null } });
+      markAudited(e);
+    }
+    throw e;
+  }
+}
+
+async function applyReceipt(db: Db, audit: AuditLog, catalog: StageCatalog, service: PromotionService, ctx: Ctx, channelName: string | undefined, bytes: Uint8Array): Promise<{ bundleId: string; promotions: number; blobs: number }> {
   const channels = channelName ? [channelOf(catalog, channelName)] : catalog.loaded.config.channels.map((c) => channelOf(catalog, c.name));
   let lastErr: unknown;
   for (const ch of channels) {
@@ -22,8 +37,10 @@ export async function importReceipt(db: Db, audit: AuditLog, catalog: StageCatal
       lastErr = e;
       continue;
     }
-    const b = db.prepare("SELECT id FROM bundles WHERE id = ? AND channel = ? AND direction = 'export'").get(r.bundleId, ch.name);
+    if (r.channel !== ch.name) throw new AirlockError('BUNDLE_INVALID', `the receipt is for channel ${JSON.stringify(r.channel.slice(0, 64))}, not ${ch.name}, whose key signed it`);
+    const b = db.prepare("SELECT id, sequence FROM bundles WHERE id = ? AND channel = ? AND direction = 'export'").get(r.bundleId, ch.name) as { id: string; sequence: number } | undefined;
     if (!b) throw new AirlockError('BUNDLE_INVALID', `the receipt is for bundle ${r.bundleId}, which this side did not export on ${ch.name}`);
+    if (b.sequence !== r.sequence) throw new AirlockError('BUNDLE_INVALID', `the receipt says bundle ${r.bundleId} is sequence ${r.sequence}; this side exported it as ${b.sequence}`);
     const store = new PromotionStore(db);
     let moved = 0;
     db.transaction(() => {

@@ -34,6 +34,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   CHANNEL_UNKNOWN: 404,
   BUNDLE_NOTHING_TO_EXPORT: 409,
   BUNDLE_WRITE_FAILED: 507,
+  BUNDLE_IMPORT_BUSY: 409,
+  BUNDLE_IMPORT_TIMEOUT: 504,
 };
 
 /** The status for a code: signature refusals are 422, unknown codes 500. */
