@@ -205,4 +205,41 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     expect(high.api.runtime.audit.forPromotion(b.body.id).filter((e) => e.action === 'promotion.imported')).toHaveLength(1);
     expect(readdirSync(join(high.dir, 'staging'))).toEqual([]);
   });
+
+  it('a refused receipt (forged, tampered, by another key, for an unknown bundle, another channel or sequence) is audited on the low side and changes nothing', async () => {
+    const receiptFile = readdirSync(carried).find((f) => f.endsWith('.receipt')) as string;
+    const real = readFileSync(join(carried, receiptFile));
+    const exported = low.api.runtime.db.prepare("SELECT id, sequence FROM bundles WHERE direction = 'export' ORDER BY sequence LIMIT 1").get() as { id: string; sequence: number };
+    await gpg.ok(['--passphrase', high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE, '--import', join(high.dir, 'keys', 'prod.key')]);
+    const prodFpr = high.config.fingerprints.prod;
+    const mallory = await gpg.generate('mallory <m@example.invalid>');
+    const body = (o: Record<string, unknown>) => JSON.stringify({ type: 'airlock bundle receipt', bundleId: exported.id, channel: 'qa-to-prod', sequence: exported.sequence, importer: 'olga', time: new Date().toISOString(), images: [], blobs: [], ...o });
+    const signed = async (json: string, by: string, pass?: string) => gpg.ok([...(pass ? ['--passphrase', pass] : []), '--local-user', by, '--compress-algo', 'none', '--sign'], json);
+    const tampered = Buffer.from(real);
+    tampered[Math.floor(tampered.length / 2)] ^= 0x01;
+    const cases: [string, Buffer, string][] = [
+      ['tampered', tampered, 'SIGNATURE_'],
+      ['forged by another key', await signed(body({}), mallory), 'SIGNATURE_UNTRUSTED_KEY'],
+      ['not a signed message', Buffer.from(body({})), 'SIGNATURE_FORMAT'],
+      ['an unknown bundle', await signed(body({ bundleId: '00000000-0000-4000-8000-000000000000' }), prodFpr, high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE), 'BUNDLE_INVALID'],
+      ['another channel', await signed(body({ channel: 'elsewhere' }), prodFpr, high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE), 'BUNDLE_INVALID'],
+      ['another sequence', await signed(body({ sequence: exported.sequence + 7 }), prodFpr, high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE), 'BUNDLE_INVALID'],
+    ];
+    const db = low.api.runtime.db;
+    const lowState = () => ({
+      promotions: db.prepare('SELECT id, state FROM promotions ORDER BY id').all(),
+      blobs: db.prepare('SELECT * FROM channel_blobs ORDER BY digest').all(),
+      bundles: db.prepare('SELECT id, receipt_at FROM bundles ORDER BY id').all(),
+    });
+    for (const [what, bytes, code] of cases) {
+      const before = lowState();
+      const audited = (await low.call('GET', '/api/v1/audit/events?action=bundle.receipt.refused&limit=1000', low.tokens.dave)).body.items.length;
+      writeFileSync(join(carried, 'hostile.receipt'), bytes);
+      const r = await airlock(['bundle', 'receipt', 'import', join(carried, 'hostile.receipt'), '--config', low.config.path]);
+      expect([what, r.code === 0, r.stderr]).toEqual([what, false, expect.stringContaining(`airlock: ${code}`)]);
+      expect(lowState()).toEqual(before);
+      const events = (await low.call('GET', '/api/v1/audit/events?action=bundle.receipt.refused&limit=1000', low.tokens.dave)).body.items;
+      expect([what, events.length]).toEqual([what, audited + 1]);
+    }
+  });
 });

@@ -25,15 +25,22 @@ export async function signReceipt(r: Omit<Receipt, 'type'>, key: openpgp.Private
 
 /** Verifies a receipt against the channel's recipient keys; the JSON is read only after that. */
 export async function readReceipt(bytes: Uint8Array, keys: openpgp.Key[]): Promise<Receipt> {
+  let message: openpgp.Message<Uint8Array>;
+  try {
+    message = await openpgp.readMessage({ binaryMessage: bytes });
+  } catch (e) {
+    throw new AirlockError('SIGNATURE_FORMAT', `receipt refused: not an OpenPGP signed message (${(e as Error).message})`);
+  }
+  const [issuer] = message.getSigningKeyIDs();
+  const key = issuer && keys.find((k) => k.getKeys(issuer).length > 0);
+  if (!key) throw new AirlockError('SIGNATURE_UNTRUSTED_KEY', `receipt refused: signed by ${issuer ? `key ${issuer.toHex().toUpperCase()}` : 'no key'}, not by a recipient key of this channel`);
   let data: Uint8Array;
   try {
-    const message = await openpgp.readMessage({ binaryMessage: bytes });
-    const [issuer] = message.getSigningKeyIDs();
-    const key = issuer && keys.find((k) => k.getKeys(issuer).length > 0);
-    if (!key) throw new Error('not signed by a recipient key of this channel');
-    data = (await openpgp.verify({ message, verificationKeys: [key], expectSigned: true, format: 'binary' })).data as Uint8Array;
+    const v = await openpgp.verify({ message, verificationKeys: [key], expectSigned: true, format: 'binary' });
+    await v.signatures[0].verified;
+    data = v.data as Uint8Array;
   } catch (e) {
-    throw new AirlockError('SIGNATURE_UNTRUSTED_KEY', `receipt refused: ${(e as Error).message}`);
+    throw new AirlockError('SIGNATURE_INVALID', `receipt refused: its signature does not verify (${(e as Error).message})`);
   }
   let r: Receipt;
   try {
