@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync, existsSync, truncateSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, readFileSync, existsSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -217,5 +217,17 @@ describe('transfer bundles', () => {
     m.entries[0].sha256 = 'f'.repeat(64); // the content will not match: the writer aborts
     expect(await code(write(content, m))).toBe('BUNDLE_DIGEST_MISMATCH');
     expect(existsSync(join(dir, 'out')) ? readdirSync(join(dir, 'out')) : []).toEqual([]);
+  });
+
+  it('ends a read that stops moving (media that hangs) with BUNDLE_IMPORT_TIMEOUT, and removes staging', async () => {
+    const fifo = join(dir, 'airlock-qa-to-prod-000001.pgp.001');
+    execFileSync('mkfifo', [fifo]);
+    const index = { format: 'airlock-bundle-volumes/v1' as const, id: randomUUID(), channel: 'qa-to-prod', sequence: 1, encrypted: true, volumes: [{ name: 'airlock-qa-to-prod-000001.pgp.001', size: 0, sha256: sha(Buffer.alloc(0)) }] };
+    const t0 = Date.now();
+    const err = await openBundle([fifo], index, { staging: join(dir, 'staging'), trustedSenders: [sender.toPublic()], decryptionKeys: [importer], requireEncrypted: true, stallMs: 400 }).catch((e) => e);
+    expect([err.code, Date.now() - t0 < 5000]).toEqual(['BUNDLE_IMPORT_TIMEOUT', true]);
+    expect(existsSync(join(dir, 'staging'))).toBe(false);
+    // let the reader's pending open of the FIFO return, so that no thread stays blocked on it
+    closeSync(openSync(fifo, 'w'));
   });
 });
