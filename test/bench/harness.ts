@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { AIRLOCK_BIN } from '../support/cli';
 
 /** Wall time and peak resident memory of one process run. */

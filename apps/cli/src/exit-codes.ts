@@ -36,6 +36,7 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   BUNDLE_NOTHING_TO_EXPORT: EXIT.usage,
   BUNDLE_WRITE_FAILED: EXIT.unavailable,
   BUNDLE_IMPORT_BUSY: EXIT.unavailable,
+  BUNDLE_EXPORT_BUSY: EXIT.unavailable,
   BUNDLE_IMPORT_TIMEOUT: EXIT.unavailable,
   QUEUE_UNAVAILABLE: EXIT.unavailable,
 };

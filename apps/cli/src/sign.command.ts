@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
-import { formatReference, parseReference } from '@airlock/oci';
+import { formatReference, manifestDigests, parseReference } from '@airlock/oci';
 import { lazy } from './lazy';
 import { readPassphrase } from './passphrase';
 import { resolveImage } from './resolve-image';
@@ -23,18 +22,12 @@ export class SignCommand extends CommandRunner {
   async run([reference]: string[], o: SignFlags): Promise<void> {
     if (!o.key) throw new AirlockError('INVALID_ARGUMENT', '--key FILE (the private key) is required');
     if (!o.lookaside) throw new AirlockError('INVALID_ARGUMENT', '--lookaside DIR is required');
-    let keyBytes: Buffer;
-    try {
-      keyBytes = readFileSync(o.key);
-    } catch (e) {
-      throw new AirlockError('KEY_MISSING', `cannot read key ${o.key}: ${(e as NodeJS.ErrnoException).code}`);
-    }
+    const { FileLookasideStore, readPrivateKeyFile, sign, fingerprintOf } = lazy.signing();
+    const key = await readPrivateKeyFile(o.key, () => readPassphrase(o.passphraseEnv ?? 'AIRLOCK_KEY_PASSPHRASE', 'key passphrase: '), '--key');
     const image = await resolveImage(reference, !!o.insecure);
     const identity = o.identity ? formatReference(parseReference(o.identity)) : formatReference({ ...image.ref, digest: undefined });
-    const { FileLookasideStore, readPrivateKey, sign, fingerprintOf } = lazy.signing();
-    const key = await readPrivateKey(keyBytes, await readPassphrase(o.passphraseEnv ?? 'AIRLOCK_KEY_PASSPHRASE', 'key passphrase: '));
     const store = new FileLookasideStore(o.lookaside);
-    for (const digest of [image.digest, ...image.platforms.map((p) => p.digest)]) {
+    for (const digest of manifestDigests(image.graph)) {
       const sig = await sign(digest, identity, key);
       const n = await store.add(image.ref.repository, digest, sig);
       process.stdout.write(`${digest} signature-${n} ${identity} ${fingerprintOf(key)}\n`);

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommandRunner, Option } from 'nest-commander';
-import { AirlockError, isAirlockError } from '@airlock/common';
-import { formatReference } from '@airlock/oci';
-import type { IdentityRule, LookasideReader } from '@airlock/signing';
+import { AirlockError } from '@airlock/common';
+import { formatReference, manifestDigests } from '@airlock/oci';
+import type { IdentityRule, SignatureStore } from '@airlock/signing';
 import { lazy } from './lazy';
 import type { Key } from 'openpgp';
 import { resolveImage } from './resolve-image';
@@ -26,36 +25,23 @@ export class VerifyCommand extends CommandRunner {
   async run([reference]: string[], o: VerifyFlags): Promise<void> {
     if (!o.key?.length) throw new AirlockError('INVALID_ARGUMENT', 'at least one --key PUB is required (no key, no trust)');
     if (!o.lookaside) throw new AirlockError('INVALID_ARGUMENT', '--lookaside DIR|URL is required');
-    const { FileLookasideStore, HttpLookaside, readPublicKeys, verify } = lazy.signing();
-    const keys: Key[] = [];
-    for (const f of o.key) {
-      try {
-        keys.push(...(await readPublicKeys(readFileSync(f))));
-      } catch (e) {
-        if (isAirlockError(e)) throw e;
-        throw new AirlockError('KEY_MISSING', `cannot read key ${f}: ${(e as NodeJS.ErrnoException).code}`);
-      }
-    }
-    const reader: LookasideReader = /^https?:\/\//.test(o.lookaside) ? new HttpLookaside(o.lookaside) : new FileLookasideStore(o.lookaside);
+    const { FileLookasideStore, HttpLookaside, readPublicKeyFiles, evaluateSignatures } = lazy.signing();
+    const keys: Key[] = await readPublicKeyFiles(o.key, '--key');
+    const store: SignatureStore = /^https?:\/\//.test(o.lookaside) ? new HttpLookaside(o.lookaside) : new FileLookasideStore(o.lookaside);
     const rule = { type: o.identityRule ?? 'matchRepoDigestOrExact' } as IdentityRule;
     const image = await resolveImage(reference, !!o.insecure);
     const intended = formatReference({ ...image.ref, digest: image.ref.tag ? undefined : image.digest });
+    const platforms = new Map(image.graph.manifests.map((m) => [m.digest, m.platform ? ` (${m.platform})` : m.digest === image.digest ? '' : ' (platform)']));
+    const evaluated = await evaluateSignatures(manifestDigests(image.graph), { trustedKeys: keys, identityRule: rule, reference: intended, repository: image.ref.repository, store, signer: 'the given keys' });
     let allOk = true;
-    for (const target of [{ digest: image.digest, label: '' }, ...image.platforms.map((p) => ({ digest: p.digest, label: ` (${p.platform ?? 'platform'})` }))]) {
-      const sigs = await reader.list(image.ref.repository, target.digest);
-      let accepted = 0;
-      if (!sigs.length) process.stdout.write(`${target.digest}${target.label}: SIGNATURE_REQUIRED: no signatures in the lookaside\n`);
-      for (const [i, sig] of sigs.entries()) {
-        try {
-          const v = await verify(sig, { trustedKeys: keys, manifestDigest: target.digest, reference: intended, identityRule: rule });
-          accepted++;
-          process.stdout.write(`${target.digest}${target.label} signature-${i + 1}: OK by ${v.keyFingerprint} as ${v.dockerReference}\n`);
-        } catch (e) {
-          const code = isAirlockError(e) ? e.code : 'INTERNAL';
-          process.stdout.write(`${target.digest}${target.label} signature-${i + 1}: ${code}: ${(e as Error).message}\n`);
-        }
+    for (const e of evaluated) {
+      const label = `${e.digest}${platforms.get(e.digest) ?? ''}`;
+      if (!e.signatures.length) process.stdout.write(`${label}: SIGNATURE_REQUIRED: no signatures in the lookaside\n`);
+      for (const s of e.signatures) {
+        if ('accepted' in s) process.stdout.write(`${label} signature-${s.n}: OK by ${s.accepted.keyFingerprint} as ${s.accepted.dockerReference}\n`);
+        else process.stdout.write(`${label} signature-${s.n}: ${s.refusal.code}: ${s.refusal.message}\n`);
       }
-      if (!accepted) allOk = false;
+      if (!e.signatures.some((s) => 'accepted' in s)) allOk = false;
     }
     if (!allOk) {
       process.stderr.write(`airlock: SIGNATURE_REQUIRED: no accepted signature for ${formatReference(image.ref)} (${image.digest})\n`);

@@ -1,5 +1,6 @@
-import * as openpgp from 'openpgp';
-import { AirlockError } from '@airlock/common';
+import type * as openpgp from 'openpgp';
+import { AirlockError, parseStrictJsonBytes } from '@airlock/common';
+import { openSignedMessage, signMessage } from '@airlock/signing';
 import { Db } from './database';
 import { canonicalJson } from './canonical-json';
 
@@ -21,37 +22,25 @@ export interface StoredCheckpoint extends Omit<CheckpointClaim, 'type'> {
 
 /** Signs a checkpoint claim as a binary OpenPGP signed message (gpg --decrypt shows the JSON). */
 export async function signCheckpoint(claim: Omit<CheckpointClaim, 'type'>, key: openpgp.PrivateKey): Promise<Buffer> {
-  const payload = Buffer.from(canonicalJson({ type: CHECKPOINT_TYPE, ...claim }));
-  const message = await openpgp.createMessage({ binary: payload });
-  return Buffer.from(await openpgp.sign({ message, signingKeys: key, signingKeyIDs: [key.getKeyID()], format: 'binary' }));
+  return signMessage(Buffer.from(canonicalJson({ type: CHECKPOINT_TYPE, ...claim })), key);
 }
 
-/** Verifies a checkpoint signature against pinned keys and returns the claim (read only after the signature checked out). */
+/** Verifies a checkpoint signature against pinned keys and returns the claim (read strictly, only after the signature checked out). */
 export async function verifyCheckpoint(signature: Uint8Array, trustedKeys: openpgp.Key[]): Promise<CheckpointClaim & { keyFingerprint: string }> {
-  let message: openpgp.Message<Uint8Array>;
+  let opened;
   try {
-    message = await openpgp.readMessage({ binaryMessage: signature });
+    opened = await openSignedMessage(signature, trustedKeys);
   } catch (e) {
-    throw new AirlockError('CHECKPOINT_INVALID', `checkpoint is not an OpenPGP signed message: ${(e as Error).message}`);
-  }
-  const [issuer] = message.getSigningKeyIDs();
-  const key = issuer && trustedKeys.find((k) => k.getKeys(issuer).length > 0);
-  if (!key) throw new AirlockError('CHECKPOINT_INVALID', 'checkpoint is not signed by a trusted key');
-  let data: Uint8Array;
-  try {
-    const r = await openpgp.verify({ message, verificationKeys: [key], expectSigned: true, format: 'binary' });
-    data = r.data as Uint8Array;
-  } catch (e) {
-    throw new AirlockError('CHECKPOINT_INVALID', `checkpoint signature does not verify: ${(e as Error).message}`);
+    throw new AirlockError('CHECKPOINT_INVALID', `checkpoint refused: ${(e as Error).message}`);
   }
   let claim: CheckpointClaim;
   try {
-    claim = JSON.parse(Buffer.from(data).toString('utf8'));
+    claim = parseStrictJsonBytes(opened.data) as unknown as CheckpointClaim;
   } catch {
     throw new AirlockError('CHECKPOINT_INVALID', 'checkpoint payload is not JSON');
   }
-  if (claim.type !== CHECKPOINT_TYPE || !Number.isSafeInteger(claim.size) || !/^[a-f0-9]{64}$/.test(claim.head)) throw new AirlockError('CHECKPOINT_INVALID', 'checkpoint payload is not an airlock checkpoint');
-  return { ...claim, keyFingerprint: key.getFingerprint().toUpperCase() };
+  if (claim === null || typeof claim !== 'object' || claim.type !== CHECKPOINT_TYPE || !Number.isSafeInteger(claim.size) || typeof claim.head !== 'string' || !/^[a-f0-9]{64}$/.test(claim.head)) throw new AirlockError('CHECKPOINT_INVALID', 'checkpoint payload is not an airlock checkpoint');
+  return { ...claim, keyFingerprint: opened.keyFingerprint };
 }
 
 /** Stored checkpoints, oldest first. */

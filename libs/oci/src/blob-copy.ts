@@ -5,26 +5,16 @@ import { DigestVerifier } from './digest-verifier';
 import { discard } from './http-util';
 import { digestLike } from './digest';
 import { Descriptor } from './manifest';
-import { DEFAULT_RETRY, RetryPolicy, withRetry } from './retry';
+import { DEFAULT_RETRY, withRetry } from './retry';
+import { BlobOutcome, BlobWriteOptions } from './image-endpoint';
 
-/** Where a blob comes from and where it goes. */
+/** Where a blob comes from (any image source) and the registry repository it goes to. */
 export interface BlobRoute {
-  src: RegistryClient;
-  srcRepository: string;
+  open(): Promise<{ body: Readable; size?: number }>;
   dst: RegistryClient;
   dstRepository: string;
   /** A repository on the destination registry known to hold the blob (mount source). */
   mountFrom?: string;
-}
-
-export type BlobOutcome = 'copied' | 'skipped' | 'mounted';
-
-export interface BlobCopyOptions {
-  retry?: RetryPolicy;
-  /** Blobs up to this size go in one PUT; larger ones stream in a PATCH. */
-  monolithicMaxBytes?: number;
-  /** Bytes read from the source (negative when a restarted attempt takes them back). */
-  onBytes?: (delta: number) => void;
 }
 
 const MONOLITHIC_MAX = 1 << 20;
@@ -44,13 +34,13 @@ async function readSmall(body: Readable, limit: number): Promise<Buffer> {
 }
 
 /**
- * Copies one blob: skipped when the destination has it, mounted when the
- * destination registry holds it in another repository, else streamed from
- * the source with its digest checked on the fly. A lost upload session or a
+ * Copies one blob into a registry repository: skipped when it has it,
+ * mounted when the registry holds it in another repository, else streamed
+ * from the source with its digest checked on the fly. A lost upload session or a
  * dropped connection restarts the blob from the start with a new session.
  */
-export async function copyBlob(route: BlobRoute, desc: Descriptor, opts: BlobCopyOptions = {}): Promise<BlobOutcome> {
-  const { src, dst, srcRepository, dstRepository } = route;
+export async function copyBlob(route: BlobRoute, desc: Descriptor, opts: BlobWriteOptions = {}): Promise<BlobOutcome> {
+  const { dst, dstRepository } = route;
   let location: URL | undefined;
   if (route.mountFrom && route.mountFrom !== dstRepository) {
     // A mount answers 201 whether or not the target repository had the blob: one request instead of two.
@@ -63,7 +53,7 @@ export async function copyBlob(route: BlobRoute, desc: Descriptor, opts: BlobCop
   const monolithicMax = opts.monolithicMaxBytes ?? MONOLITHIC_MAX;
   await withRetry(opts.retry ?? DEFAULT_RETRY, `copy of blob ${desc.digest} to ${dst.registry}/${dstRepository}`, async () => {
     // the upload session and the source stream are opened at once: one round trip less per blob
-    const [sessionOutcome, openedOutcome] = await Promise.allSettled([location ?? startPlainUpload(dst, dstRepository), src.openBlob(srcRepository, desc.digest)]);
+    const [sessionOutcome, openedOutcome] = await Promise.allSettled([location ?? startPlainUpload(dst, dstRepository), route.open()]);
     location = undefined;
     if (sessionOutcome.status === 'rejected') {
       if (openedOutcome.status === 'fulfilled') discard(openedOutcome.value.body);

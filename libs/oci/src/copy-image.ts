@@ -1,12 +1,13 @@
 import { RegistryError } from './errors';
 import { ImageReference, formatReference, parseReference, manifestSelector } from './reference';
 import { Registries } from './registries';
-import { RegistryClient } from './registry-client';
-import { Descriptor, ManifestBlob, parseManifest } from './manifest';
-import { BlobOutcome, copyBlob } from './blob-copy';
+import { Descriptor, ManifestBlob } from './manifest';
 import { Limiter } from './limiter';
 import { RetryPolicy } from './retry';
 import { digestLike } from './digest';
+import { BlobOutcome, ImageDestination, ImageSource } from './image-endpoint';
+import { RegistryRepository } from './registry-repository';
+import { walkImage } from './image-walk';
 
 /** Progress of one copy, in bytes of blobs (skipped and mounted blobs count as done at once). */
 export interface CopyProgress {
@@ -59,9 +60,10 @@ interface Tally {
 }
 
 /**
- * Copies images between registries by digest. One engine shares connection
- * pools, a blob concurrency limit, and what it learned about where blobs
- * live, across all the copies it runs (so a batch mounts shared layers).
+ * Copies images by digest between any image source and destination
+ * (registry repositories, OCI layouts). One engine shares connection pools,
+ * a blob concurrency limit, and what it learned about where blobs live,
+ * across all the copies it runs (so a batch mounts shared layers).
  */
 export class CopyEngine {
   private readonly limiter: Limiter;
@@ -79,21 +81,21 @@ export class CopyEngine {
   }
 
   /**
-   * Copies `source` to `destination`. The source is resolved to a digest
-   * once; everything after works by that digest, so a tag moved meanwhile
-   * changes nothing. Manifests are pushed only after all their blobs exist.
+   * Copies `source` to `destination` between registries. The source is
+   * resolved to a digest once; everything after works by that digest, so a
+   * tag moved meanwhile changes nothing.
    */
   async copyImage(source: string | ImageReference, destination: string | ImageReference, o: CopyOptions = {}): Promise<CopyResult> {
     const src = typeof source === 'string' ? parseReference(source) : source;
     let dst = typeof destination === 'string' ? parseReference(destination, { defaultTag: false }) : destination;
     if (!dst.tag && !dst.digest && src.tag) dst = { ...dst, tag: src.tag };
-    const srcClient = this.registries.client(src.registry);
-    const dstClient = this.registries.client(dst.registry);
+    const from = new RegistryRepository(this.registries.client(src.registry), src.repository);
+    const to = new RegistryRepository(this.registries.client(dst.registry), dst.repository);
     // both registries are reached at once; a failure of the destination counts only once the source has answered
-    const dstReady = dstClient.connect();
+    const dstReady = to.client.connect();
     dstReady.catch(() => undefined);
 
-    const top = o.sourceManifest ?? (await srcClient.getManifest(src.repository, manifestSelector(src)));
+    const top = o.sourceManifest ?? (await from.client.getManifest(src.repository, manifestSelector(src)));
     if (o.sourceManifest && (digestLike(top.digest, top.bytes) !== top.digest || (src.digest && src.digest !== top.digest))) {
       throw new RegistryError('BLOB_DIGEST_MISMATCH', `the manifest given for ${formatReference(src)} is not the one its digest names`);
     }
@@ -103,72 +105,46 @@ export class CopyEngine {
     if (dst.digest && dst.digest !== top.digest) {
       throw new RegistryError('INVALID_ARGUMENT', `destination pins ${dst.digest} but the source is ${top.digest}`);
     }
+    await dstReady;
+    const r = await this.copy(from, to, { top, tag: dst.tag, onProgress: o.onProgress });
+    return { source: formatReference({ ...src, digest: top.digest }), destination: formatReference({ ...dst, digest: top.digest }), ...r };
+  }
+
+  /**
+   * Copies the image `top` heads from any source to any destination (a
+   * registry repository or an OCI layout, either side): every blob first
+   * (skipped when present, mounted within a registry), then each platform
+   * manifest, then `top` under `tag` (or its digest). The image is read by
+   * walkImage, the one rule for indexes everywhere.
+   */
+  async copy(source: ImageSource, dest: ImageDestination, o: { top: ManifestBlob; tag?: string; onProgress?: (p: CopyProgress) => void }): Promise<Omit<CopyResult, 'source' | 'destination'>> {
     const tally: Tally = { bytesMoved: 0, copied: 0, skipped: 0, mounted: 0, manifests: 0, progress: { bytesDone: 0, bytesTotal: 0, blobsDone: 0, blobsTotal: 0 } };
     const report = () => o.onProgress?.({ ...tally.progress });
-    const parsed = parseManifest(top.bytes, top.mediaType);
-    const topManifest: ManifestBlob = { ...top, mediaType: parsed.mediaType };
-
-    await dstReady;
-    const present = await dstClient.headManifest(dst.repository, top.digest);
+    const [graph, present] = await Promise.all([walkImage(source, o.top.digest, o.top), dest.manifestDigest(o.top.digest)]);
+    const top = graph.top;
     if (present) {
-      // The registry accepted this manifest earlier, so everything it references is there.
-      const blobs = await this.countBlobs(srcClient, src.repository, parsed.parsed);
-      tally.skipped = blobs.count;
-      tally.progress = { bytesDone: blobs.bytes, bytesTotal: blobs.bytes, blobsDone: blobs.count, blobsTotal: blobs.count };
+      // The destination accepted this manifest earlier, so everything it references is there.
+      const bytes = graph.blobs.reduce((a, d) => a + d.size, 0);
+      tally.skipped = graph.blobs.length;
+      tally.progress = { bytesDone: bytes, bytesTotal: bytes, blobsDone: graph.blobs.length, blobsTotal: graph.blobs.length };
       report();
-    } else if (parsed.parsed.kind === 'index') {
-      const children = parsed.parsed.manifests;
-      await Promise.all(
-        children.map(async (child) => {
-          const m = await srcClient.getManifest(src.repository, child.digest);
-          const p = parseManifest(m.bytes, m.mediaType || child.mediaType);
-          if (p.parsed.kind !== 'image') throw new RegistryError('MANIFEST_UNSUPPORTED', `nested index ${child.digest} is not supported`);
-          await this.copyBlobs(srcClient, src.repository, dstClient, dst.repository, [p.parsed.config, ...p.parsed.layers], tally, report);
-          await dstClient.putManifest(dst.repository, m.digest, { ...m, mediaType: p.mediaType });
-          tally.manifests++;
-        }),
-      );
     } else {
-      await this.copyBlobs(srcClient, src.repository, dstClient, dst.repository, [parsed.parsed.config, ...parsed.parsed.layers], tally, report);
+      await this.copyBlobs(source, dest, graph.blobs, tally, report);
+      for (const m of graph.manifests.slice(0, -1)) {
+        await dest.putManifest(m.digest, m);
+        tally.manifests++;
+      }
     }
-
-    const selector = dst.tag ?? top.digest;
-    if (!present || (dst.tag && (await dstClient.headManifest(dst.repository, dst.tag))?.digest !== top.digest)) {
-      await dstClient.putManifest(dst.repository, selector, topManifest);
+    if (!present || (o.tag && (await dest.manifestDigest(o.tag)) !== top.digest)) {
+      await dest.putManifest(o.tag ?? top.digest, top);
       tally.manifests++;
     }
-    return {
-      source: formatReference({ ...src, digest: top.digest }),
-      destination: formatReference({ ...dst, digest: top.digest }),
-      digest: top.digest,
-      mediaType: parsed.mediaType,
-      bytesMoved: tally.bytesMoved,
-      blobsCopied: tally.copied,
-      blobsSkipped: tally.skipped,
-      blobsMounted: tally.mounted,
-      manifests: tally.manifests,
-    };
+    return { digest: top.digest, mediaType: top.mediaType, bytesMoved: tally.bytesMoved, blobsCopied: tally.copied, blobsSkipped: tally.skipped, blobsMounted: tally.mounted, manifests: tally.manifests };
   }
 
   /** Closes every registry connection of this engine. */
   async close(): Promise<void> {
     await this.registries.close();
-  }
-
-  private async countBlobs(src: RegistryClient, repo: string, parsed: ReturnType<typeof parseManifest>['parsed']): Promise<{ count: number; bytes: number }> {
-    if (parsed.kind === 'image') {
-      const all = [parsed.config, ...parsed.layers];
-      return { count: all.length, bytes: all.reduce((a, d) => a + d.size, 0) };
-    }
-    let count = 0;
-    let bytes = 0;
-    for (const child of parsed.manifests) {
-      const m = await src.getManifest(repo, child.digest);
-      const c = await this.countBlobs(src, repo, parseManifest(m.bytes, m.mediaType || child.mediaType).parsed);
-      count += c.count;
-      bytes += c.bytes;
-    }
-    return { count, bytes };
   }
 
   private knownRepo(registry: string, digest: string): string | undefined {
@@ -181,42 +157,40 @@ export class CopyEngine {
     m.set(digest, repository);
   }
 
-  private async copyBlobs(src: RegistryClient, srcRepo: string, dst: RegistryClient, dstRepo: string, descs: Descriptor[], tally: Tally, report: () => void): Promise<void> {
+  private async copyBlobs(source: ImageSource, dest: ImageDestination, descs: Descriptor[], tally: Tally, report: () => void): Promise<void> {
     const unique = [...new Map(descs.map((d) => [d.digest, d])).values()];
     tally.progress.blobsTotal += unique.length;
     tally.progress.bytesTotal += unique.reduce((a, d) => a + d.size, 0);
     report();
-    const sameRegistry = src.registry === dst.registry;
+    const into = dest.location;
+    const sameRegistry = !!into && source.location?.registry === into.registry;
     await Promise.all(
       unique.map(async (d) => {
-        const key = `${dst.registry}/${dstRepo}@${d.digest}`;
+        const key = `${dest.label}@${d.digest}`;
         let job = this.inFlight.get(key);
         const mine = !job;
         if (!job) {
           let moved = 0;
-          const landingKey = `${dst.registry}@${d.digest}`;
+          const landingKey = into ? `${into.registry}@${d.digest}` : key;
           // The same blob on its way into another repository of this registry: wait, then mount it.
           const elsewhere = sameRegistry ? undefined : this.landing.get(landingKey);
           job = (elsewhere ? elsewhere.catch(() => undefined) : Promise.resolve())
             // Small blobs are latency-bound, not bandwidth-bound: they skip the queue (images are bounded by the caller).
             .then(() => (d.size <= (this.opts.monolithicMaxBytes ?? 1 << 20) ? (f: () => Promise<BlobOutcome>) => f() : (f: () => Promise<BlobOutcome>) => this.limiter.run(f))(() =>
-              copyBlob(
-                { src, srcRepository: srcRepo, dst, dstRepository: dstRepo, mountFrom: sameRegistry ? srcRepo : this.knownRepo(dst.registry, d.digest) },
-                d,
-                {
-                  retry: this.opts.retry,
-                  monolithicMaxBytes: this.opts.monolithicMaxBytes,
-                  onBytes: (n) => {
-                    moved += n;
-                    tally.bytesMoved += n;
-                    tally.progress.bytesDone += n;
-                    report();
-                  },
+              dest.putBlob(d, () => source.openBlob(d.digest), {
+                retry: this.opts.retry,
+                monolithicMaxBytes: this.opts.monolithicMaxBytes,
+                mountFrom: sameRegistry ? source.location?.repository : into && this.knownRepo(into.registry, d.digest),
+                onBytes: (n) => {
+                  moved += n;
+                  tally.bytesMoved += n;
+                  tally.progress.bytesDone += n;
+                  report();
                 },
-              ),
+              }),
             ))
             .then((outcome) => {
-              this.remember(dst.registry, d.digest, dstRepo);
+              if (into) this.remember(into.registry, d.digest, into.repository);
               if (outcome !== 'copied') {
                 tally.progress.bytesDone += d.size - moved;
               }

@@ -8,7 +8,7 @@ import { DEFAULT_RETRY, RetryPolicy, TransientError, isTransientStatus, parseRet
 import { apiHost } from './reference';
 import { MANIFEST_MEDIA_TYPES } from './media-types';
 import { ManifestBlob } from './manifest';
-import { digestLike, assertDigest } from './digest';
+import { digestLike } from './digest';
 import { USER_AGENT, discard, drain } from './http-util';
 import type { ClientCertificate } from './registry-tls';
 import { clientCertRefusal, tlsOptions, untrustedCertificate } from './tls-connect';

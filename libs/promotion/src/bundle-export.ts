@@ -2,11 +2,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { AirlockError, faultPoint, isAirlockError, markAudited } from '@airlock/common';
 import { AuditLog, Db } from '@airlock/audit';
-import { Registries, parseManifest, parseReference } from '@airlock/oci';
+import { LayoutImageEntry, Registries, RegistryRepository, layoutBlobPath, layoutFiles, manifestDigests, parseReference, walkImage } from '@airlock/oci';
 import { signaturePath } from '@airlock/signing';
 import { BUNDLE_FORMAT, BundleEntry, BundleManifest, writeBundle } from '@airlock/bundle';
 import { StageCatalog } from './stage-catalog';
 import { channelOf } from './channels';
+import { ChannelLock } from './channel-lock';
 import { PromotionStore, PromotionRow } from './promotion-store';
 import { PromotionService, Ctx } from './promotion.service';
 
@@ -29,11 +30,12 @@ export interface ExportResult {
  * Writes one bundle holding every promotion waiting on a channel: the images
  * as an OCI layout (blobs the far side confirmed by receipt left out unless
  * `full`), their source signatures, and bundle.json with the promotion
- * records. One export per channel at a time; the sequence advances only when
- * the bundle is complete on disk.
+ * records. One export per channel at a time, across processes (ChannelLock:
+ * the loser is BUNDLE_EXPORT_BUSY and writes nothing); the sequence is
+ * taken under that claim and recorded only when the bundle is complete on
+ * disk.
  */
 export class BundleExporter {
-  private readonly busy = new Set<string>();
   private readonly store: PromotionStore;
 
   constructor(
@@ -49,12 +51,12 @@ export class BundleExporter {
   async export(ctx: Ctx, channelName: string, o: { full?: boolean; outDir?: string; onProgress?: (done: number, total: number) => void } = {}): Promise<ExportResult> {
     try {
       const ch = channelOf(this.catalog, channelName);
-      if (this.busy.has(ch.name)) throw new AirlockError('PROMOTION_STATE', `channel ${ch.name} is already exporting`);
-      this.busy.add(ch.name);
+      // the sequence is this run's from here on: no other process exports on the channel until it is done
+      const lock = ChannelLock.acquire(this.db, ch.name, 'export');
       try {
         return await this.run(ctx, ch.name, o);
       } finally {
-        this.busy.delete(ch.name);
+        lock.release();
       }
     } catch (e) {
       if (isAirlockError(e)) {
@@ -81,40 +83,31 @@ export class BundleExporter {
 
     // collect entries: manifests and blobs from the source registry, signatures from the source lookaside
     const content = new Map<string, Buffer>();
-    const blobs = new Map<string, { repo: string; digest: string; size: number; registry: string }>();
-    const indexManifests: object[] = [];
+    const blobs = new Map<string, { source: RegistryRepository; digest: string; size: number }>();
+    const images: LayoutImageEntry[] = [];
     let leftOut = 0;
     for (const p of waiting) {
       const src = parseReference(p.source_ref, { defaultTag: false });
       const dst = parseReference(p.target_ref, { defaultTag: false });
-      const client = this.registries.client(src.registry);
-      const visit = async (digest: string): Promise<string[]> => {
-        const m = await client.getManifest(src.repository, digest);
-        content.set(`oci/blobs/sha256/${digest.slice(7)}`, m.bytes);
-        const parsed = parseManifest(m.bytes, m.mediaType);
-        const out = [digest];
-        if (parsed.parsed.kind === 'index') for (const c of parsed.parsed.manifests) out.push(...(await visit(c.digest)));
-        else {
-          for (const d of [parsed.parsed.config, ...parsed.parsed.layers]) {
-            if (!o.full && known.has(d.digest)) {
-              leftOut++;
-              continue;
-            }
-            blobs.set(`oci/blobs/sha256/${d.digest.slice(7)}`, { repo: src.repository, digest: d.digest, size: d.size, registry: src.registry });
-          }
+      const source = new RegistryRepository(this.registries.client(src.registry), src.repository);
+      const graph = await walkImage(source, p.digest);
+      for (const m of graph.manifests) content.set(layoutBlobPath('oci', m.digest), m.bytes);
+      for (const b of graph.blobs) {
+        if (!o.full && known.has(b.digest)) {
+          leftOut++;
+          continue;
         }
-        return out;
-      };
-      const top = await client.getManifest(src.repository, p.digest);
-      const digests = await visit(p.digest);
-      indexManifests.push({ mediaType: parseManifest(top.bytes, top.mediaType).mediaType, digest: p.digest, size: top.bytes.length, annotations: { 'org.opencontainers.image.ref.name': `${dst.repository}:${dst.tag ?? 'latest'}`, 'io.airlock.promotion': p.id } });
-      for (const d of digests) {
+        blobs.set(layoutBlobPath('oci', b.digest), { source, digest: b.digest, size: b.size });
+      }
+      images.push({ mediaType: graph.top.mediaType, digest: p.digest, size: graph.top.bytes.length, annotations: { 'org.opencontainers.image.ref.name': `${dst.repository}:${dst.tag ?? 'latest'}`, 'io.airlock.promotion': p.id } });
+      for (const d of manifestDigests(graph)) {
         const sigs = await from.lookaside.list(src.repository, d);
         sigs.forEach((s, i) => content.set(`signatures/${signaturePath(src.repository, d, i + 1)}`, s));
       }
     }
-    content.set('oci/oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
-    content.set('oci/index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: indexManifests })));
+    const layout = layoutFiles(images);
+    content.set('oci/oci-layout', layout['oci-layout']);
+    content.set('oci/index.json', layout['index.json']);
     const entries: BundleEntry[] = [
       ...[...content].map(([name, b]) => ({ name, size: b.length, sha256: sha256(b) })),
       ...[...blobs].filter(([name]) => !content.has(name)).map(([name, b]) => ({ name, size: b.size, sha256: b.digest.slice(7) })),
@@ -161,8 +154,8 @@ export class BundleExporter {
       open: async (e) => {
         const b = content.get(e.name);
         if (b) return Readable.from([b]);
-        const blob = blobs.get(e.name) as { repo: string; digest: string; registry: string };
-        return (await this.registries.client(blob.registry).openBlob(blob.repo, blob.digest)).body;
+        const blob = blobs.get(e.name) as { source: RegistryRepository; digest: string; size: number };
+        return (await blob.source.openBlob(blob.digest)).body;
       },
     });
     this.db

@@ -1,10 +1,10 @@
-import { mkdtempSync, promises as fs, readdirSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, promises as fs, readdirSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { AirlockError, faultPoint, isAirlockError, markAudited } from '@airlock/common';
 import { AuditLog, Db } from '@airlock/audit';
-import { ImageReference, LayoutImage, Registries, formatReference, parseReference, pushFromLayout, readLayoutImage } from '@airlock/oci';
-import { IdentityRule, verify } from '@airlock/signing';
+import { CopyEngine, ImageGraph, ImageReference, OciLayout, Registries, RegistryRepository, formatReference, manifestDigests, parseReference, walkImage } from '@airlock/oci';
+import { FileLookasideStore, IdentityRule, requireAccepted } from '@airlock/signing';
 import { BundleManifest, checkVolumes, openBundle } from '@airlock/bundle';
 import { StageCatalog } from './stage-catalog';
 import { Channel, channelOf } from './channels';
@@ -48,7 +48,7 @@ interface Opened {
 interface CheckedImage {
   image: BundleManifest['images'][number];
   dst: ImageReference;
-  layout: LayoutImage;
+  graph: ImageGraph;
 }
 
 /** What the checks found: a bundle imported before (nothing to do), or the images to land. */
@@ -142,7 +142,8 @@ export class BundleImporter {
     const arrival = to.config.from.find((f) => f.stage === ch.config.from);
     if (!arrival) throw new AirlockError('PROMOTION_ROUTE_UNKNOWN', `stage ${to.name} does not accept images from ${ch.config.from}`);
     const trusted = await this.catalog.trustedKeysFor(to.name, ch.config.from);
-    const layoutDir = join(o.staging, 'x', 'oci');
+    const layout = new OciLayout(join(o.staging, 'x', 'oci'));
+    const carried = new FileLookasideStore(join(o.staging, 'x', 'signatures'));
     const targets = new Set<string>();
     const images: CheckedImage[] = [];
     for (const img of m.images) {
@@ -152,41 +153,31 @@ export class BundleImporter {
       if (!mapped || formatReference(mapped) !== formatReference(dst)) throw new AirlockError('BUNDLE_INVALID', `${img.target} is not where this side maps ${img.source}`);
       if (targets.has(img.target)) throw new AirlockError('BUNDLE_INVALID', `the bundle lists ${img.target} twice`);
       targets.add(img.target);
-      let layout: LayoutImage;
+      let graph: ImageGraph;
       try {
-        layout = await readLayoutImage(layoutDir, img.digest);
+        graph = await walkImage(layout, img.digest);
       } catch (e) {
         if (isAirlockError(e) && e.code === 'BLOB_UNKNOWN') throw new AirlockError('BUNDLE_INCOMPLETE', `the bundle does not carry ${img.target}: ${e.message}`);
         if (isAirlockError(e) && e.code === 'BLOB_DIGEST_MISMATCH') throw new AirlockError('BUNDLE_DIGEST_MISMATCH', `${img.target}: ${e.message}`);
         throw e;
       }
-      const top = layout.manifests[layout.manifests.length - 1];
-      if (top.mediaType !== img.mediaType) throw new AirlockError('BUNDLE_INVALID', `bundle.json says ${img.target} is ${img.mediaType}, its manifest is ${top.mediaType}`);
+      if (graph.top.mediaType !== img.mediaType) throw new AirlockError('BUNDLE_INVALID', `bundle.json says ${img.target} is ${img.mediaType}, its manifest is ${graph.top.mediaType}`);
       // a blob the bundle leaves out must be one the registry holds already (incremental bundles)
       const client = this.registries.client(dst.registry);
-      for (const b of layout.blobs) {
-        if (!b.inLayout && !(await client.hasBlob(dst.repository, b.digest))) throw new AirlockError('BUNDLE_INCOMPLETE', `blob ${b.digest} of ${img.target} is neither in the bundle nor in ${dst.registry}/${dst.repository}`);
+      for (const b of graph.blobs) {
+        let inBundle: boolean;
+        try {
+          inBundle = await layout.hasBlob(b);
+        } catch (e) {
+          throw new AirlockError('BUNDLE_DIGEST_MISMATCH', `${img.target}: ${(e as Error).message}`);
+        }
+        if (!inBundle && !(await client.hasBlob(dst.repository, b.digest))) throw new AirlockError('BUNDLE_INCOMPLETE', `blob ${b.digest} of ${img.target} is neither in the bundle nor in ${dst.registry}/${dst.repository}`);
       }
-      for (const d of layout.manifests.map((x) => x.digest)) await this.verifySource(o, img.source, src.repository, d, trusted, arrival.identityRule as IdentityRule);
-      images.push({ image: img, dst, layout });
+      const policy = { trustedKeys: trusted, identityRule: arrival.identityRule as IdentityRule, reference: img.source, repository: src.repository, store: carried, signer: `stage ${ch.config.from} (carried in the bundle)` };
+      await requireAccepted(manifestDigests(graph), policy);
+      images.push({ image: img, dst, graph });
     }
     return { again: false, images };
-  }
-
-  /** The source stage signature of one manifest, from the staged signatures: the first that verifies, or the first refusal. */
-  private async verifySource(o: Opened, reference: string, repository: string, digest: string, trusted: Awaited<ReturnType<StageCatalog['trustedKeysFor']>>, identityRule: IdentityRule): Promise<void> {
-    const dir = join(o.staging, 'x', 'signatures', `${repository}@${digest.replace(':', '=')}`);
-    const sigs = existsSync(dir) ? readdirSync(dir).filter((f) => /^signature-\d+$/.test(f)).sort((a, b) => Number(a.slice(10)) - Number(b.slice(10))) : [];
-    let first: unknown;
-    for (const f of sigs) {
-      try {
-        await verify(await fs.readFile(join(dir, f)), { trustedKeys: trusted, manifestDigest: digest, reference, identityRule });
-        return;
-      } catch (e) {
-        first ??= e;
-      }
-    }
-    throw first ?? new AirlockError('SIGNATURE_REQUIRED', `the bundle carries no ${o.ch.config.from} signature for ${reference} (${digest})`);
   }
 
   /** Everything the import would check, without the lock and without touching a registry except to ask which blobs it has. */
@@ -234,21 +225,22 @@ export class BundleImporter {
   private async land(ctx: Ctx, o: Opened, plan: Plan): Promise<void> {
     const { ch, manifest: m } = o;
     const to = this.catalog.get(ch.config.to);
-    const layoutDir = join(o.staging, 'x', 'oci');
-    for (const c of plan.images) await pushFromLayout(layoutDir, this.registries.client(c.dst.registry), c.dst.repository, c.image.digest, undefined, c.layout);
+    const layout = new OciLayout(join(o.staging, 'x', 'oci'));
+    const engine = new CopyEngine(this.registries);
+    // by digest only: the tag comes after the signature is published
+    for (const c of plan.images) await engine.copy(layout, new RegistryRepository(this.registries.client(c.dst.registry), c.dst.repository), { top: c.graph.top });
     faultPoint('import:pushed');
     // what the registry now serves is what was checked (getManifest refuses bytes of another digest)
     for (const c of plan.images) {
       const client = this.registries.client(c.dst.registry);
-      for (const x of c.layout.manifests) await client.getManifest(c.dst.repository, x.digest);
-      for (const b of c.layout.blobs) if (!(await client.hasBlob(c.dst.repository, b.digest))) throw new AirlockError('BLOB_UNKNOWN', `blob ${b.digest} of ${c.image.target} is not in the registry after the push`);
+      for (const x of c.graph.manifests) await client.getManifest(c.dst.repository, x.digest);
+      for (const b of c.graph.blobs) if (!(await client.hasBlob(c.dst.repository, b.digest))) throw new AirlockError('BLOB_UNKNOWN', `blob ${b.digest} of ${c.image.target} is not in the registry after the push`);
     }
     faultPoint('import:verified');
-    for (const c of plan.images) await signAndPublish(this.catalog, to.name, c.dst.repository, c.layout.manifests.map((x) => x.digest), formatReference({ ...c.dst, digest: undefined }));
+    for (const c of plan.images) await signAndPublish(this.catalog, to.name, c.dst.repository, manifestDigests(c.graph), formatReference({ ...c.dst, digest: undefined }));
     faultPoint('import:signed');
     for (const c of plan.images) {
-      const top = c.layout.manifests[c.layout.manifests.length - 1];
-      if (c.dst.tag) await this.registries.client(c.dst.registry).putManifest(c.dst.repository, c.dst.tag, { bytes: top.bytes, mediaType: top.mediaType, digest: top.digest });
+      if (c.dst.tag) await this.registries.client(c.dst.registry).putManifest(c.dst.repository, c.dst.tag, c.graph.top);
     }
     faultPoint('import:tagged');
     const importer = ctx.principal.user;
@@ -280,10 +272,11 @@ export class BundleImporter {
   private async writeReceipt(ctx: Ctx, o: Opened, plan: Plan, receiptDir?: string): Promise<ImportResult> {
     const { ch, manifest: m } = o;
     const blobs = new Set<string>();
-    for (const c of plan.images) for (const b of c.layout.blobs) blobs.add(b.digest);
+    for (const c of plan.images) for (const b of c.graph.blobs) blobs.add(b.digest);
     if (plan.again) {
       // the blobs of a bundle imported before: those its staged manifests name
-      for (const img of m.images) for (const b of (await readLayoutImage(join(o.staging, 'x', 'oci'), img.digest)).blobs) blobs.add(b.digest);
+      const layout = new OciLayout(join(o.staging, 'x', 'oci'));
+      for (const img of m.images) for (const b of (await walkImage(layout, img.digest)).blobs) blobs.add(b.digest);
     }
     const receipt = await signReceipt({ bundleId: m.id, channel: ch.name, sequence: m.sequence, importer: ctx.principal.user, time: new Date().toISOString(), images: m.images.map((i) => ({ promotionId: i.promotionId, digest: i.digest, target: i.target })), blobs: [...blobs].sort() }, await ch.importKey());
     const dir = receiptDir ?? ch.dir;

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { AirlockError } from '@airlock/common';
 import { ChannelConfig, readSecret } from '@airlock/common/config';
-import { readPrivateKey, readPublicKeys } from '@airlock/signing';
+import { readPrivateKeyFile, readPublicKeyFiles } from '@airlock/signing';
 import type { Key, PrivateKey } from 'openpgp';
 import { StageCatalog } from './stage-catalog';
 
@@ -23,19 +22,8 @@ export class Channel {
     return this.config.dir ? l.resolvePath(this.config.dir) : join(dirname(l.resolvePath(l.config.database)), 'bundles', this.name);
   }
 
-  private async keyFiles(files: string[], what: string): Promise<Key[]> {
-    const out: Key[] = [];
-    for (const f of files) {
-      const p = this.catalog.loaded.resolvePath(f);
-      let b: Buffer;
-      try {
-        b = readFileSync(p);
-      } catch {
-        throw new AirlockError('KEY_MISSING', `channel ${this.name}: cannot read ${what} ${p}`);
-      }
-      out.push(...(await readPublicKeys(b)));
-    }
-    return out;
+  private keyFiles(files: string[], what: string): Promise<Key[]> {
+    return readPublicKeyFiles(files.map((f) => this.catalog.loaded.resolvePath(f)), `channel ${this.name} ${what}`);
   }
 
   /** High side public keys: bundles are encrypted to them, receipts are signed by them. */
@@ -50,14 +38,7 @@ export class Channel {
 
   private async unlock(k: ChannelConfig['sender'], fallbackStage: string, what: string): Promise<PrivateKey> {
     if (!k) return this.catalog.signingKey(fallbackStage);
-    const p = this.catalog.loaded.resolvePath(k.privateKey);
-    let b: Buffer;
-    try {
-      b = readFileSync(p);
-    } catch {
-      throw new AirlockError('KEY_MISSING', `channel ${this.name}: cannot read ${what} ${p}`);
-    }
-    return readPrivateKey(b, readSecret(k.passphrase, `channel ${this.name} ${what} passphrase`, this.catalog.loaded.resolvePath));
+    return readPrivateKeyFile(this.catalog.loaded.resolvePath(k.privateKey), () => readSecret(k.passphrase, `channel ${this.name} ${what} passphrase`, this.catalog.loaded.resolvePath), `channel ${this.name} ${what}`);
   }
 
   /** The key that signs bundles (low side): the channel's sender key, or the source stage key. */

@@ -1,6 +1,6 @@
 import { AirlockError, faultPoint, isAirlockError } from '@airlock/common';
-import { CopyEngine, Registries, formatReference, parseManifest, parseReference } from '@airlock/oci';
-import { IdentityRule, sign, verify, readPublicKeys } from '@airlock/signing';
+import { CopyEngine, Registries, RegistryRepository, formatReference, manifestDigests, parseReference, walkImage } from '@airlock/oci';
+import { IdentityRule, requireAccepted, sign, verify, readPublicKeys } from '@airlock/signing';
 import { StageCatalog } from './stage-catalog';
 import { PromoteJob, PromoteResult, StepProgress } from './queues';
 
@@ -37,31 +37,13 @@ export async function runPromotion(job: PromoteJob, deps: RunDeps): Promise<Prom
 
   // verify
   await report({ step: 'verify', status: 'started' });
-  const manifest = await registries.client(src.registry).getManifest(src.repository, job.digest);
-  const parsed = parseManifest(manifest.bytes, manifest.mediaType);
-  const digests = [job.digest, ...(parsed.parsed.kind === 'index' ? parsed.parsed.manifests.map((m) => m.digest) : [])];
+  const source = new RegistryRepository(registries.client(src.registry), src.repository);
+  const manifest = await source.getManifest(job.digest);
+  const digests = manifestDigests(await walkImage(source, job.digest, manifest));
   const trusted = await catalog.trustedKeysFor(to.name, from.name);
   const intended = formatReference(src.tag ? { ...src, digest: undefined } : { ...src, digest: job.digest });
-  const keysUsed = new Set<string>();
-  for (const d of digests) {
-    const sigs = await from.lookaside.list(src.repository, d);
-    let firstRefusal: unknown;
-    let ok = false;
-    for (const s of sigs) {
-      try {
-        const v = await verify(s, { trustedKeys: trusted, manifestDigest: d, reference: intended, identityRule: arrival.identityRule as IdentityRule });
-        keysUsed.add(v.keyFingerprint);
-        ok = true;
-        break;
-      } catch (e) {
-        firstRefusal ??= e;
-      }
-    }
-    if (!ok) {
-      if (firstRefusal) throw firstRefusal;
-      throw new AirlockError('SIGNATURE_REQUIRED', `no signature of ${from.name} for ${formatReference(src)} (${d}) in its lookaside`);
-    }
-  }
+  const accepted = await requireAccepted(digests, { trustedKeys: trusted, identityRule: arrival.identityRule as IdentityRule, reference: intended, repository: src.repository, store: from.lookaside, signer: `stage ${from.name} in its lookaside` });
+  const keysUsed = new Set([...accepted.values()].map((v) => v.keyFingerprint));
   if (to.config.transport === 'bundle') {
     // air-gapped target: nothing crosses by network; the channel's next bundle carries it
     return { digest: job.digest, target: formatReference({ ...dst, digest: undefined }), bytesMoved: 0, blobsCopied: 0, blobsSkipped: 0, blobsMounted: 0, signatures: [], sourceSignatureKeys: [...keysUsed], awaitingExport: true };

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { AirlockError } from '@airlock/common';
 import { LoadedConfig, StageConfig, readSecret } from '@airlock/common/config';
-import { FileLookasideStore, StageTrust, readPublicKeys, fingerprintOf, readPrivateKey } from '@airlock/signing';
+import { FileLookasideStore, StageTrust, fingerprintOf, readPrivateKeyFile, readPublicKeyFiles } from '@airlock/signing';
 import type { Key, PrivateKey } from 'openpgp';
 import { readCaFile, readClientCertificate, registryTls, type RegistryOptionsResolver, type RegistryTls } from '@airlock/oci';
 
@@ -39,14 +38,7 @@ export class StageCatalog {
       let publicKeyArmored: string | undefined;
       let publicKeyFingerprint: string | undefined;
       if (s.signing) {
-        const path = loaded.resolvePath(s.signing.publicKey);
-        let bytes: Buffer;
-        try {
-          bytes = readFileSync(path);
-        } catch (e) {
-          throw new AirlockError('KEY_MISSING', `stage ${s.name}: cannot read public key ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-        }
-        const [key] = await readPublicKeys(bytes);
+        const [key] = await readPublicKeyFiles([loaded.resolvePath(s.signing.publicKey)], `stage ${s.name} public key`);
         publicKeyArmored = key.armor();
         publicKeyFingerprint = fingerprintOf(key);
       }
@@ -128,9 +120,7 @@ export class StageCatalog {
     const t = this.get(target);
     const arrival = t.config.from.find((f) => f.stage === source);
     if (!arrival) throw new AirlockError('PROMOTION_ROUTE_UNKNOWN', `stage ${target} does not accept images from ${source}`);
-    const keys: Key[] = [];
-    for (const p of arrival.trustedKeys) keys.push(...(await readPublicKeys(readFileSync(this.loaded.resolvePath(p)))));
-    return keys;
+    return readPublicKeyFiles(arrival.trustedKeys.map((p) => this.loaded.resolvePath(p)), `stage ${target} trusted key for ${source}`);
   }
 
   /**
@@ -151,13 +141,7 @@ export class StageCatalog {
   private async unlockKey(name: string): Promise<PrivateKey> {
     const s = this.get(name);
     if (!s.config.signing) throw new AirlockError('KEY_MISSING', `stage ${name} has no signing key configured`);
-    const path = this.loaded.resolvePath(s.config.signing.privateKey);
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path);
-    } catch (e) {
-      throw new AirlockError('KEY_MISSING', `stage ${name}: cannot read private key ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    return readPrivateKey(bytes, readSecret(s.config.signing.passphrase, `stage ${name} key passphrase`, this.loaded.resolvePath));
+    const signing = s.config.signing;
+    return readPrivateKeyFile(this.loaded.resolvePath(signing.privateKey), () => readSecret(signing.passphrase, `stage ${name} key passphrase`, this.loaded.resolvePath), `stage ${name} private key`);
   }
 }

@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { SignatureError } from './errors';
 import { signaturePath } from './lookaside-path';
-import { LookasideReader } from './lookaside-store';
+import { SignatureStore } from './signature-store';
 
 const MAX_SIGNATURES = 256;
 const MAX_SIGNATURE_BYTES = 1 << 20;
@@ -10,7 +10,7 @@ const MAX_SIGNATURE_BYTES = 1 << 20;
  * Reads a lookaside served over HTTP(S) by others, as containers/image does:
  * signature-1, -2, ... until the first 404; any other status is an error.
  */
-export class HttpLookaside implements LookasideReader {
+export class HttpLookaside implements SignatureStore {
   constructor(
     readonly baseUrl: string,
     private readonly opts: { timeoutMs?: number } = {},

@@ -3,12 +3,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SignatureError } from './errors';
 import { signaturePath } from './lookaside-path';
-
-/** Reads the signatures of an image from some lookaside (a folder or a URL). */
-export interface LookasideReader {
-  /** Every signature of the image, in order (1, 2, ... up to the first gap). */
-  list(repository: string, digest: string): Promise<Buffer[]>;
-}
+import { SignatureStore } from './signature-store';
 
 const MAX_SIGNATURES = 256;
 const MAX_SIGNATURE_BYTES = 1 << 20;
@@ -19,7 +14,7 @@ const MAX_SIGNATURE_BYTES = 1 << 20;
  * final name (which fails rather than overwrite when two writers race), so
  * a reader never sees a partial file or a gap.
  */
-export class FileLookasideStore implements LookasideReader {
+export class FileLookasideStore implements SignatureStore {
   constructor(readonly root: string) {}
 
   /** Absolute path of signature N (or of the image's folder). */

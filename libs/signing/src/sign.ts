@@ -1,6 +1,7 @@
 import * as openpgp from 'openpgp';
 import { buildPayload } from './payload';
 import { SignatureError } from './errors';
+import { signMessage } from './signed-message';
 
 export const CREATOR = `airlock ${process.env.npm_package_version ?? '0.1.0'}`;
 
@@ -13,9 +14,6 @@ const DIGEST_RE = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
  */
 export async function sign(manifestDigest: string, dockerReference: string, key: openpgp.PrivateKey, now: Date = new Date()): Promise<Uint8Array> {
   if (!DIGEST_RE.test(manifestDigest)) throw new SignatureError('INVALID_DIGEST', `cannot sign ${JSON.stringify(manifestDigest)}: not a digest`);
-  if (!key.isDecrypted()) throw new SignatureError('KEY_PASSPHRASE', 'the signing key is still locked');
   const payload = buildPayload({ dockerReference, manifestDigest, creator: CREATOR, timestamp: Math.floor(now.getTime() / 1000) });
-  const message = await openpgp.createMessage({ binary: payload });
-  // The primary key signs: containers/image trusts primary fingerprints only.
-  return openpgp.sign({ message, signingKeys: key, signingKeyIDs: [key.getKeyID()], format: 'binary', date: now });
+  return signMessage(payload, key, now);
 }

@@ -1,0 +1,73 @@
+import type * as openpgp from 'openpgp';
+import { AirlockError, isAirlockError } from '@airlock/common';
+import { SignatureError } from './errors';
+import { IdentityRule } from './identity';
+import { SignatureStore } from './signature-store';
+import { VerifiedSignature, verify } from './verify';
+
+/** What makes an image acceptable: signatures in `store`, by one of `trustedKeys`, for `reference` under `identityRule`. */
+export interface AcceptancePolicy {
+  trustedKeys: openpgp.Key[];
+  identityRule: IdentityRule;
+  /** The reference the image is known by (what the identity rule compares signatures against). */
+  reference: string;
+  /** The repository the store keeps the image's signatures under. */
+  repository: string;
+  store: SignatureStore;
+  /** Who was expected to sign, for the refusal when there is no signature at all ("stage dev"). */
+  signer: string;
+}
+
+/** The outcome for one signature of one manifest. */
+export type SignatureOutcome = { n: number; accepted: VerifiedSignature } | { n: number; refusal: AirlockError };
+
+/** Every signature of one manifest and what became of it. */
+export interface ManifestEvaluation {
+  digest: string;
+  signatures: SignatureOutcome[];
+}
+
+/**
+ * Evaluates the signatures of each manifest of an image (the top level and
+ * every platform manifest) against the policy, as containers/image's policy
+ * evaluation does: a signature counts when it verifies with a pinned key,
+ * for that very digest, under the identity rule. With `firstAccepted`, the
+ * signatures of a manifest are read only until one is accepted.
+ */
+export async function evaluateSignatures(digests: string[], p: AcceptancePolicy, o: { firstAccepted?: boolean } = {}): Promise<ManifestEvaluation[]> {
+  const out: ManifestEvaluation[] = [];
+  for (const digest of digests) {
+    const signatures: SignatureOutcome[] = [];
+    for (const [i, sig] of (await p.store.list(p.repository, digest)).entries()) {
+      try {
+        signatures.push({ n: i + 1, accepted: await verify(sig, { trustedKeys: p.trustedKeys, manifestDigest: digest, reference: p.reference, identityRule: p.identityRule }) });
+        if (o.firstAccepted) break;
+      } catch (e) {
+        signatures.push({ n: i + 1, refusal: isAirlockError(e) ? e : new SignatureError('SIGNATURE_INVALID', (e as Error).message) });
+      }
+    }
+    out.push({ digest, signatures });
+  }
+  return out;
+}
+
+/**
+ * Every manifest must carry an accepted signature: returns the accepted one
+ * per manifest digest, or throws the refusal of the first manifest without
+ * one (its first signature's refusal, or SIGNATURE_REQUIRED when it has
+ * none).
+ */
+export async function requireAccepted(digests: string[], p: AcceptancePolicy): Promise<Map<string, VerifiedSignature>> {
+  const accepted = new Map<string, VerifiedSignature>();
+  for (const d of digests) {
+    const [e] = await evaluateSignatures([d], p, { firstAccepted: true });
+    const ok = e.signatures.find((s): s is { n: number; accepted: VerifiedSignature } => 'accepted' in s);
+    if (ok) {
+      accepted.set(d, ok.accepted);
+      continue;
+    }
+    const first = e.signatures.find((s): s is { n: number; refusal: AirlockError } => 'refusal' in s);
+    throw first?.refusal ?? new SignatureError('SIGNATURE_REQUIRED', `no signature of ${p.signer} for ${p.reference} (${d})`);
+  }
+  return accepted;
+}

@@ -1,0 +1,9 @@
+/**
+ * Where the signatures of an image are kept, whatever the kind of store:
+ * a lookaside folder or URL today (simple signing); the registry-attached
+ * kinds (cosign tags, OCI referrers) go behind the same interface.
+ */
+export interface SignatureStore {
+  /** Every signature of the image, in order (1, 2, ... up to the first gap). */
+  list(repository: string, digest: string): Promise<Buffer[]>;
+}
