@@ -100,7 +100,7 @@ export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = 
     progress,
     auditKeys,
     exporter: new BundleExporter(db, audit, catalog, registries, service),
-    importer: new BundleImporter(db, audit, catalog, registries),
+    importer: new BundleImporter(db, audit, catalog, registries, service),
     async close() {
       clearInterval(timer);
       if (cpTimer) clearInterval(cpTimer);

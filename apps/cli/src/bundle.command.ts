@@ -87,7 +87,7 @@ export class BundleImportCommand extends ConfigCommand {
   async run(files: string[], o: { config?: string; receiptDir?: string }): Promise<void> {
     const l = await local(o.config);
     try {
-      const r = await new (lazy.promotion().BundleImporter)(l.db, l.audit, l.catalog, l.registries).import(operator(), files, { receiptDir: o.receiptDir });
+      const r = await new (lazy.promotion().BundleImporter)(l.db, l.audit, l.catalog, l.registries, l.service).import(operator(), files, { receiptDir: o.receiptDir });
       process.stdout.write(`bundle ${r.bundleId} sequence ${r.sequence} ${r.alreadyImported ? 'was already imported' : 'imported'}: ${r.images.map((i) => `${i.target}@${i.digest}`).join(', ')}\nreceipt: ${r.receipt}\n`);
     } finally {
       await l.close();
@@ -104,7 +104,7 @@ export class BundleInspectCommand extends ConfigCommand {
   async run(files: string[], o: { config?: string }): Promise<void> {
     const l = await local(o.config);
     try {
-      const r = await new (lazy.promotion().BundleImporter)(l.db, l.audit, l.catalog, l.registries).inspect(files);
+      const r = await new (lazy.promotion().BundleImporter)(l.db, l.audit, l.catalog, l.registries, l.service).inspect(files);
       const m = r.manifest;
       process.stdout.write(
         [

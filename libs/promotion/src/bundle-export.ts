@@ -8,6 +8,7 @@ import { BUNDLE_FORMAT, BundleEntry, BundleManifest, writeBundle } from '@airloc
 import { StageCatalog } from './stage-catalog';
 import { channelOf } from './channels';
 import { ChannelLock } from './channel-lock';
+import { nextState } from './promotion-lifecycle';
 import { PromotionStore, PromotionRow } from './promotion-store';
 import { PromotionService, Ctx } from './promotion.service';
 
@@ -166,7 +167,7 @@ export class BundleExporter {
         this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.exported', stage: to.name, requestId: ctx.requestId, details: { bundleId: manifest.id, channel: ch.name, sequence, volumes: written.volumes.length, bytes: written.bytes, images: manifest.images.length, full: manifest.full, blobsLeftOut: leftOut } });
         for (const p of waiting) {
           const cur = this.store.get(p.id) as PromotionRow;
-          if (cur.state === 'exporting') this.service.transition(ctx, cur, 'exported', {}, { bundleId: manifest.id, sequence });
+          if (nextState(cur.state, 'export')) this.service.transition(ctx, cur, 'export', {}, { bundleId: manifest.id, sequence });
         }
       })
       .immediate();

@@ -3,14 +3,16 @@ import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { AirlockError, faultPoint, isAirlockError, markAudited } from '@airlock/common';
 import { AuditLog, Db } from '@airlock/audit';
-import { CopyEngine, ImageGraph, ImageReference, OciLayout, Registries, RegistryRepository, formatReference, manifestDigests, parseReference, walkImage } from '@airlock/oci';
-import { FileLookasideStore, IdentityRule, requireAccepted } from '@airlock/signing';
+import { CopyEngine, ImageReference, OciLayout, Registries, RegistryRepository, formatReference, manifestDigests, parseReference, walkImage } from '@airlock/oci';
+import { FileLookasideStore, IdentityRule } from '@airlock/signing';
 import { BundleManifest, checkVolumes, openBundle } from '@airlock/bundle';
 import { StageCatalog } from './stage-catalog';
 import { Channel, channelOf } from './channels';
 import { ChannelLock } from './channel-lock';
 import { mapReference } from './repository-mapping';
-import { signAndPublish } from './promote-run';
+import { PreparedSignatures, VerifiedImage, prepareSignatures, publishSignatures, verifySignedImage, keysOf } from './image-pipeline';
+import { PromotionStore } from './promotion-store';
+import { PromotionService } from './promotion.service';
 import { signReceipt } from './bundle-receipt';
 import { Ctx } from './promotion.service';
 
@@ -48,7 +50,7 @@ interface Opened {
 interface CheckedImage {
   image: BundleManifest['images'][number];
   dst: ImageReference;
-  graph: ImageGraph;
+  verified: VerifiedImage;
 }
 
 /** What the checks found: a bundle imported before (nothing to do), or the images to land. */
@@ -78,6 +80,7 @@ export class BundleImporter {
     private readonly audit: AuditLog,
     private readonly catalog: StageCatalog,
     private readonly registries: Registries,
+    private readonly service: PromotionService,
   ) {}
 
   private stagingRoot(): string {
@@ -153,14 +156,16 @@ export class BundleImporter {
       if (!mapped || formatReference(mapped) !== formatReference(dst)) throw new AirlockError('BUNDLE_INVALID', `${img.target} is not where this side maps ${img.source}`);
       if (targets.has(img.target)) throw new AirlockError('BUNDLE_INVALID', `the bundle lists ${img.target} twice`);
       targets.add(img.target);
-      let graph: ImageGraph;
+      const policy = { trustedKeys: trusted, identityRule: arrival.identityRule as IdentityRule, reference: img.source, repository: src.repository, store: carried, signer: `stage ${ch.config.from} (carried in the bundle)` };
+      let verified: VerifiedImage;
       try {
-        graph = await walkImage(layout, img.digest);
+        verified = await verifySignedImage(layout, img.digest, policy);
       } catch (e) {
         if (isAirlockError(e) && e.code === 'BLOB_UNKNOWN') throw new AirlockError('BUNDLE_INCOMPLETE', `the bundle does not carry ${img.target}: ${e.message}`);
         if (isAirlockError(e) && e.code === 'BLOB_DIGEST_MISMATCH') throw new AirlockError('BUNDLE_DIGEST_MISMATCH', `${img.target}: ${e.message}`);
         throw e;
       }
+      const graph = verified.graph;
       if (graph.top.mediaType !== img.mediaType) throw new AirlockError('BUNDLE_INVALID', `bundle.json says ${img.target} is ${img.mediaType}, its manifest is ${graph.top.mediaType}`);
       // a blob the bundle leaves out must be one the registry holds already (incremental bundles)
       const client = this.registries.client(dst.registry);
@@ -173,9 +178,7 @@ export class BundleImporter {
         }
         if (!inBundle && !(await client.hasBlob(dst.repository, b.digest))) throw new AirlockError('BUNDLE_INCOMPLETE', `blob ${b.digest} of ${img.target} is neither in the bundle nor in ${dst.registry}/${dst.repository}`);
       }
-      const policy = { trustedKeys: trusted, identityRule: arrival.identityRule as IdentityRule, reference: img.source, repository: src.repository, store: carried, signer: `stage ${ch.config.from} (carried in the bundle)` };
-      await requireAccepted(manifestDigests(graph), policy);
-      images.push({ image: img, dst, graph });
+      images.push({ image: img, dst, verified });
     }
     return { again: false, images };
   }
@@ -203,10 +206,11 @@ export class BundleImporter {
       const { index, volumes } = await checkVolumes(files, { hash: false });
       const ch = channelOf(this.catalog, index.channel);
       lock = ChannelLock.acquire(this.db, ch.name, 'import');
+      const started = new Date().toISOString();
       opened = await this.open(ch, files, volumes, index);
       const plan = await this.check(opened);
       faultPoint('import:checked');
-      if (!plan.again) await this.land(ctx, opened, plan);
+      if (!plan.again) await this.land(ctx, opened, plan, { started, finished: new Date().toISOString() });
       faultPoint('import:committed');
       return await this.writeReceipt(ctx, opened, plan, o.receiptDir);
     } catch (e) {
@@ -221,30 +225,44 @@ export class BundleImporter {
     }
   }
 
-  /** Every image is checked: push by digest, re-read what landed, sign and publish, tag, then record it all in one transaction. */
-  private async land(ctx: Ctx, o: Opened, plan: Plan): Promise<void> {
+  /**
+   * Every image is checked: push by digest, re-read what landed, sign and
+   * publish, tag, then record it all in one transaction: each promotion
+   * created as requested, approved by the approvals it carries, and moved
+   * by `arrive` to imported, with the import's own steps and their times.
+   */
+  private async land(ctx: Ctx, o: Opened, plan: Plan, stagedAt: { started: string; finished: string }): Promise<void> {
     const { ch, manifest: m } = o;
     const to = this.catalog.get(ch.config.to);
     const layout = new OciLayout(join(o.staging, 'x', 'oci'));
     const engine = new CopyEngine(this.registries);
+    const times = { verify: { started: stagedAt.started, finished: stagedAt.finished }, copy: { started: new Date().toISOString(), finished: '' }, sign: { started: '', finished: '' }, publish: { started: '', finished: '' } };
     // by digest only: the tag comes after the signature is published
-    for (const c of plan.images) await engine.copy(layout, new RegistryRepository(this.registries.client(c.dst.registry), c.dst.repository), { top: c.graph.top });
+    const copied = new Map<string, Awaited<ReturnType<CopyEngine['copy']>>>();
+    for (const c of plan.images) copied.set(c.image.promotionId, await engine.copy(layout, new RegistryRepository(this.registries.client(c.dst.registry), c.dst.repository), { top: c.verified.graph.top }));
     faultPoint('import:pushed');
     // what the registry now serves is what was checked (getManifest refuses bytes of another digest)
     for (const c of plan.images) {
       const client = this.registries.client(c.dst.registry);
-      for (const x of c.graph.manifests) await client.getManifest(c.dst.repository, x.digest);
-      for (const b of c.graph.blobs) if (!(await client.hasBlob(c.dst.repository, b.digest))) throw new AirlockError('BLOB_UNKNOWN', `blob ${b.digest} of ${c.image.target} is not in the registry after the push`);
+      for (const x of c.verified.graph.manifests) await client.getManifest(c.dst.repository, x.digest);
+      for (const b of c.verified.graph.blobs) if (!(await client.hasBlob(c.dst.repository, b.digest))) throw new AirlockError('BLOB_UNKNOWN', `blob ${b.digest} of ${c.image.target} is not in the registry after the push`);
     }
     faultPoint('import:verified');
-    for (const c of plan.images) await signAndPublish(this.catalog, to.name, c.dst.repository, manifestDigests(c.graph), formatReference({ ...c.dst, digest: undefined }));
+    times.copy.finished = times.sign.started = new Date().toISOString();
+    const signer = this.catalog.signer(to.name);
+    const prepared: PreparedSignatures[] = [];
+    for (const c of plan.images) prepared.push(await prepareSignatures(signer, c.dst.repository, manifestDigests(c.verified.graph), formatReference({ ...c.dst, digest: undefined })));
+    times.sign.finished = times.publish.started = new Date().toISOString();
+    const signatures = new Map<string, Awaited<ReturnType<typeof publishSignatures>>>();
+    for (const [i, c] of plan.images.entries()) signatures.set(c.image.promotionId, await publishSignatures(signer, prepared[i]));
     faultPoint('import:signed');
     for (const c of plan.images) {
-      if (c.dst.tag) await this.registries.client(c.dst.registry).putManifest(c.dst.repository, c.dst.tag, c.graph.top);
+      if (c.dst.tag) await this.registries.client(c.dst.registry).putManifest(c.dst.repository, c.dst.tag, c.verified.graph.top);
     }
+    times.publish.finished = new Date().toISOString();
     faultPoint('import:tagged');
     const importer = ctx.principal.user;
-    const now = new Date().toISOString();
+    const store = new PromotionStore(this.db);
     faultPoint('import:before-commit');
     this.db
       .transaction(() => {
@@ -253,14 +271,20 @@ export class BundleImporter {
         this.db
           .prepare('INSERT INTO bundles (id, channel, direction, sequence, created_at, expires_at, full, sender, content, volumes, images, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
           .run(m.id, ch.name, 'import', m.sequence, m.created, m.expires, m.full ? 1 : 0, m.sender, sha256(Buffer.from(JSON.stringify(m))), '[]', JSON.stringify(m.images.map((i) => ({ promotionId: i.promotionId, digest: i.digest, target: i.target }))), m.entries.reduce((a, e) => a + e.size, 0));
-        for (const img of m.images) {
-          this.db
-            .prepare(
-              `INSERT OR IGNORE INTO promotions (id, image, source_ref, target_ref, digest, media_type, from_stage, to_stage, reason, requester, state, approvals_required, attempt, bytes_done, bytes_total, created_at, updated_at, finished_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'imported', ?, 1, 0, 0, ?, ?, ?)`,
-            )
-            .run(img.promotionId, img.source, img.source, img.target, img.digest, img.mediaType, m.source, m.target, img.reason, img.requester, img.approvals.length, img.requestedAt, now, now);
-          for (const a of img.approvals) this.db.prepare('INSERT OR IGNORE INTO approvals (promotion_id, approver, role, comment, created_at) VALUES (?, ?, ?, ?, ?)').run(img.promotionId, a.approver, a.role, a.comment, a.at);
+        for (const c of plan.images) {
+          const img = c.image;
+          if (store.get(img.promotionId)) continue;
+          const now = new Date().toISOString();
+          const row = { id: img.promotionId, image: img.source, source_ref: img.source, target_ref: img.target, digest: img.digest, media_type: img.mediaType, from_stage: m.source, to_stage: m.target, reason: img.reason, requester: img.requester, state: 'requested' as const, approvals_required: img.approvals.length, attempt: 1, error_code: null, error_message: null, bytes_done: 0, bytes_total: 0, result: null, created_at: img.requestedAt, updated_at: now, finished_at: null };
+          store.insert(row);
+          for (const a of img.approvals) store.addApproval({ promotion_id: img.promotionId, approver: a.approver, role: a.role, comment: a.comment, created_at: a.at });
+          const copy = copied.get(img.promotionId);
+          store.recordStep(img.promotionId, 1, 'verify', times.verify.started, times.verify.finished, { keys: keysOf(c.verified), manifests: c.verified.graph.manifests.length, from: 'bundle' });
+          store.recordStep(img.promotionId, 1, 'copy', times.copy.started, times.copy.finished, copy && { bytesMoved: copy.bytesMoved, blobsCopied: copy.blobsCopied, blobsSkipped: copy.blobsSkipped, blobsMounted: copy.blobsMounted });
+          store.recordStep(img.promotionId, 1, 'sign', times.sign.started, times.sign.finished, { new: prepared[plan.images.indexOf(c)].fresh });
+          store.recordStep(img.promotionId, 1, 'publish', times.publish.started, times.publish.finished, { signatures: signatures.get(img.promotionId) });
+          const approved = this.service.transition(ctx, row, 'approve', {}, { approvals: img.approvals.map((a) => a.approver), carriedBy: m.id });
+          this.service.transition(ctx, approved, 'arrive', { bytes_done: copy?.bytesMoved ?? 0 }, { bundleId: m.id, channel: ch.name, sequence: m.sequence });
           this.audit.append({ actor: importer, role: ctx.principal.roles[0], action: 'promotion.imported', promotionId: img.promotionId, stage: m.target, image: img.target, digest: img.digest, requestId: ctx.requestId, details: { bundleId: m.id, channel: ch.name, sequence: m.sequence, sender: m.sender, requester: img.requester, requestedAt: img.requestedAt, reason: img.reason, approvals: img.approvals } });
         }
         this.audit.append({ actor: importer, role: ctx.principal.roles[0], action: 'bundle.imported', stage: m.target, requestId: ctx.requestId, details: { bundleId: m.id, channel: ch.name, sequence: m.sequence, images: m.images.length, sender: m.sender } });
@@ -272,7 +296,7 @@ export class BundleImporter {
   private async writeReceipt(ctx: Ctx, o: Opened, plan: Plan, receiptDir?: string): Promise<ImportResult> {
     const { ch, manifest: m } = o;
     const blobs = new Set<string>();
-    for (const c of plan.images) for (const b of c.graph.blobs) blobs.add(b.digest);
+    for (const c of plan.images) for (const b of c.verified.graph.blobs) blobs.add(b.digest);
     if (plan.again) {
       // the blobs of a bundle imported before: those its staged manifests name
       const layout = new OciLayout(join(o.staging, 'x', 'oci'));

@@ -1,17 +1,11 @@
 import { AuditLog, Db } from '@airlock/audit';
-import { PromotionStore, PromotionRow, PromotionState, RUNNING, isForward } from './promotion-store';
+import { PromotionStore, PromotionRow } from './promotion-store';
+import { RUNNING, TERMINAL, nextState, stepEvent } from './promotion-lifecycle';
 import { PromotionQueue } from './promotion-queue';
 import { PromoteResult, StepProgress } from './queues';
 import { PromotionService } from './promotion.service';
 
 const SYSTEM = { principal: { user: 'airlock', roles: ['admin' as const] } };
-
-const STATE_OF_STEP: Record<string, { started?: PromotionState; done?: PromotionState }> = {
-  verify: { started: 'verifying' },
-  copy: { started: 'copying' },
-  sign: { started: 'signing' },
-  publish: { done: 'published' },
-};
 
 /**
  * Records what workers report through the queue, exactly once: a report for
@@ -38,7 +32,7 @@ export class PromotionProgress {
   onProgress(id: string, attempt: number, pr: StepProgress): void {
     this.db.transaction(() => {
       const p = this.current(id, attempt);
-      if (!p || ['completed', 'failed', 'cancelled', 'rejected'].includes(p.state)) return;
+      if (!p || TERMINAL.includes(p.state)) return;
       if (pr.bytesTotal !== undefined) this.store.update(id, { bytes_done: pr.bytesDone ?? 0, bytes_total: pr.bytesTotal });
       if (pr.finished && this.store.step(id, attempt, pr.finished.step, 'done', pr.finished.detail)) {
         this.audit.append({ actor: 'airlock', role: 'worker', action: 'step.finished', promotionId: id, stage: p.to_stage, image: p.target_ref, digest: p.digest, details: { step: pr.finished.step, attempt, ...(pr.finished.detail ?? {}) } });
@@ -47,8 +41,9 @@ export class PromotionProgress {
       if (changed) {
         this.audit.append({ actor: 'airlock', role: 'worker', action: `step.${pr.status === 'started' ? 'started' : 'finished'}`, promotionId: id, stage: p.to_stage, image: p.target_ref, digest: p.digest, details: { step: pr.step, attempt, ...(pr.detail ?? {}) } });
       }
-      const to = STATE_OF_STEP[pr.step]?.[pr.status === 'started' ? 'started' : 'done'];
-      if (to && isForward(p.state, to)) this.service.transition(SYSTEM, { ...p, ...this.store.get(id) } as PromotionRow, to);
+      const event = stepEvent(pr.step, pr.status);
+      const cur = this.store.get(id) as PromotionRow;
+      if (event && nextState(cur.state, event)) this.service.transition(SYSTEM, cur, event);
     }).immediate();
   }
 
@@ -56,23 +51,23 @@ export class PromotionProgress {
     if (result.awaitingExport) {
       this.db.transaction(() => {
         const p = this.current(id, attempt);
-        if (!p || !isForward(p.state, 'exporting')) return;
+        if (!p || !nextState(p.state, 'await-export')) return;
         if (this.store.step(id, attempt, 'verify', 'done', { keys: result.sourceSignatureKeys })) {
           this.audit.append({ actor: 'airlock', role: 'worker', action: 'step.finished', promotionId: id, stage: p.to_stage, image: p.target_ref, digest: p.digest, details: { step: 'verify', attempt, keys: result.sourceSignatureKeys } });
         }
-        this.service.transition(SYSTEM, this.store.get(id) as PromotionRow, 'exporting', { result: JSON.stringify(result) }, { waitingFor: 'the next bundle of its channel' });
+        this.service.transition(SYSTEM, this.store.get(id) as PromotionRow, 'await-export', { result: JSON.stringify(result) }, { waitingFor: 'the next bundle of its channel' });
       }).immediate();
       return;
     }
     this.db.transaction(() => {
       const p = this.current(id, attempt);
-      if (!p || !isForward(p.state, 'completed')) return;
+      if (!p || !nextState(p.state, 'complete')) return;
       let cur = this.store.get(id) as PromotionRow;
       if (this.store.step(id, attempt, 'publish', 'done', { signatures: result.signatures })) {
         this.audit.append({ actor: 'airlock', role: 'worker', action: 'step.finished', promotionId: id, stage: cur.to_stage, image: cur.target_ref, digest: cur.digest, details: { step: 'publish', attempt, signatures: result.signatures } });
       }
-      if (isForward(cur.state, 'published')) cur = this.service.transition(SYSTEM, cur, 'published');
-      this.service.transition(SYSTEM, cur, 'completed', { result: JSON.stringify(result), bytes_done: result.bytesMoved, error_code: null, error_message: null }, {
+      if (nextState(cur.state, 'publish')) cur = this.service.transition(SYSTEM, cur, 'publish');
+      this.service.transition(SYSTEM, cur, 'complete', { result: JSON.stringify(result), bytes_done: result.bytesMoved, error_code: null, error_message: null }, {
         bytesMoved: result.bytesMoved,
         blobsCopied: result.blobsCopied,
         blobsSkipped: result.blobsSkipped,
@@ -86,10 +81,10 @@ export class PromotionProgress {
   onFailed(id: string, attempt: number, code: string, message: string): void {
     this.db.transaction(() => {
       const p = this.current(id, attempt);
-      if (!p || !isForward(p.state, 'failed')) return;
+      if (!p || !nextState(p.state, 'fail')) return;
       const running = this.store.steps(id).find((s) => s.attempt === attempt && s.state === 'running');
       if (running) this.store.step(id, attempt, running.name, 'failed', { code });
-      this.service.transition(SYSTEM, p, 'failed', { error_code: code, error_message: message.slice(0, 2000) }, { code, message: message.slice(0, 500), step: running?.name ?? null });
+      this.service.transition(SYSTEM, p, 'fail', { error_code: code, error_message: message.slice(0, 2000) }, { code, message: message.slice(0, 500), step: running?.name ?? null });
     }).immediate();
   }
 
@@ -106,7 +101,7 @@ export class PromotionProgress {
         // approved but never queued (crash between the two): queue it now
         this.db.transaction(() => {
           const cur = this.store.get(p.id) as PromotionRow;
-          if (cur.state === 'approved') this.service.transition(SYSTEM, cur, 'queued', { attempt: cur.attempt + 1 });
+          if (nextState(cur.state, 'enqueue')) this.service.transition(SYSTEM, cur, 'enqueue', { attempt: cur.attempt + 1 });
         }).immediate();
       }
       const cur = this.store.get(p.id) as PromotionRow;

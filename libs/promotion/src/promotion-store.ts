@@ -1,19 +1,5 @@
 import { Db, rawStatement, statement } from '@airlock/audit';
-
-export const STATES = ['requested', 'approved', 'queued', 'verifying', 'copying', 'signing', 'published', 'completed', 'exporting', 'exported', 'imported', 'rejected', 'cancelled', 'failed'] as const;
-export type PromotionState = (typeof STATES)[number];
-export const TERMINAL: readonly PromotionState[] = ['completed', 'imported', 'rejected', 'cancelled', 'failed'];
-/** States in which work is pending in the queue (the reconciler looks after these). */
-export const RUNNING: readonly PromotionState[] = ['queued', 'verifying', 'copying', 'signing', 'published'];
-// registry path: ... verifying, copying, signing, published, completed; bundle path: ... verifying, exporting, exported, imported
-const ORDER: Record<string, number> = { requested: 0, approved: 1, queued: 2, verifying: 3, copying: 4, exporting: 4, signing: 5, exported: 6, published: 6, completed: 7, imported: 7 };
-
-/** True when moving from `a` to `b` goes forward along the run (never back, never out of a terminal state). */
-export function isForward(a: PromotionState, b: PromotionState): boolean {
-  if (TERMINAL.includes(a)) return false;
-  if (TERMINAL.includes(b)) return true;
-  return (ORDER[b] ?? -1) > (ORDER[a] ?? -1);
-}
+import type { PromotionState } from './promotion-lifecycle';
 
 export interface PromotionRow {
   id: string;
@@ -177,6 +163,11 @@ export class PromotionStore {
     return (
       statement(this.db, "UPDATE steps SET state = ?, finished_at = ?, detail = ? WHERE promotion_id = ? AND attempt = ? AND name = ? AND state = 'running'").run(status, now, detail === undefined ? null : JSON.stringify(detail), id, attempt, name).changes === 1
     );
+  }
+
+  /** A step that ran elsewhere (the import's, on the high side), recorded finished with its own times. */
+  recordStep(id: string, attempt: number, name: string, startedAt: string, finishedAt: string, detail?: unknown): void {
+    statement(this.db, "INSERT OR IGNORE INTO steps (promotion_id, attempt, name, state, started_at, finished_at, detail) VALUES (?, ?, ?, 'done', ?, ?, ?)").run(id, attempt, name, startedAt, finishedAt, detail === undefined ? null : JSON.stringify(detail));
   }
 
   list(f: ListFilter): PromotionRow[] {

@@ -4,7 +4,8 @@ import { AuditInput, AuditLog, Db } from '@airlock/audit';
 import { Registries, formatReference, manifestSelector, parseManifest, parseReference } from '@airlock/oci';
 import { StageCatalog } from './stage-catalog';
 import { Principal, actingRole, hasRole, Role } from './roles';
-import { PromotionRow, PromotionStore, PromotionState, TERMINAL } from './promotion-store';
+import { PromotionRow, PromotionStore } from './promotion-store';
+import { PromotionEvent, TERMINAL, nextState } from './promotion-lifecycle';
 import { PromotionQueue } from './promotion-queue';
 import { PromotionView, toView } from './promotion-view';
 import { mapReference } from './repository-mapping';
@@ -63,8 +64,10 @@ export class PromotionService {
     });
   }
 
-  /** Records a state change with its audit event. */
-  transition(ctx: Ctx | { principal: { user: string; roles: Role[] } }, p: PromotionRow, to: PromotionState, fields: Partial<PromotionRow> = {}, details: Record<string, unknown> = {}): PromotionRow {
+  /** Moves a promotion by `event` to where the lifecycle table says, with its audit event; PROMOTION_STATE when the table does not allow it. */
+  transition(ctx: Ctx | { principal: { user: string; roles: Role[] } }, p: PromotionRow, event: PromotionEvent, fields: Partial<PromotionRow> = {}, details: Record<string, unknown> = {}): PromotionRow {
+    const to = nextState(p.state, event);
+    if (!to) throw new AirlockError('PROMOTION_STATE', `promotion ${p.id} is ${p.state}: it cannot ${event}`);
     const now = new Date().toISOString();
     const finished = TERMINAL.includes(to) ? { finished_at: now } : {};
     this.store.update(p.id, { ...fields, state: to, ...finished });
@@ -128,8 +131,8 @@ export class PromotionService {
 
   /** approved -> queued within the caller's transaction. */
   private queueUp(ctx: Ctx, p: PromotionRow): PromotionRow {
-    const approved = this.transition(ctx, p, 'approved');
-    return this.transition(ctx, approved, 'queued', { attempt: p.attempt + 1, error_code: null, error_message: null });
+    const approved = this.transition(ctx, p, 'approve');
+    return this.transition(ctx, approved, 'enqueue', { attempt: p.attempt + 1, error_code: null, error_message: null });
   }
 
   /** Hands the job to the queue; if Redis is away the reconciler enqueues it later. */
@@ -178,8 +181,8 @@ export class PromotionService {
       if (!hasRole(ctx.principal, ...(policy.roles as Role[]))) throw new AirlockError('FORBIDDEN', `rejecting promotions to ${p.to_stage} needs one of the roles ${policy.roles.join(', ')}`);
       this.db.transaction(() => {
         const cur = this.mustGet(id);
-        if (cur.state !== 'requested') throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; only a requested promotion can be rejected`);
-        this.transition(ctx, cur, 'rejected', {}, { reason });
+        if (!nextState(cur.state, 'reject')) throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; only a requested promotion can be rejected`);
+        this.transition(ctx, cur, 'reject', {}, { reason });
       }).immediate();
     } catch (e) {
       return this.refused(ctx, 'promotion.reject', e);
@@ -194,12 +197,12 @@ export class PromotionService {
       if (!(ctx.principal.roles.includes('admin') || (ctx.principal.user === p.requester && hasRole(ctx.principal, 'requester')))) {
         throw new AirlockError('FORBIDDEN', 'only the requester or an admin can cancel a promotion');
       }
-      if (!['requested', 'approved', 'queued'].includes(p.state)) throw new AirlockError('PROMOTION_STATE', `promotion is ${p.state}; it can be cancelled only before it runs`);
+      if (!nextState(p.state, 'cancel')) throw new AirlockError('PROMOTION_STATE', `promotion is ${p.state}; it can be cancelled only before it runs`);
       if (p.state === 'queued' && !(await this.queue.remove(p.id, p.attempt))) throw new AirlockError('PROMOTION_STATE', 'promotion has started running; it can no longer be cancelled');
       this.db.transaction(() => {
         const cur = this.mustGet(id);
-        if (!['requested', 'approved', 'queued'].includes(cur.state)) throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; it can be cancelled only before it runs`);
-        this.transition(ctx, cur, 'cancelled');
+        if (!nextState(cur.state, 'cancel')) throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; it can be cancelled only before it runs`);
+        this.transition(ctx, cur, 'cancel');
       }).immediate();
     } catch (e) {
       return this.refused(ctx, 'promotion.cancel', e);
@@ -214,9 +217,9 @@ export class PromotionService {
       if (!ctx.principal.roles.includes('admin')) throw new AirlockError('FORBIDDEN', 'retrying a promotion needs the admin role');
       this.db.transaction(() => {
         const cur = this.mustGet(id);
-        if (cur.state !== 'failed') throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; only a failed promotion can be retried`);
+        if (!nextState(cur.state, 'retry')) throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; only a failed promotion can be retried`);
         this.event(ctx, 'promotion.retried', cur, { previousError: cur.error_code }, 'admin');
-        next = this.transition(ctx, cur, 'queued', { attempt: cur.attempt + 1, error_code: null, error_message: null, finished_at: null, bytes_done: 0 });
+        next = this.transition(ctx, cur, 'retry', { attempt: cur.attempt + 1, error_code: null, error_message: null, finished_at: null, bytes_done: 0 });
       }).immediate();
     } catch (e) {
       return this.refused(ctx, 'promotion.retry', e);

@@ -4,6 +4,7 @@ import { StageCatalog } from './stage-catalog';
 import { channelOf } from './channels';
 import { readReceipt } from './bundle-receipt';
 import { PromotionRow, PromotionStore } from './promotion-store';
+import { nextState } from './promotion-lifecycle';
 import { PromotionService, Ctx } from './promotion.service';
 
 /**
@@ -46,8 +47,8 @@ async function applyReceipt(db: Db, audit: AuditLog, catalog: StageCatalog, serv
     db.transaction(() => {
       for (const img of r.images) {
         const p = store.get(img.promotionId) as PromotionRow | undefined;
-        if (p && p.state === 'exported' && p.digest === img.digest) {
-          service.transition(ctx, p, 'imported', {}, { bundleId: r.bundleId, importer: r.importer, at: r.time });
+        if (p && nextState(p.state, 'receipt') && p.digest === img.digest) {
+          service.transition(ctx, p, 'receipt', {}, { bundleId: r.bundleId, importer: r.importer, at: r.time });
           moved++;
         }
       }

@@ -2,6 +2,7 @@ import { AirlockError } from '@airlock/common';
 import { LoadedConfig, StageConfig, readSecret } from '@airlock/common/config';
 import { FileLookasideStore, StageTrust, fingerprintOf, readPrivateKeyFile, readPublicKeyFiles } from '@airlock/signing';
 import type { Key, PrivateKey } from 'openpgp';
+import type { ImageSigner } from './image-pipeline';
 import { readCaFile, readClientCertificate, registryTls, type RegistryOptionsResolver, type RegistryTls } from '@airlock/oci';
 
 /** One stage as the rest of airlock sees it: config plus what was loaded for it. */
@@ -11,7 +12,8 @@ export interface Stage {
   registry: string;
   lookaside: FileLookasideStore;
   lookasideUrl: string;
-  /** The stage public key, armored, when the stage has a key. */
+  /** The stage public key, when the stage has a key (and armored, for policy files). */
+  publicKey?: Key;
   publicKeyArmored?: string;
   publicKeyFingerprint?: string;
   /** CAs trusted for the stage registry besides the system's, and its client certificate (registry.caFile and clientCert, or certs.d/<host>/). */
@@ -35,10 +37,12 @@ export class StageCatalog {
     const { config } = loaded;
     const base = (config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`).replace(/\/+$/, '');
     for (const s of config.stages) {
+      let publicKey: Key | undefined;
       let publicKeyArmored: string | undefined;
       let publicKeyFingerprint: string | undefined;
       if (s.signing) {
         const [key] = await readPublicKeyFiles([loaded.resolvePath(s.signing.publicKey)], `stage ${s.name} public key`);
+        publicKey = key;
         publicKeyArmored = key.armor();
         publicKeyFingerprint = fingerprintOf(key);
       }
@@ -59,6 +63,7 @@ export class StageCatalog {
         registry: s.registry.host,
         lookaside: new FileLookasideStore(loaded.resolvePath(s.lookaside.dir)),
         lookasideUrl: s.lookaside.publicUrl ?? `${base}/sigstore/${s.name}`,
+        publicKey,
         publicKeyArmored,
         publicKeyFingerprint,
         registryTls: tlsFiles,
@@ -121,6 +126,13 @@ export class StageCatalog {
     const arrival = t.config.from.find((f) => f.stage === source);
     if (!arrival) throw new AirlockError('PROMOTION_ROUTE_UNKNOWN', `stage ${target} does not accept images from ${source}`);
     return readPublicKeyFiles(arrival.trustedKeys.map((p) => this.loaded.resolvePath(p)), `stage ${target} trusted key for ${source}`);
+  }
+
+  /** The stage as the signer of what it receives: its public key (to find its own signatures), its private key unlocked on first use, its lookaside. */
+  signer(name: string): ImageSigner {
+    const s = this.get(name);
+    if (!s.publicKey) throw new AirlockError('KEY_MISSING', `stage ${name} has no signing key configured`);
+    return { publicKeys: [s.publicKey], key: () => this.signingKey(name), publishTo: s.lookaside };
   }
 
   /**

@@ -1,0 +1,131 @@
+import type { Key, PrivateKey } from 'openpgp';
+import { faultPoint } from '@airlock/common';
+import { CopyEngine, CopyProgress, ImageDestination, ImageGraph, ImageSource, ManifestBlob, manifestDigests, walkImage } from '@airlock/oci';
+import { AcceptancePolicy, FileLookasideStore, VerifiedSignature, requireAccepted, sign, verify } from '@airlock/signing';
+import { PromoteResult, StepProgress } from './queues';
+
+/**
+ * The one image pipeline of airlock, whatever the transport: verify the
+ * source stage's signatures, move the image by digest, sign it with the next
+ * stage's key, publish the signatures. A promotion runs it registry to
+ * registry, an export verifies into a bundle, an import moves from the
+ * bundle's OCI layout into the registry; each step is also usable alone, so
+ * an import can check every image before it moves any.
+ */
+
+/** A source image every manifest of which carries an accepted signature. */
+export interface VerifiedImage {
+  source: ImageSource;
+  graph: ImageGraph;
+  /** The accepted signature of each manifest, by digest. */
+  accepted: Map<string, VerifiedSignature>;
+}
+
+/** Reads the image (walkImage: the one rule for indexes) and requires an accepted signature on every manifest. */
+export async function verifySignedImage(source: ImageSource, digest: string, policy: AcceptancePolicy, top?: ManifestBlob): Promise<VerifiedImage> {
+  const graph = await walkImage(source, digest, top);
+  return { source, graph, accepted: await requireAccepted(manifestDigests(graph), policy) };
+}
+
+/** The full fingerprints of the keys that vouched for an image. */
+export const keysOf = (v: VerifiedImage): string[] => [...new Set([...v.accepted.values()].map((s) => s.keyFingerprint))];
+
+/** Who signs at the destination: the stage's public keys (to find its own signatures), its key (unlocked only when a signature is missing), where signatures are published. */
+export interface ImageSigner {
+  publicKeys: Key[];
+  key(): Promise<PrivateKey>;
+  publishTo: FileLookasideStore;
+}
+
+/** Signatures made (or found) for each manifest of an image, not published yet. */
+export interface PreparedSignatures {
+  repository: string;
+  identity: string;
+  pending: { digest: string; sig?: Uint8Array; existing?: number }[];
+  /** How many are new. */
+  fresh: number;
+}
+
+/** For each digest: a valid signature of ours for `identity` already published is reused (a re-run adds none); the others are signed now. */
+export async function prepareSignatures(signer: ImageSigner, repository: string, digests: string[], identity: string): Promise<PreparedSignatures> {
+  const pending: PreparedSignatures['pending'] = [];
+  for (const d of digests) {
+    let existing: number | undefined;
+    for (const [i, s] of (await signer.publishTo.list(repository, d)).entries()) {
+      try {
+        const v = await verify(s, { trustedKeys: signer.publicKeys, manifestDigest: d, reference: identity, identityRule: { type: 'matchExact' } });
+        if (v.dockerReference === identity) {
+          existing = i + 1;
+          break;
+        }
+      } catch {
+        /* not ours or not for this identity */
+      }
+    }
+    pending.push({ digest: d, existing });
+  }
+  if (pending.some((p) => p.existing === undefined)) {
+    const key = await signer.key();
+    for (const p of pending) if (p.existing === undefined) p.sig = await sign(p.digest, identity, key);
+  }
+  faultPoint('promote:signed');
+  return { repository, identity, pending, fresh: pending.filter((p) => p.sig).length };
+}
+
+/** Publishes what prepareSignatures made, each once (a concurrent or repeated run adds no second signature for the identity). */
+export async function publishSignatures(signer: ImageSigner, prepared: PreparedSignatures): Promise<PromoteResult['signatures']> {
+  const out: PromoteResult['signatures'] = [];
+  for (const p of prepared.pending) {
+    if (p.sig) {
+      const r = await signer.publishTo.addOnce(prepared.repository, p.digest, p.sig);
+      out.push({ digest: p.digest, n: r.n, added: r.added });
+      faultPoint('promote:published-one');
+    } else out.push({ digest: p.digest, n: p.existing as number, added: false });
+  }
+  return out;
+}
+
+export interface MoveOptions {
+  policy: AcceptancePolicy;
+  engine: CopyEngine;
+  signer: ImageSigner;
+  /** Repository of the destination the signatures are published under, and the identity they sign. */
+  repository: string;
+  identity: string;
+  /** Tag to set at the destination once the image is there (none: by digest only). */
+  tag?: string;
+  /** The source's top manifest when the caller holds it already. */
+  top?: ManifestBlob;
+  /** The verified image when the caller verified it already (the verify step is then not run again). */
+  verified?: VerifiedImage;
+  /** Each step as it starts, in order, carrying the one that just finished. */
+  onStep?(s: StepProgress): Promise<void>;
+  onProgress?(p: CopyProgress): void;
+}
+
+export interface MoveResult {
+  verified: VerifiedImage;
+  copied: { bytesMoved: number; blobsCopied: number; blobsSkipped: number; blobsMounted: number };
+  signatures: PromoteResult['signatures'];
+}
+
+/**
+ * verify, move, sign, publish, for one image: the steps are reported as
+ * they start, in the order they happen (`onStep`), each report closing the
+ * step before it; the last (publish) is closed by the caller.
+ */
+export async function moveSignedImage(source: ImageSource, destination: ImageDestination, digest: string, o: MoveOptions): Promise<MoveResult> {
+  const step = o.onStep ?? (async () => undefined);
+  let verified = o.verified;
+  if (!verified) {
+    await step({ step: 'verify', status: 'started' });
+    verified = await verifySignedImage(source, digest, o.policy, o.top);
+  }
+  await step({ step: 'copy', status: 'started', finished: { step: 'verify', detail: { keys: keysOf(verified), manifests: verified.graph.manifests.length } } });
+  const c = await o.engine.copy(source, destination, { top: verified.graph.top, tag: o.tag, onProgress: o.onProgress });
+  const copied = { bytesMoved: c.bytesMoved, blobsCopied: c.blobsCopied, blobsSkipped: c.blobsSkipped, blobsMounted: c.blobsMounted };
+  await step({ step: 'sign', status: 'started', bytesDone: c.bytesMoved, bytesTotal: c.bytesMoved, finished: { step: 'copy', detail: copied } });
+  const prepared = await prepareSignatures(o.signer, o.repository, manifestDigests(verified.graph), o.identity);
+  await step({ step: 'publish', status: 'started', finished: { step: 'sign', detail: { new: prepared.fresh } } });
+  return { verified, copied, signatures: await publishSignatures(o.signer, prepared) };
+}
