@@ -1,4 +1,4 @@
-import { copyFileSync, createReadStream, mkdirSync, readdirSync, writeFileSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, writeFileSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'undici';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { pushBlob, pushRandomImage } from '../support/images';
 import { skopeo, skopeoRawDigest } from '../support/skopeo';
 import { GpgHome } from '../support/gpg';
 import { airlock } from '../support/cli';
+import { ChannelLock } from '../../libs/promotion/src/channel-lock';
 
 /**
  * Two airlock instances: the low side (dev -> qa -> prod over a bundle channel)
@@ -204,6 +205,15 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     expect(rows.n).toBe(1);
     expect(high.api.runtime.audit.forPromotion(b.body.id).filter((e) => e.action === 'promotion.imported')).toHaveLength(1);
     expect(readdirSync(join(high.dir, 'staging'))).toEqual([]);
+    // the rows an import leaves after crashes and a re-run are those of one clean run (the first test's import)
+    const shape = async (id: string) => {
+      const p = (await high.call('GET', `/api/v1/promotions/${id}`, high.tokens.dave)).body;
+      const events = high.api.runtime.audit.forPromotion(id).map((e) => (e.action === 'promotion.state' ? `${e.details.from}->${e.details.to}` : e.action));
+      return { state: p.state, steps: p.steps.map((x: { name: string; state: string; finishedAt: string | null }) => `${x.name}:${x.state}:${!!x.finishedAt}`), events };
+    };
+    const clean = await shape(high.api.runtime.db.prepare("SELECT id FROM promotions WHERE target_ref LIKE '%team/app:1.0'").pluck().get() as string);
+    expect(clean).toEqual({ state: 'imported', steps: ['verify:done:true', 'copy:done:true', 'sign:done:true', 'publish:done:true'], events: ['requested->approved', 'approved->imported', 'promotion.imported'] });
+    expect(await shape(b.body.id)).toEqual(clean);
   });
 
   it('a refused receipt (forged, tampered, by another key, for an unknown bundle, another channel or sequence) is audited on the low side and changes nothing', async () => {
@@ -241,5 +251,37 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
       const events = (await low.call('GET', '/api/v1/audit/events?action=bundle.receipt.refused&limit=1000', low.tokens.dave)).body.items;
       expect([what, events.length]).toEqual([what, audited + 1]);
     }
+  });
+
+  it('two exports of one channel at once: one writes the bundle, the other is BUNDLE_EXPORT_BUSY (or finds nothing left) and writes nothing', async () => {
+    const dev = low.registries.dev;
+    const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/twice', '1', { layers: [3_000_000] });
+    await low.signInStage('dev', 'team/twice', img.digest, img.reference);
+    const a = await low.call('POST', '/api/v1/promotions', low.tokens.alice, { image: img.reference, from: 'dev', to: 'qa' });
+    await low.call('POST', `/api/v1/promotions/${a.body.id}/approve`, low.tokens.bob, {});
+    await low.waitFor(a.body.id, low.tokens.alice, ['completed']);
+    const b = await low.call('POST', '/api/v1/promotions', low.tokens.alice, { image: `${low.registries.qa.host}/team/twice:1`, from: 'qa', to: 'prod' });
+    await low.call('POST', `/api/v1/promotions/${b.body.id}/approve`, low.tokens.bob, {});
+    await low.call('POST', `/api/v1/promotions/${b.body.id}/approve`, low.tokens.carol, {});
+    await low.waitFor(b.body.id, low.tokens.alice, ['exporting']);
+    // another process holds the channel: refused at once, nothing written, audited
+    const out = join(carried, 'twice');
+    const lock = ChannelLock.acquire(low.api.runtime.db, 'qa-to-prod', 'export');
+    try {
+      const busy = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out]);
+      expect([busy.code, busy.stderr]).toEqual([3, expect.stringMatching(/^airlock: BUNDLE_EXPORT_BUSY: /)]);
+      expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+    } finally {
+      lock.release();
+    }
+    const sequences = () => (low.api.runtime.db.prepare("SELECT sequence FROM bundles WHERE direction = 'export' ORDER BY sequence").pluck().all() as number[]);
+    const before = sequences();
+    const [api, cli] = await Promise.all([low.call('POST', '/api/v1/channels/qa-to-prod/bundles', low.tokens.olga, {}), airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out])]);
+    const outcomes = [api.status === 201 ? 'exported' : api.body.error.code, cli.code === 0 ? 'exported' : /airlock: (\w+):/.exec(cli.stderr)?.[1]];
+    expect(outcomes.filter((o) => o === 'exported')).toHaveLength(1);
+    expect(outcomes.filter((o) => o !== 'exported')).toEqual([expect.stringMatching(/^(BUNDLE_EXPORT_BUSY|BUNDLE_NOTHING_TO_EXPORT)$/)]);
+    expect(sequences()).toEqual([...before, before[before.length - 1] + 1]);
+    expect((await low.call('GET', `/api/v1/promotions/${b.body.id}`, low.tokens.alice)).body.state).toBe('exported');
+    expect(low.api.runtime.db.prepare('SELECT COUNT(*) FROM channel_locks').pluck().get()).toBe(0);
   });
 });
