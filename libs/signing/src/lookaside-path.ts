@@ -5,7 +5,7 @@ const DIGEST_RE = /^sha256:([a-f0-9]{64})$|^sha512:([a-f0-9]{128})$/;
 
 /**
  * The relative lookaside path of an image's signature N:
- * `<repository>@sha256=<hex>/signature-N` (FORMATS.md section 2). Inputs are
+ * `<repository>@sha256=<hex>/signature-N` (docs/formats.md, section 2). Inputs are
  * validated, so the result never leaves the store.
  */
 export function signaturePath(repository: string, digest: string, n?: number): string {

@@ -11,7 +11,7 @@ export interface SignedClaims {
   timestamp?: number;
 }
 
-/** The exact payload bytes: compact JSON, no trailing newline (FORMATS.md section 1). */
+/** The exact payload bytes: compact JSON, no trailing newline (docs/formats.md, section 1). */
 export function buildPayload(c: SignedClaims): Buffer {
   const optional: Record<string, unknown> = {};
   if (c.creator !== undefined) optional.creator = c.creator;
