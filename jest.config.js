@@ -3,6 +3,7 @@ const moduleNameMapper = {
   '^@airlock/(common|oci|signing|bundle|audit|promotion)$': '<rootDir>/libs/$1/src/index.ts',
   '^@airlock/common/config$': '<rootDir>/libs/common/src/config/index.ts',
   '^@airlock/promotion/bullmq$': '<rootDir>/libs/promotion/src/bullmq/index.ts',
+  '^@airlock/promotion/run$': '<rootDir>/libs/promotion/src/run/index.ts',
 };
 const transform = {
   '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],

@@ -4,7 +4,7 @@ import { LoadedConfig } from '@airlock/common/config';
 import { AuditLog, Db, GroupCommit, migrate, openDatabase } from '@airlock/audit';
 import { Registries } from '@airlock/oci';
 import { AuditKeys } from './audit/audit-keys';
-import { BundleExporter, BundleImporter, PromotionProgress, PromotionService, StageCatalog, TokenService } from '@airlock/promotion';
+import { BundleExporter, BundleImporter, BundleStore, PromotionProgress, PromotionService, StageCatalog, TokenService } from '@airlock/promotion';
 import { BullPromotionQueue, JobRetryOptions, listenToQueue, producerConnection, workerConnection } from '@airlock/promotion/bullmq';
 
 /** Everything the API process holds: built once at boot, closed on shutdown. */
@@ -21,6 +21,7 @@ export interface ApiRuntime {
   auditKeys: AuditKeys;
   exporter: BundleExporter;
   importer: BundleImporter;
+  bundles: BundleStore;
   close(): Promise<void>;
 }
 
@@ -101,6 +102,7 @@ export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = 
     auditKeys,
     exporter: new BundleExporter(db, audit, catalog, registries, service),
     importer: new BundleImporter(db, audit, catalog, registries, service),
+    bundles: new BundleStore(db),
     async close() {
       clearInterval(timer);
       if (cpTimer) clearInterval(cpTimer);

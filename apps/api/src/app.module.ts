@@ -4,7 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuditLog } from '@airlock/audit';
-import { BundleExporter, BundleImporter, PromotionService, StageCatalog, TokenService } from '@airlock/promotion';
+import { BundleExporter, BundleImporter, BundleStore, PromotionService, StageCatalog, TokenService } from '@airlock/promotion';
 import { SigstoreController } from './sigstore/sigstore.controller';
 import { StagesController } from './stages/stages.controller';
 import { PromotionsController } from './promotions/promotions.controller';
@@ -39,6 +39,7 @@ export class ApiModule {
         { provide: AuditKeys, useValue: rt.auditKeys },
         { provide: BundleExporter, useValue: rt.exporter },
         { provide: BundleImporter, useValue: rt.importer },
+        { provide: BundleStore, useValue: rt.bundles },
         { provide: APP_FILTER, useClass: DomainExceptionFilter },
         { provide: Readiness, useFactory: (h: HealthIndicatorService) => new Readiness(rt, h), inject: [HealthIndicatorService] },
         { provide: METRICS, useValue: buildMetrics(rt) },

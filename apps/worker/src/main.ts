@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { LoadedConfig } from '@airlock/common/config';
-import { StageCatalog } from '@airlock/promotion';
+import { StageCatalog } from '@airlock/promotion/run';
 import { workerConnection } from '@airlock/promotion/bullmq';
 import { WorkerModule } from './worker.module';
 

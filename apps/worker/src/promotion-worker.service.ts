@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Worker } from 'bullmq';
 import type IORedis from 'ioredis';
-import { StageCatalog } from '@airlock/promotion';
+import { StageCatalog } from '@airlock/promotion/run';
 import { startWorker } from '@airlock/promotion/bullmq';
 
 export const WORKER_OPTIONS = Symbol('WORKER_OPTIONS');

@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { StageCatalog } from '@airlock/promotion';
+import { StageCatalog } from '@airlock/promotion/run';
 import { PromotionWorkerService, WORKER_OPTIONS, WorkerOptions } from './promotion-worker.service';
 
 /** The headless worker: no HTTP, no database. */

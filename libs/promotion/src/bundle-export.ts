@@ -8,6 +8,7 @@ import { BUNDLE_FORMAT, BundleEntry, BundleManifest, writeBundle } from '@airloc
 import { StageCatalog } from './stage-catalog';
 import { channelOf } from './channels';
 import { ChannelLock } from './channel-lock';
+import { BundleStore } from './bundle-store';
 import { nextState } from './promotion-lifecycle';
 import { PromotionStore, PromotionRow } from './promotion-store';
 import { PromotionService, Ctx } from './promotion.service';
@@ -38,6 +39,7 @@ export interface ExportResult {
  */
 export class BundleExporter {
   private readonly store: PromotionStore;
+  private readonly bundles: BundleStore;
 
   constructor(
     private readonly db: Db,
@@ -47,6 +49,7 @@ export class BundleExporter {
     private readonly service: PromotionService,
   ) {
     this.store = new PromotionStore(db);
+    this.bundles = new BundleStore(db);
   }
 
   async export(ctx: Ctx, channelName: string, o: { full?: boolean; outDir?: string; onProgress?: (done: number, total: number) => void } = {}): Promise<ExportResult> {
@@ -73,14 +76,13 @@ export class BundleExporter {
     const from = this.catalog.get(ch.config.from);
     const to = this.catalog.get(ch.config.to);
     if (to.config.transport !== 'bundle') throw new AirlockError('CONFIG_INVALID', `channel ${ch.name}: stage ${to.name} is not a bundle stage`);
-    const waiting = this.db.prepare("SELECT rowid, * FROM promotions WHERE from_stage = ? AND to_stage = ? AND state = 'exporting' ORDER BY rowid").all(from.name, to.name) as PromotionRow[];
+    const waiting = this.store.waitingForExport(from.name, to.name);
     if (!waiting.length) throw new AirlockError('BUNDLE_NOTHING_TO_EXPORT', `no verified promotion is waiting on channel ${ch.name}`);
     const recipients = ch.config.encrypt ? await ch.recipients() : [];
     if (ch.config.encrypt && !recipients.length) throw new AirlockError('KEY_MISSING', `channel ${ch.name} encrypts but names no recipients`);
     const senderKey = await ch.senderKey();
-    const known = new Set((this.db.prepare('SELECT digest FROM channel_blobs WHERE channel = ?').all(ch.name) as { digest: string }[]).map((r) => r.digest));
-    const last = this.db.prepare("SELECT MAX(sequence) AS s FROM bundles WHERE channel = ? AND direction = 'export'").get(ch.name) as { s: number | null };
-    const sequence = (last.s ?? 0) + 1;
+    const known = this.bundles.knownBlobs(ch.name);
+    const sequence = this.bundles.lastSequence(ch.name, 'export') + 1;
 
     // collect entries: manifests and blobs from the source registry, signatures from the source lookaside
     const content = new Map<string, Buffer>();
@@ -161,9 +163,7 @@ export class BundleExporter {
     });
     this.db
       .transaction(() => {
-        this.db
-          .prepare('INSERT INTO bundles (id, channel, direction, sequence, created_at, expires_at, full, sender, content, volumes, images, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-          .run(manifest.id, ch.name, 'export', sequence, manifest.created, manifest.expires, manifest.full ? 1 : 0, manifest.sender, sha256(Buffer.from(JSON.stringify(manifest))), JSON.stringify(written.volumes), JSON.stringify(manifest.images.map((i) => ({ promotionId: i.promotionId, digest: i.digest, target: i.target }))), written.bytes);
+        this.bundles.record('export', manifest, { volumes: written.volumes, bytes: written.bytes });
         this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.exported', stage: to.name, requestId: ctx.requestId, details: { bundleId: manifest.id, channel: ch.name, sequence, volumes: written.volumes.length, bytes: written.bytes, images: manifest.images.length, full: manifest.full, blobsLeftOut: leftOut } });
         for (const p of waiting) {
           const cur = this.store.get(p.id) as PromotionRow;

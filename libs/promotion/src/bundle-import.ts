@@ -1,5 +1,4 @@
 import { mkdtempSync, promises as fs, readdirSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { AirlockError, faultPoint, isAirlockError, markAudited } from '@airlock/common';
 import { AuditLog, Db } from '@airlock/audit';
@@ -9,6 +8,7 @@ import { BundleManifest, checkVolumes, openBundle } from '@airlock/bundle';
 import { StageCatalog } from './stage-catalog';
 import { Channel, channelOf } from './channels';
 import { ChannelLock } from './channel-lock';
+import { BundleStore, bundleContent } from './bundle-store';
 import { mapReference } from './repository-mapping';
 import { PreparedSignatures, VerifiedImage, prepareSignatures, publishSignatures, verifySignedImage, keysOf } from './image-pipeline';
 import { PromotionStore } from './promotion-store';
@@ -27,8 +27,6 @@ export interface ImportResult {
 
 /** How far a bundle's creation time may lie ahead of this side's clock. */
 export const CLOCK_SKEW_MS = 5 * 60_000;
-
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 function alive(pid: number): boolean {
   try {
@@ -81,7 +79,11 @@ export class BundleImporter {
     private readonly catalog: StageCatalog,
     private readonly registries: Registries,
     private readonly service: PromotionService,
-  ) {}
+  ) {
+    this.bundles = new BundleStore(db);
+  }
+
+  private readonly bundles: BundleStore;
 
   private stagingRoot(): string {
     const l = this.catalog.loaded;
@@ -122,13 +124,11 @@ export class BundleImporter {
     if (created > now + CLOCK_SKEW_MS) throw new AirlockError('BUNDLE_NOT_YET_VALID', `bundle was created at ${m.created}, later than this side's clock allows (${new Date(now).toISOString()}, ${CLOCK_SKEW_MS / 60_000} min of skew)`);
     if (expires <= created) throw new AirlockError('BUNDLE_INVALID', `bundle expires (${m.expires}) before it was created (${m.created})`);
     if (expires - created > ch.config.lifetimeHours * 3_600_000) throw new AirlockError('BUNDLE_LIFETIME_TOO_LONG', `bundle is valid for ${((expires - created) / 3_600_000).toFixed(1)} h, longer than the ${ch.config.lifetimeHours} h channel ${ch.name} allows (lifetimeHours)`);
-    const content = sha256(Buffer.from(JSON.stringify(m)));
-    const byId = this.db.prepare("SELECT channel, sequence, content FROM bundles WHERE id = ? AND direction = 'import'").get(m.id) as { channel: string; sequence: number; content: string } | undefined;
-    if (byId && (byId.channel !== ch.name || byId.sequence !== m.sequence || byId.content !== content)) throw new AirlockError('BUNDLE_REPLAY', `bundle ${m.id} was already imported as sequence ${byId.sequence} of channel ${byId.channel}, with other content`);
+    const byId = this.bundles.byId(m.id, 'import');
+    if (byId && (byId.channel !== ch.name || byId.sequence !== m.sequence || byId.content !== bundleContent(m))) throw new AirlockError('BUNDLE_REPLAY', `bundle ${m.id} was already imported as sequence ${byId.sequence} of channel ${byId.channel}, with other content`);
     if (byId) return true;
-    const same = this.db.prepare("SELECT id FROM bundles WHERE channel = ? AND direction = 'import' AND sequence = ?").get(ch.name, m.sequence) as { id: string } | undefined;
-    if (same) throw new AirlockError('BUNDLE_REPLAY', `sequence ${m.sequence} of channel ${ch.name} was already imported with other content`);
-    const last = (this.db.prepare("SELECT MAX(sequence) AS s FROM bundles WHERE channel = ? AND direction = 'import'").get(ch.name) as { s: number | null }).s ?? 0;
+    if (this.bundles.bySequence(ch.name, 'import', m.sequence)) throw new AirlockError('BUNDLE_REPLAY', `sequence ${m.sequence} of channel ${ch.name} was already imported with other content`);
+    const last = this.bundles.lastSequence(ch.name, 'import');
     if (m.sequence <= last) throw new AirlockError('BUNDLE_REPLAY', `bundle sequence ${m.sequence} is not newer than ${last}, the last imported on channel ${ch.name}`);
     return false;
   }
@@ -268,9 +268,7 @@ export class BundleImporter {
       .transaction(() => {
         // the sequence once more, inside the transaction that advances it
         if (this.checkFreshness(ch, m)) return;
-        this.db
-          .prepare('INSERT INTO bundles (id, channel, direction, sequence, created_at, expires_at, full, sender, content, volumes, images, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-          .run(m.id, ch.name, 'import', m.sequence, m.created, m.expires, m.full ? 1 : 0, m.sender, sha256(Buffer.from(JSON.stringify(m))), '[]', JSON.stringify(m.images.map((i) => ({ promotionId: i.promotionId, digest: i.digest, target: i.target }))), m.entries.reduce((a, e) => a + e.size, 0));
+        this.bundles.record('import', m, { volumes: [], bytes: m.entries.reduce((a, e) => a + e.size, 0) });
         for (const c of plan.images) {
           const img = c.image;
           if (store.get(img.promotionId)) continue;

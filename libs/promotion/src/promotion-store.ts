@@ -165,6 +165,11 @@ export class PromotionStore {
     );
   }
 
+  /** Promotions verified and waiting for the next bundle from `from` to `to`, oldest first. */
+  waitingForExport(from: string, to: string): PromotionRow[] {
+    return (rawStatement(this.db, `SELECT ${COLUMNS} FROM promotions WHERE from_stage = ? AND to_stage = ? AND state = 'exporting' ORDER BY rowid`).all(from, to) as unknown[][]).map(rowOf);
+  }
+
   /** A step that ran elsewhere (the import's, on the high side), recorded finished with its own times. */
   recordStep(id: string, attempt: number, name: string, startedAt: string, finishedAt: string, detail?: unknown): void {
     statement(this.db, "INSERT OR IGNORE INTO steps (promotion_id, attempt, name, state, started_at, finished_at, detail) VALUES (?, ?, ?, 'done', ?, ?, ?)").run(id, attempt, name, startedAt, finishedAt, detail === undefined ? null : JSON.stringify(detail));

@@ -5,6 +5,7 @@ import { channelOf } from './channels';
 import { readReceipt } from './bundle-receipt';
 import { PromotionRow, PromotionStore } from './promotion-store';
 import { nextState } from './promotion-lifecycle';
+import { BundleStore } from './bundle-store';
 import { PromotionService, Ctx } from './promotion.service';
 
 /**
@@ -39,7 +40,9 @@ async function applyReceipt(db: Db, audit: AuditLog, catalog: StageCatalog, serv
       continue;
     }
     if (r.channel !== ch.name) throw new AirlockError('BUNDLE_INVALID', `the receipt is for channel ${JSON.stringify(r.channel.slice(0, 64))}, not ${ch.name}, whose key signed it`);
-    const b = db.prepare("SELECT id, sequence FROM bundles WHERE id = ? AND channel = ? AND direction = 'export'").get(r.bundleId, ch.name) as { id: string; sequence: number } | undefined;
+    const bundles = new BundleStore(db);
+    const b = bundles.byId(r.bundleId, 'export');
+    if (b && b.channel !== ch.name) throw new AirlockError('BUNDLE_INVALID', `the receipt is for bundle ${r.bundleId}, which this side exported on ${b.channel}, not ${ch.name}`);
     if (!b) throw new AirlockError('BUNDLE_INVALID', `the receipt is for bundle ${r.bundleId}, which this side did not export on ${ch.name}`);
     if (b.sequence !== r.sequence) throw new AirlockError('BUNDLE_INVALID', `the receipt says bundle ${r.bundleId} is sequence ${r.sequence}; this side exported it as ${b.sequence}`);
     const store = new PromotionStore(db);
@@ -52,9 +55,8 @@ async function applyReceipt(db: Db, audit: AuditLog, catalog: StageCatalog, serv
           moved++;
         }
       }
-      const ins = db.prepare('INSERT OR IGNORE INTO channel_blobs (channel, digest) VALUES (?, ?)');
-      for (const d of r.blobs) ins.run(ch.name, d);
-      db.prepare('UPDATE bundles SET receipt_at = ? WHERE id = ?').run(new Date().toISOString(), r.bundleId);
+      bundles.addKnownBlobs(ch.name, r.blobs);
+      bundles.markReceipt(r.bundleId);
       audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.receipt', requestId: ctx.requestId, details: { bundleId: r.bundleId, channel: ch.name, sequence: r.sequence, importer: r.importer, promotions: moved, blobs: r.blobs.length } });
     }).immediate();
     return { bundleId: r.bundleId, promotions: moved, blobs: r.blobs.length };

@@ -7,8 +7,8 @@ import { dirname } from 'node:path';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { AirlockError } from '@airlock/common';
-import { AuditLog } from '@airlock/audit';
-import { BundleExporter, BundleImporter, StageCatalog, channelOf } from '@airlock/promotion';
+import { BundleExporter, BundleImporter, BundleStore, StageCatalog, channelOf } from '@airlock/promotion';
+import type { BundleRow } from '@airlock/promotion';
 import type { Principal } from '@airlock/promotion';
 import { Roles } from '../auth/roles.decorator';
 import type { AuthedRequest } from '../auth/token.guard';
@@ -28,21 +28,6 @@ export class ExportBundleDto {
   @IsOptional()
   @IsBoolean()
   full?: boolean;
-}
-
-interface BundleRow {
-  id: string;
-  channel: string;
-  direction: string;
-  sequence: number;
-  created_at: string;
-  expires_at: string;
-  full: number;
-  sender: string;
-  volumes: string;
-  images: string;
-  bytes: number;
-  receipt_at: string | null;
 }
 
 const view = (b: BundleRow) => ({
@@ -68,7 +53,7 @@ export class BundlesController {
   constructor(
     private readonly exporter: BundleExporter,
     private readonly importer: BundleImporter,
-    private readonly audit: AuditLog,
+    private readonly bundles: BundleStore,
     private readonly catalog: StageCatalog,
   ) {}
 
@@ -120,7 +105,7 @@ export class BundlesController {
   @Get('bundles/:id/receipt')
   @Roles('operator')
   async receipt(@Param('id') id: string, @Res() res: Response): Promise<void> {
-    const b = this.audit.db.prepare("SELECT * FROM bundles WHERE id = ? AND direction = 'import'").get(id) as BundleRow | undefined;
+    const b = this.bundles.byId(id, 'import');
     if (!b) throw new AirlockError('NOT_FOUND', 'no imported bundle with that id');
     const path = join(channelOf(this.catalog, b.channel).dir, `airlock-${b.channel}-${String(b.sequence).padStart(6, '0')}.receipt`);
     if (!existsSync(path)) throw new AirlockError('NOT_FOUND', 'the receipt is no longer in the channel folder');
@@ -131,13 +116,13 @@ export class BundlesController {
   @Get('bundles')
   @Roles('operator', 'auditor')
   list(): object {
-    return { bundles: (this.audit.db.prepare('SELECT * FROM bundles ORDER BY created_at DESC, sequence DESC LIMIT 500').all() as BundleRow[]).map(view) };
+    return { bundles: this.bundles.list().map(view) };
   }
 
   @Get('bundles/:id')
   @Roles('operator', 'auditor')
   get(@Param('id') id: string): object {
-    const b = this.audit.db.prepare('SELECT * FROM bundles WHERE id = ?').get(id) as BundleRow | undefined;
+    const b = this.bundles.byId(id);
     if (!b) throw new AirlockError('NOT_FOUND', 'no bundle with that id');
     return view(b);
   }
@@ -146,7 +131,7 @@ export class BundlesController {
   @Get('bundles/:id/volumes/:name')
   @Roles('operator')
   async volume(@Param('id') id: string, @Param('name') name: string, @Res() res: Response): Promise<void> {
-    const b = this.audit.db.prepare("SELECT * FROM bundles WHERE id = ? AND direction = 'export'").get(id) as BundleRow | undefined;
+    const b = this.bundles.byId(id, 'export');
     if (!b) throw new AirlockError('NOT_FOUND', 'no exported bundle with that id');
     const names = [...(JSON.parse(b.volumes) as { name: string }[]).map((v) => v.name), `airlock-${b.channel}-${String(b.sequence).padStart(6, '0')}.volumes.json`];
     if (!names.includes(name)) throw new AirlockError('NOT_FOUND', 'no such volume in that bundle');
