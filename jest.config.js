@@ -1,6 +1,6 @@
 /** Unit specs sit beside the code; end-to-end specs against real services live in test/. */
 const moduleNameMapper = {
-  '^@airlock/(common|oci|signing|bundle|audit|promotion)$': '<rootDir>/libs/$1/src/index.ts',
+  '^@airlock/(common|oci|signing|bundle|database|audit|promotion)$': '<rootDir>/libs/$1/src/index.ts',
   '^@airlock/common/config$': '<rootDir>/libs/common/src/config/index.ts',
   '^@airlock/promotion/bullmq$': '<rootDir>/libs/promotion/src/bullmq/index.ts',
   '^@airlock/promotion/run$': '<rootDir>/libs/promotion/src/run/index.ts',

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuditLog, exportEvents, migrate, openDatabase, queryEvents, verifyStoredChain } from '@airlock/audit';
+import { AuditLog, exportEvents, queryEvents, verifyStoredChain } from '@airlock/audit';
+import { migrate, openDatabase } from '@airlock/database';
 import { percentile, table, timeIt } from './harness';
 
 const N = Number(process.env.BENCH_AUDIT_EVENTS ?? 1_000_000);

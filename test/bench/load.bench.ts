@@ -1,6 +1,7 @@
 import { Client } from 'undici';
 import { join } from 'node:path';
-import { openDatabase, verifyStoredChain } from '@airlock/audit';
+import { verifyStoredChain } from '@airlock/audit';
+import { openDatabase } from '@airlock/database';
 import { startPipeline } from '../support/pipeline';
 import { pushRandomImage } from '../support/images';
 import { percentile, table } from './harness';

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDatabase } from '@airlock/audit';
+import { openDatabase } from '@airlock/database';
 import { startPipeline } from '../support/pipeline';
 import { pushRandomImage } from '../support/images';
 import { GpgHome } from '../support/gpg';

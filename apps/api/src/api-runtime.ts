@@ -1,7 +1,8 @@
 import type { QueueEvents } from 'bullmq';
 import type IORedis from 'ioredis';
 import { LoadedConfig } from '@airlock/common/config';
-import { AuditLog, Db, GroupCommit, migrate, openDatabase } from '@airlock/audit';
+import { AuditLog } from '@airlock/audit';
+import { Db, GroupCommit, migrate, openDatabase } from '@airlock/database';
 import { Registries } from '@airlock/oci';
 import { AuditKeys } from './audit/audit-keys';
 import { BundleExporter, BundleImporter, BundleStore, PromotionProgress, PromotionService, StageCatalog, TokenService } from '@airlock/promotion';

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
 import { loadConfig } from '@airlock/common/config';
-import type { Db } from '@airlock/audit';
+import type { Db } from '@airlock/database';
 import type { StageCatalog } from '@airlock/promotion';
 import type { Key } from 'openpgp';
 import { lazy } from './lazy';
@@ -25,7 +25,7 @@ async function keysFrom(files: string[] = []): Promise<Key[]> {
 
 /** The database (and audit keys) named by --db/--key, or by the configuration. */
 async function openAudit(o: DbFlags, readonly: boolean): Promise<{ db: Db; keys: Key[]; catalog?: StageCatalog }> {
-  const { openDatabase, migrate } = lazy.audit();
+  const { openDatabase, migrate } = lazy.database();
   const { readPublicKeys } = lazy.signing();
   if (o.db) return { db: openDatabase(o.db, { readonly }), keys: await keysFrom(o.key) };
   const loaded = loadConfig(configPath(o.config));

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
 import { loadConfig } from '@airlock/common/config';
-import type { AuditLog, Db } from '@airlock/audit';
+import type { AuditLog } from '@airlock/audit';
+import type { Db } from '@airlock/database';
 import { Registries } from '@airlock/oci';
 import type { PromotionService, StageCatalog } from '@airlock/promotion';
 import { lazy } from './lazy';
@@ -22,7 +23,8 @@ interface Local {
 async function local(config?: string): Promise<Local> {
   const loaded = loadConfig(configPath(config));
   const { StageCatalog, PromotionService, NoQueue } = lazy.promotion();
-  const { AuditLog, migrate, openDatabase } = lazy.audit();
+  const { AuditLog } = lazy.audit();
+  const { migrate, openDatabase } = lazy.database();
   const catalog = await StageCatalog.create(loaded);
   const db = openDatabase(loaded.resolvePath(loaded.config.database));
   migrate(db);

@@ -5,6 +5,7 @@
  */
 export const lazy = {
   promotion: () => require('@airlock/promotion') as typeof import('@airlock/promotion'),
+  database: () => require('@airlock/database') as typeof import('@airlock/database'),
   audit: () => require('@airlock/audit') as typeof import('@airlock/audit'),
   signing: () => require('@airlock/signing') as typeof import('@airlock/signing'),
   openpgp: () => require('openpgp') as typeof import('openpgp'),

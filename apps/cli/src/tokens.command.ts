@@ -9,7 +9,8 @@ import { configPath } from './config-path';
 
 function tokenService(config?: string): { tokens: TokenService; close(): void } {
   const loaded = loadConfig(configPath(config));
-  const { AuditLog, migrate, openDatabase } = lazy.audit();
+  const { AuditLog } = lazy.audit();
+  const { migrate, openDatabase } = lazy.database();
   const db = openDatabase(loaded.resolvePath(loaded.config.database));
   migrate(db);
   return { tokens: new (lazy.promotion().TokenService)(db, new AuditLog(db)), close: () => db.close() };

@@ -1,4 +1,4 @@
-import { Db } from './database';
+import { Db } from '@airlock/database';
 import { AuditEvent, AuditRow, rowToEvent } from './audit-log';
 import { AuditFilter, whereOf } from './audit-query';
 

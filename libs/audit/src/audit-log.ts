@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Db } from './database';
-import { statement } from './statements';
+import { Db, statement } from '@airlock/database';
 import { canonicalJson } from './canonical-json';
 
 /** What one audit event says. */

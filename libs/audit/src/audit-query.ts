@@ -1,6 +1,5 @@
 import { AirlockError } from '@airlock/common';
-import { Db } from './database';
-import { statement } from './statements';
+import { Db, statement } from '@airlock/database';
 import { AuditEvent, rowToEvent } from './audit-log';
 
 /** Filters an auditor may combine; every value is bound as a parameter. */

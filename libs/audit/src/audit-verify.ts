@@ -1,5 +1,5 @@
 import type { Key } from 'openpgp';
-import { Db } from './database';
+import { Db } from '@airlock/database';
 import { ChainReport, ChainWalker, verifyStoredChain } from './chain-verifier';
 import { listCheckpoints, verifyCheckpoint } from './checkpoints';
 import { AuditEvent } from './audit-log';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { AuditLog } from './audit-log';
-import { Db, migrate, openDatabase } from './database';
+import { Db, migrate, openDatabase } from '@airlock/database';
 import { verifyStoredChain } from './chain-verifier';
 import { createCheckpoint, listCheckpoints, verifyCheckpoint } from './checkpoints';
 import { queryEvents } from './audit-query';

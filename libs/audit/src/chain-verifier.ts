@@ -1,5 +1,5 @@
 import { AuditEvent, GENESIS_HASH, bodyFromFields, canonicalBody, chainHash } from './audit-log';
-import { Db } from './database';
+import { Db } from '@airlock/database';
 
 /** The outcome of walking a chain. */
 export type ChainReport =

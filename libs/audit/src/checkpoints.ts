@@ -1,7 +1,7 @@
 import type * as openpgp from 'openpgp';
 import { AirlockError, parseStrictJsonBytes } from '@airlock/common';
 import { openSignedMessage, signMessage } from '@airlock/signing';
-import { Db } from './database';
+import { Db } from '@airlock/database';
 import { canonicalJson } from './canonical-json';
 
 export const CHECKPOINT_TYPE = 'airlock audit checkpoint';

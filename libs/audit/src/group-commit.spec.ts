@@ -1,11 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Db, migrate, openDatabase } from './database';
+import { Db, GroupCommit, migrate, openDatabase, statement } from '@airlock/database';
 import { AuditLog } from './audit-log';
-import { GroupCommit } from './group-commit';
 import { verifyStoredChain } from './chain-verifier';
-import { statement } from './statements';
 
 describe('group commit', () => {
   let dir: string;

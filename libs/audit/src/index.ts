@@ -1,6 +1,3 @@
-export * from './database';
-export * from './statements';
-export * from './group-commit';
 export * from './canonical-json';
 export * from './audit-log';
 export * from './chain-verifier';

@@ -5,6 +5,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type * as openpgp from 'openpgp';
 import { pack as tarPack } from 'tar-stream';
+import { processAlive } from '@airlock/common';
 import { BundleError } from './errors';
 import { BundleEntry, BundleManifest } from './bundle-manifest';
 import { VolumeInfo, VolumeWriter } from './volume-writer';
@@ -39,13 +40,7 @@ async function removeStaleTemporaries(dir: string): Promise<void> {
   for (const f of await fs.readdir(dir)) {
     const m = /\.tmp-(\d+)$/.exec(f);
     if (!m || Number(m[1]) === process.pid) continue;
-    let alive = true;
-    try {
-      process.kill(Number(m[1]), 0);
-    } catch (e) {
-      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
-    }
-    if (!alive) await fs.rm(join(dir, f), { force: true });
+    if (!processAlive(Number(m[1]))) await fs.rm(join(dir, f), { force: true });
   }
 }
 

@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { AirlockError, faultPoint, isAirlockError, markAudited } from '@airlock/common';
-import { AuditLog, Db } from '@airlock/audit';
+import { AuditLog } from '@airlock/audit';
+import { Db } from '@airlock/database';
 import { LayoutImageEntry, Registries, RegistryRepository, layoutBlobPath, layoutFiles, manifestDigests, parseReference, walkImage } from '@airlock/oci';
 import { signaturePath } from '@airlock/signing';
 import { BUNDLE_FORMAT, BundleEntry, BundleManifest, writeBundle } from '@airlock/bundle';

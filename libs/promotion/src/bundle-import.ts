@@ -1,7 +1,8 @@
 import { mkdtempSync, promises as fs, readdirSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { AirlockError, faultPoint, isAirlockError, markAudited } from '@airlock/common';
-import { AuditLog, Db } from '@airlock/audit';
+import { AirlockError, faultPoint, isAirlockError, markAudited, processAlive } from '@airlock/common';
+import { AuditLog } from '@airlock/audit';
+import { Db } from '@airlock/database';
 import { CopyEngine, ImageReference, OciLayout, Registries, RegistryRepository, formatReference, manifestDigests, parseReference, walkImage } from '@airlock/oci';
 import { FileLookasideStore, IdentityRule } from '@airlock/signing';
 import { BundleManifest, checkVolumes, openBundle } from '@airlock/bundle';
@@ -27,15 +28,6 @@ export interface ImportResult {
 
 /** How far a bundle's creation time may lie ahead of this side's clock. */
 export const CLOCK_SKEW_MS = 5 * 60_000;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 interface Opened {
   ch: Channel;
@@ -92,7 +84,7 @@ export class BundleImporter {
     // staging folders of imports whose process died (a crash, kill -9) are thrown away
     for (const d of readdirSync(root)) {
       const m = /^import-(\d+)-/.exec(d);
-      if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) rmSync(join(root, d), { recursive: true, force: true });
+      if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) rmSync(join(root, d), { recursive: true, force: true });
     }
     return root;
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Db, statement } from '@airlock/audit';
+import { Db, statement } from '@airlock/database';
 import type { BundleManifest } from '@airlock/bundle';
 
 /** A bundle as either side recorded it. */

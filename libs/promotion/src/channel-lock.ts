@@ -1,16 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { AirlockError } from '@airlock/common';
-import type { Db } from '@airlock/audit';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { AirlockError, processAlive } from '@airlock/common';
+import type { Db } from '@airlock/database';
 
 interface LockRow {
   host: string;
@@ -40,7 +31,7 @@ export class ChannelLock {
     const host = hostname();
     db.transaction(() => {
       const held = db.prepare('SELECT host, pid, token, acquired_at FROM channel_locks WHERE channel = ? AND direction = ?').get(channel, direction) as LockRow | undefined;
-      if (held && !(held.host === host && !alive(held.pid))) {
+      if (held && !(held.host === host && !processAlive(held.pid))) {
         throw new AirlockError(direction === 'import' ? 'BUNDLE_IMPORT_BUSY' : 'BUNDLE_EXPORT_BUSY', `another ${direction} of channel ${channel} is running (process ${held.pid} on ${held.host}, since ${held.acquired_at}); try again when it has finished`);
       }
       db.prepare('INSERT OR REPLACE INTO channel_locks (channel, direction, host, pid, token, acquired_at) VALUES (?, ?, ?, ?, ?, ?)').run(channel, direction, host, process.pid, token, new Date().toISOString());

@@ -1,4 +1,5 @@
-import { AuditLog, Db } from '@airlock/audit';
+import { AuditLog } from '@airlock/audit';
+import { Db } from '@airlock/database';
 import { PromotionStore, PromotionRow } from './promotion-store';
 import { RUNNING, TERMINAL, nextState, stepEvent } from './promotion-lifecycle';
 import { PromotionQueue } from './promotion-queue';

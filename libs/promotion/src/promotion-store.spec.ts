@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Db, migrate, openDatabase } from '@airlock/audit';
+import { Db, migrate, openDatabase } from '@airlock/database';
 import { PromotionRow, PromotionStore } from './promotion-store';
 
 describe('promotion store', () => {

@@ -1,4 +1,4 @@
-import { Db, rawStatement, statement } from '@airlock/audit';
+import { Db, rawStatement, statement } from '@airlock/database';
 import type { PromotionState } from './promotion-lifecycle';
 
 export interface PromotionRow {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AirlockError, isAirlockError, markAudited } from '@airlock/common';
-import { AuditInput, AuditLog, Db } from '@airlock/audit';
+import { AuditInput, AuditLog } from '@airlock/audit';
+import { Db } from '@airlock/database';
 import { Registries, formatReference, manifestSelector, parseManifest, parseReference } from '@airlock/oci';
 import { StageCatalog } from './stage-catalog';
 import { Principal, actingRole, hasRole, Role } from './roles';

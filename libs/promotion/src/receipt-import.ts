@@ -1,5 +1,6 @@
 import { AirlockError, isAirlockError, markAudited } from '@airlock/common';
-import { AuditLog, Db } from '@airlock/audit';
+import { AuditLog } from '@airlock/audit';
+import { Db } from '@airlock/database';
 import { StageCatalog } from './stage-catalog';
 import { channelOf } from './channels';
 import { readReceipt } from './bundle-receipt';

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuditLog, Db, migrate, openDatabase } from '@airlock/audit';
+import { AuditLog } from '@airlock/audit';
+import { Db, migrate, openDatabase } from '@airlock/database';
 import { TokenService } from './token-service';
 
 describe('token service', () => {

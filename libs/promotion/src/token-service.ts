@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AirlockError } from '@airlock/common';
-import { AuditLog, Db, statement } from '@airlock/audit';
+import { AuditLog } from '@airlock/audit';
+import { Db, statement } from '@airlock/database';
 import { Principal, ROLES, Role } from './roles';
 
 /** A token as listed (never its secret). */

@@ -1,5 +1,5 @@
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { statement } from '@airlock/audit';
+import { statement } from '@airlock/database';
 import { withTimeout } from '@airlock/common';
 import { ApiRuntime } from '../api-runtime';
 

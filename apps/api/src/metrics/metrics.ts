@@ -1,5 +1,5 @@
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { statement } from '@airlock/audit';
+import { statement } from '@airlock/database';
 import { withTimeout } from '@airlock/common';
 import { ApiRuntime } from '../api-runtime';
 

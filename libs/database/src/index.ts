@@ -1,0 +1,3 @@
+export * from './database';
+export * from './statements';
+export * from './group-commit';
