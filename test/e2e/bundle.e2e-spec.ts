@@ -173,17 +173,23 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     expect(readdirSync(join(carried, 'rescued'))).toContain('manifest.json');
   });
 
-  it('an import killed at every step finishes on the next run, and the registry, lookaside and database agree', async () => {
+  /** An image of `repo` promoted dev -> qa, then requested and approved for prod: verified and waiting for the channel's next bundle. */
+  async function waitingForExport(repo: string, layer: number) {
     const dev = low.registries.dev;
-    const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/crash', '1', { layers: [500_000] });
-    await low.signInStage('dev', 'team/crash', img.digest, img.reference);
+    const img = await pushRandomImage({ url: dev.url, host: dev.host }, repo, '1', { layers: [layer] });
+    await low.signInStage('dev', repo, img.digest, img.reference);
     const a = await low.call('POST', '/api/v1/promotions', low.tokens.alice, { image: img.reference, from: 'dev', to: 'qa' });
     await low.call('POST', `/api/v1/promotions/${a.body.id}/approve`, low.tokens.bob, {});
     await low.waitFor(a.body.id, low.tokens.alice, ['completed']);
-    const b = await low.call('POST', '/api/v1/promotions', low.tokens.alice, { image: `${low.registries.qa.host}/team/crash:1`, from: 'qa', to: 'prod' });
+    const b = await low.call('POST', '/api/v1/promotions', low.tokens.alice, { image: `${low.registries.qa.host}/${repo}:1`, from: 'qa', to: 'prod' });
     await low.call('POST', `/api/v1/promotions/${b.body.id}/approve`, low.tokens.bob, {});
     await low.call('POST', `/api/v1/promotions/${b.body.id}/approve`, low.tokens.carol, {});
     await low.waitFor(b.body.id, low.tokens.alice, ['exporting']);
+    return { img, b };
+  }
+
+  it('an import killed at every step finishes on the next run, and the registry, lookaside and database agree', async () => {
+    const { img, b } = await waitingForExport('team/crash', 500_000);
     // the exporter killed with -9 halfway: nothing under a final name, and the next run writes the bundle
     const killed = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', join(carried, 'bundle3')], { env: { AIRLOCK_FAULT_AT: 'export:mid-bundle' } });
     expect(killed.code).toBe(-1);
@@ -254,16 +260,7 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
   });
 
   it('two exports of one channel at once: one writes the bundle, the other is BUNDLE_EXPORT_BUSY (or finds nothing left) and writes nothing', async () => {
-    const dev = low.registries.dev;
-    const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/twice', '1', { layers: [3_000_000] });
-    await low.signInStage('dev', 'team/twice', img.digest, img.reference);
-    const a = await low.call('POST', '/api/v1/promotions', low.tokens.alice, { image: img.reference, from: 'dev', to: 'qa' });
-    await low.call('POST', `/api/v1/promotions/${a.body.id}/approve`, low.tokens.bob, {});
-    await low.waitFor(a.body.id, low.tokens.alice, ['completed']);
-    const b = await low.call('POST', '/api/v1/promotions', low.tokens.alice, { image: `${low.registries.qa.host}/team/twice:1`, from: 'qa', to: 'prod' });
-    await low.call('POST', `/api/v1/promotions/${b.body.id}/approve`, low.tokens.bob, {});
-    await low.call('POST', `/api/v1/promotions/${b.body.id}/approve`, low.tokens.carol, {});
-    await low.waitFor(b.body.id, low.tokens.alice, ['exporting']);
+    const { b } = await waitingForExport('team/twice', 3_000_000);
     // another process holds the channel: refused at once, nothing written, audited
     const out = join(carried, 'twice');
     const lock = ChannelLock.acquire(low.api.runtime.db, 'qa-to-prod', 'export');

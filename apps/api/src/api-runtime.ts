@@ -1,29 +1,17 @@
 import type { QueueEvents } from 'bullmq';
 import type IORedis from 'ioredis';
 import { LoadedConfig } from '@airlock/common/config';
-import { AuditLog } from '@airlock/audit';
-import { Db, GroupCommit, migrate, openDatabase } from '@airlock/database';
-import { Registries } from '@airlock/oci';
+import { GroupCommit } from '@airlock/database';
 import { AuditKeys } from './audit/audit-keys';
-import { BundleExporter, BundleImporter, BundleStore, PromotionProgress, PromotionService, StageCatalog, TokenService } from '@airlock/promotion';
+import { AirlockCore, PromotionProgress, TokenService, openCore } from '@airlock/promotion';
 import { BullPromotionQueue, JobRetryOptions, listenToQueue, producerConnection, workerConnection } from '@airlock/promotion/bullmq';
 
-/** Everything the API process holds: built once at boot, closed on shutdown. */
-export interface ApiRuntime {
-  loaded: LoadedConfig;
-  catalog: StageCatalog;
-  db: Db;
-  audit: AuditLog;
+/** Everything the API process holds: the core (openCore), the queue and its listener, tokens and audit keys; built once at boot, closed on shutdown. */
+export interface ApiRuntime extends AirlockCore {
   tokens: TokenService;
-  registries: Registries;
   queue: BullPromotionQueue;
-  service: PromotionService;
   progress: PromotionProgress;
   auditKeys: AuditKeys;
-  exporter: BundleExporter;
-  importer: BundleImporter;
-  bundles: BundleStore;
-  close(): Promise<void>;
 }
 
 export interface RuntimeOptions {
@@ -32,25 +20,29 @@ export interface RuntimeOptions {
 }
 
 /**
- * Opens the database (migrations first), loads the stages, connects the
- * queue, starts listening to workers' reports, records the boot in the audit
+ * Connects the queue, opens the core (stages, database with migrations,
+ * use cases: openCore), starts listening to workers' reports, records the boot in the audit
  * log (config hash, key fingerprints), and reconciles pending work.
  */
 export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = {}): Promise<ApiRuntime> {
-  const catalog = await StageCatalog.create(loaded);
-  const db = openDatabase(loaded.resolvePath(loaded.config.database));
-  migrate(db);
-  const audit = new AuditLog(db);
+  const producer: IORedis = producerConnection(loaded.config.redis);
+  producer.on('error', () => undefined);
+  const queue = new BullPromotionQueue(producer, opts.jobRetry);
+  let core: AirlockCore;
+  try {
+    core = await openCore(loaded, queue);
+  } catch (e) {
+    // a configuration that cannot start (a key missing, the database unwritable) leaves no connection behind
+    await queue.close().catch(() => undefined);
+    producer.disconnect();
+    throw e;
+  }
+  const { catalog, db, audit, service } = core;
   audit.append({ actor: 'airlock', role: 'system', action: 'config.loaded', details: { path: loaded.path, sha256: loaded.sha256 } });
   for (const s of catalog.list()) {
     if (s.publicKeyFingerprint) audit.append({ actor: 'airlock', role: 'system', action: 'key.loaded', stage: s.name, details: { fingerprint: s.publicKeyFingerprint } });
   }
-  const registries = new Registries(catalog.registryOptions());
-  const producer: IORedis = producerConnection(loaded.config.redis);
-  producer.on('error', () => undefined);
-  const queue = new BullPromotionQueue(producer, opts.jobRetry);
   const tokens = new TokenService(db, audit);
-  const service = new PromotionService(db, audit, catalog, registries, queue);
   const progress = new PromotionProgress(db, audit, service, queue);
   const listenerConn = workerConnection(loaded.config.redis);
   listenerConn.on('error', () => undefined);
@@ -91,19 +83,11 @@ export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = 
   const cpTimer = every > 0 ? setInterval(() => void auditKeys.checkpoint().catch(() => undefined), every * 1000) : undefined;
   cpTimer?.unref();
   return {
-    loaded,
-    catalog,
-    db,
-    audit,
+    ...core,
     tokens,
-    registries,
     queue,
-    service,
     progress,
     auditKeys,
-    exporter: new BundleExporter(db, audit, catalog, registries, service),
-    importer: new BundleImporter(db, audit, catalog, registries, service),
-    bundles: new BundleStore(db),
     async close() {
       clearInterval(timer);
       if (cpTimer) clearInterval(cpTimer);
@@ -112,8 +96,7 @@ export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = 
       await queue.close().catch(() => undefined);
       listenerConn.disconnect();
       producer.disconnect();
-      await registries.close();
-      db.close();
+      await core.close();
     },
   };
 }

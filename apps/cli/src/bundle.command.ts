@@ -2,46 +2,14 @@ import { readFileSync } from 'node:fs';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
 import { loadConfig } from '@airlock/common/config';
-import type { AuditLog } from '@airlock/audit';
-import type { Db } from '@airlock/database';
-import { Registries } from '@airlock/oci';
-import type { PromotionService, StageCatalog } from '@airlock/promotion';
+import type { AirlockCore } from '@airlock/promotion';
 import { lazy } from './lazy';
 import { configPath } from './config-path';
 import { ProgressReporter } from './progress';
 
-interface Local {
-  db: Db;
-  audit: AuditLog;
-  catalog: StageCatalog;
-  registries: Registries;
-  service: PromotionService;
-  close(): Promise<void>;
-}
-
-/** What a bundle command needs of this side: its database, stages and registries (no queue). */
-async function local(config?: string): Promise<Local> {
-  const loaded = loadConfig(configPath(config));
-  const { StageCatalog, PromotionService, NoQueue } = lazy.promotion();
-  const { AuditLog } = lazy.audit();
-  const { migrate, openDatabase } = lazy.database();
-  const catalog = await StageCatalog.create(loaded);
-  const db = openDatabase(loaded.resolvePath(loaded.config.database));
-  migrate(db);
-  const audit = new AuditLog(db);
-  const registries = new Registries(catalog.registryOptions());
-  const service = new PromotionService(db, audit, catalog, registries, new NoQueue());
-  return {
-    db,
-    audit,
-    catalog,
-    registries,
-    service,
-    close: async () => {
-      await registries.close();
-      db.close();
-    },
-  };
+/** What a bundle command needs of this side: the core over its database, stages and registries, with no queue. */
+async function local(config?: string): Promise<AirlockCore> {
+  return lazy.promotion().openCore(loadConfig(configPath(config)));
 }
 
 const operator = () => ({ principal: { user: `cli:${process.env.USER ?? 'operator'}`, roles: ['operator' as const] } });
@@ -60,7 +28,7 @@ export class BundleExportCommand extends ConfigCommand {
     const l = await local(o.config);
     const progress = new ProgressReporter('exporting');
     try {
-      const r = await new (lazy.promotion().BundleExporter)(l.db, l.audit, l.catalog, l.registries, l.service).export(operator(), o.channel, { full: o.full, outDir: o.out, onProgress: (d, t) => progress.update(d, t) });
+      const r = await l.exporter.export(operator(), o.channel, { full: o.full, outDir: o.out, onProgress: (d, t) => progress.update(d, t) });
       progress.stop();
       process.stdout.write(`bundle ${r.bundleId} sequence ${r.sequence}: ${r.images} image(s), ${r.volumes.length} volume(s), ${(r.bytes / 2 ** 20).toFixed(1)} MiB${r.blobsLeftOut ? `, ${r.blobsLeftOut} blob(s) left out (the far side has them)` : ''}\n`);
       for (const v of r.volumes) process.stdout.write(`${r.dir}/${v.name}\n`);
@@ -89,7 +57,7 @@ export class BundleImportCommand extends ConfigCommand {
   async run(files: string[], o: { config?: string; receiptDir?: string }): Promise<void> {
     const l = await local(o.config);
     try {
-      const r = await new (lazy.promotion().BundleImporter)(l.db, l.audit, l.catalog, l.registries, l.service).import(operator(), files, { receiptDir: o.receiptDir });
+      const r = await l.importer.import(operator(), files, { receiptDir: o.receiptDir });
       process.stdout.write(`bundle ${r.bundleId} sequence ${r.sequence} ${r.alreadyImported ? 'was already imported' : 'imported'}: ${r.images.map((i) => `${i.target}@${i.digest}`).join(', ')}\nreceipt: ${r.receipt}\n`);
     } finally {
       await l.close();
@@ -106,7 +74,7 @@ export class BundleInspectCommand extends ConfigCommand {
   async run(files: string[], o: { config?: string }): Promise<void> {
     const l = await local(o.config);
     try {
-      const r = await new (lazy.promotion().BundleImporter)(l.db, l.audit, l.catalog, l.registries, l.service).inspect(files);
+      const r = await l.importer.inspect(files);
       const m = r.manifest;
       process.stdout.write(
         [

@@ -7,7 +7,7 @@ import * as openpgp from 'openpgp';
 import { Sensitive } from '@airlock/common';
 import { CopyEngine, ManifestBlob, OciLayout, Registries } from '@airlock/oci';
 import { FileLookasideStore, generateKeyPair, readPrivateKey, readPublicKeys, sign, verify } from '@airlock/signing';
-import { ImageSigner, moveSignedImage } from './image-pipeline';
+import { ImageSigner, MoveOptions, moveSignedImage } from './image-pipeline';
 
 const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -63,8 +63,9 @@ describe('the image pipeline between two OCI layouts', () => {
   }
   const signSource = async (digest: string, key = dev.priv, claimed = digest) => sourceSigs.add(REPO, digest, await sign(claimed, SOURCE_REF, key));
   const signer = (): ImageSigner => ({ publicKeys: [qa.pub], key: async () => qa.priv, publishTo: destSigs });
-  const move = (digest: string) =>
+  const move = (digest: string, onStep?: MoveOptions['onStep']) =>
     moveSignedImage(source, dest, digest, {
+      onStep,
       policy: { trustedKeys: [dev.pub], identityRule: { type: 'matchRepoDigestOrExact' }, reference: SOURCE_REF, repository: REPO, store: sourceSigs, signer: 'stage dev' },
       engine,
       signer: signer(),
@@ -81,15 +82,7 @@ describe('the image pipeline between two OCI layouts', () => {
     const idx = await index([a, b]);
     for (const d of [idx.digest, a.digest, b.digest]) await signSource(d);
     const steps: string[] = [];
-    const r = await moveSignedImage(source, dest, idx.digest, {
-      policy: { trustedKeys: [dev.pub], identityRule: { type: 'matchRepoDigestOrExact' }, reference: SOURCE_REF, repository: REPO, store: sourceSigs, signer: 'stage dev' },
-      engine,
-      signer: signer(),
-      repository: REPO,
-      identity: IDENTITY,
-      tag: '1.0',
-      onStep: async (s) => void steps.push(`${s.finished ? `${s.finished.step} done, ` : ''}${s.step} ${s.status}`),
-    });
+    const r = await move(idx.digest, async (s) => void steps.push(`${s.finished ? `${s.finished.step} done, ` : ''}${s.step} ${s.status}`));
     expect(steps).toEqual(['verify started', 'verify done, copy started', 'copy done, sign started', 'sign done, publish started']);
     expect(r.copied.blobsCopied).toBe(4);
     expect(await dest.manifestDigest('1.0')).toBe(idx.digest);

@@ -16,3 +16,4 @@ export * from './bundle-import';
 export * from './bundle-receipt';
 export * from './receipt-import';
 export * from './no-queue';
+export * from './airlock-core';

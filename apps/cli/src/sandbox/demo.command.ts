@@ -61,7 +61,7 @@ export class DemoCommand extends CommandRunner {
     const media = join(dir, 'media');
     for (const d of [lowDir, highDir, media]) mkdirSync(d, { recursive: true });
     const { ensureKey, ensureSignedSample, stageEntry, startServices, writeSandboxConfig } = lazy.sandbox();
-    const { BundleImporter, importReceipt } = lazy.promotion();
+    const { importReceipt } = lazy.promotion();
     const services: SandboxServices[] = [];
     const started: Started[] = [];
     try {
@@ -123,7 +123,7 @@ export class DemoCommand extends CommandRunner {
       mkdirSync(carried, { recursive: true });
       for (const f of readdirSync(ex.dir)) if (f.includes(`-${String(ex.sequence).padStart(6, '0')}.`)) copyFileSync(join(ex.dir, f), join(carried, f));
       const rt = started[1].api!.runtime;
-      const imp = await new BundleImporter(rt.db, rt.audit, rt.catalog, rt.registries, rt.service).import({ principal: { user: 'olga', roles: ['operator'] } }, readdirSync(carried).map((f) => join(carried, f)));
+      const imp = await rt.importer.import({ principal: { user: 'olga', roles: ['operator'] } }, readdirSync(carried).map((f) => join(carried, f)));
       this.say(`air-gapped side: every volume, the sender signature and every entry checked; pushed, QA signature verified, re-signed with the production key`);
       const prodRef = `${hosts.prod}/team/hello:1.0`;
       await this.skopeoUnderPolicy(H, 'prod', prodRef, join(dir, 'prod-cluster'));
