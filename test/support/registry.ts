@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,10 +19,27 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
-/** Starts Debian's docker-registry on a free loopback port with a temporary store; over TLS when given a certificate. */
+/**
+ * Starts Debian's docker-registry on a free loopback port with a temporary
+ * store; over TLS when given a certificate. The registry that answers must
+ * be the one started here (it sends a header with a token of this start): a
+ * port another test took between the pick and the bind makes ours exit, and
+ * a fresh port is tried.
+ */
 export async function startRegistry(opts: { htpasswd?: string; tls?: RegistryCertificates & { requireClientCert?: boolean } } = {}): Promise<TestRegistry> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRegistryOnce(opts);
+    } catch (e) {
+      if (attempt >= 5) throw e;
+    }
+  }
+}
+
+async function startRegistryOnce(opts: { htpasswd?: string; tls?: RegistryCertificates & { requireClientCert?: boolean } }): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-registry-'));
   const port = await freePort();
+  const token = randomBytes(8).toString('hex');
   const auth = opts.htpasswd
     ? `auth:\n  htpasswd:\n    realm: airlock-test\n    path: ${join(dir, 'htpasswd')}\n`
     : '';
@@ -40,18 +58,27 @@ storage:
     enabled: true
 http:
   addr: 127.0.0.1:${port}
+  headers:
+    X-Airlock-Test-Registry: [${token}]
 ${opts.tls ? `  tls:\n    certificate: ${opts.tls.certFile}\n    key: ${opts.tls.keyFile}\n` : ''}${opts.tls?.requireClientCert ? `    clientcas:\n      - ${opts.tls.caFile}\n` : ''}${auth}`;
   writeFileSync(join(dir, 'config.yml'), config);
   const proc = new ServiceProcess(`docker-registry on ${port}`, 'docker-registry', ['serve', join(dir, 'config.yml')]);
   const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const client = opts.tls?.requireClientCert ? { cert: readFileSync(opts.tls.clientCertFile), key: readFileSync(opts.tls.clientKeyFile) } : {};
   const dispatcher = opts.tls ? new Agent({ connect: { ca: opts.tls.caPem, ...client } }) : undefined;
-  await proc.waitUntil(async () => {
-    const r = await request(`${url}/v2/`, { dispatcher });
-    await r.body.dump();
-    return r.statusCode === 200 || r.statusCode === 401;
-  });
-  await dispatcher?.close();
+  try {
+    await proc.waitUntil(async () => {
+      const r = await request(`${url}/v2/`, { dispatcher });
+      await r.body.dump();
+      return (r.statusCode === 200 || r.statusCode === 401) && r.headers['x-airlock-test-registry'] === token;
+    });
+  } catch (e) {
+    await proc.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  } finally {
+    await dispatcher?.close();
+  }
   return {
     host: `127.0.0.1:${port}`,
     url,
