@@ -38,9 +38,10 @@ export interface Pipeline {
 }
 
 /** Starts Redis, one registry per stage, and airlock with tokens for alice (requester), bob and carol (approvers), dave (auditor), root (admin), olga (operator). */
-export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { registry?: string })[], o: { worker?: boolean; aof?: boolean; extra?: (hosts: Record<string, string>) => Record<string, unknown>; registries?: Record<string, TestRegistry> } = {}): Promise<Pipeline> {
+export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { registry?: string })[], o: { worker?: boolean; aof?: boolean; extra?: (hosts: Record<string, string>) => Record<string, unknown>; registries?: Record<string, TestRegistry>; redis?: TestRedis } = {}): Promise<Pipeline> {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-pipe-'));
-  const redis = await startRedis({ appendonly: o.aof });
+  // a Redis another pipeline started may be shared (each keeps its own key prefix); it is then that pipeline's to stop
+  const redis = o.redis ?? (await startRedis({ appendonly: o.aof }));
   const registries: Record<string, TestRegistry> = {};
   for (const s of stages) registries[s.name] = o.registries?.[s.name] ?? (await startRegistry());
   const port = await freePort();
@@ -49,7 +50,7 @@ export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { reg
   for (const s of specs) for (const f of s.from ?? []) for (const m of f.mapping) for (const k of ['from', 'to'] as const) m[k] = m[k].replace(/\{([a-z-]+)\}/g, (_x, n) => registries[n].host);
   const hosts = Object.fromEntries(Object.entries(registries).map(([k, r]) => [k, r.host]));
   const extra = o.extra?.(hosts) ?? {};
-  const config = await writeConfig(dir, specs, { redis: redis.url, database: 'airlock.db', worker: { concurrency: 4 }, ...extra, server: { ...((extra.server as object) ?? {}), host: '127.0.0.1', port } });
+  const config = await writeConfig(dir, specs, { redis: { url: redis.url, prefix: `airlock-test-${Math.random().toString(36).slice(2, 10)}` }, database: 'airlock.db', worker: { concurrency: 4 }, ...extra, server: { ...((extra.server as object) ?? {}), host: '127.0.0.1', port } });
   const loaded = loadConfig(config.path);
   const runtimeOpts = { reconcileEveryMs: 500, jobRetry: { attempts: 2, backoffMs: 200 } };
   const api = await createApi(loaded, { logger: false, runtime: runtimeOpts });
@@ -132,7 +133,7 @@ export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { reg
       await p.worker?.close();
       if (apiProcess) await apiProcess.stop();
       else await p.api.close();
-      await p.redis.stop();
+      if (!o.redis) await p.redis.stop();
       await Promise.all(Object.entries(registries).filter(([k]) => !o.registries?.[k]).map(([, r]) => r.stop()));
       rmSync(dir, { recursive: true, force: true });
     },

@@ -1,6 +1,6 @@
 import type { QueueEvents } from 'bullmq';
 import type IORedis from 'ioredis';
-import { LoadedConfig } from '@airlock/common/config';
+import { LoadedConfig, redisSettings } from '@airlock/common/config';
 import { GroupCommit } from '@airlock/database';
 import { AuditKeys } from './audit/audit-keys';
 import { AirlockCore, PromotionProgress, TokenService, openCore } from '@airlock/promotion';
@@ -25,9 +25,10 @@ export interface RuntimeOptions {
  * log (config hash, key fingerprints), and reconciles pending work.
  */
 export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = {}): Promise<ApiRuntime> {
-  const producer: IORedis = producerConnection(loaded.config.redis);
+  const redis = redisSettings(loaded.config);
+  const producer: IORedis = producerConnection(redis.url);
   producer.on('error', () => undefined);
-  const queue = new BullPromotionQueue(producer, opts.jobRetry);
+  const queue = new BullPromotionQueue(producer, opts.jobRetry, redis.prefix);
   let core: AirlockCore;
   try {
     core = await openCore(loaded, queue);
@@ -44,7 +45,7 @@ export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = 
   }
   const tokens = new TokenService(db, audit);
   const progress = new PromotionProgress(db, audit, service, queue);
-  const listenerConn = workerConnection(loaded.config.redis);
+  const listenerConn = workerConnection(redis.url);
   listenerConn.on('error', () => undefined);
   let events: QueueEvents | undefined;
   // worker reports arrive in bursts and streams: at most one commit (one fsync, which blocks the event loop) per

@@ -7,6 +7,8 @@ import { startWorker } from '@airlock/promotion/bullmq';
 export const WORKER_OPTIONS = Symbol('WORKER_OPTIONS');
 export interface WorkerOptions {
   connection: IORedis;
+  /** Prefix of the queue's keys (redis.prefix). */
+  prefix: string;
   concurrency: number;
   /** How long a job stays locked to a worker that stopped answering. */
   lockMs?: number;
@@ -24,7 +26,7 @@ export class PromotionWorkerService implements OnModuleInit, OnApplicationShutdo
   ) {}
 
   onModuleInit(): void {
-    this.worker = startWorker({ connection: this.opts.connection, catalog: this.catalog, concurrency: this.opts.concurrency, lockMs: this.opts.lockMs, onError: (e) => this.log.warn(e.message) });
+    this.worker = startWorker({ connection: this.opts.connection, prefix: this.opts.prefix, catalog: this.catalog, concurrency: this.opts.concurrency, lockMs: this.opts.lockMs, onError: (e) => this.log.warn(e.message) });
   }
 
   async onApplicationShutdown(): Promise<void> {

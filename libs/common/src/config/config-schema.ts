@@ -117,7 +117,18 @@ export const configSchema = z
       .default({ host: '127.0.0.1', port: 8080, rateLimitPerMinute: 120 })
       .describe('The HTTP API.'),
     database: z.string().default('./.airlock/airlock.db').describe('SQLite file of record.'),
-    redis: z.string().default('redis://127.0.0.1:6379').describe('Redis URL for the job queues.'),
+    redis: z
+      .union([
+        z.string(),
+        z
+          .object({
+            url: z.string().default('redis://127.0.0.1:6379').describe('Redis URL.'),
+            prefix: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash or underscore').default('airlock').describe('Prefix of every key and queue airlock keeps in Redis: deployments (or tests) sharing one Redis are kept apart by it.'),
+          })
+          .strict(),
+      ])
+      .default('redis://127.0.0.1:6379')
+      .describe('Redis for the job queues: a URL, or { url, prefix }.'),
     worker: z
       .object({
         concurrency: z.number().int().min(1).max(64).default(4).describe('Promotions a worker runs at once.'),
@@ -166,3 +177,8 @@ export type AirlockConfig = z.infer<typeof configSchema>;
 export type StageConfig = z.infer<typeof stageSchema>;
 export type SecretRef = z.infer<typeof secretRefSchema>;
 export type ChannelConfig = z.infer<typeof channelSchema>;
+
+/** Where the queues live: the Redis URL and the prefix of every key (a bare URL means the prefix `airlock`). */
+export function redisSettings(c: Pick<AirlockConfig, 'redis'>): { url: string; prefix: string } {
+  return typeof c.redis === 'string' ? { url: c.redis, prefix: 'airlock' } : { url: c.redis.url, prefix: c.redis.prefix };
+}

@@ -27,8 +27,10 @@ export class BullPromotionQueue implements PromotionQueue {
   constructor(
     readonly connection: IORedis,
     private readonly retry: JobRetryOptions = DEFAULT_JOB_RETRY,
+    /** Prefix of every key of the queue (redis.prefix): deployments sharing one Redis stay apart. */
+    prefix = 'airlock',
   ) {
-    this.queue = new Queue(QUEUES.promotions, { connection });
+    this.queue = new Queue(QUEUES.promotions, { connection, prefix });
   }
 
   async enqueue(job: PromoteJob): Promise<void> {
@@ -87,7 +89,7 @@ export interface QueueListener {
  * A failure is recorded only once the job has no attempts left.
  */
 export async function listenToQueue(connection: IORedis, queue: Queue, l: QueueListener): Promise<QueueEvents> {
-  const events = new QueueEvents(QUEUES.promotions, { connection });
+  const events = new QueueEvents(QUEUES.promotions, { connection, prefix: queue.opts.prefix });
   events.on('progress', ({ jobId, data }) => {
     const id = parseJobId(jobId);
     if (id && data && typeof data === 'object') l.progress(id.promotionId, id.attempt, data as unknown as StepProgress);

@@ -21,7 +21,7 @@ function checkHandlers(h: Partial<Handlers>): Handlers {
  * (queue payloads pass no HTTP validation), runs them, and reports progress
  * and results through BullMQ. It never opens the database.
  */
-export function startWorker(o: { connection: IORedis; catalog: StageCatalog; concurrency: number; lockMs?: number; registries?: Registries; onError?: (e: Error) => void }): Worker {
+export function startWorker(o: { connection: IORedis; prefix?: string; catalog: StageCatalog; concurrency: number; lockMs?: number; registries?: Registries; onError?: (e: Error) => void }): Worker {
   const registries = o.registries ?? new Registries(o.catalog.registryOptions());
   const engine = new CopyEngine(registries, { concurrency: 4 });
   const handlers = checkHandlers({
@@ -46,7 +46,7 @@ export function startWorker(o: { connection: IORedis; catalog: StageCatalog; con
       return h(job);
     },
     // a worker that dies (kill -9, power cut) holds its job until the lock expires; then another worker takes it
-    { connection: o.connection, concurrency: o.concurrency, lockDuration: o.lockMs ?? 30_000, stalledInterval: Math.max(1000, Math.floor((o.lockMs ?? 30_000) / 2)), maxStalledCount: 5 },
+    { connection: o.connection, prefix: o.prefix ?? 'airlock', concurrency: o.concurrency, lockDuration: o.lockMs ?? 30_000, stalledInterval: Math.max(1000, Math.floor((o.lockMs ?? 30_000) / 2)), maxStalledCount: 5 },
   );
   worker.on('error', (e) => o.onError?.(e));
   worker.on('closed', () => void registries.close());
