@@ -50,6 +50,10 @@ describe('promotion dev -> qa through the REST API (real Redis, registries, skop
     expect(await skopeoRawDigest(`${qa().host}/team/app:1.0`)).toBe(img.digest);
     // QA's cluster policy, from the CLI, with the lookaside read from our API over HTTP
     const pol = await airlock(['policy', '--config', p.config.path, '--stage', 'qa', '--format', 'policy-json']);
+    // without --format and --out: policy.json, as the API's default; one format with companion files prints its main document
+    expect((await airlock(['policy', '--config', p.config.path, '--stage', 'qa'])).stdout).toBe(pol.stdout);
+    const portieris = await airlock(['policy', '--config', p.config.path, '--stage', 'qa', '--format', 'portieris']);
+    expect([portieris.code, portieris.stdout, portieris.stderr]).toEqual([0, expect.stringContaining('kind: ClusterImagePolicy'), expect.stringContaining('qa.pub')]);
     const rd = await airlock(['policy', '--config', p.config.path, '--stage', 'qa', '--format', 'registries-d', '--out', join(p.dir, 'rd')]);
     expect(rd.code).toBe(0);
     mkdirSync(join(p.dir, 'pol'), { recursive: true });

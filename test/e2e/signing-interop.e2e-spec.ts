@@ -197,6 +197,8 @@ describe('signatures against the real skopeo and gpg', () => {
       const wrong = await airlock(['verify', `${reg.host}/signed/by-skopeo:1`, '--key', qaPub(), '--lookaside', staging, '--insecure']);
       expect(wrong.code).toBe(6);
       expect(wrong.stdout).toContain('SIGNATURE_UNTRUSTED_KEY');
+      // the line that ends it names the most specific refusal, not only that no signature was accepted
+      expect(wrong.stderr).toMatch(/^airlock: SIGNATURE_UNTRUSTED_KEY: /);
     });
 
     it('each refusal has its code in airlock, and skopeo standalone-verify refuses the same input', async () => {

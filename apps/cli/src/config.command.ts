@@ -1,12 +1,13 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { configReference, loadConfig } from '@airlock/common/config';
 import { configPath } from './config-path';
+import { count } from './plural';
 
 @SubCommand({ name: 'check', description: 'Validate a configuration file; name the field and what is wrong' })
 export class ConfigCheckCommand extends CommandRunner {
   async run(_p: string[], o: { config?: string }): Promise<void> {
     const l = loadConfig(configPath(o.config));
-    process.stdout.write(`${l.path}: valid (${l.config.stages.length} stages, ${l.config.channels.length} channels, sha256 ${l.sha256})\n`);
+    process.stdout.write(`${l.path}: valid (${count(l.config.stages.length, 'stage')}, ${count(l.config.channels.length, 'channel')}, sha256 ${l.sha256})\n`);
   }
   @Option({ flags: '--config <file>', description: 'configuration file (default $AIRLOCK_CONFIG or ./airlock.yaml)' })
   parseConfig(v: string): string {

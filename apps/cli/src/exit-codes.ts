@@ -39,6 +39,16 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   BUNDLE_EXPORT_BUSY: EXIT.unavailable,
   BUNDLE_IMPORT_TIMEOUT: EXIT.unavailable,
   QUEUE_UNAVAILABLE: EXIT.unavailable,
+  DATABASE_UNAVAILABLE: EXIT.unavailable,
+  DATABASE_FULL: EXIT.unavailable,
+  RATE_LIMITED: EXIT.unavailable,
+  PROMOTION_ROUTE_UNKNOWN: EXIT.usage,
+  PROMOTION_NOT_FOUND: EXIT.usage,
+  PROMOTION_STATE: EXIT.usage,
+  NOT_FOUND: EXIT.usage,
+  UNAUTHENTICATED: EXIT.denied,
+  FORBIDDEN: EXIT.denied,
+  SELF_APPROVAL_FORBIDDEN: EXIT.denied,
 };
 
 /** The exit code for an error: by its domain code, signature codes as one class. */

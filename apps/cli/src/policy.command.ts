@@ -16,10 +16,13 @@ export class PolicyCommand extends CommandRunner {
     if (!o.stage) throw new AirlockError('INVALID_ARGUMENT', '--stage NAME is required');
     const { StageCatalog, renderPolicyFiles } = lazy.promotion();
     const catalog = await StageCatalog.create(loadConfig(o.config ?? process.env.AIRLOCK_CONFIG ?? './airlock.yaml'));
-    const files = renderPolicyFiles(catalog, o.stage, o.format ?? 'all');
+    // without --out one document goes to standard output: policy.json unless a format is named (as the API's default);
+    // with --out every file of the format, or of all formats
+    const files = renderPolicyFiles(catalog, o.stage, o.format ?? (o.out ? 'all' : 'policy-json'));
     if (!o.out) {
-      if (files.length !== 1) throw new AirlockError('INVALID_ARGUMENT', `--format ${o.format ?? 'all'} writes ${files.length} files; give --out DIR`);
+      if (o.format === 'all') throw new AirlockError('INVALID_ARGUMENT', `--format all writes ${files.length} files; give --out DIR`);
       process.stdout.write(files[0].content);
+      if (files.length > 1) process.stderr.write(`airlock: with --out DIR this format also writes ${files.slice(1).map((f) => f.name).join(', ')}\n`);
       return;
     }
     mkdirSync(o.out, { recursive: true });
@@ -33,11 +36,11 @@ export class PolicyCommand extends CommandRunner {
   parseStage(v: string): string {
     return v;
   }
-  @Option({ flags: '--format <format>', description: `${POLICY_FORMATS.join(' | ')} (default all)` })
+  @Option({ flags: '--format <format>', description: `${POLICY_FORMATS.join(' | ')} (default: policy-json to standard output, all with --out)` })
   parseFormat(v: string): string {
     return v;
   }
-  @Option({ flags: '--out <dir>', description: 'write the files into DIR (one format without --out prints to standard output)' })
+  @Option({ flags: '--out <dir>', description: 'write the files into DIR (without it, the format\'s main document goes to standard output)' })
   parseOut(v: string): string {
     return v;
   }

@@ -33,7 +33,8 @@ export class VerifyCommand extends CommandRunner {
     const intended = formatReference({ ...image.ref, digest: image.ref.tag ? undefined : image.digest });
     const platforms = new Map(image.graph.manifests.map((m) => [m.digest, m.platform ? ` (${m.platform})` : m.digest === image.digest ? '' : ' (platform)']));
     const evaluated = await evaluateSignatures(manifestDigests(image.graph), { trustedKeys: keys, identityRule: rule, reference: intended, repository: image.ref.repository, store, signer: 'the given keys' });
-    let allOk = true;
+    // the most specific refusal: a signature that exists but fails says why; SIGNATURE_REQUIRED only when there is none
+    let refusal: { code: string; message: string } | undefined;
     for (const e of evaluated) {
       const label = `${e.digest}${platforms.get(e.digest) ?? ''}`;
       if (!e.signatures.length) process.stdout.write(`${label}: SIGNATURE_REQUIRED: no signatures in the lookaside\n`);
@@ -41,10 +42,12 @@ export class VerifyCommand extends CommandRunner {
         if ('accepted' in s) process.stdout.write(`${label} signature-${s.n}: OK by ${s.accepted.keyFingerprint} as ${s.accepted.dockerReference}\n`);
         else process.stdout.write(`${label} signature-${s.n}: ${s.refusal.code}: ${s.refusal.message}\n`);
       }
-      if (!e.signatures.some((s) => 'accepted' in s)) allOk = false;
+      if (refusal || e.signatures.some((s) => 'accepted' in s)) continue;
+      const first = e.signatures.find((s) => 'refusal' in s);
+      refusal = first && 'refusal' in first ? { code: first.refusal.code, message: `${label} signature-${first.n}: ${first.refusal.message}` } : { code: 'SIGNATURE_REQUIRED', message: `no signature for ${formatReference(image.ref)} (${label}) in the lookaside` };
     }
-    if (!allOk) {
-      process.stderr.write(`airlock: SIGNATURE_REQUIRED: no accepted signature for ${formatReference(image.ref)} (${image.digest})\n`);
+    if (refusal) {
+      process.stderr.write(`airlock: ${refusal.code}: ${refusal.message}\n`);
       process.exitCode = EXIT.signature;
     }
   }

@@ -46,6 +46,9 @@ function header(res: Response, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** A repository and a tag or digest as people write them: `repo:tag`, `repo@sha256:...`. */
+const named = (repository: string, selector: string) => `${repository}${selector.includes(':') ? '@' : ':'}${selector}`;
+
 /**
  * A client for one registry host (OCI distribution v2). It keeps pooled
  * connections, learns the auth challenge once, caches bearer tokens per
@@ -217,7 +220,7 @@ export class RegistryClient {
 
   /** Fetches a manifest's exact bytes; checks them against the digest asked for and the one the registry states. */
   async getManifest(repository: string, selector: string): Promise<ManifestBlob> {
-    const what = `manifest ${repository}:${selector}`;
+    const what = `manifest ${named(repository, selector)}`;
     const res = await this.call('GET', `/v2/${repository}/manifests/${selector}`, {
       scopes: [{ repository, actions: ['pull'] }],
       headers: { accept: MANIFEST_MEDIA_TYPES.join(', ') },
@@ -250,7 +253,7 @@ export class RegistryClient {
       headers: { accept: MANIFEST_MEDIA_TYPES.join(', ') },
       ok: [200],
       passThrough: [404],
-      what: `HEAD manifest ${repository}:${selector}`,
+      what: `HEAD manifest ${named(repository, selector)}`,
     });
     await drain(res);
     if (res.statusCode === 404) return undefined;
@@ -264,12 +267,12 @@ export class RegistryClient {
       headers: { 'content-type': m.mediaType, 'content-length': String(m.bytes.length) },
       body: m.bytes,
       ok: [200, 201, 202],
-      what: `PUT manifest ${repository}:${selector}`,
+      what: `PUT manifest ${named(repository, selector)}`,
     });
     const stated = header(res, 'docker-content-digest');
     await drain(res);
     if (stated && stated !== m.digest) {
-      throw new RegistryError('BLOB_DIGEST_MISMATCH', `registry ${this.registry} stored manifest ${repository}:${selector} as ${stated}, expected ${m.digest}`);
+      throw new RegistryError('BLOB_DIGEST_MISMATCH', `registry ${this.registry} stored manifest ${named(repository, selector)} as ${stated}, expected ${m.digest}`);
     }
   }
 

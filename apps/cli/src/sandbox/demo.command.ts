@@ -10,6 +10,7 @@ import { pickPort } from './local-services';
 import type { SandboxServices } from './sandbox-env';
 import { PEOPLE } from './sandbox.command';
 import { startProcesses } from '../serve.command';
+import { count } from '../plural';
 
 const run = promisify(execFile);
 type Started = Awaited<ReturnType<typeof startProcesses>>;
@@ -117,7 +118,7 @@ export class DemoCommand extends CommandRunner {
       await L.waitFor(pr.id, ['exporting']);
       this.say('production: alice requested, bob and carol approved; QA signature verified; waiting for the air-gap channel');
       const ex = await L.call('POST', '/api/v1/channels/qa-to-prod/bundles', 'olga', {});
-      this.say(`bundle exported by olga: sequence ${ex.sequence}, ${ex.volumes.length} volumes, ${(ex.bytes / 2 ** 20).toFixed(2)} MiB, signed by QA and encrypted to production's key`);
+      this.say(`bundle exported by olga: sequence ${ex.sequence}, ${count(ex.volumes.length, 'volume')}, ${(ex.bytes / 2 ** 20).toFixed(2)} MiB, signed by QA and encrypted to production's key`);
 
       const carried = join(media, 'usb-stick');
       mkdirSync(carried, { recursive: true });
