@@ -9,7 +9,8 @@ import { pushBlob, pushRandomImage } from '../support/images';
 import { skopeo, skopeoRawDigest } from '../support/skopeo';
 import { GpgHome } from '../support/gpg';
 import { airlock } from '../support/cli';
-import { ChannelLock } from '../../libs/promotion/src/channel-lock';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 
 /**
  * Two airlock instances: the low side (dev -> qa -> prod over a bundle channel)
@@ -81,8 +82,16 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     const first = await promote('team/app', '1.0');
     // export through the API (operator), carry the files
     expect((await low.call('POST', '/api/v1/channels/qa-to-prod/bundles', low.tokens.alice, {})).status).toBe(403);
-    const ex = await low.call('POST', '/api/v1/channels/qa-to-prod/bundles', low.tokens.olga, {});
-    expect(ex.status).toBe(201);
+    const started = await low.call('POST', '/api/v1/channels/qa-to-prod/bundles', low.tokens.olga, {});
+    expect([started.status, started.body.state, started.body.sequence]).toEqual([202, 'queued', 1]);
+    // the worker writes it; the job tells its bytes, its end and the bundle it wrote (GET, and server-sent events)
+    const events = await request(`${low.url}/api/v1/bundle-jobs/${started.body.id}/events`, { headers: { authorization: `Bearer ${low.tokens.olga}` } });
+    const stream = await events.body.text();
+    expect(stream).toMatch(/"state":"completed"/);
+    const job = (await low.call('GET', `/api/v1/bundle-jobs/${started.body.id}`, low.tokens.dave)).body;
+    expect(job).toMatchObject({ state: 'completed', sequence: 1, requestedBy: 'olga', error: null });
+    expect(job.bytesDone).toBe(job.bytesTotal);
+    const ex = { body: job.result };
     expect(ex.body).toMatchObject({ sequence: 1, images: 1 });
     expect(ex.body.volumes.length).toBeGreaterThan(1);
     expect((await low.call('GET', `/api/v1/promotions/${first.id}`, low.tokens.alice)).body.state).toBe('exported');
@@ -261,24 +270,35 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
 
   it('two exports of one channel at once: one writes the bundle, the other is BUNDLE_EXPORT_BUSY (or finds nothing left) and writes nothing', async () => {
     const { b } = await waitingForExport('team/twice', 3_000_000);
-    // another process holds the channel: refused at once, nothing written, audited
+    // another process (this one, alive) runs an export of the channel: refused at once, nothing written
     const out = join(carried, 'twice');
-    const lock = ChannelLock.acquire(low.api.runtime.db, 'qa-to-prod', 'export');
+    const db = low.api.runtime.db;
+    const now = new Date().toISOString();
+    db.prepare("INSERT INTO bundle_jobs (id, kind, channel, sequence, bundle_id, state, runner, requested_by, plan, created_at, updated_at) VALUES (?, 'export', 'qa-to-prod', 99, ?, 'running', ?, 'test', '{}', ?, ?)").run(randomUUID(), randomUUID(), `${hostname()}:${process.pid}`, now, now);
     try {
       const busy = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out]);
       expect([busy.code, busy.stderr]).toEqual([3, expect.stringMatching(/^airlock: BUNDLE_EXPORT_BUSY: /)]);
       expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
     } finally {
-      lock.release();
+      db.prepare("DELETE FROM bundle_jobs WHERE sequence = 99 AND requested_by = 'test'").run();
     }
     const sequences = () => (low.api.runtime.db.prepare("SELECT sequence FROM bundles WHERE direction = 'export' ORDER BY sequence").pluck().all() as number[]);
     const before = sequences();
     const [api, cli] = await Promise.all([low.call('POST', '/api/v1/channels/qa-to-prod/bundles', low.tokens.olga, {}), airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out])]);
-    const outcomes = [api.status === 201 ? 'exported' : api.body.error.code, cli.code === 0 ? 'exported' : /airlock: (\w+):/.exec(cli.stderr)?.[1]];
+    const apiOutcome = async () => {
+      if (api.status !== 202) return api.body.error.code;
+      const end = Date.now() + 30_000;
+      for (let j = api.body; ; j = (await low.call('GET', `/api/v1/bundle-jobs/${api.body.id}`, low.tokens.olga)).body) {
+        if (j.state === 'completed') return 'exported';
+        if (j.state === 'failed' || Date.now() > end) return j.error?.code ?? j.state;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const outcomes = [await apiOutcome(), cli.code === 0 ? 'exported' : /airlock: (\w+):/.exec(cli.stderr)?.[1]];
     expect(outcomes.filter((o) => o === 'exported')).toHaveLength(1);
     expect(outcomes.filter((o) => o !== 'exported')).toEqual([expect.stringMatching(/^(BUNDLE_EXPORT_BUSY|BUNDLE_NOTHING_TO_EXPORT)$/)]);
     expect(sequences()).toEqual([...before, before[before.length - 1] + 1]);
     expect((await low.call('GET', `/api/v1/promotions/${b.body.id}`, low.tokens.alice)).body.state).toBe('exported');
-    expect(low.api.runtime.db.prepare('SELECT COUNT(*) FROM channel_locks').pluck().get()).toBe(0);
+    expect(low.api.runtime.db.prepare("SELECT COUNT(*) FROM bundle_jobs WHERE state IN ('queued', 'running')").pluck().get()).toBe(0);
   });
 });

@@ -63,6 +63,7 @@ describe('hostile clients: every route guarded, bad input refused cleanly, no se
     ['POST', '/api/v1/channels/none/bundles', ['operator', 'admin'], {}],
     ['GET', '/api/v1/bundles', ['operator', 'auditor', 'admin']],
     ['GET', '/api/v1/bundles/nope', ['operator', 'auditor', 'admin']],
+    ['GET', '/api/v1/bundle-jobs/00000000-0000-4000-8000-000000000000', ['operator', 'auditor', 'admin']],
   ];
 
   it('answers each route x {no token, bad token, revoked token, each role} as documented', async () => {

@@ -57,6 +57,9 @@ export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = 
       progress: (id, a, p) => reports.run(() => progress.onProgress(id, a, p)),
       completed: (id, a, r) => reports.run(() => progress.onCompleted(id, a, r)),
       failed: (id, a, c, m) => reports.run(() => progress.onFailed(id, a, c, m)),
+      exportProgress: (id, p) => reports.run(() => core.exporter.progress(id, p)),
+      exportCompleted: (id, w) => reports.run(() => void core.exporter.record(id, w)),
+      exportFailed: (id, c, m) => reports.run(() => core.exporter.fail(id, c, m)),
     });
   };
   // wait at most 3 s for Redis (without it the API still answers; the reconciler catches up); the timer must not outlive the wait,
@@ -70,6 +73,7 @@ export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = 
     reconciling = true;
     try {
       await progress.reconcile();
+      await core.exporter.reconcile();
     } catch {
       /* Redis away: next round */
     } finally {

@@ -45,7 +45,7 @@ export async function openCore(loaded: LoadedConfig, queue: PromotionQueue = new
     audit,
     registries,
     service,
-    exporter: new BundleExporter(db, audit, catalog, registries, service),
+    exporter: new BundleExporter(db, audit, catalog, registries, service, queue),
     importer: new BundleImporter(db, audit, catalog, registries, service),
     bundles: new BundleStore(db),
     async close() {

@@ -1,20 +1,19 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { AirlockError, faultPoint, isAirlockError, markAudited } from '@airlock/common';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { AirlockError, isAirlockError, markAudited, processAlive } from '@airlock/common';
 import { AuditLog } from '@airlock/audit';
 import { Db } from '@airlock/database';
-import { LayoutImageEntry, Registries, RegistryRepository, layoutBlobPath, layoutFiles, manifestDigests, parseReference, walkImage } from '@airlock/oci';
-import { signaturePath } from '@airlock/signing';
-import { BUNDLE_FORMAT, BundleEntry, BundleManifest, writeBundle } from '@airlock/bundle';
+import { Registries } from '@airlock/oci';
 import { StageCatalog } from './stage-catalog';
 import { channelOf } from './channels';
-import { ChannelLock } from './channel-lock';
 import { BundleStore } from './bundle-store';
+import { BundleJobRow, BundleJobStore } from './bundle-job-store';
 import { nextState } from './promotion-lifecycle';
 import { PromotionStore, PromotionRow } from './promotion-store';
 import { PromotionService, Ctx } from './promotion.service';
-
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+import { PromotionQueue } from './promotion-queue';
+import { ExportJob, ExportProgress, ExportWritten } from './queues';
+import { writeExport } from './export-write';
 
 /** What an export wrote. */
 export interface ExportResult {
@@ -29,18 +28,40 @@ export interface ExportResult {
   blobsLeftOut: number;
 }
 
+/** An export job as the API shows it. */
+export interface BundleJobView {
+  id: string;
+  kind: 'export';
+  channel: string;
+  sequence: number;
+  bundleId: string;
+  state: BundleJobRow['state'];
+  requestedBy: string;
+  bytesDone: number;
+  bytesTotal: number;
+  result: ExportResult | null;
+  error: { code: string; message: string } | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+const SYSTEM = { principal: { user: 'airlock', roles: ['admin' as const] } };
+const LOCAL_RUNNER = () => `${hostname()}:${process.pid}`;
+
 /**
- * Writes one bundle holding every promotion waiting on a channel: the images
- * as an OCI layout (blobs the far side confirmed by receipt left out unless
- * `full`), their source signatures, and bundle.json with the promotion
- * records. One export per channel at a time, across processes (ChannelLock:
- * the loser is BUNDLE_EXPORT_BUSY and writes nothing); the sequence is
- * taken under that claim and recorded only when the bundle is complete on
- * disk.
+ * Bundle exports, as jobs. `plan` claims the channel (one export per channel
+ * at a time, across processes: the loser is BUNDLE_EXPORT_BUSY and writes
+ * nothing), fixes the bundle's id and sequence and what it carries, and
+ * records the job. The bundle is written by `writeExport` (no database):
+ * in a worker for an export the API started (`start`, progress in bytes
+ * through the queue), or in this process for the CLI (`export`). `record`
+ * then records the bundle, moves its promotions to exported and audits it,
+ * once whatever delivers the report twice; `fail` ends a job that failed.
  */
 export class BundleExporter {
   private readonly store: PromotionStore;
   private readonly bundles: BundleStore;
+  readonly jobs: BundleJobStore;
 
   constructor(
     private readonly db: Db,
@@ -48,21 +69,43 @@ export class BundleExporter {
     private readonly catalog: StageCatalog,
     private readonly registries: Registries,
     private readonly service: PromotionService,
+    private readonly queue?: PromotionQueue,
   ) {
     this.store = new PromotionStore(db);
     this.bundles = new BundleStore(db);
+    this.jobs = new BundleJobStore(db);
   }
 
+  /** Exports in this process (the CLI, the demo): plan, write, record. */
   async export(ctx: Ctx, channelName: string, o: { full?: boolean; outDir?: string; onProgress?: (done: number, total: number) => void } = {}): Promise<ExportResult> {
+    const job = this.audited(ctx, channelName, () => this.plan(ctx, channelName, o, LOCAL_RUNNER()));
+    let written: ExportWritten;
     try {
-      const ch = channelOf(this.catalog, channelName);
-      // the sequence is this run's from here on: no other process exports on the channel until it is done
-      const lock = ChannelLock.acquire(this.db, ch.name, 'export');
-      try {
-        return await this.run(ctx, ch.name, o);
-      } finally {
-        lock.release();
-      }
+      written = await writeExport(job, { catalog: this.catalog, registries: this.registries, onProgress: (p) => o.onProgress?.(p.bytesDone, p.bytesTotal) });
+    } catch (e) {
+      this.fail(job.jobId, isAirlockError(e) ? e.code : 'INTERNAL', (e as Error).message, ctx);
+      throw isAirlockError(e) ? markAudited(e) : e;
+    }
+    return this.record(job.jobId, written, ctx) as ExportResult;
+  }
+
+  /** Starts an export as a queued job (the API): the worker writes it; its report is recorded by `record`. */
+  async start(ctx: Ctx, channelName: string, o: { full?: boolean } = {}): Promise<BundleJobView> {
+    const queue = this.queue;
+    if (!queue) throw new AirlockError('QUEUE_UNAVAILABLE', 'this process runs no queue; use airlock bundle export');
+    const job = this.audited(ctx, channelName, () => this.plan(ctx, channelName, o, 'queue'));
+    try {
+      await queue.enqueueExport(job);
+    } catch (e) {
+      // the reconciler enqueues it again while Redis is away; the job is recorded and the channel claimed
+      if (!isAirlockError(e) || e.code !== 'QUEUE_UNAVAILABLE') throw e;
+    }
+    return this.view(job.jobId);
+  }
+
+  private audited<T>(ctx: Ctx, channelName: string, f: () => T): T {
+    try {
+      return f();
     } catch (e) {
       if (isAirlockError(e)) {
         this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.export.failed', requestId: ctx.requestId, details: { channel: channelName, code: e.code, message: e.message } });
@@ -72,106 +115,119 @@ export class BundleExporter {
     }
   }
 
-  private async run(ctx: Ctx, channelName: string, o: { full?: boolean; outDir?: string; onProgress?: (done: number, total: number) => void }): Promise<ExportResult> {
+  /** Claims the channel and fixes the next bundle, in one IMMEDIATE transaction. */
+  private plan(ctx: Ctx, channelName: string, o: { full?: boolean; outDir?: string }, runner: string): ExportJob {
     const ch = channelOf(this.catalog, channelName);
     const from = this.catalog.get(ch.config.from);
     const to = this.catalog.get(ch.config.to);
     if (to.config.transport !== 'bundle') throw new AirlockError('CONFIG_INVALID', `channel ${ch.name}: stage ${to.name} is not a bundle stage`);
-    const waiting = this.store.waitingForExport(from.name, to.name);
-    if (!waiting.length) throw new AirlockError('BUNDLE_NOTHING_TO_EXPORT', `no verified promotion is waiting on channel ${ch.name}`);
-    const recipients = ch.config.encrypt ? await ch.recipients() : [];
-    if (ch.config.encrypt && !recipients.length) throw new AirlockError('KEY_MISSING', `channel ${ch.name} encrypts but names no recipients`);
-    const senderKey = await ch.senderKey();
-    const known = this.bundles.knownBlobs(ch.name);
-    const sequence = this.bundles.lastSequence(ch.name, 'export') + 1;
-
-    // collect entries: manifests and blobs from the source registry, signatures from the source lookaside
-    const content = new Map<string, Buffer>();
-    const blobs = new Map<string, { source: RegistryRepository; digest: string; size: number }>();
-    const images: LayoutImageEntry[] = [];
-    let leftOut = 0;
-    for (const p of waiting) {
-      const src = parseReference(p.source_ref, { defaultTag: false });
-      const dst = parseReference(p.target_ref, { defaultTag: false });
-      const source = new RegistryRepository(this.registries.client(src.registry), src.repository);
-      const graph = await walkImage(source, p.digest);
-      for (const m of graph.manifests) content.set(layoutBlobPath('oci', m.digest), m.bytes);
-      for (const b of graph.blobs) {
-        if (!o.full && known.has(b.digest)) {
-          leftOut++;
-          continue;
-        }
-        blobs.set(layoutBlobPath('oci', b.digest), { source, digest: b.digest, size: b.size });
-      }
-      images.push({ mediaType: graph.top.mediaType, digest: p.digest, size: graph.top.bytes.length, annotations: { 'org.opencontainers.image.ref.name': `${dst.repository}:${dst.tag ?? 'latest'}`, 'io.airlock.promotion': p.id } });
-      for (const d of manifestDigests(graph)) {
-        const sigs = await from.lookaside.list(src.repository, d);
-        sigs.forEach((s, i) => content.set(`signatures/${signaturePath(src.repository, d, i + 1)}`, s));
-      }
-    }
-    const layout = layoutFiles(images);
-    content.set('oci/oci-layout', layout['oci-layout']);
-    content.set('oci/index.json', layout['index.json']);
-    const entries: BundleEntry[] = [
-      ...[...content].map(([name, b]) => ({ name, size: b.length, sha256: sha256(b) })),
-      ...[...blobs].filter(([name]) => !content.has(name)).map(([name, b]) => ({ name, size: b.size, sha256: b.digest.slice(7) })),
-    ];
-    const now = new Date();
-    const manifest: BundleManifest = {
-      format: BUNDLE_FORMAT,
-      id: randomUUID(),
-      channel: ch.name,
-      source: from.name,
-      target: to.name,
-      sequence,
-      created: now.toISOString(),
-      expires: new Date(now.getTime() + ch.config.lifetimeHours * 3600_000).toISOString(),
-      sender: senderKey.getFingerprint().toUpperCase(),
-      full: !!o.full,
-      images: waiting.map((p) => ({
-        promotionId: p.id,
-        source: p.source_ref,
-        target: p.target_ref,
-        digest: p.digest,
-        mediaType: p.media_type,
-        requester: p.requester,
-        reason: p.reason,
-        requestedAt: p.created_at,
-        approvals: this.store.approvals(p.id).map((a) => ({ approver: a.approver, role: a.role, comment: a.comment, at: a.created_at })),
-      })),
-      entries,
-    };
-    const total = entries.reduce((a, e) => a + e.size, 0);
-    let done = 0;
-    const outDir = o.outDir ?? ch.dir;
-    const written = await writeBundle({
-      manifest,
-      outDir,
-      maxVolumeBytes: ch.config.volumeSizeMiB * 2 ** 20,
-      signingKey: senderKey,
-      encryptTo: ch.config.encrypt ? recipients : undefined,
-      onProgress: (n) => {
-        done += n;
-        if (done > total / 2) faultPoint('export:mid-bundle');
-        o.onProgress?.(done, total);
-      },
-      open: async (e) => {
-        const b = content.get(e.name);
-        if (b) return Readable.from([b]);
-        const blob = blobs.get(e.name) as { source: RegistryRepository; digest: string; size: number };
-        return (await blob.source.openBlob(blob.digest)).body;
-      },
-    });
-    this.db
-      .transaction(() => {
-        this.bundles.record('export', manifest, { volumes: written.volumes, bytes: written.bytes });
-        this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.exported', stage: to.name, requestId: ctx.requestId, details: { bundleId: manifest.id, channel: ch.name, sequence, volumes: written.volumes.length, bytes: written.bytes, images: manifest.images.length, full: manifest.full, blobsLeftOut: leftOut } });
-        for (const p of waiting) {
-          const cur = this.store.get(p.id) as PromotionRow;
-          if (nextState(cur.state, 'export')) this.service.transition(ctx, cur, 'export', {}, { bundleId: manifest.id, sequence });
-        }
+    return this.db
+      .transaction((): ExportJob => {
+        const active = this.jobs.active(ch.name);
+        if (active && !this.abandoned(active)) throw new AirlockError('BUNDLE_EXPORT_BUSY', `another export of channel ${ch.name} is running (sequence ${active.sequence}, started by ${active.requested_by} at ${active.created_at}); try again when it has finished`);
+        if (active) this.fail(active.id, 'INTERNAL', `the process that ran it (${active.runner}) is gone`);
+        const waiting = this.store.waitingForExport(from.name, to.name);
+        if (!waiting.length) throw new AirlockError('BUNDLE_NOTHING_TO_EXPORT', `no verified promotion is waiting on channel ${ch.name}`);
+        const now = new Date();
+        const job: ExportJob = {
+          jobId: randomUUID(),
+          bundleId: randomUUID(),
+          channel: ch.name,
+          sequence: this.bundles.lastSequence(ch.name, 'export') + 1,
+          created: now.toISOString(),
+          expires: new Date(now.getTime() + ch.config.lifetimeHours * 3600_000).toISOString(),
+          full: !!o.full,
+          outDir: o.outDir ?? ch.dir,
+          knownBlobs: [...this.bundles.knownBlobs(ch.name)],
+          images: waiting.map((p) => ({
+            promotionId: p.id,
+            source: p.source_ref,
+            target: p.target_ref,
+            digest: p.digest,
+            mediaType: p.media_type,
+            requester: p.requester,
+            reason: p.reason,
+            requestedAt: p.created_at,
+            approvals: this.store.approvals(p.id).map((a) => ({ approver: a.approver, role: a.role, comment: a.comment, at: a.created_at })),
+          })),
+        };
+        this.jobs.insert(job, { runner, requestedBy: ctx.principal.user, requestId: ctx.requestId });
+        this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.export.started', stage: to.name, requestId: ctx.requestId, details: { jobId: job.jobId, bundleId: job.bundleId, channel: ch.name, sequence: job.sequence, images: job.images.length, runner: runner === 'queue' ? 'queue' : 'this process' } });
+        return job;
       })
       .immediate();
-    return { bundleId: manifest.id, channel: ch.name, sequence, dir: outDir, volumes: written.volumes, indexFile: written.indexFile, images: waiting.length, bytes: written.bytes, blobsLeftOut: leftOut };
+  }
+
+  /** A job a process on this host ran and that process is gone (the queue's jobs are the reconciler's). */
+  private abandoned(j: BundleJobRow): boolean {
+    const [host, pid] = j.runner.split(':');
+    return j.runner !== 'queue' && host === hostname() && !processAlive(Number(pid));
+  }
+
+  /** Records a written bundle: the channel's sequence, its promotions exported, the audit event; once. */
+  record(jobId: string, written: ExportWritten, ctx: Ctx | typeof SYSTEM = SYSTEM): ExportResult | undefined {
+    const m = written.manifest;
+    const result: ExportResult = { bundleId: m.id, channel: m.channel, sequence: m.sequence, dir: written.dir, volumes: written.volumes, indexFile: written.indexFile, images: m.images.length, bytes: written.bytes, blobsLeftOut: written.blobsLeftOut };
+    const recorded = this.db
+      .transaction(() => {
+        if (!this.jobs.finish(jobId, { state: 'completed', result, bytes: m.entries.reduce((a, e) => a + e.size, 0) })) return false;
+        this.bundles.record('export', m, { volumes: written.volumes, bytes: written.bytes });
+        this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.exported', stage: m.target, requestId: 'requestId' in ctx ? ctx.requestId : undefined, details: { jobId, bundleId: m.id, channel: m.channel, sequence: m.sequence, volumes: written.volumes.length, bytes: written.bytes, images: m.images.length, full: m.full, blobsLeftOut: written.blobsLeftOut } });
+        for (const img of m.images) {
+          const cur = this.store.get(img.promotionId) as PromotionRow | undefined;
+          if (cur && nextState(cur.state, 'export')) this.service.transition(ctx, cur, 'export', {}, { bundleId: m.id, sequence: m.sequence });
+        }
+        return true;
+      })
+      .immediate();
+    return recorded ? result : undefined;
+  }
+
+  /** Ends a job that failed (the channel is free again), with its audit event; once. */
+  fail(jobId: string, code: string, message: string, ctx: Ctx | typeof SYSTEM = SYSTEM): void {
+    this.db
+      .transaction(() => {
+        const j = this.jobs.get(jobId);
+        if (!j || !this.jobs.finish(jobId, { state: 'failed', code, message })) return;
+        this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.export.failed', requestId: 'requestId' in ctx ? ctx.requestId : undefined, details: { jobId, channel: j.channel, sequence: j.sequence, code, message: message.slice(0, 500) } });
+      })
+      .immediate();
+  }
+
+  progress(jobId: string, p: ExportProgress): void {
+    this.jobs.progress(jobId, p.bytesDone, p.bytesTotal);
+  }
+
+  view(jobId: string): BundleJobView {
+    const j = this.jobs.get(jobId);
+    if (!j) throw new AirlockError('NOT_FOUND', 'no bundle job with that id');
+    return {
+      id: j.id,
+      kind: j.kind,
+      channel: j.channel,
+      sequence: j.sequence,
+      bundleId: j.bundle_id,
+      state: j.state,
+      requestedBy: j.requested_by,
+      bytesDone: j.bytes_done,
+      bytesTotal: j.bytes_total,
+      result: j.result ? (JSON.parse(j.result) as ExportResult) : null,
+      error: j.error_code ? { code: j.error_code, message: j.error_message ?? '' } : null,
+      createdAt: j.created_at,
+      finishedAt: j.finished_at,
+    };
+  }
+
+  /** Exports the queue runs whose job is gone (Redis wiped) are enqueued again; finished ones are recorded. */
+  async reconcile(): Promise<void> {
+    const queue = this.queue;
+    if (!queue) return;
+    for (const j of this.jobs.allActive()) {
+      if (j.runner !== 'queue') continue;
+      const st = await queue.exportStatus(j.id);
+      if (st.state === 'missing') await queue.enqueueExport(JSON.parse(j.plan) as ExportJob);
+      else if (st.state === 'completed') this.record(j.id, st.result);
+      else if (st.state === 'failed') this.fail(j.id, st.code, st.message);
+    }
   }
 }

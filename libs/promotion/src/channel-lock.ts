@@ -11,28 +11,28 @@ interface LockRow {
 }
 
 /**
- * Holds a channel's import, or its export, for one run, across every
- * process that opens the same database: the row is claimed in one IMMEDIATE
- * transaction, so of two runs at once exactly one gets it and the other is
- * told BUNDLE_IMPORT_BUSY or BUNDLE_EXPORT_BUSY before it has written
- * anything. A row left by a process that died (kill -9, a power cut) on this
- * host is taken over.
+ * Holds a channel's import for one run, across every process that opens the
+ * same database: the row is claimed in one IMMEDIATE transaction, so of two
+ * runs at once exactly one gets it and the other is told BUNDLE_IMPORT_BUSY
+ * before it has written anything. A row left by a process that died (kill
+ * -9, a power cut) on this host is taken over. (Exports claim their channel
+ * as a bundle job: bundle-export.ts.)
  */
 export class ChannelLock {
   private constructor(
     private readonly db: Db,
     readonly channel: string,
-    private readonly direction: 'import' | 'export',
+    private readonly direction: 'import',
     private readonly token: string,
   ) {}
 
-  static acquire(db: Db, channel: string, direction: 'import' | 'export'): ChannelLock {
+  static acquire(db: Db, channel: string, direction: 'import'): ChannelLock {
     const token = randomUUID();
     const host = hostname();
     db.transaction(() => {
       const held = db.prepare('SELECT host, pid, token, acquired_at FROM channel_locks WHERE channel = ? AND direction = ?').get(channel, direction) as LockRow | undefined;
       if (held && !(held.host === host && !processAlive(held.pid))) {
-        throw new AirlockError(direction === 'import' ? 'BUNDLE_IMPORT_BUSY' : 'BUNDLE_EXPORT_BUSY', `another ${direction} of channel ${channel} is running (process ${held.pid} on ${held.host}, since ${held.acquired_at}); try again when it has finished`);
+        throw new AirlockError('BUNDLE_IMPORT_BUSY', `another ${direction} of channel ${channel} is running (process ${held.pid} on ${held.host}, since ${held.acquired_at}); try again when it has finished`);
       }
       db.prepare('INSERT OR REPLACE INTO channel_locks (channel, direction, host, pid, token, acquired_at) VALUES (?, ?, ?, ?, ?, ?)').run(channel, direction, host, process.pid, token, new Date().toISOString());
     }).immediate();

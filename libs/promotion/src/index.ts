@@ -11,6 +11,7 @@ export * from './promotion-progress';
 export * from './run';
 export * from './channels';
 export * from './bundle-store';
+export * from './bundle-job-store';
 export * from './bundle-export';
 export * from './bundle-import';
 export * from './bundle-receipt';

@@ -18,4 +18,10 @@ export class NoQueue implements PromotionQueue {
   async status(): Promise<JobStatus> {
     this.refuse();
   }
+  async enqueueExport(): Promise<void> {
+    this.refuse();
+  }
+  async exportStatus(): Promise<JobStatus<never>> {
+    this.refuse();
+  }
 }

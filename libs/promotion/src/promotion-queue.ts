@@ -1,10 +1,10 @@
-import { PromoteJob, PromoteResult } from './queues';
+import { ExportJob, ExportWritten, PromoteJob, PromoteResult } from './queues';
 
-/** What the queue knows about a promotion's job. */
-export type JobStatus =
+/** What the queue knows about a job. */
+export type JobStatus<R = PromoteResult> =
   | { state: 'missing' }
   | { state: 'pending' | 'active' }
-  | { state: 'completed'; result: PromoteResult }
+  | { state: 'completed'; result: R }
   | { state: 'failed'; code: string; message: string };
 
 /** The execution engine as the domain sees it (BullMQ behind it in the apps). */
@@ -14,6 +14,17 @@ export interface PromotionQueue {
   /** Removes a job that has not started; false when it is running. */
   remove(promotionId: string, attempt: number): Promise<boolean>;
   status(promotionId: string, attempt: number): Promise<JobStatus>;
+  /** Adds an export job unless one with its id exists. */
+  enqueueExport(job: ExportJob): Promise<void>;
+  exportStatus(jobId: string): Promise<JobStatus<ExportWritten>>;
+}
+
+/** The queue's id of an export job. */
+export const exportJobIdOf = (jobId: string): string => `export.${jobId}`;
+
+/** The export job id in a queue job id, or undefined for another job. */
+export function parseExportJobId(queueJobId: string): string | undefined {
+  return /^export\.([0-9a-f-]{36})$/.exec(queueJobId)?.[1];
 }
 
 /** The job id: the promotion id (and the attempt, so a retry is a new job). */

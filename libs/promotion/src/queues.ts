@@ -6,7 +6,7 @@ import { z } from 'zod';
  */
 export const QUEUES = { promotions: 'airlock-promotions' } as const;
 
-export const JOBS = { promote: 'promote' } as const;
+export const JOBS = { promote: 'promote', export: 'export' } as const;
 export type JobName = (typeof JOBS)[keyof typeof JOBS];
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
@@ -28,15 +28,72 @@ export const promoteJobSchema = z
 
 export type PromoteJob = z.infer<typeof promoteJobSchema>;
 
+/**
+ * Payload of an export job: everything a worker needs to write the bundle
+ * (it never opens the database), fixed when the API claimed the channel's
+ * sequence. No secret: the worker unlocks the sender key itself.
+ */
+export const exportJobSchema = z
+  .object({
+    jobId: z.string().uuid(),
+    bundleId: z.string().uuid(),
+    channel: z.string().min(1),
+    sequence: z.number().int().min(1),
+    created: z.string().datetime(),
+    expires: z.string().datetime(),
+    full: z.boolean(),
+    outDir: z.string().min(1),
+    /** Blobs the far side confirmed by receipt (left out unless full). */
+    knownBlobs: z.array(z.string().regex(DIGEST)),
+    images: z
+      .array(
+        z
+          .object({
+            promotionId: z.string().uuid(),
+            source: z.string().min(1),
+            target: z.string().min(1),
+            digest: z.string().regex(DIGEST),
+            mediaType: z.string().min(1),
+            requester: z.string(),
+            reason: z.string(),
+            requestedAt: z.string(),
+            approvals: z.array(z.object({ approver: z.string(), role: z.string(), comment: z.string(), at: z.string() }).strict()),
+          })
+          .strict(),
+      )
+      .min(1),
+  })
+  .strict();
+
+export type ExportJob = z.infer<typeof exportJobSchema>;
+
+/** What an export job wrote. */
+export interface ExportWritten {
+  dir: string;
+  volumes: { name: string; size: number; sha256: string }[];
+  indexFile: string;
+  bytes: number;
+  blobsLeftOut: number;
+  /** bundle.json as written (what the channel's sequence records). */
+  manifest: import('@airlock/bundle').BundleManifest;
+}
+
+/** Progress of an export job, in bytes of entries written. */
+export interface ExportProgress {
+  bytesDone: number;
+  bytesTotal: number;
+}
+
 /** One payload type per job name. */
 export interface JobPayloads {
   promote: PromoteJob;
+  export: ExportJob;
 }
 export type JobOf<N extends JobName> = JobPayloads[N];
 export type JobItem = { [N in JobName]: { name: N; data: JobPayloads[N] } }[JobName];
 
 /** Schemas by job name, so a worker validates what it takes off the queue. */
-export const JOB_SCHEMAS: { [N in JobName]: z.ZodType<JobPayloads[N]> } = { promote: promoteJobSchema };
+export const JOB_SCHEMAS: { [N in JobName]: z.ZodType<JobPayloads[N]> } = { promote: promoteJobSchema, export: exportJobSchema };
 
 /** Steps of a promotion run, in order, and the state each puts the promotion in. */
 export const STEPS = ['verify', 'copy', 'sign', 'publish'] as const;

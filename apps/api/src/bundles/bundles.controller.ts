@@ -1,4 +1,6 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, MessageEvent, Param, ParseUUIDPipe, Post, Put, Req, Res, Sse } from '@nestjs/common';
+import type { Observable } from 'rxjs';
+import { bundleJobEvents } from './bundle-job-events';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsOptional, Matches } from 'class-validator';
 import type { Response } from 'express';
@@ -45,6 +47,8 @@ const view = (b: BundleRow) => ({
   receiptAt: b.receipt_at,
 });
 
+const jobUuid = new ParseUUIDPipe({ version: '4', exceptionFactory: () => new AirlockError('NOT_FOUND', 'no bundle job with that id') });
+
 /** Bundle export on the low side, and the bundles each side wrote or took in. */
 @ApiTags('bundles')
 @ApiBearerAuth()
@@ -57,11 +61,27 @@ export class BundlesController {
     private readonly catalog: StageCatalog,
   ) {}
 
+  /** Low side: starts an export as a queued job (202); a worker writes the bundle; GET or follow the job for its progress and result. */
   @Post('channels/:name/bundles')
-  @HttpCode(201)
+  @HttpCode(202)
   @Roles('operator')
   async export(@Req() req: AuthedRequest, @Param('name') name: string, @Body() body: ExportBundleDto): Promise<object> {
-    return this.exporter.export({ principal: req.principal as Principal, requestId: requestIdOf(req) }, name, { full: body.full });
+    return this.exporter.start({ principal: req.principal as Principal, requestId: requestIdOf(req) }, name, { full: body.full });
+  }
+
+  /** An export job: its state, bytes written so far, and when completed the bundle it wrote. */
+  @Get('bundle-jobs/:id')
+  @Roles('operator', 'auditor')
+  job(@Param('id', jobUuid) id: string): object {
+    return this.exporter.view(id);
+  }
+
+  /** Server-sent events: the export job each time it changes, until it completes or fails. */
+  @Sse('bundle-jobs/:id/events')
+  @Roles('operator', 'auditor')
+  jobEvents(@Param('id', jobUuid) id: string): Observable<MessageEvent> {
+    this.exporter.view(id);
+    return bundleJobEvents(this.exporter, id);
   }
 
   private uploadDir(): string {

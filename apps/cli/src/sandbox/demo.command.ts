@@ -42,6 +42,16 @@ class Side {
       await new Promise((r) => setTimeout(r, 150));
     }
   }
+  /** Waits for an export job the API started to end; its result is the bundle written. */
+  async waitForJob(id: string): Promise<any> {
+    const end = Date.now() + 120_000;
+    for (;;) {
+      const j = await this.call('GET', `/api/v1/bundle-jobs/${id}`, 'olga');
+      if (j.state === 'completed') return j.result;
+      if (j.state === 'failed' || Date.now() > end) throw new AirlockError('INTERNAL', `export job ${id} is ${j.state}: ${JSON.stringify(j.error)}`);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
 }
 
 @Command({
@@ -117,7 +127,7 @@ export class DemoCommand extends CommandRunner {
       await L.call('POST', `/api/v1/promotions/${pr.id}/approve`, 'carol', { comment: 'change board ok' });
       await L.waitFor(pr.id, ['exporting']);
       this.say('production: alice requested, bob and carol approved; QA signature verified; waiting for the air-gap channel');
-      const ex = await L.call('POST', '/api/v1/channels/qa-to-prod/bundles', 'olga', {});
+      const ex = await L.waitForJob((await L.call('POST', '/api/v1/channels/qa-to-prod/bundles', 'olga', {})).id);
       this.say(`bundle exported by olga: sequence ${ex.sequence}, ${count(ex.volumes.length, 'volume')}, ${(ex.bytes / 2 ** 20).toFixed(2)} MiB, signed by QA and encrypted to production's key`);
 
       const carried = join(media, 'usb-stick');

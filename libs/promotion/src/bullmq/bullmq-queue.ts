@@ -1,7 +1,7 @@
 import { Job, Queue, QueueEvents } from 'bullmq';
 import IORedis, { RedisOptions } from 'ioredis';
-import { JobStatus, PromotionQueue, decodeFailure, jobIdOf, parseJobId } from '../promotion-queue';
-import { JOBS, PromoteJob, PromoteResult, QUEUES, StepProgress } from '../queues';
+import { JobStatus, PromotionQueue, decodeFailure, exportJobIdOf, jobIdOf, parseExportJobId, parseJobId } from '../promotion-queue';
+import { ExportJob, ExportProgress, ExportWritten, JOBS, PromoteJob, PromoteResult, QUEUES, StepProgress } from '../queues';
 
 /** Retry policy of promote jobs: transient faults back off exponentially; policy refusals fail at once. */
 export interface JobRetryOptions {
@@ -43,6 +43,15 @@ export class BullPromotionQueue implements PromotionQueue {
     });
   }
 
+  async enqueueExport(job: ExportJob): Promise<void> {
+    // one attempt: a failed export frees its channel, and the operator starts another
+    await this.queue.add(JOBS.export, job, { jobId: exportJobIdOf(job.jobId), attempts: 1, removeOnComplete: { age: 7 * 86400 }, removeOnFail: { age: 30 * 86400 } });
+  }
+
+  async exportStatus(jobId: string): Promise<JobStatus<ExportWritten>> {
+    return this.statusOf<ExportWritten>(exportJobIdOf(jobId));
+  }
+
   async remove(promotionId: string, attempt: number): Promise<boolean> {
     const job = await Job.fromId(this.queue, jobIdOf(promotionId, attempt));
     if (!job) return true;
@@ -57,10 +66,14 @@ export class BullPromotionQueue implements PromotionQueue {
   }
 
   async status(promotionId: string, attempt: number): Promise<JobStatus> {
-    const job = await Job.fromId(this.queue, jobIdOf(promotionId, attempt));
+    return this.statusOf<PromoteResult>(jobIdOf(promotionId, attempt));
+  }
+
+  private async statusOf<R>(id: string): Promise<JobStatus<R>> {
+    const job = await Job.fromId(this.queue, id);
     if (!job) return { state: 'missing' };
     const state = await job.getState();
-    if (state === 'completed') return { state: 'completed', result: job.returnvalue as PromoteResult };
+    if (state === 'completed') return { state: 'completed', result: job.returnvalue as R };
     if (state === 'failed') return { state: 'failed', ...decodeFailure(job.failedReason) };
     if (state === 'active') return { state: 'active' };
     if (state === 'unknown') return { state: 'missing' };
@@ -82,6 +95,9 @@ export interface QueueListener {
   progress(promotionId: string, attempt: number, p: StepProgress): void;
   completed(promotionId: string, attempt: number, r: PromoteResult): void;
   failed(promotionId: string, attempt: number, code: string, message: string): void;
+  exportProgress(jobId: string, p: ExportProgress): void;
+  exportCompleted(jobId: string, written: ExportWritten): void;
+  exportFailed(jobId: string, code: string, message: string): void;
 }
 
 /**
@@ -91,16 +107,29 @@ export interface QueueListener {
 export async function listenToQueue(connection: IORedis, queue: Queue, l: QueueListener): Promise<QueueEvents> {
   const events = new QueueEvents(QUEUES.promotions, { connection, prefix: queue.opts.prefix });
   events.on('progress', ({ jobId, data }) => {
+    const ex = parseExportJobId(jobId);
+    if (ex && data && typeof data === 'object') return l.exportProgress(ex, data as unknown as ExportProgress);
     const id = parseJobId(jobId);
     if (id && data && typeof data === 'object') l.progress(id.promotionId, id.attempt, data as unknown as StepProgress);
   });
   events.on('completed', async ({ jobId }) => {
+    const ex = parseExportJobId(jobId);
+    if (ex) {
+      const job = await Job.fromId(queue, jobId);
+      if (job?.returnvalue) l.exportCompleted(ex, job.returnvalue as ExportWritten);
+      return;
+    }
     const id = parseJobId(jobId);
     if (!id) return;
     const job = await Job.fromId(queue, jobId);
     if (job?.returnvalue) l.completed(id.promotionId, id.attempt, job.returnvalue as PromoteResult);
   });
   events.on('failed', async ({ jobId, failedReason }) => {
+    const ex = parseExportJobId(jobId);
+    if (ex) {
+      const f = decodeFailure(failedReason);
+      return l.exportFailed(ex, f.code, f.message);
+    }
     const id = parseJobId(jobId);
     if (!id) return;
     const job = await Job.fromId(queue, jobId);

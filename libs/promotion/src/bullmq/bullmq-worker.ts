@@ -3,8 +3,9 @@ import IORedis from 'ioredis';
 import { isAirlockError } from '@airlock/common';
 import { CopyEngine, Registries } from '@airlock/oci';
 import { StageCatalog } from '../stage-catalog';
-import { JOBS, JOB_SCHEMAS, JobName, PromoteResult, QUEUES, StepProgress } from '../queues';
+import { ExportWritten, JOBS, JOB_SCHEMAS, JobName, PromoteResult, QUEUES, StepProgress } from '../queues';
 import { runPromotion, isPermanent } from '../promote-run';
+import { writeExport } from '../export-write';
 import { encodeFailure } from '../promotion-queue';
 
 /** Handlers by job name; a job name with no handler, or two, stops the boot. */
@@ -35,6 +36,15 @@ export function startWorker(o: { connection: IORedis; prefix?: string; catalog: 
         const msg = encodeFailure(code, (e as Error).message ?? String(e));
         if (isPermanent(e)) throw new UnrecoverableError(msg);
         throw new Error(msg);
+      }
+    },
+    [JOBS.export]: async (job: Job): Promise<ExportWritten> => {
+      const parsed = JOB_SCHEMAS.export.safeParse(job.data);
+      if (!parsed.success) throw new UnrecoverableError(encodeFailure('INVALID_ARGUMENT', `job data is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`));
+      try {
+        return await writeExport(parsed.data, { catalog: o.catalog, registries, onProgress: (p) => void job.updateProgress(p as unknown as object).catch(() => undefined) });
+      } catch (e) {
+        throw new UnrecoverableError(encodeFailure(isAirlockError(e) ? e.code : 'INTERNAL', (e as Error).message ?? String(e)));
       }
     },
   });

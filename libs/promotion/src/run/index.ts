@@ -4,3 +4,4 @@ export * from '../queues';
 export * from '../stage-catalog';
 export * from '../image-pipeline';
 export * from '../promote-run';
+export * from '../export-write';

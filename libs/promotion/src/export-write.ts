@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { AirlockError, faultPoint } from '@airlock/common';
+import { LayoutImageEntry, Registries, RegistryRepository, layoutBlobPath, layoutFiles, manifestDigests, parseReference, walkImage } from '@airlock/oci';
+import { signaturePath } from '@airlock/signing';
+import { BUNDLE_FORMAT, BundleEntry, BundleManifest, writeBundle } from '@airlock/bundle';
+import { StageCatalog } from './stage-catalog';
+import { channelOf } from './channels';
+import { ExportJob, ExportProgress, ExportWritten } from './queues';
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * Writes the bundle an export job planned, with no database: the images of
+ * its promotions read from the source registry by the one walker (blobs the
+ * far side has left out unless `full`), the OCI layout files, the source
+ * signatures of every manifest, and bundle.json, signed by the channel's
+ * sender key and encrypted to its recipients, into volumes. Runs in a worker
+ * or in the CLI's process alike.
+ */
+export async function writeExport(job: ExportJob, deps: { catalog: StageCatalog; registries: Registries; onProgress?(p: ExportProgress): void }): Promise<ExportWritten> {
+  const ch = channelOf(deps.catalog, job.channel);
+  const from = deps.catalog.get(ch.config.from);
+  const recipients = ch.config.encrypt ? await ch.recipients() : [];
+  if (ch.config.encrypt && !recipients.length) throw new AirlockError('KEY_MISSING', `channel ${ch.name} encrypts but names no recipients`);
+  const senderKey = await ch.senderKey();
+  const known = new Set(job.knownBlobs);
+  const content = new Map<string, Buffer>();
+  const blobs = new Map<string, { source: RegistryRepository; digest: string; size: number }>();
+  const images: LayoutImageEntry[] = [];
+  let leftOut = 0;
+  for (const p of job.images) {
+    const src = parseReference(p.source, { defaultTag: false });
+    const dst = parseReference(p.target, { defaultTag: false });
+    const source = new RegistryRepository(deps.registries.client(src.registry), src.repository);
+    const graph = await walkImage(source, p.digest);
+    for (const m of graph.manifests) content.set(layoutBlobPath('oci', m.digest), m.bytes);
+    for (const b of graph.blobs) {
+      if (!job.full && known.has(b.digest)) {
+        leftOut++;
+        continue;
+      }
+      blobs.set(layoutBlobPath('oci', b.digest), { source, digest: b.digest, size: b.size });
+    }
+    images.push({ mediaType: graph.top.mediaType, digest: p.digest, size: graph.top.bytes.length, annotations: { 'org.opencontainers.image.ref.name': `${dst.repository}:${dst.tag ?? 'latest'}`, 'io.airlock.promotion': p.promotionId } });
+    for (const d of manifestDigests(graph)) {
+      const sigs = await from.lookaside.list(src.repository, d);
+      sigs.forEach((s, i) => content.set(`signatures/${signaturePath(src.repository, d, i + 1)}`, s));
+    }
+  }
+  const layout = layoutFiles(images);
+  content.set('oci/oci-layout', layout['oci-layout']);
+  content.set('oci/index.json', layout['index.json']);
+  const entries: BundleEntry[] = [
+    ...[...content].map(([name, b]) => ({ name, size: b.length, sha256: sha256(b) })),
+    ...[...blobs].filter(([name]) => !content.has(name)).map(([name, b]) => ({ name, size: b.size, sha256: b.digest.slice(7) })),
+  ];
+  const manifest: BundleManifest = {
+    format: BUNDLE_FORMAT,
+    id: job.bundleId,
+    channel: ch.name,
+    source: ch.config.from,
+    target: ch.config.to,
+    sequence: job.sequence,
+    created: job.created,
+    expires: job.expires,
+    sender: senderKey.getFingerprint().toUpperCase(),
+    full: job.full,
+    images: job.images,
+    entries,
+  };
+  const total = entries.reduce((a, e) => a + e.size, 0);
+  let done = 0;
+  let reported = 0;
+  const written = await writeBundle({
+    manifest,
+    outDir: job.outDir,
+    maxVolumeBytes: ch.config.volumeSizeMiB * 2 ** 20,
+    signingKey: senderKey,
+    encryptTo: ch.config.encrypt ? recipients : undefined,
+    onProgress: (n) => {
+      done += n;
+      if (done > total / 2) faultPoint('export:mid-bundle');
+      // at most one report per 16 MiB or at the end (each is a round trip for a worker)
+      if (done - reported >= 16 << 20 || done === total) {
+        reported = done;
+        deps.onProgress?.({ bytesDone: done, bytesTotal: total });
+      }
+    },
+    open: async (e) => {
+      const b = content.get(e.name);
+      if (b) return Readable.from([b]);
+      const blob = blobs.get(e.name) as { source: RegistryRepository; digest: string; size: number };
+      return (await blob.source.openBlob(blob.digest)).body;
+    },
+  });
+  return { dir: job.outDir, volumes: written.volumes, indexFile: written.indexFile, bytes: written.bytes, blobsLeftOut: leftOut, manifest };
+}
