@@ -97,6 +97,8 @@ export interface OpenBundleOptions {
   caps?: BundleCaps;
   /** The read fails with BUNDLE_IMPORT_TIMEOUT when no byte moves for this long (default 120 s). */
   stallMs?: number;
+  /** Bytes of the decrypted stream read so far, every 16 MiB, against the volumes' size. */
+  onProgress?(bytes: number, total: number): void;
 }
 
 /**
@@ -129,11 +131,16 @@ export async function openBundle(volumes: string[], index: VolumeIndex, o: OpenB
     Math.min(1000, stallMs),
   );
   input.stream.on('data', () => (moved = Date.now()));
+  let reported = 0;
   async function* capped(src: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     let n = 0;
     for await (const c of src) {
       n += c.byteLength;
       moved = Date.now();
+      if (n - reported >= 16 << 20) {
+        reported = n;
+        o.onProgress?.(n, volumeBytes);
+      }
       // with compression refused, the data inside a message is never larger than the message
       if (n > volumeBytes) throw new BundleError('BUNDLE_TOO_LARGE', 'the bundle decrypts to more bytes than its volumes hold');
       yield c;

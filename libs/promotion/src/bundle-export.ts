@@ -1,13 +1,12 @@
-import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { AirlockError, isAirlockError, markAudited, processAlive } from '@airlock/common';
+import { AirlockError, isAirlockError, markAudited } from '@airlock/common';
 import { AuditLog } from '@airlock/audit';
 import { Db } from '@airlock/database';
 import { Registries } from '@airlock/oci';
 import { StageCatalog } from './stage-catalog';
 import { channelOf } from './channels';
 import { BundleStore } from './bundle-store';
-import { BundleJobRow, BundleJobStore } from './bundle-job-store';
+import { BundleJobStore, BundleJobView, abandoned, localRunner } from './bundle-job-store';
 import { nextState } from './promotion-lifecycle';
 import { PromotionStore, PromotionRow } from './promotion-store';
 import { PromotionService, Ctx } from './promotion.service';
@@ -28,25 +27,7 @@ export interface ExportResult {
   blobsLeftOut: number;
 }
 
-/** An export job as the API shows it. */
-export interface BundleJobView {
-  id: string;
-  kind: 'export';
-  channel: string;
-  sequence: number;
-  bundleId: string;
-  state: BundleJobRow['state'];
-  requestedBy: string;
-  bytesDone: number;
-  bytesTotal: number;
-  result: ExportResult | null;
-  error: { code: string; message: string } | null;
-  createdAt: string;
-  finishedAt: string | null;
-}
-
 const SYSTEM = { principal: { user: 'airlock', roles: ['admin' as const] } };
-const LOCAL_RUNNER = () => `${hostname()}:${process.pid}`;
 
 /**
  * Bundle exports, as jobs. `plan` claims the channel (one export per channel
@@ -78,7 +59,7 @@ export class BundleExporter {
 
   /** Exports in this process (the CLI, the demo): plan, write, record. */
   async export(ctx: Ctx, channelName: string, o: { full?: boolean; outDir?: string; onProgress?: (done: number, total: number) => void } = {}): Promise<ExportResult> {
-    const job = this.audited(ctx, channelName, () => this.plan(ctx, channelName, o, LOCAL_RUNNER()));
+    const job = this.audited(ctx, channelName, () => this.plan(ctx, channelName, o, localRunner()));
     let written: ExportWritten;
     try {
       written = await writeExport(job, { catalog: this.catalog, registries: this.registries, onProgress: (p) => o.onProgress?.(p.bytesDone, p.bytesTotal) });
@@ -124,7 +105,7 @@ export class BundleExporter {
     return this.db
       .transaction((): ExportJob => {
         const active = this.jobs.active(ch.name);
-        if (active && !this.abandoned(active)) throw new AirlockError('BUNDLE_EXPORT_BUSY', `another export of channel ${ch.name} is running (sequence ${active.sequence}, started by ${active.requested_by} at ${active.created_at}); try again when it has finished`);
+        if (active && !abandoned(active)) throw new AirlockError('BUNDLE_EXPORT_BUSY', `another export of channel ${ch.name} is running (sequence ${active.sequence}, started by ${active.requested_by} at ${active.created_at}); try again when it has finished`);
         if (active) this.fail(active.id, 'INTERNAL', `the process that ran it (${active.runner}) is gone`);
         const waiting = this.store.waitingForExport(from.name, to.name);
         if (!waiting.length) throw new AirlockError('BUNDLE_NOTHING_TO_EXPORT', `no verified promotion is waiting on channel ${ch.name}`);
@@ -159,10 +140,6 @@ export class BundleExporter {
   }
 
   /** A job a process on this host ran and that process is gone (the queue's jobs are the reconciler's). */
-  private abandoned(j: BundleJobRow): boolean {
-    const [host, pid] = j.runner.split(':');
-    return j.runner !== 'queue' && host === hostname() && !processAlive(Number(pid));
-  }
 
   /** Records a written bundle: the channel's sequence, its promotions exported, the audit event; once. */
   record(jobId: string, written: ExportWritten, ctx: Ctx | typeof SYSTEM = SYSTEM): ExportResult | undefined {
@@ -199,23 +176,7 @@ export class BundleExporter {
   }
 
   view(jobId: string): BundleJobView {
-    const j = this.jobs.get(jobId);
-    if (!j) throw new AirlockError('NOT_FOUND', 'no bundle job with that id');
-    return {
-      id: j.id,
-      kind: j.kind,
-      channel: j.channel,
-      sequence: j.sequence,
-      bundleId: j.bundle_id,
-      state: j.state,
-      requestedBy: j.requested_by,
-      bytesDone: j.bytes_done,
-      bytesTotal: j.bytes_total,
-      result: j.result ? (JSON.parse(j.result) as ExportResult) : null,
-      error: j.error_code ? { code: j.error_code, message: j.error_message ?? '' } : null,
-      createdAt: j.created_at,
-      finishedAt: j.finished_at,
-    };
+    return this.jobs.view(jobId);
   }
 
   /** Exports the queue runs whose job is gone (Redis wiped) are enqueued again; finished ones are recorded. */

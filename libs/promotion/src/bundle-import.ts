@@ -1,5 +1,6 @@
 import { mkdtempSync, promises as fs, readdirSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { AirlockError, faultPoint, isAirlockError, markAudited, processAlive } from '@airlock/common';
 import { AuditLog } from '@airlock/audit';
 import { Db } from '@airlock/database';
@@ -10,6 +11,7 @@ import { StageCatalog } from './stage-catalog';
 import { Channel, channelOf } from './channels';
 import { ChannelLock } from './channel-lock';
 import { BundleStore, bundleContent } from './bundle-store';
+import { BundleJobStore, BundleJobView, abandoned, localRunner } from './bundle-job-store';
 import { mapReference } from './repository-mapping';
 import { PreparedSignatures, VerifiedImage, prepareSignatures, publishSignatures, verifySignedImage, keysOf } from './image-pipeline';
 import { PromotionStore } from './promotion-store';
@@ -73,9 +75,11 @@ export class BundleImporter {
     private readonly service: PromotionService,
   ) {
     this.bundles = new BundleStore(db);
+    this.jobs = new BundleJobStore(db);
   }
 
   private readonly bundles: BundleStore;
+  private readonly jobs: BundleJobStore;
 
   private stagingRoot(): string {
     const l = this.catalog.loaded;
@@ -90,13 +94,13 @@ export class BundleImporter {
   }
 
   /** Verifies and extracts into staging; the caller removes `staging`. */
-  private async open(ch: Channel, files: string[], volumes: string[], index: Awaited<ReturnType<typeof checkVolumes>>['index']): Promise<Opened> {
+  private async open(ch: Channel, files: string[], volumes: string[], index: Awaited<ReturnType<typeof checkVolumes>>['index'], onProgress?: (bytes: number, total: number) => void): Promise<Opened> {
     const trusted = await ch.trustedSenders();
     if (!trusted.length) throw new AirlockError('KEY_MISSING', `channel ${ch.name} pins no sender key (trustedSenders); refusing every bundle`);
     const decryptionKeys = [await ch.importKey()];
     const staging = mkdtempSync(join(this.stagingRoot(), `import-${process.pid}-`));
     try {
-      const { manifest, senderFingerprint } = await openBundle(volumes, index, { staging: join(staging, 'x'), trustedSenders: trusted, decryptionKeys, requireEncrypted: ch.config.encrypt });
+      const { manifest, senderFingerprint } = await openBundle(volumes, index, { staging: join(staging, 'x'), trustedSenders: trusted, decryptionKeys, requireEncrypted: ch.config.encrypt, onProgress });
       if (manifest.channel !== ch.name || manifest.source !== ch.config.from || manifest.target !== ch.config.to) throw new AirlockError('BUNDLE_INVALID', `bundle is for ${manifest.channel} (${manifest.source} -> ${manifest.target}), not this channel`);
       if (manifest.id !== index.id || manifest.sequence !== index.sequence || manifest.channel !== index.channel) throw new AirlockError('BUNDLE_INVALID', 'the volume index names another bundle than the signed bundle.json');
       if (manifest.sender !== senderFingerprint) throw new AirlockError('BUNDLE_INVALID', 'bundle.json names another sender than the key that signed it');
@@ -190,7 +194,49 @@ export class BundleImporter {
     }
   }
 
-  async import(ctx: Ctx, files: string[], o: { receiptDir?: string } = {}): Promise<ImportResult> {
+  /**
+   * Imports as a job of this process (the API: it owns the database the
+   * import checks and records into, so a worker cannot run it): answers at
+   * once with the job, which GET /api/v1/bundle-jobs/:id and its events
+   * follow. One import job per channel at a time (BUNDLE_IMPORT_BUSY); a job
+   * whose process died frees the channel. `cleanup` runs when it ends.
+   */
+  async start(ctx: Ctx, files: string[], o: { cleanup?(): Promise<void> } = {}): Promise<BundleJobView> {
+    let job: { jobId: string; channel: string };
+    try {
+      const { index } = await checkVolumes(files, { hash: false });
+      const ch = channelOf(this.catalog, index.channel);
+      job = { jobId: randomUUID(), channel: ch.name };
+      this.db
+        .transaction(() => {
+          const active = this.jobs.active(ch.name, 'import');
+          if (active && !abandoned(active)) throw new AirlockError('BUNDLE_IMPORT_BUSY', `another import of channel ${ch.name} is running (sequence ${active.sequence}, started by ${active.requested_by} at ${active.created_at}); try again when it has finished`);
+          if (active) this.jobs.finish(active.id, { state: 'failed', code: 'INTERNAL', message: `the process that ran it (${active.runner}) is gone` });
+          this.jobs.insertImport({ jobId: job.jobId, channel: ch.name, sequence: index.sequence, bundleId: index.id, files: files.map((f) => basename(f)), runner: localRunner(), requestedBy: ctx.principal.user, requestId: ctx.requestId });
+        })
+        .immediate();
+    } catch (e) {
+      await o.cleanup?.();
+      if (isAirlockError(e)) {
+        this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.import.refused', requestId: ctx.requestId, details: { code: e.code, message: e.message, bundleId: null, files: files.map((f) => basename(f)) } });
+        markAudited(e);
+      }
+      throw e;
+    }
+    void (async () => {
+      try {
+        const r = await this.import(ctx, files, { onProgress: (done, total) => this.jobs.progress(job.jobId, done, total) });
+        this.jobs.finish(job.jobId, { state: 'completed', result: r, bytes: 0 });
+      } catch (e) {
+        this.jobs.finish(job.jobId, { state: 'failed', code: isAirlockError(e) ? e.code : 'INTERNAL', message: (e as Error).message ?? String(e) });
+      } finally {
+        await o.cleanup?.().catch(() => undefined);
+      }
+    })();
+    return this.jobs.view(job.jobId);
+  }
+
+  async import(ctx: Ctx, files: string[], o: { receiptDir?: string; onProgress?(bytes: number, total: number): void } = {}): Promise<ImportResult> {
     let opened: Opened | undefined;
     let lock: ChannelLock | undefined;
     try {
@@ -199,7 +245,7 @@ export class BundleImporter {
       const ch = channelOf(this.catalog, index.channel);
       lock = ChannelLock.acquire(this.db, ch.name, 'import');
       const started = new Date().toISOString();
-      opened = await this.open(ch, files, volumes, index);
+      opened = await this.open(ch, files, volumes, index, o.onProgress);
       const plan = await this.check(opened);
       faultPoint('import:checked');
       if (!plan.again) await this.land(ctx, opened, plan, { started, finished: new Date().toISOString() });

@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+import { AirlockError, processAlive } from '@airlock/common';
 import { Db, statement } from '@airlock/database';
 import type { ExportJob } from './queues';
 
@@ -5,7 +7,7 @@ export type BundleJobState = 'queued' | 'running' | 'completed' | 'failed';
 
 export interface BundleJobRow {
   id: string;
-  kind: 'export';
+  kind: 'export' | 'import';
   channel: string;
   sequence: number;
   bundle_id: string;
@@ -24,7 +26,34 @@ export interface BundleJobRow {
   finished_at: string | null;
 }
 
-/** SQL for bundle jobs (exports): claim, progress, outcome. All values are bound parameters. */
+/** The runner of a job this process runs itself: host and pid. */
+export const localRunner = (): string => `${hostname()}:${process.pid}`;
+
+/** A job a process on this host ran, and that process is gone (the queue's jobs are the reconciler's). */
+export function abandoned(j: BundleJobRow): boolean {
+  const [host, pid] = j.runner.split(':');
+  return j.runner !== 'queue' && host === hostname() && !processAlive(Number(pid));
+}
+
+/** A bundle job as the API shows it. */
+export interface BundleJobView {
+  id: string;
+  kind: BundleJobRow['kind'];
+  channel: string;
+  sequence: number;
+  bundleId: string;
+  state: BundleJobState;
+  requestedBy: string;
+  bytesDone: number;
+  bytesTotal: number;
+  /** The export's bundle or the import's outcome, once completed. */
+  result: unknown;
+  error: { code: string; message: string } | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+/** SQL for bundle jobs (exports and imports): claim, progress, outcome. All values are bound parameters. */
 export class BundleJobStore {
   constructor(readonly db: Db) {}
 
@@ -32,9 +61,9 @@ export class BundleJobStore {
     return statement(this.db, 'SELECT * FROM bundle_jobs WHERE id = ?').get(id) as BundleJobRow | undefined;
   }
 
-  /** The channel's export that is queued or running, if any. */
-  active(channel: string): BundleJobRow | undefined {
-    return statement(this.db, "SELECT * FROM bundle_jobs WHERE channel = ? AND kind = 'export' AND state IN ('queued', 'running')").get(channel) as BundleJobRow | undefined;
+  /** The channel's export (or import) that is queued or running, if any. */
+  active(channel: string, kind: BundleJobRow['kind'] = 'export'): BundleJobRow | undefined {
+    return statement(this.db, "SELECT * FROM bundle_jobs WHERE channel = ? AND kind = ? AND state IN ('queued', 'running')").get(channel, kind) as BundleJobRow | undefined;
   }
 
   /** Every queued or running export (the reconciler looks after those the queue runs). */
@@ -56,6 +85,44 @@ export class BundleJobStore {
       now,
       now,
     );
+  }
+
+  /** An import job: the bundle it names is the volume index's (not yet verified: shown, never trusted). */
+  insertImport(o: { jobId: string; channel: string; sequence: number; bundleId: string; files: string[]; runner: string; requestedBy: string; requestId?: string }): void {
+    const now = new Date().toISOString();
+    statement(this.db, "INSERT INTO bundle_jobs (id, kind, channel, sequence, bundle_id, state, runner, requested_by, request_id, plan, created_at, updated_at) VALUES (?, 'import', ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)").run(
+      o.jobId,
+      o.channel,
+      o.sequence,
+      o.bundleId,
+      o.runner,
+      o.requestedBy,
+      o.requestId ?? null,
+      JSON.stringify({ files: o.files }),
+      now,
+      now,
+    );
+  }
+
+  /** The job as the API shows it; NOT_FOUND when there is none. */
+  view(id: string): BundleJobView {
+    const j = this.get(id);
+    if (!j) throw new AirlockError('NOT_FOUND', 'no bundle job with that id');
+    return {
+      id: j.id,
+      kind: j.kind,
+      channel: j.channel,
+      sequence: j.sequence,
+      bundleId: j.bundle_id,
+      state: j.state,
+      requestedBy: j.requested_by,
+      bytesDone: j.bytes_done,
+      bytesTotal: j.bytes_total,
+      result: j.result ? JSON.parse(j.result) : null,
+      error: j.error_code ? { code: j.error_code, message: j.error_message ?? '' } : null,
+      createdAt: j.created_at,
+      finishedAt: j.finished_at,
+    };
   }
 
   /** Bytes written so far; a queued job becomes running. */

@@ -109,16 +109,18 @@ export class BundlesController {
     return { name, size };
   }
 
-  /** High side: imports uploaded volumes (every check first), then removes them; answers the import and its receipt. */
+  /**
+   * High side: imports uploaded volumes as a job (202; every check first),
+   * removing them when it ends; GET or follow /api/v1/bundle-jobs/:id for its
+   * progress and outcome (the import and its receipt, or the refusal's code).
+   */
   @Post('bundles/import')
-  @HttpCode(201)
+  @HttpCode(202)
   @Roles('operator')
   async import(@Req() req: AuthedRequest, @Body() body: ImportBundleDto): Promise<object> {
     const dir = this.uploadDir();
     const paths = body.files.map((f) => join(dir, f));
-    const r = await this.importer.import({ principal: req.principal as Principal, requestId: requestIdOf(req) }, paths);
-    await Promise.all(paths.map((p) => fs.rm(p, { force: true })));
-    return r;
+    return this.importer.start({ principal: req.principal as Principal, requestId: requestIdOf(req) }, paths, { cleanup: async () => void (await Promise.all(paths.map((p) => fs.rm(p, { force: true })))) });
   }
 
   /** The signed receipt of an import, to carry back to the low side. */
