@@ -11,6 +11,21 @@ export const ENTRY_NAME = /^(oci\/oci-layout|oci\/index\.json|oci\/blobs\/sha256
 /** A blob entry; its name is its SHA-256. */
 export const BLOB_ENTRY = /^oci\/blobs\/sha256\/([a-f0-9]{64})$/;
 
+/** One image of a bundle, with the promotion record that travels with it. */
+export const bundleImageSchema = z
+  .object({
+    promotionId: z.string().uuid(),
+    source: z.string().min(1),
+    target: z.string().min(1),
+    digest: DIGEST,
+    mediaType: z.string().min(1),
+    requester: z.string(),
+    reason: z.string(),
+    requestedAt: z.string(),
+    approvals: z.array(z.object({ approver: z.string(), role: z.string(), comment: z.string(), at: z.string() }).strict()),
+  })
+  .strict();
+
 export const bundleManifestSchema = z
   .object({
     format: z.literal(BUNDLE_FORMAT),
@@ -24,21 +39,7 @@ export const bundleManifestSchema = z
     sender: z.string().regex(/^[0-9A-F]{40}$/),
     full: z.boolean(),
     images: z
-      .array(
-        z
-          .object({
-            promotionId: z.string().uuid(),
-            source: z.string().min(1),
-            target: z.string().min(1),
-            digest: DIGEST,
-            mediaType: z.string().min(1),
-            requester: z.string(),
-            reason: z.string(),
-            requestedAt: z.string(),
-            approvals: z.array(z.object({ approver: z.string(), role: z.string(), comment: z.string(), at: z.string() }).strict()),
-          })
-          .strict(),
-      )
+      .array(bundleImageSchema)
       .min(1)
       .max(10_000),
     entries: z

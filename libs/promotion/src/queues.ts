@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bundleImageSchema } from '@airlock/bundle';
 
 /**
  * Queue and job names: the one place they are spelled. Renaming a value
@@ -46,21 +47,7 @@ export const exportJobSchema = z
     /** Blobs the far side confirmed by receipt (left out unless full). */
     knownBlobs: z.array(z.string().regex(DIGEST)),
     images: z
-      .array(
-        z
-          .object({
-            promotionId: z.string().uuid(),
-            source: z.string().min(1),
-            target: z.string().min(1),
-            digest: z.string().regex(DIGEST),
-            mediaType: z.string().min(1),
-            requester: z.string(),
-            reason: z.string(),
-            requestedAt: z.string(),
-            approvals: z.array(z.object({ approver: z.string(), role: z.string(), comment: z.string(), at: z.string() }).strict()),
-          })
-          .strict(),
-      )
+      .array(bundleImageSchema)
       .min(1),
   })
   .strict();

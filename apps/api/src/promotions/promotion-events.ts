@@ -1,30 +1,12 @@
 import type { MessageEvent } from '@nestjs/common';
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { PromotionService, TERMINAL } from '@airlock/promotion';
+import { pollingEvents } from '../events/polling-events';
 
-/**
- * Server-sent events for one promotion: its view each time it changes
- * (state, step, bytes), then the stream ends once the promotion is final.
- * Read from the database, so any API process can serve it.
- */
-export function promotionEvents(service: PromotionService, id: string, everyMs = 300): Observable<MessageEvent> {
-  return new Observable<MessageEvent>((sub) => {
-    let last = '';
-    const tick = () => {
-      try {
-        const v = service.view(id);
-        const key = `${v.updatedAt}|${v.state}|${v.progress.bytesDone}`;
-        if (key !== last) {
-          last = key;
-          sub.next({ type: 'promotion', id: key, data: v });
-        }
-        if ((TERMINAL as readonly string[]).includes(v.state) || v.state === 'exported') sub.complete();
-      } catch (e) {
-        sub.error(e);
-      }
-    };
-    tick();
-    const t = setInterval(tick, everyMs);
-    return () => clearInterval(t);
+/** Server-sent events for one promotion: its view each time it changes (state, step, bytes), until it is final. */
+export function promotionEvents(service: PromotionService, id: string): Observable<MessageEvent> {
+  return pollingEvents('promotion', () => {
+    const v = service.view(id);
+    return { key: `${v.updatedAt}|${v.state}|${v.progress.bytesDone}`, data: v, done: (TERMINAL as readonly string[]).includes(v.state) || v.state === 'exported' };
   });
 }
