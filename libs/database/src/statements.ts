@@ -30,3 +30,8 @@ function cached(db: Db, key: string, prepare: () => Database.Statement): Databas
   if (!s) byDb.set(key, (s = prepare()));
   return s;
 }
+
+/** Throws when the database cannot answer a query (readiness). */
+export function checkDatabase(db: Db): void {
+  statement(db, 'SELECT 1').get();
+}

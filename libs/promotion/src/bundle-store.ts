@@ -61,6 +61,11 @@ export class BundleStore {
     );
   }
 
+  /** The size of each channel's last bundle, per direction (metrics). */
+  lastSizes(): { channel: string; direction: string; n: number }[] {
+    return statement(this.db, 'SELECT channel, direction, bytes AS n FROM bundles b WHERE sequence = (SELECT MAX(sequence) FROM bundles c WHERE c.channel = b.channel AND c.direction = b.direction)').all() as { channel: string; direction: string; n: number }[];
+  }
+
   markReceipt(id: string): void {
     statement(this.db, 'UPDATE bundles SET receipt_at = ? WHERE id = ?').run(new Date().toISOString(), id);
   }

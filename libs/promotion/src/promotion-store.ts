@@ -165,6 +165,26 @@ export class PromotionStore {
     );
   }
 
+  /** Promotions by state and target stage (metrics). */
+  countsByStateAndStage(): { state: string; stage: string; n: number }[] {
+    return statement(this.db, 'SELECT state, to_stage AS stage, COUNT(*) AS n FROM promotions GROUP BY state, to_stage').all() as { state: string; stage: string; n: number }[];
+  }
+
+  /** Failed promotions by error code (metrics). */
+  failuresByCode(): { code: string | null; n: number }[] {
+    return statement(this.db, "SELECT error_code AS code, COUNT(*) AS n FROM promotions WHERE state = 'failed' GROUP BY error_code").all() as { code: string | null; n: number }[];
+  }
+
+  /** Bytes moved by completed promotions (metrics). */
+  bytesCopied(): number {
+    return (statement(this.db, "SELECT COALESCE(SUM(bytes_done), 0) AS n FROM promotions WHERE state = 'completed'").get() as { n: number }).n;
+  }
+
+  /** Steps finished, in key order after `afterKey` (promotion.attempt.name), for a histogram fed scrape by scrape. */
+  stepsFinishedAfter(afterKey: string): { k: string; name: string; started_at: string; finished_at: string }[] {
+    return statement(this.db, "SELECT promotion_id || '.' || attempt || '.' || name AS k, name, started_at, finished_at FROM steps WHERE finished_at IS NOT NULL AND (promotion_id || '.' || attempt || '.' || name) > ? ORDER BY k").all(afterKey) as { k: string; name: string; started_at: string; finished_at: string }[];
+  }
+
   /** Promotions verified and waiting for the next bundle from `from` to `to`, oldest first. */
   waitingForExport(from: string, to: string): PromotionRow[] {
     return (rawStatement(this.db, `SELECT ${COLUMNS} FROM promotions WHERE from_stage = ? AND to_stage = ? AND state = 'exporting' ORDER BY rowid`).all(from, to) as unknown[][]).map(rowOf);

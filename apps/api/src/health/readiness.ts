@@ -1,5 +1,5 @@
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { statement } from '@airlock/database';
+import { checkDatabase } from '@airlock/database';
 import { withTimeout } from '@airlock/common';
 import { ApiRuntime } from '../api-runtime';
 
@@ -23,7 +23,7 @@ export class Readiness {
   database() {
     const s = this.health.check('database');
     try {
-      statement(this.rt.db, 'SELECT 1').get();
+      checkDatabase(this.rt.db);
       return s.up();
     } catch (e) {
       return s.down({ message: (e as Error).message });

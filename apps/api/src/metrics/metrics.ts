@@ -1,5 +1,5 @@
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { statement } from '@airlock/database';
+import { PromotionStore } from '@airlock/promotion';
 import { withTimeout } from '@airlock/common';
 import { ApiRuntime } from '../api-runtime';
 
@@ -12,9 +12,9 @@ import { ApiRuntime } from '../api-runtime';
 export function buildMetrics(rt: ApiRuntime): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'airlock_process_' });
-  const db = rt.db;
-  /** A gauge whose series are the rows of one query: every column but `n` is a label, `n` the value. */
-  const rowsGauge = (name: string, help: string, labelNames: string[], sql: string) =>
+  const promotions = new PromotionStore(rt.db);
+  /** A gauge whose series are rows: every field but `n` is a label, `n` the value. */
+  const rowsGauge = (name: string, help: string, labelNames: string[], rows: () => { n: number; [label: string]: string | number | null }[]) =>
     new Gauge({
       name,
       help,
@@ -22,17 +22,17 @@ export function buildMetrics(rt: ApiRuntime): Registry {
       registers: [registry],
       collect() {
         this.reset();
-        for (const { n, ...labels } of statement(db, sql).all() as { n: number; [label: string]: string | number | null }[]) this.set(Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v ?? 'unknown')])), n);
+        for (const { n, ...labels } of rows()) this.set(Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v ?? 'unknown')])), n);
       },
     });
-  rowsGauge('airlock_promotions', 'Promotions by state and target stage', ['state', 'stage'], 'SELECT state, to_stage AS stage, COUNT(*) AS n FROM promotions GROUP BY state, to_stage');
-  rowsGauge('airlock_promotion_failures', 'Failed promotions by error code', ['code'], "SELECT error_code AS code, COUNT(*) AS n FROM promotions WHERE state = 'failed' GROUP BY error_code");
+  rowsGauge('airlock_promotions', 'Promotions by state and target stage', ['state', 'stage'], () => promotions.countsByStateAndStage());
+  rowsGauge('airlock_promotion_failures', 'Failed promotions by error code', ['code'], () => promotions.failuresByCode());
   new Gauge({
     name: 'airlock_bytes_copied',
     help: 'Bytes moved between registries by completed promotions',
     registers: [registry],
     collect() {
-      this.set((statement(db, "SELECT COALESCE(SUM(bytes_done), 0) AS n FROM promotions WHERE state = 'completed'").get() as { n: number }).n);
+      this.set(promotions.bytesCopied());
     },
   });
   let lastStep = '';
@@ -44,8 +44,7 @@ export function buildMetrics(rt: ApiRuntime): Registry {
     registers: [registry],
     collect() {
       // fold in the steps finished since the last scrape
-      const rows = statement(db, "SELECT promotion_id || '.' || attempt || '.' || name AS k, name, started_at, finished_at FROM steps WHERE finished_at IS NOT NULL AND (promotion_id || '.' || attempt || '.' || name) > ? ORDER BY k").all(lastStep) as { k: string; name: string; started_at: string; finished_at: string }[];
-      for (const r of rows) {
+      for (const r of promotions.stepsFinishedAfter(lastStep)) {
         this.observe({ step: r.name }, Math.max(0, (Date.parse(r.finished_at) - Date.parse(r.started_at)) / 1000));
         lastStep = r.k;
       }
@@ -66,7 +65,7 @@ export function buildMetrics(rt: ApiRuntime): Registry {
       }
     },
   });
-  rowsGauge('airlock_bundle_bytes', 'Size of the last bundle per channel and direction', ['channel', 'direction'], 'SELECT channel, direction, bytes AS n FROM bundles b WHERE sequence = (SELECT MAX(sequence) FROM bundles c WHERE c.channel = b.channel AND c.direction = b.direction)');
+  rowsGauge('airlock_bundle_bytes', 'Size of the last bundle per channel and direction', ['channel', 'direction'], () => rt.bundles.lastSizes());
   new Gauge({
     name: 'airlock_audit_events',
     help: 'Length of the audit chain',
