@@ -74,20 +74,19 @@ export class BundleInspectCommand extends ConfigCommand {
   async run(files: string[], o: { config?: string }): Promise<void> {
     const l = await local(o.config);
     try {
+      // it exits 0 whenever it could read the bundle: "would import: no" is an answer, not a failure
       const r = await l.importer.inspect(files);
       const m = r.manifest;
-      process.stdout.write(
-        [
-          `bundle ${m.id} (${m.format})`,
-          `channel ${m.channel}: ${m.source} -> ${m.target}, sequence ${m.sequence}${m.full ? ', full' : ''}`,
-          `created ${m.created}, expires ${m.expires}, sender ${m.sender}`,
-          ...m.images.map((i) => `  ${i.target} ${i.digest} requested by ${i.requester}, approved by ${i.approvals.map((a) => a.approver).join(', ') || 'nobody'}`),
-          `${m.entries.length} entries, ${(m.entries.reduce((a, e) => a + e.size, 0) / 2 ** 20).toFixed(1)} MiB`,
-          r.wouldImport ? 'would import: yes' : `would import: no (${r.problem?.code}: ${r.problem?.message})`,
-          '',
-        ].join('\n'),
-      );
-      if (!r.wouldImport) process.exitCode = 5;
+      const head = m
+        ? [
+            `bundle ${m.id} (${m.format})`,
+            `channel ${m.channel}: ${m.source} -> ${m.target}, sequence ${m.sequence}${m.full ? ', full' : ''}`,
+            `created ${m.created}, expires ${m.expires}, sender ${m.sender}`,
+            ...m.images.map((i) => `  ${i.target} ${i.digest} requested by ${i.requester}, approved by ${i.approvals.map((a) => a.approver).join(', ') || 'nobody'}`),
+            `${m.entries.length} entries, ${(m.entries.reduce((a, e) => a + e.size, 0) / 2 ** 20).toFixed(1)} MiB`,
+          ]
+        : [`bundle ${r.index.id}, channel ${r.index.channel}, sequence ${r.index.sequence}, ${r.index.volumes.length} volume(s) (as the unsigned volume index says: nothing inside could be trusted)`];
+      process.stdout.write([...head, r.wouldImport ? 'would import: yes' : `would import: no (${r.problem?.code}: ${r.problem?.message})`, ''].join('\n'));
     } finally {
       await l.close();
     }

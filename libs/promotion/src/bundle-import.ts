@@ -6,7 +6,7 @@ import { AuditLog } from '@airlock/audit';
 import { Db } from '@airlock/database';
 import { CopyEngine, ImageReference, OciLayout, Registries, RegistryRepository, formatReference, manifestDigests, parseReference, walkImage } from '@airlock/oci';
 import { FileLookasideStore, IdentityRule } from '@airlock/signing';
-import { BundleManifest, checkVolumes, openBundle } from '@airlock/bundle';
+import { BundleManifest, VolumeIndex, checkVolumes, openBundle } from '@airlock/bundle';
 import { StageCatalog } from './stage-catalog';
 import { Channel, channelOf } from './channels';
 import { ChannelLock } from './channel-lock';
@@ -179,16 +179,28 @@ export class BundleImporter {
     return { again: false, images };
   }
 
-  /** Everything the import would check, without the lock and without touching a registry except to ask which blobs it has. */
-  async inspect(files: string[]): Promise<{ manifest: BundleManifest; wouldImport: boolean; alreadyImported?: boolean; problem?: { code: string; message: string } }> {
+  /**
+   * Every check the import makes, without the claim and without writing to
+   * a registry: every refusal is reported (`problem`), from the sender to the
+   * last image's signatures. Only a bundle whose volume index cannot be read
+   * at all is an error; before the sender is verified, what it names comes
+   * from the unsigned volume index, and `manifest` is absent.
+   */
+  async inspect(files: string[]): Promise<{ index: VolumeIndex; manifest?: BundleManifest; wouldImport: boolean; alreadyImported?: boolean; problem?: { code: string; message: string } }> {
     const { index, volumes } = await checkVolumes(files, { hash: false });
-    const opened = await this.open(channelOf(this.catalog, index.channel), files, volumes, index);
+    let opened: Opened;
     try {
-      const plan = await this.check(opened);
-      return { manifest: opened.manifest, wouldImport: !plan.again, alreadyImported: plan.again, ...(plan.again ? { problem: { code: 'BUNDLE_REPLAY', message: 'this bundle was imported already; importing it again changes nothing' } } : {}) };
+      opened = await this.open(channelOf(this.catalog, index.channel), files, volumes, index);
     } catch (e) {
       if (!isAirlockError(e)) throw e;
-      return { manifest: opened.manifest, wouldImport: false, problem: { code: e.code, message: e.message } };
+      return { index, wouldImport: false, problem: { code: e.code, message: e.message } };
+    }
+    try {
+      const plan = await this.check(opened);
+      return { index, manifest: opened.manifest, wouldImport: !plan.again, alreadyImported: plan.again, ...(plan.again ? { problem: { code: 'BUNDLE_REPLAY', message: 'this bundle was imported already; importing it again changes nothing' } } : {}) };
+    } catch (e) {
+      if (!isAirlockError(e)) throw e;
+      return { index, manifest: opened.manifest, wouldImport: false, problem: { code: e.code, message: e.message } };
     } finally {
       await fs.rm(opened.staging, { recursive: true, force: true });
     }
