@@ -58,3 +58,19 @@ export function channelOf(catalog: StageCatalog, name: string): Channel {
   if (!c) throw new AirlockError('CHANNEL_UNKNOWN', `no channel named ${JSON.stringify(String(name).slice(0, 64))}; known: ${catalog.loaded.config.channels.map((x) => x.name).join(', ') || 'none'}`);
   return new Channel(c, catalog);
 }
+
+/**
+ * The stages on the other side of the air gap from this instance, each with
+ * the channel that reaches it: on the low side a channel's target (transport
+ * `bundle`), on the high side a channel's source (its target is a registry
+ * stage here). This instance never reaches their registries over the network,
+ * so readiness does not ask them.
+ */
+export function stagesAcrossTheGap(catalog: StageCatalog): Map<string, string> {
+  const across = new Map<string, string>();
+  for (const c of catalog.loaded.config.channels) {
+    const to = catalog.get(c.to);
+    across.set(to.config.transport === 'bundle' ? c.to : c.from, c.name);
+  }
+  return across;
+}

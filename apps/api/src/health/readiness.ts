@@ -1,9 +1,15 @@
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { checkDatabase } from '@airlock/database';
 import { withTimeout } from '@airlock/common';
+import { stagesAcrossTheGap } from '@airlock/promotion';
 import { ApiRuntime } from '../api-runtime';
 
-/** What readiness checks: Redis, the database, each stage registry, stage keys. */
+/**
+ * What readiness checks: what this instance must reach itself (Redis, the
+ * database, the registries of the stages on its side of the air gap) and the
+ * keys it signs with. A stage across the gap is reported, not asked: its
+ * registry is never reachable from here in a real deployment.
+ */
 export class Readiness {
   constructor(
     private readonly rt: ApiRuntime,
@@ -32,8 +38,14 @@ export class Readiness {
 
   async registries() {
     const out = [];
+    const across = stagesAcrossTheGap(this.rt.catalog);
     for (const st of this.rt.catalog.list()) {
       const s = this.health.check(`registry:${st.name}`);
+      const channel = across.get(st.name);
+      if (channel) {
+        out.push(s.up({ host: st.registry, checked: false, reason: `across the air gap (channel ${channel})` }));
+        continue;
+      }
       try {
         await withTimeout(this.rt.registries.client(st.registry).hasBlob('airlock/health', 'sha256:' + '0'.repeat(64)), 3000);
         out.push(s.up({ host: st.registry }));
