@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuditLog, exportEvents, queryEvents, verifyStoredChain } from '@airlock/audit';
+import { AuditInput, AuditLog, exportEvents, queryEvents, verifyStoredChain } from '@airlock/audit';
 import { migrate, openDatabase } from '@airlock/database';
 import { percentile, table, timeIt } from './harness';
 
@@ -20,7 +20,7 @@ export async function auditBench(): Promise<void> {
     const start = Date.parse('2026-01-01T00:00:00Z');
     const appendS = await timeIt(async () => {
       for (let b = 0; b < N; b += BATCH) {
-        const batch = [];
+        const batch: AuditInput[] = [];
         for (let i = b; i < Math.min(N, b + BATCH); i++) {
           batch.push({ actor: actors[i % actors.length], role: 'approver', action: i % 7 ? 'promotion.state' : 'promotion.approved', stage: 'qa', image: `qa.example/team/app${i % 300}:1`, digest: digests[i % digests.length], details: { i, to: 'copying' }, time: new Date(start + i * 1000) });
         }

@@ -11,11 +11,13 @@ describe('audit trail: queries, export, checkpoints, offline verification (real 
   let p: Pipeline;
   let id: string;
   const gpg = new GpgHome();
+  let requested: string;
   beforeAll(async () => {
     p = await startPipeline([{ name: 'dev' }, { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } }]);
     const dev = p.registries.dev;
     const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/audited', '1', { layers: [1000] });
     await p.signInStage('dev', 'team/audited', img.digest, img.reference);
+    requested = img.reference;
     id = (await p.call('POST', '/api/v1/promotions', p.tokens.alice, { image: img.reference, from: 'dev', to: 'qa', reason: 'for the auditors' })).body.id;
     await p.call('POST', `/api/v1/promotions/${id}/approve`, p.tokens.bob, { comment: 'checked' });
     await p.waitFor(id, p.tokens.dave, ['completed']);
@@ -39,6 +41,18 @@ describe('audit trail: queries, export, checkpoints, offline verification (real 
     const badSort = await p.call('GET', '/api/v1/audit/events?sort=hash', p.tokens.dave);
     expect([badSort.status, badSort.body.error.code]).toEqual([400, 'INVALID_SORT']);
     expect((await p.call('GET', '/api/v1/audit/events/1', p.tokens.dave)).body.action).toBe('config.loaded');
+    // by the image as it was requested (dev's repository), though events record QA's target
+    const byRequested = await p.call('GET', `/api/v1/audit/events?image=${encodeURIComponent(requested.replace(/:1$/, ''))}&limit=1000`, p.tokens.dave);
+    expect(byRequested.body.items.length).toBe(h.body.events.length);
+    expect(new Set(byRequested.body.items.map((e: { promotionId: string }) => e.promotionId))).toEqual(new Set([id]));
+    const req = h.body.events.find((e: { action: string }) => e.action === 'promotion.requested');
+    expect(req.details).toMatchObject({ requested, source: requested, target: req.image });
+    // the catalogue names every action appended; a name outside it is refused, not answered with nothing
+    const catalogue = (await p.call('GET', '/api/v1/audit/actions', p.tokens.dave)).body.items.map((a: { action: string }) => a.action);
+    const all = (await p.call('GET', '/api/v1/audit/events?limit=1000', p.tokens.dave)).body.items.map((e: { action: string }) => e.action);
+    expect(catalogue).toEqual(expect.arrayContaining([...new Set(all)]));
+    const unknown = await p.call('GET', '/api/v1/audit/events?action=promotion.failed', p.tokens.dave);
+    expect([unknown.status, unknown.body.error.code]).toEqual([400, 'INVALID_ARGUMENT']);
   });
 
   it('signs checkpoints (admin) that gpg verifies, and an export verifies offline against one', async () => {

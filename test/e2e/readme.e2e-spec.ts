@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configReference } from '@airlock/common/config';
+import { auditActionsReference } from '@airlock/audit';
 
 describe('the README', () => {
   const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
@@ -9,6 +10,12 @@ describe('the README', () => {
     const m = /<!-- config-reference:start -->\n([\s\S]*?)<!-- config-reference:end -->/.exec(readme);
     expect(m).not.toBeNull();
     expect((m as RegExpExecArray)[1]).toBe(configReference());
+  });
+
+  it('carries the catalogue of audit actions the code appends', () => {
+    const m = /<!-- audit-actions:start -->\n([\s\S]*?)<!-- audit-actions:end -->/.exec(readme);
+    expect(m).not.toBeNull();
+    expect((m as RegExpExecArray)[1]).toBe(auditActionsReference());
   });
 
   it('gives the two commands CI and users run', () => {

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { Db, statement } from '@airlock/database';
 import { canonicalJson } from './canonical-json';
+import type { AuditAction } from './audit-actions';
 
 /** What one audit event says. */
 export interface AuditInput {
   actor: string;
   role?: string;
-  action: string;
+  /** One of the catalogue's actions (audit-actions.ts). */
+  action: AuditAction;
   promotionId?: string;
   stage?: string;
   image?: string;

@@ -1,12 +1,18 @@
 import { AirlockError } from '@airlock/common';
 import { Db, statement } from '@airlock/database';
 import { AuditEvent, rowToEvent } from './audit-log';
+import { AUDIT_ACTIONS, isAuditAction } from './audit-actions';
 
 /** Filters an auditor may combine; every value is bound as a parameter. */
 export interface AuditFilter {
   actor?: string;
   action?: string;
-  /** A repository or reference prefix (`qa.example/team/app`), matched literally. */
+  /**
+   * A repository (`qa.example/team/app`: its events whatever the tag or
+   * digest, never those of `team/app2`) or a full reference (`...:1.0`,
+   * `...@sha256:...`: exactly that). Events record the target; a promotion
+   * whose request named this image as its source is found too.
+   */
   image?: string;
   digest?: string;
   stage?: string;
@@ -38,14 +44,26 @@ export function whereOf(f: AuditFilter): { sql: string; args: Record<string, unk
       args[key] = f[key];
     }
   };
+  if (f.action && !isAuditAction(f.action)) {
+    throw new AirlockError('INVALID_ARGUMENT', `no audit action named ${JSON.stringify(f.action.slice(0, 64))} (a failure is promotion.state with to=failed); the actions are listed at GET /api/v1/audit/actions: ${Object.keys(AUDIT_ACTIONS).slice(0, 6).join(', ')}, ...`);
+  }
   eq('actor', 'actor');
   eq('action', 'action');
   eq('digest', 'digest');
   eq('stage', 'stage');
   eq('promotion_id', 'promotionId');
   if (f.image) {
-    w.push("image LIKE @image ESCAPE '\\'");
-    args.image = likePrefix(f.image);
+    args.image = f.image;
+    const last = f.image.slice(f.image.lastIndexOf('/') + 1);
+    const exact = /[:@]/.test(last);
+    if (!exact) {
+      args.imageTagged = likePrefix(`${f.image}:`);
+      args.imageDigested = likePrefix(`${f.image}@`);
+    }
+    const matches = (col: string) => (exact ? `${col} = @image` : `(${col} = @image OR ${col} LIKE @imageTagged ESCAPE '\\' OR ${col} LIKE @imageDigested ESCAPE '\\')`);
+    w.push(
+      `(${matches('image')} OR promotion_id IN (SELECT promotion_id FROM audit_events WHERE action IN ('promotion.requested', 'promotion.imported') AND (${matches("json_extract(details, '$.source')")} OR ${matches("json_extract(details, '$.requested')")})))`,
+    );
   }
   if (f.since) {
     w.push('ts >= @since');

@@ -3,6 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { AuditLog } from './audit-log';
+import type { AuditAction } from './audit-actions';
+
+/** Tests of the store's mechanics tag events with labels of their own, not the catalogue's actions. */
+const label = (s: string) => s as AuditAction;
 import { Db, migrate, openDatabase } from '@airlock/database';
 import { verifyStoredChain } from './chain-verifier';
 import { createCheckpoint, listCheckpoints, verifyCheckpoint } from './checkpoints';
@@ -78,7 +82,7 @@ describe('audit log', () => {
     expect(c.size).toBe(20);
     expect((await verifyCheckpoint(c.signature, [k.toPublic()])).head).toBe(log.headInfo().head);
     await expect(verifyCheckpoint(c.signature, [other.toPublic()])).rejects.toMatchObject({ code: 'CHECKPOINT_INVALID' });
-    log.append({ actor: 'x', action: 'later' });
+    log.append({ actor: 'x', action: label('later') });
     expect((await verifyAudit(db, [k.toPublic()])).ok).toBe(true);
     // a checkpoint signed by someone else, stored behind the service's back
     const forged = await createCheckpoint(db, other);
@@ -98,6 +102,25 @@ describe('audit log', () => {
     expect(queryEvents(db, {}, { sort: '-seq', limit: 2 }).items.map((e) => e.seq)).toEqual([20, 19]);
   });
 
+  it('matches a repository exactly, a full reference exactly, and finds a promotion by the image its request named; an unknown action is refused', () => {
+    const [P, Q] = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
+    const digest = 'sha256:' + 'a'.repeat(64);
+    const requested = (id: string, repo: string) =>
+      log.append({ actor: 'carol', action: 'promotion.requested', promotionId: id, stage: 'qa', image: `qa.example/${repo}:1.0`, digest, details: { requested: `dev.example/${repo}:1.0`, source: `dev.example/${repo}:1.0`, target: `qa.example/${repo}:1.0` } });
+    requested(P, 'team/hello');
+    log.append({ actor: 'airlock', action: 'promotion.state', promotionId: P, stage: 'qa', image: 'qa.example/team/hello:1.0', digest, details: { from: 'requested', to: 'approved' } });
+    requested(Q, 'team/hello2');
+    const ids = (image: string) => queryEvents(db, { image }).items.map((e) => e.promotionId);
+    expect(ids('qa.example/team/hello')).toEqual([P, P]);
+    expect(ids('qa.example/team/hello:1.0')).toEqual([P, P]);
+    expect(ids('dev.example/team/hello')).toEqual([P, P]);
+    expect(ids('dev.example/team/hello:1.0')).toEqual([P, P]);
+    expect(ids('dev.example/team/hello:2.0')).toEqual([]);
+    expect(ids('qa.example/team')).toEqual([]);
+    expect(queryEvents(db, { image: 'qa.example/team/app1:1' }).items.length).toBe(5);
+    expect(() => queryEvents(db, { action: 'promotion.failed' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/to=failed.*GET \/api\/v1\/audit\/actions/) }));
+  });
+
   it('pages every event exactly once while another writer appends', () => {
     const seen: number[] = [];
     let cursor: string | undefined;
@@ -105,7 +128,7 @@ describe('audit log', () => {
     for (;;) {
       const page = queryEvents(db, {}, { limit: 3, cursor });
       seen.push(...page.items.map((e) => e.seq));
-      if (n++ < 5) log.append({ actor: 'writer', action: 'concurrent' });
+      if (n++ < 5) log.append({ actor: 'writer', action: label('concurrent') });
       if (!page.nextCursor) break;
       cursor = page.nextCursor;
     }
@@ -116,7 +139,7 @@ describe('audit log', () => {
   it('round-trips an export through the offline verification, and catches an edited export', async () => {
     const k = await key();
     const c = await createCheckpoint(db, k);
-    log.append({ actor: 'after', action: 'checkpoint.later' });
+    log.append({ actor: 'after', action: label('checkpoint.later') });
     const ok = await verifyExport(lines(exportEvents(db, {}, 'jsonl', 7)), c.signature, [k.toPublic()]);
     expect(ok).toEqual({ ok: true, size: 21, checkpointSize: 20 });
     async function* edited() {

@@ -3,6 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Db, GroupCommit, migrate, openDatabase, statement } from '@airlock/database';
 import { AuditLog } from './audit-log';
+import type { AuditAction } from './audit-actions';
+
+/** Tests of the store's mechanics tag events with labels of their own, not the catalogue's actions. */
+const label = (s: string) => s as AuditAction;
 import { verifyStoredChain } from './chain-verifier';
 
 describe('group commit', () => {
@@ -25,12 +29,12 @@ describe('group commit', () => {
     let commits = 0;
     const origin = db.transaction.bind(db);
     const before = (statement(db, 'SELECT COUNT(*) AS n FROM audit_events').get() as { n: number }).n;
-    gc.run(() => audit.append({ actor: 't', action: 'one' }));
+    gc.run(() => audit.append({ actor: 't', action: label('one') }));
     gc.run(() => {
-      audit.append({ actor: 't', action: 'undone' });
+      audit.append({ actor: 't', action: label('undone') });
       throw new Error('refused');
     });
-    gc.run(() => audit.append({ actor: 't', action: 'two' }));
+    gc.run(() => audit.append({ actor: 't', action: label('two') }));
     expect((statement(db, 'SELECT COUNT(*) AS n FROM audit_events').get() as { n: number }).n).toBe(before);
     db.transaction = ((f: never) => (commits++, origin(f))) as typeof db.transaction;
     await new Promise((r) => setImmediate(r));
@@ -45,9 +49,9 @@ describe('group commit', () => {
   it('flush() commits at once and a full batch does not wait for the turn', () => {
     const audit = new AuditLog(db);
     const gc = new GroupCommit(db, () => undefined, 2);
-    gc.run(() => audit.append({ actor: 't', action: 'a' }));
-    gc.run(() => audit.append({ actor: 't', action: 'b' }));
-    gc.run(() => audit.append({ actor: 't', action: 'c' }));
+    gc.run(() => audit.append({ actor: 't', action: label('a') }));
+    gc.run(() => audit.append({ actor: 't', action: label('b') }));
+    gc.run(() => audit.append({ actor: 't', action: label('c') }));
     expect((db.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE actor = 't'").get() as { n: number }).n).toBe(2);
     gc.flush();
     expect((db.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE actor = 't'").get() as { n: number }).n).toBe(3);
@@ -57,21 +61,21 @@ describe('group commit', () => {
     const audit = new AuditLog(db);
     const gc = new GroupCommit(db, () => undefined, 256, 50);
     const count = () => (db.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE actor = 't'").get() as { n: number }).n;
-    gc.run(() => audit.append({ actor: 't', action: 'first' }));
+    gc.run(() => audit.append({ actor: 't', action: label('first') }));
     await new Promise((r) => setImmediate(r));
     expect(count()).toBe(1); // idle: lands on the next turn
     let commits = 0;
     const origin = db.transaction.bind(db);
     db.transaction = ((f: never) => (commits++, origin(f))) as typeof db.transaction;
     for (const a of ['x', 'y', 'z']) {
-      gc.run(() => audit.append({ actor: 't', action: a }));
+      gc.run(() => audit.append({ actor: 't', action: label(a) }));
       await new Promise((r) => setTimeout(r, 5));
     }
     expect(count()).toBe(1); // within 50 ms of the last commit: still waiting
     await new Promise((r) => setTimeout(r, 60));
     expect(count()).toBe(4);
     expect(commits).toBe(4); // one outer transaction and three savepoints
-    gc.run(() => audit.append({ actor: 't', action: 'closing' }));
+    gc.run(() => audit.append({ actor: 't', action: label('closing') }));
     gc.flush(); // before the database closes: at once, and the pending timer is gone
     expect(count()).toBe(5);
     expect(verifyStoredChain(db).report.ok).toBe(true);

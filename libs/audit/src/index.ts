@@ -1,5 +1,7 @@
 export * from './canonical-json';
 export * from './audit-log';
+export * from './audit-actions';
+export * from './audit-actions-reference';
 export * from './chain-verifier';
 export * from './checkpoints';
 export * from './audit-query';

@@ -333,7 +333,7 @@ export class BundleImporter {
           store.recordStep(img.promotionId, 1, 'publish', times.publish.started, times.publish.finished, { signatures: signatures.get(img.promotionId) });
           const approved = this.service.transition(ctx, row, 'approve', {}, { approvals: img.approvals.map((a) => a.approver), carriedBy: m.id });
           this.service.transition(ctx, approved, 'arrive', { bytes_done: copy?.bytesMoved ?? 0 }, { bundleId: m.id, channel: ch.name, sequence: m.sequence });
-          this.audit.append({ actor: importer, role: ctx.principal.roles[0], action: 'promotion.imported', promotionId: img.promotionId, stage: m.target, image: img.target, digest: img.digest, requestId: ctx.requestId, details: { bundleId: m.id, channel: ch.name, sequence: m.sequence, sender: m.sender, requester: img.requester, requestedAt: img.requestedAt, reason: img.reason, approvals: img.approvals } });
+          this.audit.append({ actor: importer, role: ctx.principal.roles[0], action: 'promotion.imported', promotionId: img.promotionId, stage: m.target, image: img.target, digest: img.digest, requestId: ctx.requestId, details: { bundleId: m.id, channel: ch.name, sequence: m.sequence, sender: m.sender, source: img.source, requester: img.requester, requestedAt: img.requestedAt, reason: img.reason, approvals: img.approvals } });
         }
         this.audit.append({ actor: importer, role: ctx.principal.roles[0], action: 'bundle.imported', stage: m.target, requestId: ctx.requestId, details: { bundleId: m.id, channel: ch.name, sequence: m.sequence, images: m.images.length, sender: m.sender } });
       })

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AirlockError, isAirlockError, markAudited } from '@airlock/common';
-import { AuditInput, AuditLog } from '@airlock/audit';
+import { AuditAction, AuditInput, AuditLog } from '@airlock/audit';
 import { Db } from '@airlock/database';
 import { Registries, formatReference, manifestSelector, parseManifest, parseReference } from '@airlock/oci';
 import { StageCatalog } from './stage-catalog';
@@ -43,7 +43,7 @@ export class PromotionService {
   }
 
   /** Records a refusal (bad input, forbidden action) and rethrows it. */
-  private refused(ctx: Ctx, action: string, e: unknown, extra: Partial<AuditInput> = {}): never {
+  private refused(ctx: Ctx, action: 'promotion.request' | 'promotion.approve' | 'promotion.reject' | 'promotion.cancel' | 'promotion.retry', e: unknown, extra: Partial<AuditInput> = {}): never {
     if (isAirlockError(e)) {
       this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: `${action}.refused`, requestId: ctx.requestId, ...extra, details: { code: e.code, message: e.message } });
       markAudited(e);
@@ -51,7 +51,7 @@ export class PromotionService {
     throw e;
   }
 
-  private event(ctx: Ctx | { principal: { user: string; roles: Role[] } }, action: string, p: PromotionRow, details: Record<string, unknown> = {}, role?: string): void {
+  private event(ctx: Ctx | { principal: { user: string; roles: Role[] } }, action: AuditAction, p: PromotionRow, details: Record<string, unknown> = {}, role?: string): void {
     this.audit.append({
       actor: ctx.principal.user,
       role: role ?? ctx.principal.roles[0],
@@ -120,7 +120,7 @@ export class PromotionService {
       let queued: PromotionRow | undefined;
       this.db.transaction(() => {
         this.store.insert(row);
-        this.event(ctx, 'promotion.requested', row, { source: row.source_ref, requested: input.image, from: from.name, to: to.name, reason: row.reason, approvalsRequired: required }, actingRole(ctx.principal, 'requester'));
+        this.event(ctx, 'promotion.requested', row, { requested: input.image, source: row.source_ref, target: row.target_ref, from: from.name, to: to.name, reason: row.reason, approvalsRequired: required }, actingRole(ctx.principal, 'requester'));
         if (required === 0) queued = this.queueUp(ctx, row);
       }).immediate();
       if (queued) await this.enqueue(queued);

@@ -4,7 +4,7 @@ import type { Response } from 'express';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AirlockError } from '@airlock/common';
-import { AuditLog, exportEvents, getEvent, listCheckpoints, queryEvents, verifyAudit } from '@airlock/audit';
+import { AUDIT_ACTIONS, AuditLog, exportEvents, getEvent, listCheckpoints, queryEvents, verifyAudit } from '@airlock/audit';
 import { PromotionService } from '@airlock/promotion';
 import { Roles } from '../auth/roles.decorator';
 import { AuditEventsQuery, AuditExportQuery } from './audit.dto';
@@ -28,6 +28,12 @@ export class AuditController {
   events(@Query() q: AuditEventsQuery): object {
     const { sort, limit, cursor, ...filter } = q;
     return queryEvents(this.audit.db, filter, { sort, limit, cursor });
+  }
+
+  /** The catalogue: every action an event may name, what it records and the fields it carries. */
+  @Get('audit/actions')
+  actions(): object {
+    return { items: Object.entries(AUDIT_ACTIONS).map(([action, a]) => ({ action, what: a.what, columns: a.columns, details: a.details })) };
   }
 
   @Get('audit/events/:seq')
