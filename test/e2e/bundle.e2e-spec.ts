@@ -126,12 +126,12 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     // the receipt goes back: the promotion is imported, and the next bundle leaves out what the high side has
     const receipt = readdirSync(carried).find((f) => f.endsWith('.receipt')) as string;
     const rc = await airlock(['bundle', 'receipt', 'import', join(carried, receipt), '--config', low.config.path]);
-    expect(rc.stdout).toMatch(/1 promotion\(s\) imported/);
+    expect(rc.stdout).toMatch(/1 promotion imported/);
     expect((await low.call('GET', `/api/v1/promotions/${first.id}`, low.tokens.alice)).body.state).toBe('imported');
     const second = await promote('team/app', '1.1');
     const ex2 = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path]);
     expect(ex2.code).toBe(0);
-    expect(ex2.stdout).toMatch(/sequence 2: 1 image\(s\).*1 blob\(s\) left out/);
+    expect(ex2.stdout).toMatch(/sequence 2: 1 image, .*1 blob left out/);
     const media2 = join(carried, 'bundle2');
     mkdirSync(media2);
     for (const f of ex2.stdout.trim().split('\n').slice(1)) copyFileSync(f, join(media2, f.split('/').pop() as string));
@@ -151,7 +151,7 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     const rc2 = await request(`${high.url}/api/v1/bundles/${imp2.body.bundleId}/receipt`, { headers: { authorization: `Bearer ${high.tokens.olga}` } });
     expect(rc2.statusCode).toBe(200);
     writeFileSync(join(carried, 'receipt2'), Buffer.from(await rc2.body.arrayBuffer()));
-    expect((await airlock(['bundle', 'receipt', 'import', join(carried, 'receipt2'), '--config', low.config.path])).stdout).toMatch(/1 promotion\(s\) imported/);
+    expect((await airlock(['bundle', 'receipt', 'import', join(carried, 'receipt2'), '--config', low.config.path])).stdout).toMatch(/1 promotion imported/);
 
     expect(await skopeoRawDigest(`${prodRegistry.host}/team/app:1.1`)).toBe(second.img.digest);
 
@@ -303,5 +303,53 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     expect(sequences()).toEqual([...before, before[before.length - 1] + 1]);
     expect((await low.call('GET', `/api/v1/promotions/${b.body.id}`, low.tokens.alice)).body.state).toBe('exported');
     expect(low.api.runtime.db.prepare("SELECT COUNT(*) FROM bundle_jobs WHERE state IN ('queued', 'running')").pluck().get()).toBe(0);
+  });
+
+  it('a lost bundle strands nothing: what no receipt confirmed is sent again, named or after resendAfterHours, and the high side imports it once', async () => {
+    // team/twice went out in a bundle that never reached the high side; team/crash arrived, but its receipt never came back
+    const id = (repo: string) => low.api.runtime.db.prepare("SELECT id FROM promotions WHERE to_stage = 'prod' AND target_ref LIKE ? ORDER BY rowid DESC").pluck().get(`%/${repo}:1`) as string;
+    const [twice, crash] = [id('team/twice'), id('team/crash')];
+    const state = async (p: string) => (await low.call('GET', `/api/v1/promotions/${p}`, low.tokens.alice)).body.state;
+    expect([await state(twice), await state(crash)]).toEqual(['exported', 'exported']);
+    const out = join(carried, 'resend');
+    const nothing = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out]);
+    expect([nothing.code, nothing.stderr]).toEqual([2, expect.stringMatching(/BUNDLE_NOTHING_TO_EXPORT: .*2 exported promotions have no receipt yet \(bundle export --resend sends them again\)/)]);
+    // only an exported, unconfirmed promotion of this channel can be named
+    const unknown = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out, '--resend', randomUUID()]);
+    expect(unknown.stderr).toMatch(/^airlock: PROMOTION_NOT_FOUND: /);
+    const confirmed = low.api.runtime.db.prepare("SELECT id FROM promotions WHERE state = 'imported' LIMIT 1").pluck().get() as string;
+    const done = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out, '--resend', confirmed]);
+    expect(done.stderr).toMatch(/^airlock: PROMOTION_STATE: promotion .* is imported: only an exported promotion that no receipt confirmed/);
+    expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+
+    // the operator names the lost one: it goes into the next bundle with its approvals, and the resend is audited with why
+    const named = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out, '--resend', twice]);
+    expect([named.code, named.stdout]).toEqual([0, expect.stringMatching(/: 1 image \(1 sent again\), /)]);
+    const why = (await low.call('GET', `/api/v1/audit/events?action=bundle.resend&promotionId=${twice}`, low.tokens.dave)).body.items;
+    expect(why.map((e: { details: { reason: string } }) => e.details.reason)).toEqual(['named by the operator']);
+    const files = readdirSync(out).map((f) => join(out, f));
+    const imp = await airlock(['bundle', 'import', ...files, '--config', high.config.path, '--receipt-dir', join(carried, 'resend-receipts')]);
+    expect([imp.code, imp.stderr]).toEqual([0, '']);
+    const twiceHigh = (await high.call('GET', `/api/v1/promotions/${twice}`, high.tokens.dave)).body;
+    expect([twiceHigh.state, twiceHigh.approvals.map((a: { approver: string }) => a.approver)]).toEqual(['imported', ['bob', 'carol']]);
+    const receipts = readdirSync(join(carried, 'resend-receipts'));
+    expect((await airlock(['bundle', 'receipt', 'import', join(carried, 'resend-receipts', receipts[0]), '--config', low.config.path])).stdout).toMatch(/1 promotion imported/);
+    expect(await state(twice)).toBe('imported');
+
+    // no receipt for longer than the channel's resendAfterHours: the next export carries it by itself; the high side has it already and imports it once
+    low.api.runtime.db.prepare('UPDATE promotions SET updated_at = ? WHERE id = ?').run(new Date(Date.now() - 73 * 3600_000).toISOString(), crash);
+    const out2 = join(carried, 'resend2');
+    const auto = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out2]);
+    expect([auto.code, auto.stdout]).toEqual([0, expect.stringMatching(/: 1 image \(1 sent again\), /)]);
+    expect((await low.call('GET', `/api/v1/audit/events?action=bundle.resend&promotionId=${crash}`, low.tokens.dave)).body.items[0].details.reason).toBe('no receipt 72 h after it was exported');
+    // sent again, its clock starts again: the export after it has nothing to send
+    expect((await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out2])).stderr).toMatch(/BUNDLE_NOTHING_TO_EXPORT: .*1 exported promotion has no receipt yet/);
+    const before = high.api.runtime.audit.forPromotion(crash).length;
+    const imp2 = await airlock(['bundle', 'import', ...readdirSync(out2).map((f) => join(out2, f)), '--config', high.config.path, '--receipt-dir', join(carried, 'resend-receipts2')]);
+    expect([imp2.code, imp2.stderr]).toEqual([0, '']);
+    expect(high.api.runtime.audit.forPromotion(crash).length).toBe(before);
+    const rc = await airlock(['bundle', 'receipt', 'import', join(carried, 'resend-receipts2', readdirSync(join(carried, 'resend-receipts2'))[0]), '--config', low.config.path]);
+    expect(rc.stdout).toMatch(/1 promotion imported/);
+    expect(await state(crash)).toBe('imported');
   });
 });

@@ -6,6 +6,7 @@ import type { AirlockCore } from '@airlock/promotion';
 import { lazy } from './lazy';
 import { configPath } from './config-path';
 import { ProgressReporter } from './progress';
+import { count } from './plural';
 
 /** What a bundle command needs of this side: the core over its database, stages and registries, with no queue. */
 async function local(config?: string): Promise<AirlockCore> {
@@ -23,14 +24,14 @@ abstract class ConfigCommand extends CommandRunner {
 
 @SubCommand({ name: 'export', description: 'Write one bundle holding every verified promotion waiting on a channel (signed, encrypted when the channel says so, in volumes)' })
 export class BundleExportCommand extends ConfigCommand {
-  async run(_p: string[], o: { channel?: string; out?: string; full?: boolean; config?: string }): Promise<void> {
+  async run(_p: string[], o: { channel?: string; out?: string; full?: boolean; resend?: true | string[]; config?: string }): Promise<void> {
     if (!o.channel) throw new AirlockError('INVALID_ARGUMENT', '--channel NAME is required');
     const l = await local(o.config);
     const progress = new ProgressReporter('exporting');
     try {
-      const r = await l.exporter.export(operator(), o.channel, { full: o.full, outDir: o.out, onProgress: (d, t) => progress.update(d, t) });
+      const r = await l.exporter.export(operator(), o.channel, { full: o.full, resend: o.resend, outDir: o.out, onProgress: (d, t) => progress.update(d, t) });
       progress.stop();
-      process.stdout.write(`bundle ${r.bundleId} sequence ${r.sequence}: ${r.images} image(s), ${r.volumes.length} volume(s), ${(r.bytes / 2 ** 20).toFixed(1)} MiB${r.blobsLeftOut ? `, ${r.blobsLeftOut} blob(s) left out (the far side has them)` : ''}\n`);
+      process.stdout.write(`bundle ${r.bundleId} sequence ${r.sequence}: ${count(r.images, 'image')}${r.resent ? ` (${r.resent} sent again)` : ''}, ${count(r.volumes.length, 'volume')}, ${(r.bytes / 2 ** 20).toFixed(1)} MiB${r.blobsLeftOut ? `, ${count(r.blobsLeftOut, 'blob')} left out (the far side has them)` : ''}\n`);
       for (const v of r.volumes) process.stdout.write(`${r.dir}/${v.name}\n`);
       process.stdout.write(`${r.indexFile}\n`);
     } finally {
@@ -49,6 +50,10 @@ export class BundleExportCommand extends ConfigCommand {
   @Option({ flags: '--full', description: 'carry every blob, even those receipts say the far side has' })
   parseFull(): boolean {
     return true;
+  }
+  @Option({ flags: '--resend [ids]', description: 'send again exported promotions no receipt confirmed: every one, or those named (comma-separated ids); the channel resends those older than resendAfterHours by itself' })
+  parseResend(v?: string): true | string[] {
+    return typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : true;
   }
 }
 
@@ -85,7 +90,7 @@ export class BundleInspectCommand extends ConfigCommand {
             ...m.images.map((i) => `  ${i.target} ${i.digest} requested by ${i.requester}, approved by ${i.approvals.map((a) => a.approver).join(', ') || 'nobody'}`),
             `${m.entries.length} entries, ${(m.entries.reduce((a, e) => a + e.size, 0) / 2 ** 20).toFixed(1)} MiB`,
           ]
-        : [`bundle ${r.index.id}, channel ${r.index.channel}, sequence ${r.index.sequence}, ${r.index.volumes.length} volume(s) (as the unsigned volume index says: nothing inside could be trusted)`];
+        : [`bundle ${r.index.id}, channel ${r.index.channel}, sequence ${r.index.sequence}, ${count(r.index.volumes.length, 'volume')} (as the unsigned volume index says: nothing inside could be trusted)`];
       process.stdout.write([...head, r.wouldImport ? 'would import: yes' : `would import: no (${r.problem?.code}: ${r.problem?.message})`, ''].join('\n'));
     } finally {
       await l.close();
@@ -100,7 +105,7 @@ export class BundleReceiptCommand extends ConfigCommand {
     const l = await local(o.config);
     try {
       const r = await lazy.promotion().importReceipt(l.db, l.audit, l.catalog, l.service, operator(), o.channel, readFileSync(file));
-      process.stdout.write(`receipt for bundle ${r.bundleId}: ${r.promotions} promotion(s) imported, ${r.blobs} blob(s) confirmed\n`);
+      process.stdout.write(`receipt for bundle ${r.bundleId}: ${count(r.promotions, 'promotion')} imported, ${count(r.blobs, 'blob')} confirmed\n`);
     } finally {
       await l.close();
     }

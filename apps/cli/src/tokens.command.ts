@@ -1,3 +1,4 @@
+import { count } from './plural';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
 import { loadConfig } from '@airlock/common/config';
@@ -49,7 +50,7 @@ export class TokensRevokeCommand extends CommandRunner {
     const { tokens, close } = tokenService(o.config);
     try {
       const n = tokens.revoke({ id, user: o.user }, `cli:${process.env.USER ?? 'unknown'}`);
-      process.stdout.write(`${n} token(s) revoked\n`);
+      process.stdout.write(`${count(n, 'token')} revoked\n`);
       if (n === 0) throw new AirlockError('INVALID_ARGUMENT', 'no active token matched');
     } finally {
       close();

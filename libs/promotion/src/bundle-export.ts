@@ -23,8 +23,18 @@ export interface ExportResult {
   volumes: { name: string; size: number; sha256: string }[];
   indexFile: string;
   images: number;
+  /** Of the images, those an earlier bundle carried that no receipt confirmed. */
+  resent: number;
   bytes: number;
   blobsLeftOut: number;
+}
+
+/** What an export may be asked for besides its channel. */
+export interface ExportOptions {
+  /** Carry every blob, even those receipts say the far side has. */
+  full?: boolean;
+  /** Send again exported promotions no receipt confirmed: every one (true) or those named. */
+  resend?: boolean | string[];
 }
 
 const SYSTEM = { principal: { user: 'airlock', roles: ['admin' as const] } };
@@ -58,7 +68,7 @@ export class BundleExporter {
   }
 
   /** Exports in this process (the CLI, the demo): plan, write, record. */
-  async export(ctx: Ctx, channelName: string, o: { full?: boolean; outDir?: string; onProgress?: (done: number, total: number) => void } = {}): Promise<ExportResult> {
+  async export(ctx: Ctx, channelName: string, o: ExportOptions & { outDir?: string; onProgress?: (done: number, total: number) => void } = {}): Promise<ExportResult> {
     const job = this.audited(ctx, channelName, () => this.plan(ctx, channelName, o, localRunner()));
     let written: ExportWritten;
     try {
@@ -71,7 +81,7 @@ export class BundleExporter {
   }
 
   /** Starts an export as a queued job (the API): the worker writes it; its report is recorded by `record`. */
-  async start(ctx: Ctx, channelName: string, o: { full?: boolean } = {}): Promise<BundleJobView> {
+  async start(ctx: Ctx, channelName: string, o: ExportOptions = {}): Promise<BundleJobView> {
     const queue = this.queue;
     if (!queue) throw new AirlockError('QUEUE_UNAVAILABLE', 'this process runs no queue; use airlock bundle export');
     const job = this.audited(ctx, channelName, () => this.plan(ctx, channelName, o, 'queue'));
@@ -97,7 +107,7 @@ export class BundleExporter {
   }
 
   /** Claims the channel and fixes the next bundle, in one IMMEDIATE transaction. */
-  private plan(ctx: Ctx, channelName: string, o: { full?: boolean; outDir?: string }, runner: string): ExportJob {
+  private plan(ctx: Ctx, channelName: string, o: ExportOptions & { outDir?: string }, runner: string): ExportJob {
     const ch = channelOf(this.catalog, channelName);
     const from = this.catalog.get(ch.config.from);
     const to = this.catalog.get(ch.config.to);
@@ -107,8 +117,13 @@ export class BundleExporter {
         const active = this.jobs.active(ch.name);
         if (active && !abandoned(active)) throw new AirlockError('BUNDLE_EXPORT_BUSY', `another export of channel ${ch.name} is running (sequence ${active.sequence}, started by ${active.requested_by} at ${active.created_at}); try again when it has finished`);
         if (active) this.fail(active.id, 'INTERNAL', `the process that ran it (${active.runner}) is gone`);
-        const waiting = this.store.waitingForExport(from.name, to.name);
-        if (!waiting.length) throw new AirlockError('BUNDLE_NOTHING_TO_EXPORT', `no verified promotion is waiting on channel ${ch.name}`);
+        const fresh = this.store.waitingForExport(from.name, to.name);
+        const resend = this.resendable(ch.name, from.name, to.name, ch.config.resendAfterHours, o.resend);
+        if (!fresh.length && !resend.length) {
+          const unconfirmed = this.store.exportedUnconfirmed(from.name, to.name).length;
+          throw new AirlockError('BUNDLE_NOTHING_TO_EXPORT', `no verified promotion is waiting on channel ${ch.name}${unconfirmed ? `; ${unconfirmed === 1 ? '1 exported promotion has' : `${unconfirmed} exported promotions have`} no receipt yet (bundle export --resend sends them again)` : ''}`);
+        }
+        const waiting = [...fresh, ...resend.map((r) => r.row)];
         const now = new Date();
         const job: ExportJob = {
           jobId: randomUUID(),
@@ -131,28 +146,57 @@ export class BundleExporter {
             requestedAt: p.created_at,
             approvals: this.store.approvals(p.id).map((a) => ({ approver: a.approver, role: a.role, comment: a.comment, at: a.created_at })),
           })),
+          resent: resend.map((r) => r.row.id),
         };
         this.jobs.insert(job, { runner, requestedBy: ctx.principal.user, requestId: ctx.requestId });
-        this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.export.started', stage: to.name, requestId: ctx.requestId, details: { jobId: job.jobId, bundleId: job.bundleId, channel: ch.name, sequence: job.sequence, images: job.images.length, runner: runner === 'queue' ? 'queue' : 'this process' } });
+        for (const { row, reason } of resend) {
+          this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.resend', promotionId: row.id, stage: to.name, image: row.target_ref, digest: row.digest, requestId: ctx.requestId, details: { channel: ch.name, reason, jobId: job.jobId, bundleId: job.bundleId, sequence: job.sequence, exportedAt: row.updated_at } });
+        }
+        this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.export.started', stage: to.name, requestId: ctx.requestId, details: { jobId: job.jobId, bundleId: job.bundleId, channel: ch.name, sequence: job.sequence, images: job.images.length, resent: job.resent.length, runner: runner === 'queue' ? 'queue' : 'this process' } });
         return job;
       })
       .immediate();
   }
 
-  /** A job a process on this host ran and that process is gone (the queue's jobs are the reconciler's). */
+  /**
+   * Promotions to send again: exported, never confirmed by a receipt, and
+   * not superseded by a later promotion of the same target (which would take
+   * the tag back). Named ones must be all of that, or the export is refused;
+   * `true` takes every one; otherwise those exported `afterHours` ago.
+   */
+  private resendable(channel: string, from: string, to: string, afterHours: number, named?: boolean | string[]): { row: PromotionRow; reason: string }[] {
+    if (Array.isArray(named)) {
+      return [...new Set(named)].map((id) => {
+        const p = this.store.get(id);
+        if (!p || p.from_stage !== from || p.to_stage !== to) throw new AirlockError('PROMOTION_NOT_FOUND', `no promotion ${JSON.stringify(id.slice(0, 64))} from ${from} to ${to} (channel ${channel})`);
+        if (p.state !== 'exported') throw new AirlockError('PROMOTION_STATE', `promotion ${p.id} is ${p.state}: only an exported promotion that no receipt confirmed can be sent again`);
+        const later = this.store.supersededBy(p);
+        if (later) throw new AirlockError('PROMOTION_STATE', `promotion ${p.id} is superseded by ${later.id} (${later.target_ref}, ${later.state}): sending it again would take the tag back to an older image`);
+        return { row: p, reason: 'named by the operator' };
+      });
+    }
+    const cutoff = named === true ? Infinity : afterHours > 0 ? Date.now() - afterHours * 3600_000 : -Infinity;
+    return this.store
+      .exportedUnconfirmed(from, to)
+      .filter((p) => Date.parse(p.updated_at) <= cutoff && !this.store.supersededBy(p))
+      .map((row) => ({ row, reason: named === true ? 'every unconfirmed promotion, by the operator' : `no receipt ${afterHours} h after it was exported` }));
+  }
 
   /** Records a written bundle: the channel's sequence, its promotions exported, the audit event; once. */
   record(jobId: string, written: ExportWritten, ctx: Ctx | typeof SYSTEM = SYSTEM): ExportResult | undefined {
     const m = written.manifest;
-    const result: ExportResult = { bundleId: m.id, channel: m.channel, sequence: m.sequence, dir: written.dir, volumes: written.volumes, indexFile: written.indexFile, images: m.images.length, bytes: written.bytes, blobsLeftOut: written.blobsLeftOut };
+    const resent = new Set(this.jobs.plan(jobId)?.resent ?? []);
+    const result: ExportResult = { bundleId: m.id, channel: m.channel, sequence: m.sequence, dir: written.dir, volumes: written.volumes, indexFile: written.indexFile, images: m.images.length, resent: resent.size, bytes: written.bytes, blobsLeftOut: written.blobsLeftOut };
     const recorded = this.db
       .transaction(() => {
         if (!this.jobs.finish(jobId, { state: 'completed', result, bytes: m.entries.reduce((a, e) => a + e.size, 0) })) return false;
         this.bundles.record('export', m, { volumes: written.volumes, bytes: written.bytes });
-        this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.exported', stage: m.target, requestId: 'requestId' in ctx ? ctx.requestId : undefined, details: { jobId, bundleId: m.id, channel: m.channel, sequence: m.sequence, volumes: written.volumes.length, bytes: written.bytes, images: m.images.length, full: m.full, blobsLeftOut: written.blobsLeftOut } });
+        this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.exported', stage: m.target, requestId: 'requestId' in ctx ? ctx.requestId : undefined, details: { jobId, bundleId: m.id, channel: m.channel, sequence: m.sequence, volumes: written.volumes.length, bytes: written.bytes, images: m.images.length, full: m.full, blobsLeftOut: written.blobsLeftOut, resent: resent.size } });
         for (const img of m.images) {
           const cur = this.store.get(img.promotionId) as PromotionRow | undefined;
           if (cur && nextState(cur.state, 'export')) this.service.transition(ctx, cur, 'export', {}, { bundleId: m.id, sequence: m.sequence });
+          // sent again: its clock for the next resend starts now
+          else if (cur && resent.has(cur.id) && cur.state === 'exported') this.store.touch(cur.id);
         }
         return true;
       })

@@ -61,6 +61,12 @@ export class BundleJobStore {
     return statement(this.db, 'SELECT * FROM bundle_jobs WHERE id = ?').get(id) as BundleJobRow | undefined;
   }
 
+  /** What an export job was planned to carry (undefined for an import or an unknown id). */
+  plan(id: string): ExportJob | undefined {
+    const j = this.get(id);
+    return j?.kind === 'export' ? (JSON.parse(j.plan) as ExportJob) : undefined;
+  }
+
   /** The channel's export (or import) that is queued or running, if any. */
   active(channel: string, kind: BundleJobRow['kind'] = 'export'): BundleJobRow | undefined {
     return statement(this.db, "SELECT * FROM bundle_jobs WHERE channel = ? AND kind = ? AND state IN ('queued', 'running')").get(channel, kind) as BundleJobRow | undefined;

@@ -42,6 +42,19 @@ describe('promotion store', () => {
     ...over,
   });
 
+  it('names what a resend would supersede: a later promotion of the same target on its way or arrived, never an earlier one or a failed one', () => {
+    const store = new PromotionStore(db);
+    const t = 'prod.example/team/app:1';
+    store.insert(row(1, { to_stage: 'prod', target_ref: t, state: 'exported' }));
+    store.insert(row(2, { to_stage: 'prod', target_ref: t, state: 'failed' }));
+    store.insert(row(3, { to_stage: 'prod', target_ref: 'prod.example/team/other:1', state: 'exported' }));
+    expect(store.supersededBy(store.get('p1') as PromotionRow)).toBeUndefined();
+    store.insert(row(4, { to_stage: 'prod', target_ref: t, state: 'exporting' }));
+    expect(store.supersededBy(store.get('p1') as PromotionRow)?.id).toBe('p4');
+    expect(store.supersededBy(store.get('p4') as PromotionRow)).toBeUndefined();
+    expect(store.exportedUnconfirmed('dev', 'prod').map((p) => p.id)).toEqual(['p1', 'p3']);
+  });
+
   it('reads every column into its own field, the same as SELECT *, for one row, a list page and a state query', () => {
     const store = new PromotionStore(db);
     for (let i = 1; i <= 4; i++) store.insert(row(i, i === 4 ? { state: 'copying' } : {}));

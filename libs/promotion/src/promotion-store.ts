@@ -132,6 +132,11 @@ export class PromotionStore {
     statement(this.db, `UPDATE promotions SET ${keys.map((k) => `${k} = @${k}`).join(', ')}, updated_at = @__now WHERE id = @__id`).run({ ...fields, __now: new Date().toISOString(), __id: id });
   }
 
+  /** Marks a promotion as handled now without changing it (a resend restarts its clock). */
+  touch(id: string): void {
+    statement(this.db, 'UPDATE promotions SET updated_at = ? WHERE id = ?').run(new Date().toISOString(), id);
+  }
+
   approvals(id: string): ApprovalRow[] {
     return statement(this.db, 'SELECT * FROM approvals WHERE promotion_id = ? ORDER BY created_at, approver').all(id) as ApprovalRow[];
   }
@@ -188,6 +193,17 @@ export class PromotionStore {
   /** Promotions verified and waiting for the next bundle from `from` to `to`, oldest first. */
   waitingForExport(from: string, to: string): PromotionRow[] {
     return (rawStatement(this.db, `SELECT ${COLUMNS} FROM promotions WHERE from_stage = ? AND to_stage = ? AND state = 'exporting' ORDER BY rowid`).all(from, to) as unknown[][]).map(rowOf);
+  }
+
+  /** Promotions a bundle carried across the gap that no receipt has confirmed yet (oldest first). */
+  exportedUnconfirmed(from: string, to: string): PromotionRow[] {
+    return (rawStatement(this.db, `SELECT ${COLUMNS} FROM promotions WHERE from_stage = ? AND to_stage = ? AND state = 'exported' ORDER BY rowid`).all(from, to) as unknown[][]).map(rowOf);
+  }
+
+  /** A later promotion of the same target on its way or arrived: sending `p` again would take the tag back to an older image. */
+  supersededBy(p: PromotionRow): PromotionRow | undefined {
+    const r = rawStatement(this.db, `SELECT ${COLUMNS} FROM promotions WHERE to_stage = ? AND target_ref = ? AND rowid > (SELECT rowid FROM promotions WHERE id = ?) AND state IN ('exporting', 'exported', 'imported') ORDER BY rowid DESC LIMIT 1`).get(p.to_stage, p.target_ref, p.id) as unknown[] | undefined;
+    return r ? rowOf(r) : undefined;
   }
 
   /** A step that ran elsewhere (the import's, on the high side), recorded finished with its own times. */

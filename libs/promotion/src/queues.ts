@@ -49,6 +49,8 @@ export const exportJobSchema = z
     images: z
       .array(bundleImageSchema)
       .min(1),
+    /** Promotions among the images that an earlier bundle carried and no receipt confirmed: sent again. */
+    resent: z.array(z.string().uuid()).default([]),
   })
   .strict();
 

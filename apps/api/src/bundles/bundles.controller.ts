@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, MessageEvent, Param, ParseUUIDPipe, Post, Put, Req, Res, Sse } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { bundleJobEvents } from './bundle-job-events';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsOptional, Matches } from 'class-validator';
+import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsOptional, Matches, ValidateBy, isUUID } from 'class-validator';
 import type { Response } from 'express';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
@@ -26,10 +26,17 @@ export class ImportBundleDto {
   files!: string[];
 }
 
+const isResend = (v: unknown): boolean => typeof v === 'boolean' || (Array.isArray(v) && v.length >= 1 && v.length <= 1000 && v.every((x) => typeof x === 'string' && isUUID(x)));
+
 export class ExportBundleDto {
   @IsOptional()
   @IsBoolean()
   full?: boolean;
+
+  @ApiPropertyOptional({ description: 'send again exported promotions that no receipt confirmed: true for every one, or the ids of those to send (each must be exported, unconfirmed and not superseded by a later promotion of its target)', oneOf: [{ type: 'boolean' }, { type: 'array', items: { type: 'string', format: 'uuid' } }] })
+  @IsOptional()
+  @ValidateBy({ name: 'isResend', validator: { validate: isResend, defaultMessage: () => 'resend must be true or a list of promotion ids' } })
+  resend?: boolean | string[];
 }
 
 const view = (b: BundleRow) => ({
@@ -66,7 +73,7 @@ export class BundlesController {
   @HttpCode(202)
   @Roles('operator')
   async export(@Req() req: AuthedRequest, @Param('name') name: string, @Body() body: ExportBundleDto): Promise<object> {
-    return this.exporter.start({ principal: req.principal as Principal, requestId: requestIdOf(req) }, name, { full: body.full });
+    return this.exporter.start({ principal: req.principal as Principal, requestId: requestIdOf(req) }, name, { full: body.full, resend: body.resend });
   }
 
   /** An export job: its state, bytes written so far, and when completed the bundle it wrote. */

@@ -100,6 +100,13 @@ export const channelSchema = z
     importKey: signingKeySchema.optional().describe('High side: key that decrypts bundles and signs receipts (default: the target stage key).'),
     volumeSizeMiB: z.number().int().min(1).max(1 << 20).default(4096).describe('Largest volume, for the media.'),
     lifetimeHours: z.number().int().min(1).max(24 * 365).default(168).describe('Bundles expire after this.'),
+    resendAfterHours: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 365)
+      .default(72)
+      .describe('Low side: promotions exported this long ago without a receipt go into the next bundle again (a lost or refused bundle strands nothing); 0: only those named with --resend.'),
     dir: z.string().optional().describe('Folder bundles are written to and receipts read from (default: bundles/<channel> beside the database).'),
   })
   .strict();
