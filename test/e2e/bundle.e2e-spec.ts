@@ -183,6 +183,19 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     // skopeo 1.9 looks images up by name only among OCI-format manifests; with one image in the bundle no name is needed
     await skopeo(['copy', `oci:${join(unpacked, 'oci')}`, `dir:${join(carried, 'rescued')}`]);
     expect(readdirSync(join(carried, 'rescued'))).toContain('manifest.json');
+
+    // ... and finished signed, with stock tools only, as the README shows: pushed, production's generated policy refuses it unsigned;
+    // skopeo signs it with production's key (gpg) into production's lookaside folder, and the same policy accepts it
+    const rescuedRef = `${prodRegistry.host}/team/rescued:1`;
+    const underPolicy = () => skopeo(['--policy', join(high.dir, 'policy.json'), '--registries.d', join(high.dir, 'rd'), 'copy', '--src-tls-verify=false', `docker://${rescuedRef}`, `dir:${mkdtempSync(join(carried, 'cluster-'))}`]);
+    await skopeo(['copy', '--dest-tls-verify=false', `oci:${join(unpacked, 'oci')}`, `docker://${rescuedRef}`]);
+    await expect(underPolicy()).rejects.toThrow(/signature/i);
+    const signD = join(carried, 'sign.d');
+    mkdirSync(signD);
+    writeFileSync(join(signD, 'prod.yaml'), `docker:\n  ${prodRegistry.host}:\n    lookaside-staging: file://${join(high.dir, 'sigstore', 'prod')}\n`);
+    writeFileSync(join(carried, 'prod.pass'), high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE);
+    await skopeo(['copy', '--registries.d', signD, '--dest-tls-verify=false', '--sign-by', high.config.fingerprints.prod, '--sign-passphrase-file', join(carried, 'prod.pass'), `oci:${join(unpacked, 'oci')}`, `docker://${rescuedRef}`], { env: gpg.env });
+    await underPolicy();
   });
 
   /** An image of `repo` promoted dev -> qa, then requested and approved for prod: verified and waiting for the channel's next bundle. */
