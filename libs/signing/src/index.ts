@@ -12,3 +12,5 @@ export * from './lookaside-path';
 export * from './lookaside-store';
 export * from './lookaside-http';
 export * from './cluster-policy';
+export * from './sigstore-key';
+export * from './sigstore-signature';

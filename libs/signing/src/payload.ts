@@ -2,6 +2,8 @@ import { SignatureError } from './errors';
 import { JsonValue, StrictJsonError, parseStrictJson } from '@airlock/common';
 
 export const SIGNATURE_TYPE = 'atomic container signature';
+/** The same claims as cosign writes them (the sigstore dialect): another type, and `optional` may be null. */
+export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
 
 /** What a simple signing payload asserts. */
 export interface SignedClaims {
@@ -22,6 +24,15 @@ export function buildPayload(c: SignedClaims): Buffer {
       optional,
     }),
   );
+}
+
+/**
+ * The exact bytes cosign signs for an image (its Go struct marshalled:
+ * `optional` null): the identity is the repository, without tag or digest,
+ * as cosign writes it.
+ */
+export function buildCosignPayload(manifestDigest: string, repository: string): Buffer {
+  return Buffer.from(JSON.stringify({ critical: { identity: { 'docker-reference': repository }, image: { 'docker-manifest-digest': manifestDigest }, type: COSIGN_SIGNATURE_TYPE }, optional: null }));
 }
 
 const DIGEST_RE = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
@@ -51,7 +62,7 @@ function string(v: JsonValue, where: string): string {
  * (unknown keys inside it allowed, known ones typed); no duplicate keys, no
  * trailing data. Call only on bytes whose signature already checked out.
  */
-export function parsePayload(bytes: Uint8Array): SignedClaims {
+export function parsePayload(bytes: Uint8Array, type: typeof SIGNATURE_TYPE | typeof COSIGN_SIGNATURE_TYPE = SIGNATURE_TYPE): SignedClaims {
   let doc: JsonValue;
   try {
     doc = parseStrictJson(Buffer.from(bytes).toString('utf8'));
@@ -63,8 +74,9 @@ export function parsePayload(bytes: Uint8Array): SignedClaims {
   exactKeys(top, ['critical', 'optional'], 'the payload');
   const critical = object(top.critical, 'critical');
   exactKeys(critical, ['type', 'image', 'identity'], 'critical');
-  const type = string(critical.type, 'critical.type');
-  if (type !== SIGNATURE_TYPE) throw bad(`critical.type is ${JSON.stringify(type)}, not "${SIGNATURE_TYPE}"`);
+  const want = type;
+  const signedType = string(critical.type, 'critical.type');
+  if (signedType !== want) throw bad(`critical.type is ${JSON.stringify(signedType)}, not "${want}"`);
   const image = object(critical.image, 'critical.image');
   exactKeys(image, ['docker-manifest-digest'], 'critical.image');
   const manifestDigest = string(image['docker-manifest-digest'], 'critical.image.docker-manifest-digest');
@@ -72,7 +84,8 @@ export function parsePayload(bytes: Uint8Array): SignedClaims {
   const identity = object(critical.identity, 'critical.identity');
   exactKeys(identity, ['docker-reference'], 'critical.identity');
   const dockerReference = string(identity['docker-reference'], 'critical.identity.docker-reference');
-  const optional = object(top.optional, 'optional');
+  // cosign marshals an empty optional as null; simple signing always writes an object
+  const optional = want === COSIGN_SIGNATURE_TYPE && top.optional === null ? {} : object(top.optional, 'optional');
   const claims: SignedClaims = { dockerReference, manifestDigest };
   if ('creator' in optional) claims.creator = string(optional.creator, 'optional.creator');
   if ('timestamp' in optional) {

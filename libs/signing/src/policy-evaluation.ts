@@ -2,12 +2,21 @@ import type * as openpgp from 'openpgp';
 import { AirlockError, isAirlockError } from '@airlock/common';
 import { SignatureError } from './errors';
 import { IdentityRule } from './identity';
-import { SignatureStore } from './signature-store';
+import { SignatureStore, SigstoreSignatureStore } from './signature-store';
 import { VerifiedSignature, verify } from './verify';
+import { SigstorePublicKey } from './sigstore-key';
+import { verifySigstore } from './sigstore-signature';
 
-/** What makes an image acceptable: signatures in `store`, by one of `trustedKeys`, for `reference` under `identityRule`. */
+/**
+ * What makes an image acceptable: signatures by one of the pinned keys, for
+ * `reference` under `identityRule`, in either dialect: simple signing
+ * (OpenPGP keys, signatures in `store`, the lookaside) or sigstore (sigstore
+ * keys, signatures in `sigstoreStore`, the registry).
+ */
 export interface AcceptancePolicy {
   trustedKeys: openpgp.Key[];
+  sigstoreKeys?: SigstorePublicKey[];
+  sigstoreStore?: SigstoreSignatureStore;
   identityRule: IdentityRule;
   /** The reference the image is known by (what the identity rule compares signatures against). */
   reference: string;
@@ -19,7 +28,7 @@ export interface AcceptancePolicy {
 }
 
 /** The outcome for one signature of one manifest. */
-export type SignatureOutcome = { n: number; accepted: VerifiedSignature } | { n: number; refusal: AirlockError };
+export type SignatureOutcome = ({ n: number; accepted: VerifiedSignature } | { n: number; refusal: AirlockError }) & { dialect?: 'sigstore' };
 
 /** Every signature of one manifest and what became of it. */
 export interface ManifestEvaluation {
@@ -38,12 +47,27 @@ export async function evaluateSignatures(digests: string[], p: AcceptancePolicy,
   const out: ManifestEvaluation[] = [];
   for (const digest of digests) {
     const signatures: SignatureOutcome[] = [];
-    for (const [i, sig] of (await p.store.list(p.repository, digest)).entries()) {
-      try {
-        signatures.push({ n: i + 1, accepted: await verify(sig, { trustedKeys: p.trustedKeys, manifestDigest: digest, reference: p.reference, identityRule: p.identityRule }) });
-        if (o.firstAccepted) break;
-      } catch (e) {
-        signatures.push({ n: i + 1, refusal: isAirlockError(e) ? e : new SignatureError('SIGNATURE_INVALID', (e as Error).message) });
+    const refused = (e: unknown) => (isAirlockError(e) ? e : new SignatureError('SIGNATURE_INVALID', (e as Error).message));
+    if (p.trustedKeys.length || !p.sigstoreKeys?.length) {
+      for (const [i, sig] of (await p.store.list(p.repository, digest)).entries()) {
+        try {
+          signatures.push({ n: i + 1, accepted: await verify(sig, { trustedKeys: p.trustedKeys, manifestDigest: digest, reference: p.reference, identityRule: p.identityRule }) });
+          if (o.firstAccepted) break;
+        } catch (e) {
+          signatures.push({ n: i + 1, refusal: refused(e) });
+        }
+      }
+    }
+    if (p.sigstoreKeys?.length && p.sigstoreStore && !(o.firstAccepted && signatures.some((s) => 'accepted' in s))) {
+      // sigstore signatures are numbered after the lookaside's, in their manifest's layer order
+      const base = signatures.length;
+      for (const [i, sig] of (await p.sigstoreStore.list(p.repository, digest)).entries()) {
+        try {
+          signatures.push({ n: base + i + 1, dialect: 'sigstore', accepted: verifySigstore(sig, { trustedKeys: p.sigstoreKeys, manifestDigest: digest, reference: p.reference, identityRule: p.identityRule }) });
+          if (o.firstAccepted) break;
+        } catch (e) {
+          signatures.push({ n: base + i + 1, dialect: 'sigstore', refusal: refused(e) });
+        }
       }
     }
     out.push({ digest, signatures });

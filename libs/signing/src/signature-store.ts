@@ -7,3 +7,12 @@ export interface SignatureStore {
   /** Every signature of the image, in order (1, 2, ... up to the first gap). */
   list(repository: string, digest: string): Promise<Buffer[]>;
 }
+
+/**
+ * Where an image's sigstore signatures are kept: in the registry beside it
+ * (the tag form, `sha256-<hex>.sig`). Reading is capped: a signature
+ * manifest or payload larger than a few MiB is refused, not read.
+ */
+export interface SigstoreSignatureStore {
+  list(repository: string, digest: string): Promise<import('./sigstore-signature').SigstoreSignature[]>;
+}

@@ -10,7 +10,10 @@ export interface VerifiedSignature extends SignedClaims {
   keyFingerprint: string;
   /** Fingerprint of the key that made the signature (the primary, or one of its subkeys). */
   signedByFingerprint: string;
-  signedAt: Date;
+  /** When the OpenPGP signature says it was made; a sigstore signature made without a transparency log carries no time. */
+  signedAt?: Date;
+  /** simple signing (OpenPGP, lookaside) or sigstore (cosign, in the registry). */
+  dialect: 'simple' | 'sigstore';
 }
 
 export interface VerifyOptions {
@@ -41,5 +44,5 @@ export async function verify(signature: Uint8Array, o: VerifyOptions): Promise<V
   if (!identityMatches(rule, o.reference, claims.dockerReference)) {
     throw new SignatureError('SIGNATURE_IDENTITY_MISMATCH', `signature identity ${claims.dockerReference} does not match ${o.reference} under ${rule.type}`, { signed: claims.dockerReference });
   }
-  return { ...claims, keyFingerprint: opened.keyFingerprint, signedByFingerprint: opened.signedByFingerprint, signedAt: opened.signedAt };
+  return { ...claims, keyFingerprint: opened.keyFingerprint, signedByFingerprint: opened.signedByFingerprint, signedAt: opened.signedAt, dialect: 'simple' };
 }
