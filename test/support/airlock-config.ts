@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { Sensitive } from '@airlock/common';
-import { generateKeyPair } from '@airlock/signing';
+import { generateKeyPair, generateSigstoreKeyPair } from '@airlock/signing';
 
 export interface StageSpec {
   name: string;
@@ -12,6 +12,8 @@ export interface StageSpec {
   transport?: 'registry' | 'bundle';
   approvals?: { required: number; roles?: string[] };
   withKey?: boolean;
+  /** Also a sigstore key (keys/NAME-sigstore.key and .pub): the stage signs in both dialects. */
+  sigstore?: boolean;
   /** A registry over TLS: the CA airlock trusts for it and, for one that asks, the client certificate (otherwise the registry is insecure plain HTTP). */
   registryTls?: { caFile: string; clientCert?: { certFile: string; keyFile: string } };
 }
@@ -33,10 +35,21 @@ export async function writeConfig(dir: string, stages: StageSpec[], extra: Recor
       fingerprints[s.name] = k.fingerprint;
       signing = { privateKey: `keys/${s.name}.key`, publicKey: `keys/${s.name}.pub`, passphrase: { env: envName } };
     }
+    let sigstore;
+    if (s.sigstore) {
+      const envSig = `AIRLOCK_TEST_${s.name.toUpperCase().replace(/-/g, '_')}_SIGSTORE_PASSPHRASE`;
+      env[envSig] = `sig-${s.name}-${Math.random().toString(36).slice(2)}`;
+      const k = generateSigstoreKeyPair(new Sensitive(env[envSig]));
+      writeFileSync(join(dir, 'keys', `${s.name}-sigstore.key`), k.privatePem, { mode: 0o600 });
+      writeFileSync(join(dir, 'keys', `${s.name}-sigstore.pub`), k.publicPem);
+      fingerprints[`${s.name}-sigstore`] = k.fingerprint;
+      sigstore = { privateKey: `keys/${s.name}-sigstore.key`, publicKey: `keys/${s.name}-sigstore.pub`, passphrase: { env: envSig } };
+    }
     docs.push({
       name: s.name,
       registry: s.registryTls ? { host: s.registry, ...s.registryTls } : { host: s.registry, insecure: true },
       ...(signing ? { signing } : {}),
+      ...(sigstore ? { sigstore } : {}),
       lookaside: { dir: `sigstore/${s.name}` },
       transport: s.transport ?? 'registry',
       from: (s.from ?? []).map((f) => ({ stage: f.stage, trustedKeys: f.trustedKeys ?? [`keys/${f.stage}.pub`], mapping: f.mapping })),

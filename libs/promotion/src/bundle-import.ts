@@ -8,6 +8,7 @@ import { CopyEngine, ImageReference, OciLayout, Registries, RegistryRepository, 
 import { FileLookasideStore, IdentityRule } from '@airlock/signing';
 import { BundleManifest, VolumeIndex, checkVolumes, openBundle } from '@airlock/bundle';
 import { StageCatalog } from './stage-catalog';
+import { RegistrySigstoreStore } from './sigstore-tag-store';
 import { Channel, channelOf } from './channels';
 import { ChannelLock } from './channel-lock';
 import { BundleStore, bundleContent } from './bundle-store';
@@ -301,7 +302,7 @@ export class BundleImporter {
     times.copy.finished = times.sign.started = new Date().toISOString();
     const signer = this.catalog.signer(to.name);
     const prepared: PreparedSignatures[] = [];
-    for (const c of plan.images) prepared.push(await prepareSignatures(signer, c.dst.repository, manifestDigests(c.verified.graph), formatReference({ ...c.dst, digest: undefined })));
+    for (const c of plan.images) prepared.push(await prepareSignatures(signer, c.dst.repository, manifestDigests(c.verified.graph), formatReference({ ...c.dst, digest: undefined }), new RegistrySigstoreStore(this.registries.client(c.dst.registry))));
     times.sign.finished = times.publish.started = new Date().toISOString();
     const signatures = new Map<string, Awaited<ReturnType<typeof publishSignatures>>>();
     for (const [i, c] of plan.images.entries()) signatures.set(c.image.promotionId, await publishSignatures(signer, prepared[i]));

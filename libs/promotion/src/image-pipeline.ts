@@ -1,7 +1,9 @@
+import type { KeyObject } from 'node:crypto';
 import type { Key, PrivateKey } from 'openpgp';
 import { faultPoint } from '@airlock/common';
 import { CopyEngine, CopyProgress, ImageDestination, ImageGraph, ImageSource, ManifestBlob, manifestDigests, walkImage } from '@airlock/oci';
-import { AcceptancePolicy, FileLookasideStore, VerifiedSignature, requireAccepted, sign, verify } from '@airlock/signing';
+import { AcceptancePolicy, FileLookasideStore, SigstorePublicKey, SigstoreSignature, VerifiedSignature, requireAccepted, sign, signSigstore, verify, verifySigstore } from '@airlock/signing';
+import type { RegistrySigstoreStore } from './sigstore-tag-store';
 import { PromoteResult, StepProgress } from './queues';
 
 /**
@@ -30,11 +32,18 @@ export async function verifySignedImage(source: ImageSource, digest: string, pol
 /** The full fingerprints of the keys that vouched for an image. */
 export const keysOf = (v: VerifiedImage): string[] => [...new Set([...v.accepted.values()].map((s) => s.keyFingerprint))];
 
-/** Who signs at the destination: the stage's public keys (to find its own signatures), its key (unlocked only when a signature is missing), where signatures are published. */
+/**
+ * Who signs at the destination, in each dialect it has a key for: simple
+ * signing (OpenPGP public keys to find its own signatures, its key unlocked
+ * only when a signature is missing, the lookaside it publishes to; none when
+ * `publicKeys` is empty) and sigstore (its key pair; signatures go to the
+ * destination registry, in the store the caller gives).
+ */
 export interface ImageSigner {
   publicKeys: Key[];
   key(): Promise<PrivateKey>;
   publishTo: FileLookasideStore;
+  sigstore?: { publicKey: SigstorePublicKey; key(): Promise<KeyObject> };
 }
 
 /** Signatures made (or found) for each manifest of an image, not published yet. */
@@ -42,14 +51,23 @@ export interface PreparedSignatures {
   repository: string;
   identity: string;
   pending: { digest: string; sig?: Uint8Array; existing?: number }[];
+  /** The sigstore signatures (the identity is the repository, as cosign writes it), when the stage signs in that dialect. */
+  sigstore?: { store: RegistrySigstoreStore; pending: { digest: string; sig?: SigstoreSignature; existing?: number }[] };
   /** How many are new. */
   fresh: number;
 }
 
-/** For each digest: a valid signature of ours for `identity` already published is reused (a re-run adds none); the others are signed now. */
-export async function prepareSignatures(signer: ImageSigner, repository: string, digests: string[], identity: string): Promise<PreparedSignatures> {
+/** The repository part of a reference (`host/ns/app`), the identity cosign signs. */
+const repositoryOf = (identity: string): string => identity.replace(/(@sha256:[a-f0-9]+|:[^/:]+)$/, '');
+
+/**
+ * For each digest, in each dialect of the signer: a valid signature of ours
+ * for the identity already there is reused (a re-run adds none); the others
+ * are signed now. Sigstore signatures need the destination's `sigstoreStore`.
+ */
+export async function prepareSignatures(signer: ImageSigner, repository: string, digests: string[], identity: string, sigstoreStore?: RegistrySigstoreStore): Promise<PreparedSignatures> {
   const pending: PreparedSignatures['pending'] = [];
-  for (const d of digests) {
+  for (const d of signer.publicKeys.length ? digests : []) {
     let existing: number | undefined;
     for (const [i, s] of (await signer.publishTo.list(repository, d)).entries()) {
       try {
@@ -68,8 +86,29 @@ export async function prepareSignatures(signer: ImageSigner, repository: string,
     const key = await signer.key();
     for (const p of pending) if (p.existing === undefined) p.sig = await sign(p.digest, identity, key);
   }
+  let sigstore: PreparedSignatures['sigstore'];
+  if (signer.sigstore && sigstoreStore) {
+    const repo = repositoryOf(identity);
+    const own = signer.sigstore.publicKey;
+    const spending: NonNullable<PreparedSignatures['sigstore']>['pending'] = [];
+    for (const d of digests) {
+      const found = (await sigstoreStore.list(repository, d)).findIndex((s) => {
+        try {
+          return verifySigstore(s, { trustedKeys: [own], manifestDigest: d, reference: repo, identityRule: { type: 'matchRepository' } }).dockerReference === repo;
+        } catch {
+          return false; // not ours, or not for this identity
+        }
+      });
+      spending.push({ digest: d, existing: found >= 0 ? found + 1 : undefined });
+    }
+    if (spending.some((p) => p.existing === undefined)) {
+      const key = await signer.sigstore.key();
+      for (const p of spending) if (p.existing === undefined) p.sig = signSigstore(p.digest, repo, key);
+    }
+    sigstore = { store: sigstoreStore, pending: spending };
+  }
   faultPoint('promote:signed');
-  return { repository, identity, pending, fresh: pending.filter((p) => p.sig).length };
+  return { repository, identity, pending, sigstore, fresh: pending.filter((p) => p.sig).length + (sigstore?.pending.filter((p) => p.sig).length ?? 0) };
 }
 
 /** Publishes what prepareSignatures made, each once (a concurrent or repeated run adds no second signature for the identity). */
@@ -82,6 +121,12 @@ export async function publishSignatures(signer: ImageSigner, prepared: PreparedS
       faultPoint('promote:published-one');
     } else out.push({ digest: p.digest, n: p.existing as number, added: false });
   }
+  for (const p of prepared.sigstore?.pending ?? []) {
+    if (p.sig) {
+      const r = await (prepared.sigstore as NonNullable<PreparedSignatures['sigstore']>).store.add(prepared.repository, p.digest, p.sig);
+      out.push({ digest: p.digest, n: r.n, added: r.added, dialect: 'sigstore' });
+    } else out.push({ digest: p.digest, n: p.existing as number, added: false, dialect: 'sigstore' });
+  }
   return out;
 }
 
@@ -91,6 +136,8 @@ export interface MoveOptions {
   signer: ImageSigner;
   /** Repository of the destination the signatures are published under, and the identity they sign. */
   repository: string;
+  /** The destination registry's sigstore signatures, when the signer signs in that dialect. */
+  sigstoreStore?: RegistrySigstoreStore;
   identity: string;
   /** Tag to set at the destination once the image is there (none: by digest only). */
   tag?: string;
@@ -125,7 +172,7 @@ export async function moveSignedImage(source: ImageSource, destination: ImageDes
   const c = await o.engine.copy(source, destination, { top: verified.graph.top, tag: o.tag, onProgress: o.onProgress });
   const copied = { bytesMoved: c.bytesMoved, blobsCopied: c.blobsCopied, blobsSkipped: c.blobsSkipped, blobsMounted: c.blobsMounted };
   await step({ step: 'sign', status: 'started', bytesDone: c.bytesMoved, bytesTotal: c.bytesMoved, finished: { step: 'copy', detail: copied } });
-  const prepared = await prepareSignatures(o.signer, o.repository, manifestDigests(verified.graph), o.identity);
+  const prepared = await prepareSignatures(o.signer, o.repository, manifestDigests(verified.graph), o.identity, o.sigstoreStore);
   await step({ step: 'publish', status: 'started', finished: { step: 'sign', detail: { new: prepared.fresh } } });
   return { verified, copied, signatures: await publishSignatures(o.signer, prepared) };
 }

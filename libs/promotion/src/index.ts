@@ -10,6 +10,7 @@ export * from './promotion.service';
 export * from './promotion-progress';
 export * from './run';
 export * from './channels';
+export * from './sigstore-tag-store';
 export * from './config-secrets-check';
 export * from './bundle-store';
 export * from './bundle-job-store';

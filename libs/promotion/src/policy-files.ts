@@ -23,7 +23,9 @@ export function renderPolicyFiles(catalog: StageCatalog, stage: string, format: 
   if (want('policy-json')) files.push({ name: 'policy.json', mediaType: 'application/json', content: JSON.stringify(policyJson([trust]), null, 2) + '\n' });
   if (want('registries-d')) files.push({ name: `airlock-${stage}.yaml`, mediaType: 'application/yaml', content: registriesD([trust]) });
   if (want('machineconfig')) files.push({ name: `51-worker-airlock-${stage}-signatures.yaml`, mediaType: 'application/yaml', content: machineConfig([trust], `airlock-${stage}`) });
-  if (want('portieris')) {
+  if (want('portieris') && (format === 'portieris' || trust.publicKeyArmored)) {
+    // Portieris checks simple signing only
+    if (!trust.publicKeyArmored) throw new AirlockError('KEY_MISSING', `stage ${stage} has no OpenPGP key: Portieris checks simple signing only; use a format for sigstore signatures`);
     const p = portieris([trust], `airlock-${stage}`);
     files.push({ name: `airlock-${stage}-clusterimagepolicy.yaml`, mediaType: 'application/yaml', content: p.policy });
     files.push({ name: `${stage}.pub`, mediaType: 'application/pgp-keys', content: trust.publicKeyArmored });

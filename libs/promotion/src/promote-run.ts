@@ -3,6 +3,7 @@ import { CopyEngine, Registries, RegistryRepository, formatReference, parseRefer
 import { IdentityRule } from '@airlock/signing';
 import { StageCatalog } from './stage-catalog';
 import { keysOf, moveSignedImage, verifySignedImage } from './image-pipeline';
+import { RegistrySigstoreStore } from './sigstore-tag-store';
 import { PromoteJob, PromoteResult, StepProgress } from './queues';
 
 /** What a run needs from the process it runs in. */
@@ -40,7 +41,17 @@ export async function runPromotion(job: PromoteJob, deps: RunDeps): Promise<Prom
   const dst = parseReference(job.target, { defaultTag: false });
   const source = new RegistryRepository(registries.client(src.registry), src.repository);
   const intended = formatReference(src.tag ? { ...src, digest: undefined } : { ...src, digest: job.digest });
-  const policy = { trustedKeys: await catalog.trustedKeysFor(to.name, from.name), identityRule: arrival.identityRule as IdentityRule, reference: intended, repository: src.repository, store: from.lookaside, signer: `stage ${from.name} in its lookaside` };
+  const trust = await catalog.trustFor(to.name, from.name);
+  const policy = {
+    trustedKeys: trust.openpgp,
+    sigstoreKeys: trust.sigstore,
+    sigstoreStore: new RegistrySigstoreStore(registries.client(src.registry)),
+    identityRule: arrival.identityRule as IdentityRule,
+    reference: intended,
+    repository: src.repository,
+    store: from.lookaside,
+    signer: `stage ${from.name} (${[trust.openpgp.length ? 'its lookaside' : '', trust.sigstore.length ? 'sigstore signatures in its registry' : ''].filter(Boolean).join(' or ')})`,
+  };
 
   await report({ step: 'verify', status: 'started' });
   const verified = await verifySignedImage(source, job.digest, policy);
@@ -59,6 +70,7 @@ export async function runPromotion(job: PromoteJob, deps: RunDeps): Promise<Prom
     engine,
     signer: catalog.signer(to.name),
     repository: dst.repository,
+    sigstoreStore: new RegistrySigstoreStore(registries.client(dst.registry)),
     identity,
     tag: dst.tag,
     onStep: async (s) => {

@@ -107,7 +107,8 @@ export interface PromoteResult {
   blobsCopied: number;
   blobsSkipped: number;
   blobsMounted: number;
-  signatures: { digest: string; n: number; added: boolean }[];
+  /** Each manifest's signature: its number in the lookaside (simple signing) or its layer in the registry's signature manifest (sigstore). */
+  signatures: { digest: string; n: number; added: boolean; dialect?: 'sigstore' }[];
   sourceSignatureKeys: string[];
   /** The target is air-gapped: verified, now waiting for its channel's next bundle. */
   awaitingExport?: boolean;

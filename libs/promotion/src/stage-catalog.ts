@@ -1,6 +1,7 @@
 import { AirlockError } from '@airlock/common';
 import { LoadedConfig, StageConfig, readSecret } from '@airlock/common/config';
-import { FileLookasideStore, StageTrust, fingerprintOf, readPrivateKeyFile, readPublicKeyFiles } from '@airlock/signing';
+import { FileLookasideStore, SigstorePublicKey, StageTrust, TrustedKeys, fingerprintOf, readPrivateKeyFile, readPublicKeyFiles, readSigstorePrivateKeyFile, readSigstorePublicKeyFile, readTrustedKeyFiles } from '@airlock/signing';
+import type { KeyObject } from 'node:crypto';
 import type { Key, PrivateKey } from 'openpgp';
 import type { ImageSigner } from './image-pipeline';
 import { readCaFile, readClientCertificate, registryTls, type RegistryOptionsResolver, type RegistryTls } from '@airlock/oci';
@@ -16,6 +17,8 @@ export interface Stage {
   publicKey?: Key;
   publicKeyArmored?: string;
   publicKeyFingerprint?: string;
+  /** The stage sigstore public key, when the stage signs in that dialect too. */
+  sigstoreKey?: SigstorePublicKey;
   /** CAs trusted for the stage registry besides the system's, and its client certificate (registry.caFile and clientCert, or certs.d/<host>/). */
   registryTls: RegistryTls;
 }
@@ -26,8 +29,9 @@ export interface Stage {
  */
 export class StageCatalog {
   private readonly stages = new Map<string, Stage>();
-  private readonly trustCache = new Map<string, Promise<Key[]>>();
+  private readonly trustCache = new Map<string, Promise<TrustedKeys>>();
   private readonly keyCache = new Map<string, Promise<PrivateKey>>();
+  private readonly sigstoreKeyCache = new Map<string, Promise<KeyObject>>();
 
   private constructor(readonly loaded: LoadedConfig) {}
 
@@ -46,6 +50,7 @@ export class StageCatalog {
         publicKeyArmored = key.armor();
         publicKeyFingerprint = fingerprintOf(key);
       }
+      const sigstoreKey = s.sigstore ? readSigstorePublicKeyFile(loaded.resolvePath(s.sigstore.publicKey), `stage ${s.name} sigstore public key`) : undefined;
       let tlsFiles: RegistryTls;
       try {
         const r = s.registry;
@@ -66,6 +71,7 @@ export class StageCatalog {
         publicKey,
         publicKeyArmored,
         publicKeyFingerprint,
+        sigstoreKey,
         registryTls: tlsFiles,
       });
     }
@@ -105,12 +111,17 @@ export class StageCatalog {
   /** What clusters need to trust a stage; a stage with no key is an error, never an open policy. */
   trust(name: string): StageTrust {
     const s = this.get(name);
-    if (!s.publicKeyArmored) throw new AirlockError('KEY_MISSING', `stage ${name} has no signing key configured; refusing to write a policy that would accept anything`);
-    return { stage: s.name, registry: s.registry, scopes: s.config.scopes, publicKeyArmored: s.publicKeyArmored, lookasideUrl: s.lookasideUrl, mirrors: s.config.mirrors };
+    if (!s.publicKeyArmored && !s.sigstoreKey) throw new AirlockError('KEY_MISSING', `stage ${name} has no signing key configured; refusing to write a policy that would accept anything`);
+    return { stage: s.name, registry: s.registry, scopes: s.config.scopes, publicKeyArmored: s.publicKeyArmored, sigstorePublicKeyPem: s.sigstoreKey?.pem, lookasideUrl: s.lookasideUrl, mirrors: s.config.mirrors };
   }
 
-  /** Public keys trusted for images arriving at `target` from `source`. */
+  /** OpenPGP public keys trusted for images arriving at `target` from `source` (simple signing). */
   async trustedKeysFor(target: string, source: string): Promise<Key[]> {
+    return (await this.trustFor(target, source)).openpgp;
+  }
+
+  /** Every key trusted for images arriving at `target` from `source`, of both dialects. */
+  trustFor(target: string, source: string): Promise<TrustedKeys> {
     const k = `${target}<${source}`;
     let p = this.trustCache.get(k);
     if (!p) {
@@ -121,18 +132,42 @@ export class StageCatalog {
     return p;
   }
 
-  private async readTrustedKeys(target: string, source: string): Promise<Key[]> {
+  private async readTrustedKeys(target: string, source: string): Promise<TrustedKeys> {
     const t = this.get(target);
     const arrival = t.config.from.find((f) => f.stage === source);
     if (!arrival) throw new AirlockError('PROMOTION_ROUTE_UNKNOWN', `stage ${target} does not accept images from ${source}`);
-    return readPublicKeyFiles(arrival.trustedKeys.map((p) => this.loaded.resolvePath(p)), `stage ${target} trusted key for ${source}`);
+    return readTrustedKeyFiles(arrival.trustedKeys.map((p) => this.loaded.resolvePath(p)), `stage ${target} trusted key for ${source}`);
   }
 
-  /** The stage as the signer of what it receives: its public key (to find its own signatures), its private key unlocked on first use, its lookaside. */
+  /**
+   * The stage as the signer of what it receives, in each dialect it has a
+   * key for: its public keys (to find its own signatures), its private keys
+   * unlocked on first use, its lookaside (simple signing; sigstore
+   * signatures go to the registry).
+   */
   signer(name: string): ImageSigner {
     const s = this.get(name);
-    if (!s.publicKey) throw new AirlockError('KEY_MISSING', `stage ${name} has no signing key configured`);
-    return { publicKeys: [s.publicKey], key: () => this.signingKey(name), publishTo: s.lookaside };
+    if (!s.publicKey && !s.sigstoreKey) throw new AirlockError('KEY_MISSING', `stage ${name} has no signing key configured`);
+    return {
+      publicKeys: s.publicKey ? [s.publicKey] : [],
+      key: () => this.signingKey(name),
+      publishTo: s.lookaside,
+      ...(s.sigstoreKey ? { sigstore: { publicKey: s.sigstoreKey, key: () => this.sigstoreSigningKey(name) } } : {}),
+    };
+  }
+
+  /** The stage sigstore private key, unlocked once per process (scrypt costs about 100 ms). */
+  async sigstoreSigningKey(name: string): Promise<KeyObject> {
+    let p = this.sigstoreKeyCache.get(name);
+    if (!p) {
+      const s = this.get(name);
+      const k = s.config.sigstore;
+      if (!k) throw new AirlockError('KEY_MISSING', `stage ${name} has no sigstore key configured`);
+      p = readSigstorePrivateKeyFile(this.loaded.resolvePath(k.privateKey), () => readSecret(k.passphrase, `stage ${name} sigstore key passphrase`, this.loaded.resolvePath), `stage ${name} sigstore private key`);
+      p.catch(() => this.sigstoreKeyCache.delete(name));
+      this.sigstoreKeyCache.set(name, p);
+    }
+    return p;
   }
 
   /**

@@ -8,8 +8,10 @@ export interface StageTrust {
   registry: string;
   /** Scopes inside the registry (`host/ns/repo` or `host/ns`); the whole registry when empty. */
   scopes?: string[];
-  /** The stage's public key, armored. */
-  publicKeyArmored: string;
+  /** The stage's OpenPGP public key, armored (simple signing), when it has one. */
+  publicKeyArmored?: string;
+  /** The stage's sigstore public key, PEM, when it signs in that dialect too. */
+  sigstorePublicKeyPem?: string;
   /** Public URL of the stage's lookaside (our /sigstore/<stage>). */
   lookasideUrl: string;
   /** Other names the stage's images are reached under (mirrors): prefix -> the signed prefix. */
@@ -22,31 +24,56 @@ function scopesOf(t: StageTrust): string[] {
   return t.scopes && t.scopes.length ? t.scopes : [t.registry];
 }
 
-function signedBy(key: { keyData?: string; keyPath?: string }, identity?: IdentityRule): PolicyRequirement {
-  return { type: 'signedBy', keyType: 'GPGKeys', ...key, ...(identity ? { signedIdentity: identity } : {}) };
+/** Where key files go when a policy names them by path (the MachineConfig installs them there). */
+export interface KeyPaths {
+  gpg(stage: string): string;
+  sigstore(stage: string): string;
+}
+
+/**
+ * The requirements for one stage under one identity rule: `signedBy` for its
+ * OpenPGP key, `sigstoreSigned` for its sigstore key; a stage with both
+ * requires both (containers/image ANDs the list), and airlock writes both.
+ * cosign signatures name the repository only, so the sigstore requirement
+ * matches by repository where simple signing matches repository and digest
+ * or the exact reference.
+ */
+function requirements(t: StageTrust, identity: IdentityRule, paths?: KeyPaths): PolicyRequirement[] {
+  const out: PolicyRequirement[] = [];
+  if (t.publicKeyArmored) out.push({ type: 'signedBy', keyType: 'GPGKeys', ...(paths ? { keyPath: paths.gpg(t.stage) } : { keyData: Buffer.from(t.publicKeyArmored).toString('base64') }), signedIdentity: identity });
+  if (t.sigstorePublicKeyPem) {
+    const sigstoreIdentity: IdentityRule = identity.type === 'matchRepoDigestOrExact' ? { type: 'matchRepository' } : identity;
+    out.push({ type: 'sigstoreSigned', ...(paths ? { keyPath: paths.sigstore(t.stage) } : { keyData: Buffer.from(t.sigstorePublicKeyPem).toString('base64') }), signedIdentity: sigstoreIdentity });
+  }
+  return out;
 }
 
 /**
  * containers `policy.json`: reject by default; for each scope of each stage,
- * require a signature by that stage's key (keyData, or keyPath when the key
- * is installed as a file); mirrors are accepted through remapIdentity.
+ * require a signature by each of that stage's keys (keyData, or keyPath when
+ * the keys are installed as files); mirrors are accepted through
+ * remapIdentity.
  */
-export function policyJson(stages: StageTrust[], keyPathOf?: (stage: string) => string): object {
+export function policyJson(stages: StageTrust[], paths?: KeyPaths): object {
   const docker: Record<string, PolicyRequirement[]> = {};
   for (const t of stages) {
-    const key = keyPathOf ? { keyPath: keyPathOf(t.stage) } : { keyData: Buffer.from(t.publicKeyArmored).toString('base64') };
-    for (const scope of scopesOf(t)) docker[scope] = [signedBy(key, { type: 'matchRepoDigestOrExact' })];
-    for (const m of t.mirrors ?? []) docker[m.prefix] = [signedBy(key, { type: 'remapIdentity', prefix: m.prefix, signedPrefix: m.signedPrefix })];
+    for (const scope of scopesOf(t)) docker[scope] = requirements(t, { type: 'matchRepoDigestOrExact' }, paths);
+    for (const m of t.mirrors ?? []) docker[m.prefix] = requirements(t, { type: 'remapIdentity', prefix: m.prefix, signedPrefix: m.signedPrefix }, paths);
   }
   return { default: [{ type: 'reject' }], transports: { docker } };
 }
 
-/** A registries.d file pointing each scope (and mirror) at the stage's lookaside URL. */
+/**
+ * A registries.d file pointing each scope (and mirror) at the stage's
+ * lookaside URL, and, for a stage that signs with sigstore, telling
+ * containers/image to read the signatures attached in the registry.
+ */
 export function registriesD(stages: StageTrust[]): string {
-  const docker: Record<string, { lookaside: string }> = {};
+  const docker: Record<string, { lookaside?: string; 'use-sigstore-attachments'?: boolean }> = {};
   for (const t of stages) {
-    for (const scope of scopesOf(t)) docker[scope] = { lookaside: t.lookasideUrl };
-    for (const m of t.mirrors ?? []) docker[m.prefix] = { lookaside: t.lookasideUrl };
+    const entry = { ...(t.publicKeyArmored ? { lookaside: t.lookasideUrl } : {}), ...(t.sigstorePublicKeyPem ? { 'use-sigstore-attachments': true } : {}) };
+    for (const scope of scopesOf(t)) docker[scope] = entry;
+    for (const m of t.mirrors ?? []) docker[m.prefix] = entry;
   }
   return stringify({ docker });
 }
@@ -54,8 +81,8 @@ export function registriesD(stages: StageTrust[]): string {
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const dataUrl = (s: string) => `data:text/plain;charset=utf-8;base64,${b64(s)}`;
 
-/** Where the MachineConfig installs a stage's key on the nodes. */
-export const nodeKeyPath = (stage: string) => `/etc/pki/containers/airlock-${stage}.gpg`;
+/** Where the MachineConfig installs a stage's keys on the nodes. */
+export const nodeKeyPaths: KeyPaths = { gpg: (stage) => `/etc/pki/containers/airlock-${stage}.gpg`, sigstore: (stage) => `/etc/pki/containers/airlock-${stage}.pub` };
 
 /**
  * An OpenShift MachineConfig (worker role) that writes policy.json, the
@@ -64,11 +91,14 @@ export const nodeKeyPath = (stage: string) => `/etc/pki/containers/airlock-${sta
  * cluster itself pulls from must be listed in the stages or added to it.
  */
 export function machineConfig(stages: StageTrust[], name = 'airlock'): string {
-  const policy = JSON.stringify(policyJson(stages, nodeKeyPath), null, 2);
+  const policy = JSON.stringify(policyJson(stages, nodeKeyPaths), null, 2);
   const files = [
     { path: '/etc/containers/policy.json', contents: policy },
     { path: `/etc/containers/registries.d/${name}.yaml`, contents: registriesD(stages) },
-    ...stages.map((t) => ({ path: nodeKeyPath(t.stage), contents: t.publicKeyArmored })),
+    ...stages.flatMap((t) => [
+      ...(t.publicKeyArmored ? [{ path: nodeKeyPaths.gpg(t.stage), contents: t.publicKeyArmored }] : []),
+      ...(t.sigstorePublicKeyPem ? [{ path: nodeKeyPaths.sigstore(t.stage), contents: t.sigstorePublicKeyPem }] : []),
+    ]),
   ];
   return stringify({
     apiVersion: 'machineconfiguration.openshift.io/v1',

@@ -59,14 +59,13 @@ export async function evaluateSignatures(digests: string[], p: AcceptancePolicy,
       }
     }
     if (p.sigstoreKeys?.length && p.sigstoreStore && !(o.firstAccepted && signatures.some((s) => 'accepted' in s))) {
-      // sigstore signatures are numbered after the lookaside's, in their manifest's layer order
-      const base = signatures.length;
+      // sigstore signatures are numbered by their layer in the signature manifest
       for (const [i, sig] of (await p.sigstoreStore.list(p.repository, digest)).entries()) {
         try {
-          signatures.push({ n: base + i + 1, dialect: 'sigstore', accepted: verifySigstore(sig, { trustedKeys: p.sigstoreKeys, manifestDigest: digest, reference: p.reference, identityRule: p.identityRule }) });
+          signatures.push({ n: i + 1, dialect: 'sigstore', accepted: verifySigstore(sig, { trustedKeys: p.sigstoreKeys, manifestDigest: digest, reference: p.reference, identityRule: p.identityRule }) });
           if (o.firstAccepted) break;
         } catch (e) {
-          signatures.push({ n: base + i + 1, dialect: 'sigstore', refusal: refused(e) });
+          signatures.push({ n: i + 1, dialect: 'sigstore', refusal: refused(e) });
         }
       }
     }

@@ -52,7 +52,7 @@ export const signingKeySchema = z
 export const arrivalSchema = z
   .object({
     stage: z.string().regex(NAME).describe('The stage images arrive from.'),
-    trustedKeys: z.array(z.string().min(1)).min(1).describe('Public key files whose signatures are accepted for images from that stage.'),
+    trustedKeys: z.array(z.string().min(1)).min(1).describe('Public key files whose signatures are accepted for images from that stage: OpenPGP keys (simple signing, in the source lookaside) or PEM sigstore keys (cosign signatures in the source registry), told apart by content.'),
     identityRule: identityRuleSchema.default({ type: 'matchRepoDigestOrExact' }),
     mapping: z
       .array(z.object({ from: z.string().min(1), to: z.string().min(1) }).strict())
@@ -74,6 +74,9 @@ export const stageSchema = z
     registry: registrySchema.describe('The stage registry.'),
     scopes: z.array(z.string().min(1)).default([]).describe('Repositories (host/ns/repo or host/ns) the stage policy covers; the whole registry when empty.'),
     signing: signingKeySchema.optional().describe('The stage key: what airlock re-signs with on arrival, what clusters trust.'),
+    sigstore: signingKeySchema
+      .optional()
+      .describe('The stage sigstore (cosign) key, ECDSA P-256 (`airlock keys generate --format sigstore`, or a key `cosign generate-key-pair` wrote): airlock also signs in the sigstore dialect, in the registry, for Kyverno, policy-controller, Connaisseur and OpenShift.'),
     lookaside: z
       .object({
         dir: z.string().min(1).describe('Folder of the stage signature store.'),

@@ -1,0 +1,161 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { JsonValue, StrictJsonError, parseStrictJsonBytes } from '@airlock/common';
+import { MediaTypes, RegistryClient, RegistryError, sha256Digest } from '@airlock/oci';
+import { SignatureError, SigstoreSignature, SigstoreSignatureStore } from '@airlock/signing';
+
+/**
+ * Sigstore signatures in the registry, the tag form (docs/formats.md,
+ * "Sigstore signatures"): tag `sha256-<hex>.sig` in the image's repository,
+ * an OCI manifest with one layer per signature, each layer the payload blob
+ * (`application/vnd.dev.cosign.simplesigning.v1+json`) with the base64
+ * signature in the annotation `dev.cosignproject.cosign/signature`, as cosign
+ * 1.x/2.x writes and containers/image (use-sigstore-attachments), Kyverno,
+ * policy-controller and Connaisseur read.
+ */
+
+export const SIMPLESIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
+export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
+export const CERTIFICATE_ANNOTATION = 'dev.sigstore.cosign/certificate';
+/** Caps checked before anything is downloaded: the manifest (the registry client refuses more than 4 MiB), its layers, each payload. */
+const MAX_LAYERS = 256;
+const MAX_PAYLOAD = 1 << 20;
+const WRITE_ATTEMPTS = 6;
+/** How long a written signature must stay before it counts: a writer that read before our write and writes after it is seen, and merged. */
+const SETTLE_MS = 60;
+
+/** Writers of one signature manifest in this process take turns; other processes are caught by the read after the settle. */
+const turns = new Map<string, Promise<unknown>>();
+async function inTurn<T>(key: string, f: () => Promise<T>): Promise<T> {
+  const before = turns.get(key) ?? Promise.resolve();
+  const mine = before.catch(() => undefined).then(f);
+  turns.set(key, mine);
+  try {
+    return await mine;
+  } finally {
+    if (turns.get(key) === mine) turns.delete(key);
+  }
+}
+
+/** The tag a signature manifest lives under: `sha256-<hex>.sig`. */
+export const sigstoreSignatureTag = (digest: string): string => `${digest.replace(':', '-')}.sig`;
+
+interface Layer {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+}
+
+function bad(message: string): SignatureError {
+  return new SignatureError('SIGNATURE_FORMAT', `sigstore signature manifest: ${message}`);
+}
+
+function layersOf(bytes: Buffer): Layer[] {
+  let doc: JsonValue;
+  try {
+    doc = parseStrictJsonBytes(bytes);
+  } catch (e) {
+    if (e instanceof StrictJsonError) throw bad(`not valid JSON: ${e.message}`);
+    throw e;
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc) || !Array.isArray(doc.layers)) throw bad('no layers');
+  if (doc.layers.length > MAX_LAYERS) throw new SignatureError('SIGNATURE_TOO_LARGE', `sigstore signature manifest: ${doc.layers.length} layers, more than ${MAX_LAYERS}; refusing it`);
+  return doc.layers.map((l, i) => {
+    if (typeof l !== 'object' || l === null || Array.isArray(l)) throw bad(`layer ${i} is not an object`);
+    const { mediaType, digest, size, annotations } = l as Record<string, JsonValue>;
+    if (typeof mediaType !== 'string' || typeof digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(digest) || typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw bad(`layer ${i} has no valid mediaType, digest and size`);
+    if (annotations !== undefined && (typeof annotations !== 'object' || annotations === null || Array.isArray(annotations) || Object.values(annotations).some((v) => typeof v !== 'string'))) throw bad(`layer ${i} has annotations that are not strings`);
+    return { mediaType, digest, size, annotations: annotations as Record<string, string> | undefined };
+  });
+}
+
+/** The image's signatures in its registry (tag form), read and written with the caps of SECURITY.md. */
+export class RegistrySigstoreStore implements SigstoreSignatureStore {
+  constructor(private readonly client: RegistryClient) {}
+
+  private async layers(repository: string, digest: string): Promise<Layer[]> {
+    const tag = sigstoreSignatureTag(digest);
+    if (!(await this.client.headManifest(repository, tag))) return [];
+    return layersOf((await this.client.getManifest(repository, tag)).bytes);
+  }
+
+  private async payload(repository: string, l: Layer): Promise<Buffer> {
+    if (l.size > MAX_PAYLOAD) throw new SignatureError('SIGNATURE_TOO_LARGE', `a sigstore payload of ${l.size} bytes, more than ${MAX_PAYLOAD}; refused unread`);
+    const { body } = await this.client.openBlob(repository, l.digest);
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for await (const c of body as AsyncIterable<Buffer>) {
+      n += c.length;
+      if (n > l.size) {
+        body.destroy();
+        throw new SignatureError('SIGNATURE_TOO_LARGE', `the sigstore payload ${l.digest} is longer than its ${l.size} bytes`);
+      }
+      chunks.push(c);
+    }
+    const bytes = Buffer.concat(chunks);
+    if (sha256Digest(bytes) !== l.digest || bytes.length !== l.size) throw bad(`payload ${l.digest} does not match its bytes`);
+    return bytes;
+  }
+
+  /** Every signature layer, in order; a layer that cannot be read is a signature carrying its refusal. */
+  async list(repository: string, digest: string): Promise<SigstoreSignature[]> {
+    const out: SigstoreSignature[] = [];
+    for (const l of await this.layers(repository, digest)) {
+      if (l.mediaType !== SIMPLESIGNING_MEDIA_TYPE) continue;
+      const signature = l.annotations?.[SIGNATURE_ANNOTATION] ?? '';
+      const certificate = l.annotations?.[CERTIFICATE_ANNOTATION];
+      try {
+        out.push({ payload: await this.payload(repository, l), signature, ...(certificate !== undefined ? { certificate } : {}) });
+      } catch (e) {
+        if (!(e instanceof SignatureError)) throw e;
+        out.push({ payload: Buffer.alloc(0), signature, problem: e });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Adds a signature, keeping every layer already there (read, append,
+   * write). The registry has no compare-and-swap: writers in this process
+   * take turns, and the manifest is read again a moment after the write and
+   * written again with ours merged in when another process replaced it in
+   * between, so neither signature disappears. Adding a signature that is
+   * there already changes nothing.
+   */
+  add(repository: string, digest: string, s: SigstoreSignature): Promise<{ n: number; added: boolean }> {
+    return inTurn(`${this.client.registry}/${repository}@${digest}`, () => this.addNow(repository, digest, s));
+  }
+
+  private async addNow(repository: string, digest: string, s: SigstoreSignature): Promise<{ n: number; added: boolean }> {
+    const payloadDigest = sha256Digest(s.payload);
+    const ours = (l: Layer) => l.digest === payloadDigest && l.annotations?.[SIGNATURE_ANNOTATION] === s.signature;
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.layers(repository, digest);
+      const found = current.findIndex(ours);
+      if (found >= 0 && attempt === 1) return { n: found + 1, added: false };
+      if (found >= 0) {
+        await sleep(SETTLE_MS);
+        const settled = (await this.layers(repository, digest)).findIndex(ours);
+        if (settled >= 0) return { n: settled + 1, added: true };
+        continue;
+      }
+      if (attempt > WRITE_ATTEMPTS) throw new RegistryError('REGISTRY_UNAVAILABLE', `the signature of ${repository}@${digest} did not stay in ${sigstoreSignatureTag(digest)} after ${WRITE_ATTEMPTS} writes: another writer keeps replacing it`);
+      if (attempt > 1) await sleep(20 * attempt + Math.floor(Math.random() * 50));
+      await this.putBlob(repository, payloadDigest, s.payload);
+      const layers: Layer[] = [...current, { mediaType: SIMPLESIGNING_MEDIA_TYPE, size: s.payload.length, digest: payloadDigest, annotations: { [SIGNATURE_ANNOTATION]: s.signature } }];
+      // the config cosign writes: an image config whose layers are the payloads
+      const config = Buffer.from(JSON.stringify({ architecture: '', created: '0001-01-01T00:00:00Z', history: layers.map(() => ({ created: '0001-01-01T00:00:00Z' })), os: '', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) }, config: {} }));
+      const configDigest = sha256Digest(config);
+      await this.putBlob(repository, configDigest, config);
+      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: { mediaType: MediaTypes.ociConfig, size: config.length, digest: configDigest }, layers }));
+      await this.client.putManifest(repository, sigstoreSignatureTag(digest), { bytes: manifest, mediaType: MediaTypes.ociManifest, digest: sha256Digest(manifest) });
+    }
+  }
+
+  private async putBlob(repository: string, digest: string, bytes: Buffer): Promise<void> {
+    if (await this.client.hasBlob(repository, digest)) return;
+    const up = await this.client.startUpload(repository);
+    if (up.mounted) return;
+    await this.client.completeUpload(repository, up.location, digest, bytes);
+  }
+}

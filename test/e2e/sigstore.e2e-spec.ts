@@ -1,0 +1,146 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { startPipeline, Pipeline } from '../support/pipeline';
+import { pushRandomImage } from '../support/images';
+import { airlock } from '../support/cli';
+import { attachCosignSignatures, cosignPayload, opensslKeyPair, opensslSign, opensslVerify, readCosignSignatures } from '../support/cosign-craft';
+import { RegistrySigstoreStore } from '@airlock/promotion';
+import { generateSigstoreKeyPair, readSigstorePrivateKey, signSigstore } from '@airlock/signing';
+import { Sensitive } from '@airlock/common';
+
+/**
+ * The sigstore dialect through a real pipeline: dev's image signed the way a
+ * CI job signs with cosign (openssl signatures, the tag form pushed by code
+ * of the test's own), verified with the sigstore key QA pins for dev; QA
+ * re-signs in both dialects (its simple signature in its lookaside, its
+ * cosign signature in its registry, which openssl verifies with QA's key).
+ */
+describe('sigstore (cosign) signatures in the pipeline', () => {
+  let p: Pipeline;
+  const work = mkdtempSync(join(tmpdir(), 'airlock-cosign-'));
+  let ci: { key: string; pub: string };
+  let other: { key: string; pub: string };
+
+  beforeAll(async () => {
+    ci = opensslKeyPair(work, 'ci');
+    other = opensslKeyPair(work, 'other');
+    p = await startPipeline([
+      { name: 'dev', withKey: false },
+      { name: 'qa', sigstore: true, from: [{ stage: 'dev', trustedKeys: [ci.pub], mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } },
+    ]);
+  }, 120_000);
+  afterAll(async () => {
+    await p?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const promote = async (reference: string) => {
+    const r = await p.call('POST', '/api/v1/promotions', p.tokens.alice, { image: reference, from: 'dev', to: 'qa' });
+    expect(r.status).toBe(201);
+    await p.call('POST', `/api/v1/promotions/${r.body.id}/approve`, p.tokens.bob, {});
+    return p.waitFor(r.body.id, p.tokens.alice, ['completed', 'failed']);
+  };
+
+  it('accepts what CI signed with a cosign key, and QA signs in both dialects: openssl verifies its cosign signature with QA key', async () => {
+    const dev = p.registries.dev;
+    const qa = p.registries.qa;
+    const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/app', '1', { layers: [20_000] });
+    await attachCosignSignatures(dev.url, 'team/app', img.digest, [{ payload: cosignPayload(`${dev.host}/team/app`, img.digest), signature: opensslSign(ci.key, cosignPayload(`${dev.host}/team/app`, img.digest), work) }]);
+    const done = await promote(img.reference);
+    expect([done.state, done.error]).toEqual(['completed', null]);
+    const sigs = await readCosignSignatures(qa.url, 'team/app', img.digest);
+    expect(sigs).toHaveLength(1);
+    expect(JSON.parse(sigs[0].payload.toString())).toEqual({ critical: { identity: { 'docker-reference': `${qa.host}/team/app` }, image: { 'docker-manifest-digest': img.digest }, type: 'cosign container image signature' }, optional: null });
+    expect(opensslVerify(join(p.dir, 'keys', 'qa-sigstore.pub'), sigs[0].payload, sigs[0].signature, work)).toBe(true);
+    expect(opensslVerify(ci.pub, sigs[0].payload, sigs[0].signature, work)).toBe(false);
+    // simple signing too, in QA's lookaside; the audit names the key that vouched (the fingerprint of the CI key's DER)
+    expect(readFileSync(join(p.dir, 'sigstore', 'qa', `team/app@${img.digest.replace(':', '=')}`, 'signature-1')).length).toBeGreaterThan(0);
+    const history = (await p.call('GET', `/api/v1/promotions/${done.id}/history`, p.tokens.dave)).body.events;
+    const verify = history.find((e: { action: string; details: { step: string } }) => e.action === 'step.finished' && e.details.step === 'verify');
+    expect(verify.details.keys).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
+    // the verify CLI reads the registry for a sigstore key
+    const v = await airlock(['verify', `${qa.host}/team/app:1`, '--key', join(p.dir, 'keys', 'qa-sigstore.pub'), '--insecure']);
+    expect([v.code, v.stdout]).toEqual([0, expect.stringMatching(/sigstore-1: OK by [0-9a-f]{64} as .*team\/app/)]);
+  });
+
+  it('refuses, each with its code and nothing landed in QA: unsigned, another key, keyless, another digest, a payload too large', async () => {
+    const dev = p.registries.dev;
+    const qa = p.registries.qa;
+    const cases: [string, (repo: string, digest: string) => Promise<void>, string][] = [
+      ['unsigned', async () => undefined, 'SIGNATURE_REQUIRED'],
+      ['another key', async (repo, digest) => attachCosignSignatures(dev.url, repo, digest, [{ payload: cosignPayload(`${dev.host}/${repo}`, digest), signature: opensslSign(other.key, cosignPayload(`${dev.host}/${repo}`, digest), work) }]), 'SIGNATURE_UNTRUSTED_KEY'],
+      ['keyless', async (repo, digest) => attachCosignSignatures(dev.url, repo, digest, [{ payload: cosignPayload(`${dev.host}/${repo}`, digest), signature: opensslSign(ci.key, cosignPayload(`${dev.host}/${repo}`, digest), work), annotations: { 'dev.sigstore.cosign/certificate': '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' } }]), 'SIGNATURE_KEYLESS_UNSUPPORTED'],
+      [
+        'signed for another digest',
+        async (repo, digest) => {
+          const payload = cosignPayload(`${dev.host}/${repo}`, 'sha256:' + '0'.repeat(64));
+          await attachCosignSignatures(dev.url, repo, digest, [{ payload, signature: opensslSign(ci.key, payload, work) }]);
+        },
+        'SIGNATURE_DIGEST_MISMATCH',
+      ],
+      [
+        'a payload declared larger than 1 MiB',
+        async (repo, digest) => {
+          const payload = cosignPayload(`${dev.host}/${repo}`, digest);
+          await attachCosignSignatures(dev.url, repo, digest, [{ payload, signature: opensslSign(ci.key, payload, work), declaredSize: 2 << 20 }]);
+        },
+        'SIGNATURE_TOO_LARGE',
+      ],
+    ];
+    for (const [i, [what, sign, code]] of cases.entries()) {
+      const repo = `team/refused${i}`;
+      const img = await pushRandomImage({ url: dev.url, host: dev.host }, repo, '1', { layers: [1000] });
+      await sign(repo, img.digest);
+      const r = await promote(img.reference);
+      expect([what, r.state, r.error?.code]).toEqual([what, 'failed', code]);
+      const tags = await fetch(`${qa.url}/v2/${repo}/tags/list`);
+      expect([what, tags.status]).toEqual([what, 404]);
+    }
+  });
+
+  it('the CLI: keys generate --format sigstore, keys show, sign into the registry as cosign does, verify (openssl agrees)', async () => {
+    const dev = p.registries.dev;
+    const env = { AIRLOCK_KEY_PASSPHRASE: 'cli-pass' };
+    const g = await airlock(['keys', 'generate', '--name', 'cli', '--out', work, '--format', 'sigstore'], { env });
+    expect(g.code).toBe(0);
+    const fingerprint = g.stdout.split(' ')[0];
+    expect(readFileSync(join(work, 'cli.key'), 'utf8')).toMatch(/^-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----/);
+    expect((await airlock(['keys', 'show', join(work, 'cli.pub')])).stdout).toMatch(new RegExp(`kind: +sigstore[\\s\\S]*fingerprint: ${fingerprint}`));
+    const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/cli', '1', { layers: [100] });
+    const signed = await airlock(['sign', img.reference, '--key', join(work, 'cli.key'), '--insecure'], { env });
+    expect([signed.code, signed.stdout]).toEqual([0, `${img.digest} sigstore-1 ${dev.host}/team/cli ${fingerprint}\n`]);
+    const [layer] = await readCosignSignatures(dev.url, 'team/cli', img.digest);
+    expect(opensslVerify(join(work, 'cli.pub'), layer.payload, layer.signature, work)).toBe(true);
+    expect((await airlock(['verify', img.reference, '--key', join(work, 'cli.pub'), '--insecure'])).code).toBe(0);
+    const refused = await airlock(['verify', img.reference, '--key', other.pub, '--insecure']);
+    expect([refused.code, refused.stderr]).toEqual([6, expect.stringMatching(/^airlock: SIGNATURE_UNTRUSTED_KEY: .*sigstore-1/)]);
+  });
+
+  it('two writers adding signatures to one image at once: both stay (read, append, write, read again)', async () => {
+    const qa = p.registries.qa;
+    const img = await pushRandomImage({ url: qa.url, host: qa.host }, 'team/both', '1', { layers: [100] });
+    const store = new RegistrySigstoreStore(p.api.runtime.registries.client(qa.host));
+    const keys = [0, 1, 2, 3].map(() => readSigstorePrivateKey(generateSigstoreKeyPair(new Sensitive('x')).privatePem, new Sensitive('x')));
+    const sigs = keys.map((k) => signSigstore(img.digest, `${qa.host}/team/both`, k));
+    const results = await Promise.all(sigs.map((s) => store.add('team/both', img.digest, s)));
+    expect(results.every((r) => r.added)).toBe(true);
+    const layers = await readCosignSignatures(qa.url, 'team/both', img.digest);
+    expect(layers.map((l) => l.signature).sort()).toEqual(sigs.map((s) => s.signature).sort());
+    // adding one that is there changes nothing
+    expect(await store.add('team/both', img.digest, sigs[2])).toEqual({ n: expect.any(Number), added: false });
+    expect(await readCosignSignatures(qa.url, 'team/both', img.digest)).toHaveLength(4);
+  });
+
+  it('policy files for a stage with a sigstore key: policy.json requires sigstoreSigned by the key (matchRepository), registries.d reads the attachments', async () => {
+    const pol = await airlock(['policy', '--config', p.config.path, '--stage', 'qa', '--format', 'policy-json']);
+    const doc = JSON.parse(pol.stdout);
+    const reqs = doc.transports.docker[p.registries.qa.host];
+    expect(reqs.map((r: { type: string }) => r.type)).toEqual(['signedBy', 'sigstoreSigned']);
+    expect(Buffer.from(reqs[1].keyData, 'base64').toString()).toBe(readFileSync(join(p.dir, 'keys', 'qa-sigstore.pub'), 'utf8'));
+    expect(reqs[1].signedIdentity).toEqual({ type: 'matchRepository' });
+    const rd = parse((await airlock(['policy', '--config', p.config.path, '--stage', 'qa', '--format', 'registries-d'])).stdout);
+    expect(rd.docker[p.registries.qa.host]).toEqual({ lookaside: expect.stringMatching(/\/sigstore\/qa$/), 'use-sigstore-attachments': true });
+  });
+});
