@@ -143,4 +143,28 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     const rd = parse((await airlock(['policy', '--config', p.config.path, '--stage', 'qa', '--format', 'registries-d'])).stdout);
     expect(rd.docker[p.registries.qa.host]).toEqual({ lookaside: expect.stringMatching(/\/sigstore\/qa$/), 'use-sigstore-attachments': true });
   });
+
+  it("policies for the sigstore enforcers, parsed back and compared field by field with each project's documented example; a stage without a sigstore key gets KEY_MISSING", async () => {
+    const pem = readFileSync(join(p.dir, 'keys', 'qa-sigstore.pub'), 'utf8');
+    const qa = p.registries.qa.host;
+    const out = (format: string) => airlock(['policy', '--config', p.config.path, '--stage', 'qa', '--format', format]);
+    // Kyverno's sigstore page: ClusterPolicy, webhookConfiguration, background false, a Pod rule whose verifyImages has imageReferences, failureAction and a keys attestor
+    const ky = parse((await out('kyverno')).stdout);
+    expect([ky.apiVersion, ky.kind, ky.spec.webhookConfiguration, ky.spec.background]).toEqual(['kyverno.io/v1', 'ClusterPolicy', { failurePolicy: 'Fail', timeoutSeconds: 30 }, false]);
+    const rule = ky.spec.rules[0];
+    expect(rule.match).toEqual({ any: [{ resources: { kinds: ['Pod'] } }] });
+    expect(rule.verifyImages[0]).toMatchObject({ imageReferences: [`${qa}/*`], failureAction: 'Enforce', mutateDigest: true, verifyDigest: true, required: true });
+    expect(rule.verifyImages[0].attestors).toEqual([{ count: 1, entries: [{ keys: { publicKeys: pem.trimEnd(), rekor: { ignoreTlog: true }, ctlog: { ignoreSCT: true } } }] }]);
+    // policy-controller (cosign's test data cip-key.yaml): images[].glob, authorities[].key.data; no ctlog, so verified offline
+    const pc = parse((await out('policy-controller')).stdout);
+    expect([pc.apiVersion, pc.kind, pc.spec.images, pc.spec.authorities]).toEqual(['policy.sigstore.dev/v1beta1', 'ClusterImagePolicy', [{ glob: `${qa}/**` }], [{ name: 'airlock-qa', key: { data: pem, hashAlgorithm: 'sha256' } }]]);
+    // OpenShift config.openshift.io/v1 ClusterImagePolicy: scopes, policy.rootOfTrust (PublicKey, keyData base64 of the PEM), signedIdentity.matchPolicy
+    const os = parse((await out('openshift-clusterimagepolicy')).stdout);
+    expect([os.apiVersion, os.kind, os.spec]).toEqual(['config.openshift.io/v1', 'ClusterImagePolicy', { scopes: [qa], policy: { rootOfTrust: { policyType: 'PublicKey', publicKey: { keyData: Buffer.from(pem).toString('base64') } }, signedIdentity: { matchPolicy: 'MatchRepository' } } }]);
+    // all: every format the keys allow
+    const all = await airlock(['policy', '--config', p.config.path, '--stage', 'qa', '--format', 'all', '--out', join(work, 'qa-policies')]);
+    expect(all.stdout).toMatch(/kyverno-clusterpolicy\.yaml[\s\S]*policy-controller-clusterimagepolicy\.yaml[\s\S]*openshift-clusterimagepolicy\.yaml/);
+    const noKey = await airlock(['policy', '--config', p.config.path, '--stage', 'dev', '--format', 'kyverno']);
+    expect([noKey.code, noKey.stderr]).toEqual([2, expect.stringMatching(/^airlock: KEY_MISSING: /)]);
+  });
 });

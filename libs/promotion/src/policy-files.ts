@@ -1,8 +1,10 @@
 import { AirlockError } from '@airlock/common';
-import { machineConfig, policyJson, portieris, registriesD } from '@airlock/signing';
+import { kyvernoPolicy, machineConfig, openshiftClusterImagePolicy, policyControllerPolicy, policyJson, portieris, registriesD } from '@airlock/signing';
 import { StageCatalog } from './stage-catalog';
 
-export const POLICY_FORMATS = ['policy-json', 'registries-d', 'machineconfig', 'portieris', 'all'] as const;
+export const POLICY_FORMATS = ['policy-json', 'registries-d', 'machineconfig', 'portieris', 'kyverno', 'policy-controller', 'openshift-clusterimagepolicy', 'all'] as const;
+/** The formats that read cosign signatures from the registry: a stage needs a sigstore key for them. */
+const SIGSTORE_FORMATS: readonly PolicyFormat[] = ['kyverno', 'policy-controller', 'openshift-clusterimagepolicy'];
 export type PolicyFormat = (typeof POLICY_FORMATS)[number];
 
 /** A generated file: its suggested name and content. */
@@ -30,6 +32,14 @@ export function renderPolicyFiles(catalog: StageCatalog, stage: string, format: 
     files.push({ name: `airlock-${stage}-clusterimagepolicy.yaml`, mediaType: 'application/yaml', content: p.policy });
     files.push({ name: `${stage}.pub`, mediaType: 'application/pgp-keys', content: trust.publicKeyArmored });
     files.push({ name: `create-airlock-${stage}-secret.sh`, mediaType: 'text/x-shellscript', content: `#!/bin/sh\nset -e\n${p.secretCommands.join('\n')}\n` });
+  }
+  for (const f of SIGSTORE_FORMATS) {
+    // `all` writes what the stage's keys allow; a format named for a stage without a sigstore key is refused, never an open policy
+    if (!want(f) || (format === 'all' && !trust.sigstorePublicKeyPem)) continue;
+    if (!trust.sigstorePublicKeyPem) throw new AirlockError('KEY_MISSING', `stage ${stage} has no sigstore key (stages[].sigstore): ${f} checks cosign signatures only`);
+    if (f === 'kyverno') files.push({ name: `airlock-${stage}-kyverno-clusterpolicy.yaml`, mediaType: 'application/yaml', content: kyvernoPolicy(trust) });
+    if (f === 'policy-controller') files.push({ name: `airlock-${stage}-policy-controller-clusterimagepolicy.yaml`, mediaType: 'application/yaml', content: policyControllerPolicy(trust) });
+    if (f === 'openshift-clusterimagepolicy') files.push({ name: `airlock-${stage}-openshift-clusterimagepolicy.yaml`, mediaType: 'application/yaml', content: openshiftClusterImagePolicy(trust) });
   }
   return files;
 }

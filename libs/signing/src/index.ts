@@ -14,3 +14,4 @@ export * from './lookaside-http';
 export * from './cluster-policy';
 export * from './sigstore-key';
 export * from './sigstore-signature';
+export * from './sigstore-policies';
