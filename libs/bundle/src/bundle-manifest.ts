@@ -5,8 +5,8 @@ export const BUNDLE_FORMAT = 'airlock-bundle/v1';
 const SHA256 = z.string().regex(/^[a-f0-9]{64}$/);
 const DIGEST = z.string().regex(/^sha256:[a-f0-9]{64}$/);
 
-/** Entry names a bundle may hold: the OCI layout, the source signatures, nothing else. */
-export const ENTRY_NAME = /^(oci\/oci-layout|oci\/index\.json|oci\/blobs\/sha256\/[a-f0-9]{64}|signatures\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*@sha256=[a-f0-9]{64}\/signature-[1-9][0-9]{0,3})$/;
+/** Entry names a bundle may hold: the OCI layout, the source signatures of both dialects (simple signing under signatures/, sigstore under sigstore/), nothing else. */
+export const ENTRY_NAME = /^(oci\/oci-layout|oci\/index\.json|oci\/blobs\/sha256\/[a-f0-9]{64}|(?:signatures|sigstore)\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*@sha256=[a-f0-9]{64}\/signature-[1-9][0-9]{0,3})$/;
 
 /** A blob entry; its name is its SHA-256. */
 export const BLOB_ENTRY = /^oci\/blobs\/sha256\/([a-f0-9]{64})$/;

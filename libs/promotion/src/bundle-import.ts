@@ -5,7 +5,7 @@ import { AirlockError, faultPoint, isAirlockError, markAudited, processAlive } f
 import { AuditLog } from '@airlock/audit';
 import { Db } from '@airlock/database';
 import { CopyEngine, ImageReference, OciLayout, Registries, RegistryRepository, formatReference, manifestDigests, parseReference, walkImage } from '@airlock/oci';
-import { FileLookasideStore, IdentityRule } from '@airlock/signing';
+import { CarriedSigstoreStore, FileLookasideStore, IdentityRule } from '@airlock/signing';
 import { BundleManifest, VolumeIndex, checkVolumes, openBundle } from '@airlock/bundle';
 import { StageCatalog } from './stage-catalog';
 import { RegistrySigstoreStore } from './sigstore-tag-store';
@@ -141,9 +141,10 @@ export class BundleImporter {
     const to = this.catalog.get(ch.config.to);
     const arrival = to.config.from.find((f) => f.stage === ch.config.from);
     if (!arrival) throw new AirlockError('PROMOTION_ROUTE_UNKNOWN', `stage ${to.name} does not accept images from ${ch.config.from}`);
-    const trusted = await this.catalog.trustedKeysFor(to.name, ch.config.from);
+    const trust = await this.catalog.trustFor(to.name, ch.config.from);
     const layout = new OciLayout(join(o.staging, 'x', 'oci'));
     const carried = new FileLookasideStore(join(o.staging, 'x', 'signatures'));
+    const carriedSigstore = new CarriedSigstoreStore(join(o.staging, 'x', 'sigstore'));
     const targets = new Set<string>();
     const images: CheckedImage[] = [];
     for (const img of m.images) {
@@ -153,7 +154,7 @@ export class BundleImporter {
       if (!mapped || formatReference(mapped) !== formatReference(dst)) throw new AirlockError('BUNDLE_INVALID', `${img.target} is not where this side maps ${img.source}`);
       if (targets.has(img.target)) throw new AirlockError('BUNDLE_INVALID', `the bundle lists ${img.target} twice`);
       targets.add(img.target);
-      const policy = { trustedKeys: trusted, identityRule: arrival.identityRule as IdentityRule, reference: img.source, repository: src.repository, store: carried, signer: `stage ${ch.config.from} (carried in the bundle)` };
+      const policy = { trustedKeys: trust.openpgp, sigstoreKeys: trust.sigstore, sigstoreStore: carriedSigstore, identityRule: arrival.identityRule as IdentityRule, reference: img.source, repository: src.repository, store: carried, signer: `stage ${ch.config.from} (carried in the bundle)` };
       let verified: VerifiedImage;
       try {
         verified = await verifySignedImage(layout, img.digest, policy);

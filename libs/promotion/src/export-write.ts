@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { AirlockError, faultPoint } from '@airlock/common';
 import { LayoutImageEntry, Registries, RegistryRepository, layoutBlobPath, layoutFiles, manifestDigests, parseReference, walkImage } from '@airlock/oci';
-import { signaturePath } from '@airlock/signing';
+import { encodeCarriedSigstore, signaturePath } from '@airlock/signing';
+import { RegistrySigstoreStore } from './sigstore-tag-store';
 import { BUNDLE_FORMAT, BundleEntry, BundleManifest, writeBundle } from '@airlock/bundle';
 import { StageCatalog } from './stage-catalog';
 import { channelOf } from './channels';
@@ -43,9 +44,13 @@ export async function writeExport(job: ExportJob, deps: { catalog: StageCatalog;
       blobs.set(layoutBlobPath('oci', b.digest), { source, digest: b.digest, size: b.size });
     }
     images.push({ mediaType: graph.top.mediaType, digest: p.digest, size: graph.top.bytes.length, annotations: { 'org.opencontainers.image.ref.name': `${dst.repository}:${dst.tag ?? 'latest'}`, 'io.airlock.promotion': p.promotionId } });
+    // the source signatures of both dialects: the lookaside's, and the sigstore ones in the registry (keyed ones; a keyless or unreadable one is left behind)
+    const sigstore = new RegistrySigstoreStore(deps.registries.client(src.registry));
     for (const d of manifestDigests(graph)) {
       const sigs = await from.lookaside.list(src.repository, d);
       sigs.forEach((s, i) => content.set(`signatures/${signaturePath(src.repository, d, i + 1)}`, s));
+      const carried = (await sigstore.list(src.repository, d)).filter((s) => !s.problem && s.certificate === undefined);
+      carried.forEach((s, i) => content.set(`sigstore/${signaturePath(src.repository, d, i + 1)}`, encodeCarriedSigstore(s)));
     }
   }
   const layout = layoutFiles(images);

@@ -15,3 +15,4 @@ export * from './cluster-policy';
 export * from './sigstore-key';
 export * from './sigstore-signature';
 export * from './sigstore-policies';
+export * from './sigstore-carried';
