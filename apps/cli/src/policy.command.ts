@@ -12,13 +12,13 @@ const POLICY_FORMATS = ['policy-json', 'registries-d', 'machineconfig', 'portier
   description: 'Write the files that make a cluster accept only images signed by a stage key: containers policy.json, registries.d, an OpenShift MachineConfig, a Portieris ClusterImagePolicy; for a stage with a sigstore key, Kyverno, policy-controller and OpenShift ClusterImagePolicy',
 })
 export class PolicyCommand extends CommandRunner {
-  async run(_p: string[], o: { stage?: string; format?: string; out?: string; config?: string }): Promise<void> {
+  async run(_p: string[], o: { stage?: string; format?: string; dialect?: string; out?: string; config?: string }): Promise<void> {
     if (!o.stage) throw new AirlockError('INVALID_ARGUMENT', '--stage NAME is required');
     const { StageCatalog, renderPolicyFiles } = lazy.promotion();
     const catalog = await StageCatalog.create(loadConfig(o.config ?? process.env.AIRLOCK_CONFIG ?? './airlock.yaml'));
     // without --out one document goes to standard output: policy.json unless a format is named (as the API's default);
     // with --out every file of the format, or of all formats
-    const files = renderPolicyFiles(catalog, o.stage, o.format ?? (o.out ? 'all' : 'policy-json'));
+    const files = renderPolicyFiles(catalog, o.stage, o.format ?? (o.out ? 'all' : 'policy-json'), o.dialect);
     if (!o.out) {
       if (o.format === 'all') throw new AirlockError('INVALID_ARGUMENT', `--format all writes ${files.length} files; give --out DIR`);
       process.stdout.write(files[0].content);
@@ -38,6 +38,10 @@ export class PolicyCommand extends CommandRunner {
   }
   @Option({ flags: '--format <format>', description: `${POLICY_FORMATS.join(' | ')} (default: policy-json to standard output, all with --out)` })
   parseFormat(v: string): string {
+    return v;
+  }
+  @Option({ flags: '--dialect <dialect>', description: 'both (default: every key the stage has) | simple (OpenPGP only, for a containers/image without sigstore) | sigstore (cosign only)' })
+  parseDialect(v: string): string {
     return v;
   }
   @Option({ flags: '--out <dir>', description: 'write the files into DIR (without it, the format\'s main document goes to standard output)' })

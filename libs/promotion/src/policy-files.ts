@@ -14,12 +14,23 @@ export interface PolicyFile {
   content: string;
 }
 
-/** Renders the cluster files for a stage in one format (or all of them). */
-export function renderPolicyFiles(catalog: StageCatalog, stage: string, format: string): PolicyFile[] {
+export const POLICY_DIALECTS = ['both', 'simple', 'sigstore'] as const;
+
+/**
+ * Renders the cluster files for a stage in one format (or all of them).
+ * `dialect` narrows the keys the files trust: `simple` for clusters whose
+ * containers/image has no sigstore support (Debian's skopeo is built without
+ * it), `sigstore` for cosign signatures only; `both` (the default) trusts
+ * every key the stage has.
+ */
+export function renderPolicyFiles(catalog: StageCatalog, stage: string, format: string, dialect: string = 'both'): PolicyFile[] {
   if (!(POLICY_FORMATS as readonly string[]).includes(format)) {
     throw new AirlockError('INVALID_ARGUMENT', `unknown policy format ${JSON.stringify(String(format).slice(0, 40))}; use one of ${POLICY_FORMATS.join(', ')}`);
   }
-  const trust = catalog.trust(stage);
+  if (!(POLICY_DIALECTS as readonly string[]).includes(dialect)) throw new AirlockError('INVALID_ARGUMENT', `unknown dialect ${JSON.stringify(String(dialect).slice(0, 40))}; use one of ${POLICY_DIALECTS.join(', ')}`);
+  const all = catalog.trust(stage);
+  const trust = { ...all, ...(dialect === 'sigstore' ? { publicKeyArmored: undefined } : {}), ...(dialect === 'simple' ? { sigstorePublicKeyPem: undefined } : {}) };
+  if (!trust.publicKeyArmored && !trust.sigstorePublicKeyPem) throw new AirlockError('KEY_MISSING', `stage ${stage} has no ${dialect === 'simple' ? 'OpenPGP' : 'sigstore'} key; refusing to write a policy that would accept anything`);
   const want = (f: PolicyFormat) => format === 'all' || format === f;
   const files: PolicyFile[] = [];
   if (want('policy-json')) files.push({ name: 'policy.json', mediaType: 'application/json', content: JSON.stringify(policyJson([trust]), null, 2) + '\n' });

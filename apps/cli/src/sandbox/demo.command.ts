@@ -71,7 +71,7 @@ export class DemoCommand extends CommandRunner {
     const highDir = join(dir, 'high');
     const media = join(dir, 'media');
     for (const d of [lowDir, highDir, media]) mkdirSync(d, { recursive: true });
-    const { ensureKey, ensureSignedSample, stageEntry, startServices, writeSandboxConfig } = lazy.sandbox();
+    const { ensureKey, ensureSigstoreKey, ensureSignedSample, stageEntry, startServices, writeSandboxConfig } = lazy.sandbox();
     const { importReceipt } = lazy.promotion();
     const services: SandboxServices[] = [];
     const started: Started[] = [];
@@ -82,7 +82,11 @@ export class DemoCommand extends CommandRunner {
       const hosts: Record<string, string> = { ...low.hosts, prod: high.hosts.prod };
       for (const s of ['dev', 'qa']) await ensureKey(lowDir, s);
       await ensureKey(highDir, 'prod');
+      // each stage also holds a sigstore (cosign) key: dev's stands for the key CI signs with
+      for (const st of ['dev', 'qa']) ensureSigstoreKey(lowDir, st);
+      ensureSigstoreKey(highDir, 'prod');
       copyFileSync(join(lowDir, 'keys', 'qa.pub'), join(highDir, 'keys', 'qa.pub'));
+      copyFileSync(join(lowDir, 'keys', 'qa-cosign.pub'), join(highDir, 'keys', 'qa-cosign.pub'));
       copyFileSync(join(highDir, 'keys', 'prod.pub'), join(lowDir, 'keys', 'prod-import.pub'));
       const map = (a: string, b: string) => [{ from: `${hosts[a]}/team/*`, to: `${hosts[b]}/team/*` }];
       const lowCfg = writeSandboxConfig(lowDir, {
@@ -90,9 +94,10 @@ export class DemoCommand extends CommandRunner {
         database: 'airlock.db',
         redis: low.redisUrl,
         stages: [
-          stageEntry('dev', hosts.dev),
-          stageEntry('qa', hosts.qa, { from: [{ stage: 'dev', trustedKeys: ['keys/dev.pub'], mapping: map('dev', 'qa') }], approvals: { required: 1, roles: ['approver'] } }),
-          stageEntry('prod', hosts.prod, { transport: 'bundle', from: [{ stage: 'qa', trustedKeys: ['keys/qa.pub'], mapping: map('qa', 'prod') }], approvals: { required: 2, roles: ['approver'] } }, false),
+          stageEntry('dev', hosts.dev, {}, true, true),
+          // QA and production pin only the cosign key of the stage before them: every check on the way is on sigstore signatures
+          stageEntry('qa', hosts.qa, { from: [{ stage: 'dev', trustedKeys: ['keys/dev-cosign.pub'], mapping: map('dev', 'qa') }], approvals: { required: 1, roles: ['approver'] } }, true, true),
+          stageEntry('prod', hosts.prod, { transport: 'bundle', from: [{ stage: 'qa', trustedKeys: ['keys/qa-cosign.pub'], mapping: map('qa', 'prod') }], approvals: { required: 2, roles: ['approver'] } }, false),
         ],
         channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, recipients: ['keys/prod-import.pub'], volumeSizeMiB: 1, dir: join(media, 'outbox') }],
       });
@@ -100,7 +105,7 @@ export class DemoCommand extends CommandRunner {
         server: { host: '127.0.0.1', port: await pickPort(8082) },
         database: 'airlock.db',
         redis: high.redisUrl,
-        stages: [stageEntry('qa', hosts.qa, {}, false), stageEntry('prod', hosts.prod, { from: [{ stage: 'qa', trustedKeys: ['keys/qa.pub'], mapping: map('qa', 'prod') }] })],
+        stages: [stageEntry('qa', hosts.qa, {}, false), stageEntry('prod', hosts.prod, { from: [{ stage: 'qa', trustedKeys: ['keys/qa-cosign.pub'], mapping: map('qa', 'prod') }] }, true, true)],
         channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, trustedSenders: ['keys/qa.pub'], dir: join(media, 'receipts') }],
       });
       started.push(await startProcesses(lowCfg, { api: true, worker: true, quiet: true }));
@@ -111,22 +116,23 @@ export class DemoCommand extends CommandRunner {
       this.say(`air-gapped side up: its own API ${H.url}, database, registry ${hosts.prod} and production key; nothing connects the two`);
 
       const sample = await ensureSignedSample(lowDir, 'dev', hosts.dev, 'team/hello', '1.0');
-      this.say(`dev: ${sample.ref} pushed and signed by dev (${sample.digest.slice(0, 19)}...)`);
+      this.say(`dev: ${sample.ref} pushed and signed as CI signs it with cosign (${sample.digest.slice(0, 19)}..., the signature in dev's registry as ${sample.digest.replace(':', '-').slice(0, 19)}....sig)`);
 
       const q = await L.call('POST', '/api/v1/promotions', 'alice', { image: sample.ref, from: 'dev', to: 'qa', reason: 'demo: first release' });
       this.say(`QA: alice requested the promotion (the tag resolved to ${q.digest.slice(0, 19)}...); it needs ${q.approvalsNeeded} approval`);
       await L.call('POST', `/api/v1/promotions/${q.id}/approve`, 'bob', { comment: 'tested in dev' });
       const qd = await L.waitFor(q.id, ['completed']);
-      this.say(`QA: bob approved; the worker verified dev's signature, copied by digest, re-signed with QA's key: ${qd.state}`);
+      this.say(`QA: bob approved; the worker verified dev's cosign signature, copied by digest, re-signed with QA's keys in both dialects: ${qd.state}`);
       const qaRef = `${hosts.qa}/team/hello:1.0`;
       await this.skopeoUnderPolicy(L, 'qa', qaRef, join(dir, 'qa-cluster'));
-      this.say(`QA: skopeo pulls ${qaRef} under the policy.json and registries.d airlock generated for QA's clusters`);
+      this.say(`QA: skopeo pulls ${qaRef} under the policy.json and registries.d airlock generated for QA's clusters (simple signing: Debian's skopeo has no sigstore)`);
+      this.say(`QA: ${await this.cosignCheck(L, 'qa', qaRef, qd.digest, join(lowDir, 'keys', 'qa-cosign.pub'))}`);
 
       const pr = await L.call('POST', '/api/v1/promotions', 'alice', { image: qaRef, from: 'qa', to: 'prod', reason: 'demo: go live' });
       await L.call('POST', `/api/v1/promotions/${pr.id}/approve`, 'bob', { comment: 'QA passed' });
       await L.call('POST', `/api/v1/promotions/${pr.id}/approve`, 'carol', { comment: 'change board ok' });
       await L.waitFor(pr.id, ['exporting']);
-      this.say('production: alice requested, bob and carol approved; QA signature verified; waiting for the air-gap channel');
+      this.say("production: alice requested, bob and carol approved; QA's cosign signature verified; waiting for the air-gap channel");
       const ex = await L.waitForJob((await L.call('POST', '/api/v1/channels/qa-to-prod/bundles', 'olga', {})).id);
       this.say(`bundle exported by olga: sequence ${ex.sequence}, ${count(ex.volumes.length, 'volume')}, ${(ex.bytes / 2 ** 20).toFixed(2)} MiB, signed by QA and encrypted to production's key`);
 
@@ -135,10 +141,11 @@ export class DemoCommand extends CommandRunner {
       for (const f of readdirSync(ex.dir)) if (f.includes(`-${String(ex.sequence).padStart(6, '0')}.`)) copyFileSync(join(ex.dir, f), join(carried, f));
       const rt = started[1].api!.runtime;
       const imp = await rt.importer.import({ principal: { user: 'olga', roles: ['operator'] } }, readdirSync(carried).map((f) => join(carried, f)));
-      this.say(`air-gapped side: every volume, the sender signature and every entry checked; pushed, QA signature verified, re-signed with the production key`);
+      this.say(`air-gapped side: every volume, the sender signature and every entry checked; pushed, QA's cosign signature (carried in the bundle) verified, re-signed with production's keys in both dialects`);
       const prodRef = `${hosts.prod}/team/hello:1.0`;
       await this.skopeoUnderPolicy(H, 'prod', prodRef, join(dir, 'prod-cluster'));
       this.say(`production: skopeo pulls ${prodRef} under production's generated policy`);
+      this.say(`production: ${await this.cosignCheck(H, 'prod', prodRef, qd.digest, join(highDir, 'keys', 'prod-cosign.pub'))}`);
 
       const lrt = started[0].api!.runtime;
       const rc = await importReceipt(lrt.db, lrt.audit, lrt.catalog, lrt.service, { principal: { user: 'olga', roles: ['operator'] } }, 'qa-to-prod', readFileSync(imp.receipt));
@@ -173,13 +180,33 @@ export class DemoCommand extends CommandRunner {
     mkdirSync(join(out, 'registries.d'), { recursive: true });
     const catalog = side.started.api!.runtime.catalog;
     const { renderPolicyFiles } = lazy.promotion();
+    // every file the stage's keys allow (Kyverno, policy-controller, OpenShift included); skopeo gets the simple-signing policy, since Debian builds it without sigstore
     for (const f of renderPolicyFiles(catalog, stage, 'all')) writeFileSync(join(out, f.name), f.content);
-    for (const f of renderPolicyFiles(catalog, stage, 'registries-d')) writeFileSync(join(out, 'registries.d', f.name), f.content);
+    writeFileSync(join(out, 'policy.json'), renderPolicyFiles(catalog, stage, 'policy-json', 'simple')[0].content);
+    for (const f of renderPolicyFiles(catalog, stage, 'registries-d', 'simple')) writeFileSync(join(out, 'registries.d', f.name), f.content);
     try {
       await run('skopeo', ['--policy', join(out, 'policy.json'), '--registries.d', join(out, 'registries.d'), 'copy', '--src-tls-verify=false', `docker://${ref}`, `dir:${join(out, 'pulled')}`]);
     } catch (e) {
       throw new AirlockError('SIGNATURE_REQUIRED', `skopeo refused ${ref}: ${String((e as { stderr?: string }).stderr ?? e).trim().split('\n').pop()}`);
     }
+  }
+
+  /** What a cosign-aware enforcer (Kyverno, policy-controller) checks: the stage's signature in its registry, with the stage's sigstore public key. */
+  private async cosignCheck(side: Side, stage: string, ref: string, digest: string, pubFile: string): Promise<string> {
+    const { RegistrySigstoreStore } = lazy.promotion();
+    const { readSigstorePublicKey, verifySigstore } = lazy.signing();
+    const pub = readSigstorePublicKey(readFileSync(pubFile));
+    const host = ref.split('/')[0];
+    const store = new RegistrySigstoreStore(side.started.api!.runtime.registries.client(host));
+    const ok = (await store.list('team/hello', digest)).find((s) => {
+      try {
+        return !!verifySigstore(s, { trustedKeys: [pub], manifestDigest: digest, reference: ref });
+      } catch {
+        return false;
+      }
+    });
+    if (!ok) throw new AirlockError('SIGNATURE_REQUIRED', `no cosign signature of ${stage} on ${ref}`);
+    return `its cosign signature (${digest.replace(':', '-').slice(0, 19)}....sig in the registry) verifies with ${stage}'s sigstore key ${pub.fingerprint.slice(0, 16)}..., as Kyverno or policy-controller would check it`;
   }
 
   @Option({ flags: '--dir <dir>', description: 'where both sides keep their state (default ./.airlock/demo, emptied first)' })

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { Sensitive } from '@airlock/common';
 import { RegistryClient } from '@airlock/oci';
-import { FileLookasideStore, generateKeyPair, readPrivateKey, readPublicKeys, sign, verify } from '@airlock/signing';
+import { FileLookasideStore, generateKeyPair, generateSigstoreKeyPair, readPrivateKey, readPublicKeys, readSigstorePrivateKey, readSigstorePublicKey, sign, signSigstore, verify, verifySigstore } from '@airlock/signing';
+import { RegistrySigstoreStore } from '@airlock/promotion';
 import { LocalService, pickPort, startRedisServer, startRegistryServer } from './local-services';
 import { pushSampleImage } from './sample-image';
 
@@ -48,12 +49,26 @@ export async function ensureKey(dir: string, name: string): Promise<void> {
   writeFileSync(join(dir, 'keys', `${name}.pub`), k.publicArmored);
 }
 
-/** A stage entry of a sandbox configuration (key and passphrase files from ensureKey). */
-export function stageEntry(name: string, host: string, extra: object = {}, withKey = true): object {
+/** Generates a stage's sigstore (cosign) key once: keys/NAME-cosign.key (encrypted as cosign writes it) and .pub, its passphrase in secrets/. */
+export function ensureSigstoreKey(dir: string, name: string): void {
+  const pass = join(dir, 'secrets', `${name}-cosign.pass`);
+  if (existsSync(join(dir, 'keys', `${name}-cosign.key`)) && existsSync(pass)) return;
+  mkdirSync(join(dir, 'keys'), { recursive: true });
+  mkdirSync(join(dir, 'secrets'), { recursive: true, mode: 0o700 });
+  const secret = randomBytes(24).toString('base64url');
+  const k = generateSigstoreKeyPair(new Sensitive(secret));
+  writeFileSync(pass, secret, { mode: 0o600 });
+  writeFileSync(join(dir, 'keys', `${name}-cosign.key`), k.privatePem, { mode: 0o600 });
+  writeFileSync(join(dir, 'keys', `${name}-cosign.pub`), k.publicPem);
+}
+
+/** A stage entry of a sandbox configuration (key and passphrase files from ensureKey, and from ensureSigstoreKey with `sigstore`). */
+export function stageEntry(name: string, host: string, extra: object = {}, withKey = true, sigstore = false): object {
   return {
     name,
     registry: { host, insecure: true },
     ...(withKey ? { signing: { privateKey: `keys/${name}.key`, publicKey: `keys/${name}.pub`, passphrase: { file: `secrets/${name}.pass` } } } : {}),
+    ...(sigstore ? { sigstore: { privateKey: `keys/${name}-cosign.key`, publicKey: `keys/${name}-cosign.pub`, passphrase: { file: `secrets/${name}-cosign.pass` } } } : {}),
     lookaside: { dir: `sigstore/${name}` },
     ...extra,
   };
@@ -84,6 +99,23 @@ export async function ensureSignedSample(dir: string, stage: string, host: strin
     if (!(await Promise.all((await store.list(repo, digest)).map(holds))).includes(true)) {
       const key = await readPrivateKey(readFileSync(join(dir, 'keys', `${stage}.key`)), new Sensitive(readFileSync(join(dir, 'secrets', `${stage}.pass`), 'utf8')));
       await store.add(repo, digest, await sign(digest, ref, key));
+    }
+    // and as CI signs with cosign, when the stage has a sigstore key: in the registry, the tag form
+    if (existsSync(join(dir, 'keys', `${stage}-cosign.key`))) {
+      const tags = new RegistrySigstoreStore(c);
+      const pub = readSigstorePublicKey(readFileSync(join(dir, 'keys', `${stage}-cosign.pub`)));
+      const repository = `${host}/${repo}`;
+      const ours = (await tags.list(repo, digest)).some((s) => {
+        try {
+          return !!verifySigstore(s, { trustedKeys: [pub], manifestDigest: digest, reference: ref });
+        } catch {
+          return false;
+        }
+      });
+      if (!ours) {
+        const key = readSigstorePrivateKey(readFileSync(join(dir, 'keys', `${stage}-cosign.key`)), new Sensitive(readFileSync(join(dir, 'secrets', `${stage}-cosign.pass`), 'utf8')));
+        await tags.add(repo, digest, signSigstore(digest, repository, key));
+      }
     }
     return { ref, digest };
   } finally {
