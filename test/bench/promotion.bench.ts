@@ -1,6 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { Sensitive } from '@airlock/common';
 import { openDatabase } from '@airlock/database';
+import { RegistrySigstoreStore } from '@airlock/promotion';
+import { readSigstorePrivateKey, signSigstore } from '@airlock/signing';
+import { RegistryClient } from '@airlock/oci';
 import { startPipeline } from '../support/pipeline';
 import { pushRandomImage } from '../support/images';
 import { GpgHome } from '../support/gpg';
@@ -91,8 +96,61 @@ export async function promotionBench(): Promise<void> {
     ]);
     console.log('the skopeo loop copies and signs only; airlock also verifies the dev signatures, records every step and serves the signatures.');
     console.log(`in the burst, the last promotions wait for the first ones (${N} at ${perMin.toFixed(0)} per minute take ${wall.toFixed(1)} s); the steady stream shows the time of one promotion.`);
+    const sig = await sigstoreBurst();
+    table(`promotions in the sigstore dialect: ${N} small images CI signed with cosign (tag form), QA verifying them and signing with its sigstore key, the same burst`, ['', 'simple signing', 'sigstore', 'sigstore / simple'], [
+      ['promotions per minute', perMin, sig.perMin, sig.perMin / perMin],
+      ['time per promotion at saturation (s)', 60 / perMin, 60 / sig.perMin, perMin / sig.perMin],
+      ['p50 verify / copy / sign / publish (ms)', ['verify', 'copy', 'sign', 'publish'].map(stepMs).join(' / '), sig.steps, ''],
+      ['failed', failed, sig.failed, ''],
+    ]);
+    console.log('goal: a sigstore promotion costs at most 1.2x a simple-signing one (time per promotion).');
   } finally {
     gpg.close();
+    await p.stop();
+  }
+}
+
+/** The burst of the sigstore dialect: dev's images signed in the tag form with dev's sigstore key, QA pinning that key and signing with its own. */
+async function sigstoreBurst(): Promise<{ perMin: number; steps: string; failed: number }> {
+  const p = await startPipeline(
+    [
+      { name: 'dev', withKey: false, sigstore: true },
+      { name: 'qa', withKey: false, sigstore: true, from: [{ stage: 'dev', trustedKeys: ['keys/dev-sigstore.pub'], mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } },
+    ],
+    { worker: false },
+  );
+  try {
+    const dev = p.registries.dev;
+    const key = readSigstorePrivateKey(readFileSync(join(p.dir, 'keys', 'dev-sigstore.key')), new Sensitive(p.config.env.AIRLOCK_TEST_DEV_SIGSTORE_PASSPHRASE));
+    const client = new RegistryClient(dev.host, { insecure: true });
+    const store = new RegistrySigstoreStore(client);
+    const imgs = [];
+    for (let i = 0; i < N; i++) {
+      const img = await pushRandomImage({ url: dev.url, host: dev.host }, `team/svc${i}`, '1', { layers: [256 << 10, 32 << 10] });
+      await store.add(`team/svc${i}`, img.digest, signSigstore(img.digest, `${dev.host}/team/svc${i}`, key));
+      imgs.push(img);
+    }
+    await client.close();
+    const serve = await p.apiAsProcess('serve');
+    const t0 = Date.now();
+    const ids: string[] = [];
+    await Promise.all(
+      imgs.map(async (img) => {
+        const r = await p.call('POST', '/api/v1/promotions', p.tokens.alice, { image: img.reference, from: 'dev', to: 'qa' });
+        await p.call('POST', `/api/v1/promotions/${r.body.id}/approve`, p.tokens.bob, {});
+        ids.push(r.body.id);
+      }),
+    );
+    for (const id of ids) await p.waitFor(id, p.tokens.alice, ['completed', 'failed'], 300_000);
+    await serve.stop();
+    const db = openDatabase(join(p.dir, 'airlock.db'), { readonly: true });
+    const rows = db.prepare('SELECT state, finished_at FROM promotions').all() as { state: string; finished_at: string }[];
+    const steps = db.prepare('SELECT name, started_at, finished_at FROM steps WHERE finished_at IS NOT NULL').all() as { name: string; started_at: string; finished_at: string }[];
+    db.close();
+    const wall = (Math.max(...rows.map((r) => Date.parse(r.finished_at))) - t0) / 1000;
+    const stepMs = (name: string) => percentile(steps.filter((x) => x.name === name).map((x) => Date.parse(x.finished_at) - Date.parse(x.started_at)), 50);
+    return { perMin: (N / wall) * 60, steps: ['verify', 'copy', 'sign', 'publish'].map(stepMs).join(' / '), failed: rows.filter((r) => r.state !== 'completed').length };
+  } finally {
     await p.stop();
   }
 }
