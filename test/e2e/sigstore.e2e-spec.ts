@@ -51,11 +51,13 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     await attachCosignSignatures(dev.url, 'team/app', img.digest, [{ payload: cosignPayload(`${dev.host}/team/app`, img.digest), signature: opensslSign(ci.key, cosignPayload(`${dev.host}/team/app`, img.digest), work) }]);
     const done = await promote(img.reference);
     expect([done.state, done.error]).toEqual(['completed', null]);
+    // QA's signature tag holds CI's signature (attachments travel with the image) and QA's own, appended
     const sigs = await readCosignSignatures(qa.url, 'team/app', img.digest);
-    expect(sigs).toHaveLength(1);
-    expect(JSON.parse(sigs[0].payload.toString())).toEqual({ critical: { identity: { 'docker-reference': `${qa.host}/team/app` }, image: { 'docker-manifest-digest': img.digest }, type: 'cosign container image signature' }, optional: null });
-    expect(opensslVerify(join(p.dir, 'keys', 'qa-sigstore.pub'), sigs[0].payload, sigs[0].signature, work)).toBe(true);
-    expect(opensslVerify(ci.pub, sigs[0].payload, sigs[0].signature, work)).toBe(false);
+    expect(sigs).toHaveLength(2);
+    expect(opensslVerify(ci.pub, sigs[0].payload, sigs[0].signature, work)).toBe(true);
+    expect(JSON.parse(sigs[1].payload.toString())).toEqual({ critical: { identity: { 'docker-reference': `${qa.host}/team/app` }, image: { 'docker-manifest-digest': img.digest }, type: 'cosign container image signature' }, optional: null });
+    expect(opensslVerify(join(p.dir, 'keys', 'qa-sigstore.pub'), sigs[1].payload, sigs[1].signature, work)).toBe(true);
+    expect(opensslVerify(ci.pub, sigs[1].payload, sigs[1].signature, work)).toBe(false);
     // simple signing too, in QA's lookaside; the audit names the key that vouched (the fingerprint of the CI key's DER)
     expect(readFileSync(join(p.dir, 'sigstore', 'qa', `team/app@${img.digest.replace(':', '=')}`, 'signature-1')).length).toBeGreaterThan(0);
     const history = (await p.call('GET', `/api/v1/promotions/${done.id}/history`, p.tokens.dave)).body.events;
@@ -63,7 +65,7 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     expect(verify.details.keys).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
     // the verify CLI reads the registry for a sigstore key
     const v = await airlock(['verify', `${qa.host}/team/app:1`, '--key', join(p.dir, 'keys', 'qa-sigstore.pub'), '--insecure']);
-    expect([v.code, v.stdout]).toEqual([0, expect.stringMatching(/sigstore-1: OK by [0-9a-f]{64} as .*team\/app/)]);
+    expect([v.code, v.stdout]).toEqual([0, expect.stringMatching(/sigstore-2: OK by [0-9a-f]{64} as .*team\/app/)]); // sigstore-1 is CI's, carried along
   });
 
   it('refuses, each with its code and nothing landed in QA: unsigned, another key, keyless, another digest, a payload too large', async () => {
@@ -117,6 +119,49 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     expect((await airlock(['verify', img.reference, '--key', join(work, 'cli.pub'), '--insecure'])).code).toBe(0);
     const refused = await airlock(['verify', img.reference, '--key', other.pub, '--insecure']);
     expect([refused.code, refused.stderr]).toEqual([6, expect.stringMatching(/^airlock: SIGNATURE_UNTRUSTED_KEY: .*sigstore-1/)]);
+  });
+
+  it("attachments travel: CI's signature, an attestation and an SBOM attached in dev reach QA with the image; airlock copy carries them unless --no-attachments", async () => {
+    const dev = p.registries.dev;
+    const qa = p.registries.qa;
+    const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/prov', '1', { layers: [2000] });
+    const payload = cosignPayload(`${dev.host}/team/prov`, img.digest);
+    await attachCosignSignatures(dev.url, 'team/prov', img.digest, [{ payload, signature: opensslSign(ci.key, payload, work) }]);
+    const attach = async (kind: string, mediaType: string, body: string) => {
+      const blob = Buffer.from(body);
+      const up = await fetch(`${dev.url}/v2/team/prov/blobs/uploads/`, { method: 'POST' });
+      const loc = new URL(up.headers.get('location') as string, dev.url);
+      const d = 'sha256:' + require('node:crypto').createHash('sha256').update(blob).digest('hex');
+      loc.searchParams.set('digest', d);
+      await fetch(loc, { method: 'PUT', body: blob });
+      const empty = Buffer.from('{}');
+      const up2 = await fetch(`${dev.url}/v2/team/prov/blobs/uploads/`, { method: 'POST' });
+      const loc2 = new URL(up2.headers.get('location') as string, dev.url);
+      const ed = 'sha256:' + require('node:crypto').createHash('sha256').update(empty).digest('hex');
+      loc2.searchParams.set('digest', ed);
+      await fetch(loc2, { method: 'PUT', body: empty });
+      const m = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', size: 2, digest: ed }, layers: [{ mediaType, size: blob.length, digest: d }] });
+      const r = await fetch(`${dev.url}/v2/team/prov/manifests/${img.digest.replace(':', '-')}.${kind}`, { method: 'PUT', body: m, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+      expect(r.status).toBe(201);
+      return r.headers.get('docker-content-digest');
+    };
+    const att = await attach('att', 'application/vnd.dsse.envelope.v1+json', '{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}');
+    const sbom = await attach('sbom', 'application/spdx+json', '{"spdxVersion":"SPDX-2.3"}');
+    const done = await promote(img.reference);
+    expect([done.state, done.error]).toEqual(['completed', null]);
+    const head = async (url: string, repo: string, tag: string) => (await fetch(`${url}/v2/${repo}/manifests/${tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).headers.get('docker-content-digest');
+    const tagOf = (kind: string) => `${img.digest.replace(':', '-')}.${kind}`;
+    expect([await head(qa.url, 'team/prov', tagOf('att')), await head(qa.url, 'team/prov', tagOf('sbom'))]).toEqual([att, sbom]);
+    expect((await readCosignSignatures(qa.url, 'team/prov', img.digest)).map((l) => opensslVerify(ci.pub, l.payload, l.signature, work))).toEqual([true, false]);
+    const steps = (await p.call('GET', `/api/v1/promotions/${done.id}`, p.tokens.alice)).body.steps;
+    expect(steps.find((x: { name: string }) => x.name === 'copy').detail.attachments).toBe(3);
+    // airlock copy: with them by default, without them on request
+    const c1 = await airlock(['copy', '--src-insecure', '--dest-insecure', '--json', img.reference, `${qa.host}/mirror/prov:1`]);
+    expect(JSON.parse(c1.stdout).attachments).toEqual(['sig', 'att', 'sbom']);
+    expect(await head(qa.url, 'mirror/prov', tagOf('sbom'))).toBe(sbom);
+    const c2 = await airlock(['copy', '--src-insecure', '--dest-insecure', '--no-attachments', '--json', img.reference, `${qa.host}/bare/prov:1`]);
+    expect(JSON.parse(c2.stdout).attachments).toEqual([]);
+    expect(await head(qa.url, 'bare/prov', tagOf('sig'))).toBeNull();
   });
 
   it('two writers adding signatures to one image at once: both stay (read, append, write, read again)', async () => {

@@ -30,7 +30,8 @@ export function parseCopyArgs(args: string[]): { params: string[]; flags: CopyFl
   for (const [name, v] of Object.entries(parsed.values)) {
     const key = keyOf[name];
     const parse = COPY_OPTIONS[key].parse;
-    flags[key] = parse ? parse(String(v)) : v;
+    // --no-X sets X to false, as commander reads it
+    flags[key] = name.startsWith('no-') ? false : parse ? parse(String(v)) : v;
   }
   return { params: parsed.positionals, flags: flags as CopyFlags };
 }

@@ -10,6 +10,8 @@ export interface CopyFlags {
   list?: string;
   quiet?: boolean;
   json?: boolean;
+  /** false with --no-attachments: leave cosign's .sig, .att and .sbom of the image behind. */
+  attachments?: boolean;
 }
 
 /** One option: commander's flags string, its help line and, for a value that must be checked, how it is read. */
@@ -33,7 +35,8 @@ export const COPY_OPTIONS: Record<keyof CopyFlags, CopyOption> = {
   concurrency: { flags: '--concurrency <n>', description: 'blobs transferred at once (default 4)', parse: parseConcurrency },
   list: { flags: '--list <file>', description: 'copy every "SRC DST" pair in FILE (one per line, # comments) with shared connections' },
   quiet: { flags: '-q, --quiet', description: 'no progress output' },
-  json: { flags: '--json', description: 'print one JSON result per image (digest, bytes moved, blobs copied/skipped/mounted)' },
+  json: { flags: '--json', description: 'print one JSON result per image (digest, bytes moved, blobs copied/skipped/mounted, attachments)' },
+  attachments: { flags: '--no-attachments', description: "leave behind what is attached to the image (cosign's sha256-<hex>.sig, .att and .sbom), which is copied with it by default" },
 };
 
 export const COPY_DESCRIPTION =

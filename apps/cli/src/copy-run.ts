@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { AirlockError } from '@airlock/common';
-import { CopyEngine, CopyResult, Limiter, Registries, parseReference } from '@airlock/oci';
+import { CopyEngine, CopyResult, Limiter, Registries, RegistryRepository, copyAttachments, parseReference } from '@airlock/oci';
 import { parseCopyList, CopyPair } from './copy-list';
 import { cliRegistryOptions } from './registry-options';
 import { ProgressReporter } from './progress';
@@ -33,7 +33,8 @@ export async function runCopy(params: string[], flags: CopyFlags): Promise<void>
     if (flags.destCertDir) certDirs.set(r.dstRef.registry, flags.destCertDir);
   }
   const concurrency = flags.concurrency ?? 4;
-  const engine = new CopyEngine(new Registries(cliRegistryOptions(insecure, { connections: Math.max(16, concurrency * 2) }, certDirs)), { concurrency });
+  const registries = new Registries(cliRegistryOptions(insecure, { connections: Math.max(16, concurrency * 2) }, certDirs));
+  const engine = new CopyEngine(registries, { concurrency });
   const progress = new ProgressReporter(pairs.length === 1 ? 'copying' : `copying ${pairs.length} images`, process.stderr, flags.quiet);
   const totals = new Map<number, { done: number; total: number }>();
   const onProgress = (i: number) => (p: { bytesDone: number; bytesTotal: number }) => {
@@ -54,7 +55,10 @@ export async function runCopy(params: string[], flags: CopyFlags): Promise<void>
       refs.map((r, i) =>
         images.run(async () => {
           try {
-            const res = await engine.copyImage(r.srcRef, r.dstRef, { onProgress: onProgress(i) });
+            const copied = await engine.copyImage(r.srcRef, r.dstRef, { onProgress: onProgress(i) });
+            // what cosign attached to the image travels with it, unless --no-attachments
+            const attachments = flags.attachments === false ? [] : await copyAttachments(engine, new RegistryRepository(registries.client(r.srcRef.registry), r.srcRef.repository), new RegistryRepository(registries.client(r.dstRef.registry), r.dstRef.repository), copied.digest);
+            const res = { ...copied, attachments };
             results.push(res);
             progress.stop();
             process.stdout.write(flags.json ? JSON.stringify(res) + '\n' : `${res.digest} ${res.destination.replace(/@sha256:.*$/, '')}\n`);

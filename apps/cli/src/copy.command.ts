@@ -47,4 +47,9 @@ export class CopyCommand extends CommandRunner {
   parseJson(): boolean {
     return true;
   }
+
+  @Option(COPY_OPTIONS.attachments)
+  parseNoAttachments(): boolean {
+    return false;
+  }
 }

@@ -17,3 +17,4 @@ export * from './image-endpoint';
 export * from './oci-layout';
 export * from './registry-repository';
 export * from './registry-tls';
+export * from './attachments';

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Key, PrivateKey } from 'openpgp';
 import { faultPoint } from '@airlock/common';
-import { CopyEngine, CopyProgress, ImageDestination, ImageGraph, ImageSource, ManifestBlob, manifestDigests, walkImage } from '@airlock/oci';
+import { CopyEngine, CopyProgress, ImageDestination, ImageGraph, ImageSource, ManifestBlob, RegistryRepository, copyAttachments, manifestDigests, walkImage } from '@airlock/oci';
 import { AcceptancePolicy, FileLookasideStore, SigstorePublicKey, SigstoreSignature, VerifiedSignature, requireAccepted, sign, signSigstore, verify, verifySigstore } from '@airlock/signing';
 import type { RegistrySigstoreStore } from './sigstore-tag-store';
 import { PromoteResult, StepProgress } from './queues';
@@ -138,6 +138,8 @@ export interface MoveOptions {
   repository: string;
   /** The destination registry's sigstore signatures, when the signer signs in that dialect. */
   sigstoreStore?: RegistrySigstoreStore;
+  /** Copy what is attached to each manifest (cosign's .sig, .att, .sbom) with the image, registry to registry, before signing. */
+  attachments?: boolean;
   identity: string;
   /** Tag to set at the destination once the image is there (none: by digest only). */
   tag?: string;
@@ -152,7 +154,7 @@ export interface MoveOptions {
 
 export interface MoveResult {
   verified: VerifiedImage;
-  copied: { bytesMoved: number; blobsCopied: number; blobsSkipped: number; blobsMounted: number };
+  copied: { bytesMoved: number; blobsCopied: number; blobsSkipped: number; blobsMounted: number; attachments?: number };
   signatures: PromoteResult['signatures'];
 }
 
@@ -170,7 +172,11 @@ export async function moveSignedImage(source: ImageSource, destination: ImageDes
   }
   await step({ step: 'copy', status: 'started', finished: { step: 'verify', detail: { keys: keysOf(verified), manifests: verified.graph.manifests.length } } });
   const c = await o.engine.copy(source, destination, { top: verified.graph.top, tag: o.tag, onProgress: o.onProgress });
-  const copied = { bytesMoved: c.bytesMoved, blobsCopied: c.blobsCopied, blobsSkipped: c.blobsSkipped, blobsMounted: c.blobsMounted };
+  let attachments = 0;
+  if (o.attachments && source instanceof RegistryRepository && destination instanceof RegistryRepository) {
+    for (const d of manifestDigests(verified.graph)) attachments += (await copyAttachments(o.engine, source, destination, d)).length;
+  }
+  const copied = { bytesMoved: c.bytesMoved, blobsCopied: c.blobsCopied, blobsSkipped: c.blobsSkipped, blobsMounted: c.blobsMounted, ...(o.attachments ? { attachments } : {}) };
   await step({ step: 'sign', status: 'started', bytesDone: c.bytesMoved, bytesTotal: c.bytesMoved, finished: { step: 'copy', detail: copied } });
   const prepared = await prepareSignatures(o.signer, o.repository, manifestDigests(verified.graph), o.identity, o.sigstoreStore);
   await step({ step: 'publish', status: 'started', finished: { step: 'sign', detail: { new: prepared.fresh } } });

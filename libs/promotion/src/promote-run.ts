@@ -71,6 +71,7 @@ export async function runPromotion(job: PromoteJob, deps: RunDeps): Promise<Prom
     signer: catalog.signer(to.name),
     repository: dst.repository,
     sigstoreStore: new RegistrySigstoreStore(registries.client(dst.registry)),
+    attachments: to.config.attachments,
     identity,
     tag: dst.tag,
     onStep: async (s) => {

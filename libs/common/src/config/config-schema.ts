@@ -85,6 +85,10 @@ export const stageSchema = z
       .strict()
       .describe('The stage signature store (lookaside), served at /sigstore/<stage>.'),
     transport: z.enum(['registry', 'bundle']).default('registry').describe('`bundle` for an air-gapped stage reached by transfer bundles.'),
+    attachments: z
+      .boolean()
+      .default(true)
+      .describe('Copy what is attached to an image in the source registry (cosign signatures, attestations and SBOMs: the sha256-<hex>.sig, .att and .sbom tags) into this stage with it; false to leave them behind.'),
     from: z.array(arrivalSchema).default([]).describe('Stages images arrive from, the keys trusted for each, and the repository mapping.'),
     approvals: approvalSchema.default({ required: 1, roles: ['approver'] }).describe('Approval rule for promotions into this stage.'),
     mirrors: z.array(z.object({ prefix: z.string().min(1), signedPrefix: z.string().min(1) }).strict()).default([]).describe('Other names the stage images are pulled under (policy remapIdentity).'),

@@ -1,0 +1,77 @@
+import { CopyEngine } from './copy-image';
+import { sha256Digest } from './digest';
+import { RegistryError } from './errors';
+import { Descriptor, ManifestBlob } from './manifest';
+import { MediaTypes } from './media-types';
+import { RegistryRepository } from './registry-repository';
+
+/**
+ * What cosign attaches to an image digest, each under a tag of its own in the
+ * image's repository: signatures (`sha256-<hex>.sig`), attestations
+ * (`.att`) and SBOMs (`.sbom`). They travel with the image so provenance
+ * made in dev reaches production (docs/formats.md, "Attachments").
+ */
+export const ATTACHMENT_KINDS = ['sig', 'att', 'sbom'] as const;
+export type AttachmentKind = (typeof ATTACHMENT_KINDS)[number];
+
+export const attachmentTag = (digest: string, kind: AttachmentKind): string => `${digest.replace(':', '-')}.${kind}`;
+
+/** Attachment manifests are small; their layers are listed and merged, never more than this many. */
+const MAX_LAYERS = 256;
+
+function layersOf(m: ManifestBlob, what: string): { doc: Record<string, unknown>; layers: Descriptor[] } {
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(m.bytes.toString('utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new RegistryError('MANIFEST_INVALID', `${what} is not JSON: ${(e as Error).message}`);
+  }
+  const layers = doc.layers;
+  if (!Array.isArray(layers) || layers.length > MAX_LAYERS) throw new RegistryError('MANIFEST_INVALID', `${what} has no layer list, or more than ${MAX_LAYERS} layers`);
+  return { doc, layers: layers as Descriptor[] };
+}
+
+const sameLayer = (a: Descriptor, b: Descriptor) => a.digest === b.digest && JSON.stringify(a.annotations ?? {}) === JSON.stringify(b.annotations ?? {});
+
+/**
+ * Copies the attachments of image `digest` from one repository to another:
+ * a kind the destination lacks is copied as it is (blobs, then the manifest
+ * under its tag, by the copy engine); a kind both have is merged, the
+ * destination's layers first and then the source's it lacks, so signatures
+ * the destination holds already (its own stage's) stay. Returns the kinds
+ * that were copied or merged.
+ */
+export async function copyAttachments(engine: CopyEngine, source: RegistryRepository, dest: RegistryRepository, digest: string): Promise<AttachmentKind[]> {
+  const moved: AttachmentKind[] = [];
+  for (const kind of ATTACHMENT_KINDS) {
+    const tag = attachmentTag(digest, kind);
+    if (!(await source.client.headManifest(source.repository, tag))) continue;
+    const from = await source.client.getManifest(source.repository, tag);
+    const there = await dest.client.headManifest(dest.repository, tag);
+    if (!there) {
+      await engine.copy(source, dest, { top: from, tag });
+      moved.push(kind);
+      continue;
+    }
+    if (there.digest === from.digest) continue;
+    const to = await dest.client.getManifest(dest.repository, tag);
+    const src = layersOf(from, `${source.label}:${tag}`);
+    const dst = layersOf(to, `${dest.label}:${tag}`);
+    const missing = src.layers.filter((l) => !dst.layers.some((d) => sameLayer(d, l)));
+    if (!missing.length) continue;
+    if (dst.layers.length + missing.length > MAX_LAYERS) throw new RegistryError('MANIFEST_INVALID', `${dest.label}:${tag} would hold more than ${MAX_LAYERS} layers`);
+    // the source's blobs (its layers among them) land in the destination by digest, then one manifest lists both
+    await engine.copy(source, dest, { top: from });
+    const layers = [...dst.layers, ...missing];
+    const config = Buffer.from(JSON.stringify({ architecture: '', created: '0001-01-01T00:00:00Z', history: layers.map(() => ({ created: '0001-01-01T00:00:00Z' })), os: '', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) }, config: {} }));
+    const configDigest = sha256Digest(config);
+    if (!(await dest.client.hasBlob(dest.repository, configDigest))) {
+      const up = await dest.client.startUpload(dest.repository);
+      if (!up.mounted) await dest.client.completeUpload(dest.repository, up.location, configDigest, config);
+    }
+    const bytes = Buffer.from(JSON.stringify({ ...dst.doc, schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: { mediaType: MediaTypes.ociConfig, size: config.length, digest: configDigest }, layers }));
+    await dest.client.putManifest(dest.repository, tag, { bytes, mediaType: MediaTypes.ociManifest, digest: sha256Digest(bytes) });
+    moved.push(kind);
+  }
+  return moved;
+}
