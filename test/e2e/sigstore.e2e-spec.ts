@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { startPipeline, Pipeline } from '../support/pipeline';
 import { startRegistry, TestRegistry } from '../support/registry';
-import { pushRandomImage } from '../support/images';
+import { pushIndex, pushRandomImage } from '../support/images';
 import { airlock } from '../support/cli';
 import { attachCosignSignatures, cosignPayload, opensslKeyPair, opensslSign, opensslVerify, readCosignSignatures } from '../support/cosign-craft';
 import { RegistrySigstoreStore } from '@airlock/promotion';
 import { generateSigstoreKeyPair, readSigstorePrivateKey, signSigstore } from '@airlock/signing';
 import { Sensitive } from '@airlock/common';
+import { createPublicKey } from 'node:crypto';
+import { bundleFromJSON } from '@sigstore/bundle';
+import { Verifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
 
 /**
  * The sigstore dialect through a real pipeline: dev's image signed the way a
@@ -29,7 +32,7 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     other = opensslKeyPair(work, 'other');
     p = await startPipeline([
       { name: 'dev', withKey: false },
-      { name: 'qa', sigstore: true, from: [{ stage: 'dev', trustedKeys: [ci.pub], mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } },
+      { name: 'qa', sigstore: true, sigstoreAttach: 'both', from: [{ stage: 'dev', trustedKeys: [ci.pub], mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } },
     ]);
   }, 120_000);
   afterAll(async () => {
@@ -58,6 +61,16 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     expect(JSON.parse(sigs[1].payload.toString())).toEqual({ critical: { identity: { 'docker-reference': `${qa.host}/team/app` }, image: { 'docker-manifest-digest': img.digest }, type: 'cosign container image signature' }, optional: null });
     expect(opensslVerify(join(p.dir, 'keys', 'qa-sigstore.pub'), sigs[1].payload, sigs[1].signature, work)).toBe(true);
     expect(opensslVerify(ci.pub, sigs[1].payload, sigs[1].signature, work)).toBe(false);
+    // the referrer form too (QA attaches both): docker-registry 2.8 has no referrers API, so the tag-schema fallback index lists it, and sigstore-js verifies its bundle with QA's key
+    const index = (await (await fetch(`${qa.url}/v2/team/app/manifests/${img.digest.replace(":", "-")}`, { headers: { accept: "application/vnd.oci.image.index.v1+json" } })).json()) as { manifests: { digest: string; artifactType: string }[] };
+    expect(index.manifests.map((m: { artifactType: string }) => m.artifactType)).toEqual(['application/vnd.dev.sigstore.bundle.v0.3+json']);
+    const referrer = (await (await fetch(`${qa.url}/v2/team/app/manifests/${index.manifests[0].digest}`, { headers: { accept: "application/vnd.oci.image.manifest.v1+json" } })).json()) as { subject: { digest: string }; layers: { digest: string }[] };
+    expect(referrer.subject.digest).toBe(img.digest);
+    const bundle = JSON.parse(Buffer.from(await (await fetch(`${qa.url}/v2/team/app/blobs/${referrer.layers[0].digest}`)).arrayBuffer()).toString());
+    const qaPem = readFileSync(join(p.dir, 'keys', 'qa-sigstore.pub'), 'utf8');
+    const root = { mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] };
+    const trust = toTrustMaterial(root as never, () => ({ publicKey: createPublicKey(qaPem), validFor: () => true }));
+    expect(() => new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(toSignedEntity(bundleFromJSON(bundle)))).not.toThrow();
     // simple signing too, in QA's lookaside; the audit names the key that vouched (the fingerprint of the CI key's DER)
     expect(readFileSync(join(p.dir, 'sigstore', 'qa', `team/app@${img.digest.replace(':', '=')}`, 'signature-1')).length).toBeGreaterThan(0);
     const history = (await p.call('GET', `/api/v1/promotions/${done.id}/history`, p.tokens.dave)).body.events;
@@ -66,6 +79,27 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     // the verify CLI reads the registry for a sigstore key
     const v = await airlock(['verify', `${qa.host}/team/app:1`, '--key', join(p.dir, 'keys', 'qa-sigstore.pub'), '--insecure']);
     expect([v.code, v.stdout]).toEqual([0, expect.stringMatching(/sigstore-2: OK by [0-9a-f]{64} as .*team\/app/)]); // sigstore-1 is CI's, carried along
+  });
+
+  it('an index CI signed at the top only is accepted, as cosign verify accepts it; QA signs the index and every platform manifest (cosign sign --recursive)', async () => {
+    const dev = p.registries.dev;
+    const qa = p.registries.qa;
+    const idx = await pushIndex({ url: dev.url, host: dev.host }, 'team/multi', '1', ['amd64', 'arm64'], { layers: [500] });
+    const payload = cosignPayload(`${dev.host}/team/multi`, idx.digest);
+    await attachCosignSignatures(dev.url, 'team/multi', idx.digest, [{ payload, signature: opensslSign(ci.key, payload, work) }]);
+    const done = await promote(idx.reference);
+    expect([done.state, done.error]).toEqual(['completed', null]);
+    for (const d of [idx.digest, ...idx.children.map((c) => c.digest)]) {
+      const mine = (await readCosignSignatures(qa.url, 'team/multi', d)).filter((l) => opensslVerify(join(p.dir, 'keys', 'qa-sigstore.pub'), l.payload, l.signature, work));
+      expect([d, mine.length]).toEqual([d, 1]);
+    }
+    // a platform manifest signed alone does not stand for the index
+    const idx2 = await pushIndex({ url: dev.url, host: dev.host }, 'team/multi2', '1', ['amd64', 'arm64'], { layers: [500] });
+    const child = idx2.children[0].digest;
+    const p2 = cosignPayload(`${dev.host}/team/multi2`, child);
+    await attachCosignSignatures(dev.url, 'team/multi2', child, [{ payload: p2, signature: opensslSign(ci.key, p2, work) }]);
+    const refused = await promote(idx2.reference);
+    expect([refused.state, refused.error?.code]).toEqual(['failed', 'SIGNATURE_REQUIRED']);
   });
 
   it('refuses, each with its code and nothing landed in QA: unsigned, another key, keyless, another digest, a payload too large', async () => {
@@ -117,6 +151,10 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     const [layer] = await readCosignSignatures(dev.url, 'team/cli', img.digest);
     expect(opensslVerify(join(work, 'cli.pub'), layer.payload, layer.signature, work)).toBe(true);
     expect((await airlock(['verify', img.reference, '--key', join(work, 'cli.pub'), '--insecure'])).code).toBe(0);
+    // the referrer form from the CLI (cosign 3's default), read back by verify
+    const ref = await airlock(['sign', img.reference, '--key', join(work, 'cli.key'), '--insecure', '--attach', 'referrer'], { env });
+    expect([ref.code, ref.stdout]).toEqual([0, `${img.digest} referrer-1 ${dev.host}/team/cli ${fingerprint}\n`]);
+    expect((await airlock(['verify', img.reference, '--key', join(work, 'cli.pub'), '--insecure'])).stdout).toMatch(/sigstore-2: OK by/);
     const refused = await airlock(['verify', img.reference, '--key', other.pub, '--insecure']);
     expect([refused.code, refused.stderr]).toEqual([6, expect.stringMatching(/^airlock: SIGNATURE_UNTRUSTED_KEY: .*sigstore-1/)]);
   });

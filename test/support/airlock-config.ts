@@ -14,6 +14,8 @@ export interface StageSpec {
   withKey?: boolean;
   /** Also a sigstore key (keys/NAME-sigstore.key and .pub): the stage signs in both dialects. */
   sigstore?: boolean;
+  /** Where the stage writes its sigstore signatures (default tag). */
+  sigstoreAttach?: 'tag' | 'referrer' | 'both';
   /** A registry over TLS: the CA airlock trusts for it and, for one that asks, the client certificate (otherwise the registry is insecure plain HTTP). */
   registryTls?: { caFile: string; clientCert?: { certFile: string; keyFile: string } };
 }
@@ -43,7 +45,7 @@ export async function writeConfig(dir: string, stages: StageSpec[], extra: Recor
       writeFileSync(join(dir, 'keys', `${s.name}-sigstore.key`), k.privatePem, { mode: 0o600 });
       writeFileSync(join(dir, 'keys', `${s.name}-sigstore.pub`), k.publicPem);
       fingerprints[`${s.name}-sigstore`] = k.fingerprint;
-      sigstore = { privateKey: `keys/${s.name}-sigstore.key`, publicKey: `keys/${s.name}-sigstore.pub`, passphrase: { env: envSig } };
+      sigstore = { privateKey: `keys/${s.name}-sigstore.key`, publicKey: `keys/${s.name}-sigstore.pub`, passphrase: { env: envSig }, ...(s.sigstoreAttach ? { attach: s.sigstoreAttach } : {}) };
     }
     docs.push({
       name: s.name,

@@ -8,6 +8,7 @@ import { resolveImage } from './resolve-image';
 
 interface SignFlags {
   key?: string;
+  attach?: 'tag' | 'referrer' | 'both';
   lookaside?: string;
   identity?: string;
   insecure?: boolean;
@@ -46,18 +47,27 @@ export class SignCommand extends CommandRunner {
   /** As `cosign sign --key` does, without a transparency log: one layer per manifest in `sha256-<hex>.sig`, the identity the repository. */
   private async signSigstore(reference: string, o: SignFlags): Promise<void> {
     if (o.lookaside) throw new AirlockError('INVALID_ARGUMENT', '--lookaside is for OpenPGP keys: sigstore signatures go into the registry');
-    const { readSigstorePrivateKeyFile, signSigstore, sigstoreFingerprint } = lazy.signing();
+    const { readSigstorePrivateKeyFile, signSigstore, sigstoreFingerprint, buildSigstoreBundle } = lazy.signing();
     const key = await readSigstorePrivateKeyFile(o.key as string, () => readPassphrase(o.passphraseEnv ?? 'AIRLOCK_KEY_PASSPHRASE', 'key passphrase: '), '--key');
     const image = await resolveImage(reference, !!o.insecure);
     const repository = o.identity ? formatReference({ ...parseReference(o.identity), tag: undefined, digest: undefined }) : formatReference({ ...image.ref, tag: undefined, digest: undefined });
     const { createPublicKey } = await import('node:crypto');
-    const fingerprint = sigstoreFingerprint(createPublicKey(key));
+    const publicKey = createPublicKey(key);
+    const fingerprint = sigstoreFingerprint(publicKey);
+    const forms = o.attach === 'both' ? ['tag', 'referrer'] : [o.attach ?? 'tag'];
     const regs = new Registries(cliRegistryOptions(o.insecure ? [image.ref.registry] : []));
     try {
       const store = new (lazy.promotion().RegistrySigstoreStore)(regs.client(image.ref.registry));
-      for (const digest of manifestDigests(image.graph)) {
-        const r = await store.add(image.ref.repository, digest, signSigstore(digest, repository, key));
-        process.stdout.write(`${digest} sigstore-${r.n} ${repository} ${fingerprint}\n`);
+      for (const form of forms) {
+        for (const digest of manifestDigests(image.graph)) {
+          if (form === 'tag') {
+            const r = await store.add(image.ref.repository, digest, signSigstore(digest, repository, key));
+            process.stdout.write(`${digest} sigstore-${r.n} ${repository} ${fingerprint}\n`);
+          } else {
+            const r = await store.addReferrer(image.ref.repository, digest, buildSigstoreBundle(digest, repository, key, publicKey));
+            process.stdout.write(`${digest} referrer-${r.n} ${repository} ${fingerprint}\n`);
+          }
+        }
       }
     } finally {
       await regs.close();
@@ -67,6 +77,11 @@ export class SignCommand extends CommandRunner {
   @Option({ flags: '--key <file>', description: 'private key file, OpenPGP or sigstore (told apart by content; passphrase from --passphrase-env or a prompt)' })
   parseKey(v: string): string {
     return v;
+  }
+  @Option({ flags: '--attach <form>', description: 'sigstore keys: tag (default, sha256-<hex>.sig, cosign 1.x/2.x), referrer (a sigstore bundle as an OCI 1.1 referrer, cosign 3) or both' })
+  parseAttach(v: string): 'tag' | 'referrer' | 'both' {
+    if (!['tag', 'referrer', 'both'].includes(v)) throw new AirlockError('INVALID_ARGUMENT', '--attach must be tag, referrer or both');
+    return v as 'tag' | 'referrer' | 'both';
   }
   @Option({ flags: '--lookaside <dir>', description: 'lookaside folder to add the signature to (OpenPGP keys)' })
   parseLookaside(v: string): string {

@@ -9,6 +9,8 @@ export interface Descriptor {
   size: number;
   platform?: { os?: string; architecture?: string; variant?: string };
   annotations?: Record<string, string>;
+  /** OCI 1.1: the type of an artifact (a referrer's, in a referrers index). */
+  artifactType?: string;
 }
 
 /** A manifest as stored: exact bytes (the digest is over these), its media type and digest. */

@@ -6,7 +6,7 @@ import { RegistryAuth, Scope } from './registry-auth';
 import { RegistryError } from './errors';
 import { DEFAULT_RETRY, RetryPolicy, TransientError, isTransientStatus, parseRetryAfter, withRetry } from './retry';
 import { apiHost } from './reference';
-import { MANIFEST_MEDIA_TYPES } from './media-types';
+import { MANIFEST_MEDIA_TYPES, MediaTypes } from './media-types';
 import { ManifestBlob } from './manifest';
 import { digestLike } from './digest';
 import { USER_AGENT, discard, drain } from './http-util';
@@ -258,6 +258,28 @@ export class RegistryClient {
     await drain(res);
     if (res.statusCode === 404) return undefined;
     return { digest: header(res, 'docker-content-digest'), mediaType: header(res, 'content-type') };
+  }
+
+  /**
+   * The OCI 1.1 referrers API's index for a digest, or undefined when the
+   * registry has no such API (404: clients then read the tag-schema
+   * fallback, tag `sha256-<hex>`). Capped like a manifest.
+   */
+  async getReferrers(repository: string, digest: string): Promise<Buffer | undefined> {
+    const res = await this.call('GET', `/v2/${repository}/referrers/${digest}`, {
+      scopes: [{ repository, actions: ['pull'] }],
+      headers: { accept: MediaTypes.ociIndex },
+      ok: [200],
+      passThrough: [404],
+      what: `GET referrers of ${repository}@${digest}`,
+    });
+    if (res.statusCode === 404) {
+      await drain(res);
+      return undefined;
+    }
+    const bytes = Buffer.from(await res.body.arrayBuffer());
+    if (bytes.length > 4 << 20) throw new RegistryError('MANIFEST_INVALID', `the referrers of ${repository}@${digest} are more than 4 MiB; refusing them`);
+    return bytes;
   }
 
   /** Pushes manifest bytes unchanged under a tag or digest. */

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Key, PrivateKey } from 'openpgp';
 import { faultPoint } from '@airlock/common';
 import { CopyEngine, CopyProgress, ImageDestination, ImageGraph, ImageSource, ManifestBlob, RegistryRepository, copyAttachments, manifestDigests, walkImage } from '@airlock/oci';
-import { AcceptancePolicy, FileLookasideStore, SigstorePublicKey, SigstoreSignature, VerifiedSignature, requireAccepted, sign, signSigstore, verify, verifySigstore } from '@airlock/signing';
+import { AcceptancePolicy, FileLookasideStore, SigstorePublicKey, SigstoreSignature, VerifiedSignature, buildSigstoreBundle, requireAccepted, sign, signSigstore, verify, verifySigstore } from '@airlock/signing';
 import type { RegistrySigstoreStore } from './sigstore-tag-store';
 import { PromoteResult, StepProgress } from './queues';
 
@@ -43,7 +43,7 @@ export interface ImageSigner {
   publicKeys: Key[];
   key(): Promise<PrivateKey>;
   publishTo: FileLookasideStore;
-  sigstore?: { publicKey: SigstorePublicKey; key(): Promise<KeyObject> };
+  sigstore?: { publicKey: SigstorePublicKey; key(): Promise<KeyObject>; attach: 'tag' | 'referrer' | 'both' };
 }
 
 /** Signatures made (or found) for each manifest of an image, not published yet. */
@@ -52,7 +52,7 @@ export interface PreparedSignatures {
   identity: string;
   pending: { digest: string; sig?: Uint8Array; existing?: number }[];
   /** The sigstore signatures (the identity is the repository, as cosign writes it), when the stage signs in that dialect. */
-  sigstore?: { store: RegistrySigstoreStore; pending: { digest: string; sig?: SigstoreSignature; existing?: number }[] };
+  sigstore?: { store: RegistrySigstoreStore; pending: { digest: string; form: 'tag' | 'referrer'; sig?: SigstoreSignature; bundle?: Buffer; existing?: number }[] };
   /** How many are new. */
   fresh: number;
 }
@@ -90,25 +90,33 @@ export async function prepareSignatures(signer: ImageSigner, repository: string,
   if (signer.sigstore && sigstoreStore) {
     const repo = repositoryOf(identity);
     const own = signer.sigstore.publicKey;
+    const forms: ('tag' | 'referrer')[] = signer.sigstore.attach === 'both' ? ['tag', 'referrer'] : [signer.sigstore.attach];
     const spending: NonNullable<PreparedSignatures['sigstore']>['pending'] = [];
-    for (const d of digests) {
-      const found = (await sigstoreStore.list(repository, d)).findIndex((s) => {
-        try {
-          return verifySigstore(s, { trustedKeys: [own], manifestDigest: d, reference: repo, identityRule: { type: 'matchRepository' } }).dockerReference === repo;
-        } catch {
-          return false; // not ours, or not for this identity
-        }
-      });
-      spending.push({ digest: d, existing: found >= 0 ? found + 1 : undefined });
+    for (const form of forms) {
+      for (const d of digests) {
+        const there = form === 'tag' ? await sigstoreStore.listTagged(repository, d) : await sigstoreStore.listBundles(repository, d);
+        const found = there.findIndex((s) => {
+          try {
+            return verifySigstore(s, { trustedKeys: [own], manifestDigest: d, reference: repo, identityRule: { type: 'matchRepository' } }).dockerReference === repo;
+          } catch {
+            return false; // not ours, or not for this identity
+          }
+        });
+        spending.push({ digest: d, form, existing: found >= 0 ? found + 1 : undefined });
+      }
     }
     if (spending.some((p) => p.existing === undefined)) {
       const key = await signer.sigstore.key();
-      for (const p of spending) if (p.existing === undefined) p.sig = signSigstore(p.digest, repo, key);
+      for (const p of spending) {
+        if (p.existing !== undefined) continue;
+        if (p.form === 'tag') p.sig = signSigstore(p.digest, repo, key);
+        else p.bundle = buildSigstoreBundle(p.digest, repo, key, own.key);
+      }
     }
     sigstore = { store: sigstoreStore, pending: spending };
   }
   faultPoint('promote:signed');
-  return { repository, identity, pending, sigstore, fresh: pending.filter((p) => p.sig).length + (sigstore?.pending.filter((p) => p.sig).length ?? 0) };
+  return { repository, identity, pending, sigstore, fresh: pending.filter((p) => p.sig).length + (sigstore?.pending.filter((p) => p.sig || p.bundle).length ?? 0) };
 }
 
 /** Publishes what prepareSignatures made, each once (a concurrent or repeated run adds no second signature for the identity). */
@@ -121,11 +129,12 @@ export async function publishSignatures(signer: ImageSigner, prepared: PreparedS
       faultPoint('promote:published-one');
     } else out.push({ digest: p.digest, n: p.existing as number, added: false });
   }
+  const store = prepared.sigstore?.store;
   for (const p of prepared.sigstore?.pending ?? []) {
-    if (p.sig) {
-      const r = await (prepared.sigstore as NonNullable<PreparedSignatures['sigstore']>).store.add(prepared.repository, p.digest, p.sig);
-      out.push({ digest: p.digest, n: r.n, added: r.added, dialect: 'sigstore' });
-    } else out.push({ digest: p.digest, n: p.existing as number, added: false, dialect: 'sigstore' });
+    if (store && (p.sig || p.bundle)) {
+      const r = p.sig ? await store.add(prepared.repository, p.digest, p.sig) : await store.addReferrer(prepared.repository, p.digest, p.bundle as Buffer);
+      out.push({ digest: p.digest, n: r.n, added: r.added, dialect: 'sigstore', form: p.form });
+    } else out.push({ digest: p.digest, n: p.existing as number, added: false, dialect: 'sigstore', form: p.form });
   }
   return out;
 }

@@ -108,7 +108,7 @@ export interface PromoteResult {
   blobsSkipped: number;
   blobsMounted: number;
   /** Each manifest's signature: its number in the lookaside (simple signing) or its layer in the registry's signature manifest (sigstore). */
-  signatures: { digest: string; n: number; added: boolean; dialect?: 'sigstore' }[];
+  signatures: { digest: string; n: number; added: boolean; dialect?: 'sigstore'; form?: 'tag' | 'referrer' }[];
   sourceSignatureKeys: string[];
   /** The target is air-gapped: verified, now waiting for its channel's next bundle. */
   awaitingExport?: boolean;

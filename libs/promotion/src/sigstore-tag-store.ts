@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JsonValue, StrictJsonError, parseStrictJsonBytes } from '@airlock/common';
-import { MediaTypes, RegistryClient, RegistryError, sha256Digest } from '@airlock/oci';
-import { SignatureError, SigstoreSignature, SigstoreSignatureStore } from '@airlock/signing';
+import { Descriptor, MediaTypes, RegistryClient, RegistryError, sha256Digest } from '@airlock/oci';
+import { COSIGN_SIGN_PREDICATE, SIGSTORE_BUNDLE_MEDIA_TYPE, SignatureError, SigstoreSignature, SigstoreSignatureStore } from '@airlock/signing';
 
 /**
  * Sigstore signatures in the registry, the tag form (docs/formats.md,
@@ -35,6 +35,14 @@ async function inTurn<T>(key: string, f: () => Promise<T>): Promise<T> {
     if (turns.get(key) === mine) turns.delete(key);
   }
 }
+
+/** At most this many referrers of one image are read. */
+const MAX_REFERRERS = 64;
+const EMPTY_CONFIG = Buffer.from('{}');
+const EMPTY_MEDIA_TYPE = 'application/vnd.oci.empty.v1+json';
+
+/** The tag of the referrers tag-schema fallback (registries without the referrers API): `sha256-<hex>`, an index of referrers. */
+export const referrersFallbackTag = (digest: string): string => digest.replace(':', '-');
 
 /** The tag a signature manifest lives under: `sha256-<hex>.sig`. */
 export const sigstoreSignatureTag = (digest: string): string => `${digest.replace(':', '-')}.sig`;
@@ -97,8 +105,51 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
     return bytes;
   }
 
-  /** Every signature layer, in order; a layer that cannot be read is a signature carrying its refusal. */
+  /** The referrer descriptors of an image: the referrers API's answer, or the tag-schema fallback's index. */
+  private async referrers(repository: string, digest: string): Promise<{ descs: Descriptor[]; api: boolean }> {
+    let bytes = await this.client.getReferrers(repository, digest);
+    const api = !!bytes;
+    if (!bytes) {
+      const tag = referrersFallbackTag(digest);
+      if (!(await this.client.headManifest(repository, tag))) return { descs: [], api };
+      bytes = (await this.client.getManifest(repository, tag)).bytes;
+    }
+    let doc: JsonValue;
+    try {
+      doc = parseStrictJsonBytes(bytes);
+    } catch (e) {
+      if (e instanceof StrictJsonError) throw bad(`the referrers index is not valid JSON: ${e.message}`);
+      throw e;
+    }
+    const list = typeof doc === 'object' && doc !== null && !Array.isArray(doc) && Array.isArray(doc.manifests) ? (doc.manifests as unknown as Descriptor[]) : [];
+    return { descs: list, api };
+  }
+
+  /** The sigstore bundles among an image's referrers (the referrer form), each read with its caps. */
+  async listBundles(repository: string, digest: string): Promise<SigstoreSignature[]> {
+    const out: SigstoreSignature[] = [];
+    const found = (await this.referrers(repository, digest)).descs.filter((d) => d.artifactType === SIGSTORE_BUNDLE_MEDIA_TYPE);
+    for (const d of found.slice(0, MAX_REFERRERS)) {
+      try {
+        if (typeof d.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(d.digest)) throw bad('a referrer without a valid digest');
+        const [layer] = layersOf((await this.client.getManifest(repository, d.digest)).bytes);
+        if (!layer || layer.mediaType !== SIGSTORE_BUNDLE_MEDIA_TYPE) throw bad(`referrer ${d.digest} holds no ${SIGSTORE_BUNDLE_MEDIA_TYPE} layer`);
+        out.push({ payload: Buffer.alloc(0), signature: '', bundle: await this.payload(repository, layer) });
+      } catch (e) {
+        if (!(e instanceof SignatureError)) throw e;
+        out.push({ payload: Buffer.alloc(0), signature: '', problem: e });
+      }
+    }
+    return out;
+  }
+
+  /** Every signature of the image in the registry: the tag form's layers in order, then the referrer form's bundles; one that cannot be read carries its refusal. */
   async list(repository: string, digest: string): Promise<SigstoreSignature[]> {
+    return [...(await this.listTagged(repository, digest)), ...(await this.listBundles(repository, digest))];
+  }
+
+  /** The tag form's layers, in order. */
+  async listTagged(repository: string, digest: string): Promise<SigstoreSignature[]> {
     const out: SigstoreSignature[] = [];
     for (const l of await this.layers(repository, digest)) {
       if (l.mediaType !== SIMPLESIGNING_MEDIA_TYPE) continue;
@@ -150,6 +201,57 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
       const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: { mediaType: MediaTypes.ociConfig, size: config.length, digest: configDigest }, layers }));
       await this.client.putManifest(repository, sigstoreSignatureTag(digest), { bytes: manifest, mediaType: MediaTypes.ociManifest, digest: sha256Digest(manifest) });
     }
+  }
+
+  /**
+   * Attaches a sigstore bundle as an OCI 1.1 referrer of the image (the
+   * referrer form): the bundle as the one layer, an empty config, the image
+   * as `subject`. On a registry without the referrers API the tag-schema
+   * fallback index (`sha256-<hex>`) gains its descriptor, read, append,
+   * write and settle as for the tag form.
+   */
+  addReferrer(repository: string, digest: string, bundle: Buffer): Promise<{ n: number; added: boolean }> {
+    return inTurn(`${this.client.registry}/${repository}@${digest}#referrers`, async () => {
+      const subject = await this.client.getManifest(repository, digest);
+      const bundleDigest = sha256Digest(bundle);
+      const emptyDigest = sha256Digest(EMPTY_CONFIG);
+      await Promise.all([this.putBlob(repository, bundleDigest, bundle), this.putBlob(repository, emptyDigest, EMPTY_CONFIG)]);
+      const manifest = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MediaTypes.ociManifest,
+          artifactType: SIGSTORE_BUNDLE_MEDIA_TYPE,
+          config: { mediaType: EMPTY_MEDIA_TYPE, digest: emptyDigest, size: EMPTY_CONFIG.length },
+          layers: [{ mediaType: SIGSTORE_BUNDLE_MEDIA_TYPE, digest: bundleDigest, size: bundle.length }],
+          subject: { mediaType: subject.mediaType, digest, size: subject.bytes.length },
+          annotations: { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': COSIGN_SIGN_PREDICATE },
+        }),
+      );
+      const m = { bytes: manifest, mediaType: MediaTypes.ociManifest, digest: sha256Digest(manifest) };
+      await this.client.putManifest(repository, m.digest, m);
+      const desc = { mediaType: MediaTypes.ociManifest, digest: m.digest, size: manifest.length, artifactType: SIGSTORE_BUNDLE_MEDIA_TYPE, annotations: { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': COSIGN_SIGN_PREDICATE } };
+      for (let attempt = 1; ; attempt++) {
+        const { descs, api } = await this.referrers(repository, digest);
+        const at = descs.findIndex((d) => d.digest === m.digest);
+        // a registry with the referrers API lists it by its subject; the fallback index is ours to keep
+        if (at >= 0 && (api || attempt > 1)) {
+          if (!api) {
+            await sleep(SETTLE_MS);
+            const settled = (await this.referrers(repository, digest)).descs.findIndex((d) => d.digest === m.digest);
+            if (settled < 0) continue;
+          }
+          return { n: at + 1, added: true };
+        }
+        if (attempt > WRITE_ATTEMPTS) throw new RegistryError('REGISTRY_UNAVAILABLE', `the referrer ${m.digest} of ${repository}@${digest} did not stay in ${referrersFallbackTag(digest)} after ${WRITE_ATTEMPTS} writes: another writer keeps replacing it`);
+        if (api) {
+          if (attempt > 2) throw new RegistryError('REGISTRY_PROTOCOL', `registry ${this.client.registry} has a referrers API but does not list ${m.digest} under ${digest}`);
+          await sleep(50);
+          continue;
+        }
+        const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [...descs.filter((d) => d.digest !== m.digest), desc] }));
+        await this.client.putManifest(repository, referrersFallbackTag(digest), { bytes: index, mediaType: MediaTypes.ociIndex, digest: sha256Digest(index) });
+      }
+    });
   }
 
   private async putBlob(repository: string, digest: string, bytes: Buffer): Promise<void> {

@@ -152,7 +152,7 @@ export class StageCatalog {
       publicKeys: s.publicKey ? [s.publicKey] : [],
       key: () => this.signingKey(name),
       publishTo: s.lookaside,
-      ...(s.sigstoreKey ? { sigstore: { publicKey: s.sigstoreKey, key: () => this.sigstoreSigningKey(name) } } : {}),
+      ...(s.sigstoreKey ? { sigstore: { publicKey: s.sigstoreKey, key: () => this.sigstoreSigningKey(name), attach: s.config.sigstore?.attach ?? 'tag' } } : {}),
     };
   }
 

@@ -16,3 +16,4 @@ export * from './sigstore-key';
 export * from './sigstore-signature';
 export * from './sigstore-policies';
 export * from './sigstore-carried';
+export * from './sigstore-bundle';

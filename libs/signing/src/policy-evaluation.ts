@@ -75,18 +75,22 @@ export async function evaluateSignatures(digests: string[], p: AcceptancePolicy,
 }
 
 /**
- * Every manifest must carry an accepted signature: returns the accepted one
- * per manifest digest, or throws the refusal of the first manifest without
- * one (its first signature's refusal, or SIGNATURE_REQUIRED when it has
- * none).
+ * Every manifest must carry an accepted signature (`digests` lists the top
+ * manifest first): returns the accepted one per manifest digest, or throws
+ * the refusal of the first manifest without one (its first signature's
+ * refusal, or SIGNATURE_REQUIRED when it has none). As `cosign verify`
+ * does, an accepted sigstore signature on an index is enough for the whole
+ * image; simple signing keeps requiring each platform manifest's own.
  */
 export async function requireAccepted(digests: string[], p: AcceptancePolicy): Promise<Map<string, VerifiedSignature>> {
   const accepted = new Map<string, VerifiedSignature>();
-  for (const d of digests) {
+  for (const [i, d] of digests.entries()) {
     const [e] = await evaluateSignatures([d], p, { firstAccepted: true });
     const ok = e.signatures.find((s): s is { n: number; accepted: VerifiedSignature } => 'accepted' in s);
     if (ok) {
       accepted.set(d, ok.accepted);
+      // what `cosign verify` accepts: a sigstore signature on an index covers the platform manifests it pins by digest
+      if (i === 0 && ok.accepted.dialect === 'sigstore') return accepted;
       continue;
     }
     const first = e.signatures.find((s): s is { n: number; refusal: AirlockError } => 'refusal' in s);

@@ -11,6 +11,8 @@ import { SigstoreSignature } from './sigstore-signature';
  * (keys sorted, no spaces): the layer of the tag form, without the registry.
  */
 export function encodeCarriedSigstore(s: SigstoreSignature): Buffer {
+  // the referrer form travels as its bundle: {"bundle":"<b64>"}
+  if (s.bundle) return Buffer.from(JSON.stringify({ bundle: s.bundle.toString('base64') }));
   return Buffer.from(JSON.stringify({ payload: s.payload.toString('base64'), signature: s.signature }));
 }
 
@@ -27,8 +29,9 @@ export function decodeCarriedSigstore(bytes: Buffer): SigstoreSignature {
   }
   const o = doc as Record<string, JsonValue>;
   const keys = typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? Object.keys(o).sort().join(',') : '';
+  if (keys === 'bundle' && typeof o.bundle === 'string' && B64.test(o.bundle)) return { payload: Buffer.alloc(0), signature: '', bundle: Buffer.from(o.bundle, 'base64') };
   if (keys !== 'payload,signature' || typeof o.payload !== 'string' || typeof o.signature !== 'string' || !B64.test(o.payload)) {
-    return { payload: Buffer.alloc(0), signature: '', problem: new SignatureError('SIGNATURE_FORMAT', 'a carried sigstore signature must be {"payload","signature"}, both base64') };
+    return { payload: Buffer.alloc(0), signature: '', problem: new SignatureError('SIGNATURE_FORMAT', 'a carried sigstore signature must be {"payload","signature"} or {"bundle"}, base64') };
   }
   return { payload: Buffer.from(o.payload, 'base64'), signature: o.signature };
 }

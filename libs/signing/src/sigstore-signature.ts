@@ -4,6 +4,7 @@ import { COSIGN_SIGNATURE_TYPE, buildCosignPayload, parsePayload } from './paylo
 import { DEFAULT_IDENTITY_RULE, IdentityRule, identityMatches } from './identity';
 import { SigstorePublicKey, sigstoreFingerprint } from './sigstore-key';
 import type { VerifiedSignature } from './verify';
+import { verifySigstoreBundle } from './sigstore-bundle';
 
 /**
  * One sigstore signature as a registry carries it (the tag form: a layer of
@@ -18,6 +19,8 @@ export interface SigstoreSignature {
   certificate?: string;
   /** Why the store could not read this signature (too large, malformed): its refusal. */
   problem?: SignatureError;
+  /** The referrer form: a sigstore bundle (v0.3) instead of payload and signature. */
+  bundle?: Buffer;
 }
 
 /** Signs `digest` for `repository` with a sigstore key, as `cosign sign --key` does (no transparency log: an air gap has none). */
@@ -48,6 +51,7 @@ const repositoryOnly = (ref: string): boolean => !/[@]|:[^/]*$/.test(ref.slice(r
  */
 export function verifySigstore(s: SigstoreSignature, o: SigstoreVerifyOptions): VerifiedSignature {
   if (s.problem) throw s.problem;
+  if (s.bundle) return verifySigstoreBundle(s.bundle, o);
   if (s.certificate !== undefined) throw new SignatureError('SIGNATURE_KEYLESS_UNSUPPORTED', 'a keyless (certificate) sigstore signature: an air gap has no Fulcio or Rekor to check it against; sign with a key (cosign sign --key)');
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(s.signature) || s.signature.length > 1024) throw new SignatureError('SIGNATURE_FORMAT', 'the sigstore signature is not base64 of an ECDSA signature');
   const raw = Buffer.from(s.signature, 'base64');

@@ -49,6 +49,15 @@ export const signingKeySchema = z
   })
   .strict();
 
+export const sigstoreKeySchema = signingKeySchema
+  .extend({
+    attach: z
+      .enum(['tag', 'referrer', 'both'])
+      .default('tag')
+      .describe('Where the stage writes its sigstore signatures: `tag` (sha256-<hex>.sig, cosign 1.x/2.x and every enforcer), `referrer` (a sigstore bundle as an OCI 1.1 referrer, cosign 3) or `both`.'),
+  })
+  .strict();
+
 export const arrivalSchema = z
   .object({
     stage: z.string().regex(NAME).describe('The stage images arrive from.'),
@@ -74,7 +83,7 @@ export const stageSchema = z
     registry: registrySchema.describe('The stage registry.'),
     scopes: z.array(z.string().min(1)).default([]).describe('Repositories (host/ns/repo or host/ns) the stage policy covers; the whole registry when empty.'),
     signing: signingKeySchema.optional().describe('The stage key: what airlock re-signs with on arrival, what clusters trust.'),
-    sigstore: signingKeySchema
+    sigstore: sigstoreKeySchema
       .optional()
       .describe('The stage sigstore (cosign) key, ECDSA P-256 (`airlock keys generate --format sigstore`, or a key `cosign generate-key-pair` wrote): airlock also signs in the sigstore dialect, in the registry, for Kyverno, policy-controller, Connaisseur and OpenShift.'),
     lookaside: z
