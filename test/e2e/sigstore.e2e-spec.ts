@@ -185,6 +185,14 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     };
     const att = await attach('att', 'application/vnd.dsse.envelope.v1+json', '{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}');
     const sbom = await attach('sbom', 'application/spdx+json', '{"spdxVersion":"SPDX-2.3"}');
+    // and an OCI 1.1 referrer (an SBOM another tool attached), listed in the referrers tag fallback: the registry has no referrers API
+    const refSbom = await attach('ref-tmp', 'application/spdx+json', '{"spdxVersion":"SPDX-2.3","name":"referrer"}');
+    const refManifest = await (await fetch(`${dev.url}/v2/team/prov/manifests/${refSbom}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).json() as Record<string, unknown>;
+    const withSubject = JSON.stringify({ ...refManifest, artifactType: 'application/spdx+json', subject: { mediaType: img.mediaType, digest: img.digest, size: img.manifest.length } });
+    const put = await fetch(`${dev.url}/v2/team/prov/manifests/sbom-referrer`, { method: 'PUT', body: withSubject, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+    const referrerDigest = put.headers.get('docker-content-digest') as string;
+    const fallback = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: referrerDigest, size: Buffer.byteLength(withSubject), artifactType: 'application/spdx+json' }] });
+    expect((await fetch(`${dev.url}/v2/team/prov/manifests/${img.digest.replace(':', '-')}`, { method: 'PUT', body: fallback, headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' } })).status).toBe(201);
     const done = await promote(img.reference);
     expect([done.state, done.error]).toEqual(['completed', null]);
     const head = async (url: string, repo: string, tag: string) => (await fetch(`${url}/v2/${repo}/manifests/${tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).headers.get('docker-content-digest');
@@ -192,10 +200,15 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     expect([await head(qa.url, 'team/prov', tagOf('att')), await head(qa.url, 'team/prov', tagOf('sbom'))]).toEqual([att, sbom]);
     expect((await readCosignSignatures(qa.url, 'team/prov', img.digest)).map((l) => opensslVerify(ci.pub, l.payload, l.signature, work))).toEqual([true, false]);
     const steps = (await p.call('GET', `/api/v1/promotions/${done.id}`, p.tokens.alice)).body.steps;
-    expect(steps.find((x: { name: string }) => x.name === 'copy').detail.attachments).toBe(3);
+    expect(steps.find((x: { name: string }) => x.name === 'copy').detail.attachments).toBe(4);
+    // the referrer came along, and QA's own bundle (it attaches both forms) sits beside it in QA's referrers
+    const qaReferrers = (await (await fetch(`${qa.url}/v2/team/prov/manifests/${img.digest.replace(':', '-')}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } })).json()) as { manifests: { digest: string; artifactType: string }[] };
+    expect(qaReferrers.manifests.map((m) => m.artifactType)).toEqual(['application/spdx+json', 'application/vnd.dev.sigstore.bundle.v0.3+json']);
+    expect(qaReferrers.manifests[0].digest).toBe(referrerDigest);
+    expect(await head(qa.url, 'team/prov', referrerDigest)).toBe(referrerDigest);
     // airlock copy: with them by default, without them on request
     const c1 = await airlock(['copy', '--src-insecure', '--dest-insecure', '--json', img.reference, `${qa.host}/mirror/prov:1`]);
-    expect(JSON.parse(c1.stdout).attachments).toEqual(['sig', 'att', 'sbom']);
+    expect(JSON.parse(c1.stdout).attachments).toEqual(['sig', 'att', 'sbom', 'referrers']);
     expect(await head(qa.url, 'mirror/prov', tagOf('sbom'))).toBe(sbom);
     const c2 = await airlock(['copy', '--src-insecure', '--dest-insecure', '--no-attachments', '--json', img.reference, `${qa.host}/bare/prov:1`]);
     expect(JSON.parse(c2.stdout).attachments).toEqual([]);

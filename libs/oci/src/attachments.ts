@@ -8,11 +8,14 @@ import { RegistryRepository } from './registry-repository';
 /**
  * What cosign attaches to an image digest, each under a tag of its own in the
  * image's repository: signatures (`sha256-<hex>.sig`), attestations
- * (`.att`) and SBOMs (`.sbom`). They travel with the image so provenance
- * made in dev reaches production (docs/formats.md, "Attachments").
+ * (`.att`) and SBOMs (`.sbom`); and the image's OCI 1.1 referrers (cosign
+ * 3's bundles, other tools' attestations). They travel with the image so
+ * provenance made in dev reaches production (docs/formats.md, "Attachments").
  */
 export const ATTACHMENT_KINDS = ['sig', 'att', 'sbom'] as const;
-export type AttachmentKind = (typeof ATTACHMENT_KINDS)[number];
+export type AttachmentKind = (typeof ATTACHMENT_KINDS)[number] | 'referrers';
+/** At most this many OCI referrers of one image travel with it. */
+const MAX_REFERRERS = 64;
 
 export const attachmentTag = (digest: string, kind: AttachmentKind): string => `${digest.replace(':', '-')}.${kind}`;
 
@@ -43,9 +46,11 @@ const sameLayer = (a: Descriptor, b: Descriptor) => a.digest === b.digest && JSO
  */
 export async function copyAttachments(engine: CopyEngine, source: RegistryRepository, dest: RegistryRepository, digest: string): Promise<AttachmentKind[]> {
   const moved: AttachmentKind[] = [];
-  for (const kind of ATTACHMENT_KINDS) {
+  // what the source has, asked all at once (most images have none: one round trip, not four)
+  const [present, referrers] = await Promise.all([Promise.all(ATTACHMENT_KINDS.map((k) => source.client.headManifest(source.repository, attachmentTag(digest, k)))), referrersOf(source, digest)]);
+  for (const [i, kind] of ATTACHMENT_KINDS.entries()) {
     const tag = attachmentTag(digest, kind);
-    if (!(await source.client.headManifest(source.repository, tag))) continue;
+    if (!present[i]) continue;
     const from = await source.client.getManifest(source.repository, tag);
     const there = await dest.client.headManifest(dest.repository, tag);
     if (!there) {
@@ -73,5 +78,45 @@ export async function copyAttachments(engine: CopyEngine, source: RegistryReposi
     await dest.client.putManifest(dest.repository, tag, { bytes, mediaType: MediaTypes.ociManifest, digest: sha256Digest(bytes) });
     moved.push(kind);
   }
+  if (referrers.descs.length && (await copyReferrers(engine, source, dest, digest, referrers.descs))) moved.push('referrers');
   return moved;
+}
+
+/** An image's OCI 1.1 referrers: the referrers API's index, or the tag-schema fallback's (`sha256-<hex>`); with whether the registry has the API. */
+export async function referrersOf(repo: RegistryRepository, digest: string): Promise<{ descs: Descriptor[]; api: boolean }> {
+  let bytes = await repo.client.getReferrers(repo.repository, digest);
+  const api = !!bytes;
+  if (!bytes) {
+    const tag = digest.replace(':', '-');
+    if (!(await repo.client.headManifest(repo.repository, tag))) return { descs: [], api };
+    bytes = (await repo.client.getManifest(repo.repository, tag)).bytes;
+  }
+  let doc: { manifests?: unknown };
+  try {
+    doc = JSON.parse(bytes.toString('utf8')) as { manifests?: unknown };
+  } catch (e) {
+    throw new RegistryError('MANIFEST_INVALID', `the referrers of ${repo.label}@${digest} are not JSON: ${(e as Error).message}`);
+  }
+  const descs = Array.isArray(doc.manifests) ? (doc.manifests as Descriptor[]).filter((d) => typeof d?.digest === 'string' && /^sha256:[a-f0-9]{64}$/.test(d.digest)) : [];
+  if (descs.length > MAX_REFERRERS) throw new RegistryError('MANIFEST_INVALID', `${repo.label}@${digest} has more than ${MAX_REFERRERS} referrers`);
+  return { descs, api };
+}
+
+/**
+ * Copies the image's OCI referrers (each manifest and its blobs, by digest);
+ * on a destination without the referrers API, its tag-schema fallback index
+ * gains the descriptors it lacks. True when anything was copied.
+ */
+async function copyReferrers(engine: CopyEngine, source: RegistryRepository, dest: RegistryRepository, digest: string, descs: Descriptor[]): Promise<boolean> {
+  for (const d of descs) {
+    if (await dest.client.headManifest(dest.repository, d.digest)) continue;
+    await engine.copy(source, dest, { top: await source.client.getManifest(source.repository, d.digest) });
+  }
+  const there = await referrersOf(dest, digest);
+  if (there.api) return true;
+  const missing = descs.filter((d) => !there.descs.some((t) => t.digest === d.digest));
+  if (!missing.length) return false;
+  const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [...there.descs, ...missing] }));
+  await dest.client.putManifest(dest.repository, digest.replace(':', '-'), { bytes, mediaType: MediaTypes.ociIndex, digest: sha256Digest(bytes) });
+  return true;
 }

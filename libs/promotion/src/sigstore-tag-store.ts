@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JsonValue, StrictJsonError, parseStrictJsonBytes } from '@airlock/common';
-import { Descriptor, MediaTypes, RegistryClient, RegistryError, sha256Digest } from '@airlock/oci';
+import { Descriptor, MediaTypes, RegistryClient, RegistryError, RegistryRepository, referrersOf, sha256Digest } from '@airlock/oci';
 import { COSIGN_SIGN_PREDICATE, SIGSTORE_BUNDLE_MEDIA_TYPE, SignatureError, SigstoreSignature, SigstoreSignatureStore } from '@airlock/signing';
 
 /**
@@ -106,23 +106,8 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
   }
 
   /** The referrer descriptors of an image: the referrers API's answer, or the tag-schema fallback's index. */
-  private async referrers(repository: string, digest: string): Promise<{ descs: Descriptor[]; api: boolean }> {
-    let bytes = await this.client.getReferrers(repository, digest);
-    const api = !!bytes;
-    if (!bytes) {
-      const tag = referrersFallbackTag(digest);
-      if (!(await this.client.headManifest(repository, tag))) return { descs: [], api };
-      bytes = (await this.client.getManifest(repository, tag)).bytes;
-    }
-    let doc: JsonValue;
-    try {
-      doc = parseStrictJsonBytes(bytes);
-    } catch (e) {
-      if (e instanceof StrictJsonError) throw bad(`the referrers index is not valid JSON: ${e.message}`);
-      throw e;
-    }
-    const list = typeof doc === 'object' && doc !== null && !Array.isArray(doc) && Array.isArray(doc.manifests) ? (doc.manifests as unknown as Descriptor[]) : [];
-    return { descs: list, api };
+  private referrers(repository: string, digest: string): Promise<{ descs: Descriptor[]; api: boolean }> {
+    return referrersOf(new RegistryRepository(this.client, repository), digest);
   }
 
   /** The sigstore bundles among an image's referrers (the referrer form), each read with its caps. */
@@ -145,25 +130,28 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
 
   /** Every signature of the image in the registry: the tag form's layers in order, then the referrer form's bundles; one that cannot be read carries its refusal. */
   async list(repository: string, digest: string): Promise<SigstoreSignature[]> {
-    return [...(await this.listTagged(repository, digest)), ...(await this.listBundles(repository, digest))];
+    const [tagged, bundles] = await Promise.all([this.listTagged(repository, digest), this.listBundles(repository, digest)]);
+    return [...tagged, ...bundles];
   }
 
   /** The tag form's layers, in order. */
   async listTagged(repository: string, digest: string): Promise<SigstoreSignature[]> {
-    const out: SigstoreSignature[] = [];
-    for (const l of await this.layers(repository, digest)) {
-      if (l.mediaType !== SIMPLESIGNING_MEDIA_TYPE) continue;
-      const signature = l.annotations?.[SIGNATURE_ANNOTATION] ?? '';
-      const certificate = l.annotations?.[CERTIFICATE_ANNOTATION];
-      try {
-        out.push({ payload: await this.payload(repository, l), signature, ...(certificate !== undefined ? { certificate } : {}) });
-      } catch (e) {
-        if (!(e instanceof SignatureError)) throw e;
-        out.push({ payload: Buffer.alloc(0), signature, problem: e });
-      }
-    }
-    return out;
+    const layers = (await this.layers(repository, digest)).filter((l) => l.mediaType === SIMPLESIGNING_MEDIA_TYPE);
+    // the payloads at once, kept in layer order
+    return Promise.all(
+      layers.map(async (l): Promise<SigstoreSignature> => {
+        const signature = l.annotations?.[SIGNATURE_ANNOTATION] ?? '';
+        const certificate = l.annotations?.[CERTIFICATE_ANNOTATION];
+        try {
+          return { payload: await this.payload(repository, l), signature, ...(certificate !== undefined ? { certificate } : {}) };
+        } catch (e) {
+          if (!(e instanceof SignatureError)) throw e;
+          return { payload: Buffer.alloc(0), signature, problem: e };
+        }
+      }),
+    );
   }
+
 
   /**
    * Adds a signature, keeping every layer already there (read, append,
@@ -183,13 +171,7 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
     for (let attempt = 1; ; attempt++) {
       const current = await this.layers(repository, digest);
       const found = current.findIndex(ours);
-      if (found >= 0 && attempt === 1) return { n: found + 1, added: false };
-      if (found >= 0) {
-        await sleep(SETTLE_MS);
-        const settled = (await this.layers(repository, digest)).findIndex(ours);
-        if (settled >= 0) return { n: settled + 1, added: true };
-        continue;
-      }
+      if (found >= 0) return { n: found + 1, added: attempt > 1 };
       if (attempt > WRITE_ATTEMPTS) throw new RegistryError('REGISTRY_UNAVAILABLE', `the signature of ${repository}@${digest} did not stay in ${sigstoreSignatureTag(digest)} after ${WRITE_ATTEMPTS} writes: another writer keeps replacing it`);
       if (attempt > 1) await sleep(20 * attempt + Math.floor(Math.random() * 50));
       const layers: Layer[] = [...current, { mediaType: SIMPLESIGNING_MEDIA_TYPE, size: s.payload.length, digest: payloadDigest, annotations: { [SIGNATURE_ANNOTATION]: s.signature } }];
@@ -200,6 +182,8 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
       await Promise.all([this.putBlob(repository, payloadDigest, s.payload), this.putBlob(repository, configDigest, config)]);
       const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: { mediaType: MediaTypes.ociConfig, size: config.length, digest: configDigest }, layers }));
       await this.client.putManifest(repository, sigstoreSignatureTag(digest), { bytes: manifest, mediaType: MediaTypes.ociManifest, digest: sha256Digest(manifest) });
+      // the next read, a moment after the write, tells whether another process replaced it in between
+      await sleep(SETTLE_MS);
     }
   }
 
