@@ -258,9 +258,12 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     // OpenShift config.openshift.io/v1 ClusterImagePolicy: scopes, policy.rootOfTrust (PublicKey, keyData base64 of the PEM), signedIdentity.matchPolicy
     const os = parse((await out('openshift-clusterimagepolicy')).stdout);
     expect([os.apiVersion, os.kind, os.spec]).toEqual(['config.openshift.io/v1', 'ClusterImagePolicy', { scopes: [qa], policy: { rootOfTrust: { policyType: 'PublicKey', publicKey: { keyData: Buffer.from(pem).toString('base64') } }, signedIdentity: { matchPolicy: 'MatchRepository' } } }]);
+    // Connaisseur's chart values (application.validators of type cosign with the key as trust root, application.policy using it without the transparency log)
+    const cn = parse((await out('connaisseur')).stdout);
+    expect(cn).toEqual({ application: { validators: [{ name: 'airlock-qa', type: 'cosign', trustRoots: [{ name: 'default', key: pem }] }], policy: [{ pattern: `${qa}/*:*`, validator: 'airlock-qa', with: { trustRoot: 'default', verifyInTransparencyLog: false } }] } });
     // all: every format the keys allow
     const all = await airlock(['policy', '--config', p.config.path, '--stage', 'qa', '--format', 'all', '--out', join(work, 'qa-policies')]);
-    expect(all.stdout).toMatch(/kyverno-clusterpolicy\.yaml[\s\S]*policy-controller-clusterimagepolicy\.yaml[\s\S]*openshift-clusterimagepolicy\.yaml/);
+    expect(all.stdout).toMatch(/kyverno-clusterpolicy\.yaml[\s\S]*policy-controller-clusterimagepolicy\.yaml[\s\S]*connaisseur-values\.yaml[\s\S]*openshift-clusterimagepolicy\.yaml/);
     const noKey = await airlock(['policy', '--config', p.config.path, '--stage', 'dev', '--format', 'kyverno']);
     expect([noKey.code, noKey.stderr]).toEqual([2, expect.stringMatching(/^airlock: KEY_MISSING: /)]);
   });

@@ -5,11 +5,11 @@ import { AirlockError } from '@airlock/common';
 import { loadConfig } from '@airlock/common/config';
 import { lazy } from './lazy';
 
-const POLICY_FORMATS = ['policy-json', 'registries-d', 'machineconfig', 'portieris', 'kyverno', 'policy-controller', 'openshift-clusterimagepolicy', 'all'];
+const POLICY_FORMATS = ['policy-json', 'registries-d', 'machineconfig', 'portieris', 'kyverno', 'policy-controller', 'connaisseur', 'openshift-clusterimagepolicy', 'all'];
 
 @Command({
   name: 'policy',
-  description: 'Write the files that make a cluster accept only images signed by a stage key: containers policy.json, registries.d, an OpenShift MachineConfig, a Portieris ClusterImagePolicy; for a stage with a sigstore key, Kyverno, policy-controller and OpenShift ClusterImagePolicy',
+  description: 'Write the files that make a cluster accept only images signed by a stage key: containers policy.json, registries.d, an OpenShift MachineConfig, a Portieris ClusterImagePolicy; for a stage with a sigstore key, Kyverno, policy-controller, Connaisseur and OpenShift ClusterImagePolicy',
 })
 export class PolicyCommand extends CommandRunner {
   async run(_p: string[], o: { stage?: string; format?: string; dialect?: string; out?: string; config?: string }): Promise<void> {

@@ -1,10 +1,10 @@
 import { AirlockError } from '@airlock/common';
-import { kyvernoPolicy, machineConfig, openshiftClusterImagePolicy, policyControllerPolicy, policyJson, portieris, registriesD } from '@airlock/signing';
+import { connaisseurValues, kyvernoPolicy, machineConfig, openshiftClusterImagePolicy, policyControllerPolicy, policyJson, portieris, registriesD } from '@airlock/signing';
 import { StageCatalog } from './stage-catalog';
 
-export const POLICY_FORMATS = ['policy-json', 'registries-d', 'machineconfig', 'portieris', 'kyverno', 'policy-controller', 'openshift-clusterimagepolicy', 'all'] as const;
+export const POLICY_FORMATS = ['policy-json', 'registries-d', 'machineconfig', 'portieris', 'kyverno', 'policy-controller', 'connaisseur', 'openshift-clusterimagepolicy', 'all'] as const;
 /** The formats that read cosign signatures from the registry: a stage needs a sigstore key for them. */
-const SIGSTORE_FORMATS: readonly PolicyFormat[] = ['kyverno', 'policy-controller', 'openshift-clusterimagepolicy'];
+const SIGSTORE_FORMATS: readonly PolicyFormat[] = ['kyverno', 'policy-controller', 'connaisseur', 'openshift-clusterimagepolicy'];
 export type PolicyFormat = (typeof POLICY_FORMATS)[number];
 
 /** A generated file: its suggested name and content. */
@@ -50,6 +50,7 @@ export function renderPolicyFiles(catalog: StageCatalog, stage: string, format: 
     if (!trust.sigstorePublicKeyPem) throw new AirlockError('KEY_MISSING', `stage ${stage} has no sigstore key (stages[].sigstore): ${f} checks cosign signatures only`);
     if (f === 'kyverno') files.push({ name: `airlock-${stage}-kyverno-clusterpolicy.yaml`, mediaType: 'application/yaml', content: kyvernoPolicy(trust) });
     if (f === 'policy-controller') files.push({ name: `airlock-${stage}-policy-controller-clusterimagepolicy.yaml`, mediaType: 'application/yaml', content: policyControllerPolicy(trust) });
+    if (f === 'connaisseur') files.push({ name: `airlock-${stage}-connaisseur-values.yaml`, mediaType: 'application/yaml', content: connaisseurValues(trust) });
     if (f === 'openshift-clusterimagepolicy') files.push({ name: `airlock-${stage}-openshift-clusterimagepolicy.yaml`, mediaType: 'application/yaml', content: openshiftClusterImagePolicy(trust) });
   }
   return files;

@@ -91,3 +91,19 @@ export function openshiftClusterImagePolicy(t: StageTrust, name = `airlock-${t.s
     },
   });
 }
+
+/**
+ * Connaisseur's Helm values (`application.validators` and `application.policy`,
+ * the chart layout of Connaisseur 3): a `cosign` validator whose one trust
+ * root is the stage key, and a policy rule per scope that uses it without the
+ * transparency log (`verifyInTransparencyLog: false`).
+ */
+export function connaisseurValues(t: StageTrust, name = `airlock-${t.stage}`): string {
+  const rules = scopes(t).flatMap((s) => (s.includes('/') ? [`${s}:*`, `${s}/*:*`] : [`${s}/*:*`]));
+  return stringify({
+    application: {
+      validators: [{ name, type: 'cosign', trustRoots: [{ name: 'default', key: key(t) + '\n' }] }],
+      policy: rules.map((pattern) => ({ pattern, validator: name, with: { trustRoot: 'default', verifyInTransparencyLog: false } })),
+    },
+  });
+}
