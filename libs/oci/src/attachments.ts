@@ -87,9 +87,12 @@ export async function referrersOf(repo: RegistryRepository, digest: string): Pro
   let bytes = await repo.client.getReferrers(repo.repository, digest);
   const api = !!bytes;
   if (!bytes) {
-    const tag = digest.replace(':', '-');
-    if (!(await repo.client.headManifest(repo.repository, tag))) return { descs: [], api };
-    bytes = (await repo.client.getManifest(repo.repository, tag)).bytes;
+    try {
+      bytes = (await repo.client.getManifest(repo.repository, digest.replace(':', '-'))).bytes;
+    } catch (e) {
+      if (e instanceof RegistryError && e.code === 'MANIFEST_UNKNOWN') return { descs: [], api };
+      throw e;
+    }
   }
   let doc: { manifests?: unknown };
   try {

@@ -82,9 +82,15 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
   constructor(private readonly client: RegistryClient) {}
 
   private async layers(repository: string, digest: string): Promise<Layer[]> {
-    const tag = sigstoreSignatureTag(digest);
-    if (!(await this.client.headManifest(repository, tag))) return [];
-    return layersOf((await this.client.getManifest(repository, tag)).bytes);
+    // one GET (a 404 is "no signatures"), not a HEAD and then a GET: every read is on the promotion's path
+    let m;
+    try {
+      m = await this.client.getManifest(repository, sigstoreSignatureTag(digest));
+    } catch (e) {
+      if (e instanceof RegistryError && e.code === 'MANIFEST_UNKNOWN') return [];
+      throw e;
+    }
+    return layersOf(m.bytes);
   }
 
   private async payload(repository: string, l: Layer): Promise<Buffer> {
