@@ -180,11 +180,13 @@ export async function moveSignedImage(source: ImageSource, destination: ImageDes
     verified = await verifySignedImage(source, digest, o.policy, o.top);
   }
   await step({ step: 'copy', status: 'started', finished: { step: 'verify', detail: { keys: keysOf(verified), manifests: verified.graph.manifests.length } } });
-  const c = await o.engine.copy(source, destination, { top: verified.graph.top, tag: o.tag, onProgress: o.onProgress });
-  let attachments = 0;
-  if (o.attachments && source instanceof RegistryRepository && destination instanceof RegistryRepository) {
-    for (const d of manifestDigests(verified.graph)) attachments += (await copyAttachments(o.engine, source, destination, d)).length;
-  }
+  // the attachments move beside the image's blobs (neither needs the other), both before anything is signed
+  const attach = async (): Promise<number> => {
+    if (!(o.attachments && source instanceof RegistryRepository && destination instanceof RegistryRepository)) return 0;
+    const moved = await Promise.all(manifestDigests(verified.graph).map((d) => copyAttachments(o.engine, source, destination, d)));
+    return moved.reduce((a, m) => a + m.length, 0);
+  };
+  const [c, attachments] = await Promise.all([o.engine.copy(source, destination, { top: verified.graph.top, tag: o.tag, onProgress: o.onProgress }), attach()]);
   const copied = { bytesMoved: c.bytesMoved, blobsCopied: c.blobsCopied, blobsSkipped: c.blobsSkipped, blobsMounted: c.blobsMounted, ...(o.attachments ? { attachments } : {}) };
   await step({ step: 'sign', status: 'started', bytesDone: c.bytesMoved, bytesTotal: c.bytesMoved, finished: { step: 'copy', detail: copied } });
   const prepared = await prepareSignatures(o.signer, o.repository, manifestDigests(verified.graph), o.identity, o.sigstoreStore);
