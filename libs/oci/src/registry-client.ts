@@ -79,6 +79,9 @@ export class RegistryClient {
   }
 
   /** Closes pooled connections. */
+  /** Until when this registry is taken to have no referrers API (it answered 404). */
+  private noReferrersApiUntil = 0;
+
   async close(): Promise<void> {
     await this.agent.close();
   }
@@ -266,6 +269,8 @@ export class RegistryClient {
    * fallback, tag `sha256-<hex>`). Capped like a manifest.
    */
   async getReferrers(repository: string, digest: string): Promise<Buffer | undefined> {
+    // a registry without the API is asked again only after a while (every promotion asks for every manifest)
+    if (this.noReferrersApiUntil > Date.now()) return undefined;
     const res = await this.call('GET', `/v2/${repository}/referrers/${digest}`, {
       scopes: [{ repository, actions: ['pull'] }],
       headers: { accept: MediaTypes.ociIndex },
@@ -275,6 +280,7 @@ export class RegistryClient {
     });
     if (res.statusCode === 404) {
       await drain(res);
+      this.noReferrersApiUntil = Date.now() + 600_000;
       return undefined;
     }
     const bytes = Buffer.from(await res.body.arrayBuffer());
