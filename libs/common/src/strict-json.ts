@@ -114,3 +114,13 @@ export function parseStrictJsonBytes(bytes: Uint8Array, maxDepth = 16): JsonValu
   if (text.charCodeAt(0) === 0xfeff) throw new StrictJsonError('a byte-order mark before the JSON value');
   return parseStrictJson(text, maxDepth);
 }
+
+/** parseStrictJsonBytes, with the refusal of the caller's choosing for bytes that are not strict JSON (`why` says what is wrong). */
+export function readStrictJson(bytes: Uint8Array, refuse: (why: string) => Error): JsonValue {
+  try {
+    return parseStrictJsonBytes(bytes);
+  } catch (e) {
+    if (e instanceof StrictJsonError) throw refuse(e.message);
+    throw e;
+  }
+}

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { JsonValue, StrictJsonError, parseStrictJsonBytes } from '@airlock/common';
+import { JsonValue, readStrictJson } from '@airlock/common';
 import { Descriptor, MediaTypes, RegistryClient, RegistryError, RegistryRepository, referrersOf, sha256Digest } from '@airlock/oci';
 import { COSIGN_SIGN_PREDICATE, SIGSTORE_BUNDLE_MEDIA_TYPE, SignatureError, SigstoreSignature, SigstoreSignatureStore } from '@airlock/signing';
 
@@ -59,13 +59,7 @@ function bad(message: string): SignatureError {
 }
 
 function layersOf(bytes: Buffer): Layer[] {
-  let doc: JsonValue;
-  try {
-    doc = parseStrictJsonBytes(bytes);
-  } catch (e) {
-    if (e instanceof StrictJsonError) throw bad(`not valid JSON: ${e.message}`);
-    throw e;
-  }
+  const doc = readStrictJson(bytes, (why) => bad(`not valid JSON: ${why}`));
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc) || !Array.isArray(doc.layers)) throw bad('no layers');
   if (doc.layers.length > MAX_LAYERS) throw new SignatureError('SIGNATURE_TOO_LARGE', `sigstore signature manifest: ${doc.layers.length} layers, more than ${MAX_LAYERS}; refusing it`);
   return doc.layers.map((l, i) => {

@@ -1,5 +1,5 @@
 import { KeyObject, createHash, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
-import { JsonValue, StrictJsonError, parseStrictJsonBytes } from '@airlock/common';
+import { JsonValue, readStrictJson } from '@airlock/common';
 import { SignatureError } from './errors';
 import { DEFAULT_IDENTITY_RULE, IdentityRule, identityMatches } from './identity';
 import { SigstorePublicKey, sigstoreFingerprint } from './sigstore-key';
@@ -70,14 +70,7 @@ function b64(v: JsonValue | undefined, where: string): Buffer {
  * rule).
  */
 export function verifySigstoreBundle(bytes: Buffer, o: { trustedKeys: SigstorePublicKey[]; manifestDigest: string; reference: string; identityRule?: IdentityRule }): VerifiedSignature {
-  let doc: JsonValue;
-  try {
-    doc = parseStrictJsonBytes(bytes);
-  } catch (e) {
-    if (e instanceof StrictJsonError) throw bad(`not valid JSON: ${e.message}`);
-    throw e;
-  }
-  const top = obj(doc, 'the bundle');
+  const top = obj(readStrictJson(bytes, (why) => bad(`not valid JSON: ${why}`)), 'the bundle');
   if (top.mediaType !== SIGSTORE_BUNDLE_MEDIA_TYPE) throw bad(`media type ${JSON.stringify(String(top.mediaType).slice(0, 80))} is not ${SIGSTORE_BUNDLE_MEDIA_TYPE}`);
   const material = obj(top.verificationMaterial, 'verificationMaterial');
   if ('certificate' in material || 'x509CertificateChain' in material) throw new SignatureError('SIGNATURE_KEYLESS_UNSUPPORTED', 'a keyless (certificate) sigstore bundle: an air gap has no Fulcio or Rekor to check it against; sign with a key');
@@ -98,13 +91,8 @@ export function verifySigstoreBundle(bytes: Buffer, o: { trustedKeys: SigstorePu
   });
   if (!key) throw new SignatureError('SIGNATURE_UNTRUSTED_KEY', `the sigstore bundle verifies with none of the ${o.trustedKeys.length} pinned key(s): made by another key, or altered`);
   // Only now, with the signature proven, is the statement read.
-  let st: Record<string, JsonValue>;
-  try {
-    st = obj(parseStrictJsonBytes(payload), 'the statement');
-  } catch (e) {
-    if (e instanceof StrictJsonError) throw new SignatureError('SIGNATURE_PAYLOAD_INVALID', `the bundle's statement is not valid JSON: ${e.message}`);
-    throw new SignatureError('SIGNATURE_PAYLOAD_INVALID', (e as Error).message);
-  }
+  const st = readStrictJson(payload, (why) => new SignatureError('SIGNATURE_PAYLOAD_INVALID', `the bundle's statement is not valid JSON: ${why}`));
+  if (typeof st !== 'object' || st === null || Array.isArray(st)) throw new SignatureError('SIGNATURE_PAYLOAD_INVALID', "the bundle's statement is not an object");
   if (st._type !== STATEMENT_TYPE) throw new SignatureError('SIGNATURE_PAYLOAD_INVALID', `the statement type ${JSON.stringify(String(st._type).slice(0, 80))} is not ${STATEMENT_TYPE}`);
   if (st.predicateType !== COSIGN_SIGN_PREDICATE) throw new SignatureError('SIGNATURE_PAYLOAD_INVALID', `predicate type ${JSON.stringify(String(st.predicateType).slice(0, 80))} is not an image signature (${COSIGN_SIGN_PREDICATE})`);
   if (!Array.isArray(st.subject) || st.subject.length < 1 || st.subject.length > 16) throw new SignatureError('SIGNATURE_PAYLOAD_INVALID', 'the statement has no subject');

@@ -1,6 +1,6 @@
 import { KeyObject, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, scryptSync } from 'node:crypto';
 import * as nacl from 'tweetnacl';
-import { JsonValue, Sensitive, StrictJsonError, parseStrictJsonBytes } from '@airlock/common';
+import { JsonValue, Sensitive, readStrictJson } from '@airlock/common';
 import { SignatureError } from './errors';
 
 /**
@@ -89,13 +89,7 @@ function b64(v: JsonValue, name: string, what: string): Buffer {
 export function readSigstorePrivateKey(bytes: Uint8Array | string, passphrase: Sensitive<string>, what = 'sigstore private key'): KeyObject {
   const blocks = pemBlocks(Buffer.from(bytes).toString('latin1')).filter((b) => b.type === SIGSTORE_PRIVATE_PEM || b.type === COSIGN_PRIVATE_PEM);
   if (blocks.length !== 1) throw new SignatureError('KEY_INVALID', `${what}: expected one PEM block ${SIGSTORE_PRIVATE_PEM} (or ${COSIGN_PRIVATE_PEM}), found ${blocks.length}`);
-  let doc: JsonValue;
-  try {
-    doc = parseStrictJsonBytes(blocks[0].body);
-  } catch (e) {
-    if (e instanceof StrictJsonError) throw new SignatureError('KEY_INVALID', `${what}: the encrypted key is not valid JSON: ${e.message}`);
-    throw e;
-  }
+  const doc = readStrictJson(blocks[0].body, (why) => new SignatureError('KEY_INVALID', `${what}: the encrypted key is not valid JSON: ${why}`));
   const kdf = field(doc, 'kdf', what);
   const params = field(kdf, 'params', what) as Record<string, JsonValue>;
   if (field(kdf, 'name', what) !== 'scrypt') throw new SignatureError('KEY_INVALID', `${what}: key derivation ${JSON.stringify(field(kdf, 'name', what))} is not scrypt`);
