@@ -220,6 +220,17 @@ describe('hostile bundles: a refused import lands nothing, an imported bundle ne
     await expectRefused(outside.files, 'BUNDLE_INVALID');
   });
 
+  it('attachments are checked with their image before anything lands: one of no carried image, one the bundle does not carry, one described otherwise than its manifest', async () => {
+    const att = (subject: string, over: Record<string, unknown> = {}) => ({ subject, kind: 'att', manifest: 'sha256:' + 'cd'.repeat(32), mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 100, ...over });
+    const stranger = await craft({ sequence: seq + 1, images: [{ repo: 'team/att', tag: '1', layers: [10_000] }], editManifest: (m) => (m.attachments = [att('sha256:' + 'ab'.repeat(32))]) });
+    await expectRefused(stranger.files, 'BUNDLE_INVALID');
+    const absent = await craft({ sequence: seq + 1, images: [{ repo: 'team/att', tag: '1', layers: [10_000] }], editManifest: (m, built) => (m.attachments = [att(built[0].digest)]) });
+    await expectRefused(absent.files, 'BUNDLE_INCOMPLETE');
+    // the image's own manifest named as its attachment, with the wrong size in bundle.json
+    const misdescribed = await craft({ sequence: seq + 1, images: [{ repo: 'team/att', tag: '1', layers: [10_000] }], editManifest: (m, built) => (m.attachments = [att(built[0].digest, { manifest: built[0].digest, size: built[0].manifest.length + 1 })]) });
+    await expectRefused(misdescribed.files, 'BUNDLE_INVALID');
+  });
+
   it('nothing is pushed before verification: a blob named for other bytes, and a manifest whose blobs are nowhere, are refused first', async () => {
     // the entry name says one digest, bundle.json and the bytes agree on another
     const misnamed = await craft({

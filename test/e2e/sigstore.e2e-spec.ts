@@ -6,7 +6,7 @@ import { startPipeline, Pipeline } from '../support/pipeline';
 import { startRegistry, TestRegistry } from '../support/registry';
 import { pushIndex, pushRandomImage } from '../support/images';
 import { airlock } from '../support/cli';
-import { attachCosignSignatures, cosignPayload, opensslKeyPair, opensslSign, opensslVerify, readCosignSignatures } from '../support/cosign-craft';
+import { attachCosignSignatures, attachTagged, cosignPayload, opensslKeyPair, opensslSign, opensslVerify, readCosignSignatures } from '../support/cosign-craft';
 import { RegistrySigstoreStore } from '@airlock/promotion';
 import { generateSigstoreKeyPair, readSigstorePrivateKey, signSigstore } from '@airlock/signing';
 import { Sensitive } from '@airlock/common';
@@ -280,6 +280,7 @@ describe('sigstore signatures across the air gap', () => {
   let high: Pipeline;
   let prodRegistry: TestRegistry;
   const work = mkdtempSync(join(tmpdir(), 'airlock-cosign-gap-'));
+  let attestation: string;
 
   beforeAll(async () => {
     prodRegistry = await startRegistry();
@@ -306,11 +307,11 @@ describe('sigstore signatures across the air gap', () => {
     await high.restartApi();
     // what CI signed
     const dev = low.registries.dev;
-    for (const tag of ['1']) {
-      const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/gap', tag, { layers: [50_000] });
-      const payload = cosignPayload(`${dev.host}/team/gap`, img.digest);
-      await attachCosignSignatures(dev.url, 'team/gap', img.digest, [{ payload, signature: opensslSign(ci.key, payload, work) }]);
-    }
+    const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/gap', '1', { layers: [50_000] });
+    const payload = cosignPayload(`${dev.host}/team/gap`, img.digest);
+    await attachCosignSignatures(dev.url, 'team/gap', img.digest, [{ payload, signature: opensslSign(ci.key, payload, work) }]);
+    // and an attestation CI attached: it travels to QA, into the bundle and into production
+    attestation = await attachTagged(dev.url, 'team/gap', img.digest, 'att', 'application/vnd.dsse.envelope.v1+json', '{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}');
   }, 180_000);
   afterAll(async () => {
     await low?.stop();
@@ -336,10 +337,12 @@ describe('sigstore signatures across the air gap', () => {
     const imp = await airlock(['bundle', 'import', ...readdirSync(out).map((f) => join(out, f)), '--config', high.config.path, '--receipt-dir', work]);
     expect([imp.code, imp.stderr]).toEqual([0, '']);
     const digest = qa.digest as string;
+    // production's signature tag holds CI's and QA's signatures (carried as attachments) and its own, appended; the attestation came along
     const sigs = await readCosignSignatures(prodRegistry.url, 'team/gap', digest);
-    expect(sigs).toHaveLength(1);
-    expect(JSON.parse(sigs[0].payload.toString()).critical.identity['docker-reference']).toBe(`${prodRegistry.host}/team/gap`);
-    expect(opensslVerify(join(high.dir, 'keys', 'prod-sigstore.pub'), sigs[0].payload, sigs[0].signature, work)).toBe(true);
+    expect(sigs.map((l) => JSON.parse(l.payload.toString()).critical.identity['docker-reference'])).toEqual([`${low.registries.dev.host}/team/gap`, `${low.registries.qa.host}/team/gap`, `${prodRegistry.host}/team/gap`]);
+    expect(opensslVerify(join(high.dir, 'keys', 'prod-sigstore.pub'), sigs[2].payload, sigs[2].signature, work)).toBe(true);
+    const att = await fetch(`${prodRegistry.url}/v2/team/gap/manifests/${digest.replace(':', '-')}.att`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    expect(att.headers.get('docker-content-digest')).toBe(attestation);
     expect(readdirSync(join(high.dir, 'sigstore', 'prod', `team/gap@${digest.replace(':', '=')}`))).toEqual(['signature-1']);
     // the import checked what the bundle carried with the key the high side pins (the QA sigstore key's fingerprint)
     const verify = high.api.runtime.audit.forPromotion(toProd.id).find((e) => e.action === 'promotion.imported');

@@ -85,3 +85,14 @@ export async function readCosignSignatures(registryUrl: string, repo: string, di
   }
   return out;
 }
+
+/** Attaches an artifact under cosign's tag for it (`sha256-<hex>.att`, `.sbom`): one layer of the given type over an empty config; returns the manifest's digest. */
+export async function attachTagged(registryUrl: string, repo: string, digest: string, kind: string, mediaType: string, body: string): Promise<string> {
+  const blob = Buffer.from(body);
+  const d = await pushBlob(registryUrl, repo, blob);
+  const ed = await pushBlob(registryUrl, repo, Buffer.from('{}'));
+  const m = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', size: 2, digest: ed }, layers: [{ mediaType, size: blob.length, digest: d }] });
+  const r = await fetch(`${registryUrl}/v2/${repo}/manifests/${digest.replace(':', '-')}.${kind}`, { method: 'PUT', body: m, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+  if (r.status !== 201) throw new Error(`attachment push ${r.status}`);
+  return r.headers.get('docker-content-digest') as string;
+}

@@ -26,6 +26,21 @@ export const bundleImageSchema = z
   })
   .strict();
 
+/** One attachment of a carried image: its manifest is in the layout, with its blobs (or in the far side's registry already). */
+export const bundleAttachmentSchema = z
+  .object({
+    subject: DIGEST,
+    kind: z.enum(['sig', 'att', 'sbom', 'referrer']),
+    manifest: DIGEST,
+    mediaType: z.string().min(1).max(255),
+    size: z.number().int().min(0).max(4 << 20),
+    artifactType: z.string().min(1).max(255).optional(),
+    annotations: z.record(z.string().max(255), z.string().max(4096)).optional(),
+  })
+  .strict();
+
+export type BundleAttachment = z.infer<typeof bundleAttachmentSchema>;
+
 export const bundleManifestSchema = z
   .object({
     format: z.literal(BUNDLE_FORMAT),
@@ -46,6 +61,8 @@ export const bundleManifestSchema = z
       .array(z.object({ name: z.string().regex(ENTRY_NAME), size: z.number().int().min(0), sha256: SHA256 }).strict())
       .min(1)
       .max(200_000),
+    /** What was attached to the images in the source registry (cosign's .sig/.att/.sbom tags, OCI referrers): manifests in the layout, pushed beside the image on import. */
+    attachments: z.array(bundleAttachmentSchema).max(100_000).optional(),
   })
   .strict();
 

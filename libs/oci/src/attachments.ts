@@ -4,6 +4,7 @@ import { RegistryError } from './errors';
 import { Descriptor, ManifestBlob } from './manifest';
 import { MediaTypes } from './media-types';
 import { RegistryRepository } from './registry-repository';
+import type { ImageSource } from './image-endpoint';
 
 /**
  * What cosign attaches to an image digest, each under a tag of its own in the
@@ -49,37 +50,45 @@ export async function copyAttachments(engine: CopyEngine, source: RegistryReposi
   // what the source has, asked all at once (most images have none: one round trip, not four)
   const [present, referrers] = await Promise.all([Promise.all(ATTACHMENT_KINDS.map((k) => source.client.headManifest(source.repository, attachmentTag(digest, k)))), referrersOf(source, digest)]);
   for (const [i, kind] of ATTACHMENT_KINDS.entries()) {
-    const tag = attachmentTag(digest, kind);
     if (!present[i]) continue;
-    const from = await source.client.getManifest(source.repository, tag);
-    const there = await dest.client.headManifest(dest.repository, tag);
-    if (!there) {
-      await engine.copy(source, dest, { top: from, tag });
-      moved.push(kind);
-      continue;
-    }
-    if (there.digest === from.digest) continue;
-    const to = await dest.client.getManifest(dest.repository, tag);
-    const src = layersOf(from, `${source.label}:${tag}`);
-    const dst = layersOf(to, `${dest.label}:${tag}`);
-    const missing = src.layers.filter((l) => !dst.layers.some((d) => sameLayer(d, l)));
-    if (!missing.length) continue;
-    if (dst.layers.length + missing.length > MAX_LAYERS) throw new RegistryError('MANIFEST_INVALID', `${dest.label}:${tag} would hold more than ${MAX_LAYERS} layers`);
-    // the source's blobs (its layers among them) land in the destination by digest, then one manifest lists both
-    await engine.copy(source, dest, { top: from });
-    const layers = [...dst.layers, ...missing];
-    const config = Buffer.from(JSON.stringify({ architecture: '', created: '0001-01-01T00:00:00Z', history: layers.map(() => ({ created: '0001-01-01T00:00:00Z' })), os: '', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) }, config: {} }));
-    const configDigest = sha256Digest(config);
-    if (!(await dest.client.hasBlob(dest.repository, configDigest))) {
-      const up = await dest.client.startUpload(dest.repository);
-      if (!up.mounted) await dest.client.completeUpload(dest.repository, up.location, configDigest, config);
-    }
-    const bytes = Buffer.from(JSON.stringify({ ...dst.doc, schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: { mediaType: MediaTypes.ociConfig, size: config.length, digest: configDigest }, layers }));
-    await dest.client.putManifest(dest.repository, tag, { bytes, mediaType: MediaTypes.ociManifest, digest: sha256Digest(bytes) });
-    moved.push(kind);
+    if (await putAttachment(engine, source, dest, digest, kind, await source.client.getManifest(source.repository, attachmentTag(digest, kind)))) moved.push(kind);
   }
-  if (referrers.descs.length && (await copyReferrers(engine, source, dest, digest, referrers.descs))) moved.push('referrers');
+  if (referrers.descs.length && (await putReferrers(engine, source, dest, digest, referrers.descs))) moved.push('referrers');
   return moved;
+}
+
+/**
+ * Puts one attachment (`from`, a manifest `source` holds with its blobs)
+ * under its tag at the destination, merging with what is there. Any image
+ * source will do: a registry repository, or the OCI layout a bundle carried.
+ * True when the destination changed.
+ */
+export async function putAttachment(engine: CopyEngine, source: ImageSource, dest: RegistryRepository, digest: string, kind: (typeof ATTACHMENT_KINDS)[number], from: ManifestBlob): Promise<boolean> {
+  const tag = attachmentTag(digest, kind);
+  const there = await dest.client.headManifest(dest.repository, tag);
+  if (!there) {
+    await engine.copy(source, dest, { top: from, tag });
+    return true;
+  }
+  if (there.digest === from.digest) return false;
+  const to = await dest.client.getManifest(dest.repository, tag);
+  const src = layersOf(from, `${source.label}:${tag}`);
+  const dst = layersOf(to, `${dest.label}:${tag}`);
+  const missing = src.layers.filter((l) => !dst.layers.some((d) => sameLayer(d, l)));
+  if (!missing.length) return false;
+  if (dst.layers.length + missing.length > MAX_LAYERS) throw new RegistryError('MANIFEST_INVALID', `${dest.label}:${tag} would hold more than ${MAX_LAYERS} layers`);
+  // the source's blobs (its layers among them) land in the destination by digest, then one manifest lists both
+  await engine.copy(source, dest, { top: from });
+  const layers = [...dst.layers, ...missing];
+  const config = Buffer.from(JSON.stringify({ architecture: '', created: '0001-01-01T00:00:00Z', history: layers.map(() => ({ created: '0001-01-01T00:00:00Z' })), os: '', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) }, config: {} }));
+  const configDigest = sha256Digest(config);
+  if (!(await dest.client.hasBlob(dest.repository, configDigest))) {
+    const up = await dest.client.startUpload(dest.repository);
+    if (!up.mounted) await dest.client.completeUpload(dest.repository, up.location, configDigest, config);
+  }
+  const bytes = Buffer.from(JSON.stringify({ ...dst.doc, schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: { mediaType: MediaTypes.ociConfig, size: config.length, digest: configDigest }, layers }));
+  await dest.client.putManifest(dest.repository, tag, { bytes, mediaType: MediaTypes.ociManifest, digest: sha256Digest(bytes) });
+  return true;
 }
 
 /** An image's OCI 1.1 referrers: the referrers API's index, or the tag-schema fallback's (`sha256-<hex>`); with whether the registry has the API. */
@@ -106,14 +115,14 @@ export async function referrersOf(repo: RegistryRepository, digest: string): Pro
 }
 
 /**
- * Copies the image's OCI referrers (each manifest and its blobs, by digest);
+ * Copies an image's OCI referrers from any image source (each manifest and its blobs, by digest);
  * on a destination without the referrers API, its tag-schema fallback index
  * gains the descriptors it lacks. True when anything was copied.
  */
-async function copyReferrers(engine: CopyEngine, source: RegistryRepository, dest: RegistryRepository, digest: string, descs: Descriptor[]): Promise<boolean> {
+export async function putReferrers(engine: CopyEngine, source: ImageSource, dest: RegistryRepository, digest: string, descs: Descriptor[]): Promise<boolean> {
   for (const d of descs) {
     if (await dest.client.headManifest(dest.repository, d.digest)) continue;
-    await engine.copy(source, dest, { top: await source.client.getManifest(source.repository, d.digest) });
+    await engine.copy(source, dest, { top: await source.getManifest(d.digest) });
   }
   const there = await referrersOf(dest, digest);
   if (there.api) return true;

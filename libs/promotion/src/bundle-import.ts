@@ -4,9 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { AirlockError, faultPoint, isAirlockError, markAudited, processAlive } from '@airlock/common';
 import { AuditLog } from '@airlock/audit';
 import { Db } from '@airlock/database';
-import { CopyEngine, ImageReference, OciLayout, Registries, RegistryRepository, formatReference, manifestDigests, parseReference, walkImage } from '@airlock/oci';
+import { CopyEngine, ImageReference, ManifestBlob, OciLayout, Registries, RegistryRepository, formatReference, manifestDigests, parseReference, putAttachment, putReferrers, walkImage } from '@airlock/oci';
 import { CarriedSigstoreStore, FileLookasideStore, IdentityRule } from '@airlock/signing';
-import { BundleManifest, VolumeIndex, checkVolumes, openBundle } from '@airlock/bundle';
+import { BundleAttachment, BundleManifest, VolumeIndex, checkVolumes, openBundle } from '@airlock/bundle';
 import { StageCatalog } from './stage-catalog';
 import { RegistrySigstoreStore } from './sigstore-tag-store';
 import { Channel, channelOf } from './channels';
@@ -44,6 +44,8 @@ interface CheckedImage {
   image: BundleManifest['images'][number];
   dst: ImageReference;
   verified: VerifiedImage;
+  /** What the bundle carried attached to this image's manifests, each manifest read (digest-checked) from the layout. */
+  attachments: { att: BundleAttachment; manifest: ManifestBlob }[];
 }
 
 /** What the checks found: a bundle imported before (nothing to do), or the images to land. */
@@ -176,8 +178,29 @@ export class BundleImporter {
         }
         if (!inBundle && !(await client.hasBlob(dst.repository, b.digest))) throw new AirlockError('BUNDLE_INCOMPLETE', `blob ${b.digest} of ${img.target} is neither in the bundle nor in ${dst.registry}/${dst.repository}`);
       }
-      images.push({ image: img, dst, verified });
+      // its attachments: for one of its manifests, each manifest in the layout under its digest, each blob carried or in the registry
+      const subjects = new Set(manifestDigests(graph));
+      const attachments: CheckedImage['attachments'] = [];
+      for (const att of (m.attachments ?? []).filter((a) => subjects.has(a.subject))) {
+        let manifest: ManifestBlob;
+        let blobs: { digest: string; size: number; mediaType: string }[];
+        try {
+          manifest = await layout.getManifest(att.manifest);
+          blobs = (await walkImage(layout, att.manifest, manifest)).blobs;
+        } catch (e) {
+          if (isAirlockError(e) && (e.code === 'BLOB_UNKNOWN' || e.code === 'MANIFEST_UNKNOWN')) throw new AirlockError('BUNDLE_INCOMPLETE', `the bundle lists an attachment (${att.kind}) of ${img.target} it does not carry: ${e.message}`);
+          if (isAirlockError(e) && e.code === 'BLOB_DIGEST_MISMATCH') throw new AirlockError('BUNDLE_DIGEST_MISMATCH', `${img.target}: ${e.message}`);
+          throw e;
+        }
+        if (manifest.mediaType !== att.mediaType || manifest.bytes.length !== att.size) throw new AirlockError('BUNDLE_INVALID', `bundle.json describes attachment ${att.manifest} of ${img.target} otherwise than its manifest`);
+        for (const b of blobs) if (!(await layout.hasBlob(b)) && !(await client.hasBlob(dst.repository, b.digest))) throw new AirlockError('BUNDLE_INCOMPLETE', `blob ${b.digest} of an attachment of ${img.target} is neither in the bundle nor in ${dst.registry}/${dst.repository}`);
+        attachments.push({ att, manifest });
+      }
+      images.push({ image: img, dst, verified, attachments });
     }
+    const listed = new Set(images.flatMap((c) => manifestDigests(c.verified.graph)));
+    const stray = (m.attachments ?? []).find((a) => !listed.has(a.subject));
+    if (stray) throw new AirlockError('BUNDLE_INVALID', `bundle.json lists an attachment of ${stray.subject}, which is none of the bundle's images`);
     return { again: false, images };
   }
 
@@ -298,6 +321,14 @@ export class BundleImporter {
       const client = this.registries.client(c.dst.registry);
       for (const x of c.verified.graph.manifests) await client.getManifest(c.dst.repository, x.digest);
       for (const b of c.verified.graph.blobs) if (!(await client.hasBlob(c.dst.repository, b.digest))) throw new AirlockError('BLOB_UNKNOWN', `blob ${b.digest} of ${c.image.target} is not in the registry after the push`);
+    }
+    // what the bundle carried attached to each image, beside it, before anything is signed (the stage's own signature then joins the .sig)
+    for (const c of plan.images) {
+      const dest = new RegistryRepository(this.registries.client(c.dst.registry), c.dst.repository);
+      for (const { att, manifest } of c.attachments) {
+        if (att.kind === 'referrer') await putReferrers(engine, layout, dest, att.subject, [{ mediaType: att.mediaType, digest: att.manifest, size: att.size, ...(att.artifactType ? { artifactType: att.artifactType } : {}), ...(att.annotations ? { annotations: att.annotations } : {}) }]);
+        else await putAttachment(engine, layout, dest, att.subject, att.kind, manifest);
+      }
     }
     faultPoint('import:verified');
     times.copy.finished = times.sign.started = new Date().toISOString();

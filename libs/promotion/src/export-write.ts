@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { AirlockError, faultPoint } from '@airlock/common';
-import { LayoutImageEntry, Registries, RegistryRepository, layoutBlobPath, layoutFiles, manifestDigests, parseReference, walkImage } from '@airlock/oci';
+import { ATTACHMENT_KINDS, LayoutImageEntry, ManifestBlob, Registries, RegistryRepository, attachmentTag, layoutBlobPath, layoutFiles, manifestDigests, parseReference, referrersOf, walkImage } from '@airlock/oci';
 import { encodeCarriedSigstore, signaturePath } from '@airlock/signing';
 import { RegistrySigstoreStore } from './sigstore-tag-store';
-import { BUNDLE_FORMAT, BundleEntry, BundleManifest, writeBundle } from '@airlock/bundle';
+import { BUNDLE_FORMAT, BundleAttachment, BundleEntry, BundleManifest, writeBundle } from '@airlock/bundle';
 import { StageCatalog } from './stage-catalog';
 import { channelOf } from './channels';
 import { ExportJob, ExportProgress, ExportWritten } from './queues';
@@ -29,6 +29,7 @@ export async function writeExport(job: ExportJob, deps: { catalog: StageCatalog;
   const content = new Map<string, Buffer>();
   const blobs = new Map<string, { source: RegistryRepository; digest: string; size: number }>();
   const images: LayoutImageEntry[] = [];
+  const attachments: BundleAttachment[] = [];
   let leftOut = 0;
   for (const p of job.images) {
     const src = parseReference(p.source, { defaultTag: false });
@@ -44,6 +45,21 @@ export async function writeExport(job: ExportJob, deps: { catalog: StageCatalog;
       blobs.set(layoutBlobPath('oci', b.digest), { source, digest: b.digest, size: b.size });
     }
     images.push({ mediaType: graph.top.mediaType, digest: p.digest, size: graph.top.bytes.length, annotations: { 'org.opencontainers.image.ref.name': `${dst.repository}:${dst.tag ?? 'latest'}`, 'io.airlock.promotion': p.promotionId } });
+    // what is attached to each manifest travels too (docs/formats.md, "Attachments"): its manifest and blobs in the layout, listed in bundle.json
+    const carry = async (subject: string, kind: BundleAttachment['kind'], m: ManifestBlob, extra: Pick<BundleAttachment, 'artifactType' | 'annotations'> = {}) => {
+      const g = await walkImage(source, m.digest, m);
+      content.set(layoutBlobPath('oci', m.digest), m.bytes);
+      for (const b of g.blobs) {
+        if (!job.full && known.has(b.digest)) continue;
+        blobs.set(layoutBlobPath('oci', b.digest), { source, digest: b.digest, size: b.size });
+      }
+      attachments.push({ subject, kind, manifest: m.digest, mediaType: m.mediaType, size: m.bytes.length, ...extra });
+    };
+    for (const d of manifestDigests(graph)) {
+      const [present, referrers] = await Promise.all([Promise.all(ATTACHMENT_KINDS.map((k) => source.manifestDigest(attachmentTag(d, k)))), referrersOf(source, d)]);
+      for (const [i, kind] of ATTACHMENT_KINDS.entries()) if (present[i]) await carry(d, kind, await source.client.getManifest(src.repository, attachmentTag(d, kind)));
+      for (const r of referrers.descs) await carry(d, 'referrer', await source.getManifest(r.digest), { ...(r.artifactType ? { artifactType: r.artifactType } : {}), ...(r.annotations ? { annotations: r.annotations } : {}) });
+    }
     // the source signatures of both dialects: the lookaside's, and the sigstore ones in the registry (keyed ones; a keyless or unreadable one is left behind)
     const sigstore = new RegistrySigstoreStore(deps.registries.client(src.registry));
     for (const d of manifestDigests(graph)) {
@@ -73,6 +89,7 @@ export async function writeExport(job: ExportJob, deps: { catalog: StageCatalog;
     full: job.full,
     images: job.images,
     entries,
+    ...(attachments.length ? { attachments } : {}),
   };
   const total = entries.reduce((a, e) => a + e.size, 0);
   let done = 0;
