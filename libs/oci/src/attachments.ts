@@ -43,13 +43,15 @@ const sameLayer = (a: Descriptor, b: Descriptor) => a.digest === b.digest && JSO
  * under its tag, by the copy engine); a kind both have is merged, the
  * destination's layers first and then the source's it lacks, so signatures
  * the destination holds already (its own stage's) stay. Returns the kinds
- * that were copied or merged.
+ * that were copied or merged; `skip` leaves kinds to the caller (a stage that
+ * signs in the tag form writes the source's `.sig` layers with its own).
  */
-export async function copyAttachments(engine: CopyEngine, source: RegistryRepository, dest: RegistryRepository, digest: string): Promise<AttachmentKind[]> {
+export async function copyAttachments(engine: CopyEngine, source: RegistryRepository, dest: RegistryRepository, digest: string, o: { skip?: AttachmentKind[] } = {}): Promise<AttachmentKind[]> {
   const moved: AttachmentKind[] = [];
+  const kinds = ATTACHMENT_KINDS.filter((k) => !o.skip?.includes(k));
   // what the source has, asked all at once (most images have none: one round trip, not four)
-  const [present, referrers] = await Promise.all([Promise.all(ATTACHMENT_KINDS.map((k) => source.client.headManifest(source.repository, attachmentTag(digest, k)))), referrersOf(source, digest)]);
-  for (const [i, kind] of ATTACHMENT_KINDS.entries()) {
+  const [present, referrers] = await Promise.all([Promise.all(kinds.map((k) => source.client.headManifest(source.repository, attachmentTag(digest, k)))), o.skip?.includes('referrers') ? { descs: [], api: false } : referrersOf(source, digest)]);
+  for (const [i, kind] of kinds.entries()) {
     if (!present[i]) continue;
     if (await putAttachment(engine, source, dest, digest, kind, await source.client.getManifest(source.repository, attachmentTag(digest, kind)))) moved.push(kind);
   }

@@ -3,7 +3,7 @@ import type { Key, PrivateKey } from 'openpgp';
 import { faultPoint } from '@airlock/common';
 import { CopyEngine, CopyProgress, ImageDestination, ImageGraph, ImageSource, ManifestBlob, RegistryRepository, copyAttachments, manifestDigests, walkImage } from '@airlock/oci';
 import { AcceptancePolicy, FileLookasideStore, SigstorePublicKey, SigstoreSignature, VerifiedSignature, buildSigstoreBundle, requireAccepted, sign, signSigstore, verify, verifySigstore } from '@airlock/signing';
-import type { RegistrySigstoreStore } from './sigstore-tag-store';
+import { RegistrySigstoreStore, TaggedLayer } from './sigstore-tag-store';
 import { PromoteResult, StepProgress } from './queues';
 
 /**
@@ -52,7 +52,7 @@ export interface PreparedSignatures {
   identity: string;
   pending: { digest: string; sig?: Uint8Array; existing?: number }[];
   /** The sigstore signatures (the identity is the repository, as cosign writes it), when the stage signs in that dialect. */
-  sigstore?: { store: RegistrySigstoreStore; pending: { digest: string; form: 'tag' | 'referrer'; sig?: SigstoreSignature; bundle?: Buffer; existing?: number }[] };
+  sigstore?: { store: RegistrySigstoreStore; pending: { digest: string; form: 'tag' | 'referrer'; sig?: SigstoreSignature; bundle?: Buffer; carry?: TaggedLayer[]; existing?: number; own?: number }[] };
   /** How many are new. */
   fresh: number;
 }
@@ -65,7 +65,7 @@ const repositoryOf = (identity: string): string => identity.replace(/(@sha256:[a
  * for the identity already there is reused (a re-run adds none); the others
  * are signed now. Sigstore signatures need the destination's `sigstoreStore`.
  */
-export async function prepareSignatures(signer: ImageSigner, repository: string, digests: string[], identity: string, sigstoreStore?: RegistrySigstoreStore): Promise<PreparedSignatures> {
+export async function prepareSignatures(signer: ImageSigner, repository: string, digests: string[], identity: string, sigstoreStore?: RegistrySigstoreStore, carryFrom?: { store: RegistrySigstoreStore; repository: string }): Promise<PreparedSignatures> {
   const pending: PreparedSignatures['pending'] = [];
   for (const d of signer.publicKeys.length ? digests : []) {
     let existing: number | undefined;
@@ -102,13 +102,17 @@ export async function prepareSignatures(signer: ImageSigner, repository: string,
             return false; // not ours, or not for this identity
           }
         });
-        spending.push({ digest: d, form, existing: found >= 0 ? found + 1 : undefined });
+        // the source's .sig layers travel with ours, in one write (no copy of the source's .sig first)
+        const carry = form === 'tag' && carryFrom ? await carryFrom.store.taggedLayers(carryFrom.repository, d) : [];
+        const have = form === 'tag' ? await sigstoreStore.taggedLayers(repository, d) : [];
+        const missing = carry.filter((c) => !have.some((h) => h.layer.digest === c.layer.digest && JSON.stringify(h.layer.annotations ?? {}) === JSON.stringify(c.layer.annotations ?? {})));
+        spending.push({ digest: d, form, existing: found >= 0 && !missing.length ? found + 1 : undefined, ...(missing.length ? { carry: missing } : {}), ...(found >= 0 ? { own: found + 1 } : {}) });
       }
     }
-    if (spending.some((p) => p.existing === undefined)) {
+    if (spending.some((p) => p.existing === undefined && p.own === undefined)) {
       const key = await signer.sigstore.key();
       for (const p of spending) {
-        if (p.existing !== undefined) continue;
+        if (p.existing !== undefined || p.own !== undefined) continue;
         if (p.form === 'tag') p.sig = signSigstore(p.digest, repo, key);
         else p.bundle = buildSigstoreBundle(p.digest, repo, key, own.key);
       }
@@ -131,9 +135,9 @@ export async function publishSignatures(signer: ImageSigner, prepared: PreparedS
   }
   const store = prepared.sigstore?.store;
   for (const p of prepared.sigstore?.pending ?? []) {
-    if (store && (p.sig || p.bundle)) {
-      const r = p.sig ? await store.add(prepared.repository, p.digest, p.sig) : await store.addReferrer(prepared.repository, p.digest, p.bundle as Buffer);
-      out.push({ digest: p.digest, n: r.n, added: r.added, dialect: 'sigstore', form: p.form });
+    if (store && (p.sig || p.bundle || p.carry)) {
+      const r = p.bundle ? await store.addReferrer(prepared.repository, p.digest, p.bundle) : await store.add(prepared.repository, p.digest, p.sig, p.carry);
+      out.push({ digest: p.digest, n: p.sig || p.bundle ? r.n : (p.own as number), added: !!(p.sig || p.bundle) && r.added, dialect: 'sigstore', form: p.form });
     } else out.push({ digest: p.digest, n: p.existing as number, added: false, dialect: 'sigstore', form: p.form });
   }
   return out;
@@ -181,15 +185,18 @@ export async function moveSignedImage(source: ImageSource, destination: ImageDes
   }
   await step({ step: 'copy', status: 'started', finished: { step: 'verify', detail: { keys: keysOf(verified), manifests: verified.graph.manifests.length } } });
   // the attachments move beside the image's blobs (neither needs the other), both before anything is signed
+  // a stage that signs in the tag form writes the source's .sig layers with its own signature, in one write
+  const carrySig = !!(o.attachments && o.signer.sigstore && o.signer.sigstore.attach !== 'referrer' && o.sigstoreStore && o.policy.sigstoreStore instanceof RegistrySigstoreStore);
   const attach = async (): Promise<number> => {
     if (!(o.attachments && source instanceof RegistryRepository && destination instanceof RegistryRepository)) return 0;
-    const moved = await Promise.all(manifestDigests(verified.graph).map((d) => copyAttachments(o.engine, source, destination, d)));
+    const moved = await Promise.all(manifestDigests(verified.graph).map((d) => copyAttachments(o.engine, source, destination, d, { skip: carrySig ? ['sig'] : [] })));
     return moved.reduce((a, m) => a + m.length, 0);
   };
   const [c, attachments] = await Promise.all([o.engine.copy(source, destination, { top: verified.graph.top, tag: o.tag, onProgress: o.onProgress }), attach()]);
   const copied = { bytesMoved: c.bytesMoved, blobsCopied: c.blobsCopied, blobsSkipped: c.blobsSkipped, blobsMounted: c.blobsMounted, ...(o.attachments ? { attachments } : {}) };
   await step({ step: 'sign', status: 'started', bytesDone: c.bytesMoved, bytesTotal: c.bytesMoved, finished: { step: 'copy', detail: copied } });
-  const prepared = await prepareSignatures(o.signer, o.repository, manifestDigests(verified.graph), o.identity, o.sigstoreStore);
+  const carryFrom = carrySig ? { store: o.policy.sigstoreStore as RegistrySigstoreStore, repository: o.policy.repository } : undefined;
+  const prepared = await prepareSignatures(o.signer, o.repository, manifestDigests(verified.graph), o.identity, o.sigstoreStore, carryFrom);
   await step({ step: 'publish', status: 'started', finished: { step: 'sign', detail: { new: prepared.fresh } } });
   return { verified, copied, signatures: await publishSignatures(o.signer, prepared) };
 }

@@ -72,8 +72,24 @@ function layersOf(bytes: Buffer): Layer[] {
 }
 
 /** The image's signatures in its registry (tag form), read and written with the caps of SECURITY.md. */
+/** A signature layer of the tag form with its payload, as read: what another stage's `.sig` carries into this one. */
+export interface TaggedLayer {
+  layer: Layer;
+  payload: Buffer;
+}
+
 export class RegistrySigstoreStore implements SigstoreSignatureStore {
+  /** The layers this store read last for each image (a promotion's verify step), kept for the sign step that carries them. */
+  private readonly read = new Map<string, TaggedLayer[]>();
+
   constructor(private readonly client: RegistryClient) {}
+
+  /** The image's tag-form layers with their payloads (those read already are not read again); unreadable ones are left out. */
+  async taggedLayers(repository: string, digest: string): Promise<TaggedLayer[]> {
+    const key = `${repository}@${digest}`;
+    if (!this.read.has(key)) await this.listTagged(repository, digest);
+    return this.read.get(key) ?? [];
+  }
 
   private async layers(repository: string, digest: string): Promise<Layer[]> {
     // one GET (a 404 is "no signatures"), not a HEAD and then a GET: every read is on the promotion's path
@@ -137,19 +153,24 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
   /** The tag form's layers, in order. */
   async listTagged(repository: string, digest: string): Promise<SigstoreSignature[]> {
     const layers = (await this.layers(repository, digest)).filter((l) => l.mediaType === SIMPLESIGNING_MEDIA_TYPE);
+    const good: TaggedLayer[] = [];
     // the payloads at once, kept in layer order
-    return Promise.all(
+    const out = await Promise.all(
       layers.map(async (l): Promise<SigstoreSignature> => {
         const signature = l.annotations?.[SIGNATURE_ANNOTATION] ?? '';
         const certificate = l.annotations?.[CERTIFICATE_ANNOTATION];
         try {
-          return { payload: await this.payload(repository, l), signature, ...(certificate !== undefined ? { certificate } : {}) };
+          const payload = await this.payload(repository, l);
+          good.push({ layer: l, payload });
+          return { payload, signature, ...(certificate !== undefined ? { certificate } : {}) };
         } catch (e) {
           if (!(e instanceof SignatureError)) throw e;
           return { payload: Buffer.alloc(0), signature, problem: e };
         }
       }),
     );
+    this.read.set(`${repository}@${digest}`, layers.flatMap((l) => good.filter((g) => g.layer === l)));
+    return out;
   }
 
 
@@ -161,31 +182,42 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
    * between, so neither signature disappears. Adding a signature that is
    * there already changes nothing.
    */
-  add(repository: string, digest: string, s: SigstoreSignature): Promise<{ n: number; added: boolean }> {
-    return inTurn(`${this.client.registry}/${repository}@${digest}`, () => this.addNow(repository, digest, s));
+  add(repository: string, digest: string, s: SigstoreSignature | undefined, carry: TaggedLayer[] = []): Promise<{ n: number; added: boolean }> {
+    return inTurn(`${this.client.registry}/${repository}@${digest}`, () => this.addNow(repository, digest, s, carry));
   }
 
-  private async addNow(repository: string, digest: string, s: SigstoreSignature): Promise<{ n: number; added: boolean }> {
-    const payloadDigest = sha256Digest(s.payload);
-    const ours = (l: Layer) => l.digest === payloadDigest && l.annotations?.[SIGNATURE_ANNOTATION] === s.signature;
+  /**
+   * Adds our signature (if any) and the layers carried from another stage's
+   * `.sig` the destination lacks, in one write; returns our layer's number
+   * (0 without one).
+   */
+  private async addNow(repository: string, digest: string, s: SigstoreSignature | undefined, carry: TaggedLayer[]): Promise<{ n: number; added: boolean }> {
+    const payloadDigest = s ? sha256Digest(s.payload) : '';
+    const ours = (l: Layer) => !!s && l.digest === payloadDigest && l.annotations?.[SIGNATURE_ANNOTATION] === s.signature;
+    const same = (a: Layer, b: Layer) => a.digest === b.digest && JSON.stringify(a.annotations ?? {}) === JSON.stringify(b.annotations ?? {});
     for (let attempt = 1; ; attempt++) {
       const current = await this.layers(repository, digest);
       const found = current.findIndex(ours);
-      if (found >= 0) return { n: found + 1, added: attempt > 1 };
-      if (attempt > WRITE_ATTEMPTS) throw new RegistryError('REGISTRY_UNAVAILABLE', `the signature of ${repository}@${digest} did not stay in ${sigstoreSignatureTag(digest)} after ${WRITE_ATTEMPTS} writes: another writer keeps replacing it`);
+      const missing = carry.filter((c) => !current.some((l) => same(l, c.layer)));
+      if ((!s || found >= 0) && !missing.length) return { n: found + 1, added: attempt > 1 };
+      if (attempt > WRITE_ATTEMPTS) throw new RegistryError('REGISTRY_UNAVAILABLE', `the signatures of ${repository}@${digest} did not stay in ${sigstoreSignatureTag(digest)} after ${WRITE_ATTEMPTS} writes: another writer keeps replacing them`);
       if (attempt > 1) await sleep(20 * attempt + Math.floor(Math.random() * 50));
-      const layers: Layer[] = [...current, { mediaType: SIMPLESIGNING_MEDIA_TYPE, size: s.payload.length, digest: payloadDigest, annotations: { [SIGNATURE_ANNOTATION]: s.signature } }];
+      const mine: Layer[] = s && found < 0 ? [{ mediaType: SIMPLESIGNING_MEDIA_TYPE, size: s.payload.length, digest: payloadDigest, annotations: { [SIGNATURE_ANNOTATION]: s.signature } }] : [];
+      // the carried layers first (they were there before us), verbatim
+      const layers: Layer[] = [...current, ...missing.map((c) => c.layer), ...mine];
+      if (layers.length > MAX_LAYERS) throw new SignatureError('SIGNATURE_TOO_LARGE', `${sigstoreSignatureTag(digest)} would hold more than ${MAX_LAYERS} signatures`);
       // the config cosign writes: an image config whose layers are the payloads
       const config = Buffer.from(JSON.stringify({ architecture: '', created: '0001-01-01T00:00:00Z', history: layers.map(() => ({ created: '0001-01-01T00:00:00Z' })), os: '', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) }, config: {} }));
       const configDigest = sha256Digest(config);
-      // small blobs, both at once; the registry keeps one copy of a blob it has already
-      await Promise.all([this.putBlob(repository, payloadDigest, s.payload), this.putBlob(repository, configDigest, config)]);
+      // small blobs, all at once; the registry keeps one copy of a blob it has already
+      await Promise.all([...(s && found < 0 ? [this.putBlob(repository, payloadDigest, s.payload)] : []), ...missing.map((c) => this.putBlob(repository, c.layer.digest, c.payload)), this.putBlob(repository, configDigest, config)]);
       const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: { mediaType: MediaTypes.ociConfig, size: config.length, digest: configDigest }, layers }));
       await this.client.putManifest(repository, sigstoreSignatureTag(digest), { bytes: manifest, mediaType: MediaTypes.ociManifest, digest: sha256Digest(manifest) });
       // the next read, a moment after the write, tells whether another process replaced it in between
       await sleep(SETTLE_MS);
     }
   }
+
 
   /**
    * Attaches a sigstore bundle as an OCI 1.1 referrer of the image (the
