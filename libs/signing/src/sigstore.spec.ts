@@ -8,6 +8,7 @@ import { Sensitive } from '@airlock/common';
 import { buildCosignPayload } from './payload';
 import { generateSigstoreKeyPair, isSigstoreKeyFile, readSigstorePrivateKey, readSigstorePublicKey } from './sigstore-key';
 import { signSigstore, verifySigstore } from './sigstore-signature';
+import { decodeCarriedSigstore, encodeCarriedSigstore } from './sigstore-carried';
 
 const fixture = (f: string) => readFileSync(join(__dirname, '..', '..', '..', 'test', 'fixtures', 'cosign', f));
 const code = (c: string, message?: RegExp) => expect.objectContaining({ code: c, ...(message ? { message: expect.stringMatching(message) } : {}) });
@@ -124,6 +125,23 @@ describe('sigstore signatures: the payload cosign signs, checked against openssl
       ['no optional', `{"critical":${crit()}}`],
     ] as const) {
       expect([what, (() => { try { verifySigstore(signed(payload), o); return 'accepted'; } catch (e) { return (e as { code: string }).code; } })()]).toEqual([what, 'SIGNATURE_PAYLOAD_INVALID']);
+    }
+  });
+});
+
+describe('sigstore signatures carried in a bundle', () => {
+  it('round-trips both forms, and reads anything else as a signature carrying SIGNATURE_FORMAT', () => {
+    const pass = new Sensitive('p');
+    const g = generateSigstoreKeyPair(pass);
+    const key = readSigstorePrivateKey(g.privatePem, pass);
+    const pub = readSigstorePublicKey(g.publicPem);
+    const s = signSigstore(DIGEST, 'reg.example/team/app', key);
+    const back = decodeCarriedSigstore(encodeCarriedSigstore(s));
+    expect(verifySigstore(back, { trustedKeys: [pub], manifestDigest: DIGEST, reference: 'reg.example/team/app:1' }).keyFingerprint).toBe(pub.fingerprint);
+    const bundle = Buffer.from('{"mediaType":"x"}');
+    expect(decodeCarriedSigstore(encodeCarriedSigstore({ payload: Buffer.alloc(0), signature: '', bundle })).bundle).toEqual(bundle);
+    for (const bad of ['{"payload":"e30=","signature":"AA==","extra":1}', '{"payload":"e30=","payload":"e30=","signature":"AA=="}', '{"payload":"not base64!","signature":"AA=="}', '[]', '{"bundle":1}', '\u00ff{}']) {
+      expect([bad, decodeCarriedSigstore(Buffer.from(bad)).problem?.code]).toEqual([bad, 'SIGNATURE_FORMAT']);
     }
   });
 });
