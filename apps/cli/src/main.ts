@@ -1,6 +1,5 @@
 import 'reflect-metadata';
-import { CommandFactory } from 'nest-commander';
-import { CommandRunnerService } from 'nest-commander/src/command-runner.service';
+import { CommandFactory, CommandRunnerService } from 'nest-commander';
 import type { Command as CommanderCommand, CommanderError } from 'commander';
 import { CliModule } from './cli.module';
 import { EXIT, reportFailure } from './exit-codes';

@@ -5,7 +5,9 @@ import type * as Undici from 'undici';
  * the caches and the mocks: 60 ms at every start of a command, twice what
  * the copy itself takes when every blob is already there. This is what the
  * index does for Agent (the request API mixed into Dispatcher); the version
- * is pinned by package-lock.json and every registry test runs through it.
+ * is pinned exactly in package.json, undici-agent.spec.ts checks this is
+ * the index's Agent with its request API, and every registry test runs
+ * through it.
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
 const Dispatcher = require('undici/lib/dispatcher/dispatcher') as { prototype: object };
