@@ -4,6 +4,7 @@ import { Agent } from './undici-agent';
 import { Credentials, parseChallenge } from './auth';
 import { RegistryAuth, Scope } from './registry-auth';
 import { RegistryError } from './errors';
+import { registryFailure } from './registry-failure';
 import { DEFAULT_RETRY, RetryPolicy, TransientError, isTransientStatus, parseRetryAfter, withRetry } from './retry';
 import { apiHost } from './reference';
 import { MANIFEST_MEDIA_TYPES, MediaTypes } from './media-types';
@@ -180,34 +181,6 @@ export class RegistryClient {
   }
 
   /** Error for a response that was not what we expected. */
-  async failure(res: Response, what: string, notFound: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN' | 'BLOB_UPLOAD_FAILED' = 'MANIFEST_UNKNOWN'): Promise<RegistryError> {
-    let detail = '';
-    let regCode = '';
-    try {
-      const text = (await res.body.text()).slice(0, 2000);
-      const j = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
-      regCode = j.errors?.[0]?.code ?? '';
-      detail = j.errors?.map((e) => `${e.code}: ${e.message}`).join('; ') ?? '';
-    } catch {
-      /* not JSON */
-    }
-    const s = res.statusCode;
-    const tail = detail ? ` (${detail})` : '';
-    const details = { status: s, registryCode: regCode || undefined };
-    if (s === 401) return new RegistryError('REGISTRY_UNAUTHORIZED', `registry ${this.registry} refused the credentials for ${what}${tail}`, details);
-    if (s === 403) return new RegistryError('REGISTRY_DENIED', `registry ${this.registry} denied ${what}${tail}`, details);
-    if (s === 404) return new RegistryError(notFound, `${what}: not found on ${this.registry}${tail}`, details);
-    if (regCode === 'DIGEST_INVALID' || regCode === 'BLOB_UPLOAD_INVALID' && /digest/i.test(detail)) {
-      return new RegistryError('BLOB_DIGEST_MISMATCH', `registry ${this.registry} refused ${what}: content does not match its digest${tail}`, details);
-    }
-    if (regCode === 'MANIFEST_BLOB_UNKNOWN' || regCode === 'MANIFEST_INVALID' || regCode === 'BLOB_UNKNOWN') {
-      return new RegistryError('MANIFEST_INVALID', `registry ${this.registry} refused ${what}${tail}`, details);
-    }
-    if (isTransientStatus(s)) return new RegistryError('REGISTRY_UNAVAILABLE', `registry ${this.registry} answered ${s} for ${what}${tail}`, details);
-    return new RegistryError('REGISTRY_PROTOCOL', `registry ${this.registry} answered ${s} for ${what}${tail}`, details);
-  }
-
-  /** A replayable request with retries of transient faults; returns the response when its status is in `ok`. */
   private async call(method: string, target: string | URL, o: SendOptions & { ok: number[]; notFound?: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN' | 'BLOB_UPLOAD_FAILED'; passThrough?: number[] }): Promise<Response> {
     return withRetry(this.retry, `${o.what} on ${this.registry}`, async () => {
       const res = await this.send(method, target, o);
@@ -217,7 +190,7 @@ export class RegistryClient {
         await drain(res);
         throw new TransientError(`registry ${this.registry} answered ${res.statusCode} for ${o.what}`, retryAfter);
       }
-      throw await this.failure(res, o.what, o.notFound);
+      throw await registryFailure(this.registry, res, o.what, o.notFound);
     }, (a, d, why) => this.opts.onRetry?.(o.what, a, d, why));
   }
 
@@ -374,7 +347,7 @@ export class RegistryClient {
         await drain(res);
         throw new TransientError(res.statusCode === 404 ? `${why} (upload session lost)` : why, parseRetryAfter(res.headers['retry-after']));
       }
-      throw await this.failure(res, `blob upload to ${repository}`, 'BLOB_UPLOAD_FAILED');
+      throw await registryFailure(this.registry, res, `blob upload to ${repository}`, 'BLOB_UPLOAD_FAILED');
     }
     const loc = header(res, 'location');
     await drain(res);
@@ -399,7 +372,7 @@ export class RegistryClient {
       await drain(res);
       throw new TransientError(`registry ${this.registry} answered ${res.statusCode} committing blob ${digest}`, parseRetryAfter(res.headers['retry-after']));
     }
-    throw await this.failure(res, `commit of blob ${digest} to ${repository}`, 'BLOB_UPLOAD_FAILED');
+    throw await registryFailure(this.registry, res, `commit of blob ${digest} to ${repository}`, 'BLOB_UPLOAD_FAILED');
   }
 
   /** Abandons an upload session (best effort: the registry garbage-collects it anyway). */
