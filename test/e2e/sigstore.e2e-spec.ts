@@ -165,24 +165,7 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/prov', '1', { layers: [2000] });
     const payload = cosignPayload(`${dev.host}/team/prov`, img.digest);
     await attachCosignSignatures(dev.url, 'team/prov', img.digest, [{ payload, signature: opensslSign(ci.key, payload, work) }]);
-    const attach = async (kind: string, mediaType: string, body: string) => {
-      const blob = Buffer.from(body);
-      const up = await fetch(`${dev.url}/v2/team/prov/blobs/uploads/`, { method: 'POST' });
-      const loc = new URL(up.headers.get('location') as string, dev.url);
-      const d = 'sha256:' + require('node:crypto').createHash('sha256').update(blob).digest('hex');
-      loc.searchParams.set('digest', d);
-      await fetch(loc, { method: 'PUT', body: blob });
-      const empty = Buffer.from('{}');
-      const up2 = await fetch(`${dev.url}/v2/team/prov/blobs/uploads/`, { method: 'POST' });
-      const loc2 = new URL(up2.headers.get('location') as string, dev.url);
-      const ed = 'sha256:' + require('node:crypto').createHash('sha256').update(empty).digest('hex');
-      loc2.searchParams.set('digest', ed);
-      await fetch(loc2, { method: 'PUT', body: empty });
-      const m = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', size: 2, digest: ed }, layers: [{ mediaType, size: blob.length, digest: d }] });
-      const r = await fetch(`${dev.url}/v2/team/prov/manifests/${img.digest.replace(':', '-')}.${kind}`, { method: 'PUT', body: m, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
-      expect(r.status).toBe(201);
-      return r.headers.get('docker-content-digest');
-    };
+    const attach = (kind: string, mediaType: string, body: string) => attachTagged(dev.url, 'team/prov', img.digest, kind, mediaType, body);
     const att = await attach('att', 'application/vnd.dsse.envelope.v1+json', '{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}');
     const sbom = await attach('sbom', 'application/spdx+json', '{"spdxVersion":"SPDX-2.3"}');
     // and an OCI 1.1 referrer (an SBOM another tool attached), listed in the referrers tag fallback: the registry has no referrers API

@@ -1,4 +1,5 @@
 import { CopyEngine } from './copy-image';
+import { attachedConfig, putSmallBlob, sameLayer } from './attached-manifest';
 import { sha256Digest } from './digest';
 import { RegistryError } from './errors';
 import { Descriptor, ManifestBlob } from './manifest';
@@ -35,7 +36,6 @@ function layersOf(m: ManifestBlob, what: string): { doc: Record<string, unknown>
   return { doc, layers: layers as Descriptor[] };
 }
 
-const sameLayer = (a: Descriptor, b: Descriptor) => a.digest === b.digest && JSON.stringify(a.annotations ?? {}) === JSON.stringify(b.annotations ?? {});
 
 /**
  * Copies the attachments of image `digest` from one repository to another:
@@ -82,13 +82,9 @@ export async function putAttachment(engine: CopyEngine, source: ImageSource, des
   // the source's blobs (its layers among them) land in the destination by digest, then one manifest lists both
   await engine.copy(source, dest, { top: from });
   const layers = [...dst.layers, ...missing];
-  const config = Buffer.from(JSON.stringify({ architecture: '', created: '0001-01-01T00:00:00Z', history: layers.map(() => ({ created: '0001-01-01T00:00:00Z' })), os: '', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) }, config: {} }));
-  const configDigest = sha256Digest(config);
-  if (!(await dest.client.hasBlob(dest.repository, configDigest))) {
-    const up = await dest.client.startUpload(dest.repository);
-    if (!up.mounted) await dest.client.completeUpload(dest.repository, up.location, configDigest, config);
-  }
-  const bytes = Buffer.from(JSON.stringify({ ...dst.doc, schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: { mediaType: MediaTypes.ociConfig, size: config.length, digest: configDigest }, layers }));
+  const config = attachedConfig(layers);
+  await putSmallBlob(dest.client, dest.repository, config.digest, config.bytes);
+  const bytes = Buffer.from(JSON.stringify({ ...dst.doc, schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: { mediaType: MediaTypes.ociConfig, size: config.bytes.length, digest: config.digest }, layers }));
   await dest.client.putManifest(dest.repository, tag, { bytes, mediaType: MediaTypes.ociManifest, digest: sha256Digest(bytes) });
   return true;
 }

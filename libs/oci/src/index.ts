@@ -18,3 +18,4 @@ export * from './oci-layout';
 export * from './registry-repository';
 export * from './registry-tls';
 export * from './attachments';
+export * from './attached-manifest';

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Key, PrivateKey } from 'openpgp';
 import { faultPoint } from '@airlock/common';
-import { CopyEngine, CopyProgress, ImageDestination, ImageGraph, ImageSource, ManifestBlob, RegistryRepository, copyAttachments, manifestDigests, walkImage } from '@airlock/oci';
+import { CopyEngine, CopyProgress, ImageDestination, ImageGraph, ImageSource, ManifestBlob, RegistryRepository, copyAttachments, manifestDigests, sameLayer, walkImage } from '@airlock/oci';
 import { AcceptancePolicy, FileLookasideStore, SigstorePublicKey, SigstoreSignature, VerifiedSignature, buildSigstoreBundle, requireAccepted, sign, signSigstore, verify, verifySigstore } from '@airlock/signing';
 import { RegistrySigstoreStore, TaggedLayer } from './sigstore-tag-store';
 import { PromoteResult, StepProgress } from './queues';
@@ -105,7 +105,7 @@ export async function prepareSignatures(signer: ImageSigner, repository: string,
         // the source's .sig layers travel with ours, in one write (no copy of the source's .sig first)
         const carry = form === 'tag' && carryFrom ? await carryFrom.store.taggedLayers(carryFrom.repository, d) : [];
         const have = form === 'tag' ? await sigstoreStore.taggedLayers(repository, d) : [];
-        const missing = carry.filter((c) => !have.some((h) => h.layer.digest === c.layer.digest && JSON.stringify(h.layer.annotations ?? {}) === JSON.stringify(c.layer.annotations ?? {})));
+        const missing = carry.filter((c) => !have.some((h) => sameLayer(h.layer, c.layer)));
         spending.push({ digest: d, form, existing: found >= 0 && !missing.length ? found + 1 : undefined, ...(missing.length ? { carry: missing } : {}), ...(found >= 0 ? { own: found + 1 } : {}) });
       }
     }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JsonValue, readStrictJson } from '@airlock/common';
-import { Descriptor, MediaTypes, RegistryClient, RegistryError, RegistryRepository, referrersOf, sha256Digest } from '@airlock/oci';
+import { Descriptor, MediaTypes, RegistryClient, RegistryError, RegistryRepository, attachedConfig, putSmallBlob, referrersOf, sameLayer, sha256Digest } from '@airlock/oci';
 import { COSIGN_SIGN_PREDICATE, SIGSTORE_BUNDLE_MEDIA_TYPE, SignatureError, SigstoreSignature, SigstoreSignatureStore } from '@airlock/signing';
 
 /**
@@ -194,11 +194,10 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
   private async addNow(repository: string, digest: string, s: SigstoreSignature | undefined, carry: TaggedLayer[]): Promise<{ n: number; added: boolean }> {
     const payloadDigest = s ? sha256Digest(s.payload) : '';
     const ours = (l: Layer) => !!s && l.digest === payloadDigest && l.annotations?.[SIGNATURE_ANNOTATION] === s.signature;
-    const same = (a: Layer, b: Layer) => a.digest === b.digest && JSON.stringify(a.annotations ?? {}) === JSON.stringify(b.annotations ?? {});
     for (let attempt = 1; ; attempt++) {
       const current = await this.layers(repository, digest);
       const found = current.findIndex(ours);
-      const missing = carry.filter((c) => !current.some((l) => same(l, c.layer)));
+      const missing = carry.filter((c) => !current.some((l) => sameLayer(l, c.layer)));
       if ((!s || found >= 0) && !missing.length) return { n: found + 1, added: attempt > 1 };
       if (attempt > WRITE_ATTEMPTS) throw new RegistryError('REGISTRY_UNAVAILABLE', `the signatures of ${repository}@${digest} did not stay in ${sigstoreSignatureTag(digest)} after ${WRITE_ATTEMPTS} writes: another writer keeps replacing them`);
       if (attempt > 1) await sleep(20 * attempt + Math.floor(Math.random() * 50));
@@ -206,12 +205,11 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
       // the carried layers first (they were there before us), verbatim
       const layers: Layer[] = [...current, ...missing.map((c) => c.layer), ...mine];
       if (layers.length > MAX_LAYERS) throw new SignatureError('SIGNATURE_TOO_LARGE', `${sigstoreSignatureTag(digest)} would hold more than ${MAX_LAYERS} signatures`);
-      // the config cosign writes: an image config whose layers are the payloads
-      const config = Buffer.from(JSON.stringify({ architecture: '', created: '0001-01-01T00:00:00Z', history: layers.map(() => ({ created: '0001-01-01T00:00:00Z' })), os: '', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) }, config: {} }));
-      const configDigest = sha256Digest(config);
-      // small blobs, all at once; the registry keeps one copy of a blob it has already
-      await Promise.all([...(s && found < 0 ? [this.putBlob(repository, payloadDigest, s.payload)] : []), ...missing.map((c) => this.putBlob(repository, c.layer.digest, c.payload)), this.putBlob(repository, configDigest, config)]);
-      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: { mediaType: MediaTypes.ociConfig, size: config.length, digest: configDigest }, layers }));
+      const config = attachedConfig(layers);
+      // small blobs, all at once
+      const put = (digest: string, bytes: Buffer) => putSmallBlob(this.client, repository, digest, bytes);
+      await Promise.all([...(s && found < 0 ? [put(payloadDigest, s.payload)] : []), ...missing.map((c) => put(c.layer.digest, c.payload)), put(config.digest, config.bytes)]);
+      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: { mediaType: MediaTypes.ociConfig, size: config.bytes.length, digest: config.digest }, layers }));
       await this.client.putManifest(repository, sigstoreSignatureTag(digest), { bytes: manifest, mediaType: MediaTypes.ociManifest, digest: sha256Digest(manifest) });
       // the next read, a moment after the write, tells whether another process replaced it in between
       await sleep(SETTLE_MS);
@@ -231,7 +229,7 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
       const subject = await this.client.getManifest(repository, digest);
       const bundleDigest = sha256Digest(bundle);
       const emptyDigest = sha256Digest(EMPTY_CONFIG);
-      await Promise.all([this.putBlob(repository, bundleDigest, bundle), this.putBlob(repository, emptyDigest, EMPTY_CONFIG)]);
+      await Promise.all([putSmallBlob(this.client, repository, bundleDigest, bundle), putSmallBlob(this.client, repository, emptyDigest, EMPTY_CONFIG)]);
       const manifest = Buffer.from(
         JSON.stringify({
           schemaVersion: 2,
@@ -268,11 +266,5 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
         await this.client.putManifest(repository, referrersFallbackTag(digest), { bytes: index, mediaType: MediaTypes.ociIndex, digest: sha256Digest(index) });
       }
     });
-  }
-
-  private async putBlob(repository: string, digest: string, bytes: Buffer): Promise<void> {
-    const up = await this.client.startUpload(repository);
-    if (up.mounted) return;
-    await this.client.completeUpload(repository, up.location, digest, bytes);
   }
 }
