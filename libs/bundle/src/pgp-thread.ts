@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type * as openpgp from 'openpgp';
 import { BundleError } from './errors';
@@ -6,10 +7,14 @@ import { BundleError } from './errors';
 /** What the thread does: sign and encrypt (or only sign) a stream, or decrypt (when encrypted) and verify one. */
 export type PgpJob =
   | { op: 'seal'; signingKey: string; encryptTo: string[] }
-  | { op: 'open'; decryptionKeys: string[]; trustedSenders: string[]; requireEncrypted: boolean };
+  | { op: 'open'; decryptionKeys: string[]; trustedSenders: string[]; requireEncrypted: boolean }
+  /** One entry of a format-2 bundle: encrypted to the recipients, not signed (the signed index holds its SHA-256). */
+  | { op: 'encrypt'; encryptTo: string[] }
+  /** One entry of a format-2 bundle: exactly one SEIPD v1 packet after its session keys, holding one literal packet. */
+  | { op: 'decrypt'; decryptionKeys: string[] };
 
 /** Messages between the two sides: data both ways in chunks of about CHUNK bytes, an ack per chunk taken (at most WINDOW in flight each way). */
-type Msg = { t: 'data'; chunk: Uint8Array } | { t: 'end' } | { t: 'ack' } | { t: 'done'; sender?: string } | { t: 'fail'; code: string; message: string };
+type Msg = { t: 'job'; job: PgpJob } | { t: 'data'; chunk: Uint8Array } | { t: 'end' } | { t: 'ack' } | { t: 'done'; sender?: string } | { t: 'fail'; code: string; message: string };
 
 const WINDOW = 4;
 const CHUNK = 1 << 20;
@@ -55,13 +60,31 @@ function threadMain(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pgp = require(workerData.openpgp) as typeof openpgp;
   const port = parentPort as import('node:worker_threads').MessagePort;
-  const job = workerData.job as PgpJob;
-  const queue: Uint8Array[] = [];
+  // one job at a time, each with its own input; a worker that finished a job cleanly takes the next
+  let queue: Uint8Array[] = [];
   let ended = false;
   let wake: (() => void) | undefined;
-  let credit = workerData.window as number;
+  let credit = 0;
   let more: (() => void) | undefined;
+  let input!: ReadableStream<Uint8Array>;
   port.on('message', (m: Msg) => {
+    if (m.t === 'job') {
+      queue = [];
+      ended = false;
+      credit = workerData.window as number;
+      input = new ReadableStream<Uint8Array>({
+        async pull(ctrl) {
+          while (!queue.length && !ended) await new Promise<void>((r) => (wake = r));
+          const c = queue.shift();
+          if (c) {
+            ctrl.enqueue(c);
+            port.postMessage({ t: 'ack' });
+          } else ctrl.close();
+        },
+      });
+      run(m.job);
+      return;
+    }
     if (m.t === 'data') queue.push(m.chunk);
     else if (m.t === 'end') ended = true;
     else if (m.t === 'ack') {
@@ -69,16 +92,6 @@ function threadMain(): void {
       more?.();
     }
     wake?.();
-  });
-  const input = new ReadableStream<Uint8Array>({
-    async pull(ctrl) {
-      while (!queue.length && !ended) await new Promise<void>((r) => (wake = r));
-      const c = queue.shift();
-      if (c) {
-        ctrl.enqueue(c);
-        port.postMessage({ t: 'ack' });
-      } else ctrl.close();
-    },
   });
   const post = async (chunk: Uint8Array) => {
     while (credit <= 0) await new Promise<void>((r) => (more = r));
@@ -90,8 +103,12 @@ function threadMain(): void {
     port.postMessage({ t: 'end' });
   };
   const fail = (code: string, message: string) => port.postMessage({ t: 'fail', code, message });
-  const readKeys = (armored: string[]) => Promise.all(armored.map((k) => pgp.readKey({ armoredKey: k })));
-  const readPrivate = (armored: string[]) => Promise.all(armored.map((k) => pgp.readPrivateKey({ armoredKey: k })));
+  // a worker runs many entries' jobs with the same keys: each is parsed once
+  const keys = new Map<string, Promise<openpgp.Key>>();
+  const privateKeys = new Map<string, Promise<openpgp.PrivateKey>>();
+  const cached = <K>(m: Map<string, Promise<K>>, k: string, read: () => Promise<K>) => m.get(k) ?? (m.set(k, read()), m.get(k) as Promise<K>);
+  const readKeys = (armored: string[]) => Promise.all(armored.map((k) => cached(keys, k, () => pgp.readKey({ armoredKey: k }))));
+  const readPrivate = (armored: string[]) => Promise.all(armored.map((k) => cached(privateKeys, k, () => pgp.readPrivateKey({ armoredKey: k }))));
 
   async function seal(j: Extract<PgpJob, { op: 'seal' }>): Promise<void> {
     const [signingKey] = await readPrivate([j.signingKey]);
@@ -178,7 +195,55 @@ function threadMain(): void {
     port.postMessage({ t: 'done', sender: key.getFingerprint().toUpperCase() });
   }
 
-  (job.op === 'seal' ? seal(job) : open(job)).catch((e: Error) => fail(job.op === 'seal' ? 'BUNDLE_WRITE_FAILED' : 'BUNDLE_INVALID', e.message));
+  async function encryptEntry(j: Extract<PgpJob, { op: 'encrypt' }>): Promise<void> {
+    const message = await pgp.createMessage({ binary: input, format: 'binary' });
+    const out = await pgp.encrypt({ message, encryptionKeys: await readKeys(j.encryptTo), format: 'binary', config: { preferredCompressionAlgorithm: pgp.enums.compression.uncompressed } });
+    await send(out as unknown as AsyncIterable<Uint8Array>);
+    port.postMessage({ t: 'done' });
+  }
+
+  /** An entry holds session keys, then one SEIPD v1 packet, and inside it one literal packet: nothing compressed, signed or otherwise. */
+  async function decryptEntry(j: Extract<PgpJob, { op: 'decrypt' }>): Promise<void> {
+    let message: openpgp.Message<ReadableStream<Uint8Array>>;
+    try {
+      message = (await pgp.readMessage({ binaryMessage: input })) as never;
+    } catch (e) {
+      return fail('BUNDLE_INVALID', `an entry is not an OpenPGP message: ${(e as Error).message}`);
+    }
+    const tagOf = (p: unknown) => (p as { constructor: { tag: number } }).constructor.tag;
+    const outer = Array.from(message.packets);
+    const seipd = outer.filter((p) => tagOf(p) === pgp.enums.packet.symEncryptedIntegrityProtectedData) as unknown as { version: number }[];
+    if (seipd.length !== 1 || seipd[0].version !== 1 || tagOf(outer[outer.length - 1]) !== pgp.enums.packet.symEncryptedIntegrityProtectedData || outer.slice(0, -1).some((p) => tagOf(p) !== pgp.enums.packet.publicKeyEncryptedSessionKey))
+      return fail('BUNDLE_INVALID', 'an entry must be session keys and one SEIPD v1 packet, which airlock writes; this one is not');
+    let shape: string | undefined;
+    const decrypt = message.decrypt.bind(message);
+    message.decrypt = async (...a: Parameters<typeof decrypt>) => {
+      const inner = await decrypt(...a);
+      const tags = Array.from(inner.packets, tagOf);
+      if (tags.includes(pgp.enums.packet.compressedData)) shape = 'an entry holds OpenPGP compressed data, which airlock never writes; refusing it unread';
+      else if (tags.length !== 1 || tags[0] !== pgp.enums.packet.literalData) shape = 'an entry must hold one literal data packet and nothing else';
+      if (shape) throw new Error(shape);
+      return inner;
+    };
+    let result: { data: unknown };
+    try {
+      result = (await pgp.decrypt({ message: message as never, decryptionKeys: await readPrivate(j.decryptionKeys), expectSigned: false, format: 'binary', config: { allowUnauthenticatedStream: true } })) as never;
+    } catch (e) {
+      if (shape) return fail(shape.includes('compressed') ? 'BUNDLE_COMPRESSED' : 'BUNDLE_INVALID', shape);
+      return fail('BUNDLE_DECRYPT_FAILED', `cannot decrypt an entry with this side's import key: ${(e as Error).message}`);
+    }
+    try {
+      await send(result.data as AsyncIterable<Uint8Array>);
+    } catch (e) {
+      return fail('BUNDLE_CORRUPT', `an entry failed its integrity check: ${(e as Error).message}`);
+    }
+    port.postMessage({ t: 'done' });
+  }
+
+  function run(job: PgpJob): void {
+    const jobs = { seal, open, encrypt: encryptEntry, decrypt: decryptEntry } as Record<PgpJob['op'], (j: PgpJob) => Promise<void>>;
+    jobs[job.op](job).catch((e: Error) => fail(job.op === 'seal' || job.op === 'encrypt' ? 'BUNDLE_WRITE_FAILED' : 'BUNDLE_INVALID', e.message));
+  }
 }
 
 /** The thread's program: the shared helpers, then threadMain run. */
@@ -187,19 +252,85 @@ const threadSource = (): string => `${gathered.toString()}\n${transferList.toStr
 /** Armored form of keys for the thread (a private key goes as it is held: unlocked). */
 export const armored = (keys: (openpgp.Key | openpgp.PrivateKey)[]) => keys.map((k) => k.armor());
 
+/** Workers that finished a job cleanly wait here for the next (unreferenced: an idle pool keeps no process alive). */
+const idle: Worker[] = [];
+const waiting: ((w: Worker) => void)[] = [];
+let live = 0;
+/** At most this many jobs run at once; the rest wait for a worker. */
+export const PGP_THREADS = Math.max(1, Math.min(availableParallelism(), 4));
+
+const newWorker = () => new Worker(threadSource(), { eval: true, workerData: { window: WINDOW, chunk: CHUNK, openpgp: require.resolve('openpgp') }, resourceLimits: { maxYoungGenerationSizeMb: 2 } });
+
+function acquire(): Promise<Worker> {
+  const w = idle.pop();
+  if (w) {
+    for (const [ev, fn] of jobListeners.get(w) ?? []) w.off(ev, fn);
+    w.ref();
+    return Promise.resolve(w);
+  }
+  if (live < PGP_THREADS) {
+    live++;
+    return Promise.resolve(newWorker());
+  }
+  return new Promise((r) => waiting.push(r));
+}
+
+/** What a job listens to on its worker, removed when the job gives the worker back. */
+const jobListeners = new WeakMap<Worker, [string, Parameters<Worker['off']>[1]][]>();
+
+/** A worker back from a job: to the next waiting job, or idle; one that failed or was stopped is ended and replaced. */
+function release(w: Worker, clean: boolean): void {
+  for (const [ev, fn] of jobListeners.get(w) ?? []) w.off(ev, fn);
+  jobListeners.delete(w);
+  if (!clean) {
+    void w.terminate();
+    live--;
+    const next = waiting.shift();
+    if (next) {
+      live++;
+      next(newWorker());
+    }
+    return;
+  }
+  const next = waiting.shift();
+  if (next) return next(w);
+  const ignore = () => undefined;
+  const gone = () => {
+    const at = idle.indexOf(w);
+    if (at >= 0) idle.splice(at, 1);
+    live--;
+  };
+  w.on('error', ignore);
+  w.once('exit', gone);
+  jobListeners.set(w, [
+    ['error', ignore],
+    ['exit', gone],
+  ]);
+  w.unref();
+  idle.push(w);
+}
+
 /**
- * Runs an OpenPGP job on its own thread, so that hashing and encryption go on
- * beside the reading, extracting and writing of the calling thread. Chunks
- * of about 1 MiB travel a few at a time each way, moved rather than copied
- * when they own their buffer (never one of Node's shared pool). `output`
- * ends after the job's last byte; `done` settles with the job's outcome (for
- * `open`, the sender's fingerprint) or rejects with its code. Input errors
- * and `destroy()` of `output` stop the thread. The thread's young generation
- * is small: what frees a spent chunk's memory is a collection, and with few
- * JavaScript objects per MiB a large one seldom comes.
+ * Runs an OpenPGP job on a thread of a small pool, so that hashing and
+ * encryption go on beside the reading, extracting and writing of the calling
+ * thread (and, for the entries of a format-2 bundle, several at once).
+ * Chunks of about 1 MiB travel a few at a time each way, moved rather than
+ * copied when they own their buffer (never one of Node's shared pool).
+ * `output` ends after the job's last byte; `done` settles with the job's
+ * outcome (for `open`, the sender's fingerprint) or rejects with its code.
+ * Input errors and `destroy()` of `output` stop the job and end its thread.
+ * A thread's young generation is small: what frees a spent chunk's memory
+ * is a collection, and with few JavaScript objects per MiB a large one
+ * seldom comes.
  */
 export function runPgpThread(job: PgpJob, input: Readable): { output: Readable; done: Promise<{ sender?: string }> } {
-  const worker = new Worker(threadSource(), { eval: true, workerData: { job, window: WINDOW, chunk: CHUNK, openpgp: require.resolve('openpgp') }, resourceLimits: { maxYoungGenerationSizeMb: 2 } });
+  let worker: Worker | undefined;
+  let released = false;
+  const finish = (clean: boolean) => {
+    if (!worker || released) return;
+    released = true;
+    release(worker, clean);
+  };
   let inFlight = 0;
   let resumeInput: (() => void) | undefined;
   let outcome: { sender?: string } | undefined;
@@ -214,16 +345,18 @@ export function runPgpThread(job: PgpJob, input: Readable): { output: Readable; 
   // a chunk is acknowledged once the consumer has room for it: that is what lets the thread send the next
   let unacked = 0;
   let ended = false;
+  let stopped = false;
   const output = new Readable({
     highWaterMark: 2 << 20,
     read() {
-      for (; unacked > 0; unacked--) worker.postMessage({ t: 'ack' });
+      for (; unacked > 0; unacked--) worker?.postMessage({ t: 'ack' });
     },
     destroy(err, cb) {
       // after its last byte the output goes away by itself, while the thread still checks the signature: only a failure stops it
       if (err || !ended) {
+        stopped = true;
         input.destroy();
-        void worker.terminate();
+        finish(false);
       }
       cb(err);
     },
@@ -233,37 +366,54 @@ export function runPgpThread(job: PgpJob, input: Readable): { output: Readable; 
     reject(e);
     output.destroy(e);
   };
-  worker.on('message', (m: Msg) => {
-    if (m.t === 'data') {
-      if (output.push(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength))) worker.postMessage({ t: 'ack' });
-      else unacked++;
-    } else if (m.t === 'ack') {
-      inFlight--;
-      resumeInput?.();
-    } else if (m.t === 'end') {
-      ended = true;
-      output.push(null);
-    } else if (m.t === 'done') {
-      outcome = { sender: m.sender };
-      settle(outcome);
-      void worker.terminate();
-    } else if (m.t === 'fail') {
-      stop(new BundleError(m.code as never, m.message));
-      void worker.terminate();
-    }
-  });
-  worker.on('error', (e) => stop(e));
-  worker.on('exit', () => {
-    if (!outcome && !failure) stop(new Error('the OpenPGP thread stopped before it finished'));
-  });
-  const post = async (chunk: Buffer) => {
-    while (inFlight >= WINDOW) await new Promise<void>((r) => (resumeInput = r));
-    inFlight++;
-    worker.postMessage({ t: 'data', chunk }, transferList(chunk));
+  const start = (w: Worker) => {
+    worker = w;
+    if (stopped) return finish(false);
+    const onMessage = (m: Msg) => {
+      if (m.t === 'data') {
+        if (output.push(Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength))) w.postMessage({ t: 'ack' });
+        else unacked++;
+      } else if (m.t === 'ack') {
+        inFlight--;
+        resumeInput?.();
+      } else if (m.t === 'end') {
+        ended = true;
+        output.push(null);
+      } else if (m.t === 'done') {
+        outcome = { sender: m.sender };
+        settle(outcome);
+        finish(true);
+      } else if (m.t === 'fail') {
+        stop(new BundleError(m.code as never, m.message));
+        finish(false);
+      }
+    };
+    const onError = (e: Error) => stop(e);
+    const onExit = () => {
+      if (!outcome && !failure) stop(new Error('the OpenPGP thread stopped before it finished'));
+    };
+    w.on('message', onMessage);
+    w.on('error', onError);
+    w.on('exit', onExit);
+    jobListeners.set(w, [
+      ['message', onMessage],
+      ['error', onError],
+      ['exit', onExit],
+    ] as never);
+    w.postMessage({ t: 'job', job });
+    const post = async (chunk: Buffer) => {
+      while (inFlight >= WINDOW) await new Promise<void>((r) => (resumeInput = r));
+      inFlight++;
+      w.postMessage({ t: 'data', chunk }, transferList(chunk));
+    };
+    (async () => {
+      for await (const chunk of gathered(input, CHUNK)) await post(chunk);
+      w.postMessage({ t: 'end' });
+    })().catch((e: Error) => {
+      stop(e);
+      finish(false);
+    });
   };
-  (async () => {
-    for await (const chunk of gathered(input, CHUNK)) await post(chunk);
-    worker.postMessage({ t: 'end' });
-  })().catch((e: Error) => stop(e));
+  void acquire().then(start);
   return { output, done };
 }
