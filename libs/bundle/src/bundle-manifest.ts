@@ -66,6 +66,6 @@ export const bundleManifestSchema = z
   })
   .strict();
 
-/** bundle.json: what a bundle carries and the SHA-256 and size of every entry. */
-export type BundleManifest = z.infer<typeof bundleManifestSchema>;
+/** bundle.json: what a bundle carries and the SHA-256 and size of every entry (for a format-2 bundle, the same read off its signed index). */
+export type BundleManifest = Omit<z.infer<typeof bundleManifestSchema>, 'format'> & { format: typeof BUNDLE_FORMAT | 'airlock-bundle/v2' };
 export type BundleEntry = BundleManifest['entries'][number];

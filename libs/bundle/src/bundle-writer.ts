@@ -1,12 +1,12 @@
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type * as openpgp from 'openpgp';
 import { pack as tarPack } from 'tar-stream';
 import { processAlive } from '@airlock/common';
 import { BundleError } from './errors';
+import { checkedBytes } from './checked-bytes';
 import { BundleEntry, BundleManifest } from './bundle-manifest';
 import { VolumeInfo, VolumeWriter } from './volume-writer';
 import { armored, runPgpThread } from './pgp-thread';
@@ -36,32 +36,12 @@ export interface WriteBundleOptions {
 const MTIME = new Date('2000-01-01T00:00:00Z');
 
 /** Temporary volumes of writers that died (kill -9, power cut) are removed before a new bundle is written. */
-async function removeStaleTemporaries(dir: string): Promise<void> {
+export async function removeStaleTemporaries(dir: string): Promise<void> {
   for (const f of await fs.readdir(dir)) {
     const m = /\.tmp-(\d+)$/.exec(f);
     if (!m || Number(m[1]) === process.pid) continue;
     if (!processAlive(Number(m[1]))) await fs.rm(join(dir, f), { force: true });
   }
-}
-
-/** Checks an entry's bytes against its manifest line as they pass. */
-function checked(e: BundleEntry, onBytes?: (n: number) => void): Transform {
-  const h = createHash('sha256');
-  let n = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      n += chunk.length;
-      if (n > e.size) return cb(new BundleError('BUNDLE_DIGEST_MISMATCH', `${e.name} is larger than its ${e.size} bytes`));
-      h.update(chunk);
-      onBytes?.(chunk.length);
-      cb(null, chunk);
-    },
-    flush(cb) {
-      const got = h.digest('hex');
-      if (n !== e.size || got !== e.sha256) return cb(new BundleError('BUNDLE_DIGEST_MISMATCH', `${e.name} changed while it was being written (${n} bytes, sha256 ${got})`));
-      cb();
-    },
-  });
 }
 
 /**
@@ -85,7 +65,7 @@ export async function writeBundle(o: WriteBundleOptions): Promise<{ base: string
       await new Promise<void>((res, rej) => {
         const sink = tar.entry({ name: e.name, size: e.size, mode: 0o644, mtime: MTIME }, (err) => (err ? rej(err) : res()));
         sink.on('error', () => undefined); // reported through pipeline()
-        pipeline(src, checked(e, o.onProgress), sink).catch(rej);
+        pipeline(src, checkedBytes(e.name, e.size, e.sha256, o.onProgress), sink).catch(rej);
       });
     }
     tar.finalize();

@@ -4,3 +4,7 @@ export * from './volume-writer';
 export * from './bundle-writer';
 export * from './bundle-reader';
 export * from './tar-reader';
+export * from './bundle-index';
+export * from './zip-volume';
+export * from './zip-bundle-writer';
+export * from './zip-bundle-reader';

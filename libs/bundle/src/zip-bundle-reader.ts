@@ -1,0 +1,155 @@
+import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
+import { Readable } from 'node:stream';
+import type * as openpgp from 'openpgp';
+import { BundleError } from './errors';
+import { BundleCaps, DEFAULT_CAPS } from './bundle-reader';
+import { BundleIndex, IndexEntry, IndexPart, parseBundleIndex, volumeName } from './bundle-index';
+import { armored, runPgpThread } from './pgp-thread';
+import { checkedBytes } from './checked-bytes';
+import { ZipVolume, openZipVolume, readEntry, readEntryBytes } from './zip-volume';
+
+/** A format-2 bundle as far as its volumes present tell: the index verified, each volume's entries checked against it. */
+export interface OpenedBundle2 {
+  index: BundleIndex;
+  sender: string;
+  /** The volumes present, by number. */
+  volumes: Map<number, ZipVolume>;
+  /** The numbers of the volumes not given. */
+  missing: number[];
+  decryptionKeys: string[];
+}
+
+/** Is this file a volume of a format-2 bundle (by its name)? */
+export const isZipVolume = (file: string) => file.endsWith('.zip');
+
+export interface OpenBundle2Options {
+  trustedSenders: openpgp.Key[];
+  decryptionKeys: openpgp.PrivateKey[];
+  requireEncrypted: boolean;
+  caps?: BundleCaps;
+}
+
+/** The central directories of the given volumes, each checked (zip-volume.ts), and their one index: every volume's must be the same bytes. */
+export async function readVolumes(files: string[], caps: BundleCaps = DEFAULT_CAPS): Promise<{ zips: ZipVolume[]; indexBytes: Buffer }> {
+  const zips: ZipVolume[] = [];
+  let indexBytes: Buffer | undefined;
+  for (const f of files) {
+    const z = await openZipVolume(f, { maxEntries: caps.maxEntries + 1 });
+    const entry = z.entries.get('index.pgp');
+    if (!entry) throw new BundleError('BUNDLE_INVALID', `${basename(f)} holds no index.pgp: not a volume of a format-2 bundle`);
+    const bytes = await readEntryBytes(z, entry, caps.maxManifestBytes);
+    if (indexBytes && !indexBytes.equals(bytes)) throw new BundleError('BUNDLE_INVALID', `${basename(f)} carries another index than ${basename(files[0])}: volumes of different bundles (or sequences) were given together`);
+    indexBytes = bytes;
+    zips.push(z);
+  }
+  if (!indexBytes) throw new BundleError('BUNDLE_VOLUME_MISSING', 'no volume given');
+  return { zips, indexBytes };
+}
+
+/**
+ * Opens a format-2 bundle from the volumes present: the index first (the
+ * sender's signature against the pinned keys, encrypted when the channel
+ * requires it, read strictly), before anything else of the volumes is read;
+ * then every volume's name and entries against the index: each present
+ * volume is one the index names, once; it holds exactly the parts the index
+ * puts in it (an unlisted entry is BUNDLE_ENTRY_UNLISTED, a missing one
+ * BUNDLE_VOLUME_CORRUPT). Missing volumes are reported, not refused: the
+ * import takes what is complete.
+ */
+export async function openBundle2(files: string[], o: OpenBundle2Options): Promise<OpenedBundle2> {
+  const caps = o.caps ?? DEFAULT_CAPS;
+  const { zips, indexBytes } = await readVolumes(files, caps);
+  const thread = runPgpThread({ op: 'open', decryptionKeys: armored(o.decryptionKeys), trustedSenders: armored(o.trustedSenders), requireEncrypted: o.requireEncrypted }, Readable.from([indexBytes]));
+  const chunks: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const c of thread.output) {
+      n += (c as Buffer).length;
+      if (n > indexBytes.length) throw new BundleError('BUNDLE_TOO_LARGE', 'the index decrypts to more bytes than it holds');
+      chunks.push(c as Buffer);
+    }
+  } catch (e) {
+    // the thread's verdict first: it knows whether decryption or the signature failed
+    throw (await thread.done.then(() => undefined, (v: unknown) => v)) ?? e;
+  }
+  const { sender } = await thread.done;
+  const index = parseBundleIndex(Buffer.concat(chunks), caps);
+  if (o.requireEncrypted && !index.encrypted) throw new BundleError('BUNDLE_INVALID', 'this channel requires encrypted bundles; the entries of this one are not');
+  const volumes = new Map<number, ZipVolume>();
+  for (const z of zips) {
+    const name = basename(z.path);
+    const n = Array.from({ length: index.volumes }, (_, i) => i + 1).find((v) => volumeName(index.channel, index.sequence, v) === name);
+    if (n === undefined) throw new BundleError('BUNDLE_INVALID', `${name} is not a volume name of bundle ${index.channel} ${index.sequence} (volumes 1 to ${index.volumes}); renamed, or of another bundle`);
+    if (volumes.has(n)) throw new BundleError('BUNDLE_INVALID', `volume ${n} was given twice`);
+    volumes.set(n, z);
+  }
+  const want = new Map<number, Set<string>>();
+  for (const e of index.entries) for (const p of e.parts) (want.get(p.volume) ?? want.set(p.volume, new Set()).get(p.volume))!.add(p.entry);
+  for (const [n, z] of volumes) {
+    const listed = want.get(n) ?? new Set();
+    for (const name of z.entries.keys()) if (name !== 'index.pgp' && !listed.has(name)) throw new BundleError('BUNDLE_ENTRY_UNLISTED', `${basename(z.path)} holds entry ${name}, which the index does not list there`);
+    for (const name of listed) if (!z.entries.has(name)) throw new BundleError('BUNDLE_VOLUME_CORRUPT', `${basename(z.path)} lacks entry ${name}, which the index puts there`);
+  }
+  const missing = Array.from({ length: index.volumes }, (_, i) => i + 1).filter((v) => !volumes.has(v));
+  return { index, sender: sender as string, volumes, missing, decryptionKeys: armored(o.decryptionKeys) };
+}
+
+/** The volumes an entry's parts lie in that were not given (none when it can be read). */
+export const missingFor = (b: OpenedBundle2, e: IndexEntry): number[] => [...new Set(e.parts.map((p) => p.volume).filter((v) => !b.volumes.has(v)))];
+
+/**
+ * The plain bytes of one entry: its parts in order, each read from its
+ * volume, opened on the thread pool when sealed, and checked against its
+ * size and SHA-256 in the index (the whole entry too, when it has several
+ * parts); a part in a volume not given is BUNDLE_INCOMPLETE. The stream
+ * fails with the code of the first check that does not hold, before its
+ * last byte is passed on.
+ */
+export function openEntry(b: OpenedBundle2, e: IndexEntry): Readable {
+  const missing = missingFor(b, e);
+  if (missing.length) {
+    const r = new Readable({ read: () => undefined });
+    r.destroy(new BundleError('BUNDLE_INCOMPLETE', `${e.path} lies in volume ${missing.join(', ')}, which was not given`));
+    return r;
+  }
+  async function* parts(): AsyncGenerator<Buffer> {
+    const whole = createHash('sha256');
+    for (const p of e.parts) {
+      const z = b.volumes.get(p.volume) as ZipVolume;
+      const stored = readEntry(z, z.entries.get(p.entry)!);
+      let plain: Readable;
+      let done: Promise<unknown> = Promise.resolve();
+      if (b.index.encrypted) {
+        const t = runPgpThread({ op: 'decrypt', decryptionKeys: b.decryptionKeys }, stored);
+        plain = t.output;
+        done = t.done;
+      } else plain = stored;
+      const checked = plain.pipe(checkedBytes(`${e.path} (${p.entry} in volume ${p.volume})`, p.size, p.sha256));
+      plain.on('error', (err) => checked.destroy(err));
+      try {
+        for await (const c of checked) {
+          if (e.parts.length > 1) whole.update(c as Buffer);
+          yield c as Buffer;
+        }
+        await done;
+      } catch (err) {
+        await done.catch(() => undefined);
+        throw err;
+      } finally {
+        stored.destroy();
+        plain.destroy();
+      }
+    }
+    if (e.parts.length > 1 && whole.digest('hex') !== e.sha256) throw new BundleError('BUNDLE_DIGEST_MISMATCH', `the parts of ${e.path} together do not match its SHA-256 in the index`);
+  }
+  return Readable.from(parts(), { objectMode: false, highWaterMark: 1 << 20 });
+}
+
+/** An entry's plain bytes in memory (the small ones: manifests, signatures, the layout's files). */
+export async function readWholeEntry(b: OpenedBundle2, e: IndexEntry, max: number): Promise<Buffer> {
+  if (e.size > max) throw new BundleError('BUNDLE_TOO_LARGE', `${e.path} has ${e.size} bytes, more than ${max}`);
+  const chunks: Buffer[] = [];
+  for await (const c of openEntry(b, e)) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
