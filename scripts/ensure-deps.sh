@@ -10,6 +10,8 @@ command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v skopeo >/dev/null || need+=(skopeo)
 command -v gpg >/dev/null || need+=(gnupg)
 command -v docker-compose >/dev/null || need+=(docker-compose)   # checks docker-compose.yml (no engine needed)
+command -v unzip >/dev/null || need+=(unzip)                      # the README's break-glass path, run by a test
+command -v jq >/dev/null || need+=(jq)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "airlock: missing Debian packages: ${need[*]}. Run as root, or: sudo apt-get install -y ${need[*]}" >&2

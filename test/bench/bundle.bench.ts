@@ -10,7 +10,7 @@ import { AIRLOCK, measureProcess, table } from './harness';
 const SIZES = (process.env.BENCH_BUNDLE_GIB ?? '1').split(',').map(Number);
 
 /**
- * Export of an image to an encrypted bundle and its import on the far side,
+ * Export of an image to an encrypted bundle (format 2) and its import on the far side,
  * beside skopeo + gpg doing the same: `skopeo copy docker:// oci-archive:` then
  * `gpg --encrypt --compress-algo none`, and `gpg -d` then `skopeo copy
  * oci-archive: docker://`. MB/s and peak RSS of each process.
@@ -56,8 +56,10 @@ async function one(gib: number): Promise<void> {
     const out = join(work, 'bundle');
     const env = { ...process.env };
     const ex = await measureProcess(process.execPath, [...AIRLOCK, 'bundle', 'export', '--channel', 'qa-to-prod', '--out', out, '--config', low.config.path], env);
-    const files = readdirSync(out).map((f) => join(out, f));
+    const files = readdirSync(out).filter((f) => f.endsWith('.zip')).map((f) => join(out, f));
     const bundleBytes = files.reduce((a, f) => a + statSync(f).size, 0);
+    // inspect reads the central directories and the index only
+    const insp = await measureProcess(process.execPath, [...AIRLOCK, 'bundle', 'inspect', ...files, '--config', high.config.path], env);
     const im = await measureProcess(process.execPath, [...AIRLOCK, 'bundle', 'import', ...files, '--config', high.config.path, '--receipt-dir', work], env);
 
     // skopeo + gpg: the same image, to an encrypted archive and back into a registry
@@ -77,7 +79,26 @@ async function one(gib: number): Promise<void> {
       ['export', ex.seconds, mbps(ex.seconds), ex.peakRssMiB.toFixed(0), `${skExport.toFixed(2)} (${s1.seconds.toFixed(1)} + ${g1.seconds.toFixed(1)})`, mbps(skExport), skExport / ex.seconds],
       ['import', im.seconds, mbps(im.seconds), im.peakRssMiB.toFixed(0), `${skImport.toFixed(2)} (${g2.seconds.toFixed(1)} + ${s2.seconds.toFixed(1)})`, mbps(skImport), skImport / im.seconds],
     ]);
+    console.log(`bundle inspect: ${insp.seconds.toFixed(2)} s (peak RSS ${insp.peakRssMiB.toFixed(0)} MiB), ${files.length} volume(s)`);
     console.log('airlock import also checks every volume, the signature and every entry, verifies and re-signs, and records it; skopeo+gpg does the transfer only.');
+    if (gib === SIZES[0]) {
+      // a second image of the same size: its import killed (SIGKILL) once half its blobs are in the registry, then run again
+      const img2 = await pushRandomImage({ url: qa.url, host: qa.host }, 'team/big2', '1', { layers: Array(layers).fill(128 << 20) });
+      await low.signInStage('qa', 'team/big2', img2.digest, img2.reference);
+      const r2 = await low.call('POST', '/api/v1/promotions', low.tokens.alice, { image: img2.reference, from: 'qa', to: 'prod' });
+      await low.call('POST', `/api/v1/promotions/${r2.body.id}/approve`, low.tokens.bob, {});
+      await low.waitFor(r2.body.id, low.tokens.alice, ['exporting'], 120_000);
+      const out2 = join(work, 'bundle2');
+      await measureProcess(process.execPath, [...AIRLOCK, 'bundle', 'export', '--channel', 'qa-to-prod', '--out', out2, '--config', low.config.path], env);
+      const files2 = readdirSync(out2).filter((f) => f.endsWith('.zip')).map((f) => join(out2, f));
+      const t0 = Date.now();
+      const killed = await measureProcess(process.execPath, [...AIRLOCK, 'bundle', 'import', ...files2, '--config', high.config.path, '--receipt-dir', work], { ...env, AIRLOCK_FAULT_AT: 'import:mid-push' }).then(
+        () => 'finished (the fault point was not reached)',
+        () => `killed after ${((Date.now() - t0) / 1000).toFixed(2)} s`,
+      );
+      const again = await measureProcess(process.execPath, [...AIRLOCK, 'bundle', 'import', ...files2, '--config', high.config.path, '--receipt-dir', work], env);
+      console.log(`import killed halfway (${killed}), then run again: ${again.seconds.toFixed(2)} s, ${(again.seconds / im.seconds).toFixed(2)}x a full import (peak RSS ${again.peakRssMiB.toFixed(0)} MiB)`);
+    }
   } finally {
     gpg.close();
     await low?.stop();

@@ -2,13 +2,14 @@ import { copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, wri
 import { request } from 'undici';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { startPipeline, Pipeline } from '../support/pipeline';
 import { startRegistry, TestRegistry } from '../support/registry';
 import { pushBlob, pushRandomImage } from '../support/images';
 import { skopeo, skopeoRawDigest } from '../support/skopeo';
 import { GpgHome } from '../support/gpg';
 import { airlock } from '../support/cli';
+import { readmeBlock } from '../support/readme';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 
@@ -162,7 +163,7 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     const broken = join(carried, 'broken');
     mkdirSync(broken);
     for (const f of readdirSync(media2)) copyFileSync(join(media2, f), join(broken, f));
-    const vol = readdirSync(broken).find((f) => f.endsWith('.001')) as string;
+    const vol = readdirSync(broken).find((f) => f.endsWith('.001.zip')) as string;
     writeFileSync(join(broken, vol), readFileSync(join(broken, vol)).subarray(0, 1000));
     const bad = await airlock(['bundle', 'import', ...readdirSync(broken).map((f) => join(broken, f)), '--config', high.config.path]);
     expect(bad.code).toBe(5);
@@ -170,31 +171,31 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     const refused = (await high.call('GET', '/api/v1/audit/events?action=bundle.import.refused', high.tokens.dave)).body.items;
     expect(refused.some((e: { details: { code: string } }) => e.details.code === 'BUNDLE_VOLUME_CORRUPT')).toBe(true);
 
-    // break-glass: stock gpg decrypts and verifies, tar unpacks, skopeo copies out of the OCI layout
+    // break-glass: the README's lines as they are (unzip, gpg, jq, sha256sum, skopeo), with the names of this test's media and registry
     await gpg.ok(['--import', join(low.dir, 'keys', 'qa.pub')]);
     await gpg.ok(['--passphrase', high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE, '--import', join(high.dir, 'keys', 'prod.key')]);
-    const joined = join(carried, 'bundle1.pgp');
-    writeFileSync(joined, Buffer.concat(readdirSync(media1).filter((f) => /\.\d{3}$/.test(f)).sort().map((f) => readFileSync(join(media1, f)))));
-    const dec = await gpg.run(['--passphrase', high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE, '--status-fd', '2', '--output', join(carried, 'bundle1.tar'), '--decrypt', joined]);
-    expect(dec.stderr).toContain(`VALIDSIG ${low.config.fingerprints.qa}`);
-    const unpacked = join(carried, 'unpacked');
-    mkdirSync(unpacked);
-    execFileSync('tar', ['-xf', join(carried, 'bundle1.tar'), '-C', unpacked]);
-    // skopeo 1.9 looks images up by name only among OCI-format manifests; with one image in the bundle no name is needed
-    await skopeo(['copy', `oci:${join(unpacked, 'oci')}`, `dir:${join(carried, 'rescued')}`]);
+    writeFileSync(join(carried, 'prod.pass'), high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE);
+    const rescueRef = `${prodRegistry.host}/team/rescued:1`;
+    const lines = readmeBlock('break-glass').replace('cd /media', `cd ${media1}`).replace('docker://prod.registry.example:5000/team/app:1.0', `--dest-tls-verify=false docker://${rescueRef}`); // this test's registry speaks plain HTTP
+    // gpg asks for the import key's passphrase on a terminal; here it reads it from a file
+    const script = `set -euo pipefail\ngpg() { command gpg --batch --pinentry-mode loopback --passphrase-file ${join(carried, 'prod.pass')} "$@"; }\n${lines}`;
+    const glass = spawnSync('bash', ['-c', script], { env: gpg.env, encoding: 'utf8' });
+    expect([glass.status, glass.stderr]).toEqual([0, expect.stringContaining('Good signature from "airlock qa"')]);
+    expect(await skopeoRawDigest(rescueRef)).toBe(first.img.digest);
+    const unpacked = media1;
+    await skopeo(['copy', `oci:${join(unpacked, 'layout', 'oci')}`, `dir:${join(carried, 'rescued')}`]);
     expect(readdirSync(join(carried, 'rescued'))).toContain('manifest.json');
 
     // ... and finished signed, with stock tools only, as the README shows: pushed, production's generated policy refuses it unsigned;
     // skopeo signs it with production's key (gpg) into production's lookaside folder, and the same policy accepts it
     const rescuedRef = `${prodRegistry.host}/team/rescued:1`;
     const underPolicy = () => skopeo(['--policy', join(high.dir, 'policy.json'), '--registries.d', join(high.dir, 'rd'), 'copy', '--src-tls-verify=false', `docker://${rescuedRef}`, `dir:${mkdtempSync(join(carried, 'cluster-'))}`]);
-    await skopeo(['copy', '--dest-tls-verify=false', `oci:${join(unpacked, 'oci')}`, `docker://${rescuedRef}`]);
+    await skopeo(['copy', '--dest-tls-verify=false', `oci:${join(unpacked, 'layout', 'oci')}`, `docker://${rescuedRef}`]);
     await expect(underPolicy()).rejects.toThrow(/signature/i);
     const signD = join(carried, 'sign.d');
     mkdirSync(signD);
     writeFileSync(join(signD, 'prod.yaml'), `docker:\n  ${prodRegistry.host}:\n    lookaside-staging: file://${join(high.dir, 'sigstore', 'prod')}\n`);
-    writeFileSync(join(carried, 'prod.pass'), high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE);
-    await skopeo(['copy', '--registries.d', signD, '--dest-tls-verify=false', '--sign-by', high.config.fingerprints.prod, '--sign-passphrase-file', join(carried, 'prod.pass'), `oci:${join(unpacked, 'oci')}`, `docker://${rescuedRef}`], { env: gpg.env });
+    await skopeo(['copy', '--registries.d', signD, '--dest-tls-verify=false', '--sign-by', high.config.fingerprints.prod, '--sign-passphrase-file', join(carried, 'prod.pass'), `oci:${join(unpacked, 'layout', 'oci')}`, `docker://${rescuedRef}`], { env: gpg.env });
     await underPolicy();
   });
 
@@ -364,5 +365,65 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     const rc = await airlock(['bundle', 'receipt', 'import', join(carried, 'resend-receipts2', readdirSync(join(carried, 'resend-receipts2'))[0]), '--config', low.config.path]);
     expect(rc.stdout).toMatch(/1 promotion imported/);
     expect(await state(crash)).toBe('imported');
+  });
+  it('format 2: a volume lost holds back only the images with entries in it; written again with --volumes, it finishes the bundle; a tampered entry lands nothing', async () => {
+    const a = await waitingForExport('team/vola', 300_000);
+    const b = await waitingForExport('team/volb', 2_500_000);
+    const out = join(carried, 'bundle-vol');
+    const ex = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out]);
+    expect(ex.code).toBe(0);
+    const planFile = readdirSync(out).find((f) => f.endsWith('.plan.json')) as string;
+    const plan = JSON.parse(readFileSync(join(out, planFile), 'utf8')) as { sequence: number; volumes: number; entries: { path: string; parts: { volume: number }[] }[] };
+    const volumesOf = (digest: string) => plan.entries.find((e) => e.path === `oci/blobs/sha256/${digest.slice(7)}`)?.parts.map((p) => p.volume) ?? [];
+    const lost = Math.max(...volumesOf(b.img.layers[0].digest));
+    expect(plan.entries.filter((e) => ![b.img.layers[0].digest].includes(`sha256:${e.path.split('/').pop()}`)).every((e) => e.parts.every((p) => p.volume !== lost))).toBe(true);
+    const media = join(carried, 'bundle-vol-media');
+    mkdirSync(media);
+    const volumeFile = (n: number) => readdirSync(out).find((f) => f.endsWith(`.${String(n).padStart(3, '0')}.zip`)) as string;
+    for (let n = 1; n <= plan.volumes; n++) if (n !== lost) copyFileSync(join(out, volumeFile(n)), join(media, volumeFile(n)));
+    const files = () => readdirSync(media).map((f) => join(media, f));
+
+    // inspect reads the central directories and the index only, and says what is missing
+    const insp = await airlock(['bundle', 'inspect', ...files(), '--config', high.config.path]);
+    expect(insp.stdout).toContain(`missing ${lost}`);
+    expect(insp.stdout).toMatch(/would import: yes, in part \(BUNDLE_INCOMPLETE: .*team\/volb:1 wait for volume/);
+    // the import takes the image whose entries are all here; the other waits
+    const part = await airlock(['bundle', 'import', ...files(), '--config', high.config.path, '--receipt-dir', carried]);
+    expect(part.code).not.toBe(0);
+    expect(part.stderr).toMatch(new RegExp(`BUNDLE_INCOMPLETE.*volume ${lost}`));
+    expect(await skopeoRawDigest(`${prodRegistry.host}/team/vola:1`)).toBe(a.img.digest);
+    await expect(skopeoRawDigest(`${prodRegistry.host}/team/volb:1`)).rejects.toThrow();
+    expect(high.api.runtime.audit.forPromotion(a.b.body.id).map((e) => e.action)).toContain('promotion.imported');
+    const partial = (await high.call('GET', '/api/v1/audit/events?action=bundle.import.partial', high.tokens.dave)).body.items;
+    expect(partial[0].details).toMatchObject({ missingVolumes: [lost], waiting: [`${prodRegistry.host}/team/volb:1`] });
+
+    // the low side writes the lost volume again: same index, new ciphertext
+    const before = readFileSync(join(out, volumeFile(lost)));
+    const again = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--sequence', String(plan.sequence), '--volumes', String(lost)]);
+    expect([again.code, again.stderr]).toEqual([0, '']);
+    const rewritten = again.stdout.trim().split('\n')[1];
+    expect(readFileSync(rewritten).equals(before)).toBe(false);
+    expect((await low.call('GET', '/api/v1/audit/events?action=bundle.volumes.rewritten', low.tokens.dave)).body.items).toHaveLength(1);
+
+    // a copy of it tampered in the middle of the layer: refused, and nothing of volb lands
+    const tampered = Buffer.from(readFileSync(rewritten));
+    tampered[Math.floor(tampered.length / 2)] ^= 0xff;
+    writeFileSync(join(media, volumeFile(lost)), tampered);
+    const bad = await airlock(['bundle', 'import', ...files(), '--config', high.config.path, '--receipt-dir', carried]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/BUNDLE_(CORRUPT|DIGEST_MISMATCH|DECRYPT_FAILED|INVALID)/);
+    await expect(skopeoRawDigest(`${prodRegistry.host}/team/volb:1`)).rejects.toThrow();
+    expect((await fetch(`${prodRegistry.url}/v2/team/volb/manifests/${b.img.digest}`, { method: 'HEAD' })).status).toBe(404);
+    expect((await fetch(`${prodRegistry.url}/v2/team/volb/blobs/${b.img.layers[0].digest}`, { method: 'HEAD' })).status).toBe(404);
+
+    // the good one finishes the bundle: every entry checks out, volb lands, the receipt is written
+    copyFileSync(rewritten, join(media, volumeFile(lost)));
+    const verified = await airlock(['bundle', 'inspect', '--verify', ...files(), '--config', high.config.path]);
+    expect(verified.stdout).toMatch(/all present; every entry of those present verified/);
+    const done = await airlock(['bundle', 'import', ...files(), '--config', high.config.path, '--receipt-dir', carried]);
+    expect([done.code, done.stderr]).toEqual([0, '']);
+    expect(await skopeoRawDigest(`${prodRegistry.host}/team/volb:1`)).toBe(b.img.digest);
+    expect(high.api.runtime.audit.forPromotion(a.b.body.id).filter((e) => e.action === 'promotion.imported')).toHaveLength(1);
+    expect(existsSync(join(carried, `airlock-qa-to-prod-${String(plan.sequence).padStart(6, '0')}.receipt`))).toBe(true);
   });
 });

@@ -24,16 +24,29 @@ abstract class ConfigCommand extends CommandRunner {
 
 @SubCommand({ name: 'export', description: 'Write one bundle holding every verified promotion waiting on a channel (signed, encrypted when the channel says so, in volumes)' })
 export class BundleExportCommand extends ConfigCommand {
-  async run(_p: string[], o: { channel?: string; out?: string; full?: boolean; resend?: true | string[]; config?: string }): Promise<void> {
+  async run(_p: string[], o: { channel?: string; out?: string; full?: boolean; resend?: true | string[]; config?: string; sequence?: number; volumes?: number[] }): Promise<void> {
     if (!o.channel) throw new AirlockError('INVALID_ARGUMENT', '--channel NAME is required');
+    if ((o.sequence === undefined) !== (o.volumes === undefined)) throw new AirlockError('INVALID_ARGUMENT', '--sequence N and --volumes LIST go together: they write again volumes of a bundle exported before');
+    if (o.volumes && (o.full || o.resend || o.out)) throw new AirlockError('INVALID_ARGUMENT', '--volumes writes volumes of an earlier bundle again, as they were; --full, --resend and --out are for a new bundle');
     const l = await local(o.config);
+    if (o.volumes) {
+      try {
+        const r = await l.exporter.rewriteVolumes(operator(), o.channel, o.sequence as number, o.volumes);
+        process.stdout.write(`bundle ${r.bundleId} sequence ${o.sequence}: ${count(r.volumes.length, 'volume')} written again\n`);
+        for (const v of r.volumes) process.stdout.write(`${r.dir}/${v.name}\n`);
+      } finally {
+        await l.close();
+      }
+      return;
+    }
     const progress = new ProgressReporter('exporting');
     try {
       const r = await l.exporter.export(operator(), o.channel, { full: o.full, resend: o.resend, outDir: o.out, onProgress: (d, t) => progress.update(d, t) });
       progress.stop();
       process.stdout.write(`bundle ${r.bundleId} sequence ${r.sequence}: ${count(r.images, 'image')}${r.resent ? ` (${r.resent} sent again)` : ''}, ${count(r.volumes.length, 'volume')}, ${(r.bytes / 2 ** 20).toFixed(1)} MiB${r.blobsLeftOut ? `, ${count(r.blobsLeftOut, 'blob')} left out (the far side has them)` : ''}\n`);
       for (const v of r.volumes) process.stdout.write(`${r.dir}/${v.name}\n`);
-      process.stdout.write(`${r.indexFile}\n`);
+      // format 1's volume index travels with the volumes; format 2's plan stays on this side (for --volumes)
+      if (r.indexFile.endsWith('.volumes.json')) process.stdout.write(`${r.indexFile}\n`);
     } finally {
       progress.stop();
       await l.close();
@@ -51,13 +64,24 @@ export class BundleExportCommand extends ConfigCommand {
   parseFull(): boolean {
     return true;
   }
+  @Option({ flags: '--sequence <n>', description: 'with --volumes: the bundle (of this channel) whose volumes to write again' })
+  parseSequence(v: string): number {
+    if (!/^[1-9][0-9]{0,8}$/.test(v)) throw new AirlockError('INVALID_ARGUMENT', `--sequence takes a bundle's sequence number, not ${JSON.stringify(v)}`);
+    return Number(v);
+  }
+  @Option({ flags: '--volumes <list>', description: 'write again these volumes (comma-separated numbers, e.g. 3,5) of the bundle --sequence names: lost or damaged media; same index and entries, new ciphertext' })
+  parseVolumes(v: string): number[] {
+    const list = v.split(',').map((x) => x.trim());
+    if (!list.length || list.some((x) => !/^[1-9][0-9]{0,2}$/.test(x))) throw new AirlockError('INVALID_ARGUMENT', `--volumes takes volume numbers separated by commas (3,5), not ${JSON.stringify(v)}`);
+    return list.map(Number);
+  }
   @Option({ flags: '--resend [ids]', description: 'send again exported promotions no receipt confirmed: every one, or those named (comma-separated ids); the channel resends those older than resendAfterHours by itself' })
   parseResend(v?: string): true | string[] {
     return typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : true;
   }
 }
 
-@SubCommand({ name: 'import', arguments: '<files...>', description: 'Import a bundle (its volumes and *.volumes.json): check everything, push, verify, re-sign, publish, and write a signed receipt' })
+@SubCommand({ name: 'import', arguments: '<files...>', description: 'Import a bundle (its .zip volumes; format 1: its volumes and *.volumes.json): check everything, push, verify, re-sign, publish, and write a signed receipt' })
 export class BundleImportCommand extends ConfigCommand {
   async run(files: string[], o: { config?: string; receiptDir?: string }): Promise<void> {
     const l = await local(o.config);
@@ -74,14 +98,16 @@ export class BundleImportCommand extends ConfigCommand {
   }
 }
 
-@SubCommand({ name: 'inspect', arguments: '<files...>', description: 'Show what a bundle holds and whether it would import, without importing' })
+@SubCommand({ name: 'inspect', arguments: '<files...>', description: 'Show what a bundle holds and whether it would import, without importing (format 2: reads the central directories and the index only)' })
 export class BundleInspectCommand extends ConfigCommand {
-  async run(files: string[], o: { config?: string }): Promise<void> {
+  async run(files: string[], o: { config?: string; verify?: boolean }): Promise<void> {
     const l = await local(o.config);
     try {
       // it exits 0 whenever it could read the bundle: "would import: no" is an answer, not a failure
-      const r = await l.importer.inspect(files);
+      const r = await l.importer.inspect(files, { verify: o.verify });
       const m = r.manifest;
+      const b = r.bundle;
+      const volumes = b.volumes === undefined ? [] : [`volumes: ${b.volumes}${b.missing?.length ? `, missing ${b.missing.join(', ')}` : ', all present'}${b.verifiedBytes !== undefined ? `; every entry of those present verified (${(b.verifiedBytes / 2 ** 20).toFixed(1)} MiB)` : ''}`];
       const head = m
         ? [
             `bundle ${m.id} (${m.format})`,
@@ -89,12 +115,17 @@ export class BundleInspectCommand extends ConfigCommand {
             `created ${m.created}, expires ${m.expires}, sender ${m.sender}`,
             ...m.images.map((i) => `  ${i.target} ${i.digest} requested by ${i.requester}, approved by ${i.approvals.map((a) => a.approver).join(', ') || 'nobody'}`),
             `${m.entries.length} entries, ${(m.entries.reduce((a, e) => a + e.size, 0) / 2 ** 20).toFixed(1)} MiB`,
+            ...volumes,
           ]
-        : [`bundle ${r.index.id}, channel ${r.index.channel}, sequence ${r.index.sequence}, ${count(r.index.volumes.length, 'volume')} (as the unsigned volume index says: nothing inside could be trusted)`];
-      process.stdout.write([...head, r.wouldImport ? 'would import: yes' : `would import: no (${r.problem?.code}: ${r.problem?.message})`, ''].join('\n'));
+        : [`bundle ${b.id ?? '(id inside)'}, channel ${b.channel}, sequence ${b.sequence}, format ${b.format}${b.volumes ? `, ${count(b.volumes, 'volume')}` : ''} (as the ${b.format === 1 ? 'unsigned volume index' : 'file names'} say: nothing inside could be trusted)`];
+      process.stdout.write([...head, r.wouldImport ? `would import: yes${r.problem ? `, in part (${r.problem.code}: ${r.problem.message})` : ''}` : `would import: no (${r.problem?.code}: ${r.problem?.message})`, ''].join('\n'));
     } finally {
       await l.close();
     }
+  }
+  @Option({ flags: '--verify', description: 'also read every entry of the volumes given and check its digest (format 2)' })
+  parseVerify(): boolean {
+    return true;
   }
 }
 

@@ -34,6 +34,8 @@ export const AUDIT_ACTIONS = {
   'bundle.exported': { what: 'a bundle was written', columns: ['stage', 'requestId'], details: ['jobId', 'bundleId', 'channel', 'sequence', 'volumes', 'bytes', 'images', 'full', 'blobsLeftOut', 'resent'] },
   'bundle.export.failed': { what: 'an export failed or was refused', columns: ['requestId'], details: ['jobId', 'channel', 'sequence', 'code', 'message'] },
   'bundle.resend': { what: 'a promotion exported but never confirmed by a receipt goes into the next bundle again, and why (named by the operator, or no receipt after resendAfterHours)', columns: ['promotionId', 'stage', 'image', 'digest', 'requestId'], details: ['channel', 'reason', 'jobId', 'bundleId', 'sequence', 'exportedAt'] },
+  'bundle.volumes.rewritten': { what: 'volumes of a format-2 bundle were written again (media lost or damaged): same index and entries, new ciphertext', columns: ['stage', 'requestId'], details: ['bundleId', 'channel', 'sequence', 'volumes'] },
+  'bundle.import.partial': { what: 'the images of a format-2 bundle whose entries were all in the volumes given were imported; the others wait for the volumes named', columns: ['stage', 'requestId'], details: ['bundleId', 'channel', 'sequence', 'imported', 'waiting', 'missingVolumes'] },
   'bundle.imported': { what: 'a bundle was imported on the high side', columns: ['stage', 'requestId'], details: ['bundleId', 'channel', 'sequence', 'images', 'sender'] },
   'bundle.import.refused': { what: 'an import was refused (nothing landed)', columns: ['requestId'], details: ['code', 'message', 'bundleId', 'files'] },
   'bundle.receipt': { what: 'a receipt from the high side was taken back', columns: ['requestId'], details: ['bundleId', 'channel', 'sequence', 'importer', 'promotions', 'blobs'] },

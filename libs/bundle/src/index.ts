@@ -8,3 +8,5 @@ export * from './bundle-index';
 export * from './zip-volume';
 export * from './zip-bundle-writer';
 export * from './zip-bundle-reader';
+export * from './bundle-files';
+export { PGP_THREADS } from './pgp-thread';

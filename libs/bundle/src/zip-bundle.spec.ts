@@ -8,6 +8,7 @@ import { PlannedEntry, rewriteVolumes, writeBundle2 } from './zip-bundle-writer'
 import { openBundle2, openEntry, readWholeEntry } from './zip-bundle-reader';
 import { openZipVolume } from './zip-volume';
 import { volumeName } from './bundle-index';
+import { locateBundle } from './bundle-files';
 
 async function key(name: string) {
   const { privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name }], format: 'object', config: { v6Keys: false } });
@@ -157,6 +158,13 @@ describe('bundle format 2: zip volumes, a signed index, entries sealed one by on
     ).rejects.toMatchObject({ code: 'BUNDLE_DIGEST_MISMATCH' });
   });
 
+  it('tells the formats apart by their files, and refuses volumes of two bundles or both formats given together', async () => {
+    await expect(locateBundle(['/m/airlock-qa-to-prod-000007.001.zip', '/m/airlock-qa-to-prod-000007.002.zip', '/m/airlock-qa-to-prod-000007.plan.json'])).resolves.toMatchObject({ format: 2, channel: 'qa-to-prod', sequence: 7, files: ['/m/airlock-qa-to-prod-000007.001.zip', '/m/airlock-qa-to-prod-000007.002.zip'] });
+    await expect(locateBundle(['/m/airlock-qa-to-prod-000007.001.zip', '/m/airlock-qa-to-prod-000008.002.zip'])).rejects.toMatchObject({ code: 'BUNDLE_INVALID', message: expect.stringContaining('two bundles') });
+    await expect(locateBundle(['/m/airlock-qa-to-prod-000007.001.zip', '/m/airlock-qa-to-prod-000007.pgp.001'])).rejects.toMatchObject({ code: 'BUNDLE_INVALID' });
+    await expect(locateBundle(['/m/other.zip'])).rejects.toMatchObject({ code: 'BUNDLE_INVALID' });
+  });
+
   describe('hostile volumes, refused by their structure before any entry is read', () => {
     const idx = Buffer.from('not read');
     const cases: [string, () => Buffer, string][] = [
@@ -169,10 +177,10 @@ describe('bundle format 2: zip volumes, a signed index, entries sealed one by on
       ['a local header that names another entry', () => craftZip([{ name: 'index.pgp', data: idx }, { name: 'e/000001', data: idx, localName: 'e/000002' }]), 'BUNDLE_INVALID'],
       ['a size that lies', () => craftZip([{ name: 'index.pgp', data: idx }, { name: 'e/000001', data: idx, centralSize: 1 << 30 }]), 'BUNDLE_INVALID'],
       ['overlapping entries', () => craftZip([{ name: 'index.pgp', data: idx }, { name: 'e/000001', data: idx }], { overlap: true }), 'BUNDLE_INVALID'],
-      ['an archive comment', () => craftZip([{ name: 'index.pgp', data: idx }], { comment: Buffer.alloc(40_000, 0x41) }), 'BUNDLE_INVALID'],
+      ['an archive comment', () => craftZip([{ name: 'index.pgp', data: idx }], { comment: Buffer.alloc(40_000, 0x41) }), 'BUNDLE_VOLUME_CORRUPT'],
       ['an extra field of absurd size', () => craftZip([{ name: 'index.pgp', data: idx }, { name: 'e/000001', data: idx, extra: Buffer.alloc(60_000) }]), 'BUNDLE_INVALID'],
-      ['data after the end record', () => craftZip([{ name: 'index.pgp', data: idx }], { trailing: Buffer.from('tail') }), 'BUNDLE_INVALID'],
-      ['a volume cut short', () => craftZip([{ name: 'index.pgp', data: idx }, { name: 'e/000001', data: Buffer.alloc(5000) }]).subarray(0, 3000), 'BUNDLE_INVALID'],
+      ['data after the end record', () => craftZip([{ name: 'index.pgp', data: idx }], { trailing: Buffer.from('tail') }), 'BUNDLE_VOLUME_CORRUPT'],
+      ['a volume cut short', () => craftZip([{ name: 'index.pgp', data: idx }, { name: 'e/000001', data: Buffer.alloc(5000) }]).subarray(0, 3000), 'BUNDLE_VOLUME_CORRUPT'],
     ];
     it.each(cases)('%s', async (_what, make, code) => {
       const file = join(dir, volumeName('qa-to-prod', 7, 1));

@@ -54,8 +54,8 @@ export async function openZipVolume(path: string, o: { maxEntries: number }): Pr
   const fh = await fs.open(path, 'r');
   try {
     const end = await readAt(fh, Math.max(0, size - 22), 22);
-    if (end.length < 22 || end.readUInt32LE(0) !== 0x06054b50) throw invalid(path, 'no zip end record in its last 22 bytes (cut short, a comment, or data after it)');
-    if (end.readUInt16LE(20) !== 0) throw invalid(path, 'the archive has a comment, which airlock never writes');
+    if (end.length < 22 || end.readUInt32LE(0) !== 0x06054b50 || end.readUInt16LE(20) !== 0)
+      throw new BundleError('BUNDLE_VOLUME_CORRUPT', `${path.split('/').pop()} does not end in a zip end record (cut short or damaged, or a comment or data after it, which airlock never writes)`);
     let dir: Awaited<ReturnType<typeof Open.file>>;
     try {
       dir = await (Open.file as (p: string, o: unknown) => ReturnType<typeof Open.file>)(path, { tailSize: 22 });

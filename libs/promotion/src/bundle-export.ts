@@ -12,7 +12,7 @@ import { PromotionStore, PromotionRow } from './promotion-store';
 import { PromotionService, Ctx } from './promotion.service';
 import { PromotionQueue } from './promotion-queue';
 import { ExportJob, ExportProgress, ExportWritten } from './queues';
-import { writeExport } from './export-write';
+import { rewriteExportVolumes, writeExport } from './export-write';
 
 /** What an export wrote. */
 export interface ExportResult {
@@ -92,6 +92,32 @@ export class BundleExporter {
       if (!isAirlockError(e) || e.code !== 'QUEUE_UNAVAILABLE') throw e;
     }
     return this.view(job.jobId);
+  }
+
+  /**
+   * Writes again the named volumes of a format-2 bundle exported before
+   * (media lost or damaged): same index, same entries, new ciphertext, in
+   * the folder the bundle was written to. Audited (`bundle.volumes.rewritten`).
+   */
+  async rewriteVolumes(ctx: Ctx, channelName: string, sequence: number, volumes: number[]): Promise<{ bundleId: string; dir: string; volumes: { name: string; size: number; sha256: string }[] }> {
+    const ch = channelOf(this.catalog, channelName);
+    const job = this.audited(ctx, channelName, () => {
+      const row = this.bundles.bySequence(ch.name, 'export', sequence);
+      if (!row) throw new AirlockError('NOT_FOUND', `channel ${ch.name} exported no bundle with sequence ${sequence}`);
+      const plan = this.jobs.planOfBundle(row.id);
+      if (!plan) throw new AirlockError('NOT_FOUND', `no export job of this side wrote bundle ${row.id}; its volumes cannot be written again here`);
+      if (!(JSON.parse(row.volumes) as { name: string }[]).every((v) => v.name.endsWith('.zip'))) throw new AirlockError('INVALID_ARGUMENT', `bundle ${ch.name} ${sequence} is format 1: its volumes are one stream and cannot be written again one by one (export its promotions again with --resend)`);
+      return plan;
+    });
+    try {
+      const written = await rewriteExportVolumes(job, volumes, { catalog: this.catalog, registries: this.registries });
+      this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.volumes.rewritten', stage: ch.config.from, requestId: ctx.requestId, details: { bundleId: job.bundleId, channel: ch.name, sequence, volumes: written.volumes } });
+      return { bundleId: job.bundleId, dir: written.dir, volumes: written.volumes };
+    } catch (e) {
+      return this.audited(ctx, channelName, () => {
+        throw e;
+      });
+    }
   }
 
   private audited<T>(ctx: Ctx, channelName: string, f: () => T): T {

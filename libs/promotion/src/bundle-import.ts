@@ -1,12 +1,13 @@
 import { mkdtempSync, promises as fs, readdirSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { AirlockError, faultPoint, isAirlockError, markAudited, processAlive } from '@airlock/common';
+import { AirlockError, faultPoint, isAirlockError, markAudited, processAlive, wasAudited } from '@airlock/common';
 import { AuditLog } from '@airlock/audit';
 import { Db } from '@airlock/database';
 import { CopyEngine, ImageReference, ManifestBlob, OciLayout, Registries, RegistryRepository, formatReference, manifestDigests, parseReference, putAttachment, putReferrers, walkImage } from '@airlock/oci';
 import { CarriedSigstoreStore, FileLookasideStore, IdentityRule } from '@airlock/signing';
-import { BundleAttachment, BundleManifest, VolumeIndex, checkVolumes, openBundle } from '@airlock/bundle';
+import { BundleAttachment, BundleManifest, LocatedBundle, OpenedBundle2, locateBundle, manifestOfIndex, missingFor, openBundle, openBundle2 } from '@airlock/bundle';
+import { CarriedEntries, stageSmallEntries, verifyEntries } from './bundle-import-v2';
 import { StageCatalog } from './stage-catalog';
 import { RegistrySigstoreStore } from './sigstore-tag-store';
 import { Channel, channelOf } from './channels';
@@ -19,6 +20,16 @@ import { PromotionStore } from './promotion-store';
 import { PromotionService } from './promotion.service';
 import { signReceipt } from './bundle-receipt';
 import { Ctx } from './promotion.service';
+
+/** What `bundle inspect` says of a bundle. */
+export interface InspectResult {
+  /** What the files say before anything is verified, completed from the signed index when it verified (format 2). */
+  bundle: { format: 1 | 2; channel: string; sequence: number; id?: string; volumes?: number; missing?: number[]; verifiedBytes?: number };
+  manifest?: BundleManifest;
+  wouldImport: boolean;
+  alreadyImported?: boolean;
+  problem?: { code: string; message: string };
+}
 
 export interface ImportResult {
   bundleId: string;
@@ -37,6 +48,8 @@ interface Opened {
   manifest: BundleManifest;
   staging: string;
   sender: string;
+  /** A format-2 bundle: its volumes, read entry by entry (blobs are not staged). */
+  carried?: CarriedEntries;
 }
 
 /** One image of a bundle, every check done: where it goes and what it is made of. */
@@ -45,13 +58,15 @@ interface CheckedImage {
   dst: ImageReference;
   verified: VerifiedImage;
   /** What the bundle carried attached to this image's manifests, each manifest read (digest-checked) from the layout. */
-  attachments: { att: BundleAttachment; manifest: ManifestBlob }[];
+  attachments: { att: BundleAttachment; manifest: ManifestBlob; blobs: { digest: string; size: number; mediaType: string }[] }[];
 }
 
-/** What the checks found: a bundle imported before (nothing to do), or the images to land. */
+/** What the checks found: a bundle imported before (nothing to do), or the images to land, and those waiting for volumes not given. */
 interface Plan {
   again: boolean;
   images: CheckedImage[];
+  /** Images (their targets) with an entry in a volume not given, and those volumes. */
+  waiting: { targets: string[]; volumes: number[] };
 }
 
 /**
@@ -96,18 +111,27 @@ export class BundleImporter {
     return root;
   }
 
-  /** Verifies and extracts into staging; the caller removes `staging`. */
-  private async open(ch: Channel, files: string[], volumes: string[], index: Awaited<ReturnType<typeof checkVolumes>>['index'], onProgress?: (bytes: number, total: number) => void): Promise<Opened> {
+  /** Verifies and extracts into staging (format 2: the index, then the small entries of the volumes given); the caller removes `staging`. */
+  private async open(ch: Channel, located: LocatedBundle, onProgress?: (bytes: number, total: number) => void): Promise<Opened> {
     const trusted = await ch.trustedSenders();
     if (!trusted.length) throw new AirlockError('KEY_MISSING', `channel ${ch.name} pins no sender key (trustedSenders); refusing every bundle`);
     const decryptionKeys = [await ch.importKey()];
     const staging = mkdtempSync(join(this.stagingRoot(), `import-${process.pid}-`));
     try {
-      const { manifest, senderFingerprint } = await openBundle(volumes, index, { staging: join(staging, 'x'), trustedSenders: trusted, decryptionKeys, requireEncrypted: ch.config.encrypt, onProgress });
-      if (manifest.channel !== ch.name || manifest.source !== ch.config.from || manifest.target !== ch.config.to) throw new AirlockError('BUNDLE_INVALID', `bundle is for ${manifest.channel} (${manifest.source} -> ${manifest.target}), not this channel`);
-      if (manifest.id !== index.id || manifest.sequence !== index.sequence || manifest.channel !== index.channel) throw new AirlockError('BUNDLE_INVALID', 'the volume index names another bundle than the signed bundle.json');
-      if (manifest.sender !== senderFingerprint) throw new AirlockError('BUNDLE_INVALID', 'bundle.json names another sender than the key that signed it');
-      return { ch, manifest, staging, sender: senderFingerprint };
+      let opened: Opened;
+      if (located.format === 2) {
+        const b: OpenedBundle2 = await openBundle2(located.files, { trustedSenders: trusted, decryptionKeys, requireEncrypted: ch.config.encrypt });
+        if (b.index.channel !== located.channel || b.index.sequence !== located.sequence) throw new AirlockError('BUNDLE_INVALID', 'the volumes are named for another bundle than the signed index');
+        opened = { ch, manifest: manifestOfIndex(b.index), staging, sender: b.sender, carried: await stageSmallEntries(b, join(staging, 'x')) };
+      } else {
+        const { manifest, senderFingerprint } = await openBundle(located.volumes, located.index, { staging: join(staging, 'x'), trustedSenders: trusted, decryptionKeys, requireEncrypted: ch.config.encrypt, onProgress });
+        if (manifest.id !== located.id || manifest.sequence !== located.sequence || manifest.channel !== located.channel) throw new AirlockError('BUNDLE_INVALID', 'the volume index names another bundle than the signed bundle.json');
+        opened = { ch, manifest, staging, sender: senderFingerprint };
+      }
+      const m = opened.manifest;
+      if (m.channel !== ch.name || m.source !== ch.config.from || m.target !== ch.config.to) throw new AirlockError('BUNDLE_INVALID', `bundle is for ${m.channel} (${m.source} -> ${m.target}), not this channel`);
+      if (m.sender !== opened.sender) throw new AirlockError('BUNDLE_INVALID', `the bundle's ${located.format === 2 ? 'index' : 'bundle.json'} names another sender than the key that signed it`);
+      return opened;
     } catch (e) {
       await fs.rm(staging, { recursive: true, force: true });
       throw e;
@@ -139,7 +163,7 @@ export class BundleImporter {
    */
   private async check(o: Opened): Promise<Plan> {
     const { ch, manifest: m } = o;
-    if (this.checkFreshness(ch, m)) return { again: true, images: [] };
+    if (this.checkFreshness(ch, m)) return { again: true, images: [], waiting: { targets: [], volumes: [] } };
     const to = this.catalog.get(ch.config.to);
     const arrival = to.config.from.find((f) => f.stage === ch.config.from);
     if (!arrival) throw new AirlockError('PROMOTION_ROUTE_UNKNOWN', `stage ${to.name} does not accept images from ${ch.config.from}`);
@@ -149,6 +173,9 @@ export class BundleImporter {
     const carriedSigstore = new CarriedSigstoreStore(join(o.staging, 'x', 'sigstore'));
     const targets = new Set<string>();
     const images: CheckedImage[] = [];
+    const waiting = { targets: [] as string[], volumes: new Set<number>() };
+    // what the bundle carries of a blob: staged (format 1), or listed in the index and in the volumes given (format 2)
+    const carries = async (b: { digest: string; size: number; mediaType: string }): Promise<boolean> => (o.carried ? o.carried.hasBlob(b) : layout.hasBlob(b));
     for (const img of m.images) {
       const src = parseReference(img.source, { defaultTag: false });
       const dst = parseReference(img.target, { defaultTag: false });
@@ -156,6 +183,13 @@ export class BundleImporter {
       if (!mapped || formatReference(mapped) !== formatReference(dst)) throw new AirlockError('BUNDLE_INVALID', `${img.target} is not where this side maps ${img.source}`);
       if (targets.has(img.target)) throw new AirlockError('BUNDLE_INVALID', `the bundle lists ${img.target} twice`);
       targets.add(img.target);
+      // format 2 with volumes missing: an image with any entry in them waits for them (checked once they are given)
+      const wait = o.carried && (await o.carried.waitsFor(layout, img.digest, src.repository, this.registries.client(dst.registry), dst.repository));
+      if (wait?.length) {
+        waiting.targets.push(img.target);
+        wait.forEach((v) => waiting.volumes.add(v));
+        continue;
+      }
       const policy = { trustedKeys: trust.openpgp, sigstoreKeys: trust.sigstore, sigstoreStore: carriedSigstore, identityRule: arrival.identityRule as IdentityRule, reference: img.source, repository: src.repository, store: carried, signer: `stage ${ch.config.from} (carried in the bundle)` };
       let verified: VerifiedImage;
       try {
@@ -172,7 +206,7 @@ export class BundleImporter {
       for (const b of graph.blobs) {
         let inBundle: boolean;
         try {
-          inBundle = await layout.hasBlob(b);
+          inBundle = await carries(b);
         } catch (e) {
           throw new AirlockError('BUNDLE_DIGEST_MISMATCH', `${img.target}: ${(e as Error).message}`);
         }
@@ -193,39 +227,46 @@ export class BundleImporter {
           throw e;
         }
         if (manifest.mediaType !== att.mediaType || manifest.bytes.length !== att.size) throw new AirlockError('BUNDLE_INVALID', `bundle.json describes attachment ${att.manifest} of ${img.target} otherwise than its manifest`);
-        for (const b of blobs) if (!(await layout.hasBlob(b)) && !(await client.hasBlob(dst.repository, b.digest))) throw new AirlockError('BUNDLE_INCOMPLETE', `blob ${b.digest} of an attachment of ${img.target} is neither in the bundle nor in ${dst.registry}/${dst.repository}`);
-        attachments.push({ att, manifest });
+        for (const b of blobs) if (!(await carries(b)) && !(await client.hasBlob(dst.repository, b.digest))) throw new AirlockError('BUNDLE_INCOMPLETE', `blob ${b.digest} of an attachment of ${img.target} is neither in the bundle nor in ${dst.registry}/${dst.repository}`);
+        attachments.push({ att, manifest, blobs });
       }
       images.push({ image: img, dst, verified, attachments });
     }
     const listed = new Set(images.flatMap((c) => manifestDigests(c.verified.graph)));
-    const stray = (m.attachments ?? []).find((a) => !listed.has(a.subject));
+    const stray = waiting.targets.length ? undefined : (m.attachments ?? []).find((a) => !listed.has(a.subject));
     if (stray) throw new AirlockError('BUNDLE_INVALID', `bundle.json lists an attachment of ${stray.subject}, which is none of the bundle's images`);
-    return { again: false, images };
+    return { again: false, images, waiting: { targets: waiting.targets, volumes: [...waiting.volumes].sort((a, b) => a - b) } };
   }
 
   /**
    * Every check the import makes, without the claim and without writing to
    * a registry: every refusal is reported (`problem`), from the sender to the
-   * last image's signatures. Only a bundle whose volume index cannot be read
-   * at all is an error; before the sender is verified, what it names comes
-   * from the unsigned volume index, and `manifest` is absent.
+   * last image's signatures. Only files that are no bundle at all are an
+   * error. Before the sender is verified, what `bundle` names comes from the
+   * file names (format 2) or the unsigned volume index (format 1), and
+   * `manifest` is absent. A format-2 bundle is read by its central
+   * directories and its index only; `verify` also reads every entry of the
+   * volumes given through its checks.
    */
-  async inspect(files: string[]): Promise<{ index: VolumeIndex; manifest?: BundleManifest; wouldImport: boolean; alreadyImported?: boolean; problem?: { code: string; message: string } }> {
-    const { index, volumes } = await checkVolumes(files, { hash: false });
+  async inspect(files: string[], o: { verify?: boolean } = {}): Promise<InspectResult> {
+    const located = await locateBundle(files);
+    const bundle: InspectResult['bundle'] = { format: located.format, channel: located.channel, sequence: located.sequence, ...(located.format === 1 ? { id: located.id, volumes: located.index.volumes.length, missing: [] } : {}) };
     let opened: Opened;
     try {
-      opened = await this.open(channelOf(this.catalog, index.channel), files, volumes, index);
+      opened = await this.open(channelOf(this.catalog, located.channel), located);
     } catch (e) {
       if (!isAirlockError(e)) throw e;
-      return { index, wouldImport: false, problem: { code: e.code, message: e.message } };
+      return { bundle, wouldImport: false, problem: { code: e.code, message: e.message } };
     }
     try {
+      if (opened.carried) Object.assign(bundle, { id: opened.manifest.id, volumes: opened.carried.bundle.index.volumes, missing: opened.carried.bundle.missing });
+      if (o.verify && opened.carried) bundle.verifiedBytes = await verifyEntries(opened.carried.bundle);
       const plan = await this.check(opened);
-      return { index, manifest: opened.manifest, wouldImport: !plan.again, alreadyImported: plan.again, ...(plan.again ? { problem: { code: 'BUNDLE_REPLAY', message: 'this bundle was imported already; importing it again changes nothing' } } : {}) };
+      const waiting = plan.waiting.targets.length ? { problem: { code: 'BUNDLE_INCOMPLETE', message: `${plan.waiting.targets.join(', ')} wait for volume ${plan.waiting.volumes.join(', ')}, not given; the other images would import` } } : {};
+      return { bundle, manifest: opened.manifest, wouldImport: !plan.again && plan.images.length > 0, alreadyImported: plan.again, ...(plan.again ? { problem: { code: 'BUNDLE_REPLAY', message: 'this bundle was imported already; importing it again changes nothing' } } : waiting) };
     } catch (e) {
       if (!isAirlockError(e)) throw e;
-      return { index, manifest: opened.manifest, wouldImport: false, problem: { code: e.code, message: e.message } };
+      return { bundle, manifest: opened.manifest, wouldImport: false, problem: { code: e.code, message: e.message } };
     } finally {
       await fs.rm(opened.staging, { recursive: true, force: true });
     }
@@ -241,15 +282,15 @@ export class BundleImporter {
   async start(ctx: Ctx, files: string[], o: { cleanup?(): Promise<void> } = {}): Promise<BundleJobView> {
     let job: { jobId: string; channel: string };
     try {
-      const { index } = await checkVolumes(files, { hash: false });
-      const ch = channelOf(this.catalog, index.channel);
+      const located = await locateBundle(files);
+      const ch = channelOf(this.catalog, located.channel);
       job = { jobId: randomUUID(), channel: ch.name };
       this.db
         .transaction(() => {
           const active = this.jobs.active(ch.name, 'import');
           if (active && !abandoned(active)) throw new AirlockError('BUNDLE_IMPORT_BUSY', `another import of channel ${ch.name} is running (sequence ${active.sequence}, started by ${active.requested_by} at ${active.created_at}); try again when it has finished`);
           if (active) this.jobs.finish(active.id, { state: 'failed', code: 'INTERNAL', message: `the process that ran it (${active.runner}) is gone` });
-          this.jobs.insertImport({ jobId: job.jobId, channel: ch.name, sequence: index.sequence, bundleId: index.id, files: files.map((f) => basename(f)), runner: localRunner(), requestedBy: ctx.principal.user, requestId: ctx.requestId });
+          this.jobs.insertImport({ jobId: job.jobId, channel: ch.name, sequence: located.sequence, bundleId: located.format === 1 ? located.id : '', files: files.map((f) => basename(f)), runner: localRunner(), requestedBy: ctx.principal.user, requestId: ctx.requestId });
         })
         .immediate();
     } catch (e) {
@@ -277,19 +318,29 @@ export class BundleImporter {
     let opened: Opened | undefined;
     let lock: ChannelLock | undefined;
     try {
-      // presence and sizes now; every volume's SHA-256 on the one pass that decrypts and extracts
-      const { index, volumes } = await checkVolumes(files, { hash: false });
-      const ch = channelOf(this.catalog, index.channel);
+      // format 1: presence and sizes now, every volume's SHA-256 on the one pass that decrypts and extracts; format 2: the names now, the index first when opened
+      const located = await locateBundle(files);
+      const ch = channelOf(this.catalog, located.channel);
       lock = ChannelLock.acquire(this.db, ch.name, 'import');
       const started = new Date().toISOString();
-      opened = await this.open(ch, files, volumes, index, o.onProgress);
+      opened = await this.open(ch, located, o.onProgress);
       const plan = await this.check(opened);
       faultPoint('import:checked');
-      if (!plan.again) await this.land(ctx, opened, plan, { started, finished: new Date().toISOString() });
+      if (!plan.again && plan.images.length) await this.land(ctx, opened, plan, { started, finished: new Date().toISOString() });
       faultPoint('import:committed');
+      if (plan.waiting.targets.length) {
+        const m = opened.manifest;
+        const e = new AirlockError('BUNDLE_INCOMPLETE', `${plan.waiting.targets.length} of ${m.images.length} images wait for volume ${plan.waiting.volumes.join(', ')} (not given): ${plan.waiting.targets.join(', ')}; ${plan.images.length ? 'the others are imported; ' : ''}import again with ${plan.waiting.volumes.length > 1 ? 'those volumes' : 'that volume'} to finish the bundle`, { missingVolumes: plan.waiting.volumes });
+        // some images landed: not a refusal, the first part of an import that the missing volumes finish
+        if (plan.images.length) {
+          this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.import.partial', stage: m.target, requestId: ctx.requestId, details: { bundleId: m.id, channel: m.channel, sequence: m.sequence, imported: plan.images.map((c) => c.image.target), waiting: plan.waiting.targets, missingVolumes: plan.waiting.volumes } });
+          markAudited(e);
+        }
+        throw e;
+      }
       return await this.writeReceipt(ctx, opened, plan, o.receiptDir);
     } catch (e) {
-      if (isAirlockError(e)) {
+      if (isAirlockError(e) && !wasAudited(e)) {
         this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.import.refused', requestId: ctx.requestId, details: { code: e.code, message: e.message, bundleId: opened?.manifest.id ?? null, files: files.map((f) => f.split('/').pop()) } });
         markAudited(e);
       }
@@ -312,6 +363,9 @@ export class BundleImporter {
     const layout = new OciLayout(join(o.staging, 'x', 'oci'));
     const engine = new CopyEngine(this.registries);
     const times = { verify: { started: stagedAt.started, finished: stagedAt.finished }, copy: { started: new Date().toISOString(), finished: '' }, sign: { started: '', finished: '' }, publish: { started: '', finished: '' } };
+    // format 2: the carried blobs first, each decrypted and checked as it streams into the registry (nothing refers to them yet)
+    const pushed = o.carried ? await o.carried.push(plan.images.map((c) => ({ dst: new RegistryRepository(this.registries.client(c.dst.registry), c.dst.repository), blobs: c.verified.graph.blobs }))) : undefined;
+    if (o.carried) await o.carried.push(plan.images.map((c) => ({ dst: new RegistryRepository(this.registries.client(c.dst.registry), c.dst.repository), blobs: c.attachments.flatMap((a) => a.blobs) })));
     // by digest only: the tag comes after the signature is published
     const copied = new Map<string, Awaited<ReturnType<CopyEngine['copy']>>>();
     for (const c of plan.images) copied.set(c.image.promotionId, await engine.copy(layout, new RegistryRepository(this.registries.client(c.dst.registry), c.dst.repository), { top: c.verified.graph.top }));
@@ -351,7 +405,9 @@ export class BundleImporter {
       .transaction(() => {
         // the sequence once more, inside the transaction that advances it
         if (this.checkFreshness(ch, m)) return;
-        this.bundles.record('import', m, { volumes: [], bytes: m.entries.reduce((a, e) => a + e.size, 0) });
+        // a bundle some of whose images wait for volumes not given is recorded when the last of them lands
+        const complete = !plan.waiting.targets.length;
+        if (complete) this.bundles.record('import', m, { volumes: [], bytes: m.entries.reduce((a, e) => a + e.size, 0) });
         for (const c of plan.images) {
           const img = c.image;
           if (store.get(img.promotionId)) continue;
@@ -361,14 +417,14 @@ export class BundleImporter {
           for (const a of img.approvals) store.addApproval({ promotion_id: img.promotionId, approver: a.approver, role: a.role, comment: a.comment, created_at: a.at });
           const copy = copied.get(img.promotionId);
           store.recordStep(img.promotionId, 1, 'verify', times.verify.started, times.verify.finished, { keys: keysOf(c.verified), manifests: c.verified.graph.manifests.length, from: 'bundle' });
-          store.recordStep(img.promotionId, 1, 'copy', times.copy.started, times.copy.finished, copy && { bytesMoved: copy.bytesMoved, blobsCopied: copy.blobsCopied, blobsSkipped: copy.blobsSkipped, blobsMounted: copy.blobsMounted });
+          store.recordStep(img.promotionId, 1, 'copy', times.copy.started, times.copy.finished, copy && { bytesMoved: copy.bytesMoved, blobsCopied: copy.blobsCopied, blobsSkipped: copy.blobsSkipped, blobsMounted: copy.blobsMounted, ...(pushed ? { fromVolumes: pushed } : {}) });
           store.recordStep(img.promotionId, 1, 'sign', times.sign.started, times.sign.finished, { new: prepared[plan.images.indexOf(c)].fresh });
           store.recordStep(img.promotionId, 1, 'publish', times.publish.started, times.publish.finished, { signatures: signatures.get(img.promotionId) });
           const approved = this.service.transition(ctx, row, 'approve', {}, { approvals: img.approvals.map((a) => a.approver), carriedBy: m.id });
           this.service.transition(ctx, approved, 'arrive', { bytes_done: copy?.bytesMoved ?? 0 }, { bundleId: m.id, channel: ch.name, sequence: m.sequence });
           this.audit.append({ actor: importer, role: ctx.principal.roles[0], action: 'promotion.imported', promotionId: img.promotionId, stage: m.target, image: img.target, digest: img.digest, requestId: ctx.requestId, details: { bundleId: m.id, channel: ch.name, sequence: m.sequence, sender: m.sender, source: img.source, requester: img.requester, requestedAt: img.requestedAt, reason: img.reason, approvals: img.approvals } });
         }
-        this.audit.append({ actor: importer, role: ctx.principal.roles[0], action: 'bundle.imported', stage: m.target, requestId: ctx.requestId, details: { bundleId: m.id, channel: ch.name, sequence: m.sequence, images: m.images.length, sender: m.sender } });
+        if (complete) this.audit.append({ actor: importer, role: ctx.principal.roles[0], action: 'bundle.imported', stage: m.target, requestId: ctx.requestId, details: { bundleId: m.id, channel: ch.name, sequence: m.sequence, images: m.images.length, sender: m.sender } });
       })
       .immediate();
   }

@@ -67,6 +67,12 @@ export class BundleJobStore {
     return j?.kind === 'export' ? (JSON.parse(j.plan) as ExportJob) : undefined;
   }
 
+  /** What the export job that wrote a bundle was planned to carry (undefined when no export job wrote it). */
+  planOfBundle(bundleId: string): ExportJob | undefined {
+    const j = statement(this.db, "SELECT plan FROM bundle_jobs WHERE kind = 'export' AND bundle_id = ? AND state = 'completed'").get(bundleId) as { plan: string } | undefined;
+    return j && (JSON.parse(j.plan) as ExportJob);
+  }
+
   /** The channel's export (or import) that is queued or running, if any. */
   active(channel: string, kind: BundleJobRow['kind'] = 'export'): BundleJobRow | undefined {
     return statement(this.db, "SELECT * FROM bundle_jobs WHERE channel = ? AND kind = ? AND state IN ('queued', 'running')").get(channel, kind) as BundleJobRow | undefined;

@@ -16,13 +16,13 @@ import { Roles } from '../auth/roles.decorator';
 import type { AuthedRequest } from '../auth/token.guard';
 import { requestIdOf } from '../errors/domain-exception.filter';
 
-const UPLOAD_NAME = /^airlock-[a-z0-9-]+-\d{6}\.(pgp\.\d{3}|volumes\.json)$/;
+const UPLOAD_NAME = /^airlock-[a-z0-9-]+-\d{6}\.(\d{3}\.zip|pgp\.\d{3}|volumes\.json)$/;
 
 export class ImportBundleDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(10_000)
-  @Matches(UPLOAD_NAME, { each: true, message: 'files must be names of uploaded volumes (airlock-<channel>-<seq>.pgp.NNN or .volumes.json)' })
+  @Matches(UPLOAD_NAME, { each: true, message: 'files must be names of uploaded volumes (airlock-<channel>-<seq>.NNN.zip; format 1: .pgp.NNN and .volumes.json)' })
   files!: string[];
 }
 
@@ -100,7 +100,7 @@ export class BundlesController {
   @Put('bundles/uploads/:name')
   @Roles('operator')
   async upload(@Req() req: AuthedRequest, @Param('name') name: string): Promise<object> {
-    if (!UPLOAD_NAME.test(name)) throw new AirlockError('INVALID_ARGUMENT', 'upload name must be airlock-<channel>-<seq>.pgp.NNN or airlock-<channel>-<seq>.volumes.json');
+    if (!UPLOAD_NAME.test(name)) throw new AirlockError('INVALID_ARGUMENT', 'upload name must be airlock-<channel>-<seq>.NNN.zip (format 1: airlock-<channel>-<seq>.pgp.NNN or .volumes.json)');
     const dir = this.uploadDir();
     mkdirSync(dir, { recursive: true });
     const tmp = join(dir, `.${name}.${process.pid}.${Date.now()}`);
@@ -162,7 +162,9 @@ export class BundlesController {
   async volume(@Param('id') id: string, @Param('name') name: string, @Res() res: Response): Promise<void> {
     const b = this.bundles.byId(id, 'export');
     if (!b) throw new AirlockError('NOT_FOUND', 'no exported bundle with that id');
-    const names = [...(JSON.parse(b.volumes) as { name: string }[]).map((v) => v.name), `airlock-${b.channel}-${String(b.sequence).padStart(6, '0')}.volumes.json`];
+    const volumes = (JSON.parse(b.volumes) as { name: string }[]).map((v) => v.name);
+    // a format-1 bundle has its volume index beside the volumes; a format-2 volume carries its own
+    const names = volumes.some((v) => v.endsWith('.zip')) ? volumes : [...volumes, `airlock-${b.channel}-${String(b.sequence).padStart(6, '0')}.volumes.json`];
     if (!names.includes(name)) throw new AirlockError('NOT_FOUND', 'no such volume in that bundle');
     const path = join(channelOf(this.catalog, b.channel).dir, name);
     if (!existsSync(path)) throw new AirlockError('NOT_FOUND', 'the volume is no longer in the channel folder');

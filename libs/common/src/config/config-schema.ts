@@ -115,6 +115,10 @@ export const channelSchema = z
     trustedSenders: z.array(z.string().min(1)).default([]).describe('High side: pinned sender public keys.'),
     importKey: signingKeySchema.optional().describe('High side: key that decrypts bundles and signs receipts (default: the target stage key).'),
     volumeSizeMiB: z.number().int().min(1).max(1 << 20).default(4096).describe('Largest volume, for the media.'),
+    bundleFormat: z
+      .union([z.literal(1), z.literal(2)])
+      .default(2)
+      .describe('Low side: 2 writes zip volumes that each carry the signed index, entries sealed one by one (each volume checked and imported alone); 1 the single OpenPGP stream cut into volumes, for a far side that runs an airlock older than format 2.'),
     lifetimeHours: z.number().int().min(1).max(24 * 365).default(168).describe('Bundles expire after this.'),
     resendAfterHours: z
       .number()
