@@ -7,7 +7,8 @@ import { Writable } from 'node:stream';
 export interface VolumeInfo {
   name: string;
   size: number;
-  sha256: string;
+  /** Format 1's volumes only: a format-2 volume is checked entry by entry against the signed index. */
+  sha256?: string;
 }
 
 /**

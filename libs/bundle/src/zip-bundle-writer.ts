@@ -44,6 +44,21 @@ const sealedSize = (plain: number, recipients: number) => (recipients ? plain + 
 /** The largest plain part whose sealed form fits `room`. */
 const plainFitting = (room: number, recipients: number) => (recipients ? Math.floor(((room - SEAL_FIXED - SEAL_PER_RECIPIENT * recipients) * 512) / 513) : room);
 
+/** A bundle larger than this is written as several volumes, so that each sealing thread writes one. */
+export const PARALLEL_ABOVE = 256 << 20;
+
+/**
+ * How large the volumes are made: `max` (volumeSizeMiB), or smaller for a
+ * bundle larger than PARALLEL_ABOVE, so that there are at least as many
+ * volumes as sealing threads: volumes are written side by side (a zip is
+ * written in order), and the threads seal in parallel only across volumes.
+ */
+function volumeBytes(entries: PlannedEntry[], max: number, reserve: number, recipients: number): number {
+  const total = entries.reduce((a, e) => a + ZIP_PER_PART + sealedSize(e.size, recipients), 0);
+  if (total <= PARALLEL_ABOVE || PGP_THREADS < 2) return max;
+  return Math.min(max, Math.ceil(total / PGP_THREADS) + reserve + (1 << 20));
+}
+
 /**
  * Places the entries into volumes: the small ones first, whole (one that
  * does not fit the room left opens the next volume), then the blobs, a blob
@@ -129,7 +144,7 @@ export async function writeBundle2(o: WriteBundle2Options): Promise<{ base: stri
   // the index lies in every volume: its room is reserved from a first estimate, and the placing redone if the sealed index turns out larger
   let reserve = 64 << 10;
   for (;;) {
-    const placed = placeEntries(o.entries, { maxVolumeBytes: o.maxVolumeBytes, reserve, recipients });
+    const placed = placeEntries(o.entries, { maxVolumeBytes: volumeBytes(o.entries, o.maxVolumeBytes, reserve, recipients), reserve, recipients });
     for (const e of placed.entries) if (e.parts.length > 1) await hashParts(e, o.open);
     const index: BundleIndex = { format: BUNDLE_FORMAT_2, ...o.header, encrypted: recipients > 0, volumes: placed.volumes, entries: placed.entries };
     const sealedIndex = await sealIndex(index, o);

@@ -20,7 +20,7 @@ export interface ExportResult {
   channel: string;
   sequence: number;
   dir: string;
-  volumes: { name: string; size: number; sha256: string }[];
+  volumes: { name: string; size: number; sha256?: string }[];
   indexFile: string;
   images: number;
   /** Of the images, those an earlier bundle carried that no receipt confirmed. */
@@ -99,7 +99,7 @@ export class BundleExporter {
    * (media lost or damaged): same index, same entries, new ciphertext, in
    * the folder the bundle was written to. Audited (`bundle.volumes.rewritten`).
    */
-  async rewriteVolumes(ctx: Ctx, channelName: string, sequence: number, volumes: number[]): Promise<{ bundleId: string; dir: string; volumes: { name: string; size: number; sha256: string }[] }> {
+  async rewriteVolumes(ctx: Ctx, channelName: string, sequence: number, volumes: number[]): Promise<{ bundleId: string; dir: string; volumes: { name: string; size: number; sha256?: string }[] }> {
     const ch = channelOf(this.catalog, channelName);
     const job = this.audited(ctx, channelName, () => {
       const row = this.bundles.bySequence(ch.name, 'export', sequence);

@@ -94,7 +94,14 @@ export class CarriedEntries {
     const next = async (): Promise<void> => {
       for (let w = work.shift(); w; w = work.shift()) {
         const entry = w.entry;
-        const outcome = await copyBlob({ open: async () => ({ body: openEntry(this.bundle, entry), size: entry.size }), dst: w.dst.client, dstRepository: w.dst.repository }, w.blob);
+        let outcome: Awaited<ReturnType<typeof copyBlob>>;
+        try {
+          // the copy engine checks the blob's digest as it streams, holding back its last chunk: the part is held to its size here
+          outcome = await copyBlob({ open: async () => ({ body: openEntry(this.bundle, entry, { digestCheckedByConsumer: true }), size: entry.size }), dst: w.dst.client, dstRepository: w.dst.repository }, w.blob);
+        } catch (e) {
+          if (isAirlockError(e) && e.code === 'BLOB_DIGEST_MISMATCH') throw new AirlockError('BUNDLE_DIGEST_MISMATCH', `${entry.path} (${entry.parts.map((p) => `${p.entry} in volume ${p.volume}`).join(', ')}) does not match its SHA-256 in the index`);
+          throw e;
+        }
         if (outcome === 'copied') {
           bytes += entry.size;
           blobs++;

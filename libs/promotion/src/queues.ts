@@ -59,7 +59,7 @@ export type ExportJob = z.infer<typeof exportJobSchema>;
 /** What an export job wrote. */
 export interface ExportWritten {
   dir: string;
-  volumes: { name: string; size: number; sha256: string }[];
+  volumes: { name: string; size: number; sha256?: string }[];
   indexFile: string;
   bytes: number;
   blobsLeftOut: number;
