@@ -256,8 +256,13 @@ export const armored = (keys: (openpgp.Key | openpgp.PrivateKey)[]) => keys.map(
 const idle: Worker[] = [];
 const waiting: ((w: Worker) => void)[] = [];
 let live = 0;
-/** At most this many jobs run at once; the rest wait for a worker. */
-export const PGP_THREADS = Math.max(1, Math.min(availableParallelism(), 4));
+/**
+ * At most this many jobs run at once; the rest wait for a worker. One core
+ * is left to the calling thread, which reads, hashes, writes and pushes
+ * beside them: on two cores a second thread gained nothing (both cores were
+ * busy already) and cost about 100 MiB of peak memory.
+ */
+export const PGP_THREADS = Math.max(1, Math.min(availableParallelism() - 1, 4));
 
 const newWorker = () => new Worker(threadSource(), { eval: true, workerData: { window: WINDOW, chunk: CHUNK, openpgp: require.resolve('openpgp') }, resourceLimits: { maxYoungGenerationSizeMb: 2 } });
 
