@@ -3,15 +3,16 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type * as openpgp from 'openpgp';
 import { BundleError } from './errors';
+import { packetLength, seipdOpener, seipdSealer } from './seipd';
 
 /** What the thread does: sign and encrypt (or only sign) a stream, or decrypt (when encrypted) and verify one. */
 export type PgpJob =
   | { op: 'seal'; signingKey: string; encryptTo: string[] }
   | { op: 'open'; decryptionKeys: string[]; trustedSenders: string[]; requireEncrypted: boolean }
-  /** One entry of a format-2 bundle: encrypted to the recipients, not signed (the signed index holds its SHA-256). */
-  | { op: 'encrypt'; encryptTo: string[] }
-  /** One entry of a format-2 bundle: exactly one SEIPD v1 packet after its session keys, holding one literal packet. */
-  | { op: 'decrypt'; decryptionKeys: string[] };
+  /** One entry of a format-2 bundle, `size` plain bytes: after `head` (the session key packets), one SEIPD v1 packet holding one literal packet, sealed with `key` (seipd.ts). */
+  | { op: 'cfb-seal'; key: Uint8Array; head: Uint8Array; size: number }
+  /** The same opened: `skip` bytes of session key packets, then exactly that SEIPD v1 packet; its plain data out, its MDC checked at the end. */
+  | { op: 'cfb-open'; key: Uint8Array; skip: number };
 
 /** Messages between the two sides: data both ways in chunks of about CHUNK bytes, an ack per chunk taken (at most WINDOW in flight each way). */
 type Msg = { t: 'job'; job: PgpJob } | { t: 'data'; chunk: Uint8Array } | { t: 'end' } | { t: 'ack' } | { t: 'done'; sender?: string } | { t: 'fail'; code: string; message: string };
@@ -54,11 +55,13 @@ function transferList(c: Uint8Array): ArrayBuffer[] {
  * parent resolved. Outcomes travel as codes and one-line messages.
  */
 /* istanbul ignore next */
-function threadMain(): void {
+function threadMain(h: { seipdSealer: typeof seipdSealer; seipdOpener: typeof seipdOpener }): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
+  // openpgp is loaded by the first job that needs it: a thread that only seals or opens entries (node:crypto) stays small
+  let loaded: typeof openpgp | undefined;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const pgp = require(workerData.openpgp) as typeof openpgp;
+  const lib = () => (loaded ??= require(workerData.openpgp) as typeof openpgp);
   const port = parentPort as import('node:worker_threads').MessagePort;
   // one job at a time, each with its own input; a worker that finished a job cleanly takes the next
   let queue: Uint8Array[] = [];
@@ -107,17 +110,17 @@ function threadMain(): void {
   const keys = new Map<string, Promise<openpgp.Key>>();
   const privateKeys = new Map<string, Promise<openpgp.PrivateKey>>();
   const cached = <K>(m: Map<string, Promise<K>>, k: string, read: () => Promise<K>) => m.get(k) ?? (m.set(k, read()), m.get(k) as Promise<K>);
-  const readKeys = (armored: string[]) => Promise.all(armored.map((k) => cached(keys, k, () => pgp.readKey({ armoredKey: k }))));
-  const readPrivate = (armored: string[]) => Promise.all(armored.map((k) => cached(privateKeys, k, () => pgp.readPrivateKey({ armoredKey: k }))));
+  const readKeys = (armored: string[]) => Promise.all(armored.map((k) => cached(keys, k, () => lib().readKey({ armoredKey: k }))));
+  const readPrivate = (armored: string[]) => Promise.all(armored.map((k) => cached(privateKeys, k, () => lib().readPrivateKey({ armoredKey: k }))));
 
   async function seal(j: Extract<PgpJob, { op: 'seal' }>): Promise<void> {
     const [signingKey] = await readPrivate([j.signingKey]);
-    const message = await pgp.createMessage({ binary: input, format: 'binary' });
-    const config = { preferredCompressionAlgorithm: pgp.enums.compression.uncompressed };
+    const message = await lib().createMessage({ binary: input, format: 'binary' });
+    const config = { preferredCompressionAlgorithm: lib().enums.compression.uncompressed };
     const signingKeyIDs = [signingKey.getKeyID()];
     const out = j.encryptTo.length
-      ? await pgp.encrypt({ message, encryptionKeys: await readKeys(j.encryptTo), signingKeys: signingKey, signingKeyIDs, format: 'binary', config })
-      : await pgp.sign({ message, signingKeys: signingKey, signingKeyIDs, format: 'binary', config });
+      ? await lib().encrypt({ message, encryptionKeys: await readKeys(j.encryptTo), signingKeys: signingKey, signingKeyIDs, format: 'binary', config })
+      : await lib().sign({ message, signingKeys: signingKey, signingKeyIDs, format: 'binary', config });
     await send(out as unknown as AsyncIterable<Uint8Array>);
     port.postMessage({ t: 'done' });
   }
@@ -132,9 +135,9 @@ function threadMain(): void {
    */
   function shapeProblem(packets: openpgp.PacketList<openpgp.AnyPacket>, trusted: openpgp.Key[]): { code: string; message: string } | undefined {
     const tags = Array.from(packets, (p) => (p.constructor as unknown as { tag: number }).tag);
-    if (tags.includes(pgp.enums.packet.compressedData)) return { code: 'BUNDLE_COMPRESSED', message: 'the bundle holds OpenPGP compressed data, which airlock never writes; refusing it unread' };
-    const ops = Array.from(packets).filter((p) => (p.constructor as unknown as { tag: number }).tag === pgp.enums.packet.onePassSignature) as unknown as { issuerKeyID: openpgp.KeyID }[];
-    if (ops.length !== 1 || tags[0] !== pgp.enums.packet.onePassSignature || tags[1] !== pgp.enums.packet.literalData)
+    if (tags.includes(lib().enums.packet.compressedData)) return { code: 'BUNDLE_COMPRESSED', message: 'the bundle holds OpenPGP compressed data, which airlock never writes; refusing it unread' };
+    const ops = Array.from(packets).filter((p) => (p.constructor as unknown as { tag: number }).tag === lib().enums.packet.onePassSignature) as unknown as { issuerKeyID: openpgp.KeyID }[];
+    if (ops.length !== 1 || tags[0] !== lib().enums.packet.onePassSignature || tags[1] !== lib().enums.packet.literalData)
       return { code: 'BUNDLE_UNTRUSTED_SENDER', message: `the bundle carries ${ops.length} one-pass signatures before its data; exactly one sender signature is required` };
     const id = ops[0].issuerKeyID;
     if (!trusted.some((k) => k.getKeys(id).length > 0)) return { code: 'BUNDLE_UNTRUSTED_SENDER', message: `the bundle is signed by key ${id.toHex().toUpperCase()}, which is not a pinned sender key for this channel` };
@@ -145,11 +148,11 @@ function threadMain(): void {
     const trusted = await readKeys(j.trustedSenders);
     let message: openpgp.Message<ReadableStream<Uint8Array>>;
     try {
-      message = (await pgp.readMessage({ binaryMessage: input })) as never;
+      message = (await lib().readMessage({ binaryMessage: input })) as never;
     } catch (e) {
       return fail('BUNDLE_INVALID', `not an OpenPGP message: ${(e as Error).message}`);
     }
-    const tags = [pgp.enums.packet.publicKeyEncryptedSessionKey, pgp.enums.packet.symEncryptedIntegrityProtectedData, pgp.enums.packet.aeadEncryptedData];
+    const tags = [lib().enums.packet.publicKeyEncryptedSessionKey, lib().enums.packet.symEncryptedIntegrityProtectedData, lib().enums.packet.aeadEncryptedData];
     const encrypted = message.packets.some((p) => tags.includes((p.constructor as unknown as { tag: number }).tag));
     if (j.requireEncrypted && !encrypted) return fail('BUNDLE_INVALID', 'this channel requires encrypted bundles; this one is not');
     let shape = encrypted ? undefined : shapeProblem(message.packets, trusted);
@@ -168,8 +171,8 @@ function threadMain(): void {
     let result: { data: unknown; signatures: { keyID: openpgp.KeyID; verified: Promise<true> }[] };
     try {
       result = encrypted
-        ? ((await pgp.decrypt({ message: message as never, decryptionKeys: await readPrivate(j.decryptionKeys), verificationKeys: trusted, expectSigned: false, format: 'binary', config: { allowUnauthenticatedStream: true } })) as never)
-        : ((await pgp.verify({ message: message as never, verificationKeys: trusted, expectSigned: false, format: 'binary' })) as never);
+        ? ((await lib().decrypt({ message: message as never, decryptionKeys: await readPrivate(j.decryptionKeys), verificationKeys: trusted, expectSigned: false, format: 'binary', config: { allowUnauthenticatedStream: true } })) as never)
+        : ((await lib().verify({ message: message as never, verificationKeys: trusted, expectSigned: false, format: 'binary' })) as never);
     } catch (e) {
       const refused = refusedShape();
       if (refused) return fail(refused.code, refused.message);
@@ -195,59 +198,54 @@ function threadMain(): void {
     port.postMessage({ t: 'done', sender: key.getFingerprint().toUpperCase() });
   }
 
-  async function encryptEntry(j: Extract<PgpJob, { op: 'encrypt' }>): Promise<void> {
-    const message = await pgp.createMessage({ binary: input, format: 'binary' });
-    const out = await pgp.encrypt({ message, encryptionKeys: await readKeys(j.encryptTo), format: 'binary', config: { preferredCompressionAlgorithm: pgp.enums.compression.uncompressed } });
-    await send(out as unknown as AsyncIterable<Uint8Array>);
+  /** Reads the job's input as Buffers. */
+  async function* chunks(): AsyncGenerator<Buffer> {
+    const reader = input.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    }
+  }
+
+  async function cfbSealJob(j: Extract<PgpJob, { op: 'cfb-seal' }>): Promise<void> {
+    const sealer = h.seipdSealer(Buffer.from(j.key), Buffer.from(j.head), j.size);
+    async function* out(): AsyncGenerator<Buffer> {
+      yield sealer.head;
+      for await (const c of chunks()) yield sealer.update(c);
+      yield sealer.final();
+    }
+    try {
+      await send(out());
+    } catch (e) {
+      return fail('BUNDLE_DIGEST_MISMATCH', (e as Error).message);
+    }
     port.postMessage({ t: 'done' });
   }
 
-  /** An entry holds session keys, then one SEIPD v1 packet, and inside it one literal packet: nothing compressed, signed or otherwise. */
-  async function decryptEntry(j: Extract<PgpJob, { op: 'decrypt' }>): Promise<void> {
-    let message: openpgp.Message<ReadableStream<Uint8Array>>;
-    try {
-      message = (await pgp.readMessage({ binaryMessage: input })) as never;
-    } catch (e) {
-      return fail('BUNDLE_INVALID', `an entry is not an OpenPGP message: ${(e as Error).message}`);
-    }
-    const tagOf = (p: unknown) => (p as { constructor: { tag: number } }).constructor.tag;
-    const outer = Array.from(message.packets);
-    const seipd = outer.filter((p) => tagOf(p) === pgp.enums.packet.symEncryptedIntegrityProtectedData) as unknown as { version: number }[];
-    if (seipd.length !== 1 || seipd[0].version !== 1 || tagOf(outer[outer.length - 1]) !== pgp.enums.packet.symEncryptedIntegrityProtectedData || outer.slice(0, -1).some((p) => tagOf(p) !== pgp.enums.packet.publicKeyEncryptedSessionKey))
-      return fail('BUNDLE_INVALID', 'an entry must be session keys and one SEIPD v1 packet, which airlock writes; this one is not');
-    let shape: string | undefined;
-    const decrypt = message.decrypt.bind(message);
-    message.decrypt = async (...a: Parameters<typeof decrypt>) => {
-      const inner = await decrypt(...a);
-      const tags = Array.from(inner.packets, tagOf);
-      if (tags.includes(pgp.enums.packet.compressedData)) shape = 'an entry holds OpenPGP compressed data, which airlock never writes; refusing it unread';
-      else if (tags.length !== 1 || tags[0] !== pgp.enums.packet.literalData) shape = 'an entry must hold one literal data packet and nothing else';
-      if (shape) throw new Error(shape);
-      return inner;
-    };
-    let result: { data: unknown };
-    try {
-      result = (await pgp.decrypt({ message: message as never, decryptionKeys: await readPrivate(j.decryptionKeys), expectSigned: false, format: 'binary', config: { allowUnauthenticatedStream: true } })) as never;
-    } catch (e) {
-      if (shape) return fail(shape.includes('compressed') ? 'BUNDLE_COMPRESSED' : 'BUNDLE_INVALID', shape);
-      return fail('BUNDLE_DECRYPT_FAILED', `cannot decrypt an entry with this side's import key: ${(e as Error).message}`);
+  async function cfbOpenJob(j: Extract<PgpJob, { op: 'cfb-open' }>): Promise<void> {
+    const opener = h.seipdOpener(Buffer.from(j.key), j.skip);
+    async function* out(): AsyncGenerator<Buffer> {
+      for await (const c of chunks()) yield opener.update(c);
+      opener.final();
     }
     try {
-      await send(result.data as AsyncIterable<Uint8Array>);
+      await send(out());
     } catch (e) {
-      return fail('BUNDLE_CORRUPT', `an entry failed its integrity check: ${(e as Error).message}`);
+      const m = (e as Error).message;
+      return fail(m.startsWith('BUNDLE_') ? m.slice(0, m.indexOf(':')) : 'BUNDLE_INVALID', m.startsWith('BUNDLE_') ? m.slice(m.indexOf(':') + 2) : m);
     }
     port.postMessage({ t: 'done' });
   }
 
   function run(job: PgpJob): void {
-    const jobs = { seal, open, encrypt: encryptEntry, decrypt: decryptEntry } as Record<PgpJob['op'], (j: PgpJob) => Promise<void>>;
-    jobs[job.op](job).catch((e: Error) => fail(job.op === 'seal' || job.op === 'encrypt' ? 'BUNDLE_WRITE_FAILED' : 'BUNDLE_INVALID', e.message));
+    const jobs = { seal, open, 'cfb-seal': cfbSealJob, 'cfb-open': cfbOpenJob } as Record<PgpJob['op'], (j: PgpJob) => Promise<void>>;
+    jobs[job.op](job).catch((e: Error) => fail(job.op === 'seal' || job.op === 'cfb-seal' ? 'BUNDLE_WRITE_FAILED' : 'BUNDLE_INVALID', e.message));
   }
 }
 
 /** The thread's program: the shared helpers, then threadMain run. */
-const threadSource = (): string => `${gathered.toString()}\n${transferList.toString()}\n(${threadMain.toString()})()`;
+const threadSource = (): string => [gathered, transferList, packetLength, seipdSealer, seipdOpener].map((f) => f.toString()).join('\n') + `\n(${threadMain.toString()})({ seipdSealer, seipdOpener })`;
 
 /** Armored form of keys for the thread (a private key goes as it is held: unlocked). */
 export const armored = (keys: (openpgp.Key | openpgp.PrivateKey)[]) => keys.map((k) => k.armor());
@@ -387,7 +385,8 @@ export function runPgpThread(job: PgpJob, input: Readable): { output: Readable; 
       } else if (m.t === 'done') {
         outcome = { sender: m.sender };
         settle(outcome);
-        finish(true);
+        // a thread that loaded openpgp for a whole-message job is ended (its heap is large); one that seals entries is kept
+        finish(job.op === 'cfb-seal' || job.op === 'cfb-open');
       } else if (m.t === 'fail') {
         stop(new BundleError(m.code as never, m.message));
         finish(false);

@@ -1,16 +1,20 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
-import type * as openpgp from 'openpgp';
+import * as openpgp from 'openpgp';
 import { BundleError } from './errors';
 import { BundleCaps, DEFAULT_CAPS } from './bundle-reader';
 import { BundleIndex, IndexEntry, IndexPart, parseBundleIndex, volumeName } from './bundle-index';
 import { armored, runPgpThread } from './pgp-thread';
 import { checkedBytes } from './checked-bytes';
-import { ZipVolume, openZipVolume, readEntry, readEntryBytes } from './zip-volume';
+import { ZipEntry, ZipVolume, openZipVolume, readEntry, readEntryBytes } from './zip-volume';
+import { sessionKeyPacketsEnd } from './seipd';
 
 /** A format-2 bundle as far as its volumes present tell: the index verified, each volume's entries checked against it. */
 export interface OpenedBundle2 {
+  /** The import keys, and the session keys they opened (by the bytes of the packets that carry them). */
+  privateKeys: openpgp.PrivateKey[];
+  sessionKeys: Map<string, Promise<Buffer>>;
   index: BundleIndex;
   sender: string;
   /** The volumes present, by number. */
@@ -92,7 +96,7 @@ export async function openBundle2(files: string[], o: OpenBundle2Options): Promi
     for (const name of listed) if (!z.entries.has(name)) throw new BundleError('BUNDLE_VOLUME_CORRUPT', `${basename(z.path)} lacks entry ${name}, which the index puts there`);
   }
   const missing = Array.from({ length: index.volumes }, (_, i) => i + 1).filter((v) => !volumes.has(v));
-  return { index, sender: sender as string, volumes, missing, decryptionKeys: armored(o.decryptionKeys) };
+  return { index, sender: sender as string, volumes, missing, decryptionKeys: armored(o.decryptionKeys), privateKeys: o.decryptionKeys, sessionKeys: new Map() };
 }
 
 /** The volumes an entry's parts lie in that were not given (none when it can be read). */
@@ -119,14 +123,18 @@ export function openEntry(b: OpenedBundle2, e: IndexEntry, o: { digestCheckedByC
     const whole = createHash('sha256');
     for (const p of e.parts) {
       const z = b.volumes.get(p.volume) as ZipVolume;
-      const stored = readEntry(z, z.entries.get(p.entry)!);
+      const zipEntry = z.entries.get(p.entry)!;
+      let stored: Readable;
       let plain: Readable;
       let done: Promise<unknown> = Promise.resolve();
       if (b.index.encrypted) {
-        const t = runPgpThread({ op: 'decrypt', decryptionKeys: b.decryptionKeys }, stored);
+        // the session key packets in this thread (openpgp, the import key; once per volume), the bulk on the thread pool (node:crypto)
+        const { key, skip } = await sessionKeyOf(b, z, zipEntry);
+        stored = readEntry(z, zipEntry);
+        const t = runPgpThread({ op: 'cfb-open', key, skip }, stored);
         plain = t.output;
         done = t.done;
-      } else plain = stored;
+      } else plain = stored = readEntry(z, zipEntry);
       const checked = plain.pipe(checkedBytes(`${e.path} (${p.entry} in volume ${p.volume})`, p.size, o.digestCheckedByConsumer && e.parts.length === 1 ? undefined : p.sha256));
       plain.on('error', (err) => checked.destroy(err));
       try {
@@ -146,6 +154,31 @@ export function openEntry(b: OpenedBundle2, e: IndexEntry, o: { digestCheckedByC
     if (e.parts.length > 1 && whole.digest('hex') !== e.sha256) throw new BundleError('BUNDLE_DIGEST_MISMATCH', `the parts of ${e.path} together do not match its SHA-256 in the index`);
   }
   return Readable.from(parts(), { objectMode: false, highWaterMark: 1 << 20 });
+}
+
+/** The session key of a sealed part, from the packets before its SEIPD packet (the same bytes for every part of a volume: opened once). */
+async function sessionKeyOf(b: OpenedBundle2, z: ZipVolume, e: ZipEntry): Promise<{ key: Buffer; skip: number }> {
+  const first = await readEntryBytes(z, { ...e, size: Math.min(e.size, 16 << 10) }, 16 << 10);
+  const skip = sessionKeyPacketsEnd(first);
+  if (skip === undefined) throw new BundleError('BUNDLE_INVALID', `entry ${e.name} of ${basename(z.path)} is too short to hold its session key packets`);
+  const packets = first.subarray(0, skip);
+  const id = packets.toString('base64');
+  let key = b.sessionKeys.get(id);
+  if (!key) {
+    key = (async () => {
+      let found: { data: Uint8Array; algorithm: string }[];
+      try {
+        found = (await openpgp.decryptSessionKeys({ message: await openpgp.readMessage({ binaryMessage: packets }), decryptionKeys: b.privateKeys })) as never;
+      } catch (err) {
+        throw new BundleError('BUNDLE_DECRYPT_FAILED', `cannot open entry ${e.name} of ${basename(z.path)} with this side's import key: ${(err as Error).message}`);
+      }
+      if (found.length !== 1 || found[0].algorithm !== 'aes256' || found[0].data.length !== 32) throw new BundleError('BUNDLE_INVALID', `entry ${e.name} of ${basename(z.path)} is not sealed with AES-256, which airlock writes`);
+      return Buffer.from(found[0].data);
+    })();
+    key.catch(() => undefined);
+    b.sessionKeys.set(id, key);
+  }
+  return { key: await key, skip };
 }
 
 /** An entry's plain bytes in memory (the small ones: manifests, signatures, the layout's files). */

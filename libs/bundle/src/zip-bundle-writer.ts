@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -7,7 +7,7 @@ import { BundleError } from './errors';
 import { BundleManifest } from './bundle-manifest';
 import { BUNDLE_FORMAT_2, BundleIndex, EntryRole, IndexEntry, IndexPart, volumeName } from './bundle-index';
 import { VolumeInfo } from './volume-writer';
-import { PGP_THREADS, armored, runPgpThread } from './pgp-thread';
+import { PGP_THREADS, runPgpThread } from './pgp-thread';
 import { writeZipVolume } from './zip-volume';
 import { checkedBytes } from './checked-bytes';
 import { removeStaleTemporaries } from './bundle-writer';
@@ -36,13 +36,14 @@ export interface WriteBundle2Options {
 
 /** Room a part takes besides its bytes: its zip headers (local, zip64 extra, data descriptor, central record). */
 const ZIP_PER_PART = 256;
-/** OpenPGP around a sealed part: the session key packets (per recipient), the SEIPD header, prefix, literal header and MDC. */
-const SEAL_FIXED = 1024;
+/** OpenPGP around a sealed part (seipd.ts): the SEIPD and literal headers, prefix and MDC, and per recipient its session key packet (RSA-4096: 524 bytes). */
+const SEAL_FIXED = 128;
 const SEAL_PER_RECIPIENT = 1024;
-/** Partial body lengths cost at most one byte per 512 (their smallest size). */
-const sealedSize = (plain: number, recipients: number) => (recipients ? plain + Math.ceil(plain / 512) + SEAL_FIXED + SEAL_PER_RECIPIENT * recipients : plain);
+const sealedSize = (plain: number, recipients: number) => (recipients ? plain + SEAL_FIXED + SEAL_PER_RECIPIENT * recipients : plain);
+/** The largest part: a SEIPD packet of definite length holds less than 4 GiB. */
+const MAX_PART = 2 ** 32 - 2 ** 20;
 /** The largest plain part whose sealed form fits `room`. */
-const plainFitting = (room: number, recipients: number) => (recipients ? Math.floor(((room - SEAL_FIXED - SEAL_PER_RECIPIENT * recipients) * 512) / 513) : room);
+const plainFitting = (room: number, recipients: number) => Math.min(MAX_PART, recipients ? room - SEAL_FIXED - SEAL_PER_RECIPIENT * recipients : room);
 
 /** A bundle larger than this is written as several volumes, so that each sealing thread writes one. */
 export const PARALLEL_ABOVE = 256 << 20;
@@ -181,18 +182,20 @@ async function writeVolumes(index: BundleIndex, sealedIndex: Buffer, o: Omit<Wri
       offset += p.size;
     }
   }
-  const encryptTo = armored(o.encryptTo ?? []);
   const tmp = (v: number) => join(o.outDir, `.${volumeName(index.channel, index.sequence, v)}.tmp-${process.pid}`);
   const written = new Map<number, VolumeInfo>();
   async function* contents(v: number): AsyncGenerator<{ name: string; body: Readable }> {
     yield { name: 'index.pgp', body: Readable.from([sealedIndex]) };
+    // one session key per volume, sealed to the recipients once; each part is its own message under it, with its own random prefix
+    const key = randomBytes(32);
+    const head = o.encryptTo?.length ? Buffer.from((await openpgp.encryptSessionKey({ data: key, algorithm: 'aes256', encryptionKeys: o.encryptTo, format: 'binary' })) as Uint8Array) : undefined;
     for (const { e, p, offset } of byVolume.get(v) ?? []) {
       const plain = Readable.from(firstBytes(await o.open(e, offset), p.size)).pipe(checkedBytes(e.path, p.size, p.sha256, o.onProgress));
-      if (!encryptTo.length) {
+      if (!head) {
         yield { name: p.entry, body: plain };
         continue;
       }
-      const sealed = runPgpThread({ op: 'encrypt', encryptTo }, plain);
+      const sealed = runPgpThread({ op: 'cfb-seal', key, head, size: p.size }, plain);
       sealed.done.catch((err: Error) => sealed.output.destroy(err));
       yield { name: p.entry, body: sealed.output };
     }

@@ -109,7 +109,8 @@ export class CarriedEntries {
         if (bytes > total / 2) faultPoint('import:mid-push');
       }
     };
-    await Promise.all(Array.from({ length: PGP_THREADS }, next));
+    // one blob more than there are threads: while a thread decrypts, the registry takes in the blob before it
+    await Promise.all(Array.from({ length: PGP_THREADS + 1 }, next));
     return { bytes, blobs };
   }
 }
