@@ -98,7 +98,8 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     expect((await low.call('GET', `/api/v1/promotions/${first.id}`, low.tokens.alice)).body.state).toBe('exported');
     const media1 = join(carried, 'bundle1');
     mkdirSync(media1);
-    for (const f of readdirSync(ex.body.dir)) if (f.includes('-000001.')) copyFileSync(join(ex.body.dir, f), join(media1, f));
+    for (const v of ex.body.volumes as { name: string }[]) copyFileSync(join(ex.body.dir, v.name), join(media1, v.name));
+    expect(readdirSync(ex.body.dir).filter((f) => f.includes('-000001.') && !f.endsWith('.zip')).sort()).toEqual(['airlock-qa-to-prod-000001.index.pgp', 'airlock-qa-to-prod-000001.plan.json']);
     const files1 = readdirSync(media1).map((f) => join(media1, f));
 
     // the high side: inspect, import, and skopeo accepts the production copy under production's policy

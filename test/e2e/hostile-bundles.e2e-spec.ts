@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFileSync, createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { request } from 'undici';
 import { startPipeline, Pipeline } from '../support/pipeline';
 import { BundleCrafter, CraftOptions } from '../support/bundle-craft';
 import { tarEntry } from '../support/tar-craft';
+import { ZipCraftEntry } from '../support/zip-craft';
 import { skopeoRawDigest } from '../support/skopeo';
 import { airlock } from '../support/cli';
 import { ChannelLock } from '../../libs/promotion/src/channel-lock';
@@ -310,5 +311,54 @@ describe('hostile bundles: a refused import lands nothing, an imported bundle ne
       expect([code, r.code, r.stdout]).toEqual([code, 0, expect.stringContaining(`would import: no (${code}:`)]);
       expect(state()).toEqual(before);
     }
+  });
+  describe('format 2: crafted zip volumes', () => {
+    const craft2 = (o: Partial<Parameters<BundleCrafter['craftV2']>[1]> = {}) => crafter.craftV2(dir(), { images: [{ repo: 'team/v2', tag: 'x', layers: [300_000] }], sequence: seq + 1, ...o } as Parameters<BundleCrafter['craftV2']>[1]);
+
+    it('a genuine crafted format-2 volume imports (the control case)', async () => {
+      const b = await crafter.craftV2(dir(), { sequence: ++seq, images: [{ repo: 'team/v2', tag: '1' }] });
+      expect(await imported(b.files)).toMatch(/ imported: /);
+      expect(await skopeoRawDigest(b.built[0].target)).toBe(b.built[0].digest);
+    });
+
+    it('refuses, before anything lands and audited: an entry the index does not list, a name with .., a compressed entry, two entries with one name, a central directory that lies', async () => {
+      const withEntry = (extra: { name: string; data: Buffer; method?: number }) => (es: ZipCraftEntry[]) => [...es, extra];
+      await expectRefused((await craft2({ zip: withEntry({ name: 'e/999999.pgp', data: Buffer.from('stray') }) })).files, 'BUNDLE_ENTRY_UNLISTED');
+      await expectRefused((await craft2({ zip: (es) => es.map((e, i) => (i === 1 ? { ...e, name: '../e/000001.pgp' } : e)) })).files, 'BUNDLE_UNSAFE_ENTRY');
+      await expectRefused((await craft2({ zip: (es) => es.map((e, i) => (i === 1 ? { ...e, method: 8 } : e)) })).files, 'BUNDLE_COMPRESSED');
+      await expectRefused((await craft2({ zip: (es) => [...es, es[1]] })).files, 'BUNDLE_UNSAFE_ENTRY');
+      await expectRefused((await craft2({ zip: (es) => es.map((e, i) => (i === 2 ? { ...e, localName: 'e/000009.pgp' } : e)) })).files, 'BUNDLE_INVALID');
+    });
+
+    it('refuses volumes of two bundles given together, and a volume renamed to another sequence', async () => {
+      const a = await craft2();
+      const b = await craft2({ volume: 2 });
+      const renamed = join(dirname(a.files[0]), basename(b.files[0]));
+      copyFileSync(b.files[0], renamed);
+      await expectRefused([a.files[0], renamed], 'BUNDLE_INVALID');
+      const other = join(dirname(a.files[0]), `airlock-qa-to-prod-${String(seq + 7).padStart(6, '0')}.001.zip`);
+      copyFileSync(a.files[0], other);
+      await expectRefused([other], 'BUNDLE_INVALID');
+    });
+
+    it('an entry that opens to bytes whose digest is not the index’s: refused with its code; no manifest, tag, signature or record lands', async () => {
+      const before = state();
+      const audited = (await refusals()).length;
+      // the layer's entry sealed from other bytes of its size: the signed index still names the genuine digest
+      const tampered = await craft2({
+        zip: (es, { seal, index }) => {
+          const entries = index.entries as { role: string; size: number; parts: { entry: string }[] }[];
+          const layer = entries.filter((e) => e.role === 'blob').sort((x, y) => y.size - x.size)[0];
+          return es.map((e) => (e.name === layer.parts[0].entry ? { ...e, data: seal(randomBytes(layer.size)) } : e));
+        },
+      });
+      const r = await importCli(tampered.files);
+      expect([r.code === 0 ? 0 : 'non-zero', r.stderr.trim()]).toEqual(['non-zero', expect.stringMatching(/^airlock: BUNDLE_DIGEST_MISMATCH: .+$/)]);
+      const after = state();
+      const visible = (x: ReturnType<typeof state>) => ({ lookaside: x.lookaside, staging: x.staging, bundles: x.bundles, promotions: x.promotions, locks: x.locks, manifests: x.registry.filter((f) => f.includes('_manifests')) });
+      // blobs that verified may have landed untagged (content-addressed: a later run skips them); no manifest, tag, signature or record did
+      expect(visible(after)).toEqual(visible(before));
+      expect((await refusals()).length).toBe(audited + 1);
+    });
   });
 });

@@ -3,7 +3,10 @@ import { mkdirSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GpgHome } from './gpg';
 import { skopeo } from './skopeo';
+import * as openpgp from 'openpgp';
+import { seipdSealer } from '../../libs/bundle/src/seipd';
 import { CraftEntry, craftTar } from './tar-craft';
+import { ZipCraftEntry, craftZip } from './zip-craft';
 
 /**
  * Transfer bundles made the way an adversary would: by code of their own, not
@@ -123,7 +126,7 @@ export class BundleCrafter {
   }
 
   /** The tar entries and bundle.json of a bundle, before sealing. */
-  async entries(o: CraftOptions): Promise<{ tar: Buffer; manifest: Record<string, unknown>; built: BuiltImage[] }> {
+  async entries(o: CraftOptions): Promise<{ tar: Buffer; manifest: Record<string, unknown>; built: BuiltImage[]; files: CraftEntry[] }> {
     const built = o.images.map((i) => this.buildImage(i));
     const files: CraftEntry[] = [];
     const add = (name: string, data: Buffer) => {
@@ -172,7 +175,45 @@ export class BundleCrafter {
     const body = o.editEntries ? o.editEntries(files, built) : files;
     let tar = craftTar([head, ...body], { end: o.tar?.end, after: o.tar?.after });
     if (o.tar?.cutAt !== undefined) tar = tar.subarray(0, o.tar.cutAt);
-    return { tar, manifest, built };
+    return { tar, manifest, built, files: body };
+  }
+
+  /**
+   * A format-2 bundle of one volume: the index (bundle.json's header, every
+   * entry in one part) signed and encrypted by gpg, each entry sealed to the
+   * recipient under one session key (seipd.ts's framing: the shape airlock
+   * reads; the structure around it is this crafter's own), the zip written
+   * by zip-craft.ts. `zip` edits the volume's entries before they are
+   * written (with the sealing at hand, and the index); `editIndex` the index.
+   */
+  async craftV2(dir: string, o: CraftOptions & { zip?(entries: ZipCraftEntry[], ctx: { seal(data: Buffer): Buffer; index: Record<string, unknown> }): ZipCraftEntry[]; editIndex?(index: Record<string, unknown>): void; volume?: number }): Promise<{ files: string[]; built: BuiltImage[]; index: Record<string, unknown> }> {
+    const { manifest, built, files } = await this.entries(o);
+    const manifests = new Set(built.map((b) => b.digest.slice(7)));
+    const role = (name: string) => (name.startsWith('signatures/') ? 'signature' : /^oci\/(oci-layout|index\.json)$/.test(name) ? 'layout' : manifests.has(name.split('/').pop() as string) ? 'manifest' : 'blob');
+    const { format: _f, entries: _e, ...header } = manifest;
+    const part = (i: number) => `e/${String(i + 1).padStart(6, '0')}.pgp`;
+    const index: Record<string, unknown> = {
+      format: 'airlock-bundle/v2',
+      ...header,
+      encrypted: true,
+      volumes: o.volume ?? 1,
+      entries: files.map((f, i) => ({ path: f.name, role: role(f.name), size: f.data.length, sha256: sha256(f.data), parts: [{ volume: o.volume ?? 1, entry: part(i), size: f.data.length, sha256: sha256(f.data) }] })),
+    };
+    o.editIndex?.(index);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'index.json'), JSON.stringify(index));
+    const sealedIndex = await this.gpg.ok(['--trust-model', 'always', '--compress-algo', 'none', '--passphrase', this.o.senderPassphrase, '--local-user', this.senderFpr, '--recipient', this.recipientFpr, '--encrypt', '--sign', '--output', '-', join(dir, 'index.json')]);
+    const key = randomBytes(32);
+    const head = Buffer.from((await openpgp.encryptSessionKey({ data: key, algorithm: 'aes256', encryptionKeys: await openpgp.readKey({ armoredKey: this.o.recipientKey }), format: 'binary' })) as Uint8Array);
+    const seal = (data: Buffer) => {
+      const s = seipdSealer(key, head, data.length);
+      return Buffer.concat([s.head, s.update(data), s.final()]);
+    };
+    let zip: ZipCraftEntry[] = [{ name: 'index.pgp', data: sealedIndex }, ...files.map((f, i) => ({ name: part(i), data: seal(f.data) }))];
+    if (o.zip) zip = o.zip(zip, { seal, index });
+    const file = join(dir, `airlock-${this.o.channel}-${String(o.sequence).padStart(6, '0')}.${String(o.volume ?? 1).padStart(3, '0')}.zip`);
+    writeFileSync(file, craftZip(zip));
+    return { files: [file], built, index };
   }
 
   /** Seals a tar with gpg (signed by the chosen key, encrypted to the high side) and writes it as one volume with its volume index. */

@@ -9,6 +9,7 @@ import { openBundle2, openEntry, readWholeEntry } from './zip-bundle-reader';
 import { openZipVolume } from './zip-volume';
 import { volumeName } from './bundle-index';
 import { locateBundle } from './bundle-files';
+import { craftZip } from '../../../test/support/zip-craft';
 
 async function key(name: string) {
   const { privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name }], format: 'object', config: { v6Keys: false } });
@@ -16,49 +17,6 @@ async function key(name: string) {
 }
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-/** A hand-made zip of stored entries, with knobs to make it lie: what a hostile volume looks like. */
-function craftZip(entries: { name: string | Buffer; data: Buffer; method?: number; localName?: string; centralSize?: number; extra?: Buffer }[], o: { comment?: Buffer; trailing?: Buffer; overlap?: boolean } = {}): Buffer {
-  const locals: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const e of entries) {
-    const name = Buffer.isBuffer(e.name) ? e.name : Buffer.from(e.name);
-    const localName = e.localName ? Buffer.from(e.localName) : name;
-    const extra = e.extra ?? Buffer.alloc(0);
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0);
-    lh.writeUInt16LE(20, 4);
-    lh.writeUInt16LE(e.method ?? 0, 8);
-    lh.writeUInt32LE(e.data.length, 18);
-    lh.writeUInt32LE(e.data.length, 22);
-    lh.writeUInt16LE(localName.length, 26);
-    lh.writeUInt16LE(extra.length, 28);
-    const local = Buffer.concat([lh, localName, extra, e.data]);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt16LE(20, 4);
-    ch.writeUInt16LE(20, 6);
-    ch.writeUInt16LE(e.method ?? 0, 10);
-    ch.writeUInt32LE(e.centralSize ?? e.data.length, 20);
-    ch.writeUInt32LE(e.centralSize ?? e.data.length, 24);
-    ch.writeUInt16LE(name.length, 28);
-    ch.writeUInt16LE(extra.length, 30);
-    ch.writeUInt32LE(o.overlap && central.length ? 0 : offset, 42);
-    central.push(Buffer.concat([ch, name, extra]));
-    locals.push(local);
-    offset += local.length;
-  }
-  const cd = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  end.writeUInt16LE(o.comment?.length ?? 0, 20);
-  return Buffer.concat([...locals, cd, end, o.comment ?? Buffer.alloc(0), o.trailing ?? Buffer.alloc(0)]);
-}
 
 describe('bundle format 2: zip volumes, a signed index, entries sealed one by one', () => {
   let sender: openpgp.PrivateKey;

@@ -138,7 +138,8 @@ export class DemoCommand extends CommandRunner {
 
       const carried = join(media, 'usb-stick');
       mkdirSync(carried, { recursive: true });
-      for (const f of readdirSync(ex.dir)) if (f.includes(`-${String(ex.sequence).padStart(6, '0')}.`)) copyFileSync(join(ex.dir, f), join(carried, f));
+      // the volumes only: the plan and sealed index kept beside them stay on the low side
+      for (const v of ex.volumes as { name: string }[]) copyFileSync(join(ex.dir, v.name), join(carried, v.name));
       const rt = started[1].api!.runtime;
       const imp = await rt.importer.import({ principal: { user: 'olga', roles: ['operator'] } }, readdirSync(carried).map((f) => join(carried, f)));
       this.say(`air-gapped side: every volume, the sender signature and every entry checked; pushed, QA's cosign signature (carried in the bundle) verified, re-signed with production's keys in both dialects`);
