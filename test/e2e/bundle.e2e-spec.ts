@@ -226,7 +226,7 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     expect(ex.code).toBe(0);
     expect(readdirSync(join(carried, 'bundle3')).filter((f) => f.startsWith('.'))).toEqual([]);
     const files = readdirSync(join(carried, 'bundle3')).map((f) => join(carried, 'bundle3', f));
-    for (const point of ['import:checked', 'import:pushed', 'import:verified', 'import:tagged', 'import:signed', 'import:before-commit', 'import:committed']) {
+    for (const point of ['import:checked', 'import:mid-push', 'import:pushed', 'import:verified', 'import:tagged', 'import:signed', 'import:before-commit', 'import:committed']) {
       const r = await airlock(['bundle', 'import', ...files, '--config', high.config.path, '--receipt-dir', carried], { env: { AIRLOCK_FAULT_AT: point } });
       expect([point, r.code]).toEqual([point, -1]); // killed (SIGKILL)
     }
