@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import * as openpgp from 'openpgp';
 import { PlannedEntry, rewriteVolumes, writeBundle2 } from './zip-bundle-writer';
 import { openBundle2, openEntry, readWholeEntry } from './zip-bundle-reader';
-import { openZipVolume } from './zip-volume';
+import { openZipVolume, readEntryBytes } from './zip-volume';
 import { volumeName } from './bundle-index';
 import { locateBundle } from './bundle-files';
 import { craftZip } from '../../../test/support/zip-craft';
@@ -114,6 +114,18 @@ describe('bundle format 2: zip volumes, a signed index, entries sealed one by on
         for await (const c of openEntry(b, e)) got.push(c as Buffer);
       })(),
     ).rejects.toMatchObject({ code: 'BUNDLE_DIGEST_MISMATCH' });
+  });
+
+  it('refuses a split blob with a part missing in the middle: its volume lacks an entry the index puts there', async () => {
+    const w = await write(1 << 20, false);
+    const split = w.index.entries.find((e) => e.parts.length > 2) ?? w.index.entries.find((e) => e.parts.length > 1);
+    expect(split).toBeDefined();
+    const middle = split!.parts[Math.floor(split!.parts.length / 2)];
+    const file = join(dir, w.volumes[middle.volume - 1].name);
+    const z = await openZipVolume(file, { maxEntries: 100 });
+    const kept = await Promise.all([...z.entries.values()].filter((e) => e.name !== middle.entry).map(async (e) => ({ name: e.name, data: await readEntryBytes(z, e, 4 << 20) })));
+    writeFileSync(file, craftZip(kept));
+    await expect(open(w.volumes.map((v) => join(dir, v.name)), false)).rejects.toMatchObject({ code: 'BUNDLE_VOLUME_CORRUPT', message: expect.stringContaining(middle.entry) });
   });
 
   it('tells the formats apart by their files, and refuses volumes of two bundles or both formats given together', async () => {
