@@ -60,17 +60,15 @@ describe('sealed entries: one SEIPD v1 packet of definite length, written and re
 
   it('refuses a sealed literal that is compressed data instead', () => {
     // the same framing around a compressed-data packet (tag 8): refused before any data passes
-    const s = seipdSealer(sessionKey, packets, 10);
-    const head = s.head;
-    const skip = sessionKeyPacketsEnd(head) as number;
-    // decrypt the head to find where the literal tag sits, then re-encrypt with tag 8 in its place
+    const sealed = seal(randomBytes(100));
+    const skip = sessionKeyPacketsEnd(sealed) as number;
+    // decrypt the SEIPD body, put tag 8 where the literal packet's tag is, encrypt it again
     const { createCipheriv, createDecipheriv } = jest.requireActual('node:crypto') as typeof import('node:crypto');
-    const o = head[skip + 1];
+    const o = sealed[skip + 1];
     const at = skip + 1 + (o < 192 ? 1 : o < 224 ? 2 : 5) + 1;
-    const body = head.subarray(at);
-    const plain = createDecipheriv('aes-256-cfb', sessionKey, Buffer.alloc(16)).update(body);
+    const plain = createDecipheriv('aes-256-cfb', sessionKey, Buffer.alloc(16)).update(sealed.subarray(at));
     plain[18] = 0xc0 | 8;
-    const forged = Buffer.concat([head.subarray(0, at), createCipheriv('aes-256-cfb', sessionKey, Buffer.alloc(16)).update(plain)]);
+    const forged = Buffer.concat([sealed.subarray(0, at), createCipheriv('aes-256-cfb', sessionKey, Buffer.alloc(16)).update(plain)]);
     expect(() => seipdOpener(sessionKey, skip).update(forged)).toThrow(/^BUNDLE_COMPRESSED/);
   });
 });
