@@ -388,6 +388,11 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     const insp = await airlock(['bundle', 'inspect', ...files(), '--config', high.config.path]);
     expect(insp.stdout).toContain(`missing ${lost}`);
     expect(insp.stdout).toMatch(/would import: yes, in part \(BUNDLE_INCOMPLETE: .*team\/volb:1 wait for volume/);
+    // a volume of another bundle among them is named, and the rest inspected as before
+    const stray = readdirSync(join(carried, 'bundle1')).find((f) => f.endsWith('.001.zip')) as string;
+    const mixed = await airlock(['bundle', 'inspect', ...files(), join(carried, 'bundle1', stray), '--config', high.config.path]);
+    expect([mixed.code, mixed.stdout]).toEqual([0, expect.stringContaining(`not of this bundle (another index, or none): ${stray}`)]);
+    expect(mixed.stdout).toContain(`missing ${lost}`);
     // the import takes the image whose entries are all here; the other waits
     const part = await airlock(['bundle', 'import', ...files(), '--config', high.config.path, '--receipt-dir', carried]);
     expect(part.code).not.toBe(0);

@@ -107,7 +107,10 @@ export class BundleInspectCommand extends ConfigCommand {
       const r = await l.importer.inspect(files, { verify: o.verify });
       const m = r.manifest;
       const b = r.bundle;
-      const volumes = b.volumes === undefined ? [] : [`volumes: ${b.volumes}${b.missing?.length ? `, missing ${b.missing.join(', ')}` : ', all present'}${b.verifiedBytes !== undefined ? `; every entry of those present verified (${(b.verifiedBytes / 2 ** 20).toFixed(1)} MiB)` : ''}`];
+      const volumes = [
+        ...(b.volumes === undefined ? [] : [`volumes: ${b.volumes}${b.missing?.length ? `, missing ${b.missing.join(', ')}` : ', all present'}${b.verifiedBytes !== undefined ? `; every entry of those present verified (${(b.verifiedBytes / 2 ** 20).toFixed(1)} MiB)` : ''}`]),
+        ...(b.otherBundles ? [`not of this bundle (another index, or none): ${b.otherBundles.join(', ')}`] : []),
+      ];
       const head = m
         ? [
             `bundle ${m.id} (${m.format})`,
@@ -117,7 +120,7 @@ export class BundleInspectCommand extends ConfigCommand {
             `${m.entries.length} entries, ${(m.entries.reduce((a, e) => a + e.size, 0) / 2 ** 20).toFixed(1)} MiB`,
             ...volumes,
           ]
-        : [`bundle ${b.id ?? '(id inside)'}, channel ${b.channel}, sequence ${b.sequence}, format ${b.format}${b.volumes ? `, ${count(b.volumes, 'volume')}` : ''} (as the ${b.format === 1 ? 'unsigned volume index' : 'file names'} say: nothing inside could be trusted)`];
+        : [`bundle ${b.id ?? '(id inside)'}, channel ${b.channel}, sequence ${b.sequence}, format ${b.format}${b.volumes ? `, ${count(b.volumes, 'volume')}` : ''} (as the ${b.format === 1 ? 'unsigned volume index' : 'file names'} say: nothing inside could be trusted)`, ...volumes];
       process.stdout.write([...head, r.wouldImport ? `would import: yes${r.problem ? `, in part (${r.problem.code}: ${r.problem.message})` : ''}` : `would import: no (${r.problem?.code}: ${r.problem?.message})`, ''].join('\n'));
     } finally {
       await l.close();

@@ -52,6 +52,30 @@ export async function readVolumes(files: string[], caps: BundleCaps = DEFAULT_CA
 }
 
 /**
+ * The volumes among `files` that carry the same index as the first one, and
+ * those that carry another (a volume of another bundle or sequence, or one
+ * that cannot be read as a volume): what `bundle inspect` reports before it
+ * looks at the bundle the first volume belongs to.
+ */
+export async function sortVolumes(files: string[], caps: BundleCaps = DEFAULT_CAPS): Promise<{ same: string[]; other: string[] }> {
+  const same: string[] = [];
+  const other: string[] = [];
+  let first: Buffer | undefined;
+  for (const f of files) {
+    let bytes: Buffer | undefined;
+    try {
+      bytes = (await readVolumes([f], caps)).indexBytes;
+    } catch {
+      bytes = undefined;
+    }
+    first ??= bytes;
+    if (bytes && first && bytes.equals(first)) same.push(f);
+    else other.push(f);
+  }
+  return { same, other };
+}
+
+/**
  * Opens a format-2 bundle from the volumes present: the index first (the
  * sender's signature against the pinned keys, encrypted when the channel
  * requires it, read strictly), before anything else of the volumes is read;

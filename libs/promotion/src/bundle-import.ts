@@ -6,7 +6,7 @@ import { AuditLog } from '@airlock/audit';
 import { Db } from '@airlock/database';
 import { CopyEngine, ImageReference, ManifestBlob, OciLayout, Registries, RegistryRepository, formatReference, manifestDigests, parseReference, putAttachment, putReferrers, walkImage } from '@airlock/oci';
 import { CarriedSigstoreStore, FileLookasideStore, IdentityRule } from '@airlock/signing';
-import { BundleAttachment, BundleManifest, LocatedBundle, OpenedBundle2, locateBundle, manifestOfIndex, missingFor, openBundle, openBundle2 } from '@airlock/bundle';
+import { BundleAttachment, BundleManifest, LocatedBundle, OpenedBundle2, isZipVolume, locateBundle, manifestOfIndex, openBundle, openBundle2, sortVolumes } from '@airlock/bundle';
 import { CarriedEntries, stageSmallEntries, verifyEntries } from './bundle-import-v2';
 import { StageCatalog } from './stage-catalog';
 import { RegistrySigstoreStore } from './sigstore-tag-store';
@@ -24,7 +24,7 @@ import { Ctx } from './promotion.service';
 /** What `bundle inspect` says of a bundle. */
 export interface InspectResult {
   /** What the files say before anything is verified, completed from the signed index when it verified (format 2). */
-  bundle: { format: 1 | 2; channel: string; sequence: number; id?: string; volumes?: number; missing?: number[]; verifiedBytes?: number };
+  bundle: { format: 1 | 2; channel: string; sequence: number; id?: string; volumes?: number; missing?: number[]; verifiedBytes?: number; otherBundles?: string[] };
   manifest?: BundleManifest;
   wouldImport: boolean;
   alreadyImported?: boolean;
@@ -249,8 +249,17 @@ export class BundleImporter {
    * volumes given through its checks.
    */
   async inspect(files: string[], o: { verify?: boolean } = {}): Promise<InspectResult> {
-    const located = await locateBundle(files);
-    const bundle: InspectResult['bundle'] = { format: located.format, channel: located.channel, sequence: located.sequence, ...(located.format === 1 ? { id: located.id, volumes: located.index.volumes.length, missing: [] } : {}) };
+    // format 2: the bundle of the first volume; volumes that carry another index (or none) are named, not read further
+    const zips = files.filter(isZipVolume);
+    const sorted = zips.length ? await sortVolumes(zips) : { same: files, other: [] };
+    const located = await locateBundle(sorted.same.length ? sorted.same : files);
+    const bundle: InspectResult['bundle'] = {
+      format: located.format,
+      channel: located.channel,
+      sequence: located.sequence,
+      ...(located.format === 1 ? { id: located.id, volumes: located.index.volumes.length, missing: [] } : {}),
+      ...(sorted.other.length ? { otherBundles: sorted.other.map((f) => basename(f)) } : {}),
+    };
     let opened: Opened;
     try {
       opened = await this.open(channelOf(this.catalog, located.channel), located);
