@@ -150,6 +150,8 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     expect(await ended.body.text()).toMatch(/"state":"completed"/);
     const imp2 = { body: (await high.call('GET', `/api/v1/bundle-jobs/${importJob.body.id}`, high.tokens.olga)).body.result };
     expect(imp2.body).toMatchObject({ sequence: 2, alreadyImported: false });
+    // the job names its bundle once the signed index said which (a format-2 volume's name does not)
+    expect((await high.call('GET', `/api/v1/bundle-jobs/${importJob.body.id}`, high.tokens.olga)).body.bundleId).toBe(imp2.body.bundleId);
     const rc2 = await request(`${high.url}/api/v1/bundles/${imp2.body.bundleId}/receipt`, { headers: { authorization: `Bearer ${high.tokens.olga}` } });
     expect(rc2.statusCode).toBe(200);
     writeFileSync(join(carried, 'receipt2'), Buffer.from(await rc2.body.arrayBuffer()));

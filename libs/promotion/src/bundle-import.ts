@@ -312,7 +312,7 @@ export class BundleImporter {
     }
     void (async () => {
       try {
-        const r = await this.import(ctx, files, { onProgress: (done, total) => this.jobs.progress(job.jobId, done, total) });
+        const r = await this.import(ctx, files, { onProgress: (done, total) => this.jobs.progress(job.jobId, done, total), onOpened: (bundleId) => this.jobs.identify(job.jobId, bundleId) });
         this.jobs.finish(job.jobId, { state: 'completed', result: r, bytes: 0 });
       } catch (e) {
         this.jobs.finish(job.jobId, { state: 'failed', code: isAirlockError(e) ? e.code : 'INTERNAL', message: (e as Error).message ?? String(e) });
@@ -323,7 +323,7 @@ export class BundleImporter {
     return this.jobs.view(job.jobId);
   }
 
-  async import(ctx: Ctx, files: string[], o: { receiptDir?: string; onProgress?(bytes: number, total: number): void } = {}): Promise<ImportResult> {
+  async import(ctx: Ctx, files: string[], o: { receiptDir?: string; onProgress?(bytes: number, total: number): void; onOpened?(bundleId: string): void } = {}): Promise<ImportResult> {
     let opened: Opened | undefined;
     let lock: ChannelLock | undefined;
     try {
@@ -333,6 +333,7 @@ export class BundleImporter {
       lock = ChannelLock.acquire(this.db, ch.name, 'import');
       const started = new Date().toISOString();
       opened = await this.open(ch, located, o.onProgress);
+      o.onOpened?.(opened.manifest.id);
       const plan = await this.check(opened);
       faultPoint('import:checked');
       if (!plan.again && plan.images.length) await this.land(ctx, opened, plan, { started, finished: new Date().toISOString() });

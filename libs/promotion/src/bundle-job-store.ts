@@ -137,6 +137,11 @@ export class BundleJobStore {
     };
   }
 
+  /** The bundle an import job reads, once its signed index (format 2) says which: the job is recorded before it is opened. */
+  identify(id: string, bundleId: string): void {
+    statement(this.db, "UPDATE bundle_jobs SET bundle_id = ?, updated_at = ? WHERE id = ? AND bundle_id = ''").run(bundleId, new Date().toISOString(), id);
+  }
+
   /** Bytes written so far; a queued job becomes running. */
   progress(id: string, bytesDone: number, bytesTotal: number): void {
     statement(this.db, "UPDATE bundle_jobs SET bytes_done = ?, bytes_total = ?, state = CASE WHEN state = 'queued' THEN 'running' ELSE state END, updated_at = ? WHERE id = ? AND state IN ('queued', 'running')").run(bytesDone, bytesTotal, new Date().toISOString(), id);
