@@ -8,6 +8,7 @@ import type { Db } from '@airlock/database';
 import type { StageCatalog } from '@airlock/promotion';
 import type { Key } from 'openpgp';
 import { lazy } from './lazy';
+import { CommandGroup } from './command-group';
 import { configPath } from './config-path';
 import { EXIT } from './exit-codes';
 
@@ -162,8 +163,4 @@ export class AuditVerifyExportCommand extends CommandRunner {
 }
 
 @Command({ name: 'audit', description: 'Audit trail: verify, export, checkpoint, verify-export', subCommands: [AuditVerifyCommand, AuditExportCommand, AuditCheckpointCommand, AuditVerifyExportCommand] })
-export class AuditCommand extends CommandRunner {
-  async run(): Promise<void> {
-    this.command.outputHelp();
-  }
-}
+export class AuditCommand extends CommandGroup {}

@@ -4,6 +4,7 @@ import { AirlockError } from '@airlock/common';
 import { loadConfig } from '@airlock/common/config';
 import type { AirlockCore } from '@airlock/promotion';
 import { lazy } from './lazy';
+import { CommandGroup } from './command-group';
 import { configPath } from './config-path';
 import { ProgressReporter } from './progress';
 import { count } from './plural';
@@ -151,8 +152,4 @@ export class BundleReceiptCommand extends ConfigCommand {
 }
 
 @Command({ name: 'bundle', description: 'Air-gap transfer bundles: export, import, inspect, receipt', subCommands: [BundleExportCommand, BundleImportCommand, BundleInspectCommand, BundleReceiptCommand] })
-export class BundleCommand extends CommandRunner {
-  async run(): Promise<void> {
-    this.command.outputHelp();
-  }
-}
+export class BundleCommand extends CommandGroup {}

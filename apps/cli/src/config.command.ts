@@ -3,6 +3,7 @@ import { AirlockError } from '@airlock/common';
 import { configReference, loadConfig } from '@airlock/common/config';
 import { configPath } from './config-path';
 import { lazy } from './lazy';
+import { CommandGroup } from './command-group';
 import { count } from './plural';
 
 @SubCommand({ name: 'check', description: 'Validate a configuration file and read every key and secret it names (each private key unlocked once); name each field and what is wrong' })
@@ -30,8 +31,4 @@ export class ConfigReferenceCommand extends CommandRunner {
 }
 
 @Command({ name: 'config', description: 'Configuration: check, reference', subCommands: [ConfigCheckCommand, ConfigReferenceCommand] })
-export class ConfigCommand extends CommandRunner {
-  async run(): Promise<void> {
-    this.command.outputHelp();
-  }
-}
+export class ConfigCommand extends CommandGroup {}

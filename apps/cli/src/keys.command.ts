@@ -4,6 +4,7 @@ import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
 import type { KeyType } from '@airlock/signing';
 import { lazy } from './lazy';
+import { CommandGroup } from './command-group';
 import type * as openpgp from 'openpgp';
 import { readPassphrase } from './passphrase';
 
@@ -108,8 +109,4 @@ export class KeysShowCommand extends CommandRunner {
 }
 
 @Command({ name: 'keys', description: 'Stage keys: generate, show', subCommands: [KeysGenerateCommand, KeysShowCommand] })
-export class KeysCommand extends CommandRunner {
-  async run(): Promise<void> {
-    this.command.outputHelp();
-  }
-}
+export class KeysCommand extends CommandGroup {}

@@ -4,6 +4,7 @@ import { AirlockError } from '@airlock/common';
 import { loadConfig } from '@airlock/common/config';
 import type { TokenService } from '@airlock/promotion';
 import { lazy } from './lazy';
+import { CommandGroup } from './command-group';
 
 const ROLES = ['requester', 'approver', 'operator', 'auditor', 'admin'];
 import { configPath } from './config-path';
@@ -83,8 +84,4 @@ export class TokensListCommand extends CommandRunner {
 }
 
 @Command({ name: 'tokens', description: 'API tokens: create, revoke, list', subCommands: [TokensCreateCommand, TokensRevokeCommand, TokensListCommand] })
-export class TokensCommand extends CommandRunner {
-  async run(): Promise<void> {
-    this.command.outputHelp();
-  }
-}
+export class TokensCommand extends CommandGroup {}
