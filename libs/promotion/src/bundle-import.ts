@@ -4,19 +4,19 @@ import { randomUUID } from 'node:crypto';
 import { AirlockError, faultPoint, isAirlockError, markAudited, processAlive, wasAudited } from '@airlock/common';
 import { AuditLog } from '@airlock/audit';
 import { Db } from '@airlock/database';
-import { CopyEngine, ImageReference, ManifestBlob, OciLayout, Registries, RegistryRepository, formatReference, manifestDigests, parseReference, putAttachment, putReferrers, walkImage } from '@airlock/oci';
+import { ManifestBlob, OciLayout, Registries, formatReference, manifestDigests, parseReference, walkImage } from '@airlock/oci';
 import { CarriedSigstoreStore, FileLookasideStore, IdentityRule } from '@airlock/signing';
-import { BundleAttachment, BundleManifest, LocatedBundle, OpenedBundle2, isZipVolume, locateBundle, manifestOfIndex, openBundle, openBundle2, sortVolumes } from '@airlock/bundle';
-import { CarriedEntries, stageSmallEntries, verifyEntries } from './bundle-import-v2';
+import { BundleManifest, LocatedBundle, OpenedBundle2, isZipVolume, locateBundle, manifestOfIndex, openBundle, openBundle2, sortVolumes } from '@airlock/bundle';
+import { stageSmallEntries, verifyEntries } from './bundle-import-v2';
+import { CheckedImage, Opened, Plan } from './bundle-import-plan';
+import { LandDeps, landBundle } from './bundle-land';
 import { StageCatalog } from './stage-catalog';
-import { RegistrySigstoreStore } from './sigstore-tag-store';
 import { Channel, channelOf } from './channels';
 import { ChannelLock } from './channel-lock';
 import { BundleStore, bundleContent } from './bundle-store';
 import { BundleJobStore, BundleJobView, abandoned, localRunner } from './bundle-job-store';
 import { mapReference } from './repository-mapping';
-import { PreparedSignatures, VerifiedImage, prepareSignatures, publishSignatures, verifySignedImage, keysOf } from './image-pipeline';
-import { PromotionStore } from './promotion-store';
+import { VerifiedImage, verifySignedImage } from './image-pipeline';
 import { PromotionService } from './promotion.service';
 import { signReceipt } from './bundle-receipt';
 import { Ctx } from './promotion.service';
@@ -42,32 +42,6 @@ export interface ImportResult {
 
 /** How far a bundle's creation time may lie ahead of this side's clock. */
 export const CLOCK_SKEW_MS = 5 * 60_000;
-
-interface Opened {
-  ch: Channel;
-  manifest: BundleManifest;
-  staging: string;
-  sender: string;
-  /** A format-2 bundle: its volumes, read entry by entry (blobs are not staged). */
-  carried?: CarriedEntries;
-}
-
-/** One image of a bundle, every check done: where it goes and what it is made of. */
-interface CheckedImage {
-  image: BundleManifest['images'][number];
-  dst: ImageReference;
-  verified: VerifiedImage;
-  /** What the bundle carried attached to this image's manifests, each manifest read (digest-checked) from the layout. */
-  attachments: { att: BundleAttachment; manifest: ManifestBlob; blobs: { digest: string; size: number; mediaType: string }[] }[];
-}
-
-/** What the checks found: a bundle imported before (nothing to do), or the images to land, and those waiting for volumes not given. */
-interface Plan {
-  again: boolean;
-  images: CheckedImage[];
-  /** Images (their targets) with an entry in a volume not given, and those volumes. */
-  waiting: { targets: string[]; volumes: number[] };
-}
 
 /**
  * The high side's import. Every check of every image comes first, with
@@ -336,7 +310,7 @@ export class BundleImporter {
       o.onOpened?.(opened.manifest.id);
       const plan = await this.check(opened);
       faultPoint('import:checked');
-      if (!plan.again && plan.images.length) await this.land(ctx, opened, plan, { started, finished: new Date().toISOString() });
+      if (!plan.again && plan.images.length) await landBundle(this.landDeps(), ctx, opened, plan, { started, finished: new Date().toISOString() });
       faultPoint('import:committed');
       if (plan.waiting.targets.length) {
         const m = opened.manifest;
@@ -361,82 +335,8 @@ export class BundleImporter {
     }
   }
 
-  /**
-   * Every image is checked: push by digest, re-read what landed, sign and
-   * publish, tag, then record it all in one transaction: each promotion
-   * created as requested, approved by the approvals it carries, and moved
-   * by `arrive` to imported, with the import's own steps and their times.
-   */
-  private async land(ctx: Ctx, o: Opened, plan: Plan, stagedAt: { started: string; finished: string }): Promise<void> {
-    const { ch, manifest: m } = o;
-    const to = this.catalog.get(ch.config.to);
-    const layout = new OciLayout(join(o.staging, 'x', 'oci'));
-    const engine = new CopyEngine(this.registries);
-    const times = { verify: { started: stagedAt.started, finished: stagedAt.finished }, copy: { started: new Date().toISOString(), finished: '' }, sign: { started: '', finished: '' }, publish: { started: '', finished: '' } };
-    // format 2: the carried blobs first, each decrypted and checked as it streams into the registry (nothing refers to them yet)
-    const pushed = o.carried ? await o.carried.push(plan.images.map((c) => ({ dst: new RegistryRepository(this.registries.client(c.dst.registry), c.dst.repository), blobs: c.verified.graph.blobs }))) : undefined;
-    if (o.carried) await o.carried.push(plan.images.map((c) => ({ dst: new RegistryRepository(this.registries.client(c.dst.registry), c.dst.repository), blobs: c.attachments.flatMap((a) => a.blobs) })));
-    // by digest only: the tag comes after the signature is published
-    const copied = new Map<string, Awaited<ReturnType<CopyEngine['copy']>>>();
-    for (const c of plan.images) copied.set(c.image.promotionId, await engine.copy(layout, new RegistryRepository(this.registries.client(c.dst.registry), c.dst.repository), { top: c.verified.graph.top }));
-    faultPoint('import:pushed');
-    // what the registry now serves is what was checked (getManifest refuses bytes of another digest)
-    for (const c of plan.images) {
-      const client = this.registries.client(c.dst.registry);
-      for (const x of c.verified.graph.manifests) await client.getManifest(c.dst.repository, x.digest);
-      for (const b of c.verified.graph.blobs) if (!(await client.hasBlob(c.dst.repository, b.digest))) throw new AirlockError('BLOB_UNKNOWN', `blob ${b.digest} of ${c.image.target} is not in the registry after the push`);
-    }
-    // what the bundle carried attached to each image, beside it, before anything is signed (the stage's own signature then joins the .sig)
-    for (const c of plan.images) {
-      const dest = new RegistryRepository(this.registries.client(c.dst.registry), c.dst.repository);
-      for (const { att, manifest } of c.attachments) {
-        if (att.kind === 'referrer') await putReferrers(engine, layout, dest, att.subject, [{ mediaType: att.mediaType, digest: att.manifest, size: att.size, ...(att.artifactType ? { artifactType: att.artifactType } : {}), ...(att.annotations ? { annotations: att.annotations } : {}) }]);
-        else await putAttachment(engine, layout, dest, att.subject, att.kind, manifest);
-      }
-    }
-    faultPoint('import:verified');
-    times.copy.finished = times.sign.started = new Date().toISOString();
-    const signer = this.catalog.signer(to.name);
-    const prepared: PreparedSignatures[] = [];
-    for (const c of plan.images) prepared.push(await prepareSignatures(signer, c.dst.repository, manifestDigests(c.verified.graph), formatReference({ ...c.dst, digest: undefined }), new RegistrySigstoreStore(this.registries.client(c.dst.registry))));
-    times.sign.finished = times.publish.started = new Date().toISOString();
-    const signatures = new Map<string, Awaited<ReturnType<typeof publishSignatures>>>();
-    for (const [i, c] of plan.images.entries()) signatures.set(c.image.promotionId, await publishSignatures(signer, prepared[i]));
-    faultPoint('import:signed');
-    for (const c of plan.images) {
-      if (c.dst.tag) await this.registries.client(c.dst.registry).putManifest(c.dst.repository, c.dst.tag, c.verified.graph.top);
-    }
-    times.publish.finished = new Date().toISOString();
-    faultPoint('import:tagged');
-    const importer = ctx.principal.user;
-    const store = new PromotionStore(this.db);
-    faultPoint('import:before-commit');
-    this.db
-      .transaction(() => {
-        // the sequence once more, inside the transaction that advances it
-        if (this.checkFreshness(ch, m)) return;
-        // a bundle some of whose images wait for volumes not given is recorded when the last of them lands
-        const complete = !plan.waiting.targets.length;
-        if (complete) this.bundles.record('import', m, { volumes: [], bytes: m.entries.reduce((a, e) => a + e.size, 0) });
-        for (const c of plan.images) {
-          const img = c.image;
-          if (store.get(img.promotionId)) continue;
-          const now = new Date().toISOString();
-          const row = { id: img.promotionId, image: img.source, source_ref: img.source, target_ref: img.target, digest: img.digest, media_type: img.mediaType, from_stage: m.source, to_stage: m.target, reason: img.reason, requester: img.requester, state: 'requested' as const, approvals_required: img.approvals.length, attempt: 1, error_code: null, error_message: null, bytes_done: 0, bytes_total: 0, result: null, created_at: img.requestedAt, updated_at: now, finished_at: null };
-          store.insert(row);
-          for (const a of img.approvals) store.addApproval({ promotion_id: img.promotionId, approver: a.approver, role: a.role, comment: a.comment, created_at: a.at });
-          const copy = copied.get(img.promotionId);
-          store.recordStep(img.promotionId, 1, 'verify', times.verify.started, times.verify.finished, { keys: keysOf(c.verified), manifests: c.verified.graph.manifests.length, from: 'bundle' });
-          store.recordStep(img.promotionId, 1, 'copy', times.copy.started, times.copy.finished, copy && { bytesMoved: copy.bytesMoved, blobsCopied: copy.blobsCopied, blobsSkipped: copy.blobsSkipped, blobsMounted: copy.blobsMounted, ...(pushed ? { fromVolumes: pushed } : {}) });
-          store.recordStep(img.promotionId, 1, 'sign', times.sign.started, times.sign.finished, { new: prepared[plan.images.indexOf(c)].fresh });
-          store.recordStep(img.promotionId, 1, 'publish', times.publish.started, times.publish.finished, { signatures: signatures.get(img.promotionId) });
-          const approved = this.service.transition(ctx, row, 'approve', {}, { approvals: img.approvals.map((a) => a.approver), carriedBy: m.id });
-          this.service.transition(ctx, approved, 'arrive', { bytes_done: copy?.bytesMoved ?? 0 }, { bundleId: m.id, channel: ch.name, sequence: m.sequence });
-          this.audit.append({ actor: importer, role: ctx.principal.roles[0], action: 'promotion.imported', promotionId: img.promotionId, stage: m.target, image: img.target, digest: img.digest, requestId: ctx.requestId, details: { bundleId: m.id, channel: ch.name, sequence: m.sequence, sender: m.sender, source: img.source, requester: img.requester, requestedAt: img.requestedAt, reason: img.reason, approvals: img.approvals } });
-        }
-        if (complete) this.audit.append({ actor: importer, role: ctx.principal.roles[0], action: 'bundle.imported', stage: m.target, requestId: ctx.requestId, details: { bundleId: m.id, channel: ch.name, sequence: m.sequence, images: m.images.length, sender: m.sender } });
-      })
-      .immediate();
+  private landDeps(): LandDeps {
+    return { db: this.db, audit: this.audit, catalog: this.catalog, registries: this.registries, service: this.service, bundles: this.bundles, importedAlready: (ch, m) => this.checkFreshness(ch, m) };
   }
 
   /** The signed receipt (written again, the same, for a bundle imported before). */
