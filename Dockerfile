@@ -1,6 +1,7 @@
 # airlock: one image for the API, the worker and the CLI.
-# Build stage: native modules (better-sqlite3) compile against the same Node.
-FROM node:20-bookworm-slim AS build
+# Node 24 LTS. Build stage: better-sqlite3 12 (the Node 20 driver) compiles at install; on Node 24 airlock loads 13,
+# prebuilt on Node-API (libs/database/src/sqlite-driver.ts).
+FROM node:24-bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -10,7 +11,7 @@ COPY libs libs
 RUN npm ci --no-audit --no-fund --ignore-scripts=false && npm run build && npm prune --omit=dev
 
 # Runtime stage: no compiler, no sources, an unprivileged user.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates tini && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home /var/lib/airlock airlock && mkdir -p /var/lib/airlock /etc/airlock && chown airlock /var/lib/airlock
 WORKDIR /app

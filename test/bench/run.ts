@@ -4,6 +4,7 @@ import { promotionBench } from './promotion.bench';
 import { auditBench } from './audit.bench';
 import { bundleBench } from './bundle.bench';
 import { loadBench } from './load.bench';
+import { startupBench } from './startup.bench';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   copy: copyBench,
@@ -12,6 +13,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   audit: auditBench,
   bundle: bundleBench,
   load: loadBench,
+  startup: startupBench,
 };
 
 /** Runs the named benchmarks (all when none is named). */

@@ -1,6 +1,6 @@
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { SqliteDatabase } from '@airlock/database';
 import { request } from 'undici';
 import { startPipeline, Pipeline } from '../support/pipeline';
 import { pushRandomImage } from '../support/images';
@@ -96,7 +96,7 @@ describe('audit trail: queries, export, checkpoints, offline verification (real 
     const cli = await airlock(['audit', 'verify', '--config', p.config.path]);
     expect(cli.stdout).toMatch(/chain ok: \d+ events/);
     expect(cli.code).toBe(0);
-    const raw = new Database(join(p.dir, 'airlock.db'));
+    const raw = new SqliteDatabase(join(p.dir, 'airlock.db'));
     raw.exec('DROP TRIGGER audit_events_no_update');
     const seq = (raw.prepare("SELECT seq FROM audit_events WHERE action = 'promotion.approved'").get() as { seq: number }).seq;
     raw.prepare("UPDATE audit_events SET actor = 'mallory' WHERE seq = ?").run(seq);

@@ -51,6 +51,14 @@ describe('config check reads every key and secret the processes would', () => {
     const wrong = await airlock(['config', 'check', '--config', cfg.path], { env: { ...cfg.env, AIRLOCK_TEST_QA_PASSPHRASE: 'not-it' } });
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/^stages\[1\]\.signing\.privateKey: .*\(KEY_PASSPHRASE\)$/m);
+
+    // the processes run the same check before they start anything: they stop at boot, naming the field
+    for (const cmd of ['serve', 'api', 'worker']) {
+      const boot = await airlock([cmd, '--config', cfg.path], { env: { ...cfg.env, AIRLOCK_TEST_QA_PASSPHRASE: 'not-it' }, timeoutMs: 30_000 });
+      expect([cmd, boot.code]).toEqual([cmd, 2]);
+      expect(boot.stderr).toMatch(/^stages\[1\]\.signing\.privateKey: .*\(KEY_PASSPHRASE\)$/m);
+      expect(boot.stderr).toMatch(/CONFIG_INVALID: .*problems? with keys and secrets \(listed above\); nothing started$/m);
+    }
   });
 
   it('names the keys each side of a channel needs: the high side pins a sender and has a key to decrypt with', async () => {

@@ -5,6 +5,7 @@ import { loadConfig } from '@airlock/common/config';
 import type { AirlockApi } from '../../api/src/main';
 import { lazy } from './lazy';
 import { configPath } from './config-path';
+import { requireKeysAndSecrets } from './keys-and-secrets';
 
 /** Runs until SIGINT/SIGTERM, then closes what it started. */
 async function untilSignal(close: () => Promise<void>): Promise<void> {
@@ -28,6 +29,7 @@ function lowerPriority(nice: number): void {
 /** Starts the API and/or a worker for a configuration; returns a closer. */
 export async function startProcesses(path: string, parts: { api: boolean; worker: boolean; quiet?: boolean }): Promise<{ api?: AirlockApi; worker?: INestApplicationContext; url?: string; close(): Promise<void> }> {
   const loaded = loadConfig(path);
+  await requireKeysAndSecrets(loaded, '; nothing started');
   const api = parts.api ? await lazy.api().createApi(loaded, parts.quiet ? { logger: false } : {}) : undefined;
   const { host, port } = loaded.config.server;
   if (api) await api.listen(port, host);

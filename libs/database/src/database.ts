@@ -1,7 +1,8 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { AirlockError } from '@airlock/common';
+import { SqliteDatabase } from './sqlite-driver';
 
 export type Db = Database.Database;
 
@@ -24,7 +25,7 @@ export function openDatabase(path: string, opts: { readonly?: boolean } = {}): D
   if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
   let db: Db;
   try {
-    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+    db = new SqliteDatabase(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
   } catch (e) {
     throw new AirlockError('DATABASE_UNAVAILABLE', `cannot open database ${path}: ${(e as Error).message}`);
   }

@@ -1,3 +1,4 @@
 export * from './database';
 export * from './statements';
 export * from './group-commit';
+export * from './sqlite-driver';

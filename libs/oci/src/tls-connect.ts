@@ -39,8 +39,12 @@ export function tlsOptions(opts: { insecure?: boolean; ca?: string[]; clientCert
   return { secureContext };
 }
 
-/** The registry's TLS alerts when it wants a client certificate, or does not accept the one it got. */
-const CLIENT_CERT_ALERT = /^ERR_SSL_(?:TLSV13_ALERT_CERTIFICATE_REQUIRED|SSLV3_ALERT_(?:BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED)|TLSV1_ALERT_(?:UNKNOWN_CA|ACCESS_DENIED))$/;
+/**
+ * The registry's TLS alerts when it wants a client certificate, or does not accept the one it got. OpenSSL 3.2
+ * renamed the "sslv3 alert" reasons to "ssl/tls alert", so Node 24 says ERR_SSL_SSL/TLS_ALERT_BAD_CERTIFICATE
+ * where Node 20 says ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE.
+ */
+const CLIENT_CERT_ALERT = /^ERR_SSL_(?:TLSV13_ALERT_CERTIFICATE_REQUIRED|(?:SSLV3|SSL\/TLS)_ALERT_(?:BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED)|TLSV1_ALERT_(?:UNKNOWN_CA|ACCESS_DENIED))$/;
 
 function clientCertAlert(e: unknown): boolean {
   return codes(e).some((c) => CLIENT_CERT_ALERT.test(c));

@@ -1,7 +1,8 @@
 import { AirlockError, isAirlockError } from '@airlock/common';
 import { LoadedConfig, SecretRef, readSecret } from '@airlock/common/config';
 import { readCaFile, readClientCertificate } from '@airlock/oci';
-import { fingerprintOf, readPrivateKeyFile, readPublicKeyFiles } from '@airlock/signing';
+import { createPublicKey } from 'node:crypto';
+import { fingerprintOf, readPrivateKeyFile, readPublicKeyFiles, readSigstorePrivateKeyFile, readSigstorePublicKeyFile, readTrustedKeyFiles, sigstoreFingerprint } from '@airlock/signing';
 
 /** One thing in a configuration that a process would fail on, with the field that names it. */
 export interface ConfigProblem {
@@ -53,12 +54,28 @@ export async function checkKeysAndSecrets(loaded: LoadedConfig, env: NodeJS.Proc
       if (privateFp && fingerprintOf(pub) !== privateFp) problems.push({ field: `${field}.publicKey`, code: 'KEY_INVALID', message: `${field}.publicKey: ${k.publicKey} is key ${fingerprintOf(pub)}, not the private key's own (${privateFp})` });
     });
   };
+  const sigstoreKey = async (field: string, k: SigningKeyRef & { publicKey: string }): Promise<void> => {
+    await attempt(`${field}.passphrase`, () => readSecret(k.passphrase, `${field}.passphrase`, resolvePath, env));
+    if (problems.some((p) => p.field === `${field}.passphrase`)) return;
+    let privateFp: string | undefined;
+    await attempt(`${field}.privateKey`, async () => {
+      const key = await readSigstorePrivateKeyFile(resolvePath(k.privateKey), () => readSecret(k.passphrase, `${field}.passphrase`, resolvePath, env), `${field}.privateKey`);
+      privateFp = sigstoreFingerprint(createPublicKey(key));
+    });
+    await attempt(`${field}.publicKey`, () => {
+      const pub = readSigstorePublicKeyFile(resolvePath(k.publicKey), `${field}.publicKey`);
+      if (privateFp && pub.fingerprint !== privateFp) problems.push({ field: `${field}.publicKey`, code: 'KEY_INVALID', message: `${field}.publicKey: ${k.publicKey} is key ${pub.fingerprint}, not the private key's own (${privateFp})` });
+    });
+  };
+  // pinned keys of either dialect, told apart by content as the stages read them
+  const trustedKeys = (field: string, files: string[]) => Promise.all(files.map((f, i) => attempt(`${field}[${i}]`, () => readTrustedKeyFiles([resolvePath(f)], `${field}[${i}]`))));
   const publicKeys = (field: string, files: string[]) => Promise.all(files.map((f, i) => attempt(`${field}[${i}]`, () => readPublicKeyFiles([resolvePath(f)], `${field}[${i}]`))));
 
   for (const [i, s] of config.stages.entries()) {
     const at = `stages[${i}]`;
     if (s.signing) await signingKey(`${at}.signing`, s.signing);
-    for (const [j, f] of s.from.entries()) await publicKeys(`${at}.from[${j}].trustedKeys`, f.trustedKeys);
+    if (s.sigstore) await sigstoreKey(`${at}.sigstore`, s.sigstore);
+    for (const [j, f] of s.from.entries()) await trustedKeys(`${at}.from[${j}].trustedKeys`, f.trustedKeys);
     const r = s.registry;
     if (r.password) await attempt(`${at}.registry.password`, () => readSecret(r.password as SecretRef, `${at}.registry.password`, resolvePath, env));
     if (r.caFile) await attempt(`${at}.registry.caFile`, () => wrap(`${at}.registry.caFile`, () => readCaFile(resolvePath(r.caFile as string))));
