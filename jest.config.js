@@ -15,7 +15,13 @@ module.exports = {
   testTimeout: 120000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
-    { displayName: 'unit', testEnvironment: 'node', moduleNameMapper, transform, testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts'] },
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      moduleNameMapper,
+      transform,
+      testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts'],
+    },
     { displayName: 'e2e', testEnvironment: 'node', moduleNameMapper, transform, testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
   ],
 };

@@ -30,7 +30,9 @@ const full = () =>
 // A command whose work waits on something that can never happen would let node exit 0 in silence: say so and fail.
 process.on('beforeExit', () => {
   if (settled || process.exitCode) return;
-  process.stderr.write('airlock: INTERNAL: the command stopped before it finished (it was waiting on nothing); nothing it reported is complete\n');
+  process.stderr.write(
+    'airlock: INTERNAL: the command stopped before it finished (it was waiting on nothing); nothing it reported is complete\n',
+  );
   process.exit(1);
 });
 // `copy` runs without NestJS (a quarter of a second at every start); anything it does not handle goes to the full command line

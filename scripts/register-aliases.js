@@ -7,7 +7,9 @@ module.exports = function registerAliases(outDir) {
   const resolve = Module._resolveFilename;
   Module._resolveFilename = function (request, ...rest) {
     // each library's index, and the entries kept apart for what they load: @airlock/common/config, @airlock/promotion/bullmq, @airlock/promotion/run
-    const m = /^@airlock\/(common|oci|signing|bundle|database|audit|promotion|common\/config|promotion\/bullmq|promotion\/run)$/.exec(request);
+    const m = /^@airlock\/(common|oci|signing|bundle|database|audit|promotion|common\/config|promotion\/bullmq|promotion\/run)$/.exec(
+      request,
+    );
     if (m) {
       const [lib, entry = ''] = m[1].split('/');
       request = path.join(outDir, 'libs', lib, 'src', entry, 'index.js');

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole suite: type check, unit specs, end-to-end tests against real
+# The whole suite: lint (ESLint and Prettier), type check, unit specs, end-to-end tests against real
 # redis-server, docker-registry, skopeo and gpg started on loopback; on the
 # machine's Node and, when that is older, again on Node 24 (the supported LTS).
 # Arguments go to jest (a file or -t pattern); AIRLOCK_TEST_RUNTIMES="20" or
@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
+npm run --silent lint
 npx --no-install tsc -p tsconfig.json --noEmit
 # the CLI tests run the built command, as users do
 npm run --silent build

@@ -22,7 +22,16 @@ export async function auditBench(): Promise<void> {
       for (let b = 0; b < N; b += BATCH) {
         const batch: AuditInput[] = [];
         for (let i = b; i < Math.min(N, b + BATCH); i++) {
-          batch.push({ actor: actors[i % actors.length], role: 'approver', action: i % 7 ? 'promotion.state' : 'promotion.approved', stage: 'qa', image: `qa.example/team/app${i % 300}:1`, digest: digests[i % digests.length], details: { i, to: 'copying' }, time: new Date(start + i * 1000) });
+          batch.push({
+            actor: actors[i % actors.length],
+            role: 'approver',
+            action: i % 7 ? 'promotion.state' : 'promotion.approved',
+            stage: 'qa',
+            image: `qa.example/team/app${i % 300}:1`,
+            digest: digests[i % digests.length],
+            details: { i, to: 'copying' },
+            time: new Date(start + i * 1000),
+          });
         }
         log.appendMany(batch);
       }
@@ -53,15 +62,19 @@ export async function auditBench(): Promise<void> {
     });
     db.close();
     const size = statSync(join(dir, 'audit.db')).size + (statSync(join(dir, 'audit.db-wal'), { throwIfNoEntry: false })?.size ?? 0);
-    table(`audit: ${N.toLocaleString()} events`, ['measure', 'value', 'goal'], [
-      ['appends per second (batches of 1000)', Math.round(N / appendS), '>= 20,000'],
-      ['query by digest p50 / p95 (ms)', `${percentile(byDigest, 50).toFixed(2)} / ${percentile(byDigest, 95).toFixed(2)}`, 'p95 < 20'],
-      ['query by actor p50 / p95 (ms)', `${percentile(byActor, 50).toFixed(2)} / ${percentile(byActor, 95).toFixed(2)}`, 'p95 < 20'],
-      ['query by time range p50 / p95 (ms)', `${percentile(byTime, 50).toFixed(2)} / ${percentile(byTime, 95).toFixed(2)}`, 'p95 < 20'],
-      ['full-chain verification (s)', `${verifyS.toFixed(2)} (${verified.toLocaleString()} events)`, '< 5'],
-      ['export JSON lines (MB/s)', (bytes / 1e6 / exportS).toFixed(0), '> 100'],
-      ['database size (MB)', (size / 1e6).toFixed(0), ''],
-    ]);
+    table(
+      `audit: ${N.toLocaleString()} events`,
+      ['measure', 'value', 'goal'],
+      [
+        ['appends per second (batches of 1000)', Math.round(N / appendS), '>= 20,000'],
+        ['query by digest p50 / p95 (ms)', `${percentile(byDigest, 50).toFixed(2)} / ${percentile(byDigest, 95).toFixed(2)}`, 'p95 < 20'],
+        ['query by actor p50 / p95 (ms)', `${percentile(byActor, 50).toFixed(2)} / ${percentile(byActor, 95).toFixed(2)}`, 'p95 < 20'],
+        ['query by time range p50 / p95 (ms)', `${percentile(byTime, 50).toFixed(2)} / ${percentile(byTime, 95).toFixed(2)}`, 'p95 < 20'],
+        ['full-chain verification (s)', `${verifyS.toFixed(2)} (${verified.toLocaleString()} events)`, '< 5'],
+        ['export JSON lines (MB/s)', (bytes / 1e6 / exportS).toFixed(0), '> 100'],
+        ['database size (MB)', (size / 1e6).toFixed(0), ''],
+      ],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

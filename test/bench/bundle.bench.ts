@@ -26,22 +26,59 @@ async function one(gib: number): Promise<void> {
   let low: Pipeline | undefined;
   let high: Pipeline | undefined;
   try {
-    high = await startPipeline([{ name: 'qa', withKey: false }, { name: 'prod', from: [{ stage: 'qa', trustedKeys: ['keys/qa-sender.pub'], mapping: [{ from: 'QAHOST/team/*', to: '{prod}/team/*' }] }] }], {
-      registries: { prod },
-      worker: false,
-      extra: () => ({ channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, trustedSenders: ['keys/qa-sender.pub'] }] }),
-    });
+    high = await startPipeline(
+      [
+        { name: 'qa', withKey: false },
+        {
+          name: 'prod',
+          from: [{ stage: 'qa', trustedKeys: ['keys/qa-sender.pub'], mapping: [{ from: 'QAHOST/team/*', to: '{prod}/team/*' }] }],
+        },
+      ],
+      {
+        registries: { prod },
+        worker: false,
+        extra: () => ({
+          channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, trustedSenders: ['keys/qa-sender.pub'] }],
+        }),
+      },
+    );
     const h = high;
     low = await startPipeline(
       [
         { name: 'qa' },
-        { name: 'prod', withKey: false, transport: 'bundle', from: [{ stage: 'qa', mapping: [{ from: '{qa}/team/*', to: '{prod}/team/*' }] }], approvals: { required: 1 } },
+        {
+          name: 'prod',
+          withKey: false,
+          transport: 'bundle',
+          from: [{ stage: 'qa', mapping: [{ from: '{qa}/team/*', to: '{prod}/team/*' }] }],
+          approvals: { required: 1 },
+        },
       ],
-      { registries: { prod }, extra: () => ({ channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, recipients: [join(h.dir, 'keys', 'prod.pub')], volumeSizeMiB: 4096 }] }) },
+      {
+        registries: { prod },
+        extra: () => ({
+          channels: [
+            {
+              name: 'qa-to-prod',
+              from: 'qa',
+              to: 'prod',
+              encrypt: true,
+              recipients: [join(h.dir, 'keys', 'prod.pub')],
+              volumeSizeMiB: 4096,
+            },
+          ],
+        }),
+      },
     );
     copyFileSync(join(low.dir, 'keys', 'qa.pub'), join(high.dir, 'keys', 'qa-sender.pub'));
     const cfg = readFileSync(high.config.path, 'utf8').replace(/QAHOST/g, low.registries.qa.host);
-    writeFileSync(high.config.path, cfg.replace(new RegExp(`(name: qa\\n\\s+registry:\\n\\s+host: )${high.registries.qa.host.replace(/\./g, '\\.')}`), `$1${low.registries.qa.host}`));
+    writeFileSync(
+      high.config.path,
+      cfg.replace(
+        new RegExp(`(name: qa\\n\\s+registry:\\n\\s+host: )${high.registries.qa.host.replace(/\./g, '\\.')}`),
+        `$1${low.registries.qa.host}`,
+      ),
+    );
 
     console.log(`\npreparing a ${gib} GiB image in QA...`);
     const qa = low.registries.qa;
@@ -55,32 +92,108 @@ async function one(gib: number): Promise<void> {
 
     const out = join(work, 'bundle');
     const env = { ...process.env };
-    const ex = await measureProcess(process.execPath, [...AIRLOCK, 'bundle', 'export', '--channel', 'qa-to-prod', '--out', out, '--config', low.config.path], env);
-    const files = readdirSync(out).filter((f) => f.endsWith('.zip')).map((f) => join(out, f));
+    const ex = await measureProcess(
+      process.execPath,
+      [...AIRLOCK, 'bundle', 'export', '--channel', 'qa-to-prod', '--out', out, '--config', low.config.path],
+      env,
+    );
+    const files = readdirSync(out)
+      .filter((f) => f.endsWith('.zip'))
+      .map((f) => join(out, f));
     const bundleBytes = files.reduce((a, f) => a + statSync(f).size, 0);
     // inspect reads the central directories and the index only
     const insp = await measureProcess(process.execPath, [...AIRLOCK, 'bundle', 'inspect', ...files, '--config', high.config.path], env);
-    const im = await measureProcess(process.execPath, [...AIRLOCK, 'bundle', 'import', ...files, '--config', high.config.path, '--receipt-dir', work], env);
+    const im = await measureProcess(
+      process.execPath,
+      [...AIRLOCK, 'bundle', 'import', ...files, '--config', high.config.path, '--receipt-dir', work],
+      env,
+    );
 
     // skopeo + gpg: the same image, to an encrypted archive and back into a registry
     await gpg.ok(['--import', join(high.dir, 'keys', 'prod.pub')]);
     await gpg.ok(['--passphrase', high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE, '--import', join(high.dir, 'keys', 'prod.key')]);
     const fpr = high.config.fingerprints.prod;
     const archive = join(work, 'image.tar');
-    const s1 = await measureProcess('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${img.reference}`, `oci-archive:${archive}`]);
-    const g1 = await measureProcess('gpg', ['--batch', '--yes', '--trust-model', 'always', '--compress-algo', 'none', '--recipient', fpr, '--output', `${archive}.gpg`, '--encrypt', archive], gpg.env);
+    const s1 = await measureProcess('skopeo', [
+      'copy',
+      '-q',
+      '--src-tls-verify=false',
+      `docker://${img.reference}`,
+      `oci-archive:${archive}`,
+    ]);
+    const g1 = await measureProcess(
+      'gpg',
+      [
+        '--batch',
+        '--yes',
+        '--trust-model',
+        'always',
+        '--compress-algo',
+        'none',
+        '--recipient',
+        fpr,
+        '--output',
+        `${archive}.gpg`,
+        '--encrypt',
+        archive,
+      ],
+      gpg.env,
+    );
     rmSync(archive);
-    const g2 = await measureProcess('gpg', ['--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE, '--output', archive, '--decrypt', `${archive}.gpg`], gpg.env);
-    const s2 = await measureProcess('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci-archive:${archive}`, `docker://${prod.host}/skopeo/big:1`]);
+    const g2 = await measureProcess(
+      'gpg',
+      [
+        '--batch',
+        '--yes',
+        '--pinentry-mode',
+        'loopback',
+        '--passphrase',
+        high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE,
+        '--output',
+        archive,
+        '--decrypt',
+        `${archive}.gpg`,
+      ],
+      gpg.env,
+    );
+    const s2 = await measureProcess('skopeo', [
+      'copy',
+      '-q',
+      '--dest-tls-verify=false',
+      `oci-archive:${archive}`,
+      `docker://${prod.host}/skopeo/big:1`,
+    ]);
     const mbps = (s: number) => (bytes / 1e6 / s).toFixed(0);
     const skExport = s1.seconds + g1.seconds;
     const skImport = g2.seconds + s2.seconds;
-    table(`bundle: ${(bytes / 2 ** 30).toFixed(2)} GiB image, encrypted (bundle ${(bundleBytes / 2 ** 30).toFixed(2)} GiB)`, ['', 'airlock s', 'MB/s', 'peak RSS MiB', 'skopeo+gpg s', 'MB/s', 'speed ratio'], [
-      ['export', ex.seconds, mbps(ex.seconds), ex.peakRssMiB.toFixed(0), `${skExport.toFixed(2)} (${s1.seconds.toFixed(1)} + ${g1.seconds.toFixed(1)})`, mbps(skExport), skExport / ex.seconds],
-      ['import', im.seconds, mbps(im.seconds), im.peakRssMiB.toFixed(0), `${skImport.toFixed(2)} (${g2.seconds.toFixed(1)} + ${s2.seconds.toFixed(1)})`, mbps(skImport), skImport / im.seconds],
-    ]);
+    table(
+      `bundle: ${(bytes / 2 ** 30).toFixed(2)} GiB image, encrypted (bundle ${(bundleBytes / 2 ** 30).toFixed(2)} GiB)`,
+      ['', 'airlock s', 'MB/s', 'peak RSS MiB', 'skopeo+gpg s', 'MB/s', 'speed ratio'],
+      [
+        [
+          'export',
+          ex.seconds,
+          mbps(ex.seconds),
+          ex.peakRssMiB.toFixed(0),
+          `${skExport.toFixed(2)} (${s1.seconds.toFixed(1)} + ${g1.seconds.toFixed(1)})`,
+          mbps(skExport),
+          skExport / ex.seconds,
+        ],
+        [
+          'import',
+          im.seconds,
+          mbps(im.seconds),
+          im.peakRssMiB.toFixed(0),
+          `${skImport.toFixed(2)} (${g2.seconds.toFixed(1)} + ${s2.seconds.toFixed(1)})`,
+          mbps(skImport),
+          skImport / im.seconds,
+        ],
+      ],
+    );
     console.log(`bundle inspect: ${insp.seconds.toFixed(2)} s (peak RSS ${insp.peakRssMiB.toFixed(0)} MiB), ${files.length} volume(s)`);
-    console.log('airlock import also checks every volume, the signature and every entry, verifies and re-signs, and records it; skopeo+gpg does the transfer only.');
+    console.log(
+      'airlock import also checks every volume, the signature and every entry, verifies and re-signs, and records it; skopeo+gpg does the transfer only.',
+    );
     if (gib === SIZES[0]) {
       // a second image of the same size: its import killed (SIGKILL) once half its blobs are in the registry, then run again
       const img2 = await pushRandomImage({ url: qa.url, host: qa.host }, 'team/big2', '1', { layers: Array(layers).fill(128 << 20) });
@@ -89,15 +202,34 @@ async function one(gib: number): Promise<void> {
       await low.call('POST', `/api/v1/promotions/${r2.body.id}/approve`, low.tokens.bob, {});
       await low.waitFor(r2.body.id, low.tokens.alice, ['exporting'], 120_000);
       const out2 = join(work, 'bundle2');
-      await measureProcess(process.execPath, [...AIRLOCK, 'bundle', 'export', '--channel', 'qa-to-prod', '--out', out2, '--config', low.config.path], env);
-      const files2 = readdirSync(out2).filter((f) => f.endsWith('.zip')).map((f) => join(out2, f));
+      await measureProcess(
+        process.execPath,
+        [...AIRLOCK, 'bundle', 'export', '--channel', 'qa-to-prod', '--out', out2, '--config', low.config.path],
+        env,
+      );
+      const files2 = readdirSync(out2)
+        .filter((f) => f.endsWith('.zip'))
+        .map((f) => join(out2, f));
       const t0 = Date.now();
-      const killed = await measureProcess(process.execPath, [...AIRLOCK, 'bundle', 'import', ...files2, '--config', high.config.path, '--receipt-dir', work], { ...env, AIRLOCK_FAULT_AT: 'import:mid-push' }).then(
+      const killed = await measureProcess(
+        process.execPath,
+        [...AIRLOCK, 'bundle', 'import', ...files2, '--config', high.config.path, '--receipt-dir', work],
+        {
+          ...env,
+          AIRLOCK_FAULT_AT: 'import:mid-push',
+        },
+      ).then(
         () => 'finished (the fault point was not reached)',
         () => `killed after ${((Date.now() - t0) / 1000).toFixed(2)} s`,
       );
-      const again = await measureProcess(process.execPath, [...AIRLOCK, 'bundle', 'import', ...files2, '--config', high.config.path, '--receipt-dir', work], env);
-      console.log(`import killed halfway (${killed}), then run again: ${again.seconds.toFixed(2)} s, ${(again.seconds / im.seconds).toFixed(2)}x a full import (peak RSS ${again.peakRssMiB.toFixed(0)} MiB)`);
+      const again = await measureProcess(
+        process.execPath,
+        [...AIRLOCK, 'bundle', 'import', ...files2, '--config', high.config.path, '--receipt-dir', work],
+        env,
+      );
+      console.log(
+        `import killed halfway (${killed}), then run again: ${again.seconds.toFixed(2)} s, ${(again.seconds / im.seconds).toFixed(2)}x a full import (peak RSS ${again.peakRssMiB.toFixed(0)} MiB)`,
+      );
     }
   } finally {
     gpg.close();

@@ -55,21 +55,32 @@ export async function copyBench(): Promise<void> {
     }
     const mount = { airlock: [] as number[], skopeo: [] as number[], engine: [] as number[] };
     for (let i = 0; i < RUNS; i++) {
-      mount.skopeo.push((await measureProcess('skopeo', [...sk, `docker://${big.reference}`, `docker://${a.host}/bench/sk-mount${i}:1`])).seconds);
+      mount.skopeo.push(
+        (await measureProcess('skopeo', [...sk, `docker://${big.reference}`, `docker://${a.host}/bench/sk-mount${i}:1`])).seconds,
+      );
       mount.airlock.push((await measureProcess(process.execPath, [...al, big.reference, `${a.host}/bench/al-mount${i}:1`])).seconds);
       mount.engine.push(await timeIt(() => engine.copyImage(big.reference, `${a.host}/bench/en-mount${i}:1`)));
     }
     await engine.close();
 
     // 20 small images that share a base layer
-    const base = await pushBlob({ url: a.url, host: a.host }, 'bench/base', { size: 8 << 20 }, 'application/vnd.docker.image.rootfs.diff.tar.gzip');
+    const base = await pushBlob(
+      { url: a.url, host: a.host },
+      'bench/base',
+      { size: 8 << 20 },
+      'application/vnd.docker.image.rootfs.diff.tar.gzip',
+    );
     const baseBytes = await (await fetch(`${a.url}/v2/bench/base/blobs/${base.digest}`)).arrayBuffer();
     const small = [];
-    for (let i = 0; i < 20; i++) small.push(await pushRandomImage({ url: a.url, host: a.host }, `bench/small${i}`, '1', { layers: [Buffer.from(baseBytes), 64 << 10] }));
+    for (let i = 0; i < 20; i++)
+      small.push(
+        await pushRandomImage({ url: a.url, host: a.host }, `bench/small${i}`, '1', { layers: [Buffer.from(baseBytes), 64 << 10] }),
+      );
     const batch = { airlock: [] as number[], skopeo: [] as number[] };
     for (let i = 0; i < RUNS; i++) {
       let t = 0;
-      for (const [j, img] of small.entries()) t += (await measureProcess('skopeo', [...sk, `docker://${img.reference}`, `docker://${b.host}/sk${i}/small${j}:1`])).seconds;
+      for (const [j, img] of small.entries())
+        t += (await measureProcess('skopeo', [...sk, `docker://${img.reference}`, `docker://${b.host}/sk${i}/small${j}:1`])).seconds;
       batch.skopeo.push(t);
       const list = join(work, `list${i}`);
       writeFileSync(list, small.map((img, j) => `${img.reference} ${b.host}/al${i}/small${j}:1`).join('\n'));
@@ -77,18 +88,50 @@ export async function copyBench(): Promise<void> {
     }
 
     const mbps = (s: number) => bytes / 1e6 / s;
-    table(`copy: ${(bytes / 1e9).toFixed(2)} GB image between two local registries (median of ${RUNS}, alternating)`, ['case', 'airlock s', 'skopeo s', 'airlock/skopeo speed', 'note'], [
-      ['cold copy', median(cold.airlock), median(cold.skopeo), median(cold.skopeo) / median(cold.airlock), `${mbps(median(cold.airlock)).toFixed(0)} vs ${mbps(median(cold.skopeo)).toFixed(0)} MB/s`],
-      ['re-copy (all present)', median(re.airlock), median(re.skopeo), median(re.skopeo) / median(re.airlock), `engine alone ${median(re.engine).toFixed(3)} s`],
-      ['new repo, same registry', median(mount.airlock), median(mount.skopeo), median(mount.skopeo) / median(mount.airlock), `engine alone ${median(mount.engine).toFixed(3)} s`],
-      ['20 small images, shared base', median(batch.airlock), median(batch.skopeo), median(batch.skopeo) / median(batch.airlock), 'one --list run vs 20 skopeo runs'],
-    ]);
+    table(
+      `copy: ${(bytes / 1e9).toFixed(2)} GB image between two local registries (median of ${RUNS}, alternating)`,
+      ['case', 'airlock s', 'skopeo s', 'airlock/skopeo speed', 'note'],
+      [
+        [
+          'cold copy',
+          median(cold.airlock),
+          median(cold.skopeo),
+          median(cold.skopeo) / median(cold.airlock),
+          `${mbps(median(cold.airlock)).toFixed(0)} vs ${mbps(median(cold.skopeo)).toFixed(0)} MB/s`,
+        ],
+        [
+          're-copy (all present)',
+          median(re.airlock),
+          median(re.skopeo),
+          median(re.skopeo) / median(re.airlock),
+          `engine alone ${median(re.engine).toFixed(3)} s`,
+        ],
+        [
+          'new repo, same registry',
+          median(mount.airlock),
+          median(mount.skopeo),
+          median(mount.skopeo) / median(mount.airlock),
+          `engine alone ${median(mount.engine).toFixed(3)} s`,
+        ],
+        [
+          '20 small images, shared base',
+          median(batch.airlock),
+          median(batch.skopeo),
+          median(batch.skopeo) / median(batch.airlock),
+          'one --list run vs 20 skopeo runs',
+        ],
+      ],
+    );
     console.log(`peak RSS: airlock ${Math.max(...cold.rss).toFixed(0)} MiB, skopeo ${Math.max(...cold.skRss).toFixed(0)} MiB (cold copy)`);
-    console.log(`airlock process start-up (node and undici; copy runs without NestJS) is included in every airlock figure; "engine alone" is the same copy inside one process.`);
+    console.log(
+      `airlock process start-up (node and undici; copy runs without NestJS) is included in every airlock figure; "engine alone" is the same copy inside one process.`,
+    );
     // the floor under every airlock figure: node starting and doing nothing, in the same environment (NODE_EXTRA_CA_CERTS, if set, is read at start)
     const bare: number[] = [];
     for (let i = 0; i < 5; i++) bare.push((await measureProcess(process.execPath, ['-e', '0'])).seconds);
-    console.log(`node itself starts and exits in ${median(bare).toFixed(3)} s here${process.env.NODE_EXTRA_CA_CERTS ? ' (NODE_EXTRA_CA_CERTS is set: node reads and parses that CA file at every start)' : ''}.`);
+    console.log(
+      `node itself starts and exits in ${median(bare).toFixed(3)} s here${process.env.NODE_EXTRA_CA_CERTS ? ' (NODE_EXTRA_CA_CERTS is set: node reads and parses that CA file at every start)' : ''}.`,
+    );
   } finally {
     await Promise.all([a.stop(), b.stop()]);
     rmSync(work, { recursive: true, force: true });

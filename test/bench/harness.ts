@@ -54,7 +54,10 @@ export function percentile(xs: number[], p: number): number {
 }
 
 /** The airlock command as users run it (BENCH_PROFILE_DIR=/some/dir: each run writes a V8 CPU profile there). */
-export const AIRLOCK = [...(process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []), AIRLOCK_BIN];
+export const AIRLOCK = [
+  ...(process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []),
+  AIRLOCK_BIN,
+];
 
 /** Prints a table of rows with aligned columns. */
 export function table(title: string, header: string[], rows: (string | number)[][]): void {

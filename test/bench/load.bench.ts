@@ -39,12 +39,22 @@ function serverQuantile(after: Map<number, number>, before: Map<number, number>,
  * exactly once and that the audit chain verifies.
  */
 export async function loadBench(): Promise<void> {
-  const p = await startPipeline([{ name: 'dev' }, { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } }], {
-    extra: () => ({ server: { rateLimitPerMinute: 1_000_000 } }),
-    worker: false,
-  });
+  const p = await startPipeline(
+    [
+      { name: 'dev' },
+      { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } },
+    ],
+    {
+      extra: () => ({ server: { rateLimitPerMinute: 1_000_000 } }),
+      worker: false,
+    },
+  );
   // the API and a worker as separate processes (airlock api + airlock worker), as deployed for load
-  const worker = new WorkerProcess(p.config.path, {}, process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
+  const worker = new WorkerProcess(
+    p.config.path,
+    {},
+    process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [],
+  );
   try {
     const dev = p.registries.dev;
     const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/load', '1', { layers: [4096] });
@@ -64,16 +74,28 @@ export async function loadBench(): Promise<void> {
     const cold = { reads: [] as number[], requests: [] as number[] };
     let metricsBefore = '';
     const snapshot = setTimeout(() => {
-      fetch(`${p.url}/metrics`).then((r) => r.text()).then((t) => (metricsBefore = t), () => undefined);
+      fetch(`${p.url}/metrics`)
+        .then((r) => r.text())
+        .then(
+          (t) => (metricsBefore = t),
+          () => undefined,
+        );
     }, WARMUP * 1000);
     let errors = 0;
     let requested = 0;
     let approved = 0;
     // BENCH_LOAD_READ_PATHS=/health,/api/v1/stages narrows the read mix (to see what one route costs under the same load); {seed} is the seeded promotion
-    const readPaths = (process.env.BENCH_LOAD_READ_PATHS ?? '/api/v1/promotions?limit=20,/api/v1/promotions/{seed},/api/v1/stages,/health').split(',').map((s) => s.replace('{seed}', seed));
+    const readPaths = (process.env.BENCH_LOAD_READ_PATHS ?? '/api/v1/promotions?limit=20,/api/v1/promotions/{seed},/api/v1/stages,/health')
+      .split(',')
+      .map((s) => s.replace('{seed}', seed));
     const timed = async (client: Client, method: string, path: string, token: string, body?: unknown) => {
       const t0 = process.hrtime.bigint();
-      const r = await client.request({ method: method as never, path, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+      const r = await client.request({
+        method: method,
+        path,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body ? JSON.stringify(body) : undefined,
+      });
       const text = await r.body.text();
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       if (r.statusCode >= 400) errors++;
@@ -107,21 +129,38 @@ export async function loadBench(): Promise<void> {
     };
     await api.stop();
     const db = openDatabase(join(p.dir, 'airlock.db'), { readonly: true });
-    const count = (action: string) => (db.prepare('SELECT COUNT(*) AS n FROM audit_events WHERE action = ?').get(action) as { n: number }).n;
+    const count = (action: string) =>
+      (db.prepare('SELECT COUNT(*) AS n FROM audit_events WHERE action = ?').get(action) as { n: number }).n;
     const chain = verifyStoredChain(db).report;
-    table(`load: ${READERS} readers and ${WRITERS} writers, each client its own connection, for ${SECONDS} s after ${WARMUP} s of warm-up, on loopback (airlock api and airlock worker processes, load from a third)`, ['measure', 'value', 'goal'], [
-      ['reads', `${reads.length} (${(reads.length / SECONDS).toFixed(0)}/s)`, ''],
-      ['read latency p50 / p99 (ms)', `${percentile(reads, 50).toFixed(1)} / ${percentile(reads, 99).toFixed(1)}`, 'p99 < 100'],
-      ['  of which in the API (its histogram) p50 / p99 (ms)', inApi('GET'), ''],
-      ['promotion requests + approvals', `${requested} + ${approved}`, ''],
-      ['request / approve latency p50 (ms)', `${percentile(requests, 50).toFixed(1)} / ${percentile(approvals, 50).toFixed(1)}`, ''],
-      ['request / approve latency p99 (ms)', `${percentile(requests, 99).toFixed(1)} / ${percentile(approvals, 99).toFixed(1)}`, ''],
-      ['  of which in the API, both (its histogram) p50 / p99 (ms)', inApi('POST'), ''],
-      [`warm-up (${WARMUP} s, not counted above): read / request p99 (ms)`, `${percentile(cold.reads, 99).toFixed(1)} / ${percentile(cold.requests, 99).toFixed(1)}`, ''],
-      ['errors', errors, '0'],
-      ['recorded once: requested / approved events', `${count('promotion.requested') - 1} / ${count('promotion.approved')}`, `${requested} / ${approved}`],
-      ['audit chain afterwards', chain.ok ? `verifies (${chain.size} events)` : `BROKEN at ${(chain as { firstBadSeq: number }).firstBadSeq}`, 'verifies'],
-    ]);
+    table(
+      `load: ${READERS} readers and ${WRITERS} writers, each client its own connection, for ${SECONDS} s after ${WARMUP} s of warm-up, on loopback (airlock api and airlock worker processes, load from a third)`,
+      ['measure', 'value', 'goal'],
+      [
+        ['reads', `${reads.length} (${(reads.length / SECONDS).toFixed(0)}/s)`, ''],
+        ['read latency p50 / p99 (ms)', `${percentile(reads, 50).toFixed(1)} / ${percentile(reads, 99).toFixed(1)}`, 'p99 < 100'],
+        ['  of which in the API (its histogram) p50 / p99 (ms)', inApi('GET'), ''],
+        ['promotion requests + approvals', `${requested} + ${approved}`, ''],
+        ['request / approve latency p50 (ms)', `${percentile(requests, 50).toFixed(1)} / ${percentile(approvals, 50).toFixed(1)}`, ''],
+        ['request / approve latency p99 (ms)', `${percentile(requests, 99).toFixed(1)} / ${percentile(approvals, 99).toFixed(1)}`, ''],
+        ['  of which in the API, both (its histogram) p50 / p99 (ms)', inApi('POST'), ''],
+        [
+          `warm-up (${WARMUP} s, not counted above): read / request p99 (ms)`,
+          `${percentile(cold.reads, 99).toFixed(1)} / ${percentile(cold.requests, 99).toFixed(1)}`,
+          '',
+        ],
+        ['errors', errors, '0'],
+        [
+          'recorded once: requested / approved events',
+          `${count('promotion.requested') - 1} / ${count('promotion.approved')}`,
+          `${requested} / ${approved}`,
+        ],
+        [
+          'audit chain afterwards',
+          chain.ok ? `verifies (${chain.size} events)` : `BROKEN at ${(chain as { firstBadSeq: number }).firstBadSeq}`,
+          'verifies',
+        ],
+      ],
+    );
     db.close();
   } finally {
     await worker.stop();

@@ -22,7 +22,13 @@ const PACE_MS = Number(process.env.BENCH_PACE_MS ?? 250);
  * `skopeo copy --sign-by` per image doing the copy and the signing.
  */
 export async function promotionBench(): Promise<void> {
-  const p = await startPipeline([{ name: 'dev' }, { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } }], { worker: false });
+  const p = await startPipeline(
+    [
+      { name: 'dev' },
+      { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } },
+    ],
+    { worker: false },
+  );
   const gpg = new GpgHome();
   try {
     const dev = p.registries.dev;
@@ -58,7 +64,9 @@ export async function promotionBench(): Promise<void> {
     const db = openDatabase(join(p.dir, 'airlock.db'), { readonly: true });
     // each promotion: its outcome, its last approval, and its first step (when a worker took it)
     const all = db
-      .prepare('SELECT p.id, p.state, p.finished_at, (SELECT MAX(created_at) FROM approvals a WHERE a.promotion_id = p.id) AS approved_at, (SELECT MIN(started_at) FROM steps s WHERE s.promotion_id = p.id) AS started_at FROM promotions p')
+      .prepare(
+        'SELECT p.id, p.state, p.finished_at, (SELECT MAX(created_at) FROM approvals a WHERE a.promotion_id = p.id) AS approved_at, (SELECT MIN(started_at) FROM steps s WHERE s.promotion_id = p.id) AS started_at FROM promotions p',
+      )
       .all() as { id: string; state: string; finished_at: string; approved_at: string; started_at: string }[];
     const burstIds = new Set(ids);
     const rows = all.filter((r) => burstIds.has(r.id));
@@ -69,8 +77,17 @@ export async function promotionBench(): Promise<void> {
     const wall = (Math.max(...rows.map((r) => Date.parse(r.finished_at))) - t0) / 1000;
     const failed = all.filter((r) => r.state !== 'completed').length;
     // where the time goes: waiting for a worker, each step, and recording the completion
-    const steps = db.prepare('SELECT promotion_id, name, started_at, finished_at FROM steps WHERE finished_at IS NOT NULL').all() as { promotion_id: string; name: string; started_at: string; finished_at: string }[];
-    const stepMs = (name: string) => percentile(steps.filter((x) => x.name === name).map((x) => Date.parse(x.finished_at) - Date.parse(x.started_at)), 50);
+    const steps = db.prepare('SELECT promotion_id, name, started_at, finished_at FROM steps WHERE finished_at IS NOT NULL').all() as {
+      promotion_id: string;
+      name: string;
+      started_at: string;
+      finished_at: string;
+    }[];
+    const stepMs = (name: string) =>
+      percentile(
+        steps.filter((x) => x.name === name).map((x) => Date.parse(x.finished_at) - Date.parse(x.started_at)),
+        50,
+      );
     const waitMs = rows.map((w) => Date.parse(w.started_at) - Date.parse(w.approved_at));
 
     db.close();
@@ -82,27 +99,66 @@ export async function promotionBench(): Promise<void> {
     writeFileSync(join(rd, 'qa.yaml'), `docker:\n  ${p.registries.qa.host}:\n    lookaside-staging: file://${join(gpg.dir, 'sigstore')}\n`);
     let sk = 0;
     for (const [i, img] of imgs.slice(0, N).entries()) {
-      sk += (await measureProcess('skopeo', ['--registries.d', rd, 'copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', '--sign-by', fpr, `docker://${img.reference}`, `docker://${p.registries.qa.host}/skopeo/svc${i}:1`], gpg.env)).seconds;
+      sk += (
+        await measureProcess(
+          'skopeo',
+          [
+            '--registries.d',
+            rd,
+            'copy',
+            '-q',
+            '--src-tls-verify=false',
+            '--dest-tls-verify=false',
+            '--sign-by',
+            fpr,
+            `docker://${img.reference}`,
+            `docker://${p.registries.qa.host}/skopeo/svc${i}:1`,
+          ],
+          gpg.env,
+        )
+      ).seconds;
     }
     const perMin = (N / wall) * 60;
     const skPerMin = (N / sk) * 60;
-    table(`promotions: ${N} small signed images, request + approve through the API, worker concurrency 4`, ['', 'airlock', 'skopeo loop', 'ratio'], [
-      ['promotions per minute', perMin, skPerMin, perMin / skPerMin],
-      [`burst (all ${N} approved at once): p50 / p95 approval -> completed (s)`, `${percentile(lat, 50).toFixed(2)} / ${percentile(lat, 95).toFixed(2)}`, '', ''],
-      [`steady (${PACED}, one approved every ${PACE_MS} ms): p50 / p95 (s)`, `${percentile(pacedLat, 50).toFixed(2)} / ${percentile(pacedLat, 95).toFixed(2)}`, '', ''],
-      ['failed', failed, '', ''],
-      ['burst: p50 / p95 wait for a worker (ms)', `${percentile(waitMs, 50)} / ${percentile(waitMs, 95)}`, '', ''],
-      ['p50 verify / copy / sign / publish (ms)', ['verify', 'copy', 'sign', 'publish'].map(stepMs).join(' / '), '', ''],
-    ]);
-    console.log('the skopeo loop copies and signs only; airlock also verifies the dev signatures, records every step and serves the signatures.');
-    console.log(`in the burst, the last promotions wait for the first ones (${N} at ${perMin.toFixed(0)} per minute take ${wall.toFixed(1)} s); the steady stream shows the time of one promotion.`);
+    table(
+      `promotions: ${N} small signed images, request + approve through the API, worker concurrency 4`,
+      ['', 'airlock', 'skopeo loop', 'ratio'],
+      [
+        ['promotions per minute', perMin, skPerMin, perMin / skPerMin],
+        [
+          `burst (all ${N} approved at once): p50 / p95 approval -> completed (s)`,
+          `${percentile(lat, 50).toFixed(2)} / ${percentile(lat, 95).toFixed(2)}`,
+          '',
+          '',
+        ],
+        [
+          `steady (${PACED}, one approved every ${PACE_MS} ms): p50 / p95 (s)`,
+          `${percentile(pacedLat, 50).toFixed(2)} / ${percentile(pacedLat, 95).toFixed(2)}`,
+          '',
+          '',
+        ],
+        ['failed', failed, '', ''],
+        ['burst: p50 / p95 wait for a worker (ms)', `${percentile(waitMs, 50)} / ${percentile(waitMs, 95)}`, '', ''],
+        ['p50 verify / copy / sign / publish (ms)', ['verify', 'copy', 'sign', 'publish'].map(stepMs).join(' / '), '', ''],
+      ],
+    );
+    console.log(
+      'the skopeo loop copies and signs only; airlock also verifies the dev signatures, records every step and serves the signatures.',
+    );
+    console.log(
+      `in the burst, the last promotions wait for the first ones (${N} at ${perMin.toFixed(0)} per minute take ${wall.toFixed(1)} s); the steady stream shows the time of one promotion.`,
+    );
     const sig = await sigstoreBurst();
-    table(`promotions in the sigstore dialect: ${N} small images CI signed with cosign (tag form), QA verifying them and signing with its sigstore key, the same burst`, ['', 'simple signing', 'sigstore', 'sigstore / simple'], [
-      ['promotions per minute', perMin, sig.perMin, sig.perMin / perMin],
-      ['time per promotion at saturation (s)', 60 / perMin, 60 / sig.perMin, perMin / sig.perMin],
-      ['p50 verify / copy / sign / publish (ms)', ['verify', 'copy', 'sign', 'publish'].map(stepMs).join(' / '), sig.steps, ''],
-      ['failed', failed, sig.failed, ''],
-    ]);
+    table(
+      `promotions in the sigstore dialect: ${N} small images CI signed with cosign (tag form), QA verifying them and signing with its sigstore key, the same burst`,
+      ['', 'simple signing', 'sigstore', 'sigstore / simple'],
+      [
+        ['promotions per minute', perMin, sig.perMin, sig.perMin / perMin],
+        ['time per promotion at saturation (s)', 60 / perMin, 60 / sig.perMin, perMin / sig.perMin],
+        ['p50 verify / copy / sign / publish (ms)', ['verify', 'copy', 'sign', 'publish'].map(stepMs).join(' / '), sig.steps, ''],
+        ['failed', failed, sig.failed, ''],
+      ],
+    );
     console.log('goal: a sigstore promotion costs at most 1.2x a simple-signing one (time per promotion).');
   } finally {
     gpg.close();
@@ -115,13 +171,22 @@ async function sigstoreBurst(): Promise<{ perMin: number; steps: string; failed:
   const p = await startPipeline(
     [
       { name: 'dev', withKey: false, sigstore: true },
-      { name: 'qa', withKey: false, sigstore: true, from: [{ stage: 'dev', trustedKeys: ['keys/dev-sigstore.pub'], mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } },
+      {
+        name: 'qa',
+        withKey: false,
+        sigstore: true,
+        from: [{ stage: 'dev', trustedKeys: ['keys/dev-sigstore.pub'], mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }],
+        approvals: { required: 1 },
+      },
     ],
     { worker: false },
   );
   try {
     const dev = p.registries.dev;
-    const key = readSigstorePrivateKey(readFileSync(join(p.dir, 'keys', 'dev-sigstore.key')), new Sensitive(p.config.env.AIRLOCK_TEST_DEV_SIGSTORE_PASSPHRASE));
+    const key = readSigstorePrivateKey(
+      readFileSync(join(p.dir, 'keys', 'dev-sigstore.key')),
+      new Sensitive(p.config.env.AIRLOCK_TEST_DEV_SIGSTORE_PASSPHRASE),
+    );
     const client = new RegistryClient(dev.host, { insecure: true });
     const store = new RegistrySigstoreStore(client);
     const imgs = [];
@@ -145,11 +210,23 @@ async function sigstoreBurst(): Promise<{ perMin: number; steps: string; failed:
     await serve.stop();
     const db = openDatabase(join(p.dir, 'airlock.db'), { readonly: true });
     const rows = db.prepare('SELECT state, finished_at FROM promotions').all() as { state: string; finished_at: string }[];
-    const steps = db.prepare('SELECT name, started_at, finished_at FROM steps WHERE finished_at IS NOT NULL').all() as { name: string; started_at: string; finished_at: string }[];
+    const steps = db.prepare('SELECT name, started_at, finished_at FROM steps WHERE finished_at IS NOT NULL').all() as {
+      name: string;
+      started_at: string;
+      finished_at: string;
+    }[];
     db.close();
     const wall = (Math.max(...rows.map((r) => Date.parse(r.finished_at))) - t0) / 1000;
-    const stepMs = (name: string) => percentile(steps.filter((x) => x.name === name).map((x) => Date.parse(x.finished_at) - Date.parse(x.started_at)), 50);
-    return { perMin: (N / wall) * 60, steps: ['verify', 'copy', 'sign', 'publish'].map(stepMs).join(' / '), failed: rows.filter((r) => r.state !== 'completed').length };
+    const stepMs = (name: string) =>
+      percentile(
+        steps.filter((x) => x.name === name).map((x) => Date.parse(x.finished_at) - Date.parse(x.started_at)),
+        50,
+      );
+    return {
+      perMin: (N / wall) * 60,
+      steps: ['verify', 'copy', 'sign', 'publish'].map(stepMs).join(' / '),
+      failed: rows.filter((r) => r.state !== 'completed').length,
+    };
   } finally {
     await p.stop();
   }

@@ -2,7 +2,22 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Sensitive } from '@airlock/common';
-import { KeyType, buildCosignPayload, buildSigstoreBundle, verifySigstoreBundle, generateKeyPair, generateSigstoreKeyPair, readPrivateKey, readPublicKeys, readSigstorePrivateKey, readSigstorePublicKey, sign, signSigstore, verify, verifySigstore } from '@airlock/signing';
+import {
+  KeyType,
+  buildCosignPayload,
+  buildSigstoreBundle,
+  verifySigstoreBundle,
+  generateKeyPair,
+  generateSigstoreKeyPair,
+  readPrivateKey,
+  readPublicKeys,
+  readSigstorePrivateKey,
+  readSigstorePublicKey,
+  sign,
+  signSigstore,
+  verify,
+  verifySigstore,
+} from '@airlock/signing';
 import { GpgHome } from '../support/gpg';
 import { measureProcess, table, timeIt } from './harness';
 
@@ -18,12 +33,22 @@ export async function signingBench(): Promise<void> {
   const gpg = new GpgHome();
   const rows: (string | number)[][] = [];
   try {
-    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { digest: 'sha256:' + randomBytes(32).toString('hex'), size: 1 }, layers: [] }));
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { digest: 'sha256:' + randomBytes(32).toString('hex'), size: 1 },
+        layers: [],
+      }),
+    );
     const digest = 'sha256:' + createHash('sha256').update(manifest).digest('hex');
     const mfile = join(gpg.dir, 'manifest.json');
     writeFileSync(mfile, manifest);
     const ref = 'qa.example:5000/team/app:1.4';
-    for (const [type, gpgAlgo] of [['ed25519', 'ed25519'], ['rsa3072', 'rsa3072']] as [KeyType, string][]) {
+    for (const [type, gpgAlgo] of [
+      ['ed25519', 'ed25519'],
+      ['rsa3072', 'rsa3072'],
+    ] as [KeyType, string][]) {
       const pass = new Sensitive('bench');
       const k = await generateKeyPair({ name: `bench ${type}`, type, passphrase: pass });
       const priv = await readPrivateKey(k.privateArmored, pass);
@@ -38,9 +63,11 @@ export async function signingBench(): Promise<void> {
       const fpr = await gpg.generate(`skopeo bench ${type}`, gpgAlgo);
       const out = join(gpg.dir, `sig-${type}`);
       let skSign = 0;
-      for (let i = 0; i < SKOPEO_N; i++) skSign += (await measureProcess('skopeo', ['standalone-sign', mfile, ref, fpr, '-o', out], gpg.env)).seconds;
+      for (let i = 0; i < SKOPEO_N; i++)
+        skSign += (await measureProcess('skopeo', ['standalone-sign', mfile, ref, fpr, '-o', out], gpg.env)).seconds;
       let skVerify = 0;
-      for (let i = 0; i < SKOPEO_N; i++) skVerify += (await measureProcess('skopeo', ['standalone-verify', mfile, ref, fpr, out], gpg.env)).seconds;
+      for (let i = 0; i < SKOPEO_N; i++)
+        skVerify += (await measureProcess('skopeo', ['standalone-verify', mfile, ref, fpr, out], gpg.env)).seconds;
       const aSign = N / signS;
       const aVerify = N / verifyS;
       const sSign = SKOPEO_N / skSign;
@@ -70,9 +97,11 @@ export async function signingBench(): Promise<void> {
       writeFileSync(payloadFile, buildCosignPayload(digest, repo));
       const sigFile = join(gpg.dir, 'payload.sig');
       let oSign = 0;
-      for (let i = 0; i < SKOPEO_N; i++) oSign += (await measureProcess('openssl', ['dgst', '-sha256', '-sign', keyFile, '-out', sigFile, payloadFile])).seconds;
+      for (let i = 0; i < SKOPEO_N; i++)
+        oSign += (await measureProcess('openssl', ['dgst', '-sha256', '-sign', keyFile, '-out', sigFile, payloadFile])).seconds;
       let oVerify = 0;
-      for (let i = 0; i < SKOPEO_N; i++) oVerify += (await measureProcess('openssl', ['dgst', '-sha256', '-verify', pubFile, '-signature', sigFile, payloadFile])).seconds;
+      for (let i = 0; i < SKOPEO_N; i++)
+        oVerify += (await measureProcess('openssl', ['dgst', '-sha256', '-verify', pubFile, '-signature', sigFile, payloadFile])).seconds;
       rows.push(['sigstore P-256 sign (tag form)', N / signS, SKOPEO_N / oSign, N / signS / (SKOPEO_N / oSign)]);
       rows.push(['sigstore P-256 verify (tag form)', N / verifyS, SKOPEO_N / oVerify, N / verifyS / (SKOPEO_N / oVerify)]);
       // the referrer form: a sigstore bundle (DSSE over an in-toto statement); openssl's rate is the same per-signature work
@@ -86,7 +115,11 @@ export async function signingBench(): Promise<void> {
       rows.push(['sigstore P-256 sign (referrer form: bundle)', N / bSignS, SKOPEO_N / oSign, N / bSignS / (SKOPEO_N / oSign)]);
       rows.push(['sigstore P-256 verify (referrer form: bundle)', N / bVerifyS, SKOPEO_N / oVerify, N / bVerifyS / (SKOPEO_N / oVerify)]);
     }
-    table(`signatures per second (airlock: ${N} in one process; skopeo: ${SKOPEO_N} standalone-sign/-verify runs; for sigstore, openssl dgst runs)`, ['operation', 'airlock /s', 'skopeo /s', 'ratio'], rows);
+    table(
+      `signatures per second (airlock: ${N} in one process; skopeo: ${SKOPEO_N} standalone-sign/-verify runs; for sigstore, openssl dgst runs)`,
+      ['operation', 'airlock /s', 'skopeo /s', 'ratio'],
+      rows,
+    );
   } finally {
     gpg.close();
   }

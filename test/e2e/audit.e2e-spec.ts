@@ -13,12 +13,22 @@ describe('audit trail: queries, export, checkpoints, offline verification (real 
   const gpg = new GpgHome();
   let requested: string;
   beforeAll(async () => {
-    p = await startPipeline([{ name: 'dev' }, { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } }]);
+    p = await startPipeline([
+      { name: 'dev' },
+      { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } },
+    ]);
     const dev = p.registries.dev;
     const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/audited', '1', { layers: [1000] });
     await p.signInStage('dev', 'team/audited', img.digest, img.reference);
     requested = img.reference;
-    id = (await p.call('POST', '/api/v1/promotions', p.tokens.alice, { image: img.reference, from: 'dev', to: 'qa', reason: 'for the auditors' })).body.id;
+    id = (
+      await p.call('POST', '/api/v1/promotions', p.tokens.alice, {
+        image: img.reference,
+        from: 'dev',
+        to: 'qa',
+        reason: 'for the auditors',
+      })
+    ).body.id;
     await p.call('POST', `/api/v1/promotions/${id}/approve`, p.tokens.bob, { comment: 'checked' });
     await p.waitFor(id, p.tokens.dave, ['completed']);
   });
@@ -42,7 +52,11 @@ describe('audit trail: queries, export, checkpoints, offline verification (real 
     expect([badSort.status, badSort.body.error.code]).toEqual([400, 'INVALID_SORT']);
     expect((await p.call('GET', '/api/v1/audit/events/1', p.tokens.dave)).body.action).toBe('config.loaded');
     // by the image as it was requested (dev's repository), though events record QA's target
-    const byRequested = await p.call('GET', `/api/v1/audit/events?image=${encodeURIComponent(requested.replace(/:1$/, ''))}&limit=1000`, p.tokens.dave);
+    const byRequested = await p.call(
+      'GET',
+      `/api/v1/audit/events?image=${encodeURIComponent(requested.replace(/:1$/, ''))}&limit=1000`,
+      p.tokens.dave,
+    );
     expect(byRequested.body.items.length).toBe(h.body.events.length);
     expect(new Set(byRequested.body.items.map((e: { promotionId: string }) => e.promotionId))).toEqual(new Set([id]));
     const req = h.body.events.find((e: { action: string }) => e.action === 'promotion.requested');
@@ -59,7 +73,9 @@ describe('audit trail: queries, export, checkpoints, offline verification (real 
     expect((await p.call('POST', '/api/v1/audit/checkpoints', p.tokens.dave)).status).toBe(403);
     const cp = await p.call('POST', '/api/v1/audit/checkpoints', p.tokens.root);
     expect(cp.status).toBe(201);
-    const sig = await request(`${p.url}/api/v1/audit/checkpoints/${cp.body.id}/signature`, { headers: { authorization: `Bearer ${p.tokens.dave}` } });
+    const sig = await request(`${p.url}/api/v1/audit/checkpoints/${cp.body.id}/signature`, {
+      headers: { authorization: `Bearer ${p.tokens.dave}` },
+    });
     const sigFile = join(p.dir, 'checkpoint.sig');
     writeFileSync(sigFile, Buffer.from(await sig.body.arrayBuffer()));
     await gpg.ok(['--import', join(p.dir, 'keys/dev.pub')]);
@@ -69,7 +85,11 @@ describe('audit trail: queries, export, checkpoints, offline verification (real 
     const exp = await request(`${p.url}/api/v1/audit/export?format=jsonl`, { headers: { authorization: `Bearer ${p.tokens.dave}` } });
     const exportFile = join(p.dir, 'audit.jsonl');
     const exported = await exp.body.text();
-    expect([exp.statusCode, exp.headers['content-type'], exported.split('\n').filter(Boolean).length >= cp.body.size]).toEqual([200, 'application/x-ndjson', true]);
+    expect([exp.statusCode, exp.headers['content-type'], exported.split('\n').filter(Boolean).length >= cp.body.size]).toEqual([
+      200,
+      'application/x-ndjson',
+      true,
+    ]);
     writeFileSync(exportFile, exported);
     const ok = await airlock(['audit', 'verify-export', exportFile, '--checkpoint', sigFile, '--key', join(p.dir, 'keys/dev.pub')]);
     expect(ok.stdout).toMatch(/export ok/);
@@ -86,7 +106,9 @@ describe('audit trail: queries, export, checkpoints, offline verification (real 
     writeFileSync(exportFile, edited.join('\n'));
     const bad = await airlock(['audit', 'verify-export', exportFile, '--checkpoint', sigFile, '--key', join(p.dir, 'keys/dev.pub')]);
     expect([bad.code, bad.stdout]).toEqual([5, expect.stringContaining(`first bad event ${approvedSeq}`)]);
-    const csv = await request(`${p.url}/api/v1/audit/export?format=csv&actor=bob`, { headers: { authorization: `Bearer ${p.tokens.dave}` } });
+    const csv = await request(`${p.url}/api/v1/audit/export?format=csv&actor=bob`, {
+      headers: { authorization: `Bearer ${p.tokens.dave}` },
+    });
     expect((await csv.body.text()).split('\n')[0]).toMatch(/^seq,time,actor/);
   });
 

@@ -1,8 +1,18 @@
-import { copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, writeFileSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  writeFileSync,
+  readFileSync,
+  mkdtempSync,
+  rmSync,
+} from 'node:fs';
 import { request } from 'undici';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { startPipeline, Pipeline } from '../support/pipeline';
 import { startRegistry, TestRegistry } from '../support/registry';
 import { pushBlob, pushRandomImage } from '../support/images';
@@ -28,11 +38,22 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
   beforeAll(async () => {
     prodRegistry = await startRegistry();
     // the high side first: its prod key is what the low side encrypts to
-    high = await startPipeline([{ name: 'qa', withKey: false }, { name: 'prod', from: [{ stage: 'qa', trustedKeys: ['keys/qa-sender.pub'], mapping: [{ from: 'QAHOST/team/*', to: '{prod}/team/*' }] }] }], {
-      registries: { prod: prodRegistry },
-      worker: false,
-      extra: () => ({ channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, trustedSenders: ['keys/qa-sender.pub'] }] }),
-    });
+    high = await startPipeline(
+      [
+        { name: 'qa', withKey: false },
+        {
+          name: 'prod',
+          from: [{ stage: 'qa', trustedKeys: ['keys/qa-sender.pub'], mapping: [{ from: 'QAHOST/team/*', to: '{prod}/team/*' }] }],
+        },
+      ],
+      {
+        registries: { prod: prodRegistry },
+        worker: false,
+        extra: () => ({
+          channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, trustedSenders: ['keys/qa-sender.pub'] }],
+        }),
+      },
+    );
   }, 180_000);
   afterAll(async () => {
     gpg.close();
@@ -48,21 +69,49 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
       [
         { name: 'dev' },
         { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } },
-        { name: 'prod', withKey: false, transport: 'bundle', from: [{ stage: 'qa', mapping: [{ from: '{qa}/team/*', to: '{prod}/team/*' }] }], approvals: { required: 2 } },
+        {
+          name: 'prod',
+          withKey: false,
+          transport: 'bundle',
+          from: [{ stage: 'qa', mapping: [{ from: '{qa}/team/*', to: '{prod}/team/*' }] }],
+          approvals: { required: 2 },
+        },
       ],
       {
         registries: { prod: prodRegistry },
-        extra: () => ({ channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, recipients: [join(high.dir, 'keys', 'prod.pub')], volumeSizeMiB: 1 }] }),
+        extra: () => ({
+          channels: [
+            {
+              name: 'qa-to-prod',
+              from: 'qa',
+              to: 'prod',
+              encrypt: true,
+              recipients: [join(high.dir, 'keys', 'prod.pub')],
+              volumeSizeMiB: 1,
+            },
+          ],
+        }),
       },
     );
     copyFileSync(join(low.dir, 'keys', 'qa.pub'), join(high.dir, 'keys', 'qa-sender.pub'));
     // the high side's qa stage names the low side's QA registry (never reached from there), so identities match
     const highCfg = readFileSync(high.config.path, 'utf8').replace(/QAHOST/g, low.registries.qa.host);
-    writeFileSync(high.config.path, highCfg.replace(new RegExp(`(name: qa\\n\\s+registry:\\n\\s+host: )${high.registries.qa.host.replace(/\./g, '\\.')}`), `$1${low.registries.qa.host}`));
+    writeFileSync(
+      high.config.path,
+      highCfg.replace(
+        new RegExp(`(name: qa\\n\\s+registry:\\n\\s+host: )${high.registries.qa.host.replace(/\./g, '\\.')}`),
+        `$1${low.registries.qa.host}`,
+      ),
+    );
     await high.restartApi();
 
     const dev = low.registries.dev;
-    const base = await pushBlob({ url: dev.url, host: dev.host }, 'team/app', { size: 2 << 20 }, 'application/vnd.docker.image.rootfs.diff.tar.gzip');
+    const base = await pushBlob(
+      { url: dev.url, host: dev.host },
+      'team/app',
+      { size: 2 << 20 },
+      'application/vnd.docker.image.rootfs.diff.tar.gzip',
+    );
     const baseBytes = Buffer.from(await (await fetch(`${dev.url}/v2/team/app/blobs/${base.digest}`)).arrayBuffer());
     const promote = async (repo: string, tag: string) => {
       const img = await pushRandomImage({ url: dev.url, host: dev.host }, repo, tag, { layers: [baseBytes, 300_000] });
@@ -70,7 +119,12 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
       const a = await low.call('POST', '/api/v1/promotions', low.tokens.alice, { image: img.reference, from: 'dev', to: 'qa' });
       await low.call('POST', `/api/v1/promotions/${a.body.id}/approve`, low.tokens.bob, {});
       expect((await low.waitFor(a.body.id, low.tokens.alice, ['completed', 'failed'])).state).toBe('completed');
-      const b = await low.call('POST', '/api/v1/promotions', low.tokens.alice, { image: `${low.registries.qa.host}/${repo}:${tag}`, from: 'qa', to: 'prod', reason: 'release to production' });
+      const b = await low.call('POST', '/api/v1/promotions', low.tokens.alice, {
+        image: `${low.registries.qa.host}/${repo}:${tag}`,
+        from: 'qa',
+        to: 'prod',
+        reason: 'release to production',
+      });
       expect(b.status).toBe(201);
       await low.call('POST', `/api/v1/promotions/${b.body.id}/approve`, low.tokens.bob, { comment: 'ok' });
       expect((await low.call('GET', `/api/v1/promotions/${b.body.id}`, low.tokens.alice)).body.state).toBe('requested');
@@ -86,7 +140,9 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     const started = await low.call('POST', '/api/v1/channels/qa-to-prod/bundles', low.tokens.olga, {});
     expect([started.status, started.body.state, started.body.sequence]).toEqual([202, 'queued', 1]);
     // the worker writes it; the job tells its bytes, its end and the bundle it wrote (GET, and server-sent events)
-    const events = await request(`${low.url}/api/v1/bundle-jobs/${started.body.id}/events`, { headers: { authorization: `Bearer ${low.tokens.olga}` } });
+    const events = await request(`${low.url}/api/v1/bundle-jobs/${started.body.id}/events`, {
+      headers: { authorization: `Bearer ${low.tokens.olga}` },
+    });
     const stream = await events.body.text();
     expect(stream).toMatch(/"state":"completed"/);
     const job = (await low.call('GET', `/api/v1/bundle-jobs/${started.body.id}`, low.tokens.dave)).body;
@@ -99,7 +155,11 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     const media1 = join(carried, 'bundle1');
     mkdirSync(media1);
     for (const v of ex.body.volumes as { name: string }[]) copyFileSync(join(ex.body.dir, v.name), join(media1, v.name));
-    expect(readdirSync(ex.body.dir).filter((f) => f.includes('-000001.') && !f.endsWith('.zip')).sort()).toEqual(['airlock-qa-to-prod-000001.index.pgp', 'airlock-qa-to-prod-000001.plan.json']);
+    expect(
+      readdirSync(ex.body.dir)
+        .filter((f) => f.includes('-000001.') && !f.endsWith('.zip'))
+        .sort(),
+    ).toEqual(['airlock-qa-to-prod-000001.index.pgp', 'airlock-qa-to-prod-000001.plan.json']);
     const files1 = readdirSync(media1).map((f) => join(media1, f));
 
     // the high side: inspect, import, and skopeo accepts the production copy under production's policy
@@ -114,13 +174,36 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     expect(await skopeoRawDigest(prodRef)).toBe(first.img.digest);
     const pol = await airlock(['policy', '--config', high.config.path, '--stage', 'prod', '--format', 'policy-json']);
     writeFileSync(join(high.dir, 'policy.json'), pol.stdout);
-    const rd = await airlock(['policy', '--config', high.config.path, '--stage', 'prod', '--format', 'registries-d', '--out', join(high.dir, 'rd')]);
+    const rd = await airlock([
+      'policy',
+      '--config',
+      high.config.path,
+      '--stage',
+      'prod',
+      '--format',
+      'registries-d',
+      '--out',
+      join(high.dir, 'rd'),
+    ]);
     expect(rd.code).toBe(0);
-    await skopeo(['--policy', join(high.dir, 'policy.json'), '--registries.d', join(high.dir, 'rd'), 'copy', '--src-tls-verify=false', `docker://${prodRef}`, `dir:${join(high.dir, 'checked')}`]);
+    await skopeo([
+      '--policy',
+      join(high.dir, 'policy.json'),
+      '--registries.d',
+      join(high.dir, 'rd'),
+      'copy',
+      '--src-tls-verify=false',
+      `docker://${prodRef}`,
+      `dir:${join(high.dir, 'checked')}`,
+    ]);
     // the high side's audit names the low side's requester and approvers
     const story = (await high.call('GET', `/api/v1/promotions/${first.id}/history`, high.tokens.dave)).body;
     expect(story.promotion).toMatchObject({ state: 'imported', requester: 'alice' });
-    expect(story.events.find((e: { action: string }) => e.action === 'promotion.imported').details.approvals.map((a: { approver: string }) => a.approver)).toEqual(['bob', 'carol']);
+    expect(
+      story.events
+        .find((e: { action: string }) => e.action === 'promotion.imported')
+        .details.approvals.map((a: { approver: string }) => a.approver),
+    ).toEqual(['bob', 'carol']);
     // importing the same bundle again finishes nothing new and says so
     const again = await airlock(['bundle', 'import', ...files1, '--config', high.config.path, '--receipt-dir', carried]);
     expect(again.stdout).toContain('was already imported');
@@ -139,23 +222,33 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     for (const f of ex2.stdout.trim().split('\n').slice(1)) copyFileSync(f, join(media2, f.split('/').pop() as string));
     // this time through the high side's API: upload the files (streamed), then import
     for (const f of readdirSync(media2)) {
-      const up = await request(`${high.url}/api/v1/bundles/uploads/${f}`, { method: 'PUT', headers: { authorization: `Bearer ${high.tokens.olga}`, 'content-type': 'application/octet-stream' }, body: createReadStream(join(media2, f)) });
+      const up = await request(`${high.url}/api/v1/bundles/uploads/${f}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${high.tokens.olga}`, 'content-type': 'application/octet-stream' },
+        body: createReadStream(join(media2, f)),
+      });
       expect([f, up.statusCode]).toEqual([f, 200]);
       await up.body.dump();
     }
     expect((await high.call('POST', '/api/v1/bundles/import', high.tokens.dave, { files: readdirSync(media2) })).status).toBe(403);
     const importJob = await high.call('POST', '/api/v1/bundles/import', high.tokens.olga, { files: readdirSync(media2) });
     expect([importJob.status, importJob.body.kind, importJob.body.sequence]).toEqual([202, 'import', 2]);
-    const ended = await request(`${high.url}/api/v1/bundle-jobs/${importJob.body.id}/events`, { headers: { authorization: `Bearer ${high.tokens.olga}` } });
+    const ended = await request(`${high.url}/api/v1/bundle-jobs/${importJob.body.id}/events`, {
+      headers: { authorization: `Bearer ${high.tokens.olga}` },
+    });
     expect(await ended.body.text()).toMatch(/"state":"completed"/);
     const imp2 = { body: (await high.call('GET', `/api/v1/bundle-jobs/${importJob.body.id}`, high.tokens.olga)).body.result };
     expect(imp2.body).toMatchObject({ sequence: 2, alreadyImported: false });
     // the job names its bundle once the signed index said which (a format-2 volume's name does not)
     expect((await high.call('GET', `/api/v1/bundle-jobs/${importJob.body.id}`, high.tokens.olga)).body.bundleId).toBe(imp2.body.bundleId);
-    const rc2 = await request(`${high.url}/api/v1/bundles/${imp2.body.bundleId}/receipt`, { headers: { authorization: `Bearer ${high.tokens.olga}` } });
+    const rc2 = await request(`${high.url}/api/v1/bundles/${imp2.body.bundleId}/receipt`, {
+      headers: { authorization: `Bearer ${high.tokens.olga}` },
+    });
     expect(rc2.statusCode).toBe(200);
     writeFileSync(join(carried, 'receipt2'), Buffer.from(await rc2.body.arrayBuffer()));
-    expect((await airlock(['bundle', 'receipt', 'import', join(carried, 'receipt2'), '--config', low.config.path])).stdout).toMatch(/1 promotion imported/);
+    expect((await airlock(['bundle', 'receipt', 'import', join(carried, 'receipt2'), '--config', low.config.path])).stdout).toMatch(
+      /1 promotion imported/,
+    );
 
     expect(await skopeoRawDigest(`${prodRegistry.host}/team/app:1.1`)).toBe(second.img.digest);
 
@@ -179,7 +272,9 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     await gpg.ok(['--passphrase', high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE, '--import', join(high.dir, 'keys', 'prod.key')]);
     writeFileSync(join(carried, 'prod.pass'), high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE);
     const rescueRef = `${prodRegistry.host}/team/rescued:1`;
-    const lines = readmeBlock('break-glass').replace('cd /media', `cd ${media1}`).replace('docker://prod.registry.example:5000/team/app:1.0', `--dest-tls-verify=false docker://${rescueRef}`); // this test's registry speaks plain HTTP
+    const lines = readmeBlock('break-glass')
+      .replace('cd /media', `cd ${media1}`)
+      .replace('docker://prod.registry.example:5000/team/app:1.0', `--dest-tls-verify=false docker://${rescueRef}`); // this test's registry speaks plain HTTP
     // gpg asks for the import key's passphrase on a terminal; here it reads it from a file
     const script = `set -euo pipefail\ngpg() { command gpg --batch --pinentry-mode loopback --passphrase-file ${join(carried, 'prod.pass')} "$@"; }\n${lines}`;
     const glass = spawnSync('bash', ['-c', script], { env: gpg.env, encoding: 'utf8' });
@@ -192,13 +287,40 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     // ... and finished signed, with stock tools only, as the README shows: pushed, production's generated policy refuses it unsigned;
     // skopeo signs it with production's key (gpg) into production's lookaside folder, and the same policy accepts it
     const rescuedRef = `${prodRegistry.host}/team/rescued:1`;
-    const underPolicy = () => skopeo(['--policy', join(high.dir, 'policy.json'), '--registries.d', join(high.dir, 'rd'), 'copy', '--src-tls-verify=false', `docker://${rescuedRef}`, `dir:${mkdtempSync(join(carried, 'cluster-'))}`]);
+    const underPolicy = () =>
+      skopeo([
+        '--policy',
+        join(high.dir, 'policy.json'),
+        '--registries.d',
+        join(high.dir, 'rd'),
+        'copy',
+        '--src-tls-verify=false',
+        `docker://${rescuedRef}`,
+        `dir:${mkdtempSync(join(carried, 'cluster-'))}`,
+      ]);
     await skopeo(['copy', '--dest-tls-verify=false', `oci:${join(unpacked, 'layout', 'oci')}`, `docker://${rescuedRef}`]);
     await expect(underPolicy()).rejects.toThrow(/signature/i);
     const signD = join(carried, 'sign.d');
     mkdirSync(signD);
-    writeFileSync(join(signD, 'prod.yaml'), `docker:\n  ${prodRegistry.host}:\n    lookaside-staging: file://${join(high.dir, 'sigstore', 'prod')}\n`);
-    await skopeo(['copy', '--registries.d', signD, '--dest-tls-verify=false', '--sign-by', high.config.fingerprints.prod, '--sign-passphrase-file', join(carried, 'prod.pass'), `oci:${join(unpacked, 'layout', 'oci')}`, `docker://${rescuedRef}`], { env: gpg.env });
+    writeFileSync(
+      join(signD, 'prod.yaml'),
+      `docker:\n  ${prodRegistry.host}:\n    lookaside-staging: file://${join(high.dir, 'sigstore', 'prod')}\n`,
+    );
+    await skopeo(
+      [
+        'copy',
+        '--registries.d',
+        signD,
+        '--dest-tls-verify=false',
+        '--sign-by',
+        high.config.fingerprints.prod,
+        '--sign-passphrase-file',
+        join(carried, 'prod.pass'),
+        `oci:${join(unpacked, 'layout', 'oci')}`,
+        `docker://${rescuedRef}`,
+      ],
+      { env: gpg.env },
+    );
     await underPolicy();
   });
 
@@ -210,7 +332,11 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     const a = await low.call('POST', '/api/v1/promotions', low.tokens.alice, { image: img.reference, from: 'dev', to: 'qa' });
     await low.call('POST', `/api/v1/promotions/${a.body.id}/approve`, low.tokens.bob, {});
     await low.waitFor(a.body.id, low.tokens.alice, ['completed']);
-    const b = await low.call('POST', '/api/v1/promotions', low.tokens.alice, { image: `${low.registries.qa.host}/${repo}:1`, from: 'qa', to: 'prod' });
+    const b = await low.call('POST', '/api/v1/promotions', low.tokens.alice, {
+      image: `${low.registries.qa.host}/${repo}:1`,
+      from: 'qa',
+      to: 'prod',
+    });
     await low.call('POST', `/api/v1/promotions/${b.body.id}/approve`, low.tokens.bob, {});
     await low.call('POST', `/api/v1/promotions/${b.body.id}/approve`, low.tokens.carol, {});
     await low.waitFor(b.body.id, low.tokens.alice, ['exporting']);
@@ -220,55 +346,123 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
   it('an import killed at every step finishes on the next run, and the registry, lookaside and database agree', async () => {
     const { img, b } = await waitingForExport('team/crash', 500_000);
     // the exporter killed with -9 halfway: nothing under a final name, and the next run writes the bundle
-    const killed = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', join(carried, 'bundle3')], { env: { AIRLOCK_FAULT_AT: 'export:mid-bundle' } });
+    const killed = await airlock(
+      ['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', join(carried, 'bundle3')],
+      {
+        env: { AIRLOCK_FAULT_AT: 'export:mid-bundle' },
+      },
+    );
     expect(killed.code).toBe(-1);
     expect(readdirSync(join(carried, 'bundle3')).filter((f) => !f.startsWith('.'))).toEqual([]);
     expect((await low.call('GET', `/api/v1/promotions/${b.body.id}`, low.tokens.alice)).body.state).toBe('exporting');
-    const ex = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', join(carried, 'bundle3')]);
+    const ex = await airlock([
+      'bundle',
+      'export',
+      '--channel',
+      'qa-to-prod',
+      '--config',
+      low.config.path,
+      '--out',
+      join(carried, 'bundle3'),
+    ]);
     expect(ex.code).toBe(0);
     expect(readdirSync(join(carried, 'bundle3')).filter((f) => f.startsWith('.'))).toEqual([]);
     const files = readdirSync(join(carried, 'bundle3')).map((f) => join(carried, 'bundle3', f));
-    for (const point of ['import:checked', 'import:mid-push', 'import:pushed', 'import:verified', 'import:tagged', 'import:signed', 'import:before-commit', 'import:committed']) {
-      const r = await airlock(['bundle', 'import', ...files, '--config', high.config.path, '--receipt-dir', carried], { env: { AIRLOCK_FAULT_AT: point } });
+    for (const point of [
+      'import:checked',
+      'import:mid-push',
+      'import:pushed',
+      'import:verified',
+      'import:tagged',
+      'import:signed',
+      'import:before-commit',
+      'import:committed',
+    ]) {
+      const r = await airlock(['bundle', 'import', ...files, '--config', high.config.path, '--receipt-dir', carried], {
+        env: { AIRLOCK_FAULT_AT: point },
+      });
       expect([point, r.code]).toEqual([point, -1]); // killed (SIGKILL)
     }
     const done = await airlock(['bundle', 'import', ...files, '--config', high.config.path, '--receipt-dir', carried]);
     expect(done.code).toBe(0);
     expect(await skopeoRawDigest(`${prodRegistry.host}/team/crash:1`)).toBe(img.digest);
     expect(readdirSync(join(high.dir, 'sigstore', 'prod', `team/crash@${img.digest.replace(':', '=')}`))).toEqual(['signature-1']);
-    const rows = high.api.runtime.db.prepare("SELECT COUNT(*) AS n FROM bundles WHERE direction = 'import' AND sequence = 3").get() as { n: number };
+    const rows = high.api.runtime.db.prepare("SELECT COUNT(*) AS n FROM bundles WHERE direction = 'import' AND sequence = 3").get() as {
+      n: number;
+    };
     expect(rows.n).toBe(1);
     expect(high.api.runtime.audit.forPromotion(b.body.id).filter((e) => e.action === 'promotion.imported')).toHaveLength(1);
     expect(readdirSync(join(high.dir, 'staging'))).toEqual([]);
     // the rows an import leaves after crashes and a re-run are those of one clean run (the first test's import)
     const shape = async (id: string) => {
       const p = (await high.call('GET', `/api/v1/promotions/${id}`, high.tokens.dave)).body;
-      const events = high.api.runtime.audit.forPromotion(id).map((e) => (e.action === 'promotion.state' ? `${e.details.from}->${e.details.to}` : e.action));
-      return { state: p.state, steps: p.steps.map((x: { name: string; state: string; finishedAt: string | null }) => `${x.name}:${x.state}:${!!x.finishedAt}`), events };
+      const events = high.api.runtime.audit
+        .forPromotion(id)
+        .map((e) => (e.action === 'promotion.state' ? `${String(e.details.from)}->${String(e.details.to)}` : e.action));
+      return {
+        state: p.state,
+        steps: p.steps.map((x: { name: string; state: string; finishedAt: string | null }) => `${x.name}:${x.state}:${!!x.finishedAt}`),
+        events,
+      };
     };
-    const clean = await shape(high.api.runtime.db.prepare("SELECT id FROM promotions WHERE target_ref LIKE '%team/app:1.0'").pluck().get() as string);
-    expect(clean).toEqual({ state: 'imported', steps: ['verify:done:true', 'copy:done:true', 'sign:done:true', 'publish:done:true'], events: ['requested->approved', 'approved->imported', 'promotion.imported'] });
+    const clean = await shape(
+      high.api.runtime.db.prepare("SELECT id FROM promotions WHERE target_ref LIKE '%team/app:1.0'").pluck().get() as string,
+    );
+    expect(clean).toEqual({
+      state: 'imported',
+      steps: ['verify:done:true', 'copy:done:true', 'sign:done:true', 'publish:done:true'],
+      events: ['requested->approved', 'approved->imported', 'promotion.imported'],
+    });
     expect(await shape(b.body.id)).toEqual(clean);
   });
 
   it('a refused receipt (forged, tampered, by another key, for an unknown bundle, another channel or sequence) is audited on the low side and changes nothing', async () => {
     const receiptFile = readdirSync(carried).find((f) => f.endsWith('.receipt')) as string;
     const real = readFileSync(join(carried, receiptFile));
-    const exported = low.api.runtime.db.prepare("SELECT id, sequence FROM bundles WHERE direction = 'export' ORDER BY sequence LIMIT 1").get() as { id: string; sequence: number };
+    const exported = low.api.runtime.db
+      .prepare("SELECT id, sequence FROM bundles WHERE direction = 'export' ORDER BY sequence LIMIT 1")
+      .get() as {
+      id: string;
+      sequence: number;
+    };
     await gpg.ok(['--passphrase', high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE, '--import', join(high.dir, 'keys', 'prod.key')]);
     const prodFpr = high.config.fingerprints.prod;
     const mallory = await gpg.generate('mallory <m@example.invalid>');
-    const body = (o: Record<string, unknown>) => JSON.stringify({ type: 'airlock bundle receipt', bundleId: exported.id, channel: 'qa-to-prod', sequence: exported.sequence, importer: 'olga', time: new Date().toISOString(), images: [], blobs: [], ...o });
-    const signed = async (json: string, by: string, pass?: string) => gpg.ok([...(pass ? ['--passphrase', pass] : []), '--local-user', by, '--compress-algo', 'none', '--sign'], json);
+    const body = (o: Record<string, unknown>) =>
+      JSON.stringify({
+        type: 'airlock bundle receipt',
+        bundleId: exported.id,
+        channel: 'qa-to-prod',
+        sequence: exported.sequence,
+        importer: 'olga',
+        time: new Date().toISOString(),
+        images: [],
+        blobs: [],
+        ...o,
+      });
+    const signed = async (json: string, by: string, pass?: string) =>
+      gpg.ok([...(pass ? ['--passphrase', pass] : []), '--local-user', by, '--compress-algo', 'none', '--sign'], json);
     const tampered = Buffer.from(real);
     tampered[Math.floor(tampered.length / 2)] ^= 0x01;
     const cases: [string, Buffer, string][] = [
       ['tampered', tampered, 'SIGNATURE_'],
       ['forged by another key', await signed(body({}), mallory), 'SIGNATURE_UNTRUSTED_KEY'],
       ['not a signed message', Buffer.from(body({})), 'SIGNATURE_FORMAT'],
-      ['an unknown bundle', await signed(body({ bundleId: '00000000-0000-4000-8000-000000000000' }), prodFpr, high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE), 'BUNDLE_INVALID'],
-      ['another channel', await signed(body({ channel: 'elsewhere' }), prodFpr, high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE), 'BUNDLE_INVALID'],
-      ['another sequence', await signed(body({ sequence: exported.sequence + 7 }), prodFpr, high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE), 'BUNDLE_INVALID'],
+      [
+        'an unknown bundle',
+        await signed(body({ bundleId: '00000000-0000-4000-8000-000000000000' }), prodFpr, high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE),
+        'BUNDLE_INVALID',
+      ],
+      [
+        'another channel',
+        await signed(body({ channel: 'elsewhere' }), prodFpr, high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE),
+        'BUNDLE_INVALID',
+      ],
+      [
+        'another sequence',
+        await signed(body({ sequence: exported.sequence + 7 }), prodFpr, high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE),
+        'BUNDLE_INVALID',
+      ],
     ];
     const db = low.api.runtime.db;
     const lowState = () => ({
@@ -278,7 +472,8 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     });
     for (const [what, bytes, code] of cases) {
       const before = lowState();
-      const audited = (await low.call('GET', '/api/v1/audit/events?action=bundle.receipt.refused&limit=1000', low.tokens.dave)).body.items.length;
+      const audited = (await low.call('GET', '/api/v1/audit/events?action=bundle.receipt.refused&limit=1000', low.tokens.dave)).body.items
+        .length;
       writeFileSync(join(carried, 'hostile.receipt'), bytes);
       const r = await airlock(['bundle', 'receipt', 'import', join(carried, 'hostile.receipt'), '--config', low.config.path]);
       expect([what, r.code === 0, r.stderr]).toEqual([what, false, expect.stringContaining(`airlock: ${code}`)]);
@@ -294,7 +489,9 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     const out = join(carried, 'twice');
     const db = low.api.runtime.db;
     const now = new Date().toISOString();
-    db.prepare("INSERT INTO bundle_jobs (id, kind, channel, sequence, bundle_id, state, runner, requested_by, plan, created_at, updated_at) VALUES (?, 'export', 'qa-to-prod', 99, ?, 'running', ?, 'test', '{}', ?, ?)").run(randomUUID(), randomUUID(), `${hostname()}:${process.pid}`, now, now);
+    db.prepare(
+      "INSERT INTO bundle_jobs (id, kind, channel, sequence, bundle_id, state, runner, requested_by, plan, created_at, updated_at) VALUES (?, 'export', 'qa-to-prod', 99, ?, 'running', ?, 'test', '{}', ?, ?)",
+    ).run(randomUUID(), randomUUID(), `${hostname()}:${process.pid}`, now, now);
     try {
       const busy = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out]);
       expect([busy.code, busy.stderr]).toEqual([3, expect.stringMatching(/^airlock: BUNDLE_EXPORT_BUSY: /)]);
@@ -302,9 +499,13 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     } finally {
       db.prepare("DELETE FROM bundle_jobs WHERE sequence = 99 AND requested_by = 'test'").run();
     }
-    const sequences = () => (low.api.runtime.db.prepare("SELECT sequence FROM bundles WHERE direction = 'export' ORDER BY sequence").pluck().all() as number[]);
+    const sequences = () =>
+      low.api.runtime.db.prepare("SELECT sequence FROM bundles WHERE direction = 'export' ORDER BY sequence").pluck().all() as number[];
     const before = sequences();
-    const [api, cli] = await Promise.all([low.call('POST', '/api/v1/channels/qa-to-prod/bundles', low.tokens.olga, {}), airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out])]);
+    const [api, cli] = await Promise.all([
+      low.call('POST', '/api/v1/channels/qa-to-prod/bundles', low.tokens.olga, {}),
+      airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out]),
+    ]);
     const apiOutcome = async () => {
       if (api.status !== 202) return api.body.error.code;
       const end = Date.now() + 30_000;
@@ -324,48 +525,124 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
 
   it('a lost bundle strands nothing: what no receipt confirmed is sent again, named or after resendAfterHours, and the high side imports it once', async () => {
     // team/twice went out in a bundle that never reached the high side; team/crash arrived, but its receipt never came back
-    const id = (repo: string) => low.api.runtime.db.prepare("SELECT id FROM promotions WHERE to_stage = 'prod' AND target_ref LIKE ? ORDER BY rowid DESC").pluck().get(`%/${repo}:1`) as string;
+    const id = (repo: string) =>
+      low.api.runtime.db
+        .prepare("SELECT id FROM promotions WHERE to_stage = 'prod' AND target_ref LIKE ? ORDER BY rowid DESC")
+        .pluck()
+        .get(`%/${repo}:1`) as string;
     const [twice, crash] = [id('team/twice'), id('team/crash')];
     const state = async (p: string) => (await low.call('GET', `/api/v1/promotions/${p}`, low.tokens.alice)).body.state;
     expect([await state(twice), await state(crash)]).toEqual(['exported', 'exported']);
     const out = join(carried, 'resend');
     const nothing = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out]);
-    expect([nothing.code, nothing.stderr]).toEqual([2, expect.stringMatching(/BUNDLE_NOTHING_TO_EXPORT: .*2 exported promotions have no receipt yet \(bundle export --resend sends them again\)/)]);
+    expect([nothing.code, nothing.stderr]).toEqual([
+      2,
+      expect.stringMatching(
+        /BUNDLE_NOTHING_TO_EXPORT: .*2 exported promotions have no receipt yet \(bundle export --resend sends them again\)/,
+      ),
+    ]);
     // only an exported, unconfirmed promotion of this channel can be named
-    const unknown = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out, '--resend', randomUUID()]);
+    const unknown = await airlock([
+      'bundle',
+      'export',
+      '--channel',
+      'qa-to-prod',
+      '--config',
+      low.config.path,
+      '--out',
+      out,
+      '--resend',
+      randomUUID(),
+    ]);
     expect(unknown.stderr).toMatch(/^airlock: PROMOTION_NOT_FOUND: /);
     const confirmed = low.api.runtime.db.prepare("SELECT id FROM promotions WHERE state = 'imported' LIMIT 1").pluck().get() as string;
-    const done = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out, '--resend', confirmed]);
-    expect(done.stderr).toMatch(/^airlock: PROMOTION_STATE: promotion .* is imported: only an exported promotion that no receipt confirmed/);
+    const done = await airlock([
+      'bundle',
+      'export',
+      '--channel',
+      'qa-to-prod',
+      '--config',
+      low.config.path,
+      '--out',
+      out,
+      '--resend',
+      confirmed,
+    ]);
+    expect(done.stderr).toMatch(
+      /^airlock: PROMOTION_STATE: promotion .* is imported: only an exported promotion that no receipt confirmed/,
+    );
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
 
     // the operator names the lost one: it goes into the next bundle with its approvals, and the resend is audited with why
-    const named = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out, '--resend', twice]);
+    const named = await airlock([
+      'bundle',
+      'export',
+      '--channel',
+      'qa-to-prod',
+      '--config',
+      low.config.path,
+      '--out',
+      out,
+      '--resend',
+      twice,
+    ]);
     expect([named.code, named.stdout]).toEqual([0, expect.stringMatching(/: 1 image \(1 sent again\), /)]);
     const why = (await low.call('GET', `/api/v1/audit/events?action=bundle.resend&promotionId=${twice}`, low.tokens.dave)).body.items;
     expect(why.map((e: { details: { reason: string } }) => e.details.reason)).toEqual(['named by the operator']);
     const files = readdirSync(out).map((f) => join(out, f));
-    const imp = await airlock(['bundle', 'import', ...files, '--config', high.config.path, '--receipt-dir', join(carried, 'resend-receipts')]);
+    const imp = await airlock([
+      'bundle',
+      'import',
+      ...files,
+      '--config',
+      high.config.path,
+      '--receipt-dir',
+      join(carried, 'resend-receipts'),
+    ]);
     expect([imp.code, imp.stderr]).toEqual([0, '']);
     const twiceHigh = (await high.call('GET', `/api/v1/promotions/${twice}`, high.tokens.dave)).body;
     expect([twiceHigh.state, twiceHigh.approvals.map((a: { approver: string }) => a.approver)]).toEqual(['imported', ['bob', 'carol']]);
     const receipts = readdirSync(join(carried, 'resend-receipts'));
-    expect((await airlock(['bundle', 'receipt', 'import', join(carried, 'resend-receipts', receipts[0]), '--config', low.config.path])).stdout).toMatch(/1 promotion imported/);
+    expect(
+      (await airlock(['bundle', 'receipt', 'import', join(carried, 'resend-receipts', receipts[0]), '--config', low.config.path])).stdout,
+    ).toMatch(/1 promotion imported/);
     expect(await state(twice)).toBe('imported');
 
     // no receipt for longer than the channel's resendAfterHours: the next export carries it by itself; the high side has it already and imports it once
-    low.api.runtime.db.prepare('UPDATE promotions SET updated_at = ? WHERE id = ?').run(new Date(Date.now() - 73 * 3600_000).toISOString(), crash);
+    low.api.runtime.db
+      .prepare('UPDATE promotions SET updated_at = ? WHERE id = ?')
+      .run(new Date(Date.now() - 73 * 3600_000).toISOString(), crash);
     const out2 = join(carried, 'resend2');
     const auto = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out2]);
     expect([auto.code, auto.stdout]).toEqual([0, expect.stringMatching(/: 1 image \(1 sent again\), /)]);
-    expect((await low.call('GET', `/api/v1/audit/events?action=bundle.resend&promotionId=${crash}`, low.tokens.dave)).body.items[0].details.reason).toBe('no receipt 72 h after it was exported');
+    expect(
+      (await low.call('GET', `/api/v1/audit/events?action=bundle.resend&promotionId=${crash}`, low.tokens.dave)).body.items[0].details
+        .reason,
+    ).toBe('no receipt 72 h after it was exported');
     // sent again, its clock starts again: the export after it has nothing to send
-    expect((await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out2])).stderr).toMatch(/BUNDLE_NOTHING_TO_EXPORT: .*1 exported promotion has no receipt yet/);
+    expect((await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out2])).stderr).toMatch(
+      /BUNDLE_NOTHING_TO_EXPORT: .*1 exported promotion has no receipt yet/,
+    );
     const before = high.api.runtime.audit.forPromotion(crash).length;
-    const imp2 = await airlock(['bundle', 'import', ...readdirSync(out2).map((f) => join(out2, f)), '--config', high.config.path, '--receipt-dir', join(carried, 'resend-receipts2')]);
+    const imp2 = await airlock([
+      'bundle',
+      'import',
+      ...readdirSync(out2).map((f) => join(out2, f)),
+      '--config',
+      high.config.path,
+      '--receipt-dir',
+      join(carried, 'resend-receipts2'),
+    ]);
     expect([imp2.code, imp2.stderr]).toEqual([0, '']);
     expect(high.api.runtime.audit.forPromotion(crash).length).toBe(before);
-    const rc = await airlock(['bundle', 'receipt', 'import', join(carried, 'resend-receipts2', readdirSync(join(carried, 'resend-receipts2'))[0]), '--config', low.config.path]);
+    const rc = await airlock([
+      'bundle',
+      'receipt',
+      'import',
+      join(carried, 'resend-receipts2', readdirSync(join(carried, 'resend-receipts2'))[0]),
+      '--config',
+      low.config.path,
+    ]);
     expect(rc.stdout).toMatch(/1 promotion imported/);
     expect(await state(crash)).toBe('imported');
   });
@@ -376,10 +653,19 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     const ex = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out]);
     expect(ex.code).toBe(0);
     const planFile = readdirSync(out).find((f) => f.endsWith('.plan.json')) as string;
-    const plan = JSON.parse(readFileSync(join(out, planFile), 'utf8')) as { sequence: number; volumes: number; entries: { path: string; parts: { volume: number }[] }[] };
-    const volumesOf = (digest: string) => plan.entries.find((e) => e.path === `oci/blobs/sha256/${digest.slice(7)}`)?.parts.map((p) => p.volume) ?? [];
+    const plan = JSON.parse(readFileSync(join(out, planFile), 'utf8')) as {
+      sequence: number;
+      volumes: number;
+      entries: { path: string; parts: { volume: number }[] }[];
+    };
+    const volumesOf = (digest: string) =>
+      plan.entries.find((e) => e.path === `oci/blobs/sha256/${digest.slice(7)}`)?.parts.map((p) => p.volume) ?? [];
     const lost = Math.max(...volumesOf(b.img.layers[0].digest));
-    expect(plan.entries.filter((e) => ![b.img.layers[0].digest].includes(`sha256:${e.path.split('/').pop()}`)).every((e) => e.parts.every((p) => p.volume !== lost))).toBe(true);
+    expect(
+      plan.entries
+        .filter((e) => ![b.img.layers[0].digest].includes(`sha256:${e.path.split('/').pop()}`))
+        .every((e) => e.parts.every((p) => p.volume !== lost)),
+    ).toBe(true);
     const media = join(carried, 'bundle-vol-media');
     mkdirSync(media);
     const volumeFile = (n: number) => readdirSync(out).find((f) => f.endsWith(`.${String(n).padStart(3, '0')}.zip`)) as string;
@@ -407,7 +693,18 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
 
     // the low side writes the lost volume again: same index, new ciphertext
     const before = readFileSync(join(out, volumeFile(lost)));
-    const again = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--sequence', String(plan.sequence), '--volumes', String(lost)]);
+    const again = await airlock([
+      'bundle',
+      'export',
+      '--channel',
+      'qa-to-prod',
+      '--config',
+      low.config.path,
+      '--sequence',
+      String(plan.sequence),
+      '--volumes',
+      String(lost),
+    ]);
     expect([again.code, again.stderr]).toEqual([0, '']);
     const rewritten = again.stdout.trim().split('\n')[1];
     expect(readFileSync(rewritten).equals(before)).toBe(false);

@@ -33,10 +33,18 @@ describe('airlock copy (the command)', () => {
     for (let i = 0; i < 4; i++) imgs.push(await pushRandomImage({ url: a.url, host: a.host }, `cli/batch${i}`, 'v', { layers: [500_000] }));
     const idx = await pushIndex({ url: a.url, host: a.host }, 'cli/multi', 'v', ['amd64', 'arm64']);
     const list = join(work, 'list.txt');
-    writeFileSync(list, ['# batch', ...imgs.map((im, i) => `${im.reference} ${b.host}/cli/batch${i}:v`), `${idx.reference}   ${b.host}/cli/multi:v`, ''].join('\n'));
+    writeFileSync(
+      list,
+      ['# batch', ...imgs.map((im, i) => `${im.reference} ${b.host}/cli/batch${i}:v`), `${idx.reference}   ${b.host}/cli/multi:v`, ''].join(
+        '\n',
+      ),
+    );
     const r = await airlock(['copy', '--src-insecure', '--dest-insecure', '--json', '--list', list]);
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(5);
     expect(new Set(lines.map((l) => l.digest))).toEqual(new Set([...imgs.map((i) => i.digest), idx.digest]));
     expect(await skopeoRawDigest(`${b.host}/cli/multi:v`)).toBe(idx.digest);
@@ -60,7 +68,7 @@ describe('airlock copy (the command)', () => {
     [['copy', 'a/b', 'c/d', 'e/f'], 2, /INVALID_ARGUMENT/],
     [['copy', '--concurrency'], 2, /argument missing/],
   ])('%j exits %d with one clear line', async (args, code, re) => {
-    const r = await airlock(args as string[]);
+    const r = await airlock(args);
     expect(r.code).toBe(code);
     expect(r.stderr).toMatch(re);
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -69,7 +77,8 @@ describe('airlock copy (the command)', () => {
   it('answers --help from the full command line, with every option of the fast path', async () => {
     const r = await airlock(['copy', '--help']);
     expect(r.code).toBe(0);
-    for (const f of ['--src-insecure', '--dest-insecure', '--concurrency <n>', '--list <file>', '-q, --quiet', '--json']) expect(r.stdout).toContain(f);
+    for (const f of ['--src-insecure', '--dest-insecure', '--concurrency <n>', '--list <file>', '-q, --quiet', '--json'])
+      expect(r.stdout).toContain(f);
   });
 
   it('exits 5 for a missing source and 3 for a plain-HTTP registry not marked insecure', async () => {
@@ -77,7 +86,9 @@ describe('airlock copy (the command)', () => {
     expect(missing.code).toBe(5);
     expect(missing.stderr.trim()).toMatch(/^airlock: MANIFEST_UNKNOWN: /);
     const img = await pushRandomImage({ url: a.url, host: a.host }, 'cli/tls', 'v');
-    const tls = await airlock(['copy', '--src-insecure', img.reference, `${b.host}/cli/tls:v`], { env: { AIRLOCK_INSECURE_REGISTRIES: '' } });
+    const tls = await airlock(['copy', '--src-insecure', img.reference, `${b.host}/cli/tls:v`], {
+      env: { AIRLOCK_INSECURE_REGISTRIES: '' },
+    });
     expect(tls.code).toBe(3);
     expect(tls.stderr).toMatch(/REGISTRY_UNAVAILABLE.*insecure/);
   });

@@ -7,7 +7,11 @@ describe('airlock command groups', () => {
     expect([help.code, help.stdout]).toEqual([0, expect.stringContaining('export')]);
     for (const group of ['bundle', 'keys', 'audit', 'tokens', 'config']) {
       const r = await airlock([group, 'nosuch']);
-      expect([group, r.code, r.stderr.trim()]).toEqual([group, 2, expect.stringMatching(new RegExp(`^airlock: INVALID_ARGUMENT: airlock ${group} has no command "nosuch": one of .+$`))]);
+      expect([group, r.code, r.stderr.trim()]).toEqual([
+        group,
+        2,
+        expect.stringMatching(new RegExp(`^airlock: INVALID_ARGUMENT: airlock ${group} has no command "nosuch": one of .+$`)),
+      ]);
     }
   });
 });

@@ -18,7 +18,13 @@ describe('config check reads every key and secret the processes would', () => {
     const cfg = await writeConfig(dir, [
       { name: 'dev', registry: '127.0.0.1:9' },
       { name: 'qa', registry: '127.0.0.1:9', from: [{ stage: 'dev', mapping: [{ from: '127.0.0.1:9/a/*', to: '127.0.0.1:9/b/*' }] }] },
-      { name: 'prod', registry: '127.0.0.1:9', transport: 'bundle', withKey: false, from: [{ stage: 'qa', mapping: [{ from: '127.0.0.1:9/b/*', to: '127.0.0.1:9/c/*' }] }] },
+      {
+        name: 'prod',
+        registry: '127.0.0.1:9',
+        transport: 'bundle',
+        withKey: false,
+        from: [{ stage: 'qa', mapping: [{ from: '127.0.0.1:9/b/*', to: '127.0.0.1:9/c/*' }] }],
+      },
     ]);
     const doc = parse(readFileSync(cfg.path, 'utf8'));
     copyFileSync(join(dir, 'keys', 'dev.pub'), join(dir, 'keys', 'high.pub'));
@@ -40,7 +46,9 @@ describe('config check reads every key and secret the processes would', () => {
     expect(lines).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^stages\[0\]\.signing\.passphrase: .*AIRLOCK_TEST_DEV_PASSPHRASE is not set \(CONFIG_INVALID\)$/),
-        expect.stringMatching(/^stages\[1\]\.signing\.publicKey: keys\/dev\.pub is key [0-9A-F]+, not the private key's own .*\(KEY_INVALID\)$/),
+        expect.stringMatching(
+          /^stages\[1\]\.signing\.publicKey: keys\/dev\.pub is key [0-9A-F]+, not the private key's own .*\(KEY_INVALID\)$/,
+        ),
         expect.stringMatching(/^stages\[1\]\.from\[0\]\.trustedKeys\[0\]: cannot read .*nowhere\.pub: ENOENT \(KEY_MISSING\)$/),
         expect.stringMatching(/^channels\[0\]\.recipients\[0\]: cannot read .*high\.pub: ENOENT \(KEY_MISSING\)$/),
         expect.stringMatching(/CONFIG_INVALID.*4 problems with keys and secrets/),
@@ -54,7 +62,10 @@ describe('config check reads every key and secret the processes would', () => {
 
     // the processes run the same check before they start anything: they stop at boot, naming the field
     for (const cmd of ['serve', 'api', 'worker']) {
-      const boot = await airlock([cmd, '--config', cfg.path], { env: { ...cfg.env, AIRLOCK_TEST_QA_PASSPHRASE: 'not-it' }, timeoutMs: 30_000 });
+      const boot = await airlock([cmd, '--config', cfg.path], {
+        env: { ...cfg.env, AIRLOCK_TEST_QA_PASSPHRASE: 'not-it' },
+        timeoutMs: 30_000,
+      });
       expect([cmd, boot.code]).toEqual([cmd, 2]);
       expect(boot.stderr).toMatch(/^stages\[1\]\.signing\.privateKey: .*\(KEY_PASSPHRASE\)$/m);
       expect(boot.stderr).toMatch(/CONFIG_INVALID: .*problems? with keys and secrets \(listed above\); nothing started$/m);
@@ -65,14 +76,21 @@ describe('config check reads every key and secret the processes would', () => {
     const d = join(dir, 'high');
     const cfg = await writeConfig(d, [
       { name: 'qa', registry: '127.0.0.1:9', withKey: false },
-      { name: 'prod', registry: '127.0.0.1:9', withKey: false, from: [{ stage: 'qa', trustedKeys: ['keys/qa.pub'], mapping: [{ from: '127.0.0.1:9/b/*', to: '127.0.0.1:9/c/*' }] }] },
+      {
+        name: 'prod',
+        registry: '127.0.0.1:9',
+        withKey: false,
+        from: [{ stage: 'qa', trustedKeys: ['keys/qa.pub'], mapping: [{ from: '127.0.0.1:9/b/*', to: '127.0.0.1:9/c/*' }] }],
+      },
     ]);
     const doc = parse(readFileSync(cfg.path, 'utf8'));
     doc.channels = [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true }];
     writeFileSync(cfg.path, stringify(doc));
     const r = await airlock(['config', 'check', '--config', cfg.path], { env: cfg.env });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^channels\[0\]\.importKey: no import key, and stage prod \(the default\) has no signing key \(KEY_MISSING\)$/m);
+    expect(r.stderr).toMatch(
+      /^channels\[0\]\.importKey: no import key, and stage prod \(the default\) has no signing key \(KEY_MISSING\)$/m,
+    );
     expect(r.stderr).toMatch(/^channels\[0\]\.trustedSenders: the high side of a channel pins at least one sender key \(KEY_MISSING\)$/m);
     expect(r.stderr).toMatch(/^stages\[1\]\.from\[0\]\.trustedKeys\[0\]: cannot read/m);
   });

@@ -18,7 +18,13 @@ async function blobExists(url: string, repo: string, digest: string): Promise<bo
 }
 
 async function manifestExists(url: string, repo: string, ref: string): Promise<boolean> {
-  const r = await request(`${url}/v2/${repo}/manifests/${ref}`, { method: 'HEAD', headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json' } });
+  const r = await request(`${url}/v2/${repo}/manifests/${ref}`, {
+    method: 'HEAD',
+    headers: {
+      accept:
+        'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json',
+    },
+  });
   await r.body.dump();
   return r.statusCode === 200;
 }
@@ -91,7 +97,10 @@ describe('copy engine against real registries and skopeo', () => {
       expect(err).toBeInstanceOf(RegistryError);
       expect(err.code).toBe('BLOB_DIGEST_MISMATCH');
       expect(await blobExists(b.url, 'team/given', img.config.digest)).toBe(false);
-      const res = await new CopyEngine(regs).copyImage(src, `${b.host}/team/given:g`, { sourceManifest: manifest, expectDigest: img.digest });
+      const res = await new CopyEngine(regs).copyImage(src, `${b.host}/team/given:g`, {
+        sourceManifest: manifest,
+        expectDigest: img.digest,
+      });
       expect(res).toMatchObject({ digest: img.digest, blobsCopied: 3 });
       expect(proxy.log.filter((l) => l.method === 'GET' && l.path.includes('/manifests/'))).toHaveLength(1);
       await skopeoAgrees(`${b.host}/team/given:g`, img.digest);
@@ -113,7 +122,9 @@ describe('copy engine against real registries and skopeo', () => {
     const engine = new CopyEngine(regs, { concurrency: 4 });
     const imgs = [];
     for (let i = 0; i < 3; i++) {
-      const r = await pushRandomImage(target(a), `batch/app${i}`, 't', { layers: [await blobBytes(a.url, 'batch/base', base.digest), 500] });
+      const r = await pushRandomImage(target(a), `batch/app${i}`, 't', {
+        layers: [await blobBytes(a.url, 'batch/base', base.digest), 500],
+      });
       imgs.push(r);
     }
     const results = [];
@@ -124,7 +135,9 @@ describe('copy engine against real registries and skopeo', () => {
     // at once: the shared layer crosses once, the other copies wait and mount it
     const more = [];
     for (let i = 3; i < 6; i++) {
-      more.push(await pushRandomImage(target(a), `batch/app${i}`, 't', { layers: [await blobBytes(a.url, 'batch/base', base.digest), 500] }));
+      more.push(
+        await pushRandomImage(target(a), `batch/app${i}`, 't', { layers: [await blobBytes(a.url, 'batch/base', base.digest), 500] }),
+      );
     }
     const engine2 = new CopyEngine(new Registries(insecure), { concurrency: 4 });
     const parallel = await Promise.all(more.map((im, i) => engine2.copyImage(im.reference, `${b.host}/batchp/app${i}:t`)));
@@ -138,7 +151,9 @@ describe('copy engine against real registries and skopeo', () => {
     try {
       const v1 = await pushRandomImage(target(a), 'team/moving', 'latest', { layers: [2 << 20] });
       proxy.add({ method: 'GET', path: /\/blobs\/sha256:/, fault: { type: 'delay', ms: 400 }, times: 10 });
-      const copying = copyImage(`${proxy.host}/team/moving:latest`, `${b.host}/team/moving:latest`, { registries: new Registries(insecure) });
+      const copying = copyImage(`${proxy.host}/team/moving:latest`, `${b.host}/team/moving:latest`, {
+        registries: new Registries(insecure),
+      });
       await new Promise((r) => setTimeout(r, 100));
       const v2 = await pushRandomImage(target(a), 'team/moving', 'latest', { layers: [1000] });
       const res = await copying;
@@ -159,7 +174,9 @@ describe('copy engine against real registries and skopeo', () => {
       const repo = `team/corrupt-${size}`;
       const img = await pushRandomImage(target(a), repo, 'c', { layers: [size] });
       proxy.add({ method: 'GET', path: new RegExp(`/blobs/${img.layers[0].digest}`), fault: { type: 'corrupt' }, times: 100 });
-      const err = await copyImage(`${proxy.host}/${repo}:c`, `${b.host}/${repo}:c`, { registries: new Registries(insecure) }).catch((e) => e);
+      const err = await copyImage(`${proxy.host}/${repo}:c`, `${b.host}/${repo}:c`, { registries: new Registries(insecure) }).catch(
+        (e) => e,
+      );
       expect(err).toBeInstanceOf(RegistryError);
       expect(err.code).toBe('BLOB_DIGEST_MISMATCH');
       expect(await blobExists(b.url, repo, img.layers[0].digest)).toBe(false);
@@ -174,7 +191,15 @@ describe('copy engine against real registries and skopeo', () => {
     const proxy = await new FaultProxy(b.url).start();
     try {
       const img = await pushRandomImage(target(a), 'team/dropped', 'd', { layers: [3 << 20, 4 << 20] });
-      proxy.add({ method: 'PATCH', path: /\/blobs\/uploads\//, fault: { type: 'status', status: 404, body: '{"errors":[{"code":"BLOB_UPLOAD_UNKNOWN","message":"blob upload unknown to registry"}]}' } });
+      proxy.add({
+        method: 'PATCH',
+        path: /\/blobs\/uploads\//,
+        fault: {
+          type: 'status',
+          status: 404,
+          body: '{"errors":[{"code":"BLOB_UPLOAD_UNKNOWN","message":"blob upload unknown to registry"}]}',
+        },
+      });
       proxy.add({ method: 'PATCH', path: /\/blobs\/uploads\//, fault: { type: 'reset' } });
       const res = await copyImage(img.reference, `${proxy.host}/team/dropped:d`, { registries: new Registries(insecure) });
       expect(res.digest).toBe(img.digest);
@@ -196,7 +221,9 @@ describe('copy engine against real registries and skopeo', () => {
       const res = await copyImage(img.reference, `${proxy.host}/team/busy:b`, { registries: new Registries(insecure) });
       expect(res.digest).toBe(img.digest);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
-      const lastBlobCommit = Math.max(...proxy.log.filter((l) => l.method === 'PUT' && /uploads/.test(l.path) && l.status === 201).map((l) => proxy.log.indexOf(l)));
+      const lastBlobCommit = Math.max(
+        ...proxy.log.filter((l) => l.method === 'PUT' && /uploads/.test(l.path) && l.status === 201).map((l) => proxy.log.indexOf(l)),
+      );
       const manifestPut = proxy.log.findIndex((l) => l.method === 'PUT' && /manifests/.test(l.path) && l.status === 201);
       expect(manifestPut).toBeGreaterThan(lastBlobCommit);
     } finally {
@@ -210,7 +237,9 @@ describe('copy engine against real registries and skopeo', () => {
       const img = await pushRandomImage(target(a), 'team/stall', 's', { layers: [3 << 20] });
       proxy.add({ method: 'GET', path: new RegExp(`/blobs/${img.layers[0].digest}`), fault: { type: 'stall-after', bytes: 1 << 20 } });
       const t0 = Date.now();
-      const res = await copyImage(`${proxy.host}/team/stall:s`, `${b.host}/team/stall:s`, { registries: new Registries(() => ({ ...insecure(), bodyTimeoutMs: 1000 })) });
+      const res = await copyImage(`${proxy.host}/team/stall:s`, `${b.host}/team/stall:s`, {
+        registries: new Registries(() => ({ ...insecure(), bodyTimeoutMs: 1000 })),
+      });
       expect(res.digest).toBe(img.digest);
       expect(Date.now() - t0).toBeLessThan(15_000);
       expect(proxy.log.filter((l) => l.method === 'GET' && l.path.includes(img.layers[0].digest)).length).toBe(2);
@@ -233,13 +262,17 @@ describe('copy engine against real registries and skopeo', () => {
   });
 
   it('names the missing manifest with MANIFEST_UNKNOWN', async () => {
-    const err = await copyImage(`${a.host}/nothing/here:1`, `${b.host}/nothing/here:1`, { registries: new Registries(insecure) }).catch((e) => e);
+    const err = await copyImage(`${a.host}/nothing/here:1`, `${b.host}/nothing/here:1`, { registries: new Registries(insecure) }).catch(
+      (e) => e,
+    );
     expect(err.code).toBe('MANIFEST_UNKNOWN');
   });
 
   it('refuses plain HTTP unless the registry is marked insecure', async () => {
     const img = await pushRandomImage(target(a), 'team/tls', 't', { layers: [10] });
-    const err = await copyImage(img.reference, `${b.host}/team/tls:t`, { registries: new Registries(() => ({ retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } })) }).catch((e) => e);
+    const err = await copyImage(img.reference, `${b.host}/team/tls:t`, {
+      registries: new Registries(() => ({ retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } })),
+    }).catch((e) => e);
     expect(err.code).toBe('REGISTRY_UNAVAILABLE');
     expect(err.message).toMatch(/insecure/);
   });

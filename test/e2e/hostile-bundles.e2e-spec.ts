@@ -31,11 +31,13 @@ describe('hostile bundles: a refused import lands nothing, an imported bundle ne
 
   beforeAll(async () => {
     high = await startPipeline(
-      [
-        { name: 'qa' },
-        { name: 'prod', from: [{ stage: 'qa', mapping: [{ from: '{qa}/team/*', to: '{prod}/team/*' }] }] },
-      ],
-      { worker: false, extra: () => ({ channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, trustedSenders: ['keys/qa.pub'], lifetimeHours: 48 }] }) },
+      [{ name: 'qa' }, { name: 'prod', from: [{ stage: 'qa', mapping: [{ from: '{qa}/team/*', to: '{prod}/team/*' }] }] }],
+      {
+        worker: false,
+        extra: () => ({
+          channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, trustedSenders: ['keys/qa.pub'], lifetimeHours: 48 }],
+        }),
+      },
     );
     crafter = new BundleCrafter({
       senderKey: readFileSync(join(high.dir, 'keys', 'qa.key'), 'utf8'),
@@ -86,14 +88,18 @@ describe('hostile bundles: a refused import lands nothing, an imported bundle ne
     return (await high.call('GET', '/api/v1/audit/events?action=bundle.import.refused&limit=1000', high.tokens.dave)).body.items;
   }
 
-  const importCli = (files: string[], env: NodeJS.ProcessEnv = {}) => airlock(['bundle', 'import', ...files, '--config', high.config.path, '--receipt-dir', work], { env, timeoutMs: 60_000 });
+  const importCli = (files: string[], env: NodeJS.ProcessEnv = {}) =>
+    airlock(['bundle', 'import', ...files, '--config', high.config.path, '--receipt-dir', work], { env, timeoutMs: 60_000 });
 
   /** Imports and expects the refusal `code`: one line naming it, a non-zero exit, one audit event, and nothing changed anywhere. */
   async function expectRefused(files: string[], code: string): Promise<string> {
     const before = state();
     const audited = (await refusals()).length;
     const r = await importCli(files);
-    expect({ code: r.code === 0 ? 0 : 'non-zero', line: r.stderr.trim() }).toEqual({ code: 'non-zero', line: expect.stringMatching(new RegExp(`^airlock: ${code}: .+$`)) });
+    expect({ code: r.code === 0 ? 0 : 'non-zero', line: r.stderr.trim() }).toEqual({
+      code: 'non-zero',
+      line: expect.stringMatching(new RegExp(`^airlock: ${code}: .+$`)),
+    });
     expect(state()).toEqual(before);
     const after = await refusals();
     expect(after.length).toBe(audited + 1);
@@ -102,7 +108,7 @@ describe('hostile bundles: a refused import lands nothing, an imported bundle ne
   }
 
   async function craft(o: Partial<CraftOptions> & { images?: CraftOptions['images'] }) {
-    return crafter.craft(dir(), { images: [{ repo: 'team/app', tag: 'x' }], sequence: seq + 1, ...o } as CraftOptions);
+    return crafter.craft(dir(), { images: [{ repo: 'team/app', tag: 'x' }], sequence: seq + 1, ...o });
   }
 
   async function imported(files: string[]) {
@@ -120,7 +126,12 @@ describe('hostile bundles: a refused import lands nothing, an imported bundle ne
 
   it('rollback by replay: an older bundle imported again after a newer one is reported and changes nothing; expired, it is refused', async () => {
     const now = Date.now();
-    const older = await craft({ sequence: ++seq, images: [{ repo: 'team/roll', tag: 'stable' }], created: new Date(now - 60_000), expires: new Date(now + 12_000) });
+    const older = await craft({
+      sequence: ++seq,
+      images: [{ repo: 'team/roll', tag: 'stable' }],
+      created: new Date(now - 60_000),
+      expires: new Date(now + 12_000),
+    });
     await imported(older.files);
     const newer = await craft({ sequence: ++seq, images: [{ repo: 'team/roll', tag: 'stable' }] });
     await imported(newer.files);
@@ -151,12 +162,19 @@ describe('hostile bundles: a refused import lands nothing, an imported bundle ne
     const b = await craft({ sequence: seq + 1, images: [{ repo: 'team/cut', tag: '1', layers: [200_000] }], tar: { cutAt } });
     await expectRefused(b.files, 'BUNDLE_TRUNCATED');
     // the same without a sender signature (anyone with the public import key can make one): the sender is refused first
-    await expectRefused((await craft({ sequence: seq + 1, images: [{ repo: 'team/cut', tag: '1' }], tar: { cutAt: 3000 }, signer: 'none' })).files, 'BUNDLE_UNTRUSTED_SENDER');
+    await expectRefused(
+      (await craft({ sequence: seq + 1, images: [{ repo: 'team/cut', tag: '1' }], tar: { cutAt: 3000 }, signer: 'none' })).files,
+      'BUNDLE_UNTRUSTED_SENDER',
+    );
 
     // through the API: upload, import as a job, and the job ends refused with the code (it never hangs)
     const before = state();
     for (const f of b.files) {
-      const up = await request(`${high.url}/api/v1/bundles/uploads/${basename(f)}`, { method: 'PUT', headers: { authorization: `Bearer ${high.tokens.olga}`, 'content-type': 'application/octet-stream' }, body: createReadStream(f) });
+      const up = await request(`${high.url}/api/v1/bundles/uploads/${basename(f)}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${high.tokens.olga}`, 'content-type': 'application/octet-stream' },
+        body: createReadStream(f),
+      });
       expect(up.statusCode).toBe(200);
       await up.body.dump();
     }
@@ -174,25 +192,40 @@ describe('hostile bundles: a refused import lands nothing, an imported bundle ne
   });
 
   it('the last entry is checked too: without the end-of-archive the bundle is refused, and a wrong last entry is a digest mismatch', async () => {
-    await expectRefused((await craft({ sequence: seq + 1, images: [{ repo: 'team/noend', tag: '1' }], tar: { end: false } })).files, 'BUNDLE_TRUNCATED');
+    await expectRefused(
+      (await craft({ sequence: seq + 1, images: [{ repo: 'team/noend', tag: '1' }], tar: { end: false } })).files,
+      'BUNDLE_TRUNCATED',
+    );
     const wrongLast = await craft({
       sequence: seq + 1,
       images: [{ repo: 'team/noend', tag: '1' }],
       tar: { end: false },
-      editEntries: (entries) => entries.map((e, i) => (i === entries.length - 1 ? { ...e, data: Buffer.from(e.data).fill(0x41, 0, 1) } : e)),
+      editEntries: (entries) =>
+        entries.map((e, i) => (i === entries.length - 1 ? { ...e, data: Buffer.from(e.data).fill(0x41, 0, 1) } : e)),
     });
     await expectRefused(wrongLast.files, 'BUNDLE_DIGEST_MISMATCH');
   });
 
   it('entries after the end-of-archive (which GNU tar, the break-glass path, never reads) are refused', async () => {
     const extra = tarEntry({ name: `oci/blobs/sha256/${'e'.repeat(64)}`, data: Buffer.from('smuggled') });
-    await expectRefused((await craft({ sequence: seq + 1, images: [{ repo: 'team/after', tag: '1' }], tar: { after: extra } })).files, 'BUNDLE_TRAILING_DATA');
+    await expectRefused(
+      (await craft({ sequence: seq + 1, images: [{ repo: 'team/after', tag: '1' }], tar: { after: extra } })).files,
+      'BUNDLE_TRAILING_DATA',
+    );
   });
 
   it('compressed OpenPGP data is refused unread, and a decompression bomb never reaches the staging folder', async () => {
-    await expectRefused((await craft({ sequence: seq + 1, images: [{ repo: 'team/zip', tag: '1' }], compress: 'zlib' })).files, 'BUNDLE_COMPRESSED');
+    await expectRefused(
+      (await craft({ sequence: seq + 1, images: [{ repo: 'team/zip', tag: '1' }], compress: 'zlib' })).files,
+      'BUNDLE_COMPRESSED',
+    );
     // 256 MiB of zeros in a layer, compressed by gpg to a few hundred KiB, unsigned: refused before any byte is written
-    const bomb = await craft({ sequence: seq + 1, images: [{ repo: 'team/bomb', tag: '1', layers: [Buffer.alloc(256 << 20)] }], compress: 'zlib', signer: 'none' });
+    const bomb = await craft({
+      sequence: seq + 1,
+      images: [{ repo: 'team/bomb', tag: '1', layers: [Buffer.alloc(256 << 20)] }],
+      compress: 'zlib',
+      signer: 'none',
+    });
     expect(statSync(bomb.files[0]).size).toBeLessThan(2 << 20);
     let peak = 0;
     const watching = setInterval(() => (peak = Math.max(peak, tree(join(high.dir, 'staging')).length)), 20);
@@ -205,14 +238,18 @@ describe('hostile bundles: a refused import lands nothing, an imported bundle ne
   }, 120_000);
 
   it('a bundle is imported whole or not at all: a refused second image leaves no blob, manifest, tag or signature of the first', async () => {
-    const two = (second: CraftOptions['images'][number]) => craft({ sequence: seq + 1, images: [{ repo: 'team/first', tag: '1', layers: [100_000] }, second] });
+    const two = (second: CraftOptions['images'][number]) =>
+      craft({ sequence: seq + 1, images: [{ repo: 'team/first', tag: '1', layers: [100_000] }, second] });
     await expectRefused((await two({ repo: 'team/second', tag: '1', signed: false })).files, 'SIGNATURE_REQUIRED');
     await expectRefused((await two({ repo: 'team/second', tag: '1', signed: 'other' })).files, 'SIGNATURE_UNTRUSTED_KEY');
     await expectRefused((await two({ repo: 'team/second', tag: '1', signed: 'wrong-digest' })).files, 'SIGNATURE_DIGEST_MISMATCH');
     // an image whose target is outside the channel's mapping
     const outside = await craft({
       sequence: seq + 1,
-      images: [{ repo: 'team/first', tag: '1' }, { repo: 'team/second', tag: '1' }],
+      images: [
+        { repo: 'team/first', tag: '1' },
+        { repo: 'team/second', tag: '1' },
+      ],
       editManifest: (m) => {
         const imgs = m.images as { target: string }[];
         imgs[1].target = imgs[1].target.replace('/team/', '/other/');
@@ -222,13 +259,33 @@ describe('hostile bundles: a refused import lands nothing, an imported bundle ne
   });
 
   it('attachments are checked with their image before anything lands: one of no carried image, one the bundle does not carry, one described otherwise than its manifest', async () => {
-    const att = (subject: string, over: Record<string, unknown> = {}) => ({ subject, kind: 'att', manifest: 'sha256:' + 'cd'.repeat(32), mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 100, ...over });
-    const stranger = await craft({ sequence: seq + 1, images: [{ repo: 'team/att', tag: '1', layers: [10_000] }], editManifest: (m) => (m.attachments = [att('sha256:' + 'ab'.repeat(32))]) });
+    const att = (subject: string, over: Record<string, unknown> = {}) => ({
+      subject,
+      kind: 'att',
+      manifest: 'sha256:' + 'cd'.repeat(32),
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      size: 100,
+      ...over,
+    });
+    const stranger = await craft({
+      sequence: seq + 1,
+      images: [{ repo: 'team/att', tag: '1', layers: [10_000] }],
+      editManifest: (m) => (m.attachments = [att('sha256:' + 'ab'.repeat(32))]),
+    });
     await expectRefused(stranger.files, 'BUNDLE_INVALID');
-    const absent = await craft({ sequence: seq + 1, images: [{ repo: 'team/att', tag: '1', layers: [10_000] }], editManifest: (m, built) => (m.attachments = [att(built[0].digest)]) });
+    const absent = await craft({
+      sequence: seq + 1,
+      images: [{ repo: 'team/att', tag: '1', layers: [10_000] }],
+      editManifest: (m, built) => (m.attachments = [att(built[0].digest)]),
+    });
     await expectRefused(absent.files, 'BUNDLE_INCOMPLETE');
     // the image's own manifest named as its attachment, with the wrong size in bundle.json
-    const misdescribed = await craft({ sequence: seq + 1, images: [{ repo: 'team/att', tag: '1', layers: [10_000] }], editManifest: (m, built) => (m.attachments = [att(built[0].digest, { manifest: built[0].digest, size: built[0].manifest.length + 1 })]) });
+    const misdescribed = await craft({
+      sequence: seq + 1,
+      images: [{ repo: 'team/att', tag: '1', layers: [10_000] }],
+      editManifest: (m, built) =>
+        (m.attachments = [att(built[0].digest, { manifest: built[0].digest, size: built[0].manifest.length + 1 })]),
+    });
     await expectRefused(misdescribed.files, 'BUNDLE_INVALID');
   });
 
@@ -239,10 +296,17 @@ describe('hostile bundles: a refused import lands nothing, an imported bundle ne
       images: [{ repo: 'team/bytes', tag: '1', layers: [50_000] }],
       editManifest: (m, built) => {
         const layer = built[0].layers[0];
-        const entry = (m.entries as { name: string; sha256: string }[]).find((e) => e.name.endsWith(createHash('sha256').update(layer).digest('hex'))) as { sha256: string };
-        entry.sha256 = createHash('sha256').update(Buffer.concat([layer, Buffer.from('x')])).digest('hex');
+        const entry = (m.entries as { name: string; sha256: string }[]).find((e) =>
+          e.name.endsWith(createHash('sha256').update(layer).digest('hex')),
+        ) as {
+          sha256: string;
+        };
+        entry.sha256 = createHash('sha256')
+          .update(Buffer.concat([layer, Buffer.from('x')]))
+          .digest('hex');
       },
-      editEntries: (entries, built) => entries.map((e) => (e.data === built[0].layers[0] ? { ...e, data: Buffer.concat([e.data, Buffer.from('x')]) } : e)),
+      editEntries: (entries, built) =>
+        entries.map((e) => (e.data === built[0].layers[0] ? { ...e, data: Buffer.concat([e.data, Buffer.from('x')]) } : e)),
     });
     await expectRefused(misnamed.files, 'BUNDLE_DIGEST_MISMATCH');
     // a layer neither in the bundle nor in the production registry
@@ -268,7 +332,9 @@ describe('hostile bundles: a refused import lands nothing, an imported bundle ne
       lock.release();
     }
     const [x, y] = await Promise.all([importCli(b.files), importCli(b.files)]);
-    const outcomes = [x, y].map((r) => (r.code === 0 ? (r.stdout.includes('already imported') ? 'again' : 'imported') : (/airlock: (\w+):/.exec(r.stderr)?.[1] ?? r.stderr)));
+    const outcomes = [x, y].map((r) =>
+      r.code === 0 ? (r.stdout.includes('already imported') ? 'again' : 'imported') : (/airlock: (\w+):/.exec(r.stderr)?.[1] ?? r.stderr),
+    );
     expect(outcomes.filter((o) => o === 'imported')).toHaveLength(1);
     expect(outcomes.filter((o) => o !== 'imported')).toEqual([expect.stringMatching(/^(again|BUNDLE_IMPORT_BUSY)$/)]);
     expect(readdirSync(join(high.dir, 'sigstore', 'prod', `team/race@${b.built[0].digest.replace(':', '=')}`))).toEqual(['signature-1']);
@@ -276,15 +342,32 @@ describe('hostile bundles: a refused import lands nothing, an imported bundle ne
   });
 
   it('times are checked: a bundle from the future, or one living longer than the channel allows, is refused', async () => {
-    await expectRefused((await craft({ sequence: seq + 1, created: new Date(Date.now() + 3_600_000), expires: new Date(Date.now() + 7_200_000) })).files, 'BUNDLE_NOT_YET_VALID');
-    await expectRefused((await craft({ sequence: seq + 1, expires: new Date(Date.now() + 30 * 86_400_000) })).files, 'BUNDLE_LIFETIME_TOO_LONG');
+    await expectRefused(
+      (await craft({ sequence: seq + 1, created: new Date(Date.now() + 3_600_000), expires: new Date(Date.now() + 7_200_000) })).files,
+      'BUNDLE_NOT_YET_VALID',
+    );
+    await expectRefused(
+      (await craft({ sequence: seq + 1, expires: new Date(Date.now() + 30 * 86_400_000) })).files,
+      'BUNDLE_LIFETIME_TOO_LONG',
+    );
   });
 
   it('bundle.json is parsed strictly: invalid UTF-8 and duplicate keys are refused, not repaired', async () => {
     // a byte 0xFF inside a string: JSON.parse of a lenient decoding would see U+FFFD and accept it
-    const bad = await craft({ sequence: seq + 1, manifestBytes: (json) => Buffer.from(json.replace('"crafted"', '"craf\u00ff"'), 'latin1') });
+    const bad = await craft({
+      sequence: seq + 1,
+      manifestBytes: (json) => Buffer.from(json.replace('"crafted"', '"craf\u00ff"'), 'latin1'),
+    });
     await expectRefused(bad.files, 'BUNDLE_INVALID');
-    await expectRefused((await craft({ sequence: seq + 1, manifestBytes: (json) => Buffer.from(json.replace('"full": true', '"full": true, "full": false')) })).files, 'BUNDLE_INVALID');
+    await expectRefused(
+      (
+        await craft({
+          sequence: seq + 1,
+          manifestBytes: (json) => Buffer.from(json.replace('"full": true', '"full": true, "full": false')),
+        })
+      ).files,
+      'BUNDLE_INVALID',
+    );
   });
 
   it('inspect runs every check the import runs and says why it would not import', async () => {
@@ -313,7 +396,8 @@ describe('hostile bundles: a refused import lands nothing, an imported bundle ne
     }
   });
   describe('format 2: crafted zip volumes', () => {
-    const craft2 = (o: Partial<Parameters<BundleCrafter['craftV2']>[1]> = {}) => crafter.craftV2(dir(), { images: [{ repo: 'team/v2', tag: 'x', layers: [300_000] }], sequence: seq + 1, ...o } as Parameters<BundleCrafter['craftV2']>[1]);
+    const craft2 = (o: Partial<Parameters<BundleCrafter['craftV2']>[1]> = {}) =>
+      crafter.craftV2(dir(), { images: [{ repo: 'team/v2', tag: 'x', layers: [300_000] }], sequence: seq + 1, ...o });
 
     it('a genuine crafted format-2 volume imports (the control case)', async () => {
       const b = await crafter.craftV2(dir(), { sequence: ++seq, images: [{ repo: 'team/v2', tag: '1' }] });
@@ -323,11 +407,23 @@ describe('hostile bundles: a refused import lands nothing, an imported bundle ne
 
     it('refuses, before anything lands and audited: an entry the index does not list, a name with .., a compressed entry, two entries with one name, a central directory that lies', async () => {
       const withEntry = (extra: { name: string; data: Buffer; method?: number }) => (es: ZipCraftEntry[]) => [...es, extra];
-      await expectRefused((await craft2({ zip: withEntry({ name: 'e/999999.pgp', data: Buffer.from('stray') }) })).files, 'BUNDLE_ENTRY_UNLISTED');
-      await expectRefused((await craft2({ zip: (es) => es.map((e, i) => (i === 1 ? { ...e, name: '../e/000001.pgp' } : e)) })).files, 'BUNDLE_UNSAFE_ENTRY');
-      await expectRefused((await craft2({ zip: (es) => es.map((e, i) => (i === 1 ? { ...e, method: 8 } : e)) })).files, 'BUNDLE_COMPRESSED');
+      await expectRefused(
+        (await craft2({ zip: withEntry({ name: 'e/999999.pgp', data: Buffer.from('stray') }) })).files,
+        'BUNDLE_ENTRY_UNLISTED',
+      );
+      await expectRefused(
+        (await craft2({ zip: (es) => es.map((e, i) => (i === 1 ? { ...e, name: '../e/000001.pgp' } : e)) })).files,
+        'BUNDLE_UNSAFE_ENTRY',
+      );
+      await expectRefused(
+        (await craft2({ zip: (es) => es.map((e, i) => (i === 1 ? { ...e, method: 8 } : e)) })).files,
+        'BUNDLE_COMPRESSED',
+      );
       await expectRefused((await craft2({ zip: (es) => [...es, es[1]] })).files, 'BUNDLE_UNSAFE_ENTRY');
-      await expectRefused((await craft2({ zip: (es) => es.map((e, i) => (i === 2 ? { ...e, localName: 'e/000009.pgp' } : e)) })).files, 'BUNDLE_INVALID');
+      await expectRefused(
+        (await craft2({ zip: (es) => es.map((e, i) => (i === 2 ? { ...e, localName: 'e/000009.pgp' } : e)) })).files,
+        'BUNDLE_INVALID',
+      );
     });
 
     it('refuses volumes of two bundles given together, and a volume renamed to another sequence', async () => {
@@ -353,9 +449,19 @@ describe('hostile bundles: a refused import lands nothing, an imported bundle ne
         },
       });
       const r = await importCli(tampered.files);
-      expect([r.code === 0 ? 0 : 'non-zero', r.stderr.trim()]).toEqual(['non-zero', expect.stringMatching(/^airlock: BUNDLE_DIGEST_MISMATCH: .+$/)]);
+      expect([r.code === 0 ? 0 : 'non-zero', r.stderr.trim()]).toEqual([
+        'non-zero',
+        expect.stringMatching(/^airlock: BUNDLE_DIGEST_MISMATCH: .+$/),
+      ]);
       const after = state();
-      const visible = (x: ReturnType<typeof state>) => ({ lookaside: x.lookaside, staging: x.staging, bundles: x.bundles, promotions: x.promotions, locks: x.locks, manifests: x.registry.filter((f) => f.includes('_manifests')) });
+      const visible = (x: ReturnType<typeof state>) => ({
+        lookaside: x.lookaside,
+        staging: x.staging,
+        bundles: x.bundles,
+        promotions: x.promotions,
+        locks: x.locks,
+        manifests: x.registry.filter((f) => f.includes('_manifests')),
+      });
       // blobs that verified may have landed untagged (content-addressed: a later run skips them); no manifest, tag, signature or record did
       expect(visible(after)).toEqual(visible(before));
       expect((await refusals()).length).toBe(audited + 1);

@@ -16,7 +16,10 @@ describe('hostile clients: every route guarded, bad input refused cleanly, no se
   let revoked: string;
 
   beforeAll(async () => {
-    p = await startPipeline([{ name: 'dev' }, { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } }]);
+    p = await startPipeline([
+      { name: 'dev' },
+      { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } },
+    ]);
     for (const r of ROLES) tokenOf[r] = p.api.runtime.tokens.create(`only-${r}`, [r], 'test').token;
     const t = p.api.runtime.tokens.create('rex', ['admin'], 'test');
     p.api.runtime.tokens.revoke({ id: t.id }, 'test');
@@ -34,7 +37,11 @@ describe('hostile clients: every route guarded, bad input refused cleanly, no se
     const h: Record<string, string> = { ...headers };
     if (token) h.authorization = `Bearer ${token}`;
     if (body !== undefined && !h['content-type']) h['content-type'] = 'application/json';
-    const r = await request(`${p.url}${path}`, { method: method as never, headers: h, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+    const r = await request(`${p.url}${path}`, {
+      method: method as never,
+      headers: h,
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
     const text = await r.body.text();
     seen.push(text, JSON.stringify(r.headers));
     return { status: r.statusCode, text, headers: r.headers };
@@ -70,7 +77,12 @@ describe('hostile clients: every route guarded, bad input refused cleanly, no se
     const table: string[] = [];
     for (const [method, raw, who, body] of routes) {
       const path = raw.replace('PID', pid);
-      const cells: [string, string | undefined][] = [['none', undefined], ['bad', 'al_0123456789abcdef_' + 'A'.repeat(43)], ['revoked', revoked], ...ROLES.map((r) => [r, tokenOf[r]] as [string, string])];
+      const cells: [string, string | undefined][] = [
+        ['none', undefined],
+        ['bad', 'al_0123456789abcdef_' + 'A'.repeat(43)],
+        ['revoked', revoked],
+        ...ROLES.map((r) => [r, tokenOf[r]] as [string, string]),
+      ];
       for (const [name, token] of cells) {
         const r = await call(method, path, token, body);
         let want: string;
@@ -110,7 +122,9 @@ describe('hostile clients: every route guarded, bad input refused cleanly, no se
     // and each refusal is in the audit log
     const refusals = p.api.runtime.db.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE action LIKE '%refused'").get() as { n: number };
     expect(refusals.n).toBeGreaterThanOrEqual(cases.length);
-    const oversize = p.api.runtime.db.prepare("SELECT details FROM audit_events WHERE action = 'request.refused' AND details LIKE '%413%'").get();
+    const oversize = p.api.runtime.db
+      .prepare("SELECT details FROM audit_events WHERE action = 'request.refused' AND details LIKE '%413%'")
+      .get();
     expect(oversize).toBeTruthy();
   });
 
@@ -141,8 +155,15 @@ describe('hostile clients: every route guarded, bad input refused cleanly, no se
   });
 
   it('never shows a passphrase, token or private key in answers, Redis job data, or the audit log', async () => {
-    const secrets = [...Object.values(p.config.env), ...Object.values(p.tokens).map((t) => t.slice(20)), ...Object.values(tokenOf).map((t) => t.slice(20))];
-    const keyMaterial = readFileSync(join(p.dir, 'keys', 'qa.key'), 'utf8').split('\n').filter((l) => l.length > 40).slice(0, 3);
+    const secrets = [
+      ...Object.values(p.config.env),
+      ...Object.values(p.tokens).map((t) => t.slice(20)),
+      ...Object.values(tokenOf).map((t) => t.slice(20)),
+    ];
+    const keyMaterial = readFileSync(join(p.dir, 'keys', 'qa.key'), 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 40)
+      .slice(0, 3);
     const redis = new IORedis(p.redis.url);
     const dump: string[] = [];
     for (const k of await redis.keys('*')) {

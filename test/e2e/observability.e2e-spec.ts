@@ -5,7 +5,10 @@ import { pushRandomImage } from '../support/images';
 describe('observability: readiness, Prometheus metrics, OpenAPI', () => {
   let p: Pipeline;
   beforeAll(async () => {
-    p = await startPipeline([{ name: 'dev' }, { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } }]);
+    p = await startPipeline([
+      { name: 'dev' },
+      { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } },
+    ]);
     const dev = p.registries.dev;
     const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/app', '1', { layers: [1000] });
     await p.signInStage('dev', 'team/app', img.digest, img.reference);
@@ -30,7 +33,10 @@ describe('observability: readiness, Prometheus metrics, OpenAPI', () => {
     const r = await request(`${p.url}/metrics`);
     expect(r.headers['content-type']).toMatch(/text\/plain/);
     const text = await r.body.text();
-    for (const line of text.split('\n').filter(Boolean)) expect(line).toMatch(/^(# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .*|[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? -?[0-9.eE+-]+|[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? (NaN|\+Inf|-Inf))$/);
+    for (const line of text.split('\n').filter(Boolean))
+      expect(line).toMatch(
+        /^(# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .*|[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? -?[0-9.eE+-]+|[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? (NaN|\+Inf|-Inf))$/,
+      );
     expect(text).toMatch(/airlock_promotions\{state="completed",stage="qa"\} 1/);
     expect(text).toMatch(/airlock_audit_events \d+/);
     expect(text).toMatch(/airlock_step_duration_seconds_count\{step="copy"\} 1/);
@@ -43,12 +49,18 @@ describe('observability: readiness, Prometheus metrics, OpenAPI', () => {
     expect((await p.call('GET', '/api/v1/promotions/0123456789abcdef', p.tokens.alice)).status).toBe(404);
     expect((await p.call('GET', '/no/such/route')).status).toBe(404);
     const text = await (await request(`${p.url}/metrics`)).body.text();
-    const count = (labels: string) => Number(new RegExp(`^airlock_http_request_duration_seconds_count\\{${labels.replace(/[/.]/g, '\\$&')}\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    const count = (labels: string) =>
+      Number(
+        new RegExp(`^airlock_http_request_duration_seconds_count\\{${labels.replace(/[/.]/g, '\\$&')}\\} (\\d+)$`, 'm').exec(text)?.[1] ??
+          0,
+      );
     expect(count('method="GET",route="/api/v1/promotions/:id",status="2xx"')).toBeGreaterThanOrEqual(1);
     expect(count('method="GET",route="/api/v1/promotions/:id",status="4xx"')).toBeGreaterThanOrEqual(1);
     expect(count('method="POST",route="/api/v1/promotions/:id/approve",status="2xx"')).toBeGreaterThanOrEqual(1);
     expect(count('method="GET",route="unmatched",status="4xx"')).toBeGreaterThanOrEqual(1);
-    expect(text).toMatch(/^airlock_http_request_duration_seconds_bucket\{le="0\.005",method="GET",route="\/api\/v1\/promotions\/:id",status="2xx"\} \d+$/m);
+    expect(text).toMatch(
+      /^airlock_http_request_duration_seconds_bucket\{le="0\.005",method="GET",route="\/api\/v1\/promotions\/:id",status="2xx"\} \d+$/m,
+    );
     expect(text).not.toContain(id);
     expect(text).not.toContain('0123456789abcdef');
   });
@@ -59,14 +71,20 @@ describe('observability: readiness, Prometheus metrics, OpenAPI', () => {
     const problems: string[] = [];
     let routes = 0;
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
-      const concrete = path.replace('{id}', '00000000-0000-4000-8000-000000000000').replace('{stage}', 'qa').replace('{seq}', '1').replace('{name}', 'x').replace('{path}', 'a@sha256=' + '0'.repeat(64) + '/signature-1');
+      const concrete = path
+        .replace('{id}', '00000000-0000-4000-8000-000000000000')
+        .replace('{stage}', 'qa')
+        .replace('{seq}', '1')
+        .replace('{name}', 'x')
+        .replace('{path}', 'a@sha256=' + '0'.repeat(64) + '/signature-1');
       for (const method of Object.keys(ops)) {
         routes++;
         const anon = await p.call(method.toUpperCase(), concrete, undefined, method === 'get' ? undefined : {});
         if (!isPublic(path) && anon.status !== 401) problems.push(`${method} ${path} without a token: ${anon.status}`);
         if (isPublic(path) && anon.status === 401) problems.push(`${method} ${path} is public but asked for a token`);
         const admin = await p.call(method.toUpperCase(), concrete, p.tokens.root, method === 'get' ? undefined : {});
-        if (admin.status === 404 && /Cannot (GET|POST|PUT)/.test(JSON.stringify(admin.body))) problems.push(`${method} ${path} is documented but not served`);
+        if (admin.status === 404 && /Cannot (GET|POST|PUT)/.test(JSON.stringify(admin.body)))
+          problems.push(`${method} ${path} is documented but not served`);
         if (admin.status >= 500 && !(path === '/health/ready')) problems.push(`${method} ${path} as admin: ${admin.status}`);
       }
     }
@@ -77,7 +95,15 @@ describe('observability: readiness, Prometheus metrics, OpenAPI', () => {
   it('documents every guarded route in OpenAPI with bearer auth', async () => {
     const doc = (await p.call('GET', '/docs/openapi.json')).body;
     const paths = Object.keys(doc.paths);
-    for (const route of ['/api/v1/promotions', '/api/v1/promotions/{id}/approve', '/api/v1/audit/events', '/api/v1/audit/verify', '/api/v1/channels/{name}/bundles', '/api/v1/bundles']) expect(paths).toContain(route);
+    for (const route of [
+      '/api/v1/promotions',
+      '/api/v1/promotions/{id}/approve',
+      '/api/v1/audit/events',
+      '/api/v1/audit/verify',
+      '/api/v1/channels/{name}/bundles',
+      '/api/v1/bundles',
+    ])
+      expect(paths).toContain(route);
     expect(doc.components.securitySchemes.bearer).toBeDefined();
   });
 });
@@ -85,7 +111,10 @@ describe('observability: readiness, Prometheus metrics, OpenAPI', () => {
 describe('live progress and the queue dashboard', () => {
   let p: Pipeline;
   beforeAll(async () => {
-    p = await startPipeline([{ name: 'dev' }, { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } }]);
+    p = await startPipeline([
+      { name: 'dev' },
+      { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } },
+    ]);
   });
   afterAll(async () => p?.stop());
 

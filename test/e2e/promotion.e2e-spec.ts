@@ -14,7 +14,11 @@ describe('promotion dev -> qa through the REST API (real Redis, registries, skop
   beforeAll(async () => {
     p = await startPipeline([
       { name: 'dev' },
-      { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1, roles: ['approver'] } },
+      {
+        name: 'qa',
+        from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }],
+        approvals: { required: 1, roles: ['approver'] },
+      },
     ]);
   });
   afterAll(async () => p?.stop());
@@ -26,14 +30,22 @@ describe('promotion dev -> qa through the REST API (real Redis, registries, skop
   }
 
   async function qaHas(repo: string, ref: string): Promise<boolean> {
-    const r = await request(`${qa().url}/v2/${repo}/manifests/${ref}`, { method: 'HEAD', headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
+    const r = await request(`${qa().url}/v2/${repo}/manifests/${ref}`, {
+      method: 'HEAD',
+      headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' },
+    });
     await r.body.dump();
     return r.statusCode === 200;
   }
 
   it('requests, approves by another user, and completes; QA has the digest and skopeo accepts it under QA policy', async () => {
     const img = await signedDevImage('team/app', '1.0');
-    const req = await p.call('POST', '/api/v1/promotions', p.tokens.alice, { image: `${dev().host}/team/app:1.0`, from: 'dev', to: 'qa', reason: 'release' });
+    const req = await p.call('POST', '/api/v1/promotions', p.tokens.alice, {
+      image: `${dev().host}/team/app:1.0`,
+      from: 'dev',
+      to: 'qa',
+      reason: 'release',
+    });
     expect(req.status).toBe(201);
     expect(req.body).toMatchObject({ state: 'requested', digest: img.digest, approvalsNeeded: 1, target: `${qa().host}/team/app:1.0` });
     const ap = await p.call('POST', `/api/v1/promotions/${req.body.id}/approve`, p.tokens.bob, { comment: 'lgtm' });
@@ -46,43 +58,101 @@ describe('promotion dev -> qa through the REST API (real Redis, registries, skop
     expect(done.error).toBeNull();
     expect(done.state).toBe('completed');
     expect(done.approvals).toEqual([expect.objectContaining({ approver: 'bob', comment: 'lgtm' })]);
-    expect(done.steps.map((s: { name: string; state: string }) => `${s.name}:${s.state}`)).toEqual(['verify:done', 'copy:done', 'sign:done', 'publish:done']);
+    expect(done.steps.map((s: { name: string; state: string }) => `${s.name}:${s.state}`)).toEqual([
+      'verify:done',
+      'copy:done',
+      'sign:done',
+      'publish:done',
+    ]);
     expect(await skopeoRawDigest(`${qa().host}/team/app:1.0`)).toBe(img.digest);
     // QA's cluster policy, from the CLI, with the lookaside read from our API over HTTP
     const pol = await airlock(['policy', '--config', p.config.path, '--stage', 'qa', '--format', 'policy-json']);
     // without --format and --out: policy.json, as the API's default; one format with companion files prints its main document
     expect((await airlock(['policy', '--config', p.config.path, '--stage', 'qa'])).stdout).toBe(pol.stdout);
     const portieris = await airlock(['policy', '--config', p.config.path, '--stage', 'qa', '--format', 'portieris']);
-    expect([portieris.code, portieris.stdout, portieris.stderr]).toEqual([0, expect.stringContaining('kind: ClusterImagePolicy'), expect.stringContaining('qa.pub')]);
-    const rd = await airlock(['policy', '--config', p.config.path, '--stage', 'qa', '--format', 'registries-d', '--out', join(p.dir, 'rd')]);
+    expect([portieris.code, portieris.stdout, portieris.stderr]).toEqual([
+      0,
+      expect.stringContaining('kind: ClusterImagePolicy'),
+      expect.stringContaining('qa.pub'),
+    ]);
+    const rd = await airlock([
+      'policy',
+      '--config',
+      p.config.path,
+      '--stage',
+      'qa',
+      '--format',
+      'registries-d',
+      '--out',
+      join(p.dir, 'rd'),
+    ]);
     expect(rd.code).toBe(0);
     mkdirSync(join(p.dir, 'pol'), { recursive: true });
     writeFileSync(join(p.dir, 'pol', 'policy.json'), pol.stdout);
-    await skopeo(['--policy', join(p.dir, 'pol', 'policy.json'), '--registries.d', join(p.dir, 'rd'), 'copy', '--src-tls-verify=false', `docker://${qa().host}/team/app:1.0`, `dir:${join(p.dir, 'checked')}`]);
+    await skopeo([
+      '--policy',
+      join(p.dir, 'pol', 'policy.json'),
+      '--registries.d',
+      join(p.dir, 'rd'),
+      'copy',
+      '--src-tls-verify=false',
+      `docker://${qa().host}/team/app:1.0`,
+      `dir:${join(p.dir, 'checked')}`,
+    ]);
     // and the dev image itself is not accepted under QA's policy (other key, other registry)
-    await expect(skopeo(['--policy', join(p.dir, 'pol', 'policy.json'), '--registries.d', join(p.dir, 'rd'), 'copy', '--src-tls-verify=false', `docker://${dev().host}/team/app:1.0`, `dir:${join(p.dir, 'checked2')}`])).rejects.toThrow();
+    await expect(
+      skopeo([
+        '--policy',
+        join(p.dir, 'pol', 'policy.json'),
+        '--registries.d',
+        join(p.dir, 'rd'),
+        'copy',
+        '--src-tls-verify=false',
+        `docker://${dev().host}/team/app:1.0`,
+        `dir:${join(p.dir, 'checked2')}`,
+      ]),
+    ).rejects.toThrow();
     // the audit trail has the story
     const events = p.api.runtime.audit.forPromotion(req.body.id).map((e) => e.action);
-    expect(events).toEqual(expect.arrayContaining(['promotion.requested', 'promotion.approved', 'promotion.state', 'step.started', 'step.finished']));
+    expect(events).toEqual(
+      expect.arrayContaining(['promotion.requested', 'promotion.approved', 'promotion.state', 'step.started', 'step.finished']),
+    );
     expect(events.filter((a) => a === 'promotion.approved')).toHaveLength(1);
   });
 
   it('promotes a multi-arch index with a QA signature for the index and each platform', async () => {
     const idx = await pushIndex({ url: dev().url, host: dev().host }, 'team/multi', '2.0', ['amd64', 'arm64']);
-    for (const d of [idx.digest, ...idx.children.map((c) => c.digest)]) await p.signInStage('dev', 'team/multi', d, `${dev().host}/team/multi:2.0`);
-    const req = await p.call('POST', '/api/v1/promotions', p.tokens.alice, { image: `${dev().host}/team/multi:2.0`, from: 'dev', to: 'qa' });
+    for (const d of [idx.digest, ...idx.children.map((c) => c.digest)])
+      await p.signInStage('dev', 'team/multi', d, `${dev().host}/team/multi:2.0`);
+    const req = await p.call('POST', '/api/v1/promotions', p.tokens.alice, {
+      image: `${dev().host}/team/multi:2.0`,
+      from: 'dev',
+      to: 'qa',
+    });
     await p.call('POST', `/api/v1/promotions/${req.body.id}/approve`, p.tokens.carol, {});
     const done = await p.waitFor(req.body.id, p.tokens.alice, ['completed', 'failed']);
     expect(done.state).toBe('completed');
     expect(done.result.signatures).toHaveLength(3);
-    const v = await airlock(['verify', `${qa().host}/team/multi:2.0`, '--key', join(p.dir, 'keys/qa.pub'), '--lookaside', `${p.url}/sigstore/qa`, '--insecure']);
+    const v = await airlock([
+      'verify',
+      `${qa().host}/team/multi:2.0`,
+      '--key',
+      join(p.dir, 'keys/qa.pub'),
+      '--lookaside',
+      `${p.url}/sigstore/qa`,
+      '--insecure',
+    ]);
     expect(v.stdout).toBe(v.stdout);
     expect(v.code).toBe(0);
   });
 
   it('promotes what the tag meant at request time, even if it moved before approval', async () => {
     const v1 = await signedDevImage('team/moving', 'stable');
-    const req = await p.call('POST', '/api/v1/promotions', p.tokens.alice, { image: `${dev().host}/team/moving:stable`, from: 'dev', to: 'qa' });
+    const req = await p.call('POST', '/api/v1/promotions', p.tokens.alice, {
+      image: `${dev().host}/team/moving:stable`,
+      from: 'dev',
+      to: 'qa',
+    });
     const v2 = await signedDevImage('team/moving', 'stable');
     expect(v2.digest).not.toBe(v1.digest);
     await p.call('POST', `/api/v1/promotions/${req.body.id}/approve`, p.tokens.bob, {});
@@ -92,7 +162,11 @@ describe('promotion dev -> qa through the REST API (real Redis, registries, skop
   });
 
   it.each([
-    ['unsigned source', 'SIGNATURE_REQUIRED', async () => pushRandomImage({ url: dev().url, host: dev().host }, 'team/unsigned', '1', { layers: [500] })],
+    [
+      'unsigned source',
+      'SIGNATURE_REQUIRED',
+      async () => pushRandomImage({ url: dev().url, host: dev().host }, 'team/unsigned', '1', { layers: [500] }),
+    ],
     [
       'a signature by an untrusted key',
       'SIGNATURE_UNTRUSTED_KEY',
@@ -122,7 +196,11 @@ describe('promotion dev -> qa through the REST API (real Redis, registries, skop
     expect(done.error.code).toBe(code);
     expect(await qaHas(repo, '1')).toBe(false);
     expect(await qaHas(repo, img.digest)).toBe(false);
-    expect(p.api.runtime.audit.forPromotion(req.body.id).some((e) => e.action === 'promotion.state' && e.details.to === 'failed' && e.details.code === code)).toBe(true);
+    expect(
+      p.api.runtime.audit
+        .forPromotion(req.body.id)
+        .some((e) => e.action === 'promotion.state' && e.details.to === 'failed' && e.details.code === code),
+    ).toBe(true);
   });
 
   it('refuses self-approval, the wrong role, a missing or bad token, each with its code and an audit event', async () => {
@@ -168,7 +246,9 @@ describe('promotion dev -> qa through the REST API (real Redis, registries, skop
     expect((await p.call('POST', `/api/v1/promotions/${a.body.id}/cancel`, p.tokens.alice, {})).body.state).toBe('cancelled');
     expect((await p.call('POST', `/api/v1/promotions/${a.body.id}/approve`, p.tokens.bob, {})).body.error.code).toBe('PROMOTION_STATE');
     const b = await p.call('POST', '/api/v1/promotions', p.tokens.alice, { image: img.reference, from: 'dev', to: 'qa' });
-    expect((await p.call('POST', `/api/v1/promotions/${b.body.id}/reject`, p.tokens.carol, { reason: 'not now' })).body.state).toBe('rejected');
+    expect((await p.call('POST', `/api/v1/promotions/${b.body.id}/reject`, p.tokens.carol, { reason: 'not now' })).body.state).toBe(
+      'rejected',
+    );
     // fails unsigned, then passes after the dev signature appears and an admin retries
     const u = await pushRandomImage({ url: dev().url, host: dev().host }, 'team/later', '1', { layers: [500] });
     const c = await p.call('POST', '/api/v1/promotions', p.tokens.alice, { image: u.reference, from: 'dev', to: 'qa' });
@@ -186,7 +266,11 @@ describe('promotion dev -> qa through the REST API (real Redis, registries, skop
     const all = [];
     let cursor: string | null = null;
     do {
-      const r: { body: { items: { id: string }[]; nextCursor: string | null } } = await p.call('GET', `/api/v1/promotions?limit=2${cursor ? `&cursor=${cursor}` : ''}`, p.tokens.dave);
+      const r: { body: { items: { id: string }[]; nextCursor: string | null } } = await p.call(
+        'GET',
+        `/api/v1/promotions?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        p.tokens.dave,
+      );
       all.push(...r.body.items);
       cursor = r.body.nextCursor;
     } while (cursor);

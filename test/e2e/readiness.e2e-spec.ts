@@ -19,9 +19,18 @@ describe('readiness across the air gap', () => {
     const low = await startPipeline(
       [
         { name: 'qa' },
-        { name: 'prod', withKey: false, transport: 'bundle', from: [{ stage: 'qa', mapping: [{ from: '{qa}/team/*', to: '{prod}/team/*' }] }] },
+        {
+          name: 'prod',
+          withKey: false,
+          transport: 'bundle',
+          from: [{ stage: 'qa', mapping: [{ from: '{qa}/team/*', to: '{prod}/team/*' }] }],
+        },
       ],
-      { registries: { prod: unreachable() }, worker: false, extra: () => ({ channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: false }] }) },
+      {
+        registries: { prod: unreachable() },
+        worker: false,
+        extra: () => ({ channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: false }] }),
+      },
     );
     sides.push(low);
     const high = await startPipeline(
@@ -29,14 +38,26 @@ describe('readiness across the air gap', () => {
         { name: 'qa', withKey: false },
         { name: 'prod', from: [{ stage: 'qa', trustedKeys: ['keys/prod.pub'], mapping: [{ from: '{qa}/team/*', to: '{prod}/team/*' }] }] },
       ],
-      { registries: { qa: unreachable() }, worker: false, extra: () => ({ channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: false, trustedSenders: ['keys/prod.pub'] }] }) },
+      {
+        registries: { qa: unreachable() },
+        worker: false,
+        extra: () => ({ channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: false, trustedSenders: ['keys/prod.pub'] }] }),
+      },
     );
     sides.push(high);
 
     const l = await low.call('GET', '/health/ready');
-    expect([l.status, l.body.details['registry:qa'].status, l.body.details['registry:prod']]).toEqual([200, 'up', { status: 'up', host: '127.0.0.1:9', checked: false, reason: 'across the air gap (channel qa-to-prod)' }]);
+    expect([l.status, l.body.details['registry:qa'].status, l.body.details['registry:prod']]).toEqual([
+      200,
+      'up',
+      { status: 'up', host: '127.0.0.1:9', checked: false, reason: 'across the air gap (channel qa-to-prod)' },
+    ]);
     const h = await high.call('GET', '/health/ready');
-    expect([h.status, h.body.details['registry:prod'].status, h.body.details['registry:qa']]).toEqual([200, 'up', { status: 'up', host: '127.0.0.1:9', checked: false, reason: 'across the air gap (channel qa-to-prod)' }]);
+    expect([h.status, h.body.details['registry:prod'].status, h.body.details['registry:qa']]).toEqual([
+      200,
+      'up',
+      { status: 'up', host: '127.0.0.1:9', checked: false, reason: 'across the air gap (channel qa-to-prod)' },
+    ]);
 
     await high.registries.prod.stop();
     const down = await high.call('GET', '/health/ready');

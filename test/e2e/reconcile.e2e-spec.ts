@@ -7,7 +7,10 @@ describe('Redis can be lost: the reconciler re-enqueues pending promotions', () 
   let p: Pipeline;
   beforeAll(async () => {
     p = await startPipeline(
-      [{ name: 'dev' }, { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } }],
+      [
+        { name: 'dev' },
+        { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } },
+      ],
       { worker: false },
     );
   });

@@ -39,10 +39,16 @@ describe('registry authentication', () => {
 
     it('fails with REGISTRY_UNAUTHORIZED without credentials or with wrong ones, never echoing the password', async () => {
       const img = await pushRandomImage({ url: open.url, host: open.host }, 'auth/none', '1');
-      const none = await copyImage(img.reference, `${locked.host}/auth/none:1`, { registries: new Registries(() => ({ insecure: true, retry })) }).catch((e) => e);
+      const none = await copyImage(img.reference, `${locked.host}/auth/none:1`, {
+        registries: new Registries(() => ({ insecure: true, retry })),
+      }).catch((e) => e);
       expect(none.code).toBe('REGISTRY_UNAUTHORIZED');
       const wrong = await copyImage(img.reference, `${locked.host}/auth/none:1`, {
-        registries: new Registries((h) => ({ insecure: true, retry, credentials: h === locked.host ? { username: 'alice', password: new Sensitive('not-it-xyz') } : undefined })),
+        registries: new Registries((h) => ({
+          insecure: true,
+          retry,
+          credentials: h === locked.host ? { username: 'alice', password: new Sensitive('not-it-xyz') } : undefined,
+        })),
       }).catch((e) => e);
       expect(wrong.code).toBe('REGISTRY_UNAUTHORIZED');
       expect(JSON.stringify(wrong) + wrong.message + String(wrong.stack)).not.toContain('not-it-xyz');
@@ -63,13 +69,17 @@ describe('registry authentication', () => {
       const regs = new Registries(() => ({ insecure: true, retry, credentials: { username: 'bob', password: new Sensitive('tok-pass') } }));
       const res = await copyImage(`${proxy.host}/tok/src:1`, `${proxy.host}/tok/dst:1`, { registries: regs });
       expect(res).toMatchObject({ digest: img.digest, blobsMounted: 3 });
-      expect(issued.some((i) => i.user === 'bob' && i.scopes.includes('repository:tok/dst:pull,push') && i.scopes.includes('repository:tok/src:pull'))).toBe(true);
+      expect(
+        issued.some(
+          (i) => i.user === 'bob' && i.scopes.includes('repository:tok/dst:pull,push') && i.scopes.includes('repository:tok/src:pull'),
+        ),
+      ).toBe(true);
       expect(await skopeoRawDigest(`${open.host}/tok/dst:1`)).toBe(img.digest);
     });
 
     it('pulls anonymously with a pull-only token, and is refused a push', async () => {
       const img = await pushRandomImage({ url: open.url, host: open.host }, 'tok/anon', '1');
-      const anon = new Registries((h) => ({ insecure: true, retry, credentials: undefined }));
+      const anon = new Registries(() => ({ insecure: true, retry, credentials: undefined }));
       const err = await copyImage(`${proxy.host}/tok/anon:1`, `${proxy.host}/tok/anon2:1`, { registries: anon }).catch((e) => e);
       expect(err.code).toBe('REGISTRY_UNAUTHORIZED');
       const ok = await copyImage(`${proxy.host}/tok/anon:1`, `${open.host}/tok/anon3:1`, { registries: anon });

@@ -47,15 +47,23 @@ describe('registries over TLS (real docker-registry with a private CA)', () => {
   };
 
   it('refuses a certificate it cannot verify, with its own code, and pushes nothing', async () => {
-    const r = await airlock(['copy', '--src-insecure', img.reference, `${secure.host}/tls/refused:1`], { env: { AIRLOCK_CERTS_D: join(work, 'empty') } });
+    const r = await airlock(['copy', '--src-insecure', img.reference, `${secure.host}/tls/refused:1`], {
+      env: { AIRLOCK_CERTS_D: join(work, 'empty') },
+    });
     expect(r.code).toBe(4);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(new RegExp(`^airlock: REGISTRY_TLS_UNTRUSTED: registry ${secure.host.replace(/\./g, '\\.')} presented a certificate that is not trusted \\(.*certificate.*\\): trust its CA`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^airlock: REGISTRY_TLS_UNTRUSTED: registry ${secure.host.replace(/\./g, '\\.')} presented a certificate that is not trusted \\(.*certificate.*\\): trust its CA`,
+      ),
+    );
     expect(await repositories()).not.toContain('tls/refused');
   });
 
   it('trusts the CA given with --dest-cert-dir, and skopeo reads the copy with the same CA', async () => {
-    const r = await airlock(['copy', '--src-insecure', '--dest-cert-dir', certDir, img.reference, `${secure.host}/tls/app:1`], { env: { AIRLOCK_CERTS_D: join(work, 'empty') } });
+    const r = await airlock(['copy', '--src-insecure', '--dest-cert-dir', certDir, img.reference, `${secure.host}/tls/app:1`], {
+      env: { AIRLOCK_CERTS_D: join(work, 'empty') },
+    });
     expect(r.stderr).not.toMatch(/airlock:/);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(`${img.digest} ${secure.host}/tls/app:1`);
@@ -64,14 +72,18 @@ describe('registries over TLS (real docker-registry with a private CA)', () => {
   });
 
   it('finds the CA in certs.d/<host:port>/ as skopeo and podman do, for the source side too', async () => {
-    const r = await airlock(['copy', '--dest-insecure', `${secure.host}/tls/app:1`, `${plain.host}/tls/back:1`], { env: { AIRLOCK_CERTS_D: certsD } });
+    const r = await airlock(['copy', '--dest-insecure', `${secure.host}/tls/app:1`, `${plain.host}/tls/back:1`], {
+      env: { AIRLOCK_CERTS_D: certsD },
+    });
     expect(r.stderr).not.toMatch(/airlock:/);
     expect(r.code).toBe(0);
     expect(await skopeoRawDigest(`${plain.host}/tls/back:1`)).toBe(img.digest);
   });
 
   it('speaks TLS without checking the certificate when the registry is marked insecure', async () => {
-    const r = await airlock(['copy', '--src-insecure', '--dest-insecure', img.reference, `${secure.host}/tls/insecure:1`], { env: { AIRLOCK_CERTS_D: join(work, 'empty') } });
+    const r = await airlock(['copy', '--src-insecure', '--dest-insecure', img.reference, `${secure.host}/tls/insecure:1`], {
+      env: { AIRLOCK_CERTS_D: join(work, 'empty') },
+    });
     expect(r.code).toBe(0);
     expect(await repositories()).toContain('tls/insecure');
   });
@@ -91,18 +103,28 @@ describe('registries over TLS (real docker-registry with a private CA)', () => {
 
     it('says it wants one when none is given, even to an insecure client, and pushes nothing', async () => {
       for (const flags of [['--dest-cert-dir', certDir], ['--dest-insecure']]) {
-        const r = await airlock(['copy', '--src-insecure', ...flags, img.reference, `${mtls.host}/mtls/refused:1`], { env: { AIRLOCK_CERTS_D: join(work, 'empty') } });
+        const r = await airlock(['copy', '--src-insecure', ...flags, img.reference, `${mtls.host}/mtls/refused:1`], {
+          env: { AIRLOCK_CERTS_D: join(work, 'empty') },
+        });
         expect(r.code).toBe(4);
-        expect(r.stderr).toMatch(new RegExp(`^airlock: REGISTRY_UNAUTHORIZED: registry ${mtls.host.replace(/\./g, '\\.')} asks for a client certificate \\(TLS alert ".+"\\): give one as NAME.cert and NAME.key`));
+        expect(r.stderr).toMatch(
+          new RegExp(
+            `^airlock: REGISTRY_UNAUTHORIZED: registry ${mtls.host.replace(/\./g, '\\.')} asks for a client certificate \\(TLS alert ".+"\\): give one as NAME.cert and NAME.key`,
+          ),
+        );
       }
-      const me = new Agent({ connect: { ca: certs.caPem, cert: readFileSync(certs.clientCertFile), key: readFileSync(certs.clientKeyFile) } });
+      const me = new Agent({
+        connect: { ca: certs.caPem, cert: readFileSync(certs.clientCertFile), key: readFileSync(certs.clientKeyFile) },
+      });
       const listed = await request(`${mtls.url}/v2/_catalog`, { dispatcher: me });
       expect(((await listed.body.json()) as { repositories: string[] }).repositories).not.toContain('mtls/refused');
       await me.close();
     });
 
     it('presents NAME.cert and NAME.key from the cert dir, and skopeo reads the copy with the same folder', async () => {
-      const r = await airlock(['copy', '--src-insecure', '--dest-cert-dir', clientDir, img.reference, `${mtls.host}/mtls/app:1`], { env: { AIRLOCK_CERTS_D: join(work, 'empty') } });
+      const r = await airlock(['copy', '--src-insecure', '--dest-cert-dir', clientDir, img.reference, `${mtls.host}/mtls/app:1`], {
+        env: { AIRLOCK_CERTS_D: join(work, 'empty') },
+      });
       expect(r.stderr).not.toMatch(/airlock:/);
       expect(r.code).toBe(0);
       const raw = await skopeo(['inspect', '--cert-dir', clientDir, '--raw', `docker://${mtls.host}/mtls/app:1`]);
@@ -135,7 +157,12 @@ describe('registries over TLS (real docker-registry with a private CA)', () => {
         const raw = await skopeo(['inspect', '--cert-dir', clientDir, '--raw', `docker://${mtls.host}/team/tls:1`]);
         expect('sha256:' + createHash('sha256').update(raw).digest('hex')).toBe(image.digest);
         // the client key never shows in what the API answers
-        const answers = [ready.body, done, (await p.call('GET', '/api/v1/stages', p.tokens.alice)).body, await (await request(`${p.url}/metrics`)).body.text()];
+        const answers = [
+          ready.body,
+          done,
+          (await p.call('GET', '/api/v1/stages', p.tokens.alice)).body,
+          await (await request(`${p.url}/metrics`)).body.text(),
+        ];
         const keyLine = readFileSync(certs.clientKeyFile, 'utf8').split('\n')[1];
         expect(keyLine.length).toBeGreaterThan(20);
         expect(JSON.stringify(answers)).not.toContain(keyLine);
@@ -144,7 +171,7 @@ describe('registries over TLS (real docker-registry with a private CA)', () => {
       }
     });
 
-    it('refuses a key that is not the certificate\'s, before connecting', async () => {
+    it("refuses a key that is not the certificate's, before connecting", async () => {
       const bad = join(work, 'bad-pair');
       mkdirSync(bad);
       copyFileSync(certs.clientCertFile, join(bad, 'me.cert'));
@@ -160,9 +187,21 @@ describe('registries over TLS (real docker-registry with a private CA)', () => {
     mkdirSync(empty);
     const r = await airlock(['copy', '--src-insecure', '--dest-cert-dir', empty, img.reference, `${secure.host}/tls/none:1`]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`airlock: INVALID_ARGUMENT: certificate folder ${empty} (for ${secure.host}) holds no *.crt CA certificate and no NAME.cert/NAME.key pair`);
-    const missing = await airlock(['copy', '--src-insecure', '--dest-cert-dir', join(work, 'nowhere'), img.reference, `${secure.host}/tls/none:1`]);
-    expect([missing.code, missing.stderr.trim()]).toEqual([2, `airlock: INVALID_ARGUMENT: certificate folder ${join(work, 'nowhere')} (for ${secure.host}) does not exist`]);
+    expect(r.stderr).toContain(
+      `airlock: INVALID_ARGUMENT: certificate folder ${empty} (for ${secure.host}) holds no *.crt CA certificate and no NAME.cert/NAME.key pair`,
+    );
+    const missing = await airlock([
+      'copy',
+      '--src-insecure',
+      '--dest-cert-dir',
+      join(work, 'nowhere'),
+      img.reference,
+      `${secure.host}/tls/none:1`,
+    ]);
+    expect([missing.code, missing.stderr.trim()]).toEqual([
+      2,
+      `airlock: INVALID_ARGUMENT: certificate folder ${join(work, 'nowhere')} (for ${secure.host}) does not exist`,
+    ]);
     expect(await repositories()).not.toContain('tls/none');
   });
 });

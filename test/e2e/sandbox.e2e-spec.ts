@@ -38,7 +38,10 @@ describe('the run command with nothing configured: the sandbox', () => {
     }
     const tokens = JSON.parse(readFileSync(join(dir, 'tokens.json'), 'utf8'));
     // structured JSON request logs on standard error, with request ids, and no token or passphrase in any of it
-    const logLines = outputs[3].split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    const logLines = outputs[3]
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
     expect(logLines.some((l) => l.req?.id && l.res?.statusCode === 201)).toBe(true);
     const all = outputs.join('\n');
     for (const t of Object.values(tokens) as string[]) expect(all).not.toContain(t.slice(20));

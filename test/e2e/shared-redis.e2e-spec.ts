@@ -8,7 +8,10 @@ describe('deployments sharing one Redis', () => {
   let a: Pipeline;
   let b: Pipeline;
   // other stage names for B: the test harness passes each stage's passphrase in an environment variable named for the stage
-  const stages = (from: string, to: string) => [{ name: from }, { name: to, from: [{ stage: from, mapping: [{ from: `{${from}}/team/*`, to: `{${to}}/team/*` }] }], approvals: { required: 1 } }];
+  const stages = (from: string, to: string) => [
+    { name: from },
+    { name: to, from: [{ stage: from, mapping: [{ from: `{${from}}/team/*`, to: `{${to}}/team/*` }] }], approvals: { required: 1 } },
+  ];
 
   beforeAll(async () => {
     redis = await startRedis();

@@ -31,7 +31,11 @@ describe('signatures against the real skopeo and gpg', () => {
     work = mkdtempSync(join(tmpdir(), 'airlock-sig-'));
     const port = await freePort();
     apiUrl = `http://127.0.0.1:${port}`;
-    cfg = await writeConfig(work, [{ name: 'qa', registry: reg.host }], { server: { host: '127.0.0.1', port }, redis: redis.url, database: 'airlock.db' });
+    cfg = await writeConfig(work, [{ name: 'qa', registry: reg.host }], {
+      server: { host: '127.0.0.1', port },
+      redis: redis.url,
+      database: 'airlock.db',
+    });
     api = await createApi(loadConfig(cfg.path), { logger: false });
     await api.listen(port, '127.0.0.1');
     img = await pushRandomImage({ url: reg.url, host: reg.host }, 'team/app', 'v1', { layers: [1000] });
@@ -64,7 +68,17 @@ describe('signatures against the real skopeo and gpg', () => {
   async function skopeoPull(ref: string, extra: string[] = []): Promise<{ ok: boolean; err: string }> {
     const { policy, registriesD } = await policyDirs();
     try {
-      await skopeo(['--policy', policy, '--registries.d', registriesD, 'copy', ...extra, '--src-tls-verify=false', `docker://${ref}`, `dir:${join(work, 'pulled-' + Math.random().toString(36).slice(2))}`]);
+      await skopeo([
+        '--policy',
+        policy,
+        '--registries.d',
+        registriesD,
+        'copy',
+        ...extra,
+        '--src-tls-verify=false',
+        `docker://${ref}`,
+        `dir:${join(work, 'pulled-' + Math.random().toString(36).slice(2))}`,
+      ]);
       return { ok: true, err: '' };
     } catch (e) {
       return { ok: false, err: (e as Error).message };
@@ -75,7 +89,9 @@ describe('signatures against the real skopeo and gpg', () => {
     const before = await skopeoPull(`${reg.host}/team/app:v1`);
     expect(before.ok).toBe(false);
     expect(before.err).toMatch(/signature|Source image rejected/i);
-    const s = await airlock(['sign', `${reg.host}/team/app:v1`, '--key', qaKey(), '--lookaside', sigstore(), '--insecure'], { env: signEnv() });
+    const s = await airlock(['sign', `${reg.host}/team/app:v1`, '--key', qaKey(), '--lookaside', sigstore(), '--insecure'], {
+      env: signEnv(),
+    });
     expect(s.stderr).toBe('');
     expect(s.code).toBe(0);
     expect(s.stdout).toContain(`${img.digest} signature-1 ${reg.host}/team/app:v1 ${cfg.fingerprints.qa}`);
@@ -86,27 +102,60 @@ describe('signatures against the real skopeo and gpg', () => {
     const r = await request(`${apiUrl}/sigstore/qa/team/app@${img.digest.replace(':', '=')}/signature-1`);
     expect(r.statusCode).toBe(200);
     expect(r.headers['cache-control']).toMatch(/immutable/);
-    expect(Buffer.from(await r.body.arrayBuffer())).toEqual(readFileSync(join(sigstore(), `team/app@${img.digest.replace(':', '=')}/signature-1`)));
+    expect(Buffer.from(await r.body.arrayBuffer())).toEqual(
+      readFileSync(join(sigstore(), `team/app@${img.digest.replace(':', '=')}/signature-1`)),
+    );
   });
 
   it('skopeo refuses a signature for another identity, and airlock verify says why', async () => {
     const other = await pushRandomImage({ url: reg.url, host: reg.host }, 'team/other', 'v1', { layers: [100] });
-    const s = await airlock(['sign', `${reg.host}/team/other:v1`, '--identity', `${reg.host}/team/app:v1`, '--key', qaKey(), '--lookaside', sigstore(), '--insecure'], { env: signEnv() });
+    const s = await airlock(
+      [
+        'sign',
+        `${reg.host}/team/other:v1`,
+        '--identity',
+        `${reg.host}/team/app:v1`,
+        '--key',
+        qaKey(),
+        '--lookaside',
+        sigstore(),
+        '--insecure',
+      ],
+      { env: signEnv() },
+    );
     expect(s.code).toBe(0);
     const pulled = await skopeoPull(`${reg.host}/team/other:v1`);
     expect(pulled.ok).toBe(false);
-    const v = await airlock(['verify', `${reg.host}/team/other:v1`, '--key', qaPub(), '--lookaside', `${apiUrl}/sigstore/qa`, '--insecure']);
+    const v = await airlock([
+      'verify',
+      `${reg.host}/team/other:v1`,
+      '--key',
+      qaPub(),
+      '--lookaside',
+      `${apiUrl}/sigstore/qa`,
+      '--insecure',
+    ]);
     expect(v.code).toBe(6);
     expect(v.stdout).toContain(`${other.digest} signature-1: SIGNATURE_IDENTITY_MISMATCH`);
   });
 
   it('signs an index and each platform manifest; skopeo copies one platform and --all', async () => {
     await pushIndex({ url: reg.url, host: reg.host }, 'team/multi', 'v2', ['amd64', 'arm64']);
-    const s = await airlock(['sign', `${reg.host}/team/multi:v2`, '--key', qaKey(), '--lookaside', sigstore(), '--insecure'], { env: signEnv() });
+    const s = await airlock(['sign', `${reg.host}/team/multi:v2`, '--key', qaKey(), '--lookaside', sigstore(), '--insecure'], {
+      env: signEnv(),
+    });
     expect(s.stdout.trim().split('\n')).toHaveLength(3);
     expect((await skopeoPull(`${reg.host}/team/multi:v2`, ['--override-arch', 'arm64'])).err).toBe('');
     expect((await skopeoPull(`${reg.host}/team/multi:v2`, ['--all'])).err).toBe('');
-    const v = await airlock(['verify', `${reg.host}/team/multi:v2`, '--key', qaPub(), '--lookaside', `${apiUrl}/sigstore/qa`, '--insecure']);
+    const v = await airlock([
+      'verify',
+      `${reg.host}/team/multi:v2`,
+      '--key',
+      qaPub(),
+      '--lookaside',
+      `${apiUrl}/sigstore/qa`,
+      '--insecure',
+    ]);
     expect(v.code).toBe(0);
     expect(v.stdout.match(/: OK by /g)).toHaveLength(3);
   });
@@ -140,7 +189,14 @@ describe('signatures against the real skopeo and gpg', () => {
     expect(policy.transports.docker[reg.host][0]).toMatchObject({ type: 'signedBy', keyType: 'GPGKeys' });
     const all = await request(`${apiUrl}/api/v1/stages/qa/policy?format=all`);
     const files = (await all.body.json()) as { files: { name: string }[] };
-    expect(files.files.map((f) => f.name)).toEqual(expect.arrayContaining(['policy.json', 'airlock-qa.yaml', '51-worker-airlock-qa-signatures.yaml', 'airlock-qa-clusterimagepolicy.yaml']));
+    expect(files.files.map((f) => f.name)).toEqual(
+      expect.arrayContaining([
+        'policy.json',
+        'airlock-qa.yaml',
+        '51-worker-airlock-qa-signatures.yaml',
+        'airlock-qa-clusterimagepolicy.yaml',
+      ]),
+    );
     const bad = await request(`${apiUrl}/api/v1/stages/qa/policy?format=nope`);
     expect(bad.statusCode).toBe(400);
     expect(((await bad.body.json()) as { error: { code: string } }).error.code).toBe('INVALID_ARGUMENT');
@@ -168,7 +224,11 @@ describe('signatures against the real skopeo and gpg', () => {
     expect(d.code).toBe(0);
     expect(d.stderr).toContain(`VALIDSIG ${cfg.fingerprints.qa}`);
     const payload = JSON.parse(d.stdout.toString());
-    expect(payload.critical).toEqual({ identity: { 'docker-reference': `${reg.host}/team/app:v1` }, image: { 'docker-manifest-digest': img.digest }, type: 'atomic container signature' });
+    expect(payload.critical).toEqual({
+      identity: { 'docker-reference': `${reg.host}/team/app:v1` },
+      image: { 'docker-manifest-digest': img.digest },
+      type: 'atomic container signature',
+    });
     expect(d.stdout.toString().endsWith('}')).toBe(true);
     expect(payload.optional.creator).toMatch(/^airlock /);
   });
@@ -185,11 +245,27 @@ describe('signatures against the real skopeo and gpg', () => {
       staging = join(work, 'skopeo-lookaside');
       regsD = join(work, 'skopeo-registries.d');
       mkdirSync(regsD, { recursive: true });
-      writeFileSync(join(regsD, 'default.yaml'), `docker:\n  ${reg.host}:\n    lookaside-staging: file://${staging}\n    lookaside: file://${staging}\n`);
+      writeFileSync(
+        join(regsD, 'default.yaml'),
+        `docker:\n  ${reg.host}:\n    lookaside-staging: file://${staging}\n    lookaside: file://${staging}\n`,
+      );
     });
 
     it('an image signed by skopeo copy --sign-by passes airlock verify', async () => {
-      await skopeo(['--registries.d', regsD, 'copy', '--src-tls-verify=false', '--dest-tls-verify=false', '--sign-by', fpr, `docker://${img.reference}`, `docker://${reg.host}/signed/by-skopeo:1`], { env: gpg.env });
+      await skopeo(
+        [
+          '--registries.d',
+          regsD,
+          'copy',
+          '--src-tls-verify=false',
+          '--dest-tls-verify=false',
+          '--sign-by',
+          fpr,
+          `docker://${img.reference}`,
+          `docker://${reg.host}/signed/by-skopeo:1`,
+        ],
+        { env: gpg.env },
+      );
       const v = await airlock(['verify', `${reg.host}/signed/by-skopeo:1`, '--key', pubFile, '--lookaside', staging, '--insecure']);
       expect(v.stdout).toContain(': OK by ' + fpr);
       expect(v.code).toBe(0);
@@ -230,38 +306,63 @@ describe('signatures against the real skopeo and gpg', () => {
           (e) => e.code,
         );
       expect([await ours(good), await sk(file('good.sig', good))]).toEqual(['OK', 'accepted']);
-      const payload = (await gpg.ok(['--decrypt', file('good4.sig', good)])) as Buffer;
+      const payload = await gpg.ok(['--decrypt', file('good4.sig', good)]);
       // wrong key: the right payload, signed by a key that is not pinned
       const gpgSigned = await gpg.ok(['--local-user', fpr, '--sign'], payload);
       expect([await ours(gpgSigned), await sk(file('other-key.sig', gpgSigned))]).toEqual(['SIGNATURE_UNTRUSTED_KEY', 'refused']);
       // other identity
-      expect([await ours(good, { reference: `${reg.host}/team/app:v9` }), await sk(file('good2.sig', good), `${reg.host}/team/app:v9`)]).toEqual(['SIGNATURE_IDENTITY_MISMATCH', 'refused']);
+      expect([
+        await ours(good, { reference: `${reg.host}/team/app:v9` }),
+        await sk(file('good2.sig', good), `${reg.host}/team/app:v9`),
+      ]).toEqual(['SIGNATURE_IDENTITY_MISMATCH', 'refused']);
       // digest mismatch: the signature is for another manifest
       const otherManifest = file('other-manifest.json', Buffer.concat([img.manifest, Buffer.from(' ')]));
-      expect([await ours(good, { digest: 'sha256:' + 'e'.repeat(64) }), await sk(file('good3.sig', good), ref, cfg.fingerprints.qa, otherManifest)]).toEqual(['SIGNATURE_DIGEST_MISMATCH', 'refused']);
+      expect([
+        await ours(good, { digest: 'sha256:' + 'e'.repeat(64) }),
+        await sk(file('good3.sig', good), ref, cfg.fingerprints.qa, otherManifest),
+      ]).toEqual(['SIGNATURE_DIGEST_MISMATCH', 'refused']);
       // armored signature file: airlock accepts only the binary form, as containers/image's
       // Go OpenPGP mechanism does; skopeo 1.9.3 as packaged here uses gpgme, which de-armors.
-      const armored = await gpg.ok(['--passphrase', cfg.env.AIRLOCK_TEST_QA_PASSPHRASE, '--local-user', cfg.fingerprints.qa, '--armor', '--sign'], payload);
+      const armored = await gpg.ok(
+        ['--passphrase', cfg.env.AIRLOCK_TEST_QA_PASSPHRASE, '--local-user', cfg.fingerprints.qa, '--armor', '--sign'],
+        payload,
+      );
       expect([await ours(armored), await sk(file('armored.sig', armored))]).toEqual(['SIGNATURE_FORMAT', 'accepted']);
       // detached signature over the payload, made by gpg with the pinned key
-      const detached = await gpg.ok(['--passphrase', cfg.env.AIRLOCK_TEST_QA_PASSPHRASE, '--local-user', cfg.fingerprints.qa, '--detach-sign'], payload);
+      const detached = await gpg.ok(
+        ['--passphrase', cfg.env.AIRLOCK_TEST_QA_PASSPHRASE, '--local-user', cfg.fingerprints.qa, '--detach-sign'],
+        payload,
+      );
       expect([await ours(detached), await sk(file('detached.sig', detached))]).toEqual(['SIGNATURE_FORMAT', 'refused']);
       // an expired signature made by gpg: a key and a signature made two days ago, the signature valid for one day
       const past = (ms: number) => new Date(Date.now() - ms).toISOString().replace(/[-:]/g, '').slice(0, 15);
       const oldFpr = await gpg.generate('past signer <p@example.test>', 'ed25519', '0', ['--faked-system-time', past(2 * 86400_000)]);
       const oldPub = await readPublicKeys(await gpg.exportPublic(oldFpr));
-      const expired = await gpg.ok(['--faked-system-time', past(2 * 86400_000 - 60_000), '--default-sig-expire', '1d', '--local-user', oldFpr, '--sign'], payload);
-      expect([await ours(expired, { keys: oldPub }), await sk(file('expired.sig', expired), ref, oldFpr)]).toEqual(['SIGNATURE_EXPIRED', 'refused']);
+      const expired = await gpg.ok(
+        ['--faked-system-time', past(2 * 86400_000 - 60_000), '--default-sig-expire', '1d', '--local-user', oldFpr, '--sign'],
+        payload,
+      );
+      expect([await ours(expired, { keys: oldPub }), await sk(file('expired.sig', expired), ref, oldFpr)]).toEqual([
+        'SIGNATURE_EXPIRED',
+        'refused',
+      ]);
       const notExpired = await gpg.ok(['--local-user', oldFpr, '--sign'], payload);
-      expect([await ours(notExpired, { keys: oldPub }), await sk(file('not-expired.sig', notExpired), ref, oldFpr)]).toEqual(['OK', 'accepted']);
+      expect([await ours(notExpired, { keys: oldPub }), await sk(file('not-expired.sig', notExpired), ref, oldFpr)]).toEqual([
+        'OK',
+        'accepted',
+      ]);
       // the same payload signed now by gpg with the pinned key is fine for both
-      const fresh = await gpg.ok(['--passphrase', cfg.env.AIRLOCK_TEST_QA_PASSPHRASE, '--local-user', cfg.fingerprints.qa, '--sign'], payload);
+      const fresh = await gpg.ok(
+        ['--passphrase', cfg.env.AIRLOCK_TEST_QA_PASSPHRASE, '--local-user', cfg.fingerprints.qa, '--sign'],
+        payload,
+      );
       expect([await ours(fresh), await sk(file('fresh.sig', fresh))]).toEqual(['OK', 'accepted']);
     });
   });
 
   it('a lookaside folder written by airlock has no temporary files left', () => {
-    const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [e.name]));
+    const walk = (d: string): string[] =>
+      readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [e.name]));
     expect(walk(sigstore()).filter((n) => !/^signature-\d+$/.test(n))).toEqual([]);
   });
 });

@@ -6,7 +6,15 @@ import { startPipeline, Pipeline } from '../support/pipeline';
 import { startRegistry, TestRegistry } from '../support/registry';
 import { pushIndex, pushRandomImage } from '../support/images';
 import { airlock } from '../support/cli';
-import { attachCosignSignatures, attachTagged, cosignPayload, opensslKeyPair, opensslSign, opensslVerify, readCosignSignatures } from '../support/cosign-craft';
+import {
+  attachCosignSignatures,
+  attachTagged,
+  cosignPayload,
+  opensslKeyPair,
+  opensslSign,
+  opensslVerify,
+  readCosignSignatures,
+} from '../support/cosign-craft';
 import { RegistrySigstoreStore } from '@airlock/promotion';
 import { generateSigstoreKeyPair, readSigstorePrivateKey, signSigstore } from '@airlock/signing';
 import { Sensitive } from '@airlock/common';
@@ -32,7 +40,13 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     other = opensslKeyPair(work, 'other');
     p = await startPipeline([
       { name: 'dev', withKey: false },
-      { name: 'qa', sigstore: true, sigstoreAttach: 'both', from: [{ stage: 'dev', trustedKeys: [ci.pub], mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } },
+      {
+        name: 'qa',
+        sigstore: true,
+        sigstoreAttach: 'both',
+        from: [{ stage: 'dev', trustedKeys: [ci.pub], mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }],
+        approvals: { required: 1 },
+      },
     ]);
   }, 120_000);
   afterAll(async () => {
@@ -51,30 +65,64 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     const dev = p.registries.dev;
     const qa = p.registries.qa;
     const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/app', '1', { layers: [20_000] });
-    await attachCosignSignatures(dev.url, 'team/app', img.digest, [{ payload: cosignPayload(`${dev.host}/team/app`, img.digest), signature: opensslSign(ci.key, cosignPayload(`${dev.host}/team/app`, img.digest), work) }]);
+    await attachCosignSignatures(dev.url, 'team/app', img.digest, [
+      {
+        payload: cosignPayload(`${dev.host}/team/app`, img.digest),
+        signature: opensslSign(ci.key, cosignPayload(`${dev.host}/team/app`, img.digest), work),
+      },
+    ]);
     const done = await promote(img.reference);
     expect([done.state, done.error]).toEqual(['completed', null]);
     // QA's signature tag holds CI's signature (attachments travel with the image) and QA's own, appended
     const sigs = await readCosignSignatures(qa.url, 'team/app', img.digest);
     expect(sigs).toHaveLength(2);
     expect(opensslVerify(ci.pub, sigs[0].payload, sigs[0].signature, work)).toBe(true);
-    expect(JSON.parse(sigs[1].payload.toString())).toEqual({ critical: { identity: { 'docker-reference': `${qa.host}/team/app` }, image: { 'docker-manifest-digest': img.digest }, type: 'cosign container image signature' }, optional: null });
+    expect(JSON.parse(sigs[1].payload.toString())).toEqual({
+      critical: {
+        identity: { 'docker-reference': `${qa.host}/team/app` },
+        image: { 'docker-manifest-digest': img.digest },
+        type: 'cosign container image signature',
+      },
+      optional: null,
+    });
     expect(opensslVerify(join(p.dir, 'keys', 'qa-sigstore.pub'), sigs[1].payload, sigs[1].signature, work)).toBe(true);
     expect(opensslVerify(ci.pub, sigs[1].payload, sigs[1].signature, work)).toBe(false);
     // the referrer form too (QA attaches both): docker-registry 2.8 has no referrers API, so the tag-schema fallback index lists it, and sigstore-js verifies its bundle with QA's key
-    const index = (await (await fetch(`${qa.url}/v2/team/app/manifests/${img.digest.replace(":", "-")}`, { headers: { accept: "application/vnd.oci.image.index.v1+json" } })).json()) as { manifests: { digest: string; artifactType: string }[] };
+    const index = (await (
+      await fetch(`${qa.url}/v2/team/app/manifests/${img.digest.replace(':', '-')}`, {
+        headers: { accept: 'application/vnd.oci.image.index.v1+json' },
+      })
+    ).json()) as { manifests: { digest: string; artifactType: string }[] };
     expect(index.manifests.map((m: { artifactType: string }) => m.artifactType)).toEqual(['application/vnd.dev.sigstore.bundle.v0.3+json']);
-    const referrer = (await (await fetch(`${qa.url}/v2/team/app/manifests/${index.manifests[0].digest}`, { headers: { accept: "application/vnd.oci.image.manifest.v1+json" } })).json()) as { subject: { digest: string }; layers: { digest: string }[] };
+    const referrer = (await (
+      await fetch(`${qa.url}/v2/team/app/manifests/${index.manifests[0].digest}`, {
+        headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+      })
+    ).json()) as { subject: { digest: string }; layers: { digest: string }[] };
     expect(referrer.subject.digest).toBe(img.digest);
-    const bundle = JSON.parse(Buffer.from(await (await fetch(`${qa.url}/v2/team/app/blobs/${referrer.layers[0].digest}`)).arrayBuffer()).toString());
+    const bundle = JSON.parse(
+      Buffer.from(await (await fetch(`${qa.url}/v2/team/app/blobs/${referrer.layers[0].digest}`)).arrayBuffer()).toString(),
+    );
     const qaPem = readFileSync(join(p.dir, 'keys', 'qa-sigstore.pub'), 'utf8');
-    const root = { mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], certificateAuthorities: [], ctlogs: [], timestampAuthorities: [] };
-    const trust = toTrustMaterial(root as never, () => ({ publicKey: createPublicKey(qaPem), validFor: () => true }));
-    expect(() => new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(toSignedEntity(bundleFromJSON(bundle)))).not.toThrow();
+    const root = {
+      mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+      tlogs: [],
+      certificateAuthorities: [],
+      ctlogs: [],
+      timestampAuthorities: [],
+    };
+    const trust = toTrustMaterial(root, () => ({ publicKey: createPublicKey(qaPem), validFor: () => true }));
+    expect(() =>
+      new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(toSignedEntity(bundleFromJSON(bundle))),
+    ).not.toThrow();
     // simple signing too, in QA's lookaside; the audit names the key that vouched (the fingerprint of the CI key's DER)
-    expect(readFileSync(join(p.dir, 'sigstore', 'qa', `team/app@${img.digest.replace(':', '=')}`, 'signature-1')).length).toBeGreaterThan(0);
+    expect(readFileSync(join(p.dir, 'sigstore', 'qa', `team/app@${img.digest.replace(':', '=')}`, 'signature-1')).length).toBeGreaterThan(
+      0,
+    );
     const history = (await p.call('GET', `/api/v1/promotions/${done.id}/history`, p.tokens.dave)).body.events;
-    const verify = history.find((e: { action: string; details: { step: string } }) => e.action === 'step.finished' && e.details.step === 'verify');
+    const verify = history.find(
+      (e: { action: string; details: { step: string } }) => e.action === 'step.finished' && e.details.step === 'verify',
+    );
     expect(verify.details.keys).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
     // the verify CLI reads the registry for a sigstore key
     const v = await airlock(['verify', `${qa.host}/team/app:1`, '--key', join(p.dir, 'keys', 'qa-sigstore.pub'), '--insecure']);
@@ -90,7 +138,9 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     const done = await promote(idx.reference);
     expect([done.state, done.error]).toEqual(['completed', null]);
     for (const d of [idx.digest, ...idx.children.map((c) => c.digest)]) {
-      const mine = (await readCosignSignatures(qa.url, 'team/multi', d)).filter((l) => opensslVerify(join(p.dir, 'keys', 'qa-sigstore.pub'), l.payload, l.signature, work));
+      const mine = (await readCosignSignatures(qa.url, 'team/multi', d)).filter((l) =>
+        opensslVerify(join(p.dir, 'keys', 'qa-sigstore.pub'), l.payload, l.signature, work),
+      );
       expect([d, mine.length]).toEqual([d, 1]);
     }
     // a platform manifest signed alone does not stand for the index
@@ -107,8 +157,29 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     const qa = p.registries.qa;
     const cases: [string, (repo: string, digest: string) => Promise<void>, string][] = [
       ['unsigned', async () => undefined, 'SIGNATURE_REQUIRED'],
-      ['another key', async (repo, digest) => attachCosignSignatures(dev.url, repo, digest, [{ payload: cosignPayload(`${dev.host}/${repo}`, digest), signature: opensslSign(other.key, cosignPayload(`${dev.host}/${repo}`, digest), work) }]), 'SIGNATURE_UNTRUSTED_KEY'],
-      ['keyless', async (repo, digest) => attachCosignSignatures(dev.url, repo, digest, [{ payload: cosignPayload(`${dev.host}/${repo}`, digest), signature: opensslSign(ci.key, cosignPayload(`${dev.host}/${repo}`, digest), work), annotations: { 'dev.sigstore.cosign/certificate': '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' } }]), 'SIGNATURE_KEYLESS_UNSUPPORTED'],
+      [
+        'another key',
+        async (repo, digest) =>
+          attachCosignSignatures(dev.url, repo, digest, [
+            {
+              payload: cosignPayload(`${dev.host}/${repo}`, digest),
+              signature: opensslSign(other.key, cosignPayload(`${dev.host}/${repo}`, digest), work),
+            },
+          ]),
+        'SIGNATURE_UNTRUSTED_KEY',
+      ],
+      [
+        'keyless',
+        async (repo, digest) =>
+          attachCosignSignatures(dev.url, repo, digest, [
+            {
+              payload: cosignPayload(`${dev.host}/${repo}`, digest),
+              signature: opensslSign(ci.key, cosignPayload(`${dev.host}/${repo}`, digest), work),
+              annotations: { 'dev.sigstore.cosign/certificate': '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' },
+            },
+          ]),
+        'SIGNATURE_KEYLESS_UNSUPPORTED',
+      ],
       [
         'signed for another digest',
         async (repo, digest) => {
@@ -121,7 +192,9 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
         'a payload declared larger than 1 MiB',
         async (repo, digest) => {
           const payload = cosignPayload(`${dev.host}/${repo}`, digest);
-          await attachCosignSignatures(dev.url, repo, digest, [{ payload, signature: opensslSign(ci.key, payload, work), declaredSize: 2 << 20 }]);
+          await attachCosignSignatures(dev.url, repo, digest, [
+            { payload, signature: opensslSign(ci.key, payload, work), declaredSize: 2 << 20 },
+          ]);
         },
         'SIGNATURE_TOO_LARGE',
       ],
@@ -144,7 +217,9 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     expect(g.code).toBe(0);
     const fingerprint = g.stdout.split(' ')[0];
     expect(readFileSync(join(work, 'cli.key'), 'utf8')).toMatch(/^-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----/);
-    expect((await airlock(['keys', 'show', join(work, 'cli.pub')])).stdout).toMatch(new RegExp(`kind: +sigstore[\\s\\S]*fingerprint: ${fingerprint}`));
+    expect((await airlock(['keys', 'show', join(work, 'cli.pub')])).stdout).toMatch(
+      new RegExp(`kind: +sigstore[\\s\\S]*fingerprint: ${fingerprint}`),
+    );
     const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/cli', '1', { layers: [100] });
     const signed = await airlock(['sign', img.reference, '--key', join(work, 'cli.key'), '--insecure'], { env });
     expect([signed.code, signed.stdout]).toEqual([0, `${img.digest} sigstore-1 ${dev.host}/team/cli ${fingerprint}\n`]);
@@ -166,34 +241,90 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     const payload = cosignPayload(`${dev.host}/team/prov`, img.digest);
     await attachCosignSignatures(dev.url, 'team/prov', img.digest, [{ payload, signature: opensslSign(ci.key, payload, work) }]);
     const attach = (kind: string, mediaType: string, body: string) => attachTagged(dev.url, 'team/prov', img.digest, kind, mediaType, body);
-    const att = await attach('att', 'application/vnd.dsse.envelope.v1+json', '{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}');
+    const att = await attach(
+      'att',
+      'application/vnd.dsse.envelope.v1+json',
+      '{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}',
+    );
     const sbom = await attach('sbom', 'application/spdx+json', '{"spdxVersion":"SPDX-2.3"}');
     // and an OCI 1.1 referrer (an SBOM another tool attached), listed in the referrers tag fallback: the registry has no referrers API
     const refSbom = await attach('ref-tmp', 'application/spdx+json', '{"spdxVersion":"SPDX-2.3","name":"referrer"}');
-    const refManifest = await (await fetch(`${dev.url}/v2/team/prov/manifests/${refSbom}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).json() as Record<string, unknown>;
-    const withSubject = JSON.stringify({ ...refManifest, artifactType: 'application/spdx+json', subject: { mediaType: img.mediaType, digest: img.digest, size: img.manifest.length } });
-    const put = await fetch(`${dev.url}/v2/team/prov/manifests/sbom-referrer`, { method: 'PUT', body: withSubject, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+    const refManifest = (await (
+      await fetch(`${dev.url}/v2/team/prov/manifests/${refSbom}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })
+    ).json()) as Record<string, unknown>;
+    const withSubject = JSON.stringify({
+      ...refManifest,
+      artifactType: 'application/spdx+json',
+      subject: { mediaType: img.mediaType, digest: img.digest, size: img.manifest.length },
+    });
+    const put = await fetch(`${dev.url}/v2/team/prov/manifests/sbom-referrer`, {
+      method: 'PUT',
+      body: withSubject,
+      headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+    });
     const referrerDigest = put.headers.get('docker-content-digest') as string;
-    const fallback = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: referrerDigest, size: Buffer.byteLength(withSubject), artifactType: 'application/spdx+json' }] });
-    expect((await fetch(`${dev.url}/v2/team/prov/manifests/${img.digest.replace(':', '-')}`, { method: 'PUT', body: fallback, headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' } })).status).toBe(201);
+    const fallback = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: referrerDigest,
+          size: Buffer.byteLength(withSubject),
+          artifactType: 'application/spdx+json',
+        },
+      ],
+    });
+    expect(
+      (
+        await fetch(`${dev.url}/v2/team/prov/manifests/${img.digest.replace(':', '-')}`, {
+          method: 'PUT',
+          body: fallback,
+          headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' },
+        })
+      ).status,
+    ).toBe(201);
     const done = await promote(img.reference);
     expect([done.state, done.error]).toEqual(['completed', null]);
-    const head = async (url: string, repo: string, tag: string) => (await fetch(`${url}/v2/${repo}/manifests/${tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).headers.get('docker-content-digest');
+    const head = async (url: string, repo: string, tag: string) =>
+      (
+        await fetch(`${url}/v2/${repo}/manifests/${tag}`, {
+          method: 'HEAD',
+          headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+        })
+      ).headers.get('docker-content-digest');
     const tagOf = (kind: string) => `${img.digest.replace(':', '-')}.${kind}`;
     expect([await head(qa.url, 'team/prov', tagOf('att')), await head(qa.url, 'team/prov', tagOf('sbom'))]).toEqual([att, sbom]);
-    expect((await readCosignSignatures(qa.url, 'team/prov', img.digest)).map((l) => opensslVerify(ci.pub, l.payload, l.signature, work))).toEqual([true, false]);
+    expect(
+      (await readCosignSignatures(qa.url, 'team/prov', img.digest)).map((l) => opensslVerify(ci.pub, l.payload, l.signature, work)),
+    ).toEqual([true, false]);
     const steps = (await p.call('GET', `/api/v1/promotions/${done.id}`, p.tokens.alice)).body.steps;
     expect(steps.find((x: { name: string }) => x.name === 'copy').detail.attachments).toBe(3); // .att, .sbom and the referrer; CI's .sig layers travel with QA's signature, in its one write
     // the referrer came along, and QA's own bundle (it attaches both forms) sits beside it in QA's referrers
-    const qaReferrers = (await (await fetch(`${qa.url}/v2/team/prov/manifests/${img.digest.replace(':', '-')}`, { headers: { accept: 'application/vnd.oci.image.index.v1+json' } })).json()) as { manifests: { digest: string; artifactType: string }[] };
-    expect(qaReferrers.manifests.map((m) => m.artifactType)).toEqual(['application/spdx+json', 'application/vnd.dev.sigstore.bundle.v0.3+json']);
+    const qaReferrers = (await (
+      await fetch(`${qa.url}/v2/team/prov/manifests/${img.digest.replace(':', '-')}`, {
+        headers: { accept: 'application/vnd.oci.image.index.v1+json' },
+      })
+    ).json()) as { manifests: { digest: string; artifactType: string }[] };
+    expect(qaReferrers.manifests.map((m) => m.artifactType)).toEqual([
+      'application/spdx+json',
+      'application/vnd.dev.sigstore.bundle.v0.3+json',
+    ]);
     expect(qaReferrers.manifests[0].digest).toBe(referrerDigest);
     expect(await head(qa.url, 'team/prov', referrerDigest)).toBe(referrerDigest);
     // airlock copy: with them by default, without them on request
     const c1 = await airlock(['copy', '--src-insecure', '--dest-insecure', '--json', img.reference, `${qa.host}/mirror/prov:1`]);
     expect(JSON.parse(c1.stdout).attachments).toEqual(['sig', 'att', 'sbom', 'referrers']);
     expect(await head(qa.url, 'mirror/prov', tagOf('sbom'))).toBe(sbom);
-    const c2 = await airlock(['copy', '--src-insecure', '--dest-insecure', '--no-attachments', '--json', img.reference, `${qa.host}/bare/prov:1`]);
+    const c2 = await airlock([
+      'copy',
+      '--src-insecure',
+      '--dest-insecure',
+      '--no-attachments',
+      '--json',
+      img.reference,
+      `${qa.host}/bare/prov:1`,
+    ]);
     expect(JSON.parse(c2.stdout).attachments).toEqual([]);
     expect(await head(qa.url, 'bare/prov', tagOf('sig'))).toBeNull();
   });
@@ -221,7 +352,10 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     expect(Buffer.from(reqs[1].keyData, 'base64').toString()).toBe(readFileSync(join(p.dir, 'keys', 'qa-sigstore.pub'), 'utf8'));
     expect(reqs[1].signedIdentity).toEqual({ type: 'matchRepository' });
     const rd = parse((await airlock(['policy', '--config', p.config.path, '--stage', 'qa', '--format', 'registries-d'])).stdout);
-    expect(rd.docker[p.registries.qa.host]).toEqual({ lookaside: expect.stringMatching(/\/sigstore\/qa$/), 'use-sigstore-attachments': true });
+    expect(rd.docker[p.registries.qa.host]).toEqual({
+      lookaside: expect.stringMatching(/\/sigstore\/qa$/),
+      'use-sigstore-attachments': true,
+    });
   });
 
   it("policies for the sigstore enforcers, parsed back and compared field by field with each project's documented example; a stage without a sigstore key gets KEY_MISSING", async () => {
@@ -230,23 +364,68 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     const out = (format: string) => airlock(['policy', '--config', p.config.path, '--stage', 'qa', '--format', format]);
     // Kyverno's sigstore page: ClusterPolicy, webhookConfiguration, background false, a Pod rule whose verifyImages has imageReferences, failureAction and a keys attestor
     const ky = parse((await out('kyverno')).stdout);
-    expect([ky.apiVersion, ky.kind, ky.spec.webhookConfiguration, ky.spec.background]).toEqual(['kyverno.io/v1', 'ClusterPolicy', { failurePolicy: 'Fail', timeoutSeconds: 30 }, false]);
+    expect([ky.apiVersion, ky.kind, ky.spec.webhookConfiguration, ky.spec.background]).toEqual([
+      'kyverno.io/v1',
+      'ClusterPolicy',
+      { failurePolicy: 'Fail', timeoutSeconds: 30 },
+      false,
+    ]);
     const rule = ky.spec.rules[0];
     expect(rule.match).toEqual({ any: [{ resources: { kinds: ['Pod'] } }] });
-    expect(rule.verifyImages[0]).toMatchObject({ imageReferences: [`${qa}/*`], failureAction: 'Enforce', mutateDigest: true, verifyDigest: true, required: true });
-    expect(rule.verifyImages[0].attestors).toEqual([{ count: 1, entries: [{ keys: { publicKeys: pem.trimEnd(), rekor: { ignoreTlog: true }, ctlog: { ignoreSCT: true } } }] }]);
+    expect(rule.verifyImages[0]).toMatchObject({
+      imageReferences: [`${qa}/*`],
+      failureAction: 'Enforce',
+      mutateDigest: true,
+      verifyDigest: true,
+      required: true,
+    });
+    expect(rule.verifyImages[0].attestors).toEqual([
+      { count: 1, entries: [{ keys: { publicKeys: pem.trimEnd(), rekor: { ignoreTlog: true }, ctlog: { ignoreSCT: true } } }] },
+    ]);
     // policy-controller (cosign's test data cip-key.yaml): images[].glob, authorities[].key.data; no ctlog, so verified offline
     const pc = parse((await out('policy-controller')).stdout);
-    expect([pc.apiVersion, pc.kind, pc.spec.images, pc.spec.authorities]).toEqual(['policy.sigstore.dev/v1beta1', 'ClusterImagePolicy', [{ glob: `${qa}/**` }], [{ name: 'airlock-qa', key: { data: pem, hashAlgorithm: 'sha256' } }]]);
+    expect([pc.apiVersion, pc.kind, pc.spec.images, pc.spec.authorities]).toEqual([
+      'policy.sigstore.dev/v1beta1',
+      'ClusterImagePolicy',
+      [{ glob: `${qa}/**` }],
+      [{ name: 'airlock-qa', key: { data: pem, hashAlgorithm: 'sha256' } }],
+    ]);
     // OpenShift config.openshift.io/v1 ClusterImagePolicy: scopes, policy.rootOfTrust (PublicKey, keyData base64 of the PEM), signedIdentity.matchPolicy
     const os = parse((await out('openshift-clusterimagepolicy')).stdout);
-    expect([os.apiVersion, os.kind, os.spec]).toEqual(['config.openshift.io/v1', 'ClusterImagePolicy', { scopes: [qa], policy: { rootOfTrust: { policyType: 'PublicKey', publicKey: { keyData: Buffer.from(pem).toString('base64') } }, signedIdentity: { matchPolicy: 'MatchRepository' } } }]);
+    expect([os.apiVersion, os.kind, os.spec]).toEqual([
+      'config.openshift.io/v1',
+      'ClusterImagePolicy',
+      {
+        scopes: [qa],
+        policy: {
+          rootOfTrust: { policyType: 'PublicKey', publicKey: { keyData: Buffer.from(pem).toString('base64') } },
+          signedIdentity: { matchPolicy: 'MatchRepository' },
+        },
+      },
+    ]);
     // Connaisseur's chart values (application.validators of type cosign with the key as trust root, application.policy using it without the transparency log)
     const cn = parse((await out('connaisseur')).stdout);
-    expect(cn).toEqual({ application: { validators: [{ name: 'airlock-qa', type: 'cosign', trustRoots: [{ name: 'default', key: pem }] }], policy: [{ pattern: `${qa}/*:*`, validator: 'airlock-qa', with: { trustRoot: 'default', verifyInTransparencyLog: false } }] } });
+    expect(cn).toEqual({
+      application: {
+        validators: [{ name: 'airlock-qa', type: 'cosign', trustRoots: [{ name: 'default', key: pem }] }],
+        policy: [{ pattern: `${qa}/*:*`, validator: 'airlock-qa', with: { trustRoot: 'default', verifyInTransparencyLog: false } }],
+      },
+    });
     // all: every format the keys allow
-    const all = await airlock(['policy', '--config', p.config.path, '--stage', 'qa', '--format', 'all', '--out', join(work, 'qa-policies')]);
-    expect(all.stdout).toMatch(/kyverno-clusterpolicy\.yaml[\s\S]*policy-controller-clusterimagepolicy\.yaml[\s\S]*connaisseur-values\.yaml[\s\S]*openshift-clusterimagepolicy\.yaml/);
+    const all = await airlock([
+      'policy',
+      '--config',
+      p.config.path,
+      '--stage',
+      'qa',
+      '--format',
+      'all',
+      '--out',
+      join(work, 'qa-policies'),
+    ]);
+    expect(all.stdout).toMatch(
+      /kyverno-clusterpolicy\.yaml[\s\S]*policy-controller-clusterimagepolicy\.yaml[\s\S]*connaisseur-values\.yaml[\s\S]*openshift-clusterimagepolicy\.yaml/,
+    );
     const noKey = await airlock(['policy', '--config', p.config.path, '--stage', 'dev', '--format', 'kyverno']);
     expect([noKey.code, noKey.stderr]).toEqual([2, expect.stringMatching(/^airlock: KEY_MISSING: /)]);
   });
@@ -270,23 +449,55 @@ describe('sigstore signatures across the air gap', () => {
     high = await startPipeline(
       [
         { name: 'qa', withKey: false },
-        { name: 'prod', sigstore: true, from: [{ stage: 'qa', trustedKeys: ['keys/qa-cosign-low.pub'], mapping: [{ from: 'QAHOST/team/*', to: '{prod}/team/*' }] }] },
+        {
+          name: 'prod',
+          sigstore: true,
+          from: [{ stage: 'qa', trustedKeys: ['keys/qa-cosign-low.pub'], mapping: [{ from: 'QAHOST/team/*', to: '{prod}/team/*' }] }],
+        },
       ],
-      { registries: { prod: prodRegistry }, worker: false, extra: () => ({ channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, trustedSenders: ['keys/qa-sender.pub'] }] }) },
+      {
+        registries: { prod: prodRegistry },
+        worker: false,
+        extra: () => ({
+          channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, trustedSenders: ['keys/qa-sender.pub'] }],
+        }),
+      },
     );
     const ci = opensslKeyPair(work, 'ci');
     low = await startPipeline(
       [
         { name: 'dev', withKey: false },
-        { name: 'qa', sigstore: true, from: [{ stage: 'dev', trustedKeys: [ci.pub], mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } },
-        { name: 'prod', withKey: false, transport: 'bundle', from: [{ stage: 'qa', trustedKeys: ['keys/qa-sigstore.pub'], mapping: [{ from: '{qa}/team/*', to: '{prod}/team/*' }] }], approvals: { required: 1 } },
+        {
+          name: 'qa',
+          sigstore: true,
+          from: [{ stage: 'dev', trustedKeys: [ci.pub], mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }],
+          approvals: { required: 1 },
+        },
+        {
+          name: 'prod',
+          withKey: false,
+          transport: 'bundle',
+          from: [{ stage: 'qa', trustedKeys: ['keys/qa-sigstore.pub'], mapping: [{ from: '{qa}/team/*', to: '{prod}/team/*' }] }],
+          approvals: { required: 1 },
+        },
       ],
-      { registries: { prod: prodRegistry }, extra: () => ({ channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, recipients: [join(high.dir, 'keys', 'prod.pub')] }] }) },
+      {
+        registries: { prod: prodRegistry },
+        extra: () => ({
+          channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, recipients: [join(high.dir, 'keys', 'prod.pub')] }],
+        }),
+      },
     );
     copyFileSync(join(low.dir, 'keys', 'qa.pub'), join(high.dir, 'keys', 'qa-sender.pub'));
     copyFileSync(join(low.dir, 'keys', 'qa-sigstore.pub'), join(high.dir, 'keys', 'qa-cosign-low.pub'));
     const cfg = readFileSync(high.config.path, 'utf8').replace(/QAHOST/g, low.registries.qa.host);
-    writeFileSync(high.config.path, cfg.replace(new RegExp(`(name: qa\\n\\s+registry:\\n\\s+host: )${high.registries.qa.host.replace(/\./g, '\\.')}`), `$1${low.registries.qa.host}`));
+    writeFileSync(
+      high.config.path,
+      cfg.replace(
+        new RegExp(`(name: qa\\n\\s+registry:\\n\\s+host: )${high.registries.qa.host.replace(/\./g, '\\.')}`),
+        `$1${low.registries.qa.host}`,
+      ),
+    );
     await high.restartApi();
     // what CI signed
     const dev = low.registries.dev;
@@ -294,7 +505,14 @@ describe('sigstore signatures across the air gap', () => {
     const payload = cosignPayload(`${dev.host}/team/gap`, img.digest);
     await attachCosignSignatures(dev.url, 'team/gap', img.digest, [{ payload, signature: opensslSign(ci.key, payload, work) }]);
     // and an attestation CI attached: it travels to QA, into the bundle and into production
-    attestation = await attachTagged(dev.url, 'team/gap', img.digest, 'att', 'application/vnd.dsse.envelope.v1+json', '{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}');
+    attestation = await attachTagged(
+      dev.url,
+      'team/gap',
+      img.digest,
+      'att',
+      'application/vnd.dsse.envelope.v1+json',
+      '{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}',
+    );
   }, 180_000);
   afterAll(async () => {
     await low?.stop();
@@ -317,14 +535,29 @@ describe('sigstore signatures across the air gap', () => {
     const out = join(work, 'bundle');
     const ex = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out]);
     expect(ex.code).toBe(0);
-    const imp = await airlock(['bundle', 'import', ...readdirSync(out).map((f) => join(out, f)), '--config', high.config.path, '--receipt-dir', work]);
+    const imp = await airlock([
+      'bundle',
+      'import',
+      ...readdirSync(out).map((f) => join(out, f)),
+      '--config',
+      high.config.path,
+      '--receipt-dir',
+      work,
+    ]);
     expect([imp.code, imp.stderr]).toEqual([0, '']);
     const digest = qa.digest as string;
     // production's signature tag holds CI's and QA's signatures (carried as attachments) and its own, appended; the attestation came along
     const sigs = await readCosignSignatures(prodRegistry.url, 'team/gap', digest);
-    expect(sigs.map((l) => JSON.parse(l.payload.toString()).critical.identity['docker-reference'])).toEqual([`${low.registries.dev.host}/team/gap`, `${low.registries.qa.host}/team/gap`, `${prodRegistry.host}/team/gap`]);
+    expect(sigs.map((l) => JSON.parse(l.payload.toString()).critical.identity['docker-reference'])).toEqual([
+      `${low.registries.dev.host}/team/gap`,
+      `${low.registries.qa.host}/team/gap`,
+      `${prodRegistry.host}/team/gap`,
+    ]);
     expect(opensslVerify(join(high.dir, 'keys', 'prod-sigstore.pub'), sigs[2].payload, sigs[2].signature, work)).toBe(true);
-    const att = await fetch(`${prodRegistry.url}/v2/team/gap/manifests/${digest.replace(':', '-')}.att`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    const att = await fetch(`${prodRegistry.url}/v2/team/gap/manifests/${digest.replace(':', '-')}.att`, {
+      method: 'HEAD',
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
     expect(att.headers.get('docker-content-digest')).toBe(attestation);
     expect(readdirSync(join(high.dir, 'sigstore', 'prod', `team/gap@${digest.replace(':', '=')}`))).toEqual(['signature-1']);
     // the import checked what the bundle carried with the key the high side pins (the QA sigstore key's fingerprint)

@@ -8,6 +8,10 @@ describe('the worker entry', () => {
     const script = `require(${JSON.stringify(join(root, 'scripts/register-aliases.js'))})(${JSON.stringify(join(root, 'dist'))}); require(${JSON.stringify(join(root, 'dist/apps/worker/src/main.js'))}); process.stdout.write(JSON.stringify(Object.keys(require.cache)))`;
     const loaded = JSON.parse(execFileSync(process.execPath, ['-e', script]).toString()) as string[];
     expect(loaded.filter((k) => /better-sqlite3|libs\/(audit|database)\/|bundle-import|promotion-store/.test(k))).toEqual([]);
-    expect(['promote-run', 'image-pipeline', 'bullmq-worker'].map((m) => loaded.some((k) => k.includes(`${m}.js`)))).toEqual([true, true, true]);
+    expect(['promote-run', 'image-pipeline', 'bullmq-worker'].map((m) => loaded.some((k) => k.includes(`${m}.js`)))).toEqual([
+      true,
+      true,
+      true,
+    ]);
   });
 });

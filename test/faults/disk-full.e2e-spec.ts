@@ -30,9 +30,15 @@ if (!mounted) process.stderr.write('disk-full test: cannot mount a tmpfs here; s
   });
 
   it('refuses requests with DATABASE_FULL, writes nothing half, and recovers when space returns', async () => {
-    p = await startPipeline([{ name: 'dev' }, { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } }], {
-      extra: () => ({ database: join(disk, 'airlock.db'), audit: { checkpointIntervalSeconds: 0 } }),
-    });
+    p = await startPipeline(
+      [
+        { name: 'dev' },
+        { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } },
+      ],
+      {
+        extra: () => ({ database: join(disk, 'airlock.db'), audit: { checkpointIntervalSeconds: 0 } }),
+      },
+    );
     const dev = p.registries.dev;
     img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/full', '1', { layers: [1000] });
     await p.signInStage('dev', 'team/full', img.digest, img.reference);
@@ -46,7 +52,12 @@ if (!mounted) process.stderr.write('disk-full test: cannot mount a tmpfs here; s
     }
     let refused: { status: number; body: { error?: { code: string; message: string } } } | undefined;
     for (let i = 0; i < 200 && !refused; i++) {
-      const r = await p.call('POST', '/api/v1/promotions', p.tokens.alice, { image: img.reference, from: 'dev', to: 'qa', reason: 'x'.repeat(1500) });
+      const r = await p.call('POST', '/api/v1/promotions', p.tokens.alice, {
+        image: img.reference,
+        from: 'dev',
+        to: 'qa',
+        reason: 'x'.repeat(1500),
+      });
       if (r.status >= 500) refused = r;
     }
     expect(refused?.status).toBe(507);

@@ -7,7 +7,10 @@ import { FaultProxy } from '../support/fault-proxy';
 import { WorkerProcess } from '../support/airlock-process';
 import { skopeoRawDigest } from '../support/skopeo';
 
-const walk = (d: string): string[] => (existsSync(d) ? readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)])) : []);
+const walk = (d: string): string[] =>
+  existsSync(d)
+    ? readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]))
+    : [];
 
 describe('faults: kill -9, Redis restarts, registry failures, API restarts', () => {
   let p: Pipeline;
@@ -19,12 +22,18 @@ describe('faults: kill -9, Redis restarts, registry failures, API restarts', () 
     qaReal = await startRegistry();
     proxy = await new FaultProxy(qaReal.url).start();
     const qa: TestRegistry = { host: proxy.host, url: proxy.url, dir: qaReal.dir, stop: async () => undefined };
-    p = await startPipeline([{ name: 'dev' }, { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } }], {
-      worker: false,
-      aof: true,
-      registries: { qa },
-      extra: () => ({ worker: { concurrency: 4, lockSeconds: 2 } }),
-    });
+    p = await startPipeline(
+      [
+        { name: 'dev' },
+        { name: 'qa', from: [{ stage: 'dev', mapping: [{ from: '{dev}/team/*', to: '{qa}/team/*' }] }], approvals: { required: 1 } },
+      ],
+      {
+        worker: false,
+        aof: true,
+        registries: { qa },
+        extra: () => ({ worker: { concurrency: 4, lockSeconds: 2 } }),
+      },
+    );
   });
   afterAll(async () => {
     await p?.stop();
@@ -36,7 +45,8 @@ describe('faults: kill -9, Redis restarts, registry failures, API restarts', () 
     const dev = p.registries.dev;
     const img = await pushRandomImage({ url: dev.url, host: dev.host }, repo, '1', { layers });
     await p.signInStage('dev', repo, img.digest, img.reference);
-    const id = (await p.call('POST', '/api/v1/promotions', p.tokens.alice, { image: img.reference, from: 'dev', to: 'qa' })).body.id as string;
+    const id = (await p.call('POST', '/api/v1/promotions', p.tokens.alice, { image: img.reference, from: 'dev', to: 'qa' })).body
+      .id as string;
     await p.call('POST', `/api/v1/promotions/${id}/approve`, p.tokens.bob, {});
     return { img, id };
   }
@@ -49,22 +59,25 @@ describe('faults: kill -9, Redis restarts, registry failures, API restarts', () 
     expect(walk(join(p.dir, 'sigstore')).filter((f) => f.includes('.tmp'))).toEqual([]);
   }
 
-  it.each(['promote:mid-copy', 'promote:copied', 'promote:signed', 'promote:published-one'])('a worker killed with -9 at %s: a new worker finishes it, once', async (point) => {
-    const repo = `team/kill-${point.split(':')[1]}`;
-    const { img, id } = await requested(repo);
-    const doomed = new WorkerProcess(p.config.path, { AIRLOCK_FAULT_AT: point });
-    const died = await doomed.exited;
-    expect(died.signal).toBe('SIGKILL');
-    const next = new WorkerProcess(p.config.path);
-    try {
-      const done = await p.waitFor(id, p.tokens.alice, ['completed', 'failed'], 60_000);
-      expect(done.state).toBe('completed');
-      expect(await skopeoRawDigest(`${proxy.host}/${repo}:1`)).toBe(img.digest);
-      assertOnce(id, repo, img.digest);
-    } finally {
-      await next.stop();
-    }
-  });
+  it.each(['promote:mid-copy', 'promote:copied', 'promote:signed', 'promote:published-one'])(
+    'a worker killed with -9 at %s: a new worker finishes it, once',
+    async (point) => {
+      const repo = `team/kill-${point.split(':')[1]}`;
+      const { img, id } = await requested(repo);
+      const doomed = new WorkerProcess(p.config.path, { AIRLOCK_FAULT_AT: point });
+      const died = await doomed.exited;
+      expect(died.signal).toBe('SIGKILL');
+      const next = new WorkerProcess(p.config.path);
+      try {
+        const done = await p.waitFor(id, p.tokens.alice, ['completed', 'failed'], 60_000);
+        expect(done.state).toBe('completed');
+        expect(await skopeoRawDigest(`${proxy.host}/${repo}:1`)).toBe(img.digest);
+        assertOnce(id, repo, img.digest);
+      } finally {
+        await next.stop();
+      }
+    },
+  );
 
   it.each([
     ['with its data (AOF): the queued promotion survives and runs once', 'team/aof', false],
@@ -86,7 +99,12 @@ describe('faults: kill -9, Redis restarts, registry failures, API restarts', () 
   });
 
   it('a registry answering 503 fails the promotion with REGISTRY_UNAVAILABLE after backoff; an admin retry completes it', async () => {
-    proxy.add({ method: 'POST', path: /\/blobs\/uploads\//, fault: { type: 'status', status: 503, headers: { 'retry-after': '0' } }, times: 1_000_000 });
+    proxy.add({
+      method: 'POST',
+      path: /\/blobs\/uploads\//,
+      fault: { type: 'status', status: 503, headers: { 'retry-after': '0' } },
+      times: 1_000_000,
+    });
     const w = new WorkerProcess(p.config.path);
     try {
       const { img, id } = await requested('team/flaky', [1000]);

@@ -21,7 +21,11 @@ export interface StageSpec {
 }
 
 /** Writes a configuration with a fresh key per stage into `dir`; passphrases come from env vars it names. */
-export async function writeConfig(dir: string, stages: StageSpec[], extra: Record<string, unknown> = {}): Promise<{ path: string; env: Record<string, string>; fingerprints: Record<string, string> }> {
+export async function writeConfig(
+  dir: string,
+  stages: StageSpec[],
+  extra: Record<string, unknown> = {},
+): Promise<{ path: string; env: Record<string, string>; fingerprints: Record<string, string> }> {
   mkdirSync(join(dir, 'keys'), { recursive: true });
   const env: Record<string, string> = {};
   const fingerprints: Record<string, string> = {};
@@ -45,7 +49,12 @@ export async function writeConfig(dir: string, stages: StageSpec[], extra: Recor
       writeFileSync(join(dir, 'keys', `${s.name}-sigstore.key`), k.privatePem, { mode: 0o600 });
       writeFileSync(join(dir, 'keys', `${s.name}-sigstore.pub`), k.publicPem);
       fingerprints[`${s.name}-sigstore`] = k.fingerprint;
-      sigstore = { privateKey: `keys/${s.name}-sigstore.key`, publicKey: `keys/${s.name}-sigstore.pub`, passphrase: { env: envSig }, ...(s.sigstoreAttach ? { attach: s.sigstoreAttach } : {}) };
+      sigstore = {
+        privateKey: `keys/${s.name}-sigstore.key`,
+        publicKey: `keys/${s.name}-sigstore.pub`,
+        passphrase: { env: envSig },
+        ...(s.sigstoreAttach ? { attach: s.sigstoreAttach } : {}),
+      };
     }
     docs.push({
       name: s.name,

@@ -8,7 +8,10 @@ export class AirlockProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(command: 'api' | 'worker' | 'serve', configPath: string, env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []) {
-    this.child = spawn(process.execPath, [...nodeArgs, AIRLOCK_BIN, command, '--config', configPath], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [...nodeArgs, AIRLOCK_BIN, command, '--config', configPath], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child.stdout?.on('data', (d) => (this.out = (this.out + d).slice(-4000)));
     this.child.stderr?.on('data', (d) => (this.out = (this.out + d).slice(-4000)));
     this.exited = new Promise((r) => this.child.on('exit', (code, signal) => r({ code, signal })));

@@ -91,7 +91,8 @@ export class BundleCrafter {
     await this.gpg.ok(['--passphrase', this.o.senderPassphrase, '--import', join(dir, 'sender.key')]);
     await this.gpg.ok(['--import', join(dir, 'recipient.pub')]);
     // the primary key's fingerprint is the first fpr record of a key file (subkeys follow)
-    const primary = async (file: string) => /^fpr:::::::::([0-9A-F]{40}):/m.exec((await this.gpg.ok(['--with-colons', '--show-keys', file])).toString())?.[1] as string;
+    const primary = async (file: string) =>
+      /^fpr:::::::::([0-9A-F]{40}):/m.exec((await this.gpg.ok(['--with-colons', '--show-keys', file])).toString())?.[1] as string;
     this.senderFpr = await primary(join(dir, 'sender.key'));
     this.recipientFpr = await primary(join(dir, 'recipient.pub'));
     this.otherFpr = await this.gpg.generate('mallory <mallory@example.invalid>');
@@ -104,24 +105,53 @@ export class BundleCrafter {
   /** An image built byte by byte: config, layers, OCI manifest. */
   buildImage(spec: CraftImage): BuiltImage {
     const layers = (spec.layers ?? [4096]).map((l) => (typeof l === 'number' ? randomBytes(l) : l));
-    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => `sha256:${sha256(l)}`) }, config: {} }));
+    const config = Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        rootfs: { type: 'layers', diff_ids: layers.map((l) => `sha256:${sha256(l)}`) },
+        config: {},
+      }),
+    );
     const manifest = Buffer.from(
       JSON.stringify({
         schemaVersion: 2,
         mediaType: 'application/vnd.oci.image.manifest.v1+json',
         config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${sha256(config)}`, size: config.length },
-        layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${sha256(l)}`, size: l.length })),
+        layers: layers.map((l) => ({
+          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+          digest: `sha256:${sha256(l)}`,
+          size: l.length,
+        })),
       }),
     );
-    return { repo: spec.repo, tag: spec.tag, digest: `sha256:${sha256(manifest)}`, manifest, config, layers, source: `${this.o.sourceHost}/${spec.repo}:${spec.tag}`, target: `${this.o.targetHost}/${spec.repo}:${spec.tag}` };
+    return {
+      repo: spec.repo,
+      tag: spec.tag,
+      digest: `sha256:${sha256(manifest)}`,
+      manifest,
+      config,
+      layers,
+      source: `${this.o.sourceHost}/${spec.repo}:${spec.tag}`,
+      target: `${this.o.targetHost}/${spec.repo}:${spec.tag}`,
+    };
   }
 
   /** A simple signing signature by skopeo with the sender key (or the other key), for `identity` and the manifest's digest. */
   async sourceSignature(manifest: Buffer, identity: string, by: 'sender' | 'other' = 'sender'): Promise<Buffer> {
     const dir = mkdtempSync(join(this.gpg.dir, 'sig-'));
     writeFileSync(join(dir, 'manifest.json'), manifest);
-    const args = ['standalone-sign', join(dir, 'manifest.json'), identity, by === 'sender' ? this.senderFpr : this.otherFpr, '-o', join(dir, 'sig')];
-    await skopeo(by === 'sender' ? [...args.slice(0, 1), '--passphrase-file', join(this.gpg.dir, 'pass'), ...args.slice(1)] : args, { env: this.gpg.env });
+    const args = [
+      'standalone-sign',
+      join(dir, 'manifest.json'),
+      identity,
+      by === 'sender' ? this.senderFpr : this.otherFpr,
+      '-o',
+      join(dir, 'sig'),
+    ];
+    await skopeo(by === 'sender' ? [...args.slice(0, 1), '--passphrase-file', join(this.gpg.dir, 'pass'), ...args.slice(1)] : args, {
+      env: this.gpg.env,
+    });
     return readFileSync(join(dir, 'sig'));
   }
 
@@ -135,13 +165,26 @@ export class BundleCrafter {
     add('oci/oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
     add(
       'oci/index.json',
-      Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: built.map((b) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: b.digest, size: b.manifest.length, annotations: { 'org.opencontainers.image.ref.name': `${b.repo}:${b.tag}` } })) })),
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          manifests: built.map((b) => ({
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: b.digest,
+            size: b.manifest.length,
+            annotations: { 'org.opencontainers.image.ref.name': `${b.repo}:${b.tag}` },
+          })),
+        }),
+      ),
     );
     for (const [i, b] of built.entries()) {
       for (const blob of [b.manifest, b.config, ...b.layers]) add(`oci/blobs/sha256/${sha256(blob)}`, blob);
       const signed = o.images[i].signed ?? true;
       if (signed === false) continue;
-      const sig = signed === 'wrong-digest' ? await this.sourceSignature(Buffer.from(b.manifest.toString().replace('"schemaVersion":2', '"schemaVersion":2 ')), b.source) : await this.sourceSignature(b.manifest, b.source, signed === 'other' ? 'other' : 'sender');
+      const sig =
+        signed === 'wrong-digest'
+          ? await this.sourceSignature(Buffer.from(b.manifest.toString().replace('"schemaVersion":2', '"schemaVersion":2 ')), b.source)
+          : await this.sourceSignature(b.manifest, b.source, signed === 'other' ? 'other' : 'sender');
       add(`signatures/${b.repo}@${b.digest.replace(':', '=')}/signature-1`, sig);
     }
     const created = o.created ?? new Date();
@@ -186,10 +229,24 @@ export class BundleCrafter {
    * by zip-craft.ts. `zip` edits the volume's entries before they are
    * written (with the sealing at hand, and the index); `editIndex` the index.
    */
-  async craftV2(dir: string, o: CraftOptions & { zip?(entries: ZipCraftEntry[], ctx: { seal(data: Buffer): Buffer; index: Record<string, unknown> }): ZipCraftEntry[]; editIndex?(index: Record<string, unknown>): void; volume?: number }): Promise<{ files: string[]; built: BuiltImage[]; index: Record<string, unknown> }> {
+  async craftV2(
+    dir: string,
+    o: CraftOptions & {
+      zip?(entries: ZipCraftEntry[], ctx: { seal(data: Buffer): Buffer; index: Record<string, unknown> }): ZipCraftEntry[];
+      editIndex?(index: Record<string, unknown>): void;
+      volume?: number;
+    },
+  ): Promise<{ files: string[]; built: BuiltImage[]; index: Record<string, unknown> }> {
     const { manifest, built, files } = await this.entries(o);
     const manifests = new Set(built.map((b) => b.digest.slice(7)));
-    const role = (name: string) => (name.startsWith('signatures/') ? 'signature' : /^oci\/(oci-layout|index\.json)$/.test(name) ? 'layout' : manifests.has(name.split('/').pop() as string) ? 'manifest' : 'blob');
+    const role = (name: string) =>
+      name.startsWith('signatures/')
+        ? 'signature'
+        : /^oci\/(oci-layout|index\.json)$/.test(name)
+          ? 'layout'
+          : manifests.has(name.split('/').pop() as string)
+            ? 'manifest'
+            : 'blob';
     const { format: _f, entries: _e, ...header } = manifest;
     const part = (i: number) => `e/${String(i + 1).padStart(6, '0')}.pgp`;
     const index: Record<string, unknown> = {
@@ -197,21 +254,53 @@ export class BundleCrafter {
       ...header,
       encrypted: true,
       volumes: o.volume ?? 1,
-      entries: files.map((f, i) => ({ path: f.name, role: role(f.name), size: f.data.length, sha256: sha256(f.data), parts: [{ volume: o.volume ?? 1, entry: part(i), size: f.data.length, sha256: sha256(f.data) }] })),
+      entries: files.map((f, i) => ({
+        path: f.name,
+        role: role(f.name),
+        size: f.data.length,
+        sha256: sha256(f.data),
+        parts: [{ volume: o.volume ?? 1, entry: part(i), size: f.data.length, sha256: sha256(f.data) }],
+      })),
     };
     o.editIndex?.(index);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'index.json'), JSON.stringify(index));
-    const sealedIndex = await this.gpg.ok(['--trust-model', 'always', '--compress-algo', 'none', '--passphrase', this.o.senderPassphrase, '--local-user', this.senderFpr, '--recipient', this.recipientFpr, '--encrypt', '--sign', '--output', '-', join(dir, 'index.json')]);
+    const sealedIndex = await this.gpg.ok([
+      '--trust-model',
+      'always',
+      '--compress-algo',
+      'none',
+      '--passphrase',
+      this.o.senderPassphrase,
+      '--local-user',
+      this.senderFpr,
+      '--recipient',
+      this.recipientFpr,
+      '--encrypt',
+      '--sign',
+      '--output',
+      '-',
+      join(dir, 'index.json'),
+    ]);
     const key = randomBytes(32);
-    const head = Buffer.from((await openpgp.encryptSessionKey({ data: key, algorithm: 'aes256', encryptionKeys: await openpgp.readKey({ armoredKey: this.o.recipientKey }), format: 'binary' })) as Uint8Array);
+    const head = Buffer.from(
+      await openpgp.encryptSessionKey({
+        data: key,
+        algorithm: 'aes256',
+        encryptionKeys: await openpgp.readKey({ armoredKey: this.o.recipientKey }),
+        format: 'binary',
+      }),
+    );
     const seal = (data: Buffer) => {
       const s = seipdSealer(key, head, data.length);
       return Buffer.concat([s.head, s.update(data), s.final()]);
     };
     let zip: ZipCraftEntry[] = [{ name: 'index.pgp', data: sealedIndex }, ...files.map((f, i) => ({ name: part(i), data: seal(f.data) }))];
     if (o.zip) zip = o.zip(zip, { seal, index });
-    const file = join(dir, `airlock-${this.o.channel}-${String(o.sequence).padStart(6, '0')}.${String(o.volume ?? 1).padStart(3, '0')}.zip`);
+    const file = join(
+      dir,
+      `airlock-${this.o.channel}-${String(o.sequence).padStart(6, '0')}.${String(o.volume ?? 1).padStart(3, '0')}.zip`,
+    );
     writeFileSync(file, craftZip(zip));
     return { files: [file], built, index };
   }
@@ -232,7 +321,14 @@ export class BundleCrafter {
     else if (o.encrypt === false) args.push('--store');
     await this.gpg.ok([...args, input]);
     const vol = readFileSync(out);
-    const index = { format: 'airlock-bundle-volumes/v1', id: manifest.id, channel: this.o.channel, sequence: o.sequence, encrypted: o.encrypt !== false, volumes: [{ name: `${base}.001`, size: vol.length, sha256: sha256(vol) }] };
+    const index = {
+      format: 'airlock-bundle-volumes/v1',
+      id: manifest.id,
+      channel: this.o.channel,
+      sequence: o.sequence,
+      encrypted: o.encrypt !== false,
+      volumes: [{ name: `${base}.001`, size: vol.length, sha256: sha256(vol) }],
+    };
     writeFileSync(join(dir, base.replace(/\.pgp$/, '.volumes.json')), JSON.stringify(index));
     return [out, join(dir, base.replace(/\.pgp$/, '.volumes.json'))];
   }

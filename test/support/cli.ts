@@ -10,7 +10,8 @@ export interface CliResult {
 
 /** bin/airlock.js of this checkout, found from here whether run by ts-jest (test/support) or compiled (.bench/test/support). */
 export const AIRLOCK_BIN = (() => {
-  for (let d = __dirname; d !== dirname(d); d = dirname(d)) if (existsSync(join(d, 'bin', 'airlock.js'))) return join(d, 'bin', 'airlock.js');
+  for (let d = __dirname; d !== dirname(d); d = dirname(d))
+    if (existsSync(join(d, 'bin', 'airlock.js'))) return join(d, 'bin', 'airlock.js');
   throw new Error(`bin/airlock.js not found above ${__dirname}`);
 })();
 const BIN = AIRLOCK_BIN;

@@ -23,7 +23,9 @@ export function opensslKeyPair(dir: string, name: string): { key: string; pub: s
 
 /** The payload cosign signs for an image: the repository as identity, `optional` null. */
 export function cosignPayload(repository: string, digest: string): Buffer {
-  return Buffer.from(`{"critical":{"identity":{"docker-reference":"${repository}"},"image":{"docker-manifest-digest":"${digest}"},"type":"cosign container image signature"},"optional":null}`);
+  return Buffer.from(
+    `{"critical":{"identity":{"docker-reference":"${repository}"},"image":{"docker-manifest-digest":"${digest}"},"type":"cosign container image signature"},"optional":null}`,
+  );
 }
 
 /** base64 of openssl's ECDSA-SHA256 signature of the bytes. */
@@ -39,7 +41,9 @@ export function opensslVerify(pubFile: string, payload: Buffer, signatureB64: st
   writeFileSync(f, payload);
   writeFileSync(`${f}.sig`, Buffer.from(signatureB64, 'base64'));
   try {
-    return execFileSync('openssl', ['dgst', '-sha256', '-verify', pubFile, '-signature', `${f}.sig`, f]).toString().includes('Verified OK');
+    return execFileSync('openssl', ['dgst', '-sha256', '-verify', pubFile, '-signature', `${f}.sig`, f])
+      .toString()
+      .includes('Verified OK');
   } catch {
     return false;
   }
@@ -60,22 +64,49 @@ async function pushBlob(url: string, repo: string, bytes: Buffer): Promise<strin
  * (payload, base64 signature, extra annotations such as a certificate, or a
  * declared size that lies), replacing any there.
  */
-export async function attachCosignSignatures(registryUrl: string, repo: string, digest: string, layers: { payload: Buffer; signature: string; annotations?: Record<string, string>; declaredSize?: number }[]): Promise<void> {
+export async function attachCosignSignatures(
+  registryUrl: string,
+  repo: string,
+  digest: string,
+  layers: { payload: Buffer; signature: string; annotations?: Record<string, string>; declaredSize?: number }[],
+): Promise<void> {
   const descs = [];
   for (const l of layers) {
     const d = await pushBlob(registryUrl, repo, l.payload);
-    descs.push({ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', size: l.declaredSize ?? l.payload.length, digest: d, annotations: { 'dev.cosignproject.cosign/signature': l.signature, ...(l.annotations ?? {}) } });
+    descs.push({
+      mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+      size: l.declaredSize ?? l.payload.length,
+      digest: d,
+      annotations: { 'dev.cosignproject.cosign/signature': l.signature, ...(l.annotations ?? {}) },
+    });
   }
-  const config = Buffer.from(JSON.stringify({ architecture: '', os: '', rootfs: { type: 'layers', diff_ids: descs.map((d) => d.digest) }, config: {} }));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: '', os: '', rootfs: { type: 'layers', diff_ids: descs.map((d) => d.digest) }, config: {} }),
+  );
   const cd = await pushBlob(registryUrl, repo, config);
-  const manifest = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', size: config.length, digest: cd }, layers: descs });
-  const r = await fetch(`${registryUrl}/v2/${repo}/manifests/${digest.replace(':', '-')}.sig`, { method: 'PUT', body: manifest, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', size: config.length, digest: cd },
+    layers: descs,
+  });
+  const r = await fetch(`${registryUrl}/v2/${repo}/manifests/${digest.replace(':', '-')}.sig`, {
+    method: 'PUT',
+    body: manifest,
+    headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+  });
   if (r.status !== 201) throw new Error(`signature manifest push ${r.status}: ${await r.text()}`);
 }
 
 /** The layers of an image's tag-form signature manifest, with each payload; [] when there is none. */
-export async function readCosignSignatures(registryUrl: string, repo: string, digest: string): Promise<{ payload: Buffer; signature: string; annotations: Record<string, string> }[]> {
-  const r = await fetch(`${registryUrl}/v2/${repo}/manifests/${digest.replace(':', '-')}.sig`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+export async function readCosignSignatures(
+  registryUrl: string,
+  repo: string,
+  digest: string,
+): Promise<{ payload: Buffer; signature: string; annotations: Record<string, string> }[]> {
+  const r = await fetch(`${registryUrl}/v2/${repo}/manifests/${digest.replace(':', '-')}.sig`, {
+    headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+  });
   if (r.status === 404) return [];
   const m = (await r.json()) as { layers: { digest: string; annotations: Record<string, string> }[] };
   const out = [];
@@ -87,12 +118,28 @@ export async function readCosignSignatures(registryUrl: string, repo: string, di
 }
 
 /** Attaches an artifact under cosign's tag for it (`sha256-<hex>.att`, `.sbom`): one layer of the given type over an empty config; returns the manifest's digest. */
-export async function attachTagged(registryUrl: string, repo: string, digest: string, kind: string, mediaType: string, body: string): Promise<string> {
+export async function attachTagged(
+  registryUrl: string,
+  repo: string,
+  digest: string,
+  kind: string,
+  mediaType: string,
+  body: string,
+): Promise<string> {
   const blob = Buffer.from(body);
   const d = await pushBlob(registryUrl, repo, blob);
   const ed = await pushBlob(registryUrl, repo, Buffer.from('{}'));
-  const m = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', size: 2, digest: ed }, layers: [{ mediaType, size: blob.length, digest: d }] });
-  const r = await fetch(`${registryUrl}/v2/${repo}/manifests/${digest.replace(':', '-')}.${kind}`, { method: 'PUT', body: m, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+  const m = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', size: 2, digest: ed },
+    layers: [{ mediaType, size: blob.length, digest: d }],
+  });
+  const r = await fetch(`${registryUrl}/v2/${repo}/manifests/${digest.replace(':', '-')}.${kind}`, {
+    method: 'PUT',
+    body: m,
+    headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+  });
   if (r.status !== 201) throw new Error(`attachment push ${r.status}`);
   return r.headers.get('docker-content-digest') as string;
 }

@@ -117,35 +117,32 @@ export class FaultProxy {
 
   private forward(req: IncomingMessage, res: ServerResponse, fault: Fault | undefined, entry: ExchangeLog): void {
     const up = new URL(this.upstream);
-    const preq = httpRequest(
-      { host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers },
-      (pres) => {
-        entry.status = pres.statusCode ?? 0;
-        res.writeHead(pres.statusCode ?? 502, pres.headers);
-        let sent = 0;
-        let flipped = false;
-        pres.on('data', (chunk: Buffer) => {
-          if (fault?.type === 'corrupt' && !flipped && chunk.length > 0) {
-            chunk = Buffer.from(chunk);
-            chunk[Math.floor(chunk.length / 2)] ^= 0xff;
-            flipped = true;
-          }
-          if ((fault?.type === 'cut-after' || fault?.type === 'stall-after') && sent + chunk.length > fault.bytes) {
-            const part = chunk.subarray(0, Math.max(0, fault.bytes - sent));
-            if (part.length) res.write(part);
-            sent = fault.bytes;
-            pres.destroy();
-            if (fault.type === 'cut-after') res.socket?.destroy();
-            // stall: keep the socket open and silent; the client's body timeout must fire.
-            return;
-          }
-          sent += chunk.length;
-          res.write(chunk);
-        });
-        pres.on('end', () => res.end());
-        pres.on('error', () => res.socket?.destroy());
-      },
-    );
+    const preq = httpRequest({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers }, (pres) => {
+      entry.status = pres.statusCode ?? 0;
+      res.writeHead(pres.statusCode ?? 502, pres.headers);
+      let sent = 0;
+      let flipped = false;
+      pres.on('data', (chunk: Buffer) => {
+        if (fault?.type === 'corrupt' && !flipped && chunk.length > 0) {
+          chunk = Buffer.from(chunk);
+          chunk[Math.floor(chunk.length / 2)] ^= 0xff;
+          flipped = true;
+        }
+        if ((fault?.type === 'cut-after' || fault?.type === 'stall-after') && sent + chunk.length > fault.bytes) {
+          const part = chunk.subarray(0, Math.max(0, fault.bytes - sent));
+          if (part.length) res.write(part);
+          sent = fault.bytes;
+          pres.destroy();
+          if (fault.type === 'cut-after') res.socket?.destroy();
+          // stall: keep the socket open and silent; the client's body timeout must fire.
+          return;
+        }
+        sent += chunk.length;
+        res.write(chunk);
+      });
+      pres.on('end', () => res.end());
+      pres.on('error', () => res.socket?.destroy());
+    });
     preq.on('error', () => res.socket?.destroy());
     req.pipe(preq);
   }

@@ -12,11 +12,20 @@ export class GpgHome {
   }
 
   /** Runs gpg in batch mode; resolves stdout (Buffer), stderr and the exit code. */
-  run(args: string[], input?: Buffer | string, extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  run(
+    args: string[],
+    input?: Buffer | string,
+    extraEnv: NodeJS.ProcessEnv = {},
+  ): Promise<{ code: number; stdout: Buffer; stderr: string }> {
     return new Promise((resolve) => {
-      const child = execFile('gpg', ['--batch', '--yes', '--no-tty', '--pinentry-mode', 'loopback', ...args], { env: { ...this.env, ...extraEnv }, encoding: 'buffer', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: stdout as Buffer, stderr: (stderr as Buffer).toString() });
-      });
+      const child = execFile(
+        'gpg',
+        ['--batch', '--yes', '--no-tty', '--pinentry-mode', 'loopback', ...args],
+        { env: { ...this.env, ...extraEnv }, encoding: 'buffer', maxBuffer: 64 << 20 },
+        (err, stdout, stderr) => {
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: stdout, stderr: (stderr as Buffer).toString() });
+        },
+      );
       // gpg may exit before reading its input (or need none): a closed pipe is not an error here
       child.stdin?.on('error', () => undefined);
       child.stdin?.end(input ?? '');

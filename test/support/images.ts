@@ -42,7 +42,12 @@ function sha256(b: Buffer): string {
 }
 
 /** Pushes one blob in a single PUT (small blobs) or a streamed PATCH generated on the fly (large). */
-export async function pushBlob(t: Target, repo: string, data: Buffer | { size: number; seed?: number }, mediaType: string): Promise<PushedBlob> {
+export async function pushBlob(
+  t: Target,
+  repo: string,
+  data: Buffer | { size: number; seed?: number },
+  mediaType: string,
+): Promise<PushedBlob> {
   const headers: Record<string, string> = t.authorization ? { authorization: t.authorization } : {};
   const start = await request(`${t.url}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers });
   await start.body.dump();
@@ -70,7 +75,11 @@ export async function pushBlob(t: Target, repo: string, data: Buffer | { size: n
       }
     })(),
   );
-  const patch = await request(loc, { method: 'PATCH', headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': String(data.size) }, body: gen });
+  const patch = await request(loc, {
+    method: 'PATCH',
+    headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': String(data.size) },
+    body: gen,
+  });
   await patch.body.dump();
   if (patch.statusCode !== 202) throw new Error(`blob PATCH answered ${patch.statusCode}`);
   const digest = 'sha256:' + hash.digest('hex');
@@ -116,7 +125,12 @@ export async function pushRandomImage(t: Target, repo: string, tag: string | und
       rootfs: { type: 'layers', diff_ids: layers.map(() => sha256(randomBytes(8))) },
     }),
   );
-  const cfg = await pushBlob(t, repo, config, oci ? 'application/vnd.oci.image.config.v1+json' : 'application/vnd.docker.container.image.v1+json');
+  const cfg = await pushBlob(
+    t,
+    repo,
+    config,
+    oci ? 'application/vnd.oci.image.config.v1+json' : 'application/vnd.docker.container.image.v1+json',
+  );
   const mediaType = oci ? MT.ociManifest : MT.dockerManifest;
   const manifest = Buffer.from(
     JSON.stringify({
@@ -131,7 +145,13 @@ export async function pushRandomImage(t: Target, repo: string, tag: string | und
 }
 
 /** Pushes a multi-arch index (Docker manifest list or OCI index) over fresh images for each architecture. */
-export async function pushIndex(t: Target, repo: string, tag: string, archs: string[], spec: ImageSpec = {}): Promise<{ reference: string; digest: string; mediaType: string; children: PushedImage[] }> {
+export async function pushIndex(
+  t: Target,
+  repo: string,
+  tag: string,
+  archs: string[],
+  spec: ImageSpec = {},
+): Promise<{ reference: string; digest: string; mediaType: string; children: PushedImage[] }> {
   const children: PushedImage[] = [];
   for (const a of archs) children.push(await pushRandomImage(t, repo, undefined, { ...spec, architecture: a }));
   const mediaType = spec.format === 'oci' ? MT.ociIndex : MT.dockerList;
@@ -139,7 +159,12 @@ export async function pushIndex(t: Target, repo: string, tag: string, archs: str
     JSON.stringify({
       schemaVersion: 2,
       mediaType,
-      manifests: children.map((c, i) => ({ mediaType: c.mediaType, digest: c.digest, size: c.manifest.length, platform: { os: 'linux', architecture: archs[i] } })),
+      manifests: children.map((c, i) => ({
+        mediaType: c.mediaType,
+        digest: c.digest,
+        size: c.manifest.length,
+        platform: { os: 'linux', architecture: archs[i] },
+      })),
     }),
   );
   const digest = await pushManifest(t, repo, tag, index, mediaType);

@@ -26,7 +26,12 @@ export interface Pipeline {
   worker?: INestApplicationContext;
   config: Awaited<ReturnType<typeof writeConfig>>;
   tokens: Record<string, string>;
-  call(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
+  call(
+    method: string,
+    path: string,
+    token?: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
   signInStage(stage: string, repository: string, digest: string, identity: string, keyStage?: string): Promise<void>;
   waitFor(id: string, token: string, states: string[], timeoutMs?: number): Promise<any>;
   startWorker(): Promise<void>;
@@ -38,7 +43,16 @@ export interface Pipeline {
 }
 
 /** Starts Redis, one registry per stage, and airlock with tokens for alice (requester), bob and carol (approvers), dave (auditor), root (admin), olga (operator). */
-export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { registry?: string })[], o: { worker?: boolean; aof?: boolean; extra?: (hosts: Record<string, string>) => Record<string, unknown>; registries?: Record<string, TestRegistry>; redis?: TestRedis } = {}): Promise<Pipeline> {
+export async function startPipeline(
+  stages: (Omit<StageSpec, 'registry'> & { registry?: string })[],
+  o: {
+    worker?: boolean;
+    aof?: boolean;
+    extra?: (hosts: Record<string, string>) => Record<string, unknown>;
+    registries?: Record<string, TestRegistry>;
+    redis?: TestRedis;
+  } = {},
+): Promise<Pipeline> {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-pipe-'));
   // a Redis another pipeline started may be shared (each keeps its own key prefix); it is then that pipeline's to stop
   const redis = o.redis ?? (await startRedis({ appendonly: o.aof }));
@@ -47,16 +61,33 @@ export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { reg
   const port = await freePort();
   const specs = stages.map((s) => ({ ...s, registry: registries[s.name].host })) as StageSpec[];
   // mappings may name stage hosts symbolically as {dev}/team/*
-  for (const s of specs) for (const f of s.from ?? []) for (const m of f.mapping) for (const k of ['from', 'to'] as const) m[k] = m[k].replace(/\{([a-z-]+)\}/g, (_x, n) => registries[n].host);
+  for (const s of specs)
+    for (const f of s.from ?? [])
+      for (const m of f.mapping)
+        for (const k of ['from', 'to'] as const) m[k] = m[k].replace(/\{([a-z-]+)\}/g, (_x, n) => registries[n].host);
   const hosts = Object.fromEntries(Object.entries(registries).map(([k, r]) => [k, r.host]));
   const extra = o.extra?.(hosts) ?? {};
-  const config = await writeConfig(dir, specs, { redis: { url: redis.url, prefix: `airlock-test-${Math.random().toString(36).slice(2, 10)}` }, database: 'airlock.db', worker: { concurrency: 4 }, ...extra, server: { ...((extra.server as object) ?? {}), host: '127.0.0.1', port } });
+  const config = await writeConfig(dir, specs, {
+    redis: { url: redis.url, prefix: `airlock-test-${Math.random().toString(36).slice(2, 10)}` },
+    database: 'airlock.db',
+    worker: { concurrency: 4 },
+    ...extra,
+    server: { ...(extra.server ?? {}), host: '127.0.0.1', port },
+  });
   const loaded = loadConfig(config.path);
   const runtimeOpts = { reconcileEveryMs: 500, jobRetry: { attempts: 2, backoffMs: 200 } };
   const api = await createApi(loaded, { logger: false, runtime: runtimeOpts });
   await api.listen(port, '127.0.0.1');
   const tokens: Record<string, string> = {};
-  const people: [string, string[]][] = [['alice', ['requester']], ['bob', ['approver']], ['carol', ['approver']], ['dave', ['auditor']], ['root', ['admin']], ['olga', ['operator']], ['rita', ['requester', 'approver']]];
+  const people: [string, string[]][] = [
+    ['alice', ['requester']],
+    ['bob', ['approver']],
+    ['carol', ['approver']],
+    ['dave', ['auditor']],
+    ['root', ['admin']],
+    ['olga', ['operator']],
+    ['rita', ['requester', 'approver']],
+  ];
   for (const [u, roles] of people) tokens[u] = api.runtime.tokens.create(u, roles, 'test').token;
   const url = `http://127.0.0.1:${port}`;
   let apiProcess: AirlockProcess | undefined;
@@ -72,7 +103,11 @@ export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { reg
       const headers: Record<string, string> = {};
       if (token) headers.authorization = `Bearer ${token}`;
       if (body !== undefined) headers['content-type'] = 'application/json';
-      const r = await request(`${url}${path}`, { method: method as never, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const r = await request(`${url}${path}`, {
+        method: method as never,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       const text = await r.body.text();
       let parsed: unknown = text;
       try {
@@ -83,7 +118,10 @@ export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { reg
       return { status: r.statusCode, body: parsed, headers: r.headers };
     },
     async signInStage(stage, repository, digest, identity, keyStage = stage) {
-      const key = await readPrivateKey(readFileSync(join(dir, 'keys', `${keyStage}.key`)), new Sensitive(config.env[`AIRLOCK_TEST_${keyStage.toUpperCase()}_PASSPHRASE`]));
+      const key = await readPrivateKey(
+        readFileSync(join(dir, 'keys', `${keyStage}.key`)),
+        new Sensitive(config.env[`AIRLOCK_TEST_${keyStage.toUpperCase()}_PASSPHRASE`]),
+      );
       await new FileLookasideStore(join(dir, 'sigstore', stage)).add(repository, digest, await sign(digest, identity, key));
     },
     async waitFor(id, token, states, timeoutMs = 30_000) {
@@ -115,7 +153,12 @@ export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { reg
     async apiAsProcess(command = 'api') {
       await p.api.close();
       // BENCH_PROFILE_DIR=/some/dir writes a V8 CPU profile of the API process there when it stops
-      const proc = new AirlockProcess(command, config.path, {}, process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
+      const proc = new AirlockProcess(
+        command,
+        config.path,
+        {},
+        process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [],
+      );
       apiProcess = proc;
       const end = Date.now() + 30_000;
       for (;;) {
@@ -134,7 +177,11 @@ export async function startPipeline(stages: (Omit<StageSpec, 'registry'> & { reg
       if (apiProcess) await apiProcess.stop();
       else await p.api.close();
       if (!o.redis) await p.redis.stop();
-      await Promise.all(Object.entries(registries).filter(([k]) => !o.registries?.[k]).map(([, r]) => r.stop()));
+      await Promise.all(
+        Object.entries(registries)
+          .filter(([k]) => !o.registries?.[k])
+          .map(([, r]) => r.stop()),
+      );
       rmSync(dir, { recursive: true, force: true });
     },
   };

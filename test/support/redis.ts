@@ -50,8 +50,20 @@ export async function startRedis(opts: { appendonly?: boolean; dir?: string; por
   for (let attempt = 1; ; attempt++) {
     const port = opts.port ?? (await freePort());
     const proc = new ServiceProcess(`redis-server on ${port}`, 'redis-server', [
-      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', opts.appendonly ? 'yes' : 'no',
-      '--maxmemory-policy', 'noeviction', '--protected-mode', 'yes',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      opts.appendonly ? 'yes' : 'no',
+      '--maxmemory-policy',
+      'noeviction',
+      '--protected-mode',
+      'yes',
     ]);
     try {
       await proc.waitUntil(async () => {

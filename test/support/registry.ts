@@ -26,7 +26,9 @@ export interface TestRegistry {
  * port another test took between the pick and the bind makes ours exit, and
  * a fresh port is tried.
  */
-export async function startRegistry(opts: { htpasswd?: string; tls?: RegistryCertificates & { requireClientCert?: boolean } } = {}): Promise<TestRegistry> {
+export async function startRegistry(
+  opts: { htpasswd?: string; tls?: RegistryCertificates & { requireClientCert?: boolean } } = {},
+): Promise<TestRegistry> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await startRegistryOnce(opts);
@@ -36,13 +38,14 @@ export async function startRegistry(opts: { htpasswd?: string; tls?: RegistryCer
   }
 }
 
-async function startRegistryOnce(opts: { htpasswd?: string; tls?: RegistryCertificates & { requireClientCert?: boolean } }): Promise<TestRegistry> {
+async function startRegistryOnce(opts: {
+  htpasswd?: string;
+  tls?: RegistryCertificates & { requireClientCert?: boolean };
+}): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-registry-'));
   const port = await freePort();
   const token = randomBytes(8).toString('hex');
-  const auth = opts.htpasswd
-    ? `auth:\n  htpasswd:\n    realm: airlock-test\n    path: ${join(dir, 'htpasswd')}\n`
-    : '';
+  const auth = opts.htpasswd ? `auth:\n  htpasswd:\n    realm: airlock-test\n    path: ${join(dir, 'htpasswd')}\n` : '';
   if (opts.htpasswd) writeFileSync(join(dir, 'htpasswd'), opts.htpasswd);
   const config = `version: 0.1
 log:
@@ -64,7 +67,9 @@ ${opts.tls ? `  tls:\n    certificate: ${opts.tls.certFile}\n    key: ${opts.tls
   writeFileSync(join(dir, 'config.yml'), config);
   const proc = new ServiceProcess(`docker-registry on ${port}`, 'docker-registry', ['serve', join(dir, 'config.yml')]);
   const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
-  const client = opts.tls?.requireClientCert ? { cert: readFileSync(opts.tls.clientCertFile), key: readFileSync(opts.tls.clientKeyFile) } : {};
+  const client = opts.tls?.requireClientCert
+    ? { cert: readFileSync(opts.tls.clientCertFile), key: readFileSync(opts.tls.clientKeyFile) }
+    : {};
   const dispatcher = opts.tls ? new Agent({ connect: { ca: opts.tls.caPem, ...client } }) : undefined;
   try {
     await proc.waitUntil(async () => {

@@ -7,7 +7,12 @@ export class ServiceProcess {
   readonly child: ChildProcess;
   private exited = false;
 
-  constructor(readonly name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    readonly name: string,
+    cmd: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
     this.child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     const keep = (b: Buffer) => {
       this.output = (this.output + b.toString()).slice(-4000);

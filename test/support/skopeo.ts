@@ -11,12 +11,20 @@ export async function skopeo(args: string[], opts: { timeoutMs?: number; env?: N
     return stdout;
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new Error(`skopeo ${args.join(' ')} failed: ${err.stderr || err.message}`);
+    throw new Error(`skopeo ${args.join(' ')} failed: ${err.stderr || err.message}`, { cause: e });
   }
 }
 
 /** `skopeo inspect --raw` digest of what a registry serves for a reference (insecure loopback). */
 export async function skopeoRawDigest(ref: string): Promise<string> {
-  const raw = await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${ref}`], { encoding: 'buffer', maxBuffer: 16 << 20 });
-  return 'sha256:' + createHash('sha256').update(raw.stdout as Buffer).digest('hex');
+  const raw = await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${ref}`], {
+    encoding: 'buffer',
+    maxBuffer: 16 << 20,
+  });
+  return (
+    'sha256:' +
+    createHash('sha256')
+      .update(raw.stdout as Buffer)
+      .digest('hex')
+  );
 }

@@ -41,7 +41,14 @@ export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = 
   const { catalog, db, audit, service } = core;
   audit.append({ actor: 'airlock', role: 'system', action: 'config.loaded', details: { path: loaded.path, sha256: loaded.sha256 } });
   for (const s of catalog.list()) {
-    if (s.publicKeyFingerprint) audit.append({ actor: 'airlock', role: 'system', action: 'key.loaded', stage: s.name, details: { fingerprint: s.publicKeyFingerprint } });
+    if (s.publicKeyFingerprint)
+      audit.append({
+        actor: 'airlock',
+        role: 'system',
+        action: 'key.loaded',
+        stage: s.name,
+        details: { fingerprint: s.publicKeyFingerprint },
+      });
   }
   const tokens = new TokenService(db, audit);
   const progress = new PromotionProgress(db, audit, service, queue);
@@ -81,7 +88,7 @@ export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = 
     }
   };
   await reconcile();
-  const timer = setInterval(reconcile, opts.reconcileEveryMs ?? 5000);
+  const timer = setInterval(() => void reconcile(), opts.reconcileEveryMs ?? 5000);
   timer.unref();
   const auditKeys = new AuditKeys(catalog, audit);
   const every = loaded.config.audit.checkpointIntervalSeconds;

@@ -30,7 +30,15 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [TerminusModule.forRoot({ logger: false }), ...(logging ? [logging] : [])],
-      controllers: [MetricsController, SigstoreController, StagesController, PromotionsController, AuditController, BundlesController, HealthController],
+      controllers: [
+        MetricsController,
+        SigstoreController,
+        StagesController,
+        PromotionsController,
+        AuditController,
+        BundlesController,
+        HealthController,
+      ],
       providers: [
         { provide: StageCatalog, useValue: rt.catalog },
         { provide: PromotionService, useValue: rt.service },

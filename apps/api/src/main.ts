@@ -29,7 +29,10 @@ export async function createApi(loaded: LoadedConfig, opts: { logger?: false; ru
   const logs = opts.logger !== false;
   // structured JSON logs to standard error, so what a command prints for people stays readable
   const logger = logs ? pino({}, pino.destination({ dest: 2, sync: false })) : undefined;
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRuntime(runtime, { logger }), { logger: logs ? ['error', 'warn'] : false, bufferLogs: logs });
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRuntime(runtime, { logger }), {
+    logger: logs ? ['error', 'warn'] : false,
+    bufferLogs: logs,
+  });
   if (logs) app.useLogger(app.get(PinoLogger));
   app.disable('x-powered-by');
   app.use(requestLog(logger));
@@ -38,7 +41,15 @@ export async function createApi(loaded: LoadedConfig, opts: { logger?: false; ru
   mountQueueDashboard(app, runtime);
   app.useBodyParser('json', { limit: '64kb' });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: true }));
-  const doc = SwaggerModule.createDocument(app, new DocumentBuilder().setTitle('airlock').setDescription('Air-gap promotion pipeline orchestrator').setVersion('0.1.0').addBearerAuth().build());
+  const doc = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('airlock')
+      .setDescription('Air-gap promotion pipeline orchestrator')
+      .setVersion('0.1.0')
+      .addBearerAuth()
+      .build(),
+  );
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
   return {
     app,

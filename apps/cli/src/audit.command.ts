@@ -34,7 +34,11 @@ async function openAudit(o: DbFlags, readonly: boolean): Promise<{ db: Db; keys:
   const db = openDatabase(loaded.resolvePath(loaded.config.database));
   if (!readonly) migrate(db);
   const stage = catalog.auditStage();
-  return { db, keys: [...(stage.publicKeyArmored ? await readPublicKeys(stage.publicKeyArmored) : []), ...(await keysFrom(o.key))], catalog };
+  return {
+    db,
+    keys: [...(stage.publicKeyArmored ? await readPublicKeys(stage.publicKeyArmored) : []), ...(await keysFrom(o.key))],
+    catalog,
+  };
 }
 
 abstract class DbCommand extends CommandRunner {
@@ -62,7 +66,9 @@ export class AuditVerifyCommand extends DbCommand {
       if (r.chain.ok) process.stdout.write(`chain ok: ${r.chain.size} events, head ${r.chain.head}\n`);
       else process.stdout.write(`chain BROKEN at event ${r.chain.firstBadSeq}: ${r.chain.reason}\n`);
       if (!r.ok) {
-        process.stderr.write(`airlock: AUDIT_CHAIN_BROKEN: ${r.chain.ok ? 'a checkpoint does not match the chain' : `first bad event ${r.chain.firstBadSeq}`}\n`);
+        process.stderr.write(
+          `airlock: AUDIT_CHAIN_BROKEN: ${r.chain.ok ? 'a checkpoint does not match the chain' : `first bad event ${r.chain.firstBadSeq}`}\n`,
+        );
         process.exitCode = EXIT.integrity;
       }
     } finally {
@@ -82,7 +88,8 @@ export class AuditExportCommand extends DbCommand {
       for await (const chunk of lazy.audit().exportEvents(db, { since: o.since, until: o.until }, format)) {
         if (!out.write(chunk)) await once(out, 'drain');
       }
-      if (o.out) await new Promise<void>((r, j) => (out as ReturnType<typeof createWriteStream>).end((e?: Error | null) => (e ? j(e) : r())));
+      if (o.out)
+        await new Promise<void>((r, j) => (out as ReturnType<typeof createWriteStream>).end((e?: Error | null) => (e ? j(e) : r())));
     } finally {
       db.close();
     }
@@ -105,7 +112,10 @@ export class AuditExportCommand extends DbCommand {
   }
 }
 
-@SubCommand({ name: 'checkpoint', description: 'Sign a checkpoint of the chain now and write its signature file (check it with gpg --decrypt)' })
+@SubCommand({
+  name: 'checkpoint',
+  description: 'Sign a checkpoint of the chain now and write its signature file (check it with gpg --decrypt)',
+})
 export class AuditCheckpointCommand extends DbCommand {
   async run(_p: string[], o: DbFlags & { out?: string }): Promise<void> {
     const { db, catalog } = await openAudit({ config: o.config }, false);
@@ -113,13 +123,20 @@ export class AuditCheckpointCommand extends DbCommand {
       const key = await (catalog as StageCatalog).signingKey((catalog as StageCatalog).auditStage().name);
       const { createCheckpoint, AuditLog } = lazy.audit();
       const c = await createCheckpoint(db, key);
-      new AuditLog(db).append({ actor: `cli:${process.env.USER ?? 'unknown'}`, role: 'admin', action: 'audit.checkpoint', details: { id: c.id, size: c.size, head: c.head, keyFingerprint: c.keyFingerprint } });
+      new AuditLog(db).append({
+        actor: `cli:${process.env.USER ?? 'unknown'}`,
+        role: 'admin',
+        action: 'audit.checkpoint',
+        details: { id: c.id, size: c.size, head: c.head, keyFingerprint: c.keyFingerprint },
+      });
       if (o.out) {
         const w = createWriteStream(o.out);
         w.end(c.signature);
         await once(w, 'finish');
       }
-      process.stdout.write(`checkpoint ${c.id}: ${c.size} events, head ${c.head}, signed by ${c.keyFingerprint}${o.out ? `, written to ${o.out}` : ''}\n`);
+      process.stdout.write(
+        `checkpoint ${c.id}: ${c.size} events, head ${c.head}, signed by ${c.keyFingerprint}${o.out ? `, written to ${o.out}` : ''}\n`,
+      );
     } finally {
       db.close();
     }
@@ -139,7 +156,11 @@ async function* linesOf(file: string): AsyncGenerator<string> {
   yield* createInterface({ input: createReadStream(file), crlfDelay: Infinity });
 }
 
-@SubCommand({ name: 'verify-export', arguments: '<file>', description: 'Offline: prove that an export (JSON lines) matches a signed checkpoint, without the service' })
+@SubCommand({
+  name: 'verify-export',
+  arguments: '<file>',
+  description: 'Offline: prove that an export (JSON lines) matches a signed checkpoint, without the service',
+})
 export class AuditVerifyExportCommand extends CommandRunner {
   async run([file]: string[], o: { checkpoint?: string; key?: string[] }): Promise<void> {
     if (!o.checkpoint || !o.key?.length) throw new AirlockError('INVALID_ARGUMENT', '--checkpoint FILE and --key PUB are required');
@@ -162,5 +183,9 @@ export class AuditVerifyExportCommand extends CommandRunner {
   }
 }
 
-@Command({ name: 'audit', description: 'Audit trail: verify, export, checkpoint, verify-export', subCommands: [AuditVerifyCommand, AuditExportCommand, AuditCheckpointCommand, AuditVerifyExportCommand] })
+@Command({
+  name: 'audit',
+  description: 'Audit trail: verify, export, checkpoint, verify-export',
+  subCommands: [AuditVerifyCommand, AuditExportCommand, AuditCheckpointCommand, AuditVerifyExportCommand],
+})
 export class AuditCommand extends CommandGroup {}

@@ -23,12 +23,27 @@ abstract class ConfigCommand extends CommandRunner {
   }
 }
 
-@SubCommand({ name: 'export', description: 'Write one bundle holding every verified promotion waiting on a channel (signed, encrypted when the channel says so, in volumes)' })
+@SubCommand({
+  name: 'export',
+  description:
+    'Write one bundle holding every verified promotion waiting on a channel (signed, encrypted when the channel says so, in volumes)',
+})
 export class BundleExportCommand extends ConfigCommand {
-  async run(_p: string[], o: { channel?: string; out?: string; full?: boolean; resend?: true | string[]; config?: string; sequence?: number; volumes?: number[] }): Promise<void> {
+  async run(
+    _p: string[],
+    o: { channel?: string; out?: string; full?: boolean; resend?: true | string[]; config?: string; sequence?: number; volumes?: number[] },
+  ): Promise<void> {
     if (!o.channel) throw new AirlockError('INVALID_ARGUMENT', '--channel NAME is required');
-    if ((o.sequence === undefined) !== (o.volumes === undefined)) throw new AirlockError('INVALID_ARGUMENT', '--sequence N and --volumes LIST go together: they write again volumes of a bundle exported before');
-    if (o.volumes && (o.full || o.resend || o.out)) throw new AirlockError('INVALID_ARGUMENT', '--volumes writes volumes of an earlier bundle again, as they were; --full, --resend and --out are for a new bundle');
+    if ((o.sequence === undefined) !== (o.volumes === undefined))
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        '--sequence N and --volumes LIST go together: they write again volumes of a bundle exported before',
+      );
+    if (o.volumes && (o.full || o.resend || o.out))
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        '--volumes writes volumes of an earlier bundle again, as they were; --full, --resend and --out are for a new bundle',
+      );
     const l = await local(o.config);
     if (o.volumes) {
       try {
@@ -42,9 +57,16 @@ export class BundleExportCommand extends ConfigCommand {
     }
     const progress = new ProgressReporter('exporting');
     try {
-      const r = await l.exporter.export(operator(), o.channel, { full: o.full, resend: o.resend, outDir: o.out, onProgress: (d, t) => progress.update(d, t) });
+      const r = await l.exporter.export(operator(), o.channel, {
+        full: o.full,
+        resend: o.resend,
+        outDir: o.out,
+        onProgress: (d, t) => progress.update(d, t),
+      });
       progress.stop();
-      process.stdout.write(`bundle ${r.bundleId} sequence ${r.sequence}: ${count(r.images, 'image')}${r.resent ? ` (${r.resent} sent again)` : ''}, ${count(r.volumes.length, 'volume')}, ${(r.bytes / 2 ** 20).toFixed(1)} MiB${r.blobsLeftOut ? `, ${count(r.blobsLeftOut, 'blob')} left out (the far side has them)` : ''}\n`);
+      process.stdout.write(
+        `bundle ${r.bundleId} sequence ${r.sequence}: ${count(r.images, 'image')}${r.resent ? ` (${r.resent} sent again)` : ''}, ${count(r.volumes.length, 'volume')}, ${(r.bytes / 2 ** 20).toFixed(1)} MiB${r.blobsLeftOut ? `, ${count(r.blobsLeftOut, 'blob')} left out (the far side has them)` : ''}\n`,
+      );
       for (const v of r.volumes) process.stdout.write(`${r.dir}/${v.name}\n`);
       // format 1's volume index travels with the volumes; format 2's plan stays on this side (for --volumes)
       if (r.indexFile.endsWith('.volumes.json')) process.stdout.write(`${r.indexFile}\n`);
@@ -67,28 +89,50 @@ export class BundleExportCommand extends ConfigCommand {
   }
   @Option({ flags: '--sequence <n>', description: 'with --volumes: the bundle (of this channel) whose volumes to write again' })
   parseSequence(v: string): number {
-    if (!/^[1-9][0-9]{0,8}$/.test(v)) throw new AirlockError('INVALID_ARGUMENT', `--sequence takes a bundle's sequence number, not ${JSON.stringify(v)}`);
+    if (!/^[1-9][0-9]{0,8}$/.test(v))
+      throw new AirlockError('INVALID_ARGUMENT', `--sequence takes a bundle's sequence number, not ${JSON.stringify(v)}`);
     return Number(v);
   }
-  @Option({ flags: '--volumes <list>', description: 'write again these volumes (comma-separated numbers, e.g. 3,5) of the bundle --sequence names: lost or damaged media; same index and entries, new ciphertext' })
+  @Option({
+    flags: '--volumes <list>',
+    description:
+      'write again these volumes (comma-separated numbers, e.g. 3,5) of the bundle --sequence names: lost or damaged media; same index and entries, new ciphertext',
+  })
   parseVolumes(v: string): number[] {
     const list = v.split(',').map((x) => x.trim());
-    if (!list.length || list.some((x) => !/^[1-9][0-9]{0,2}$/.test(x))) throw new AirlockError('INVALID_ARGUMENT', `--volumes takes volume numbers separated by commas (3,5), not ${JSON.stringify(v)}`);
+    if (!list.length || list.some((x) => !/^[1-9][0-9]{0,2}$/.test(x)))
+      throw new AirlockError('INVALID_ARGUMENT', `--volumes takes volume numbers separated by commas (3,5), not ${JSON.stringify(v)}`);
     return list.map(Number);
   }
-  @Option({ flags: '--resend [ids]', description: 'send again exported promotions no receipt confirmed: every one, or those named (comma-separated ids); the channel resends those older than resendAfterHours by itself' })
+  @Option({
+    flags: '--resend [ids]',
+    description:
+      'send again exported promotions no receipt confirmed: every one, or those named (comma-separated ids); the channel resends those older than resendAfterHours by itself',
+  })
   parseResend(v?: string): true | string[] {
-    return typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : true;
+    return typeof v === 'string'
+      ? v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : true;
   }
 }
 
-@SubCommand({ name: 'import', arguments: '<files...>', description: 'Import a bundle (its .zip volumes; format 1: its volumes and *.volumes.json): check everything, push, verify, re-sign, publish, and write a signed receipt' })
+@SubCommand({
+  name: 'import',
+  arguments: '<files...>',
+  description:
+    'Import a bundle (its .zip volumes; format 1: its volumes and *.volumes.json): check everything, push, verify, re-sign, publish, and write a signed receipt',
+})
 export class BundleImportCommand extends ConfigCommand {
   async run(files: string[], o: { config?: string; receiptDir?: string }): Promise<void> {
     const l = await local(o.config);
     try {
       const r = await l.importer.import(operator(), files, { receiptDir: o.receiptDir });
-      process.stdout.write(`bundle ${r.bundleId} sequence ${r.sequence} ${r.alreadyImported ? 'was already imported' : 'imported'}: ${r.images.map((i) => `${i.target}@${i.digest}`).join(', ')}\nreceipt: ${r.receipt}\n`);
+      process.stdout.write(
+        `bundle ${r.bundleId} sequence ${r.sequence} ${r.alreadyImported ? 'was already imported' : 'imported'}: ${r.images.map((i) => `${i.target}@${i.digest}`).join(', ')}\nreceipt: ${r.receipt}\n`,
+      );
     } finally {
       await l.close();
     }
@@ -99,7 +143,12 @@ export class BundleImportCommand extends ConfigCommand {
   }
 }
 
-@SubCommand({ name: 'inspect', arguments: '<files...>', description: 'Show what a bundle holds and whether it would import, without importing (format 2: reads the central directories and the index only)' })
+@SubCommand({
+  name: 'inspect',
+  arguments: '<files...>',
+  description:
+    'Show what a bundle holds and whether it would import, without importing (format 2: reads the central directories and the index only)',
+})
 export class BundleInspectCommand extends ConfigCommand {
   async run(files: string[], o: { config?: string; verify?: boolean }): Promise<void> {
     const l = await local(o.config);
@@ -109,7 +158,11 @@ export class BundleInspectCommand extends ConfigCommand {
       const m = r.manifest;
       const b = r.bundle;
       const volumes = [
-        ...(b.volumes === undefined ? [] : [`volumes: ${b.volumes}${b.missing?.length ? `, missing ${b.missing.join(', ')}` : ', all present'}${b.verifiedBytes !== undefined ? `; every entry of those present verified (${(b.verifiedBytes / 2 ** 20).toFixed(1)} MiB)` : ''}`]),
+        ...(b.volumes === undefined
+          ? []
+          : [
+              `volumes: ${b.volumes}${b.missing?.length ? `, missing ${b.missing.join(', ')}` : ', all present'}${b.verifiedBytes !== undefined ? `; every entry of those present verified (${(b.verifiedBytes / 2 ** 20).toFixed(1)} MiB)` : ''}`,
+            ]),
         ...(b.otherBundles ? [`not of this bundle (another index, or none): ${b.otherBundles.join(', ')}`] : []),
       ];
       const head = m
@@ -117,12 +170,26 @@ export class BundleInspectCommand extends ConfigCommand {
             `bundle ${m.id} (${m.format})`,
             `channel ${m.channel}: ${m.source} -> ${m.target}, sequence ${m.sequence}${m.full ? ', full' : ''}`,
             `created ${m.created}, expires ${m.expires}, sender ${m.sender}`,
-            ...m.images.map((i) => `  ${i.target} ${i.digest} requested by ${i.requester}, approved by ${i.approvals.map((a) => a.approver).join(', ') || 'nobody'}`),
+            ...m.images.map(
+              (i) =>
+                `  ${i.target} ${i.digest} requested by ${i.requester}, approved by ${i.approvals.map((a) => a.approver).join(', ') || 'nobody'}`,
+            ),
             `${m.entries.length} entries, ${(m.entries.reduce((a, e) => a + e.size, 0) / 2 ** 20).toFixed(1)} MiB`,
             ...volumes,
           ]
-        : [`bundle ${b.id ?? '(id inside)'}, channel ${b.channel}, sequence ${b.sequence}, format ${b.format}${b.volumes ? `, ${count(b.volumes, 'volume')}` : ''} (as the ${b.format === 1 ? 'unsigned volume index' : 'file names'} say: nothing inside could be trusted)`, ...volumes];
-      process.stdout.write([...head, r.wouldImport ? `would import: yes${r.problem ? `, in part (${r.problem.code}: ${r.problem.message})` : ''}` : `would import: no (${r.problem?.code}: ${r.problem?.message})`, ''].join('\n'));
+        : [
+            `bundle ${b.id ?? '(id inside)'}, channel ${b.channel}, sequence ${b.sequence}, format ${b.format}${b.volumes ? `, ${count(b.volumes, 'volume')}` : ''} (as the ${b.format === 1 ? 'unsigned volume index' : 'file names'} say: nothing inside could be trusted)`,
+            ...volumes,
+          ];
+      process.stdout.write(
+        [
+          ...head,
+          r.wouldImport
+            ? `would import: yes${r.problem ? `, in part (${r.problem.code}: ${r.problem.message})` : ''}`
+            : `would import: no (${r.problem?.code}: ${r.problem?.message})`,
+          '',
+        ].join('\n'),
+      );
     } finally {
       await l.close();
     }
@@ -133,14 +200,20 @@ export class BundleInspectCommand extends ConfigCommand {
   }
 }
 
-@SubCommand({ name: 'receipt', arguments: '<action> <file>', description: 'receipt import FILE: on the low side, mark the promotions a receipt confirms as imported' })
+@SubCommand({
+  name: 'receipt',
+  arguments: '<action> <file>',
+  description: 'receipt import FILE: on the low side, mark the promotions a receipt confirms as imported',
+})
 export class BundleReceiptCommand extends ConfigCommand {
   async run([action, file]: string[], o: { config?: string; channel?: string }): Promise<void> {
     if (action !== 'import' || !file) throw new AirlockError('INVALID_ARGUMENT', 'usage: airlock bundle receipt import FILE');
     const l = await local(o.config);
     try {
       const r = await lazy.promotion().importReceipt(l.db, l.audit, l.catalog, l.service, operator(), o.channel, readFileSync(file));
-      process.stdout.write(`receipt for bundle ${r.bundleId}: ${count(r.promotions, 'promotion')} imported, ${count(r.blobs, 'blob')} confirmed\n`);
+      process.stdout.write(
+        `receipt for bundle ${r.bundleId}: ${count(r.promotions, 'promotion')} imported, ${count(r.blobs, 'blob')} confirmed\n`,
+      );
     } finally {
       await l.close();
     }
@@ -151,5 +224,9 @@ export class BundleReceiptCommand extends ConfigCommand {
   }
 }
 
-@Command({ name: 'bundle', description: 'Air-gap transfer bundles: export, import, inspect, receipt', subCommands: [BundleExportCommand, BundleImportCommand, BundleInspectCommand, BundleReceiptCommand] })
+@Command({
+  name: 'bundle',
+  description: 'Air-gap transfer bundles: export, import, inspect, receipt',
+  subCommands: [BundleExportCommand, BundleImportCommand, BundleInspectCommand, BundleReceiptCommand],
+})
 export class BundleCommand extends CommandGroup {}

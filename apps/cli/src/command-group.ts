@@ -12,6 +12,9 @@ export abstract class CommandGroup extends CommandRunner {
     if (!params.length) return void this.command.outputHelp();
     const name = this.command.name();
     const known = this.command.commands.map((c) => c.name());
-    throw new AirlockError('INVALID_ARGUMENT', `airlock ${name} has no command ${JSON.stringify(params[0])}: one of ${known.join(', ')} (airlock ${name} --help)`);
+    throw new AirlockError(
+      'INVALID_ARGUMENT',
+      `airlock ${name} has no command ${JSON.stringify(params[0])}: one of ${known.join(', ')} (airlock ${name} --help)`,
+    );
   }
 }

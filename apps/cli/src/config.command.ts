@@ -5,12 +5,18 @@ import { requireKeysAndSecrets } from './keys-and-secrets';
 import { CommandGroup } from './command-group';
 import { count } from './plural';
 
-@SubCommand({ name: 'check', description: 'Validate a configuration file and read every key and secret it names (each private key unlocked once); name each field and what is wrong' })
+@SubCommand({
+  name: 'check',
+  description:
+    'Validate a configuration file and read every key and secret it names (each private key unlocked once); name each field and what is wrong',
+})
 export class ConfigCheckCommand extends CommandRunner {
   async run(_p: string[], o: { config?: string }): Promise<void> {
     const l = loadConfig(configPath(o.config));
     await requireKeysAndSecrets(l, '');
-    process.stdout.write(`${l.path}: valid, keys and secrets read (${count(l.config.stages.length, 'stage')}, ${count(l.config.channels.length, 'channel')}, sha256 ${l.sha256})\n`);
+    process.stdout.write(
+      `${l.path}: valid, keys and secrets read (${count(l.config.stages.length, 'stage')}, ${count(l.config.channels.length, 'channel')}, sha256 ${l.sha256})\n`,
+    );
   }
   @Option({ flags: '--config <file>', description: 'configuration file (default $AIRLOCK_CONFIG or ./airlock.yaml)' })
   parseConfig(v: string): string {

@@ -7,15 +7,32 @@ describe('airlock copy fast path arguments', () => {
       params: ['a/b', 'c/d'],
       flags: { srcInsecure: true, destInsecure: true, concurrency: 8, quiet: true, json: true },
     });
-    expect(parseCopyArgs(['--list=pairs.txt', '--quiet', '--concurrency=2'])).toEqual({ params: [], flags: { list: 'pairs.txt', quiet: true, concurrency: 2 } });
-    expect(parseCopyArgs(['--src-cert-dir', '/s', '--dest-cert-dir=/d', 'a/b', 'c/d'])).toEqual({ params: ['a/b', 'c/d'], flags: { srcCertDir: '/s', destCertDir: '/d' } });
-    expect(Object.keys(COPY_OPTIONS).sort()).toEqual(['attachments', 'concurrency', 'destCertDir', 'destInsecure', 'json', 'list', 'quiet', 'srcCertDir', 'srcInsecure']);
+    expect(parseCopyArgs(['--list=pairs.txt', '--quiet', '--concurrency=2'])).toEqual({
+      params: [],
+      flags: { list: 'pairs.txt', quiet: true, concurrency: 2 },
+    });
+    expect(parseCopyArgs(['--src-cert-dir', '/s', '--dest-cert-dir=/d', 'a/b', 'c/d'])).toEqual({
+      params: ['a/b', 'c/d'],
+      flags: { srcCertDir: '/s', destCertDir: '/d' },
+    });
+    expect(Object.keys(COPY_OPTIONS).sort()).toEqual([
+      'attachments',
+      'concurrency',
+      'destCertDir',
+      'destInsecure',
+      'json',
+      'list',
+      'quiet',
+      'srcCertDir',
+      'srcInsecure',
+    ]);
     // --no-X reads as X false, the way commander reads it on the full command line
     expect(parseCopyArgs(['--no-attachments', 'a/b', 'c/d'])).toEqual({ params: ['a/b', 'c/d'], flags: { attachments: false } });
   });
 
   it('hands help, unknown options, missing values and extra arguments to the full command line', () => {
-    for (const args of [['--help'], ['-h', 'a', 'b'], ['--bogus', 'a', 'b'], ['--concurrency'], ['a', 'b', 'c'], ['--list']]) expect(parseCopyArgs(args)).toBeUndefined();
+    for (const args of [['--help'], ['-h', 'a', 'b'], ['--bogus', 'a', 'b'], ['--concurrency'], ['a', 'b', 'c'], ['--list']])
+      expect(parseCopyArgs(args)).toBeUndefined();
   });
 
   it('refuses a bad value with the code the command gives', () => {

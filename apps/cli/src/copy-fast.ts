@@ -33,7 +33,7 @@ export function parseCopyArgs(args: string[]): { params: string[]; flags: CopyFl
     // --no-X sets X to false, as commander reads it
     flags[key] = name.startsWith('no-') ? false : parse ? parse(String(v)) : v;
   }
-  return { params: parsed.positionals, flags: flags as CopyFlags };
+  return { params: parsed.positionals, flags: flags };
 }
 
 /**

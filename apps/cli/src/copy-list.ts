@@ -14,7 +14,11 @@ export function parseCopyList(text: string): CopyPair[] {
     const line = raw.replace(/#.*$/, '').trim();
     if (!line) return;
     const parts = line.split(/\s+/);
-    if (parts.length !== 2) throw new AirlockError('INVALID_ARGUMENT', `copy list line ${i + 1}: expected "SRC DST", got ${JSON.stringify(raw.trim().slice(0, 200))}`);
+    if (parts.length !== 2)
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        `copy list line ${i + 1}: expected "SRC DST", got ${JSON.stringify(raw.trim().slice(0, 200))}`,
+      );
     pairs.push({ src: parts[0], dst: parts[1], line: i + 1 });
   });
   if (pairs.length === 0) throw new AirlockError('INVALID_ARGUMENT', 'copy list has no "SRC DST" lines');

@@ -23,20 +23,36 @@ export interface CopyOption {
 
 export function parseConcurrency(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new AirlockError('INVALID_ARGUMENT', '--concurrency takes a whole number from 1 to 64');
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new AirlockError('INVALID_ARGUMENT', '--concurrency takes a whole number from 1 to 64');
   return n;
 }
 
 export const COPY_OPTIONS: Record<keyof CopyFlags, CopyOption> = {
   srcInsecure: { flags: '--src-insecure', description: 'allow plain HTTP or unverified TLS for the source registry only' },
   destInsecure: { flags: '--dest-insecure', description: 'allow plain HTTP or unverified TLS for the destination registry only' },
-  srcCertDir: { flags: '--src-cert-dir <dir>', description: 'for the source registry: trust the CAs in DIR (*.crt), present its client certificate (NAME.cert + NAME.key); default certs.d/<host>/' },
-  destCertDir: { flags: '--dest-cert-dir <dir>', description: 'for the destination registry: trust the CAs in DIR (*.crt), present its client certificate (NAME.cert + NAME.key); default certs.d/<host>/' },
+  srcCertDir: {
+    flags: '--src-cert-dir <dir>',
+    description:
+      'for the source registry: trust the CAs in DIR (*.crt), present its client certificate (NAME.cert + NAME.key); default certs.d/<host>/',
+  },
+  destCertDir: {
+    flags: '--dest-cert-dir <dir>',
+    description:
+      'for the destination registry: trust the CAs in DIR (*.crt), present its client certificate (NAME.cert + NAME.key); default certs.d/<host>/',
+  },
   concurrency: { flags: '--concurrency <n>', description: 'blobs transferred at once (default 4)', parse: parseConcurrency },
   list: { flags: '--list <file>', description: 'copy every "SRC DST" pair in FILE (one per line, # comments) with shared connections' },
   quiet: { flags: '-q, --quiet', description: 'no progress output' },
-  json: { flags: '--json', description: 'print one JSON result per image (digest, bytes moved, blobs copied/skipped/mounted, attachments)' },
-  attachments: { flags: '--no-attachments', description: "leave behind what is attached to the image (cosign's sha256-<hex>.sig, .att and .sbom), which is copied with it by default" },
+  json: {
+    flags: '--json',
+    description: 'print one JSON result per image (digest, bytes moved, blobs copied/skipped/mounted, attachments)',
+  },
+  attachments: {
+    flags: '--no-attachments',
+    description:
+      "leave behind what is attached to the image (cosign's sha256-<hex>.sig, .att and .sbom), which is copied with it by default",
+  },
 };
 
 export const COPY_DESCRIPTION =

@@ -20,7 +20,8 @@ export async function runCopy(params: string[], flags: CopyFlags): Promise<void>
     }
     pairs = parseCopyList(text);
   } else {
-    if (params.length !== 2) throw new AirlockError('INVALID_ARGUMENT', 'usage: airlock copy [options] SRC DST (or --list FILE); see airlock copy --help');
+    if (params.length !== 2)
+      throw new AirlockError('INVALID_ARGUMENT', 'usage: airlock copy [options] SRC DST (or --list FILE); see airlock copy --help');
     pairs = [{ src: params[0], dst: params[1], line: 0 }];
   }
   const refs = pairs.map((p) => ({ ...p, srcRef: parseReference(p.src), dstRef: parseReference(p.dst, { defaultTag: false }) }));
@@ -57,7 +58,15 @@ export async function runCopy(params: string[], flags: CopyFlags): Promise<void>
           try {
             const copied = await engine.copyImage(r.srcRef, r.dstRef, { onProgress: onProgress(i) });
             // what cosign attached to the image travels with it, unless --no-attachments
-            const attachments = flags.attachments === false ? [] : await copyAttachments(engine, new RegistryRepository(registries.client(r.srcRef.registry), r.srcRef.repository), new RegistryRepository(registries.client(r.dstRef.registry), r.dstRef.repository), copied.digest);
+            const attachments =
+              flags.attachments === false
+                ? []
+                : await copyAttachments(
+                    engine,
+                    new RegistryRepository(registries.client(r.srcRef.registry), r.srcRef.repository),
+                    new RegistryRepository(registries.client(r.dstRef.registry), r.dstRef.repository),
+                    copied.digest,
+                  );
             const res = { ...copied, attachments };
             results.push(res);
             progress.stop();

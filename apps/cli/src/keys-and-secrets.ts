@@ -16,5 +16,11 @@ export async function requireKeysAndSecrets(loaded: LoadedConfig, consequence: s
   const problems = await lazy.promotion().checkKeysAndSecrets(loaded);
   if (!problems.length) return;
   for (const p of problems) process.stderr.write(`${p.message} (${p.code})\n`);
-  throw new AirlockError('CONFIG_INVALID', `${loaded.path}: ${count(problems.length, 'problem')} with keys and secrets (listed above)${consequence}`, { problems });
+  throw new AirlockError(
+    'CONFIG_INVALID',
+    `${loaded.path}: ${count(problems.length, 'problem')} with keys and secrets (listed above)${consequence}`,
+    {
+      problems,
+    },
+  );
 }

@@ -12,15 +12,25 @@ const KEY_TYPES: KeyType[] = ['ed25519', 'rsa3072', 'rsa4096'];
 
 const KEY_FORMATS = ['openpgp', 'sigstore'];
 
-@SubCommand({ name: 'generate', description: 'Generate a stage key pair: DIR/NAME.key (private, passphrase-protected) and DIR/NAME.pub; OpenPGP (simple signing) or --format sigstore (cosign)' })
+@SubCommand({
+  name: 'generate',
+  description:
+    'Generate a stage key pair: DIR/NAME.key (private, passphrase-protected) and DIR/NAME.pub; OpenPGP (simple signing) or --format sigstore (cosign)',
+})
 export class KeysGenerateCommand extends CommandRunner {
-  async run(_p: string[], o: { name?: string; out?: string; type?: KeyType; format?: string; passphraseEnv?: string; email?: string; force?: boolean }): Promise<void> {
-    if (!o.name || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(o.name)) throw new AirlockError('INVALID_ARGUMENT', '--name is required (letters, digits, . _ -)');
+  async run(
+    _p: string[],
+    o: { name?: string; out?: string; type?: KeyType; format?: string; passphraseEnv?: string; email?: string; force?: boolean },
+  ): Promise<void> {
+    if (!o.name || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(o.name))
+      throw new AirlockError('INVALID_ARGUMENT', '--name is required (letters, digits, . _ -)');
     if (!o.out) throw new AirlockError('INVALID_ARGUMENT', '--out DIR is required');
     const priv = join(o.out, `${o.name}.key`);
     const pub = join(o.out, `${o.name}.pub`);
-    if (!o.force && (existsSync(priv) || existsSync(pub))) throw new AirlockError('INVALID_ARGUMENT', `${priv} or ${pub} exists; refusing to overwrite a key (use --force)`);
-    if (o.format === 'sigstore' && o.type) throw new AirlockError('INVALID_ARGUMENT', '--type is for OpenPGP keys; a sigstore key is ECDSA P-256');
+    if (!o.force && (existsSync(priv) || existsSync(pub)))
+      throw new AirlockError('INVALID_ARGUMENT', `${priv} or ${pub} exists; refusing to overwrite a key (use --force)`);
+    if (o.format === 'sigstore' && o.type)
+      throw new AirlockError('INVALID_ARGUMENT', '--type is for OpenPGP keys; a sigstore key is ECDSA P-256');
     const passphrase = await readPassphrase(o.passphraseEnv ?? 'AIRLOCK_KEY_PASSPHRASE', `passphrase for ${o.name}: `, true);
     if (o.format === 'sigstore') {
       // the encrypted format cosign and containers/image read (ENCRYPTED SIGSTORE PRIVATE KEY)
@@ -51,7 +61,10 @@ export class KeysGenerateCommand extends CommandRunner {
     if (!KEY_TYPES.includes(v as KeyType)) throw new AirlockError('INVALID_ARGUMENT', `--type must be one of ${KEY_TYPES.join(', ')}`);
     return v as KeyType;
   }
-  @Option({ flags: '--format <format>', description: 'openpgp (default: simple signing) or sigstore (cosign: ECDSA P-256, in the encrypted format cosign reads)' })
+  @Option({
+    flags: '--format <format>',
+    description: 'openpgp (default: simple signing) or sigstore (cosign: ECDSA P-256, in the encrypted format cosign reads)',
+  })
   parseFormat(v: string): string {
     if (!KEY_FORMATS.includes(v)) throw new AirlockError('INVALID_ARGUMENT', `--format must be one of ${KEY_FORMATS.join(', ')}`);
     return v;
@@ -60,7 +73,10 @@ export class KeysGenerateCommand extends CommandRunner {
   parseEmail(v: string): string {
     return v;
   }
-  @Option({ flags: '--passphrase-env <var>', description: 'environment variable holding the passphrase (default AIRLOCK_KEY_PASSPHRASE); asked on a terminal otherwise' })
+  @Option({
+    flags: '--passphrase-env <var>',
+    description: 'environment variable holding the passphrase (default AIRLOCK_KEY_PASSPHRASE); asked on a terminal otherwise',
+  })
   parsePassphraseEnv(v: string): string {
     return v;
   }
@@ -70,7 +86,11 @@ export class KeysGenerateCommand extends CommandRunner {
   }
 }
 
-@SubCommand({ name: 'show', arguments: '<file>', description: 'Show a key: fingerprint, type, user ids, creation and expiry (never secret material)' })
+@SubCommand({
+  name: 'show',
+  arguments: '<file>',
+  description: 'Show a key: fingerprint, type, user ids, creation and expiry (never secret material)',
+})
 export class KeysShowCommand extends CommandRunner {
   async run([file]: string[], o: { json?: boolean }): Promise<void> {
     let bytes: Buffer;
@@ -85,9 +105,19 @@ export class KeysShowCommand extends CommandRunner {
     if (isSigstoreKeyFile(bytes)) {
       // a sigstore key: its kind and fingerprint (SHA-256 of the DER public key); a private key is not unlocked to show it
       const isPrivate = /ENCRYPTED (SIGSTORE|COSIGN) PRIVATE KEY/.test(text);
-      const info = isPrivate ? { kind: 'sigstore', type: 'ecdsa-p256', private: true, fingerprint: null } : { kind: 'sigstore', type: 'ecdsa-p256', private: false, fingerprint: readSigstorePublicKey(bytes, file).fingerprint };
+      const info = isPrivate
+        ? { kind: 'sigstore', type: 'ecdsa-p256', private: true, fingerprint: null }
+        : { kind: 'sigstore', type: 'ecdsa-p256', private: false, fingerprint: readSigstorePublicKey(bytes, file).fingerprint };
       if (o.json) process.stdout.write(JSON.stringify(info) + '\n');
-      else process.stdout.write([`kind:        sigstore (cosign)`, `type:        ECDSA P-256${isPrivate ? ' (private, encrypted; its .pub carries the fingerprint)' : ''}`, ...(info.fingerprint ? [`fingerprint: ${info.fingerprint}`] : []), ''].join('\n'));
+      else
+        process.stdout.write(
+          [
+            `kind:        sigstore (cosign)`,
+            `type:        ECDSA P-256${isPrivate ? ' (private, encrypted; its .pub carries the fingerprint)' : ''}`,
+            ...(info.fingerprint ? [`fingerprint: ${info.fingerprint}`] : []),
+            '',
+          ].join('\n'),
+        );
       return;
     }
     if (text.includes('PRIVATE KEY BLOCK')) keys = [await lazy.openpgp().readPrivateKey({ armoredKey: bytes.toString('utf8') })];
@@ -97,7 +127,16 @@ export class KeysShowCommand extends CommandRunner {
       if (o.json) process.stdout.write(JSON.stringify(info) + '\n');
       else {
         process.stdout.write(
-          [`kind:        openpgp (simple signing)`, `fingerprint: ${info.fingerprint}`, `key id:      ${info.keyId}`, `type:        ${info.type}${info.hasPrivate ? ' (private)' : ''}`, ...info.userIds.map((u) => `user id:     ${u}`), `created:     ${info.created}`, `expires:     ${info.expires ?? 'never'}`, ''].join('\n'),
+          [
+            `kind:        openpgp (simple signing)`,
+            `fingerprint: ${info.fingerprint}`,
+            `key id:      ${info.keyId}`,
+            `type:        ${info.type}${info.hasPrivate ? ' (private)' : ''}`,
+            ...info.userIds.map((u) => `user id:     ${u}`),
+            `created:     ${info.created}`,
+            `expires:     ${info.expires ?? 'never'}`,
+            '',
+          ].join('\n'),
         );
       }
     }

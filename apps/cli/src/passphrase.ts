@@ -21,7 +21,7 @@ export async function readPassphrase(envName: string, prompt: string, confirm = 
 function ask(prompt: string): Promise<string> {
   let muted = false;
   const out = new Writable({
-    write(chunk, _enc, cb) {
+    write(chunk: Buffer, _enc, cb) {
       if (!muted) process.stderr.write(chunk);
       cb();
     },

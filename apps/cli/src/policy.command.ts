@@ -5,11 +5,22 @@ import { AirlockError } from '@airlock/common';
 import { loadConfig } from '@airlock/common/config';
 import { lazy } from './lazy';
 
-const POLICY_FORMATS = ['policy-json', 'registries-d', 'machineconfig', 'portieris', 'kyverno', 'policy-controller', 'connaisseur', 'openshift-clusterimagepolicy', 'all'];
+const POLICY_FORMATS = [
+  'policy-json',
+  'registries-d',
+  'machineconfig',
+  'portieris',
+  'kyverno',
+  'policy-controller',
+  'connaisseur',
+  'openshift-clusterimagepolicy',
+  'all',
+];
 
 @Command({
   name: 'policy',
-  description: 'Write the files that make a cluster accept only images signed by a stage key: containers policy.json, registries.d, an OpenShift MachineConfig, a Portieris ClusterImagePolicy; for a stage with a sigstore key, Kyverno, policy-controller, Connaisseur and OpenShift ClusterImagePolicy',
+  description:
+    'Write the files that make a cluster accept only images signed by a stage key: containers policy.json, registries.d, an OpenShift MachineConfig, a Portieris ClusterImagePolicy; for a stage with a sigstore key, Kyverno, policy-controller, Connaisseur and OpenShift ClusterImagePolicy',
 })
 export class PolicyCommand extends CommandRunner {
   async run(_p: string[], o: { stage?: string; format?: string; dialect?: string; out?: string; config?: string }): Promise<void> {
@@ -22,7 +33,13 @@ export class PolicyCommand extends CommandRunner {
     if (!o.out) {
       if (o.format === 'all') throw new AirlockError('INVALID_ARGUMENT', `--format all writes ${files.length} files; give --out DIR`);
       process.stdout.write(files[0].content);
-      if (files.length > 1) process.stderr.write(`airlock: with --out DIR this format also writes ${files.slice(1).map((f) => f.name).join(', ')}\n`);
+      if (files.length > 1)
+        process.stderr.write(
+          `airlock: with --out DIR this format also writes ${files
+            .slice(1)
+            .map((f) => f.name)
+            .join(', ')}\n`,
+        );
       return;
     }
     mkdirSync(o.out, { recursive: true });
@@ -36,15 +53,25 @@ export class PolicyCommand extends CommandRunner {
   parseStage(v: string): string {
     return v;
   }
-  @Option({ flags: '--format <format>', description: `${POLICY_FORMATS.join(' | ')} (default: policy-json to standard output, all with --out)` })
+  @Option({
+    flags: '--format <format>',
+    description: `${POLICY_FORMATS.join(' | ')} (default: policy-json to standard output, all with --out)`,
+  })
   parseFormat(v: string): string {
     return v;
   }
-  @Option({ flags: '--dialect <dialect>', description: 'both (default: every key the stage has) | simple (OpenPGP only, for a containers/image without sigstore) | sigstore (cosign only)' })
+  @Option({
+    flags: '--dialect <dialect>',
+    description:
+      'both (default: every key the stage has) | simple (OpenPGP only, for a containers/image without sigstore) | sigstore (cosign only)',
+  })
   parseDialect(v: string): string {
     return v;
   }
-  @Option({ flags: '--out <dir>', description: 'write the files into DIR (without it, the format\'s main document goes to standard output)' })
+  @Option({
+    flags: '--out <dir>',
+    description: "write the files into DIR (without it, the format's main document goes to standard output)",
+  })
   parseOut(v: string): string {
     return v;
   }

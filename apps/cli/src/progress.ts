@@ -21,9 +21,15 @@ export class ProgressReporter {
     if (this.tty) {
       if (!this.bar) {
         // loaded only when there is a terminal to draw on: scripts and pipes do not pay for it
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { SingleBar, Presets } = require('cli-progress') as typeof import('cli-progress');
         this.bar = new SingleBar(
-          { format: `${this.label} [{bar}] {percentage}% {doneMiB}/{totalMiB} MiB {rate} MiB/s`, hideCursor: true, stream: this.out, clearOnComplete: true },
+          {
+            format: `${this.label} [{bar}] {percentage}% {doneMiB}/{totalMiB} MiB {rate} MiB/s`,
+            hideCursor: true,
+            stream: this.out,
+            clearOnComplete: true,
+          },
           Presets.shades_classic,
         );
         this.bar.start(Math.max(total, 1), 0, this.payload(done, total));

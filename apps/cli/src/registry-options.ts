@@ -1,5 +1,13 @@
 import { existsSync } from 'node:fs';
-import { RegistryOptionsResolver, RegistryError, RegistryTls, environmentCredentials, registryTls, tlsFilesInDir, RegistryOptions } from '@airlock/oci';
+import {
+  RegistryOptionsResolver,
+  RegistryError,
+  RegistryTls,
+  environmentCredentials,
+  registryTls,
+  tlsFilesInDir,
+  RegistryOptions,
+} from '@airlock/oci';
 
 /**
  * How the CLI reaches registries: TLS verified unless the host was named
@@ -8,11 +16,20 @@ import { RegistryOptionsResolver, RegistryError, RegistryTls, environmentCredent
  * has one (from a --*-cert-dir folder given for it, else certs.d/<host>/),
  * credentials from the environment or a containers auth file.
  */
-export function cliRegistryOptions(insecureHosts: Iterable<string>, extra: Partial<RegistryOptions> = {}, certDirs: ReadonlyMap<string, string> = new Map()): RegistryOptionsResolver {
+export function cliRegistryOptions(
+  insecureHosts: Iterable<string>,
+  extra: Partial<RegistryOptions> = {},
+  certDirs: ReadonlyMap<string, string> = new Map(),
+): RegistryOptionsResolver {
   const insecure = new Set(insecureHosts);
   for (const h of (process.env.AIRLOCK_INSECURE_REGISTRIES ?? '').split(',')) if (h.trim()) insecure.add(h.trim());
   const creds = environmentCredentials();
-  return (registry) => ({ insecure: insecure.has(registry), ...tlsFor(registry, certDirs.get(registry)), credentials: creds(registry), ...extra });
+  return (registry) => ({
+    insecure: insecure.has(registry),
+    ...tlsFor(registry, certDirs.get(registry)),
+    credentials: creds(registry),
+    ...extra,
+  });
 }
 
 /** A folder named by a cert-dir flag must hold something: an empty or missing one is a mistake, never a silent fallback. */

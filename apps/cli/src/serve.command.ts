@@ -27,7 +27,10 @@ function lowerPriority(nice: number): void {
 }
 
 /** Starts the API and/or a worker for a configuration; returns a closer. */
-export async function startProcesses(path: string, parts: { api: boolean; worker: boolean; quiet?: boolean }): Promise<{ api?: AirlockApi; worker?: INestApplicationContext; url?: string; close(): Promise<void> }> {
+export async function startProcesses(
+  path: string,
+  parts: { api: boolean; worker: boolean; quiet?: boolean },
+): Promise<{ api?: AirlockApi; worker?: INestApplicationContext; url?: string; close(): Promise<void> }> {
   const loaded = loadConfig(path);
   await requireKeysAndSecrets(loaded, '; nothing started');
   const api = parts.api ? await lazy.api().createApi(loaded, parts.quiet ? { logger: false } : {}) : undefined;
@@ -51,7 +54,9 @@ abstract class ProcessCommand extends CommandRunner {
   protected abstract parts: { api: boolean; worker: boolean };
   async run(_p: string[], o: { config?: string }): Promise<void> {
     const started = await startProcesses(configPath(o.config), this.parts);
-    process.stderr.write(`airlock: ${[this.parts.api && `API on ${started.url} (docs at ${started.url}/docs)`, this.parts.worker && 'worker running'].filter(Boolean).join(', ')}\n`);
+    process.stderr.write(
+      `airlock: ${[this.parts.api && `API on ${started.url} (docs at ${started.url}/docs)`, this.parts.worker && 'worker running'].filter(Boolean).join(', ')}\n`,
+    );
     await untilSignal(() => started.close());
   }
   @Option({ flags: '--config <file>', description: 'configuration file (default $AIRLOCK_CONFIG or ./airlock.yaml)' })

@@ -18,7 +18,8 @@ interface SignFlags {
 @Command({
   name: 'sign',
   arguments: '<ref>',
-  description: 'Sign an image (by the digest the registry serves now): with an OpenPGP key into a lookaside folder, with a sigstore key into the registry (the cosign tag form); an index is signed together with each platform manifest',
+  description:
+    'Sign an image (by the digest the registry serves now): with an OpenPGP key into a lookaside folder, with a sigstore key into the registry (the cosign tag form); an index is signed together with each platform manifest',
 })
 export class SignCommand extends CommandRunner {
   async run([reference]: string[], o: SignFlags): Promise<void> {
@@ -33,7 +34,11 @@ export class SignCommand extends CommandRunner {
     if (lazy.signing().isSigstoreKeyFile(head)) return this.signSigstore(reference, o);
     if (!o.lookaside) throw new AirlockError('INVALID_ARGUMENT', '--lookaside DIR is required');
     const { FileLookasideStore, readPrivateKeyFile, sign, fingerprintOf } = lazy.signing();
-    const key = await readPrivateKeyFile(o.key, () => readPassphrase(o.passphraseEnv ?? 'AIRLOCK_KEY_PASSPHRASE', 'key passphrase: '), '--key');
+    const key = await readPrivateKeyFile(
+      o.key,
+      () => readPassphrase(o.passphraseEnv ?? 'AIRLOCK_KEY_PASSPHRASE', 'key passphrase: '),
+      '--key',
+    );
     const image = await resolveImage(reference, !!o.insecure);
     const identity = o.identity ? formatReference(parseReference(o.identity)) : formatReference({ ...image.ref, digest: undefined });
     const store = new FileLookasideStore(o.lookaside);
@@ -46,11 +51,18 @@ export class SignCommand extends CommandRunner {
 
   /** As `cosign sign --key` does, without a transparency log: one layer per manifest in `sha256-<hex>.sig`, the identity the repository. */
   private async signSigstore(reference: string, o: SignFlags): Promise<void> {
-    if (o.lookaside) throw new AirlockError('INVALID_ARGUMENT', '--lookaside is for OpenPGP keys: sigstore signatures go into the registry');
+    if (o.lookaside)
+      throw new AirlockError('INVALID_ARGUMENT', '--lookaside is for OpenPGP keys: sigstore signatures go into the registry');
     const { readSigstorePrivateKeyFile, signSigstore, sigstoreFingerprint, buildSigstoreBundle } = lazy.signing();
-    const key = await readSigstorePrivateKeyFile(o.key as string, () => readPassphrase(o.passphraseEnv ?? 'AIRLOCK_KEY_PASSPHRASE', 'key passphrase: '), '--key');
+    const key = await readSigstorePrivateKeyFile(
+      o.key as string,
+      () => readPassphrase(o.passphraseEnv ?? 'AIRLOCK_KEY_PASSPHRASE', 'key passphrase: '),
+      '--key',
+    );
     const image = await resolveImage(reference, !!o.insecure);
-    const repository = o.identity ? formatReference({ ...parseReference(o.identity), tag: undefined, digest: undefined }) : formatReference({ ...image.ref, tag: undefined, digest: undefined });
+    const repository = o.identity
+      ? formatReference({ ...parseReference(o.identity), tag: undefined, digest: undefined })
+      : formatReference({ ...image.ref, tag: undefined, digest: undefined });
     const { createPublicKey } = await import('node:crypto');
     const publicKey = createPublicKey(key);
     const fingerprint = sigstoreFingerprint(publicKey);
@@ -74,11 +86,18 @@ export class SignCommand extends CommandRunner {
     }
   }
 
-  @Option({ flags: '--key <file>', description: 'private key file, OpenPGP or sigstore (told apart by content; passphrase from --passphrase-env or a prompt)' })
+  @Option({
+    flags: '--key <file>',
+    description: 'private key file, OpenPGP or sigstore (told apart by content; passphrase from --passphrase-env or a prompt)',
+  })
   parseKey(v: string): string {
     return v;
   }
-  @Option({ flags: '--attach <form>', description: 'sigstore keys: tag (default, sha256-<hex>.sig, cosign 1.x/2.x), referrer (a sigstore bundle as an OCI 1.1 referrer, cosign 3) or both' })
+  @Option({
+    flags: '--attach <form>',
+    description:
+      'sigstore keys: tag (default, sha256-<hex>.sig, cosign 1.x/2.x), referrer (a sigstore bundle as an OCI 1.1 referrer, cosign 3) or both',
+  })
   parseAttach(v: string): 'tag' | 'referrer' | 'both' {
     if (!['tag', 'referrer', 'both'].includes(v)) throw new AirlockError('INVALID_ARGUMENT', '--attach must be tag, referrer or both');
     return v as 'tag' | 'referrer' | 'both';

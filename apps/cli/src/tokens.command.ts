@@ -72,7 +72,8 @@ export class TokensListCommand extends CommandRunner {
   async run(_p: string[], o: { config?: string }): Promise<void> {
     const { tokens, close } = tokenService(o.config);
     try {
-      for (const t of tokens.list()) process.stdout.write(`${t.id} ${t.user} ${t.roles.join(',')} ${t.createdAt}${t.revokedAt ? ` revoked ${t.revokedAt}` : ''}\n`);
+      for (const t of tokens.list())
+        process.stdout.write(`${t.id} ${t.user} ${t.roles.join(',')} ${t.createdAt}${t.revokedAt ? ` revoked ${t.revokedAt}` : ''}\n`);
     } finally {
       close();
     }
@@ -83,5 +84,9 @@ export class TokensListCommand extends CommandRunner {
   }
 }
 
-@Command({ name: 'tokens', description: 'API tokens: create, revoke, list', subCommands: [TokensCreateCommand, TokensRevokeCommand, TokensListCommand] })
+@Command({
+  name: 'tokens',
+  description: 'API tokens: create, revoke, list',
+  subCommands: [TokensCreateCommand, TokensRevokeCommand, TokensListCommand],
+})
 export class TokensCommand extends CommandGroup {}

@@ -20,7 +20,8 @@ interface VerifyFlags {
 @Command({
   name: 'verify',
   arguments: '<ref>',
-  description: 'Verify the signatures of an image against pinned keys; exit 0 only when at least one signature (and one per platform manifest of an index) is accepted',
+  description:
+    'Verify the signatures of an image against pinned keys; exit 0 only when at least one signature (and one per platform manifest of an index) is accepted',
 })
 export class VerifyCommand extends CommandRunner {
   async run([reference]: string[], o: VerifyFlags): Promise<void> {
@@ -28,18 +29,36 @@ export class VerifyCommand extends CommandRunner {
     const { FileLookasideStore, HttpLookaside, readTrustedKeyFiles, evaluateSignatures } = lazy.signing();
     // each key file says its dialect: OpenPGP keys check simple signatures in the lookaside, sigstore keys the signatures in the registry
     const trust = await readTrustedKeyFiles(o.key, '--key');
-    if (trust.openpgp.length && !o.lookaside) throw new AirlockError('INVALID_ARGUMENT', '--lookaside DIR|URL is required to check signatures by an OpenPGP key');
+    if (trust.openpgp.length && !o.lookaside)
+      throw new AirlockError('INVALID_ARGUMENT', '--lookaside DIR|URL is required to check signatures by an OpenPGP key');
     const keys: Key[] = trust.openpgp;
-    const store: SignatureStore = !o.lookaside ? { list: async () => [] } : /^https?:\/\//.test(o.lookaside) ? new HttpLookaside(o.lookaside) : new FileLookasideStore(o.lookaside);
+    const store: SignatureStore = !o.lookaside
+      ? { list: async () => [] }
+      : /^https?:\/\//.test(o.lookaside)
+        ? new HttpLookaside(o.lookaside)
+        : new FileLookasideStore(o.lookaside);
     const rule = { type: o.identityRule ?? 'matchRepoDigestOrExact' } as IdentityRule;
     const image = await resolveImage(reference, !!o.insecure);
     const intended = formatReference({ ...image.ref, digest: image.ref.tag ? undefined : image.digest });
-    const platforms = new Map(image.graph.manifests.map((m) => [m.digest, m.platform ? ` (${m.platform})` : m.digest === image.digest ? '' : ' (platform)']));
+    const platforms = new Map(
+      image.graph.manifests.map((m) => [m.digest, m.platform ? ` (${m.platform})` : m.digest === image.digest ? '' : ' (platform)']),
+    );
     const regs = new Registries(cliRegistryOptions(o.insecure ? [image.ref.registry] : []));
     let evaluated: Awaited<ReturnType<typeof evaluateSignatures>>;
     try {
-      const sigstoreStore = trust.sigstore.length ? new (lazy.promotion().RegistrySigstoreStore)(regs.client(image.ref.registry)) : undefined;
-      evaluated = await evaluateSignatures(manifestDigests(image.graph), { trustedKeys: keys, sigstoreKeys: trust.sigstore, sigstoreStore, identityRule: rule, reference: intended, repository: image.ref.repository, store, signer: 'the given keys' });
+      const sigstoreStore = trust.sigstore.length
+        ? new (lazy.promotion().RegistrySigstoreStore)(regs.client(image.ref.registry))
+        : undefined;
+      evaluated = await evaluateSignatures(manifestDigests(image.graph), {
+        trustedKeys: keys,
+        sigstoreKeys: trust.sigstore,
+        sigstoreStore,
+        identityRule: rule,
+        reference: intended,
+        repository: image.ref.repository,
+        store,
+        signer: 'the given keys',
+      });
     } finally {
       await regs.close();
     }
@@ -51,12 +70,19 @@ export class VerifyCommand extends CommandRunner {
       if (!e.signatures.length) process.stdout.write(`${label}: SIGNATURE_REQUIRED: no signatures in ${where}\n`);
       for (const s of e.signatures) {
         const name = `${s.dialect === 'sigstore' ? 'sigstore' : 'signature'}-${s.n}`;
-        if ('accepted' in s) process.stdout.write(`${label} ${name}: OK by ${s.accepted.keyFingerprint} as ${s.accepted.dockerReference}\n`);
+        if ('accepted' in s)
+          process.stdout.write(`${label} ${name}: OK by ${s.accepted.keyFingerprint} as ${s.accepted.dockerReference}\n`);
         else process.stdout.write(`${label} ${name}: ${s.refusal.code}: ${s.refusal.message}\n`);
       }
       if (refusal || e.signatures.some((s) => 'accepted' in s)) continue;
       const first = e.signatures.find((s) => 'refusal' in s);
-      refusal = first && 'refusal' in first ? { code: first.refusal.code, message: `${label} ${first.dialect === 'sigstore' ? 'sigstore' : 'signature'}-${first.n}: ${first.refusal.message}` } : { code: 'SIGNATURE_REQUIRED', message: `no signature for ${formatReference(image.ref)} (${label}) in ${where}` };
+      refusal =
+        first && 'refusal' in first
+          ? {
+              code: first.refusal.code,
+              message: `${label} ${first.dialect === 'sigstore' ? 'sigstore' : 'signature'}-${first.n}: ${first.refusal.message}`,
+            }
+          : { code: 'SIGNATURE_REQUIRED', message: `no signature for ${formatReference(image.ref)} (${label}) in ${where}` };
     }
     if (refusal) {
       process.stderr.write(`airlock: ${refusal.code}: ${refusal.message}\n`);
@@ -68,7 +94,10 @@ export class VerifyCommand extends CommandRunner {
   parseKey(v: string, prev: string[] = []): string[] {
     return [...prev, v];
   }
-  @Option({ flags: '--lookaside <dirOrUrl>', description: 'lookaside folder or http(s) URL (for OpenPGP keys; sigstore signatures are read from the registry)' })
+  @Option({
+    flags: '--lookaside <dirOrUrl>',
+    description: 'lookaside folder or http(s) URL (for OpenPGP keys; sigstore signatures are read from the registry)',
+  })
   parseLookaside(v: string): string {
     return v;
   }

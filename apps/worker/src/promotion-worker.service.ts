@@ -26,7 +26,14 @@ export class PromotionWorkerService implements OnModuleInit, OnApplicationShutdo
   ) {}
 
   onModuleInit(): void {
-    this.worker = startWorker({ connection: this.opts.connection, prefix: this.opts.prefix, catalog: this.catalog, concurrency: this.opts.concurrency, lockMs: this.opts.lockMs, onError: (e) => this.log.warn(e.message) });
+    this.worker = startWorker({
+      connection: this.opts.connection,
+      prefix: this.opts.prefix,
+      catalog: this.catalog,
+      concurrency: this.opts.concurrency,
+      lockMs: this.opts.lockMs,
+      onError: (e) => this.log.warn(e.message),
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -2,7 +2,21 @@ import { Db } from '@airlock/database';
 import { AuditEvent, AuditRow, rowToEvent } from './audit-log';
 import { AuditFilter, whereOf } from './audit-query';
 
-export const CSV_COLUMNS = ['seq', 'time', 'actor', 'role', 'action', 'promotionId', 'stage', 'image', 'digest', 'requestId', 'details', 'prevHash', 'hash'] as const;
+export const CSV_COLUMNS = [
+  'seq',
+  'time',
+  'actor',
+  'role',
+  'action',
+  'promotionId',
+  'stage',
+  'image',
+  'digest',
+  'requestId',
+  'details',
+  'prevHash',
+  'hash',
+] as const;
 
 function csvCell(v: unknown): string {
   const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
@@ -30,14 +44,32 @@ function jsonLine(r: AuditRow): string {
 export async function* exportEvents(db: Db, f: AuditFilter, format: 'jsonl' | 'csv', batch = 2000): AsyncGenerator<string> {
   if (format === 'csv') yield CSV_COLUMNS.join(',') + '\n';
   const { sql, args } = whereOf(f);
-  const stmt = db.prepare(`SELECT seq, ts, actor, role, action, promotion_id, stage, image, digest, request_id, details, prev_hash, hash FROM audit_events WHERE ${sql} AND seq > @after ORDER BY seq LIMIT @batch`).raw(true);
+  const stmt = db
+    .prepare(
+      `SELECT seq, ts, actor, role, action, promotion_id, stage, image, digest, request_id, details, prev_hash, hash FROM audit_events WHERE ${sql} AND seq > @after ORDER BY seq LIMIT @batch`,
+    )
+    .raw(true);
   let after = 0;
   for (;;) {
     const rows = stmt.all({ ...args, after, batch }) as unknown[][];
     if (!rows.length) return;
     let chunk = '';
     for (const a of rows) {
-      const r = { seq: a[0], ts: a[1], actor: a[2], role: a[3], action: a[4], promotion_id: a[5], stage: a[6], image: a[7], digest: a[8], request_id: a[9], details: a[10], prev_hash: a[11], hash: a[12] } as AuditRow;
+      const r = {
+        seq: a[0],
+        ts: a[1],
+        actor: a[2],
+        role: a[3],
+        action: a[4],
+        promotion_id: a[5],
+        stage: a[6],
+        image: a[7],
+        digest: a[8],
+        request_id: a[9],
+        details: a[10],
+        prev_hash: a[11],
+        hash: a[12],
+      } as AuditRow;
       chunk += format === 'jsonl' ? jsonLine(r) : formatEvent(rowToEvent(r), format);
     }
     after = rows[rows.length - 1][0] as number;

@@ -43,7 +43,21 @@ export const GENESIS_HASH = '0'.repeat(64);
  * built from the stored canonical `details` text so that verifying a row
  * never re-parses it. Equal to canonicalJson() of the event without hashes.
  */
-export function bodyFromFields(f: { seq: number; time: string; actor: string; role: string | null; action: string; promotionId: string | null; stage: string | null; image: string | null; digest: string | null; requestId: string | null }, detailsJson: string): string {
+export function bodyFromFields(
+  f: {
+    seq: number;
+    time: string;
+    actor: string;
+    role: string | null;
+    action: string;
+    promotionId: string | null;
+    stage: string | null;
+    image: string | null;
+    digest: string | null;
+    requestId: string | null;
+  },
+  detailsJson: string,
+): string {
   const j = JSON.stringify;
   return `{"action":${j(f.action)},"actor":${j(f.actor)},"details":${detailsJson},"digest":${j(f.digest)},"image":${j(f.image)},"promotionId":${j(f.promotionId)},"requestId":${j(f.requestId)},"role":${j(f.role)},"seq":${f.seq},"stage":${j(f.stage)},"time":${j(f.time)}}`;
 }
@@ -79,7 +93,18 @@ export interface AuditRow {
 
 /** The fields of a row in the names the hash uses (details stay as stored text). */
 export function rowFields(r: AuditRow) {
-  return { seq: r.seq, time: r.ts, actor: r.actor, role: r.role, action: r.action, promotionId: r.promotion_id, stage: r.stage, image: r.image, digest: r.digest, requestId: r.request_id };
+  return {
+    seq: r.seq,
+    time: r.ts,
+    actor: r.actor,
+    role: r.role,
+    action: r.action,
+    promotionId: r.promotion_id,
+    stage: r.stage,
+    image: r.image,
+    digest: r.digest,
+    requestId: r.request_id,
+  };
 }
 
 /** Maps a database row to an event. */
@@ -95,7 +120,7 @@ export function rowToEvent(r: AuditRow): AuditEvent {
     image: r.image,
     digest: r.digest,
     requestId: r.request_id,
-    details: JSON.parse(r.details),
+    details: JSON.parse(r.details) as AuditEvent['details'],
     prevHash: r.prev_hash,
     hash: r.hash,
   };
@@ -133,7 +158,21 @@ export class AuditLog {
       requestId: input.requestId ?? null,
     };
     const hash = chainHash(prevHash, bodyFromFields(f, detailsJson));
-    this.insert.run({ seq, ts: f.time, actor: f.actor, role: f.role, action: f.action, promotion_id: f.promotionId, stage: f.stage, image: f.image, digest: f.digest, request_id: f.requestId, details: detailsJson, prev_hash: prevHash, hash });
+    this.insert.run({
+      seq,
+      ts: f.time,
+      actor: f.actor,
+      role: f.role,
+      action: f.action,
+      promotion_id: f.promotionId,
+      stage: f.stage,
+      image: f.image,
+      digest: f.digest,
+      request_id: f.requestId,
+      details: detailsJson,
+      prev_hash: prevHash,
+      hash,
+    });
     return { ...f, details: {}, detailsJson, prevHash, hash };
   }
 
@@ -142,7 +181,7 @@ export class AuditLog {
     const run = () => {
       const last = this.head.get() as { seq: number; hash: string } | undefined;
       const { detailsJson, ...e } = this.write(input, (last?.seq ?? 0) + 1, last?.hash ?? GENESIS_HASH);
-      return { ...e, details: JSON.parse(detailsJson) };
+      return { ...e, details: JSON.parse(detailsJson) as AuditEvent['details'] };
     };
     return this.db.inTransaction ? run() : this.db.transaction(run).immediate();
   }
@@ -152,18 +191,22 @@ export class AuditLog {
    * for imports and bulk loads. Returns the new head.
    */
   appendMany(inputs: AuditInput[]): { size: number; head: string } {
-    return this.db.transaction(() => {
-      const last = this.head.get() as { seq: number; hash: string } | undefined;
-      let seq = last?.seq ?? 0;
-      let prev = last?.hash ?? GENESIS_HASH;
-      for (const input of inputs) prev = this.write(input, ++seq, prev).hash;
-      return { size: seq, head: prev };
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const last = this.head.get() as { seq: number; hash: string } | undefined;
+        let seq = last?.seq ?? 0;
+        let prev = last?.hash ?? GENESIS_HASH;
+        for (const input of inputs) prev = this.write(input, ++seq, prev).hash;
+        return { size: seq, head: prev };
+      })
+      .immediate();
   }
 
   /** Events of one promotion, in order. */
   forPromotion(promotionId: string): AuditEvent[] {
-    return (statement(this.db, 'SELECT * FROM audit_events WHERE promotion_id = ? ORDER BY seq').all(promotionId) as AuditRow[]).map(rowToEvent);
+    return (statement(this.db, 'SELECT * FROM audit_events WHERE promotion_id = ? ORDER BY seq').all(promotionId) as AuditRow[]).map(
+      rowToEvent,
+    );
   }
 
   /** Number of events and the head hash. */

@@ -45,7 +45,10 @@ export function whereOf(f: AuditFilter): { sql: string; args: Record<string, unk
     }
   };
   if (f.action && !isAuditAction(f.action)) {
-    throw new AirlockError('INVALID_ARGUMENT', `no audit action named ${JSON.stringify(f.action.slice(0, 64))} (a failure is promotion.state with to=failed); the actions are listed at GET /api/v1/audit/actions: ${Object.keys(AUDIT_ACTIONS).slice(0, 6).join(', ')}, ...`);
+    throw new AirlockError(
+      'INVALID_ARGUMENT',
+      `no audit action named ${JSON.stringify(f.action.slice(0, 64))} (a failure is promotion.state with to=failed); the actions are listed at GET /api/v1/audit/actions: ${Object.keys(AUDIT_ACTIONS).slice(0, 6).join(', ')}, ...`,
+    );
   }
   eq('actor', 'actor');
   eq('action', 'action');
@@ -60,7 +63,8 @@ export function whereOf(f: AuditFilter): { sql: string; args: Record<string, unk
       args.imageTagged = likePrefix(`${f.image}:`);
       args.imageDigested = likePrefix(`${f.image}@`);
     }
-    const matches = (col: string) => (exact ? `${col} = @image` : `(${col} = @image OR ${col} LIKE @imageTagged ESCAPE '\\' OR ${col} LIKE @imageDigested ESCAPE '\\')`);
+    const matches = (col: string) =>
+      exact ? `${col} = @image` : `(${col} = @image OR ${col} LIKE @imageTagged ESCAPE '\\' OR ${col} LIKE @imageDigested ESCAPE '\\')`;
     w.push(
       `(${matches('image')} OR promotion_id IN (SELECT promotion_id FROM audit_events WHERE action IN ('promotion.requested', 'promotion.imported') AND (${matches("json_extract(details, '$.source')")} OR ${matches("json_extract(details, '$.requested')")})))`,
     );
@@ -81,9 +85,17 @@ export function whereOf(f: AuditFilter): { sql: string; args: Record<string, unk
  * while events are appended (new events never shift a page), so a client
  * paging through sees every event exactly once.
  */
-export function queryEvents(db: Db, f: AuditFilter, o: { sort?: string; limit?: number; cursor?: string } = {}): { items: AuditEvent[]; nextCursor: string | null } {
+export function queryEvents(
+  db: Db,
+  f: AuditFilter,
+  o: { sort?: string; limit?: number; cursor?: string } = {},
+): { items: AuditEvent[]; nextCursor: string | null } {
   const sort = (o.sort ?? 'seq') as AuditSort;
-  if (!(SORTS as readonly string[]).includes(sort)) throw new AirlockError('INVALID_SORT', `cannot sort by ${JSON.stringify(String(o.sort).slice(0, 40))}; sort by one of ${SORTS.join(', ')}`);
+  if (!(SORTS as readonly string[]).includes(sort))
+    throw new AirlockError(
+      'INVALID_SORT',
+      `cannot sort by ${JSON.stringify(String(o.sort).slice(0, 40))}; sort by one of ${SORTS.join(', ')}`,
+    );
   const desc = sort.startsWith('-');
   const limit = Math.min(Math.max(o.limit ?? 100, 1), 1000);
   const { sql, args } = whereOf(f);
@@ -95,7 +107,10 @@ export function queryEvents(db: Db, f: AuditFilter, o: { sort?: string; limit?: 
     args.cursor = n;
   }
   // time order is seq order (one writer appends in time order); both keyset on seq
-  const rows = statement(db, `SELECT * FROM audit_events WHERE ${sql}${cursorSql} ORDER BY seq ${desc ? 'DESC' : 'ASC'} LIMIT @limit`).all({ ...args, limit: limit + 1 });
+  const rows = statement(db, `SELECT * FROM audit_events WHERE ${sql}${cursorSql} ORDER BY seq ${desc ? 'DESC' : 'ASC'} LIMIT @limit`).all({
+    ...args,
+    limit: limit + 1,
+  });
   const items = rows.slice(0, limit).map((r) => rowToEvent(r as never));
   return { items, nextCursor: rows.length > limit ? Buffer.from(String(items[items.length - 1].seq)).toString('base64url') : null };
 }

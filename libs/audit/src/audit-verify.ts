@@ -18,9 +18,17 @@ export async function verifyAudit(db: Db, auditKeys: Key[]): Promise<VerifyRepor
   for (const c of cps) {
     try {
       const claim = await verifyCheckpoint(c.signature, auditKeys);
-      if (claim.size !== c.size || claim.head !== c.head) checkpoints.push({ id: c.id, size: c.size, ok: false, reason: 'stored fields differ from the signed claim' });
-      else if (c.size > report.size) checkpoints.push({ id: c.id, size: c.size, ok: false, reason: `the chain verifies only up to ${report.size} events; the checkpoint covers ${c.size}` });
-      else if (c.size > 0 && remembered.get(c.size) !== c.head) checkpoints.push({ id: c.id, size: c.size, ok: false, reason: `event ${c.size} no longer hashes to the signed head` });
+      if (claim.size !== c.size || claim.head !== c.head)
+        checkpoints.push({ id: c.id, size: c.size, ok: false, reason: 'stored fields differ from the signed claim' });
+      else if (c.size > report.size)
+        checkpoints.push({
+          id: c.id,
+          size: c.size,
+          ok: false,
+          reason: `the chain verifies only up to ${report.size} events; the checkpoint covers ${c.size}`,
+        });
+      else if (c.size > 0 && remembered.get(c.size) !== c.head)
+        checkpoints.push({ id: c.id, size: c.size, ok: false, reason: `event ${c.size} no longer hashes to the signed head` });
       else checkpoints.push({ id: c.id, size: c.size, ok: true });
     } catch (e) {
       checkpoints.push({ id: c.id, size: c.size, ok: false, reason: (e as Error).message });
@@ -34,14 +42,18 @@ export async function verifyAudit(db: Db, auditKeys: Key[]): Promise<VerifyRepor
  * signed checkpoint: every hash recomputed, and the event at the
  * checkpoint's size must carry the head it signed.
  */
-export async function verifyExport(lines: AsyncIterable<string>, checkpoint: Uint8Array, keys: Key[]): Promise<{ ok: boolean; size: number; checkpointSize: number; reason?: string }> {
+export async function verifyExport(
+  lines: AsyncIterable<string>,
+  checkpoint: Uint8Array,
+  keys: Key[],
+): Promise<{ ok: boolean; size: number; checkpointSize: number; reason?: string }> {
   const claim = await verifyCheckpoint(checkpoint, keys);
   const w = new ChainWalker(new Set([claim.size]));
   for await (const line of lines) {
     if (!line.trim()) continue;
     let e: AuditEvent;
     try {
-      e = JSON.parse(line);
+      e = JSON.parse(line) as AuditEvent;
     } catch {
       return { ok: false, size: w.report().size, checkpointSize: claim.size, reason: 'a line of the export is not JSON' };
     }
@@ -49,7 +61,14 @@ export async function verifyExport(lines: AsyncIterable<string>, checkpoint: Uin
   }
   const r = w.report();
   if (!r.ok) return { ok: false, size: r.size, checkpointSize: claim.size, reason: `${r.reason} (first bad event ${r.firstBadSeq})` };
-  if (r.size < claim.size) return { ok: false, size: r.size, checkpointSize: claim.size, reason: `the export has ${r.size} events; the checkpoint covers ${claim.size}` };
-  if (claim.size > 0 && w.remembered.get(claim.size) !== claim.head) return { ok: false, size: r.size, checkpointSize: claim.size, reason: `event ${claim.size} does not carry the signed head` };
+  if (r.size < claim.size)
+    return {
+      ok: false,
+      size: r.size,
+      checkpointSize: claim.size,
+      reason: `the export has ${r.size} events; the checkpoint covers ${claim.size}`,
+    };
+  if (claim.size > 0 && w.remembered.get(claim.size) !== claim.head)
+    return { ok: false, size: r.size, checkpointSize: claim.size, reason: `event ${claim.size} does not carry the signed head` };
   return { ok: true, size: r.size, checkpointSize: claim.size };
 }

@@ -15,7 +15,13 @@ import { exportEvents } from './audit-export';
 import { verifyAudit, verifyExport } from './audit-verify';
 
 async function key() {
-  const { privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: 'audit' }], format: 'object', config: { v6Keys: false } });
+  const { privateKey } = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'ed25519Legacy',
+    userIDs: [{ name: 'audit' }],
+    format: 'object',
+    config: { v6Keys: false },
+  });
   return privateKey;
 }
 
@@ -39,7 +45,16 @@ describe('audit log', () => {
     db = openDatabase(join(dir, 'a.db'));
     migrate(db);
     log = new AuditLog(db);
-    for (let i = 1; i <= 20; i++) log.append({ actor: i % 2 ? 'alice' : 'bob', action: i % 3 ? 'promotion.state' : 'promotion.approved', stage: 'qa', image: `qa.example/team/app${i % 4}:1`, digest: 'sha256:' + String(i % 5).repeat(64), promotionId: undefined, details: { i } });
+    for (let i = 1; i <= 20; i++)
+      log.append({
+        actor: i % 2 ? 'alice' : 'bob',
+        action: i % 3 ? 'promotion.state' : 'promotion.approved',
+        stage: 'qa',
+        image: `qa.example/team/app${i % 4}:1`,
+        digest: 'sha256:' + String(i % 5).repeat(64),
+        promotionId: undefined,
+        details: { i },
+      });
   });
   afterEach(() => {
     db.close();
@@ -56,13 +71,15 @@ describe('audit log', () => {
   });
 
   it.each([
-    ['altered', (d: Db) => d.prepare("UPDATE audit_events SET details = '{\"i\":999}' WHERE seq = 7").run(), 7, /altered/],
+    ['altered', (d: Db) => d.prepare('UPDATE audit_events SET details = \'{"i":999}\' WHERE seq = 7').run(), 7, /altered/],
     ['deleted', (d: Db) => d.prepare('DELETE FROM audit_events WHERE seq = 9').run(), 9, /missing/],
     [
       'inserted',
       (d: Db) => {
         d.prepare('DELETE FROM audit_events WHERE seq >= 12').run();
-        d.prepare("INSERT INTO audit_events (seq, ts, actor, action, details, prev_hash, hash) VALUES (12, '2026-01-01T00:00:00.000Z', 'mallory', 'x', '{}', 'bad', 'bad')").run();
+        d.prepare(
+          "INSERT INTO audit_events (seq, ts, actor, action, details, prev_hash, hash) VALUES (12, '2026-01-01T00:00:00.000Z', 'mallory', 'x', '{}', 'bad', 'bad')",
+        ).run();
       },
       12,
       /link/,
@@ -106,9 +123,25 @@ describe('audit log', () => {
     const [P, Q] = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
     const digest = 'sha256:' + 'a'.repeat(64);
     const requested = (id: string, repo: string) =>
-      log.append({ actor: 'carol', action: 'promotion.requested', promotionId: id, stage: 'qa', image: `qa.example/${repo}:1.0`, digest, details: { requested: `dev.example/${repo}:1.0`, source: `dev.example/${repo}:1.0`, target: `qa.example/${repo}:1.0` } });
+      log.append({
+        actor: 'carol',
+        action: 'promotion.requested',
+        promotionId: id,
+        stage: 'qa',
+        image: `qa.example/${repo}:1.0`,
+        digest,
+        details: { requested: `dev.example/${repo}:1.0`, source: `dev.example/${repo}:1.0`, target: `qa.example/${repo}:1.0` },
+      });
     requested(P, 'team/hello');
-    log.append({ actor: 'airlock', action: 'promotion.state', promotionId: P, stage: 'qa', image: 'qa.example/team/hello:1.0', digest, details: { from: 'requested', to: 'approved' } });
+    log.append({
+      actor: 'airlock',
+      action: 'promotion.state',
+      promotionId: P,
+      stage: 'qa',
+      image: 'qa.example/team/hello:1.0',
+      digest,
+      details: { from: 'requested', to: 'approved' },
+    });
     requested(Q, 'team/hello2');
     const ids = (image: string) => queryEvents(db, { image }).items.map((e) => e.promotionId);
     expect(ids('qa.example/team/hello')).toEqual([P, P]);
@@ -118,7 +151,9 @@ describe('audit log', () => {
     expect(ids('dev.example/team/hello:2.0')).toEqual([]);
     expect(ids('qa.example/team')).toEqual([]);
     expect(queryEvents(db, { image: 'qa.example/team/app1:1' }).items.length).toBe(5);
-    expect(() => queryEvents(db, { action: 'promotion.failed' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/to=failed.*GET \/api\/v1\/audit\/actions/) }));
+    expect(() => queryEvents(db, { action: 'promotion.failed' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/to=failed.*GET \/api\/v1\/audit\/actions/) }),
+    );
   });
 
   it('pages every event exactly once while another writer appends', () => {

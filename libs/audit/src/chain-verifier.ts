@@ -2,9 +2,7 @@ import { AuditEvent, GENESIS_HASH, bodyFromFields, canonicalBody, chainHash } fr
 import { Db } from '@airlock/database';
 
 /** The outcome of walking a chain. */
-export type ChainReport =
-  | { ok: true; size: number; head: string }
-  | { ok: false; size: number; firstBadSeq: number; reason: string };
+export type ChainReport = { ok: true; size: number; head: string } | { ok: false; size: number; firstBadSeq: number; reason: string };
 
 /**
  * Walks events in order, recomputing each hash from the previous one: an
@@ -29,7 +27,10 @@ export class ChainWalker {
   pushBody(e: { seq: number; prevHash: string; hash: string }, body: string): boolean {
     if (this.bad) return false;
     if (e.seq !== this.expectSeq) {
-      this.bad = { seq: Math.min(e.seq, this.expectSeq), reason: e.seq > this.expectSeq ? `event ${this.expectSeq} is missing (next is ${e.seq})` : `event ${e.seq} is out of order` };
+      this.bad = {
+        seq: Math.min(e.seq, this.expectSeq),
+        reason: e.seq > this.expectSeq ? `event ${this.expectSeq} is missing (next is ${e.seq})` : `event ${e.seq} is out of order`,
+      };
       return false;
     }
     if (e.prevHash !== this.prev) {
@@ -57,9 +58,24 @@ export class ChainWalker {
 export function verifyStoredChain(db: Db, remember: Set<number> = new Set()): { report: ChainReport; remembered: Map<number, string> } {
   const w = new ChainWalker(remember);
   // raw rows (arrays) in a fixed column order: no object per row, no JSON parsing
-  const stmt = db.prepare('SELECT seq, ts, actor, role, action, promotion_id, stage, image, digest, request_id, details, prev_hash, hash FROM audit_events ORDER BY seq').raw(true);
+  const stmt = db
+    .prepare(
+      'SELECT seq, ts, actor, role, action, promotion_id, stage, image, digest, request_id, details, prev_hash, hash FROM audit_events ORDER BY seq',
+    )
+    .raw(true);
   for (const r of stmt.iterate() as IterableIterator<unknown[]>) {
-    const f = { seq: r[0] as number, time: r[1] as string, actor: r[2] as string, role: r[3] as string | null, action: r[4] as string, promotionId: r[5] as string | null, stage: r[6] as string | null, image: r[7] as string | null, digest: r[8] as string | null, requestId: r[9] as string | null };
+    const f = {
+      seq: r[0] as number,
+      time: r[1] as string,
+      actor: r[2] as string,
+      role: r[3] as string | null,
+      action: r[4] as string,
+      promotionId: r[5] as string | null,
+      stage: r[6] as string | null,
+      image: r[7] as string | null,
+      digest: r[8] as string | null,
+      requestId: r[9] as string | null,
+    };
     if (!w.pushBody({ seq: f.seq, prevHash: r[11] as string, hash: r[12] as string }, bodyFromFields(f, r[10] as string))) break;
   }
   return { report: w.report(), remembered: w.remembered };

@@ -38,7 +38,9 @@ describe('group commit', () => {
     expect((statement(db, 'SELECT COUNT(*) AS n FROM audit_events').get() as { n: number }).n).toBe(before);
     db.transaction = ((f: never) => (commits++, origin(f))) as typeof db.transaction;
     await new Promise((r) => setImmediate(r));
-    const actions = (db.prepare('SELECT action FROM audit_events WHERE actor = ? ORDER BY seq').all('t') as { action: string }[]).map((r) => r.action);
+    const actions = (db.prepare('SELECT action FROM audit_events WHERE actor = ? ORDER BY seq').all('t') as { action: string }[]).map(
+      (r) => r.action,
+    );
     expect(actions).toEqual(['one', 'two']);
     expect(errors.map((e) => (e as Error).message)).toEqual(['refused']);
     expect(verifyStoredChain(db).report.ok).toBe(true);

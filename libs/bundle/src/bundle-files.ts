@@ -24,12 +24,18 @@ export async function locateBundle(files: string[], o: { hash: boolean } = { has
     const { index, volumes } = await checkVolumes(files, o);
     return { format: 1, channel: index.channel, sequence: index.sequence, id: index.id, volumes, index };
   }
-  if (files.some((f) => /\.pgp\.\d{3}$|\.volumes\.json$/.test(f))) throw new BundleError('BUNDLE_INVALID', 'volumes of format 1 and format 2 were given together');
+  if (files.some((f) => /\.pgp\.\d{3}$|\.volumes\.json$/.test(f)))
+    throw new BundleError('BUNDLE_INVALID', 'volumes of format 1 and format 2 were given together');
   const named = zips.map((f) => ZIP_NAME.exec(basename(f)));
   const bad = named.findIndex((m) => !m);
-  if (bad >= 0) throw new BundleError('BUNDLE_INVALID', `${basename(zips[bad])} is not named as a volume (airlock-<channel>-<sequence>.<NNN>.zip)`);
+  if (bad >= 0)
+    throw new BundleError('BUNDLE_INVALID', `${basename(zips[bad])} is not named as a volume (airlock-<channel>-<sequence>.<NNN>.zip)`);
   const [first] = named as RegExpExecArray[];
   const other = (named as RegExpExecArray[]).find((m) => m[1] !== first[1] || m[2] !== first[2]);
-  if (other) throw new BundleError('BUNDLE_INVALID', `volumes of two bundles were given together (${first[1]} ${Number(first[2])} and ${other[1]} ${Number(other[2])})`);
+  if (other)
+    throw new BundleError(
+      'BUNDLE_INVALID',
+      `volumes of two bundles were given together (${first[1]} ${Number(first[2])} and ${other[1]} ${Number(other[2])})`,
+    );
   return { format: 2, channel: first[1], sequence: Number(first[2]), files: zips };
 }

@@ -6,7 +6,8 @@ const SHA256 = z.string().regex(/^[a-f0-9]{64}$/);
 const DIGEST = z.string().regex(/^sha256:[a-f0-9]{64}$/);
 
 /** Entry names a bundle may hold: the OCI layout, the source signatures of both dialects (simple signing under signatures/, sigstore under sigstore/), nothing else. */
-export const ENTRY_NAME = /^(oci\/oci-layout|oci\/index\.json|oci\/blobs\/sha256\/[a-f0-9]{64}|(?:signatures|sigstore)\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*@sha256=[a-f0-9]{64}\/signature-[1-9][0-9]{0,3})$/;
+export const ENTRY_NAME =
+  /^(oci\/oci-layout|oci\/index\.json|oci\/blobs\/sha256\/[a-f0-9]{64}|(?:signatures|sigstore)\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*@sha256=[a-f0-9]{64}\/signature-[1-9][0-9]{0,3})$/;
 
 /** A blob entry; its name is its SHA-256. */
 export const BLOB_ENTRY = /^oci\/blobs\/sha256\/([a-f0-9]{64})$/;
@@ -33,7 +34,11 @@ export const bundleAttachmentSchema = z
     kind: z.enum(['sig', 'att', 'sbom', 'referrer']),
     manifest: DIGEST,
     mediaType: z.string().min(1).max(255),
-    size: z.number().int().min(0).max(4 << 20),
+    size: z
+      .number()
+      .int()
+      .min(0)
+      .max(4 << 20),
     artifactType: z.string().min(1).max(255).optional(),
     annotations: z.record(z.string().max(255), z.string().max(4096)).optional(),
   })
@@ -53,10 +58,7 @@ export const bundleManifestSchema = z
     expires: z.string().datetime(),
     sender: z.string().regex(/^[0-9A-F]{40}$/),
     full: z.boolean(),
-    images: z
-      .array(bundleImageSchema)
-      .min(1)
-      .max(10_000),
+    images: z.array(bundleImageSchema).min(1).max(10_000),
     entries: z
       .array(z.object({ name: z.string().regex(ENTRY_NAME), size: z.number().int().min(0), sha256: SHA256 }).strict())
       .min(1)

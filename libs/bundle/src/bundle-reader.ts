@@ -18,7 +18,12 @@ export interface BundleCaps {
   maxEntryBytes: number;
   maxManifestBytes: number;
 }
-export const DEFAULT_CAPS: BundleCaps = { maxEntries: 100_000, maxTotalBytes: 2 ** 40, maxEntryBytes: 64 * 2 ** 30, maxManifestBytes: 16 << 20 };
+export const DEFAULT_CAPS: BundleCaps = {
+  maxEntries: 100_000,
+  maxTotalBytes: 2 ** 40,
+  maxEntryBytes: 64 * 2 ** 30,
+  maxManifestBytes: 16 << 20,
+};
 
 async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -31,15 +36,21 @@ async function sha256File(path: string): Promise<string> {
  * and checks that every volume is present and of its size; with `hash`, also
  * that every volume is intact (the single-pass read checks that on the way).
  */
-export async function checkVolumes(files: string[], o: { hash: boolean } = { hash: true }): Promise<{ index: VolumeIndex; volumes: string[] }> {
-  const indexPath = files.find((f) => f.endsWith('.volumes.json')) ?? (files[0] ? join(dirname(files[0]), basename(files[0]).replace(/\.pgp(\.\d{3})?$/, '.volumes.json')) : '');
+export async function checkVolumes(
+  files: string[],
+  o: { hash: boolean } = { hash: true },
+): Promise<{ index: VolumeIndex; volumes: string[] }> {
+  const indexPath =
+    files.find((f) => f.endsWith('.volumes.json')) ??
+    (files[0] ? join(dirname(files[0]), basename(files[0]).replace(/\.pgp(\.\d{3})?$/, '.volumes.json')) : '');
   let index: VolumeIndex;
   try {
-    index = JSON.parse(await fs.readFile(indexPath, 'utf8'));
+    index = JSON.parse(await fs.readFile(indexPath, 'utf8')) as VolumeIndex;
   } catch {
     throw new BundleError('BUNDLE_VOLUME_MISSING', `no readable volume index (*.volumes.json) for ${files.join(', ')}`);
   }
-  if (index.format !== 'airlock-bundle-volumes/v1' || !Array.isArray(index.volumes) || !index.volumes.length) throw new BundleError('BUNDLE_INVALID', 'the volume index is not an airlock bundle index');
+  if (index.format !== 'airlock-bundle-volumes/v1' || !Array.isArray(index.volumes) || !index.volumes.length)
+    throw new BundleError('BUNDLE_INVALID', 'the volume index is not an airlock bundle index');
   const byName = new Map(files.map((f) => [basename(f), f]));
   const volumes: string[] = [];
   for (const v of index.volumes) {
@@ -51,7 +62,8 @@ export async function checkVolumes(files: string[], o: { hash: boolean } = { has
     } catch {
       throw new BundleError('BUNDLE_VOLUME_MISSING', `volume ${v.name} is missing`);
     }
-    if (st.size !== v.size) throw new BundleError('BUNDLE_VOLUME_CORRUPT', `volume ${v.name} has ${st.size} bytes, not ${v.size} (truncated or padded)`);
+    if (st.size !== v.size)
+      throw new BundleError('BUNDLE_VOLUME_CORRUPT', `volume ${v.name} has ${st.size} bytes, not ${v.size} (truncated or padded)`);
     volumes.push(path);
   }
   const damaged = o.hash ? await firstDamaged(volumes, index) : undefined;
@@ -84,7 +96,7 @@ function concatHashed(paths: string[], index: VolumeIndex): { stream: Readable; 
       got.push(h.digest('hex'));
     }
     out.end();
-  })().catch((e) => out.destroy(e));
+  })().catch((e: Error) => out.destroy(e));
   return { stream: out, damaged: () => index.volumes.find((v, i) => got[i] !== undefined && got[i] !== v.sha256)?.name };
 }
 
@@ -114,9 +126,21 @@ export interface OpenBundleOptions {
  * within `stallMs` of the last byte that moved; on any failure `staging` is
  * removed.
  */
-export async function openBundle(volumes: string[], index: VolumeIndex, o: OpenBundleOptions): Promise<{ manifest: BundleManifest; senderFingerprint: string }> {
+export async function openBundle(
+  volumes: string[],
+  index: VolumeIndex,
+  o: OpenBundleOptions,
+): Promise<{ manifest: BundleManifest; senderFingerprint: string }> {
   const input = concatHashed(volumes, index);
-  const thread = runPgpThread({ op: 'open', decryptionKeys: armored(o.decryptionKeys), trustedSenders: armored(o.trustedSenders), requireEncrypted: o.requireEncrypted }, input.stream);
+  const thread = runPgpThread(
+    {
+      op: 'open',
+      decryptionKeys: armored(o.decryptionKeys),
+      trustedSenders: armored(o.trustedSenders),
+      requireEncrypted: o.requireEncrypted,
+    },
+    input.stream,
+  );
   const volumeBytes = index.volumes.reduce((a, v) => a + v.size, 0);
   let moved = Date.now();
   let stalled: BundleError | undefined;
@@ -162,7 +186,7 @@ export async function openBundle(volumes: string[], index: VolumeIndex, o: OpenB
     }
     // the thread's own verdict first: it knows whether decryption, the integrity check or the signature failed
     const { sender } = await thread.done;
-    if (refused) throw refused;
+    if (refused) throw refused as Error;
     const damaged = input.damaged();
     if (damaged) throw damagedVolume(damaged);
     return { manifest: manifest as BundleManifest, senderFingerprint: sender as string };
@@ -172,7 +196,10 @@ export async function openBundle(volumes: string[], index: VolumeIndex, o: OpenB
     await fs.rm(o.staging, { recursive: true, force: true });
     if (stalled) throw stalled;
     // a damaged volume makes decryption fail in many ways: name the volume, as a check before decryption would
-    const damaged = e instanceof BundleError && e.code === 'BUNDLE_VOLUME_CORRUPT' ? undefined : await firstDamaged(volumes, index).catch(() => undefined);
+    const damaged =
+      e instanceof BundleError && e.code === 'BUNDLE_VOLUME_CORRUPT'
+        ? undefined
+        : await firstDamaged(volumes, index).catch(() => undefined);
     if (damaged) throw damagedVolume(damaged);
     throw e instanceof BundleError ? e : new BundleError('BUNDLE_INVALID', `cannot read the bundle: ${(e as Error).message}`);
   } finally {
@@ -189,7 +216,14 @@ function parseBundleManifest(bytes: Buffer): BundleManifest {
     throw new BundleError('BUNDLE_INVALID', `bundle.json is not strict JSON: ${(e as Error).message}`);
   }
   const r = bundleManifestSchema.safeParse(doc);
-  if (!r.success) throw new BundleError('BUNDLE_INVALID', `bundle.json is invalid: ${r.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new BundleError(
+      'BUNDLE_INVALID',
+      `bundle.json is invalid: ${r.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')}`,
+    );
   return r.data;
 }
 
@@ -199,14 +233,20 @@ function listedEntries(manifest: BundleManifest, caps: BundleCaps): Map<string, 
   if (listed.size !== manifest.entries.length) throw new BundleError('BUNDLE_UNSAFE_ENTRY', 'bundle.json lists an entry twice');
   const lower = new Set<string>();
   for (const e of listed.values()) {
-    if (lower.has(e.name.toLowerCase())) throw new BundleError('BUNDLE_UNSAFE_ENTRY', `bundle.json lists names that differ only in case (${e.name})`);
+    if (lower.has(e.name.toLowerCase()))
+      throw new BundleError('BUNDLE_UNSAFE_ENTRY', `bundle.json lists names that differ only in case (${e.name})`);
     lower.add(e.name.toLowerCase());
     const blob = BLOB_ENTRY.exec(e.name);
-    if (blob && blob[1] !== e.sha256) throw new BundleError('BUNDLE_DIGEST_MISMATCH', `bundle.json says blob ${e.name} has SHA-256 ${e.sha256}: a blob's name is its digest`);
+    if (blob && blob[1] !== e.sha256)
+      throw new BundleError(
+        'BUNDLE_DIGEST_MISMATCH',
+        `bundle.json says blob ${e.name} has SHA-256 ${e.sha256}: a blob's name is its digest`,
+      );
   }
   if (manifest.entries.length > caps.maxEntries) throw new BundleError('BUNDLE_TOO_LARGE', `more than ${caps.maxEntries} entries`);
   const declared = manifest.entries.reduce((a, e) => a + e.size, 0);
-  if (declared > caps.maxTotalBytes || manifest.entries.some((e) => e.size > caps.maxEntryBytes)) throw new BundleError('BUNDLE_TOO_LARGE', 'the bundle is larger than this side accepts');
+  if (declared > caps.maxTotalBytes || manifest.entries.some((e) => e.size > caps.maxEntryBytes))
+    throw new BundleError('BUNDLE_TOO_LARGE', 'the bundle is larger than this side accepts');
   return listed;
 }
 
@@ -229,7 +269,11 @@ async function readAll(body: AsyncIterable<Buffer>, max: number): Promise<Buffer
  * the archive must end properly before the result is known). Files land
  * only inside `staging`; anything wrong rejects with a code.
  */
-export async function extractBundle(tar: AsyncIterable<Uint8Array>, staging: string, caps: BundleCaps = DEFAULT_CAPS): Promise<BundleManifest> {
+export async function extractBundle(
+  tar: AsyncIterable<Uint8Array>,
+  staging: string,
+  caps: BundleCaps = DEFAULT_CAPS,
+): Promise<BundleManifest> {
   let manifest: BundleManifest | undefined;
   let listed = new Map<string, BundleEntry>();
   const seen = new Set<string>();
@@ -245,14 +289,19 @@ export async function extractBundle(tar: AsyncIterable<Uint8Array>, staging: str
       listed = listedEntries(manifest, caps);
       continue;
     }
-    if (!ENTRY_NAME.test(name)) throw new BundleError('BUNDLE_UNSAFE_ENTRY', `entry name ${JSON.stringify(name.slice(0, 200))} is not allowed (absolute, .., backslash or unknown place)`);
+    if (!ENTRY_NAME.test(name))
+      throw new BundleError(
+        'BUNDLE_UNSAFE_ENTRY',
+        `entry name ${JSON.stringify(name.slice(0, 200))} is not allowed (absolute, .., backslash or unknown place)`,
+      );
     if (seen.has(name)) throw new BundleError('BUNDLE_UNSAFE_ENTRY', `entry ${name} appears twice`);
     if (seenLower.has(name.toLowerCase())) throw new BundleError('BUNDLE_UNSAFE_ENTRY', `entry ${name} collides with another by case`);
     seen.add(name);
     seenLower.add(name.toLowerCase());
     const want = listed.get(name);
     if (!want) throw new BundleError('BUNDLE_ENTRY_UNLISTED', `entry ${name} is not listed in bundle.json`);
-    if (entry.size !== want.size) throw new BundleError('BUNDLE_DIGEST_MISMATCH', `entry ${name} has ${entry.size} bytes, bundle.json says ${want.size}`);
+    if (entry.size !== want.size)
+      throw new BundleError('BUNDLE_DIGEST_MISMATCH', `entry ${name} has ${entry.size} bytes, bundle.json says ${want.size}`);
     const dest = join(staging, name);
     const h = createHash('sha256');
     await fs.mkdir(dirname(dest), { recursive: true });
@@ -270,10 +319,15 @@ export async function extractBundle(tar: AsyncIterable<Uint8Array>, staging: str
     } catch (e) {
       throw e instanceof BundleError ? e : new BundleError('BUNDLE_INVALID', `cannot extract ${name}: ${(e as Error).message}`);
     }
-    if (h.digest('hex') !== want.sha256) throw new BundleError('BUNDLE_DIGEST_MISMATCH', `entry ${name} does not match its SHA-256 in bundle.json`);
+    if (h.digest('hex') !== want.sha256)
+      throw new BundleError('BUNDLE_DIGEST_MISMATCH', `entry ${name} does not match its SHA-256 in bundle.json`);
   }
   if (!manifest) throw new BundleError('BUNDLE_INVALID', 'the bundle holds no bundle.json');
   const missing = manifest.entries.filter((e) => !seen.has(e.name));
-  if (missing.length) throw new BundleError('BUNDLE_INCOMPLETE', `the bundle lacks ${missing.length} entries listed in bundle.json (first: ${missing[0].name})`);
+  if (missing.length)
+    throw new BundleError(
+      'BUNDLE_INCOMPLETE',
+      `the bundle lacks ${missing.length} entries listed in bundle.json (first: ${missing[0].name})`,
+    );
   return manifest;
 }

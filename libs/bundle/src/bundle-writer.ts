@@ -50,7 +50,9 @@ export async function removeStaleTemporaries(dir: string): Promise<void> {
  * volumes. Everything streams; volumes appear under their final names only
  * when all of them are written and synced.
  */
-export async function writeBundle(o: WriteBundleOptions): Promise<{ base: string; volumes: VolumeInfo[]; indexFile: string; bytes: number }> {
+export async function writeBundle(
+  o: WriteBundleOptions,
+): Promise<{ base: string; volumes: VolumeInfo[]; indexFile: string; bytes: number }> {
   const m = o.manifest;
   const base = `airlock-${m.channel}-${String(m.sequence).padStart(6, '0')}.pgp`;
   await fs.mkdir(o.outDir, { recursive: true });
@@ -59,7 +61,9 @@ export async function writeBundle(o: WriteBundleOptions): Promise<{ base: string
   const tar = tarPack();
   const feed = (async () => {
     const json = Buffer.from(JSON.stringify(m, null, 2) + '\n');
-    await new Promise<void>((res, rej) => tar.entry({ name: 'bundle.json', size: json.length, mode: 0o644, mtime: MTIME }, json, (e) => (e ? rej(e) : res())));
+    await new Promise<void>((res, rej) =>
+      tar.entry({ name: 'bundle.json', size: json.length, mode: 0o644, mtime: MTIME }, json, (e) => (e ? rej(e) : res())),
+    );
     for (const e of m.entries) {
       const src = await o.open(e);
       await new Promise<void>((res, rej) => {
@@ -78,11 +82,15 @@ export async function writeBundle(o: WriteBundleOptions): Promise<{ base: string
   });
   try {
     // signing and encryption run on their own thread, beside the registry reads, the tar and the volume writes here
-    const sealed = runPgpThread({ op: 'seal', signingKey: o.signingKey.armor(), encryptTo: armored(o.encryptTo ?? []) }, Readable.from(tar as unknown as AsyncIterable<Buffer>));
+    const sealed = runPgpThread(
+      { op: 'seal', signingKey: o.signingKey.armor(), encryptTo: armored(o.encryptTo ?? []) },
+      Readable.from(tar),
+    );
     await Promise.all([pipeline(sealed.output, volumes), feed, sealed.done]);
   } catch (e) {
     await volumes.discard();
-    if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw new BundleError('BUNDLE_WRITE_FAILED', `no space left in ${o.outDir}; nothing was written under a final name`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOSPC')
+      throw new BundleError('BUNDLE_WRITE_FAILED', `no space left in ${o.outDir}; nothing was written under a final name`);
     if (e instanceof BundleError) throw e;
     throw new BundleError('BUNDLE_WRITE_FAILED', `cannot write the bundle: ${(e as Error).message}`, {}, { cause: e });
   }
@@ -90,7 +98,14 @@ export async function writeBundle(o: WriteBundleOptions): Promise<{ base: string
   const indexFile = join(o.outDir, base.replace(/\.pgp$/, '.volumes.json'));
   try {
     written = await volumes.commit();
-    const index: VolumeIndex = { format: 'airlock-bundle-volumes/v1', id: m.id, channel: m.channel, sequence: m.sequence, encrypted: !!o.encryptTo?.length, volumes: written };
+    const index: VolumeIndex = {
+      format: 'airlock-bundle-volumes/v1',
+      id: m.id,
+      channel: m.channel,
+      sequence: m.sequence,
+      encrypted: !!o.encryptTo?.length,
+      volumes: written,
+    };
     await fs.writeFile(`${indexFile}.tmp`, JSON.stringify(index, null, 2) + '\n');
     await fs.rename(`${indexFile}.tmp`, indexFile);
   } catch (e) {

@@ -1,6 +1,17 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, readFileSync, existsSync, truncateSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  readFileSync,
+  existsSync,
+  truncateSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -15,7 +26,13 @@ import { VolumeWriter } from './volume-writer';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 async function key(name: string) {
-  const { privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name }], format: 'object', config: { v6Keys: false } });
+  const { privateKey } = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'ed25519Legacy',
+    userIDs: [{ name }],
+    format: 'object',
+    config: { v6Keys: false },
+  });
   return privateKey;
 }
 
@@ -50,17 +67,47 @@ describe('transfer bundles', () => {
     expires: new Date(Date.now() + 3600_000).toISOString(),
     sender: sender.getFingerprint().toUpperCase(),
     full: true,
-    images: [{ promotionId: randomUUID(), source: 'qa.example/team/app:1', target: 'prod.example/team/app:1', digest: 'sha256:' + 'a'.repeat(64), mediaType: 'x', requester: 'alice', reason: '', requestedAt: new Date().toISOString(), approvals: [] }],
+    images: [
+      {
+        promotionId: randomUUID(),
+        source: 'qa.example/team/app:1',
+        target: 'prod.example/team/app:1',
+        digest: 'sha256:' + 'a'.repeat(64),
+        mediaType: 'x',
+        requester: 'alice',
+        reason: '',
+        requestedAt: new Date().toISOString(),
+        approvals: [],
+      },
+    ],
     entries: [...content].map(([name, b]) => ({ name, size: b.length, sha256: sha(b) })),
     ...over,
   });
   const write = async (content: Map<string, Buffer>, m = manifestFor(content), opts: { encrypt?: boolean; volume?: number } = {}) =>
-    writeBundle({ manifest: m, open: async (e) => Readable.from([content.get(e.name) as Buffer]), signingKey: sender, encryptTo: opts.encrypt === false ? undefined : [importer.toPublic()], outDir: join(dir, 'out'), maxVolumeBytes: opts.volume ?? 100_000 });
+    writeBundle({
+      manifest: m,
+      open: async (e) => Readable.from([content.get(e.name) as Buffer]),
+      signingKey: sender,
+      encryptTo: opts.encrypt === false ? undefined : [importer.toPublic()],
+      outDir: join(dir, 'out'),
+      maxVolumeBytes: opts.volume ?? 100_000,
+    });
   const read = async (files: string[], trusted = [sender.toPublic()]) => {
     const { index, volumes } = await checkVolumes(files, { hash: false });
-    return (await openBundle(volumes, index, { staging: join(dir, 'staging'), trustedSenders: trusted, decryptionKeys: [importer], requireEncrypted: false })).manifest;
+    return (
+      await openBundle(volumes, index, {
+        staging: join(dir, 'staging'),
+        trustedSenders: trusted,
+        decryptionKeys: [importer],
+        requireEncrypted: false,
+      })
+    ).manifest;
   };
-  const code = (p: Promise<unknown>) => p.then(() => 'OK', (e) => e.code ?? String(e));
+  const code = (p: Promise<unknown>) =>
+    p.then(
+      () => 'OK',
+      (e) => e.code ?? String(e),
+    );
   const outFiles = () => readdirSync(join(dir, 'out')).map((f) => join(dir, 'out', f));
 
   it('writes volumes no larger than asked, and reads back every entry intact (encrypted and not)', async () => {
@@ -113,14 +160,18 @@ describe('transfer bundles', () => {
     const { index, volumes } = await checkVolumes(outFiles(), { hash: false });
     rmSync(volumes[volumes.length - 1]);
     const staging = join(dir, 'staging');
-    expect(await code(openBundle(volumes, index, { staging, trustedSenders: [sender.toPublic()], decryptionKeys: [importer], requireEncrypted: true }))).toBe('BUNDLE_INVALID');
+    expect(
+      await code(
+        openBundle(volumes, index, { staging, trustedSenders: [sender.toPublic()], decryptionKeys: [importer], requireEncrypted: true }),
+      ),
+    ).toBe('BUNDLE_INVALID');
     expect(existsSync(staging)).toBe(false);
   });
 
   /** A hostile tar, properly signed and encrypted by the pinned sender: only the extraction rules stand in its way. */
   async function sealTar(entries: { header: Headers; body?: Buffer }[], signer = sender): Promise<string[]> {
     const tar = tarPack();
-    for (const e of entries) tar.entry(e.header as never, (e.body ?? Buffer.alloc(0)) as never);
+    for (const e of entries) tar.entry(e.header, (e.body ?? Buffer.alloc(0)) as never);
     tar.finalize();
     const chunks: Buffer[] = [];
     for await (const c of tar as unknown as AsyncIterable<Buffer>) chunks.push(c);
@@ -129,13 +180,17 @@ describe('transfer bundles', () => {
     const w = new VolumeWriter(join(dir), 'evil.pgp', 1 << 30);
     await new Promise<void>((res, rej) => w.end(Buffer.from(enc as Uint8Array), (e?: Error | null) => (e ? rej(e) : res())));
     const vols = await w.commit();
-    writeFileSync(join(dir, 'evil.volumes.json'), JSON.stringify({ format: 'airlock-bundle-volumes/v1', id: 'x', channel: 'c', sequence: 1, encrypted: true, volumes: vols }));
+    writeFileSync(
+      join(dir, 'evil.volumes.json'),
+      JSON.stringify({ format: 'airlock-bundle-volumes/v1', id: 'x', channel: 'c', sequence: 1, encrypted: true, volumes: vols }),
+    );
     return [join(dir, 'evil.volumes.json'), ...vols.map((v) => join(dir, v.name))];
   }
 
   const ok = Buffer.from('hello');
   const okName = `oci/blobs/sha256/${sha(ok)}`;
-  const mf = (names: { name: string; body: Buffer }[]) => Buffer.from(JSON.stringify(manifestFor(new Map(names.map((n) => [n.name, n.body])))));
+  const mf = (names: { name: string; body: Buffer }[]) =>
+    Buffer.from(JSON.stringify(manifestFor(new Map(names.map((n) => [n.name, n.body])))));
 
   it.each([
     ['../x', 'BUNDLE_UNSAFE_ENTRY'],
@@ -145,23 +200,32 @@ describe('transfer bundles', () => {
     ['../staging-evil/x', 'BUNDLE_UNSAFE_ENTRY'],
     ['oci/blobs/sha256/../../../x', 'BUNDLE_UNSAFE_ENTRY'],
   ])('refuses the entry name %j', async (name, want) => {
-    const files = await sealTar([{ header: { name: 'bundle.json', size: 0 }, body: mf([{ name: okName, body: ok }]) }, { header: { name }, body: ok }]);
+    const files = await sealTar([
+      { header: { name: 'bundle.json', size: 0 }, body: mf([{ name: okName, body: ok }]) },
+      { header: { name }, body: ok },
+    ]);
     expect(await code(read(files))).toBe(want);
     expect(existsSync(join(dir, 'x'))).toBe(false);
     expect(existsSync(join(dir, 'staging-evil'))).toBe(false);
   });
 
   it('names an unpinned sender before what its tar holds (the signature comes at the end of the one pass)', async () => {
-    const files = await sealTar([{ header: { name: 'bundle.json' }, body: mf([{ name: okName, body: ok }]) }, { header: { name: '../x' }, body: ok }], stranger);
+    const files = await sealTar(
+      [
+        { header: { name: 'bundle.json' }, body: mf([{ name: okName, body: ok }]) },
+        { header: { name: '../x' }, body: ok },
+      ],
+      stranger,
+    );
     expect(await code(read(files))).toBe('BUNDLE_UNTRUSTED_SENDER');
     expect(existsSync(join(dir, 'staging'))).toBe(false);
   });
 
   it.each([
-    ['a symlink', { name: okName, type: 'symlink', linkname: '/etc/passwd' } as Headers],
-    ['a hardlink', { name: okName, type: 'link', linkname: 'bundle.json' } as Headers],
-    ['a device', { name: okName, type: 'character-device', devmajor: 1, devminor: 3 } as Headers],
-    ['a directory', { name: 'oci/blobs', type: 'directory' } as Headers],
+    ['a symlink', { name: okName, type: 'symlink', linkname: '/etc/passwd' }],
+    ['a hardlink', { name: okName, type: 'link', linkname: 'bundle.json' }],
+    ['a device', { name: okName, type: 'character-device', devmajor: 1, devminor: 3 }],
+    ['a directory', { name: 'oci/blobs', type: 'directory' }],
   ])('refuses %s', async (_n, header) => {
     const files = await sealTar([{ header: { name: 'bundle.json' }, body: mf([{ name: okName, body: ok }]) }, { header }]);
     expect(await code(read(files))).toBe('BUNDLE_UNSAFE_ENTRY');
@@ -171,11 +235,49 @@ describe('transfer bundles', () => {
     const other = Buffer.from('other');
     const otherName = `oci/blobs/sha256/${sha(other)}`;
     const cases: [string, { header: Headers; body?: Buffer }[]][] = [
-      ['BUNDLE_UNSAFE_ENTRY', [{ header: { name: 'bundle.json' }, body: mf([{ name: okName, body: ok }]) }, { header: { name: okName }, body: ok }, { header: { name: okName }, body: ok }]],
-      ['BUNDLE_ENTRY_UNLISTED', [{ header: { name: 'bundle.json' }, body: mf([{ name: okName, body: ok }]) }, { header: { name: okName }, body: ok }, { header: { name: otherName }, body: other }]],
-      ['BUNDLE_DIGEST_MISMATCH', [{ header: { name: 'bundle.json' }, body: mf([{ name: okName, body: ok }]) }, { header: { name: okName }, body: Buffer.from('hellp') }]],
-      ['BUNDLE_DIGEST_MISMATCH', [{ header: { name: 'bundle.json' }, body: mf([{ name: okName, body: ok }]) }, { header: { name: okName }, body: Buffer.from('hello world') }]],
-      ['BUNDLE_INCOMPLETE', [{ header: { name: 'bundle.json' }, body: mf([{ name: okName, body: ok }, { name: otherName, body: other }]) }, { header: { name: okName }, body: ok }]],
+      [
+        'BUNDLE_UNSAFE_ENTRY',
+        [
+          { header: { name: 'bundle.json' }, body: mf([{ name: okName, body: ok }]) },
+          { header: { name: okName }, body: ok },
+          { header: { name: okName }, body: ok },
+        ],
+      ],
+      [
+        'BUNDLE_ENTRY_UNLISTED',
+        [
+          { header: { name: 'bundle.json' }, body: mf([{ name: okName, body: ok }]) },
+          { header: { name: okName }, body: ok },
+          { header: { name: otherName }, body: other },
+        ],
+      ],
+      [
+        'BUNDLE_DIGEST_MISMATCH',
+        [
+          { header: { name: 'bundle.json' }, body: mf([{ name: okName, body: ok }]) },
+          { header: { name: okName }, body: Buffer.from('hellp') },
+        ],
+      ],
+      [
+        'BUNDLE_DIGEST_MISMATCH',
+        [
+          { header: { name: 'bundle.json' }, body: mf([{ name: okName, body: ok }]) },
+          { header: { name: okName }, body: Buffer.from('hello world') },
+        ],
+      ],
+      [
+        'BUNDLE_INCOMPLETE',
+        [
+          {
+            header: { name: 'bundle.json' },
+            body: mf([
+              { name: okName, body: ok },
+              { name: otherName, body: other },
+            ]),
+          },
+          { header: { name: okName }, body: ok },
+        ],
+      ],
       ['BUNDLE_INVALID', [{ header: { name: okName }, body: ok }]],
       ['BUNDLE_INVALID', [{ header: { name: 'bundle.json' }, body: Buffer.from('{"format":"airlock-bundle/v1"}') }]],
     ];
@@ -187,7 +289,16 @@ describe('transfer bundles', () => {
     rmSync(join(dir, 'staging'), { recursive: true, force: true });
     const m = manifestFor(new Map([[okName, ok]]));
     m.entries.push({ ...m.entries[0], name: okName.slice(0, -1) + okName.slice(-1).toUpperCase() });
-    expect(await code(read(await sealTar([{ header: { name: 'bundle.json' }, body: Buffer.from(JSON.stringify(m)) }, { header: { name: okName }, body: ok }])))).toMatch(/BUNDLE_(UNSAFE_ENTRY|INVALID)/);
+    expect(
+      await code(
+        read(
+          await sealTar([
+            { header: { name: 'bundle.json' }, body: Buffer.from(JSON.stringify(m)) },
+            { header: { name: okName }, body: ok },
+          ]),
+        ),
+      ),
+    ).toMatch(/BUNDLE_(UNSAFE_ENTRY|INVALID)/);
   });
 
   it('reports a full disk by its cause, and leaves no volume behind, final or temporary', async () => {
@@ -203,7 +314,14 @@ describe('transfer bundles', () => {
       const a = randomBytes(2_000_000);
       const content = new Map([[`oci/blobs/sha256/${sha(a)}`, a]]);
       const m = manifestFor(content);
-      const err = await writeBundle({ manifest: m, open: async (e) => Readable.from([content.get(e.name) as Buffer]), signingKey: sender, encryptTo: [importer.toPublic()], outDir: small, maxVolumeBytes: 100_000 }).catch((e) => e);
+      const err = await writeBundle({
+        manifest: m,
+        open: async (e) => Readable.from([content.get(e.name) as Buffer]),
+        signingKey: sender,
+        encryptTo: [importer.toPublic()],
+        outDir: small,
+        maxVolumeBytes: 100_000,
+      }).catch((e) => e);
       expect([err.code, err.message]).toEqual(['BUNDLE_WRITE_FAILED', expect.stringMatching(/no space left/)]);
       expect(readdirSync(small)).toEqual([]);
     } finally {
@@ -222,9 +340,22 @@ describe('transfer bundles', () => {
   it('ends a read that stops moving (media that hangs) with BUNDLE_IMPORT_TIMEOUT, and removes staging', async () => {
     const fifo = join(dir, 'airlock-qa-to-prod-000001.pgp.001');
     execFileSync('mkfifo', [fifo]);
-    const index = { format: 'airlock-bundle-volumes/v1' as const, id: randomUUID(), channel: 'qa-to-prod', sequence: 1, encrypted: true, volumes: [{ name: 'airlock-qa-to-prod-000001.pgp.001', size: 0, sha256: sha(Buffer.alloc(0)) }] };
+    const index = {
+      format: 'airlock-bundle-volumes/v1' as const,
+      id: randomUUID(),
+      channel: 'qa-to-prod',
+      sequence: 1,
+      encrypted: true,
+      volumes: [{ name: 'airlock-qa-to-prod-000001.pgp.001', size: 0, sha256: sha(Buffer.alloc(0)) }],
+    };
     const t0 = Date.now();
-    const err = await openBundle([fifo], index, { staging: join(dir, 'staging'), trustedSenders: [sender.toPublic()], decryptionKeys: [importer], requireEncrypted: true, stallMs: 400 }).catch((e) => e);
+    const err = await openBundle([fifo], index, {
+      staging: join(dir, 'staging'),
+      trustedSenders: [sender.toPublic()],
+      decryptionKeys: [importer],
+      requireEncrypted: true,
+      stallMs: 400,
+    }).catch((e) => e);
     expect([err.code, Date.now() - t0 < 5000]).toEqual(['BUNDLE_IMPORT_TIMEOUT', true]);
     expect(existsSync(join(dir, 'staging'))).toBe(false);
     // let the reader's pending open of the FIFO return, so that no thread stays blocked on it

@@ -22,7 +22,13 @@ export function checkedBytes(what: string, size: number, sha256: string | undefi
     },
     flush(cb) {
       const got = h?.digest('hex');
-      if (n !== size || got !== sha256) return cb(new BundleError('BUNDLE_DIGEST_MISMATCH', `${what} does not match its size and SHA-256 (${n} bytes${got ? `, sha256 ${got}` : ''})`));
+      if (n !== size || got !== sha256)
+        return cb(
+          new BundleError(
+            'BUNDLE_DIGEST_MISMATCH',
+            `${what} does not match its size and SHA-256 (${n} bytes${got ? `, sha256 ${got}` : ''})`,
+          ),
+        );
       cb();
     },
   });

@@ -16,7 +16,13 @@ export type PgpJob =
   | { op: 'cfb-open'; key: Uint8Array; skip: number };
 
 /** Messages between the two sides: data both ways in chunks of about CHUNK bytes, an ack per chunk taken (at most WINDOW in flight each way). */
-export type Msg = { t: 'job'; job: PgpJob } | { t: 'data'; chunk: Uint8Array } | { t: 'end' } | { t: 'ack' } | { t: 'done'; sender?: string } | { t: 'fail'; code: string; message: string };
+export type Msg =
+  | { t: 'job'; job: PgpJob }
+  | { t: 'data'; chunk: Uint8Array }
+  | { t: 'end' }
+  | { t: 'ack' }
+  | { t: 'done'; sender?: string }
+  | { t: 'fail'; code: string; message: string };
 
 export const WINDOW = 4;
 export const CHUNK = 1 << 20;
@@ -58,7 +64,9 @@ export function transferList(c: Uint8Array): ArrayBuffer[] {
 /* istanbul ignore next */
 function threadMain(h: { seipdSealer: typeof seipdSealer; seipdOpener: typeof seipdOpener }): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
+  const threads = require('node:worker_threads') as typeof import('node:worker_threads');
+  const parentPort = threads.parentPort;
+  const workerData = threads.workerData as { openpgp: string; window: number; chunk: number };
   // openpgp is loaded by the first job that needs it: a thread that only seals or opens entries (node:crypto) stays small
   let loaded: typeof openpgp | undefined;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -75,7 +83,7 @@ function threadMain(h: { seipdSealer: typeof seipdSealer; seipdOpener: typeof se
     if (m.t === 'job') {
       queue = [];
       ended = false;
-      credit = workerData.window as number;
+      credit = workerData.window;
       input = new ReadableStream<Uint8Array>({
         async pull(ctrl) {
           while (!queue.length && !ended) await new Promise<void>((r) => (wake = r));
@@ -110,17 +118,26 @@ function threadMain(h: { seipdSealer: typeof seipdSealer; seipdOpener: typeof se
   // a worker runs many entries' jobs with the same keys: each is parsed once
   const keys = new Map<string, Promise<openpgp.Key>>();
   const privateKeys = new Map<string, Promise<openpgp.PrivateKey>>();
-  const cached = <K>(m: Map<string, Promise<K>>, k: string, read: () => Promise<K>) => m.get(k) ?? (m.set(k, read()), m.get(k) as Promise<K>);
+  const cached = <K>(m: Map<string, Promise<K>>, k: string, read: () => Promise<K>) =>
+    m.get(k) ?? (m.set(k, read()), m.get(k) as Promise<K>);
   const readKeys = (armored: string[]) => Promise.all(armored.map((k) => cached(keys, k, () => lib().readKey({ armoredKey: k }))));
-  const readPrivate = (armored: string[]) => Promise.all(armored.map((k) => cached(privateKeys, k, () => lib().readPrivateKey({ armoredKey: k }))));
+  const readPrivate = (armored: string[]) =>
+    Promise.all(armored.map((k) => cached(privateKeys, k, () => lib().readPrivateKey({ armoredKey: k }))));
 
   async function seal(j: Extract<PgpJob, { op: 'seal' }>): Promise<void> {
     const [signingKey] = await readPrivate([j.signingKey]);
     const message = await lib().createMessage({ binary: input, format: 'binary' });
     const config = { preferredCompressionAlgorithm: lib().enums.compression.uncompressed };
     const signingKeyIDs = [signingKey.getKeyID()];
-    const out = j.encryptTo.length
-      ? await lib().encrypt({ message, encryptionKeys: await readKeys(j.encryptTo), signingKeys: signingKey, signingKeyIDs, format: 'binary', config })
+    const out: unknown = j.encryptTo.length
+      ? await lib().encrypt({
+          message,
+          encryptionKeys: await readKeys(j.encryptTo),
+          signingKeys: signingKey,
+          signingKeyIDs,
+          format: 'binary',
+          config,
+        })
       : await lib().sign({ message, signingKeys: signingKey, signingKeyIDs, format: 'binary', config });
     await send(out as unknown as AsyncIterable<Uint8Array>);
     port.postMessage({ t: 'done' });
@@ -134,14 +151,30 @@ function threadMain(h: { seipdSealer: typeof seipdSealer; seipdOpener: typeof se
    * at the end is checked); an unsigned message or one that names another
    * key is refused before anything reaches the staging folder.
    */
-  function shapeProblem(packets: openpgp.PacketList<openpgp.AnyPacket>, trusted: openpgp.Key[]): { code: string; message: string } | undefined {
-    const tags = Array.from(packets, (p) => (p.constructor as unknown as { tag: number }).tag);
-    if (tags.includes(lib().enums.packet.compressedData)) return { code: 'BUNDLE_COMPRESSED', message: 'the bundle holds OpenPGP compressed data, which airlock never writes; refusing it unread' };
-    const ops = Array.from(packets).filter((p) => (p.constructor as unknown as { tag: number }).tag === lib().enums.packet.onePassSignature) as unknown as { issuerKeyID: openpgp.KeyID }[];
+  function shapeProblem(
+    packets: openpgp.PacketList<openpgp.AnyPacket>,
+    trusted: openpgp.Key[],
+  ): { code: string; message: string } | undefined {
+    const tags = Array.from(packets, (p) => (p.constructor as unknown as { tag: openpgp.enums.packet }).tag);
+    if (tags.includes(lib().enums.packet.compressedData))
+      return {
+        code: 'BUNDLE_COMPRESSED',
+        message: 'the bundle holds OpenPGP compressed data, which airlock never writes; refusing it unread',
+      };
+    const ops = Array.from(packets).filter(
+      (p) => (p.constructor as unknown as { tag: openpgp.enums.packet }).tag === lib().enums.packet.onePassSignature,
+    ) as unknown as { issuerKeyID: openpgp.KeyID }[];
     if (ops.length !== 1 || tags[0] !== lib().enums.packet.onePassSignature || tags[1] !== lib().enums.packet.literalData)
-      return { code: 'BUNDLE_UNTRUSTED_SENDER', message: `the bundle carries ${ops.length} one-pass signatures before its data; exactly one sender signature is required` };
+      return {
+        code: 'BUNDLE_UNTRUSTED_SENDER',
+        message: `the bundle carries ${ops.length} one-pass signatures before its data; exactly one sender signature is required`,
+      };
     const id = ops[0].issuerKeyID;
-    if (!trusted.some((k) => k.getKeys(id).length > 0)) return { code: 'BUNDLE_UNTRUSTED_SENDER', message: `the bundle is signed by key ${id.toHex().toUpperCase()}, which is not a pinned sender key for this channel` };
+    if (!trusted.some((k) => k.getKeys(id).length > 0))
+      return {
+        code: 'BUNDLE_UNTRUSTED_SENDER',
+        message: `the bundle is signed by key ${id.toHex().toUpperCase()}, which is not a pinned sender key for this channel`,
+      };
     return undefined;
   }
 
@@ -153,8 +186,12 @@ function threadMain(h: { seipdSealer: typeof seipdSealer; seipdOpener: typeof se
     } catch (e) {
       return fail('BUNDLE_INVALID', `not an OpenPGP message: ${(e as Error).message}`);
     }
-    const tags = [lib().enums.packet.publicKeyEncryptedSessionKey, lib().enums.packet.symEncryptedIntegrityProtectedData, lib().enums.packet.aeadEncryptedData];
-    const encrypted = message.packets.some((p) => tags.includes((p.constructor as unknown as { tag: number }).tag));
+    const tags = [
+      lib().enums.packet.publicKeyEncryptedSessionKey,
+      lib().enums.packet.symEncryptedIntegrityProtectedData,
+      lib().enums.packet.aeadEncryptedData,
+    ];
+    const encrypted = message.packets.some((p) => tags.includes((p.constructor as unknown as { tag: openpgp.enums.packet }).tag));
     if (j.requireEncrypted && !encrypted) return fail('BUNDLE_INVALID', 'this channel requires encrypted bundles; this one is not');
     let shape = encrypted ? undefined : shapeProblem(message.packets, trusted);
     if (shape) return fail(shape.code, shape.message);
@@ -172,13 +209,21 @@ function threadMain(h: { seipdSealer: typeof seipdSealer; seipdOpener: typeof se
     let result: { data: unknown; signatures: { keyID: openpgp.KeyID; verified: Promise<true> }[] };
     try {
       result = encrypted
-        ? ((await lib().decrypt({ message: message as never, decryptionKeys: await readPrivate(j.decryptionKeys), verificationKeys: trusted, expectSigned: false, format: 'binary', config: { allowUnauthenticatedStream: true } })) as never)
+        ? ((await lib().decrypt({
+            message: message as never,
+            decryptionKeys: await readPrivate(j.decryptionKeys),
+            verificationKeys: trusted,
+            expectSigned: false,
+            format: 'binary',
+            config: { allowUnauthenticatedStream: true },
+          })) as never)
         : ((await lib().verify({ message: message as never, verificationKeys: trusted, expectSigned: false, format: 'binary' })) as never);
     } catch (e) {
       const refused = refusedShape();
       if (refused) return fail(refused.code, refused.message);
       const msg = (e as Error).message;
-      if (/decrypt|session key|private key/i.test(msg)) return fail('BUNDLE_DECRYPT_FAILED', `cannot decrypt the bundle with this side's import key: ${msg}`);
+      if (/decrypt|session key|private key/i.test(msg))
+        return fail('BUNDLE_DECRYPT_FAILED', `cannot decrypt the bundle with this side's import key: ${msg}`);
       return fail('BUNDLE_INVALID', `cannot read the bundle: ${msg}`);
     }
     try {
@@ -187,12 +232,17 @@ function threadMain(h: { seipdSealer: typeof seipdSealer; seipdOpener: typeof se
       return fail('BUNDLE_CORRUPT', `the bundle failed its integrity check: ${(e as Error).message}`);
     }
     const sigs = result.signatures;
-    if (sigs.length !== 1) return fail('BUNDLE_UNTRUSTED_SENDER', `the bundle carries ${sigs.length} signatures; exactly one sender signature is required`);
+    if (sigs.length !== 1)
+      return fail('BUNDLE_UNTRUSTED_SENDER', `the bundle carries ${sigs.length} signatures; exactly one sender signature is required`);
     try {
       await sigs[0].verified;
     } catch (e) {
       const msg = (e as Error).message;
-      if (/could not find signing key/i.test(msg)) return fail('BUNDLE_UNTRUSTED_SENDER', `the bundle is signed by key ${sigs[0].keyID.toHex().toUpperCase()}, which is not a pinned sender key for this channel`);
+      if (/could not find signing key/i.test(msg))
+        return fail(
+          'BUNDLE_UNTRUSTED_SENDER',
+          `the bundle is signed by key ${sigs[0].keyID.toHex().toUpperCase()}, which is not a pinned sender key for this channel`,
+        );
       return fail('BUNDLE_CORRUPT', `the bundle signature does not verify: ${msg}`);
     }
     const key = trusted.find((k) => k.getKeys(sigs[0].keyID).length > 0) as openpgp.Key;
@@ -234,16 +284,23 @@ function threadMain(h: { seipdSealer: typeof seipdSealer; seipdOpener: typeof se
       await send(out());
     } catch (e) {
       const m = (e as Error).message;
-      return fail(m.startsWith('BUNDLE_') ? m.slice(0, m.indexOf(':')) : 'BUNDLE_INVALID', m.startsWith('BUNDLE_') ? m.slice(m.indexOf(':') + 2) : m);
+      return fail(
+        m.startsWith('BUNDLE_') ? m.slice(0, m.indexOf(':')) : 'BUNDLE_INVALID',
+        m.startsWith('BUNDLE_') ? m.slice(m.indexOf(':') + 2) : m,
+      );
     }
     port.postMessage({ t: 'done' });
   }
 
   function run(job: PgpJob): void {
     const jobs = { seal, open, 'cfb-seal': cfbSealJob, 'cfb-open': cfbOpenJob } as Record<PgpJob['op'], (j: PgpJob) => Promise<void>>;
-    jobs[job.op](job).catch((e: Error) => fail(job.op === 'seal' || job.op === 'cfb-seal' ? 'BUNDLE_WRITE_FAILED' : 'BUNDLE_INVALID', e.message));
+    jobs[job.op](job).catch((e: Error) =>
+      fail(job.op === 'seal' || job.op === 'cfb-seal' ? 'BUNDLE_WRITE_FAILED' : 'BUNDLE_INVALID', e.message),
+    );
   }
 }
 
 /** The thread's program: the shared helpers, then threadMain run. */
-export const threadSource = (): string => [gathered, transferList, packetLength, seipdSealer, seipdOpener].map((f) => f.toString()).join('\n') + `\n(${threadMain.toString()})({ seipdSealer, seipdOpener })`;
+export const threadSource = (): string =>
+  [gathered, transferList, packetLength, seipdSealer, seipdOpener].map((f) => f.toString()).join('\n') +
+  `\n(${threadMain.toString()})({ seipdSealer, seipdOpener })`;

@@ -5,7 +5,13 @@ import * as openpgp from 'openpgp';
 import { armored, runPgpThread } from './pgp-thread';
 
 async function key(name: string) {
-  const { privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name }], format: 'object', config: { v6Keys: false } });
+  const { privateKey } = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'ed25519Legacy',
+    userIDs: [{ name }],
+    format: 'object',
+    config: { v6Keys: false },
+  });
   return privateKey;
 }
 
@@ -58,7 +64,10 @@ describe('OpenPGP on its own thread', () => {
     // the output's 2 MiB mark plus the chunks already on their way (at most 4, each gathered to 1-2 MiB)
     expect(slowSeal.maxBuffered()).toBeLessThan(10 << 20);
 
-    const opened = runPgpThread({ op: 'open', decryptionKeys: armored([importer]), trustedSenders: armored([sender.toPublic()]), requireEncrypted: true }, Readable.from(parts));
+    const opened = runPgpThread(
+      { op: 'open', decryptionKeys: armored([importer]), trustedSenders: armored([sender.toPublic()]), requireEncrypted: true },
+      Readable.from(parts),
+    );
     const slow = slowSink(opened.output);
     await pipeline(opened.output, slow.sink);
     expect(await opened.done).toEqual({ sender: sender.getFingerprint().toUpperCase() });
@@ -67,7 +76,10 @@ describe('OpenPGP on its own thread', () => {
   });
 
   it('reports a refusal by its code, and stops the thread when the reader goes away', async () => {
-    const junk = runPgpThread({ op: 'open', decryptionKeys: armored([importer]), trustedSenders: armored([sender.toPublic()]), requireEncrypted: true }, Readable.from([randomBytes(4096)]));
+    const junk = runPgpThread(
+      { op: 'open', decryptionKeys: armored([importer]), trustedSenders: armored([sender.toPublic()]), requireEncrypted: true },
+      Readable.from([randomBytes(4096)]),
+    );
     await expect(pipeline(junk.output, new Writable({ write: (_c, _e, cb) => cb() }))).rejects.toThrow();
     await expect(junk.done).rejects.toMatchObject({ code: 'BUNDLE_INVALID' });
 

@@ -22,7 +22,12 @@ let live = 0;
  */
 export const PGP_THREADS = Math.max(1, Math.min(availableParallelism() - 1, 4));
 
-const newWorker = () => new Worker(threadSource(), { eval: true, workerData: { window: WINDOW, chunk: CHUNK, openpgp: require.resolve('openpgp') }, resourceLimits: { maxYoungGenerationSizeMb: 2 } });
+const newWorker = () =>
+  new Worker(threadSource(), {
+    eval: true,
+    workerData: { window: WINDOW, chunk: CHUNK, openpgp: require.resolve('openpgp') },
+    resourceLimits: { maxYoungGenerationSizeMb: 2 },
+  });
 
 function acquire(): Promise<Worker> {
   const w = idle.pop();

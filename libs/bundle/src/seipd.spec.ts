@@ -7,8 +7,16 @@ describe('sealed entries: one SEIPD v1 packet of definite length, written and re
   const sessionKey = randomBytes(32);
   let packets: Buffer;
   beforeAll(async () => {
-    ({ privateKey: key } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: 'r' }], format: 'object', config: { v6Keys: false } }));
-    packets = Buffer.from((await openpgp.encryptSessionKey({ data: sessionKey, algorithm: 'aes256', encryptionKeys: key.toPublic(), format: 'binary' })) as Uint8Array);
+    ({ privateKey: key } = await openpgp.generateKey({
+      type: 'ecc',
+      curve: 'ed25519Legacy',
+      userIDs: [{ name: 'r' }],
+      format: 'object',
+      config: { v6Keys: false },
+    }));
+    packets = Buffer.from(
+      await openpgp.encryptSessionKey({ data: sessionKey, algorithm: 'aes256', encryptionKeys: key.toPublic(), format: 'binary' }),
+    );
   });
 
   const seal = (data: Buffer, chunk = 7000) => {
@@ -31,7 +39,11 @@ describe('sealed entries: one SEIPD v1 packet of definite length, written and re
     for (const size of [0, 1, 191, 8383, 8384, 300_000]) {
       const data = randomBytes(size);
       const sealed = seal(data);
-      const { data: got } = await openpgp.decrypt({ message: await openpgp.readMessage({ binaryMessage: sealed }), decryptionKeys: key, format: 'binary' });
+      const { data: got } = await openpgp.decrypt({
+        message: await openpgp.readMessage({ binaryMessage: sealed }),
+        decryptionKeys: key,
+        format: 'binary',
+      });
       expect(Buffer.from(got as Uint8Array).equals(data)).toBe(true);
       expect(open(sealed, 1).equals(data)).toBe(true);
       expect(open(sealed, 1 << 20).equals(data)).toBe(true);
@@ -48,7 +60,14 @@ describe('sealed entries: one SEIPD v1 packet of definite length, written and re
     expect(() => open(Buffer.concat([sealed, Buffer.from([0])]))).toThrow(/^BUNDLE_INVALID/);
     expect(() => seipdOpener(randomBytes(32), sessionKeyPacketsEnd(sealed) as number).update(sealed)).toThrow(/^BUNDLE_DECRYPT_FAILED/);
     // what openpgp.js writes by default (partial lengths, a compressed packet inside) is not what airlock writes
-    const other = Buffer.from((await openpgp.encrypt({ message: await openpgp.createMessage({ binary: data }), encryptionKeys: key.toPublic(), format: 'binary', config: { preferredCompressionAlgorithm: openpgp.enums.compression.zlib } })) as Uint8Array);
+    const other = Buffer.from(
+      (await openpgp.encrypt({
+        message: await openpgp.createMessage({ binary: data }),
+        encryptionKeys: key.toPublic(),
+        format: 'binary',
+        config: { preferredCompressionAlgorithm: openpgp.enums.compression.zlib },
+      })) as Uint8Array,
+    );
     const skip = sessionKeyPacketsEnd(other);
     expect(() => {
       const o = seipdOpener(sessionKey, skip as number);

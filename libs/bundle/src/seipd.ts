@@ -29,7 +29,11 @@ export function packetLength(n: number): Buffer {
 
 /** Seals `size` plain bytes: `head` (the session key packets and the SEIPD header) first, then what `update` and `final` return. */
 /* istanbul ignore next */
-export function seipdSealer(key: Buffer, sessionKeyPackets: Buffer, size: number): { head: Buffer; update(c: Buffer): Buffer; final(): Buffer } {
+export function seipdSealer(
+  key: Buffer,
+  sessionKeyPackets: Buffer,
+  size: number,
+): { head: Buffer; update(c: Buffer): Buffer; final(): Buffer } {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const crypto = require('node:crypto') as typeof import('node:crypto');
   const literalBody = 6 + size;
@@ -41,7 +45,13 @@ export function seipdSealer(key: Buffer, sessionKeyPackets: Buffer, size: number
   const cipher = crypto.createCipheriv('aes-256-cfb', key, Buffer.alloc(16));
   const mdc = crypto.createHash('sha1').update(start);
   let n = 0;
-  const head = Buffer.concat([sessionKeyPackets, Buffer.from([0xc0 | 18]), packetLength(seipdBody), Buffer.from([1]), cipher.update(start)]);
+  const head = Buffer.concat([
+    sessionKeyPackets,
+    Buffer.from([0xc0 | 18]),
+    packetLength(seipdBody),
+    Buffer.from([1]),
+    cipher.update(start),
+  ]);
   return {
     head,
     update(c: Buffer): Buffer {
@@ -126,14 +136,19 @@ export function seipdOpener(key: Buffer, skip: number): { update(c: Buffer): Buf
     for (;;) {
       if (stage === 'prefix') {
         if (pending.length < 18) break;
-        if (pending[16] !== pending[14] || pending[17] !== pending[15]) throw refuse('BUNDLE_DECRYPT_FAILED', "an entry does not open with this side's import key (its session key is not the one its packets carry)");
+        if (pending[16] !== pending[14] || pending[17] !== pending[15])
+          throw refuse(
+            'BUNDLE_DECRYPT_FAILED',
+            "an entry does not open with this side's import key (its session key is not the one its packets carry)",
+          );
         mdc.update(pending.subarray(0, 18));
         pending = pending.subarray(18);
         stage = 'literal';
       } else if (stage === 'literal') {
         if (pending.length < 1) break;
         const tag = pending[0];
-        if (tag === (0xc0 | 8) || (tag & 0xfc) === 0xa0) throw refuse('BUNDLE_COMPRESSED', 'an entry holds OpenPGP compressed data, which airlock never writes; refusing it unread');
+        if (tag === (0xc0 | 8) || (tag & 0xfc) === 0xa0)
+          throw refuse('BUNDLE_COMPRESSED', 'an entry holds OpenPGP compressed data, which airlock never writes; refusing it unread');
         if (tag !== (0xc0 | 11)) throw refuse('BUNDLE_INVALID', 'an entry must hold one literal data packet and nothing else');
         const len = lengthAt(pending, 1);
         if (!len || pending.length < 1 + len[1] + 6) break;
@@ -157,8 +172,10 @@ export function seipdOpener(key: Buffer, skip: number): { update(c: Buffer): Buf
         stage = 'mdc';
       } else if (stage === 'mdc') {
         if (pending.length < 22) break;
-        if (pending[0] !== (0xc0 | 19) || pending[1] !== 20) throw refuse('BUNDLE_INVALID', 'an entry holds more than one literal packet, or no MDC after it');
-        if (!mdc.update(pending.subarray(0, 2)).digest().equals(pending.subarray(2, 22))) throw refuse('BUNDLE_CORRUPT', 'an entry failed its integrity check (MDC)');
+        if (pending[0] !== (0xc0 | 19) || pending[1] !== 20)
+          throw refuse('BUNDLE_INVALID', 'an entry holds more than one literal packet, or no MDC after it');
+        if (!mdc.update(pending.subarray(0, 2)).digest().equals(pending.subarray(2, 22)))
+          throw refuse('BUNDLE_CORRUPT', 'an entry failed its integrity check (MDC)');
         pending = pending.subarray(22);
         stage = 'done';
       } else {
@@ -178,7 +195,8 @@ export function seipdOpener(key: Buffer, skip: number): { update(c: Buffer): Buf
       if (remaining < 0) {
         header = header.length ? Buffer.concat([header, c]) : c;
         if (!header.length) return Buffer.alloc(0);
-        if (header[0] !== (0xc0 | 18)) throw refuse('BUNDLE_INVALID', 'an entry must be session keys and one SEIPD v1 packet, which airlock writes; this one is not');
+        if (header[0] !== (0xc0 | 18))
+          throw refuse('BUNDLE_INVALID', 'an entry must be session keys and one SEIPD v1 packet, which airlock writes; this one is not');
         const len = lengthAt(header, 1);
         if (!len || header.length < 1 + len[1] + 1) return Buffer.alloc(0);
         if (header[1 + len[1]] !== 1) throw refuse('BUNDLE_INVALID', 'an entry is not a SEIPD v1 packet');
@@ -225,5 +243,8 @@ export function sessionKeyPacketsEnd(b: Buffer): number | undefined {
 }
 
 function refuseShape(): never {
-  throw new BundleError('BUNDLE_INVALID', 'an entry must be session key packets and one SEIPD v1 packet, which airlock writes; this one is not');
+  throw new BundleError(
+    'BUNDLE_INVALID',
+    'an entry must be session key packets and one SEIPD v1 packet, which airlock writes; this one is not',
+  );
 }

@@ -86,7 +86,10 @@ function numeric(h: Buffer, off: number, len: number, what: string): number {
     if (!Number.isSafeInteger(v)) throw invalid(`a ${what} too large`);
     return v;
   }
-  const s = f.toString('latin1').replace(/[\0 ]+$/, '').replace(/^ +/, '');
+  const s = f
+    .toString('latin1')
+    .replace(/[\0 ]+$/, '')
+    .replace(/^ +/, '');
   if (!/^[0-7]*$/.test(s)) throw invalid(`the ${what} field of a header is not a number`);
   return s ? parseInt(s, 8) : 0;
 }
@@ -112,7 +115,11 @@ function parseHeader(h: Buffer, at: number): Header {
   // the prefix field is POSIX ustar's; GNU's format keeps times there
   const prefix = magic === 'ustar\u000000' ? text(h, 345, 155) : '';
   const name = text(h, 0, 100);
-  return { name: prefix ? `${prefix}/${name}` : name, size: numeric(h, 124, 12, 'size'), type: h[156] === 0 ? '0' : String.fromCharCode(h[156]) };
+  return {
+    name: prefix ? `${prefix}/${name}` : name,
+    size: numeric(h, 124, 12, 'size'),
+    type: h[156] === 0 ? '0' : String.fromCharCode(h[156]),
+  };
 }
 
 /** The records of a pax extended header ("LEN key=value\n"), each key once and only the keys that describe an entry. */
@@ -122,12 +129,17 @@ function parsePax(b: Buffer): Map<string, string> {
   while (i < b.length) {
     const sp = b.indexOf(0x20, i);
     const len = sp > i ? Number(b.subarray(i, sp).toString('latin1')) : NaN;
-    if (!Number.isSafeInteger(len) || len <= sp - i + 1 || i + len > b.length || b[i + len - 1] !== 0x0a) throw invalid('a malformed pax record');
+    if (!Number.isSafeInteger(len) || len <= sp - i + 1 || i + len > b.length || b[i + len - 1] !== 0x0a)
+      throw invalid('a malformed pax record');
     const rec = b.subarray(sp + 1, i + len - 1).toString('utf8');
     const eq = rec.indexOf('=');
     if (eq <= 0) throw invalid('a malformed pax record');
     const key = rec.slice(0, eq);
-    if (!PAX_KEYS.has(key)) throw new BundleError('BUNDLE_UNSAFE_ENTRY', `the bundle's archive carries the pax key ${JSON.stringify(key.slice(0, 64))}, which airlock does not write`);
+    if (!PAX_KEYS.has(key))
+      throw new BundleError(
+        'BUNDLE_UNSAFE_ENTRY',
+        `the bundle's archive carries the pax key ${JSON.stringify(key.slice(0, 64))}, which airlock does not write`,
+      );
     if (out.has(key)) throw invalid(`the pax key ${key} appears twice`);
     out.set(key, rec.slice(eq + 1));
     i += len;
@@ -135,7 +147,18 @@ function parsePax(b: Buffer): Map<string, string> {
   return out;
 }
 
-const TYPES: Record<string, string> = { '1': 'hard link', '2': 'symbolic link', '3': 'character device', '4': 'block device', '5': 'folder', '6': 'FIFO', g: 'global pax header', L: 'GNU long name', K: 'GNU long link', S: 'sparse file' };
+const TYPES: Record<string, string> = {
+  '1': 'hard link',
+  '2': 'symbolic link',
+  '3': 'character device',
+  '4': 'block device',
+  '5': 'folder',
+  '6': 'FIFO',
+  g: 'global pax header',
+  L: 'GNU long name',
+  K: 'GNU long link',
+  S: 'sparse file',
+};
 
 /**
  * The regular files of a tar stream, in order. Throws a BundleError for
@@ -154,8 +177,17 @@ export async function* readTar(src: AsyncIterable<Uint8Array>): AsyncGenerator<T
       if (pax) throw invalid('an extended header is followed by the end of the archive');
       const second = await b.read(BLOCK);
       if (second.length < BLOCK) throw truncated('after a lone zero block (the end-of-archive marker is two)');
-      if (!isZero(second)) throw new BundleError('BUNDLE_TRAILING_DATA', `the bundle's archive holds data after its end-of-archive marker (byte ${at + BLOCK}), which GNU tar would not read`);
-      for await (const p of b.pieces(Infinity)) if (!isZero(p)) throw new BundleError('BUNDLE_TRAILING_DATA', `the bundle's archive holds data after its end-of-archive marker (after byte ${at}), which GNU tar would not read`);
+      if (!isZero(second))
+        throw new BundleError(
+          'BUNDLE_TRAILING_DATA',
+          `the bundle's archive holds data after its end-of-archive marker (byte ${at + BLOCK}), which GNU tar would not read`,
+        );
+      for await (const p of b.pieces(Infinity))
+        if (!isZero(p))
+          throw new BundleError(
+            'BUNDLE_TRAILING_DATA',
+            `the bundle's archive holds data after its end-of-archive marker (after byte ${at}), which GNU tar would not read`,
+          );
       return;
     }
     const hdr = parseHeader(h, at);
@@ -168,11 +200,16 @@ export async function* readTar(src: AsyncIterable<Uint8Array>): AsyncGenerator<T
       continue;
     }
     const name = pax?.get('path') ?? hdr.name;
-    if (hdr.type !== '0') throw new BundleError('BUNDLE_UNSAFE_ENTRY', `entry ${JSON.stringify(name.slice(0, 200))} is a ${TYPES[hdr.type] ?? `tar entry of type ${JSON.stringify(hdr.type)}`}, not a regular file`);
+    if (hdr.type !== '0')
+      throw new BundleError(
+        'BUNDLE_UNSAFE_ENTRY',
+        `entry ${JSON.stringify(name.slice(0, 200))} is a ${TYPES[hdr.type] ?? `tar entry of type ${JSON.stringify(hdr.type)}`}, not a regular file`,
+      );
     let size = hdr.size;
     const paxSize = pax?.get('size');
     if (paxSize !== undefined) {
-      if (!/^\d{1,16}$/.test(paxSize) || Number(paxSize) !== hdr.size) throw invalid(`entry ${JSON.stringify(name.slice(0, 200))} has two different sizes (header and pax)`);
+      if (!/^\d{1,16}$/.test(paxSize) || Number(paxSize) !== hdr.size)
+        throw invalid(`entry ${JSON.stringify(name.slice(0, 200))} has two different sizes (header and pax)`);
       size = Number(paxSize);
     }
     pax = undefined;

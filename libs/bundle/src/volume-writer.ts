@@ -82,7 +82,10 @@ export class VolumeWriter extends Writable {
     Promise.resolve(fh?.close())
       .catch(() => undefined)
       .then(() => (failed ? this.discard() : undefined))
-      .then(() => cb(err), () => cb(err));
+      .then(
+        () => cb(err),
+        () => cb(err),
+      );
   }
 
   /** Removes every temporary file (after a failure). */

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import * as openpgp from 'openpgp';
 import { BundleError } from './errors';
 import { BundleCaps, DEFAULT_CAPS } from './bundle-reader';
-import { BundleIndex, IndexEntry, IndexPart, parseBundleIndex, volumeName } from './bundle-index';
+import { BundleIndex, IndexEntry, parseBundleIndex, volumeName } from './bundle-index';
 import { armored, runPgpThread } from './pgp-thread';
 import { checkedBytes } from './checked-bytes';
 import { ZipEntry, ZipVolume, openZipVolume, readEntry, readEntryBytes } from './zip-volume';
@@ -43,7 +43,11 @@ export async function readVolumes(files: string[], caps: BundleCaps = DEFAULT_CA
     const entry = z.entries.get('index.pgp');
     if (!entry) throw new BundleError('BUNDLE_INVALID', `${basename(f)} holds no index.pgp: not a volume of a format-2 bundle`);
     const bytes = await readEntryBytes(z, entry, caps.maxManifestBytes);
-    if (indexBytes && !indexBytes.equals(bytes)) throw new BundleError('BUNDLE_INVALID', `${basename(f)} carries another index than ${basename(files[0])}: volumes of different bundles (or sequences) were given together`);
+    if (indexBytes && !indexBytes.equals(bytes))
+      throw new BundleError(
+        'BUNDLE_INVALID',
+        `${basename(f)} carries another index than ${basename(files[0])}: volumes of different bundles (or sequences) were given together`,
+      );
     indexBytes = bytes;
     zips.push(z);
   }
@@ -88,7 +92,15 @@ export async function sortVolumes(files: string[], caps: BundleCaps = DEFAULT_CA
 export async function openBundle2(files: string[], o: OpenBundle2Options): Promise<OpenedBundle2> {
   const caps = o.caps ?? DEFAULT_CAPS;
   const { zips, indexBytes } = await readVolumes(files, caps);
-  const thread = runPgpThread({ op: 'open', decryptionKeys: armored(o.decryptionKeys), trustedSenders: armored(o.trustedSenders), requireEncrypted: o.requireEncrypted }, Readable.from([indexBytes]));
+  const thread = runPgpThread(
+    {
+      op: 'open',
+      decryptionKeys: armored(o.decryptionKeys),
+      trustedSenders: armored(o.trustedSenders),
+      requireEncrypted: o.requireEncrypted,
+    },
+    Readable.from([indexBytes]),
+  );
   const chunks: Buffer[] = [];
   let n = 0;
   try {
@@ -99,16 +111,26 @@ export async function openBundle2(files: string[], o: OpenBundle2Options): Promi
     }
   } catch (e) {
     // the thread's verdict first: it knows whether decryption or the signature failed
-    throw (await thread.done.then(() => undefined, (v: unknown) => v)) ?? e;
+    throw (
+      (await thread.done.then(
+        () => undefined,
+        (v: unknown) => v,
+      )) ?? e
+    );
   }
   const { sender } = await thread.done;
   const index = parseBundleIndex(Buffer.concat(chunks), caps);
-  if (o.requireEncrypted && !index.encrypted) throw new BundleError('BUNDLE_INVALID', 'this channel requires encrypted bundles; the entries of this one are not');
+  if (o.requireEncrypted && !index.encrypted)
+    throw new BundleError('BUNDLE_INVALID', 'this channel requires encrypted bundles; the entries of this one are not');
   const volumes = new Map<number, ZipVolume>();
   for (const z of zips) {
     const name = basename(z.path);
     const n = Array.from({ length: index.volumes }, (_, i) => i + 1).find((v) => volumeName(index.channel, index.sequence, v) === name);
-    if (n === undefined) throw new BundleError('BUNDLE_INVALID', `${name} is not a volume name of bundle ${index.channel} ${index.sequence} (volumes 1 to ${index.volumes}); renamed, or of another bundle`);
+    if (n === undefined)
+      throw new BundleError(
+        'BUNDLE_INVALID',
+        `${name} is not a volume name of bundle ${index.channel} ${index.sequence} (volumes 1 to ${index.volumes}); renamed, or of another bundle`,
+      );
     if (volumes.has(n)) throw new BundleError('BUNDLE_INVALID', `volume ${n} was given twice`);
     volumes.set(n, z);
   }
@@ -116,15 +138,29 @@ export async function openBundle2(files: string[], o: OpenBundle2Options): Promi
   for (const e of index.entries) for (const p of e.parts) (want.get(p.volume) ?? want.set(p.volume, new Set()).get(p.volume))!.add(p.entry);
   for (const [n, z] of volumes) {
     const listed = want.get(n) ?? new Set();
-    for (const name of z.entries.keys()) if (name !== 'index.pgp' && !listed.has(name)) throw new BundleError('BUNDLE_ENTRY_UNLISTED', `${basename(z.path)} holds entry ${name}, which the index does not list there`);
-    for (const name of listed) if (!z.entries.has(name)) throw new BundleError('BUNDLE_VOLUME_CORRUPT', `${basename(z.path)} lacks entry ${name}, which the index puts there`);
+    for (const name of z.entries.keys())
+      if (name !== 'index.pgp' && !listed.has(name))
+        throw new BundleError('BUNDLE_ENTRY_UNLISTED', `${basename(z.path)} holds entry ${name}, which the index does not list there`);
+    for (const name of listed)
+      if (!z.entries.has(name))
+        throw new BundleError('BUNDLE_VOLUME_CORRUPT', `${basename(z.path)} lacks entry ${name}, which the index puts there`);
   }
   const missing = Array.from({ length: index.volumes }, (_, i) => i + 1).filter((v) => !volumes.has(v));
-  return { index, sender: sender as string, volumes, missing, decryptionKeys: armored(o.decryptionKeys), privateKeys: o.decryptionKeys, sessionKeys: new Map() };
+  return {
+    index,
+    sender: sender as string,
+    volumes,
+    missing,
+    decryptionKeys: armored(o.decryptionKeys),
+    privateKeys: o.decryptionKeys,
+    sessionKeys: new Map(),
+  };
 }
 
 /** The volumes an entry's parts lie in that were not given (none when it can be read). */
-export const missingFor = (b: OpenedBundle2, e: IndexEntry): number[] => [...new Set(e.parts.map((p) => p.volume).filter((v) => !b.volumes.has(v)))];
+export const missingFor = (b: OpenedBundle2, e: IndexEntry): number[] => [
+  ...new Set(e.parts.map((p) => p.volume).filter((v) => !b.volumes.has(v))),
+];
 
 /**
  * The plain bytes of one entry: its parts in order, each read from its
@@ -159,7 +195,13 @@ export function openEntry(b: OpenedBundle2, e: IndexEntry, o: { digestCheckedByC
         plain = t.output;
         done = t.done;
       } else plain = stored = readEntry(z, zipEntry);
-      const checked = plain.pipe(checkedBytes(`${e.path} (${p.entry} in volume ${p.volume})`, p.size, o.digestCheckedByConsumer && e.parts.length === 1 ? undefined : p.sha256));
+      const checked = plain.pipe(
+        checkedBytes(
+          `${e.path} (${p.entry} in volume ${p.volume})`,
+          p.size,
+          o.digestCheckedByConsumer && e.parts.length === 1 ? undefined : p.sha256,
+        ),
+      );
       plain.on('error', (err) => checked.destroy(err));
       try {
         for await (const c of checked) {
@@ -175,7 +217,8 @@ export function openEntry(b: OpenedBundle2, e: IndexEntry, o: { digestCheckedByC
         plain.destroy();
       }
     }
-    if (e.parts.length > 1 && whole.digest('hex') !== e.sha256) throw new BundleError('BUNDLE_DIGEST_MISMATCH', `the parts of ${e.path} together do not match its SHA-256 in the index`);
+    if (e.parts.length > 1 && whole.digest('hex') !== e.sha256)
+      throw new BundleError('BUNDLE_DIGEST_MISMATCH', `the parts of ${e.path} together do not match its SHA-256 in the index`);
   }
   return Readable.from(parts(), { objectMode: false, highWaterMark: 1 << 20 });
 }
@@ -184,7 +227,8 @@ export function openEntry(b: OpenedBundle2, e: IndexEntry, o: { digestCheckedByC
 async function sessionKeyOf(b: OpenedBundle2, z: ZipVolume, e: ZipEntry): Promise<{ key: Buffer; skip: number }> {
   const first = await readEntryBytes(z, { ...e, size: Math.min(e.size, 16 << 10) }, 16 << 10);
   const skip = sessionKeyPacketsEnd(first);
-  if (skip === undefined) throw new BundleError('BUNDLE_INVALID', `entry ${e.name} of ${basename(z.path)} is too short to hold its session key packets`);
+  if (skip === undefined)
+    throw new BundleError('BUNDLE_INVALID', `entry ${e.name} of ${basename(z.path)} is too short to hold its session key packets`);
   const packets = first.subarray(0, skip);
   const id = packets.toString('base64');
   let key = b.sessionKeys.get(id);
@@ -192,11 +236,18 @@ async function sessionKeyOf(b: OpenedBundle2, z: ZipVolume, e: ZipEntry): Promis
     key = (async () => {
       let found: { data: Uint8Array; algorithm: string }[];
       try {
-        found = (await openpgp.decryptSessionKeys({ message: await openpgp.readMessage({ binaryMessage: packets }), decryptionKeys: b.privateKeys })) as never;
+        found = (await openpgp.decryptSessionKeys({
+          message: await openpgp.readMessage({ binaryMessage: packets }),
+          decryptionKeys: b.privateKeys,
+        })) as never;
       } catch (err) {
-        throw new BundleError('BUNDLE_DECRYPT_FAILED', `cannot open entry ${e.name} of ${basename(z.path)} with this side's import key: ${(err as Error).message}`);
+        throw new BundleError(
+          'BUNDLE_DECRYPT_FAILED',
+          `cannot open entry ${e.name} of ${basename(z.path)} with this side's import key: ${(err as Error).message}`,
+        );
       }
-      if (found.length !== 1 || found[0].algorithm !== 'aes256' || found[0].data.length !== 32) throw new BundleError('BUNDLE_INVALID', `entry ${e.name} of ${basename(z.path)} is not sealed with AES-256, which airlock writes`);
+      if (found.length !== 1 || found[0].algorithm !== 'aes256' || found[0].data.length !== 32)
+        throw new BundleError('BUNDLE_INVALID', `entry ${e.name} of ${basename(z.path)} is not sealed with AES-256, which airlock writes`);
       return Buffer.from(found[0].data);
     })();
     key.catch(() => undefined);

@@ -43,7 +43,8 @@ const sealedSize = (plain: number, recipients: number) => (recipients ? plain + 
 /** The largest part: a SEIPD packet of definite length holds less than 4 GiB. */
 const MAX_PART = 2 ** 32 - 2 ** 20;
 /** The largest plain part whose sealed form fits `room`. */
-const plainFitting = (room: number, recipients: number) => Math.min(MAX_PART, recipients ? room - SEAL_FIXED - SEAL_PER_RECIPIENT * recipients : room);
+const plainFitting = (room: number, recipients: number) =>
+  Math.min(MAX_PART, recipients ? room - SEAL_FIXED - SEAL_PER_RECIPIENT * recipients : room);
 
 /** A bundle larger than this is written as several volumes, so that each sealing thread writes one. */
 export const PARALLEL_ABOVE = 256 << 20;
@@ -66,9 +67,13 @@ function volumeBytes(entries: PlannedEntry[], max: number, reserve: number, reci
  * larger than the room left split into parts. Every volume keeps `reserve`
  * bytes for the index and the zip's end.
  */
-export function placeEntries(entries: PlannedEntry[], o: { maxVolumeBytes: number; reserve: number; recipients: number }): { entries: IndexEntry[]; volumes: number } {
+export function placeEntries(
+  entries: PlannedEntry[],
+  o: { maxVolumeBytes: number; reserve: number; recipients: number },
+): { entries: IndexEntry[]; volumes: number } {
   const room = o.maxVolumeBytes - o.reserve;
-  if (room < ZIP_PER_PART + sealedSize(1 << 16, o.recipients)) throw new BundleError('BUNDLE_WRITE_FAILED', `volumeSizeMiB is too small for this bundle's index (${o.reserve} bytes)`);
+  if (room < ZIP_PER_PART + sealedSize(1 << 16, o.recipients))
+    throw new BundleError('BUNDLE_WRITE_FAILED', `volumeSizeMiB is too small for this bundle's index (${o.reserve} bytes)`);
   const ordered = [...entries.filter((e) => e.role !== 'blob'), ...entries.filter((e) => e.role === 'blob')];
   let volume = 1;
   let used = 0;
@@ -82,7 +87,8 @@ export function placeEntries(entries: PlannedEntry[], o: { maxVolumeBytes: numbe
       const free = room - used - ZIP_PER_PART;
       const fits = plainFitting(free, o.recipients);
       if (left > fits && (e.role !== 'blob' || fits < 1 << 16)) {
-        if (used === 0) throw new BundleError('BUNDLE_WRITE_FAILED', `${e.path} (${e.size} bytes) does not fit in a volume of ${o.maxVolumeBytes} bytes`);
+        if (used === 0)
+          throw new BundleError('BUNDLE_WRITE_FAILED', `${e.path} (${e.size} bytes) does not fit in a volume of ${o.maxVolumeBytes} bytes`);
         volume++;
         used = 0;
         continue;
@@ -140,14 +146,26 @@ async function hashParts(e: IndexEntry, open: WriteBundle2Options['open']): Prom
  * `.index.pgp`), for `rewriteVolumes`. Volumes appear under their final
  * names only when all of them are written and synced.
  */
-export async function writeBundle2(o: WriteBundle2Options): Promise<{ base: string; volumes: VolumeInfo[]; indexFile: string; bytes: number; index: BundleIndex }> {
+export async function writeBundle2(
+  o: WriteBundle2Options,
+): Promise<{ base: string; volumes: VolumeInfo[]; indexFile: string; bytes: number; index: BundleIndex }> {
   const recipients = o.encryptTo?.length ?? 0;
   // the index lies in every volume: its room is reserved from a first estimate, and the placing redone if the sealed index turns out larger
   let reserve = 64 << 10;
   for (;;) {
-    const placed = placeEntries(o.entries, { maxVolumeBytes: volumeBytes(o.entries, o.maxVolumeBytes, reserve, recipients), reserve, recipients });
+    const placed = placeEntries(o.entries, {
+      maxVolumeBytes: volumeBytes(o.entries, o.maxVolumeBytes, reserve, recipients),
+      reserve,
+      recipients,
+    });
     for (const e of placed.entries) if (e.parts.length > 1) await hashParts(e, o.open);
-    const index: BundleIndex = { format: BUNDLE_FORMAT_2, ...o.header, encrypted: recipients > 0, volumes: placed.volumes, entries: placed.entries };
+    const index: BundleIndex = {
+      format: BUNDLE_FORMAT_2,
+      ...o.header,
+      encrypted: recipients > 0,
+      volumes: placed.volumes,
+      entries: placed.entries,
+    };
     const sealedIndex = await sealIndex(index, o);
     if (sealedIndex.length + ZIP_PER_PART + 1024 > reserve) {
       reserve = sealedIndex.length * 2 + ZIP_PER_PART + 1024;
@@ -160,7 +178,7 @@ export async function writeBundle2(o: WriteBundle2Options): Promise<{ base: stri
 async function sealIndex(index: BundleIndex, o: Pick<WriteBundle2Options, 'signingKey' | 'encryptTo'>): Promise<Buffer> {
   const message = await openpgp.createMessage({ binary: Buffer.from(JSON.stringify(index, null, 1) + '\n'), format: 'binary' });
   const config = { preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed };
-  const out = o.encryptTo?.length
+  const out: unknown = o.encryptTo?.length
     ? await openpgp.encrypt({ message, encryptionKeys: o.encryptTo, signingKeys: o.signingKey, format: 'binary', config })
     : await openpgp.sign({ message, signingKeys: o.signingKey, format: 'binary', config });
   return Buffer.from(out as Uint8Array);
@@ -169,7 +187,12 @@ async function sealIndex(index: BundleIndex, o: Pick<WriteBundle2Options, 'signi
 const baseName = (index: BundleIndex) => `airlock-${index.channel}-${String(index.sequence).padStart(6, '0')}`;
 
 /** The volumes of `index` (all, or those named), each written under a temporary name, then renamed all at once. */
-async function writeVolumes(index: BundleIndex, sealedIndex: Buffer, o: Omit<WriteBundle2Options, 'header' | 'entries'>, only?: number[]): Promise<{ base: string; volumes: VolumeInfo[]; indexFile: string; bytes: number; index: BundleIndex }> {
+async function writeVolumes(
+  index: BundleIndex,
+  sealedIndex: Buffer,
+  o: Omit<WriteBundle2Options, 'header' | 'entries'>,
+  only?: number[],
+): Promise<{ base: string; volumes: VolumeInfo[]; indexFile: string; bytes: number; index: BundleIndex }> {
   await fs.mkdir(o.outDir, { recursive: true });
   await removeStaleTemporaries(o.outDir);
   const base = baseName(index);
@@ -188,7 +211,9 @@ async function writeVolumes(index: BundleIndex, sealedIndex: Buffer, o: Omit<Wri
     yield { name: 'index.pgp', body: Readable.from([sealedIndex]) };
     // one session key per volume, sealed to the recipients once; each part is its own message under it, with its own random prefix
     const key = randomBytes(32);
-    const head = o.encryptTo?.length ? Buffer.from((await openpgp.encryptSessionKey({ data: key, algorithm: 'aes256', encryptionKeys: o.encryptTo, format: 'binary' })) as Uint8Array) : undefined;
+    const head = o.encryptTo?.length
+      ? Buffer.from(await openpgp.encryptSessionKey({ data: key, algorithm: 'aes256', encryptionKeys: o.encryptTo, format: 'binary' }))
+      : undefined;
     for (const { e, p, offset } of byVolume.get(v) ?? []) {
       const plain = Readable.from(firstBytes(await o.open(e, offset), p.size)).pipe(checkedBytes(e.path, p.size, p.sha256, o.onProgress));
       if (!head) {
@@ -204,7 +229,8 @@ async function writeVolumes(index: BundleIndex, sealedIndex: Buffer, o: Omit<Wri
   const writer = async () => {
     for (let v = queue.shift(); v !== undefined; v = queue.shift()) {
       const info = await writeZipVolume(tmp(v), contents(v));
-      if (info.size > o.maxVolumeBytes) throw new BundleError('BUNDLE_WRITE_FAILED', `volume ${v} came to ${info.size} bytes, more than the ${o.maxVolumeBytes} allowed`);
+      if (info.size > o.maxVolumeBytes)
+        throw new BundleError('BUNDLE_WRITE_FAILED', `volume ${v} came to ${info.size} bytes, more than the ${o.maxVolumeBytes} allowed`);
       written.set(v, { name: volumeName(index.channel, index.sequence, v), ...info });
     }
   };
@@ -222,8 +248,13 @@ async function writeVolumes(index: BundleIndex, sealedIndex: Buffer, o: Omit<Wri
     const volumes = wanted.map((v) => written.get(v) as VolumeInfo);
     return { base, volumes, indexFile: planFile, bytes: volumes.reduce((a, v) => a + v.size, 0), index };
   } catch (e) {
-    await Promise.all([...wanted.map((v) => fs.rm(tmp(v), { force: true })), fs.rm(join(o.outDir, `${base}.plan.json.tmp`), { force: true }), fs.rm(join(o.outDir, `${base}.index.pgp.tmp`), { force: true })]);
-    if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw new BundleError('BUNDLE_WRITE_FAILED', `no space left in ${o.outDir}; nothing was written under a final name`);
+    await Promise.all([
+      ...wanted.map((v) => fs.rm(tmp(v), { force: true })),
+      fs.rm(join(o.outDir, `${base}.plan.json.tmp`), { force: true }),
+      fs.rm(join(o.outDir, `${base}.index.pgp.tmp`), { force: true }),
+    ]);
+    if ((e as NodeJS.ErrnoException).code === 'ENOSPC')
+      throw new BundleError('BUNDLE_WRITE_FAILED', `no space left in ${o.outDir}; nothing was written under a final name`);
     if (e instanceof BundleError) throw e;
     throw new BundleError('BUNDLE_WRITE_FAILED', `cannot write the bundle: ${(e as Error).message}`, {}, { cause: e });
   }
@@ -234,7 +265,9 @@ async function writeVolumes(index: BundleIndex, sealedIndex: Buffer, o: Omit<Wri
  * damaged media): the same index, byte for byte, and the same entries,
  * sealed anew, from the plan and sealed index kept beside the volumes.
  */
-export async function rewriteVolumes(o: Omit<WriteBundle2Options, 'header' | 'entries'> & { channel: string; sequence: number; volumes: number[] }): Promise<{ base: string; volumes: VolumeInfo[]; indexFile: string; bytes: number; index: BundleIndex }> {
+export async function rewriteVolumes(
+  o: Omit<WriteBundle2Options, 'header' | 'entries'> & { channel: string; sequence: number; volumes: number[] },
+): Promise<{ base: string; volumes: VolumeInfo[]; indexFile: string; bytes: number; index: BundleIndex }> {
   const base = `airlock-${o.channel}-${String(o.sequence).padStart(6, '0')}`;
   let index: BundleIndex;
   let sealedIndex: Buffer;
@@ -242,9 +275,18 @@ export async function rewriteVolumes(o: Omit<WriteBundle2Options, 'header' | 'en
     index = JSON.parse(await fs.readFile(join(o.outDir, `${base}.plan.json`), 'utf8')) as BundleIndex;
     sealedIndex = await fs.readFile(join(o.outDir, `${base}.index.pgp`));
   } catch {
-    throw new BundleError('BUNDLE_VOLUME_MISSING', `${base}.plan.json and ${base}.index.pgp, kept beside the volumes when they were written, are not in ${o.outDir}: the volumes cannot be written again`);
+    throw new BundleError(
+      'BUNDLE_VOLUME_MISSING',
+      `${base}.plan.json and ${base}.index.pgp, kept beside the volumes when they were written, are not in ${o.outDir}: the volumes cannot be written again`,
+    );
   }
   const bad = o.volumes.find((v) => !Number.isInteger(v) || v < 1 || v > index.volumes);
-  if (bad !== undefined) throw new BundleError('BUNDLE_VOLUME_MISSING', `bundle ${base} has volumes 1 to ${index.volumes}; there is no volume ${bad}`);
-  return writeVolumes(index, sealedIndex, o, [...new Set(o.volumes)].sort((a, b) => a - b));
+  if (bad !== undefined)
+    throw new BundleError('BUNDLE_VOLUME_MISSING', `bundle ${base} has volumes 1 to ${index.volumes}; there is no volume ${bad}`);
+  return writeVolumes(
+    index,
+    sealedIndex,
+    o,
+    [...new Set(o.volumes)].sort((a, b) => a - b),
+  );
 }

@@ -12,7 +12,13 @@ import { locateBundle } from './bundle-files';
 import { craftZip } from '../../../test/support/zip-craft';
 
 async function key(name: string) {
-  const { privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name }], format: 'object', config: { v6Keys: false } });
+  const { privateKey } = await openpgp.generateKey({
+    type: 'ecc',
+    curve: 'ed25519Legacy',
+    userIDs: [{ name }],
+    format: 'object',
+    config: { v6Keys: false },
+  });
   return privateKey;
 }
 
@@ -28,8 +34,34 @@ describe('bundle format 2: zip volumes, a signed index, entries sealed one by on
     { path: 'oci/oci-layout', role: 'layout', size: small.length, sha256: sha(small) },
     ...blobs.map((b) => ({ path: `oci/blobs/sha256/${sha(b)}`, role: 'blob' as const, size: b.length, sha256: sha(b) })),
   ];
-  const content = new Map<string, Buffer>([['oci/oci-layout', small], ...blobs.map((b) => [`oci/blobs/sha256/${sha(b)}`, b] as [string, Buffer])]);
-  const header = { id: randomUUID(), channel: 'qa-to-prod', source: 'qa', target: 'prod', sequence: 7, created: new Date().toISOString(), expires: new Date(Date.now() + 3600_000).toISOString(), sender: '', full: false, images: [{ promotionId: randomUUID(), source: 'qa.example/a@sha256:' + '1'.repeat(64), target: 'prod.example/a:1', digest: 'sha256:' + '1'.repeat(64), mediaType: 'application/vnd.oci.image.manifest.v1+json', requester: 'r', reason: 'x', requestedAt: new Date().toISOString(), approvals: [] }] };
+  const content = new Map<string, Buffer>([
+    ['oci/oci-layout', small],
+    ...blobs.map((b) => [`oci/blobs/sha256/${sha(b)}`, b] as [string, Buffer]),
+  ]);
+  const header = {
+    id: randomUUID(),
+    channel: 'qa-to-prod',
+    source: 'qa',
+    target: 'prod',
+    sequence: 7,
+    created: new Date().toISOString(),
+    expires: new Date(Date.now() + 3600_000).toISOString(),
+    sender: '',
+    full: false,
+    images: [
+      {
+        promotionId: randomUUID(),
+        source: 'qa.example/a@sha256:' + '1'.repeat(64),
+        target: 'prod.example/a:1',
+        digest: 'sha256:' + '1'.repeat(64),
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        requester: 'r',
+        reason: 'x',
+        requestedAt: new Date().toISOString(),
+        approvals: [],
+      },
+    ],
+  };
 
   beforeAll(async () => {
     [sender, importer] = await Promise.all([key('sender'), key('importer')]);
@@ -41,8 +73,17 @@ describe('bundle format 2: zip volumes, a signed index, entries sealed one by on
   afterEach(() => fs.rm(dir, { recursive: true, force: true }));
 
   const write = (maxVolumeBytes: number, encrypt = true) =>
-    writeBundle2({ header, entries, open: async (e, offset) => Readable.from([(content.get(e.path) as Buffer).subarray(offset)]), signingKey: sender, encryptTo: encrypt ? [importer.toPublic()] : undefined, outDir: dir, maxVolumeBytes });
-  const open = (files: string[], requireEncrypted = true) => openBundle2(files, { trustedSenders: [sender.toPublic()], decryptionKeys: [importer], requireEncrypted });
+    writeBundle2({
+      header,
+      entries,
+      open: async (e, offset) => Readable.from([(content.get(e.path) as Buffer).subarray(offset)]),
+      signingKey: sender,
+      encryptTo: encrypt ? [importer.toPublic()] : undefined,
+      outDir: dir,
+      maxVolumeBytes,
+    });
+  const open = (files: string[], requireEncrypted = true) =>
+    openBundle2(files, { trustedSenders: [sender.toPublic()], decryptionKeys: [importer], requireEncrypted });
 
   it('round-trips through volumes of 1 MiB, a blob split across them; each volume opens alone', async () => {
     const w = await write(1 << 20);
@@ -70,7 +111,16 @@ describe('bundle format 2: zip volumes, a signed index, entries sealed one by on
     const files = w.volumes.map((v) => join(dir, v.name));
     const before = readFileSync(files[1]);
     await fs.rm(files[1]);
-    const again = await rewriteVolumes({ channel: header.channel, sequence: header.sequence, volumes: [2], outDir: dir, maxVolumeBytes: 1 << 20, signingKey: sender, encryptTo: [importer.toPublic()], open: async (e, offset) => Readable.from([(content.get(e.path) as Buffer).subarray(offset)]) });
+    const again = await rewriteVolumes({
+      channel: header.channel,
+      sequence: header.sequence,
+      volumes: [2],
+      outDir: dir,
+      maxVolumeBytes: 1 << 20,
+      signingKey: sender,
+      encryptTo: [importer.toPublic()],
+      open: async (e, offset) => Readable.from([(content.get(e.path) as Buffer).subarray(offset)]),
+    });
     expect(again.volumes.map((v) => v.name)).toEqual([volumeName(header.channel, header.sequence, 2)]);
     expect(readFileSync(files[1]).equals(before)).toBe(false);
     const b = await open(files);
@@ -79,20 +129,43 @@ describe('bundle format 2: zip volumes, a signed index, entries sealed one by on
 
   it('stores entries plain and signs the index when the channel does not encrypt', async () => {
     const w = await write(4 << 20, false);
-    const b = await open(w.volumes.map((v) => join(dir, v.name)), false);
+    const b = await open(
+      w.volumes.map((v) => join(dir, v.name)),
+      false,
+    );
     expect(b.index.encrypted).toBe(false);
     for (const e of b.index.entries) expect((await readWholeEntry(b, e, 1 << 22)).equals(content.get(e.path) as Buffer)).toBe(true);
-    await expect(open(w.volumes.map((v) => join(dir, v.name)), true)).rejects.toMatchObject({ code: 'BUNDLE_INVALID' });
+    await expect(
+      open(
+        w.volumes.map((v) => join(dir, v.name)),
+        true,
+      ),
+    ).rejects.toMatchObject({ code: 'BUNDLE_INVALID' });
   });
 
   it('refuses an index signed by another key, and volumes of two bundles given together', async () => {
     const w = await write(1 << 20);
     const files = w.volumes.map((v) => join(dir, v.name));
-    await expect(openBundle2(files, { trustedSenders: [importer.toPublic()], decryptionKeys: [importer], requireEncrypted: true })).rejects.toMatchObject({ code: 'BUNDLE_UNTRUSTED_SENDER' });
+    await expect(
+      openBundle2(files, { trustedSenders: [importer.toPublic()], decryptionKeys: [importer], requireEncrypted: true }),
+    ).rejects.toMatchObject({
+      code: 'BUNDLE_UNTRUSTED_SENDER',
+    });
     const other = mkdtempSync(join(tmpdir(), 'zipbundle-'));
     try {
-      const w2 = await writeBundle2({ header: { ...header, id: randomUUID() }, entries, open: async (e, offset) => Readable.from([(content.get(e.path) as Buffer).subarray(offset)]), signingKey: sender, encryptTo: [importer.toPublic()], outDir: other, maxVolumeBytes: 1 << 20 });
-      await expect(open([files[0], join(other, w2.volumes[1].name)])).rejects.toMatchObject({ code: 'BUNDLE_INVALID', message: expect.stringContaining('another index') });
+      const w2 = await writeBundle2({
+        header: { ...header, id: randomUUID() },
+        entries,
+        open: async (e, offset) => Readable.from([(content.get(e.path) as Buffer).subarray(offset)]),
+        signingKey: sender,
+        encryptTo: [importer.toPublic()],
+        outDir: other,
+        maxVolumeBytes: 1 << 20,
+      });
+      await expect(open([files[0], join(other, w2.volumes[1].name)])).rejects.toMatchObject({
+        code: 'BUNDLE_INVALID',
+        message: expect.stringContaining('another index'),
+      });
     } finally {
       await fs.rm(other, { recursive: true, force: true });
     }
@@ -123,34 +196,159 @@ describe('bundle format 2: zip volumes, a signed index, entries sealed one by on
     const middle = split!.parts[Math.floor(split!.parts.length / 2)];
     const file = join(dir, w.volumes[middle.volume - 1].name);
     const z = await openZipVolume(file, { maxEntries: 100 });
-    const kept = await Promise.all([...z.entries.values()].filter((e) => e.name !== middle.entry).map(async (e) => ({ name: e.name, data: await readEntryBytes(z, e, 4 << 20) })));
+    const kept = await Promise.all(
+      [...z.entries.values()]
+        .filter((e) => e.name !== middle.entry)
+        .map(async (e) => ({ name: e.name, data: await readEntryBytes(z, e, 4 << 20) })),
+    );
     writeFileSync(file, craftZip(kept));
-    await expect(open(w.volumes.map((v) => join(dir, v.name)), false)).rejects.toMatchObject({ code: 'BUNDLE_VOLUME_CORRUPT', message: expect.stringContaining(middle.entry) });
+    await expect(
+      open(
+        w.volumes.map((v) => join(dir, v.name)),
+        false,
+      ),
+    ).rejects.toMatchObject({ code: 'BUNDLE_VOLUME_CORRUPT', message: expect.stringContaining(middle.entry) });
   });
 
   it('tells the formats apart by their files, and refuses volumes of two bundles or both formats given together', async () => {
-    await expect(locateBundle(['/m/airlock-qa-to-prod-000007.001.zip', '/m/airlock-qa-to-prod-000007.002.zip', '/m/airlock-qa-to-prod-000007.plan.json'])).resolves.toMatchObject({ format: 2, channel: 'qa-to-prod', sequence: 7, files: ['/m/airlock-qa-to-prod-000007.001.zip', '/m/airlock-qa-to-prod-000007.002.zip'] });
-    await expect(locateBundle(['/m/airlock-qa-to-prod-000007.001.zip', '/m/airlock-qa-to-prod-000008.002.zip'])).rejects.toMatchObject({ code: 'BUNDLE_INVALID', message: expect.stringContaining('two bundles') });
-    await expect(locateBundle(['/m/airlock-qa-to-prod-000007.001.zip', '/m/airlock-qa-to-prod-000007.pgp.001'])).rejects.toMatchObject({ code: 'BUNDLE_INVALID' });
+    await expect(
+      locateBundle([
+        '/m/airlock-qa-to-prod-000007.001.zip',
+        '/m/airlock-qa-to-prod-000007.002.zip',
+        '/m/airlock-qa-to-prod-000007.plan.json',
+      ]),
+    ).resolves.toMatchObject({
+      format: 2,
+      channel: 'qa-to-prod',
+      sequence: 7,
+      files: ['/m/airlock-qa-to-prod-000007.001.zip', '/m/airlock-qa-to-prod-000007.002.zip'],
+    });
+    await expect(locateBundle(['/m/airlock-qa-to-prod-000007.001.zip', '/m/airlock-qa-to-prod-000008.002.zip'])).rejects.toMatchObject({
+      code: 'BUNDLE_INVALID',
+      message: expect.stringContaining('two bundles'),
+    });
+    await expect(locateBundle(['/m/airlock-qa-to-prod-000007.001.zip', '/m/airlock-qa-to-prod-000007.pgp.001'])).rejects.toMatchObject({
+      code: 'BUNDLE_INVALID',
+    });
     await expect(locateBundle(['/m/other.zip'])).rejects.toMatchObject({ code: 'BUNDLE_INVALID' });
   });
 
   describe('hostile volumes, refused by their structure before any entry is read', () => {
     const idx = Buffer.from('not read');
     const cases: [string, () => Buffer, string][] = [
-      ['an entry name with ..', () => craftZip([{ name: 'index.pgp', data: idx }, { name: '../e/000001', data: idx }]), 'BUNDLE_UNSAFE_ENTRY'],
-      ['an absolute entry name', () => craftZip([{ name: 'index.pgp', data: idx }, { name: '/etc/passwd', data: idx }]), 'BUNDLE_UNSAFE_ENTRY'],
-      ['a backslash', () => craftZip([{ name: 'index.pgp', data: idx }, { name: 'e\\000001', data: idx }]), 'BUNDLE_UNSAFE_ENTRY'],
-      ['a NUL in a name', () => craftZip([{ name: 'index.pgp', data: idx }, { name: Buffer.from('e/000001\0.pgp'), data: idx }]), 'BUNDLE_UNSAFE_ENTRY'],
-      ['two entries with one name', () => craftZip([{ name: 'index.pgp', data: idx }, { name: 'e/000001', data: idx }, { name: 'e/000001', data: idx }]), 'BUNDLE_UNSAFE_ENTRY'],
-      ['a compressed entry', () => craftZip([{ name: 'index.pgp', data: idx }, { name: 'e/000001', data: idx, method: 8 }]), 'BUNDLE_COMPRESSED'],
-      ['a local header that names another entry', () => craftZip([{ name: 'index.pgp', data: idx }, { name: 'e/000001', data: idx, localName: 'e/000002' }]), 'BUNDLE_INVALID'],
-      ['a size that lies', () => craftZip([{ name: 'index.pgp', data: idx }, { name: 'e/000001', data: idx, centralSize: 1 << 30 }]), 'BUNDLE_INVALID'],
-      ['overlapping entries', () => craftZip([{ name: 'index.pgp', data: idx }, { name: 'e/000001', data: idx }], { overlap: true }), 'BUNDLE_INVALID'],
-      ['an archive comment', () => craftZip([{ name: 'index.pgp', data: idx }], { comment: Buffer.alloc(40_000, 0x41) }), 'BUNDLE_VOLUME_CORRUPT'],
-      ['an extra field of absurd size', () => craftZip([{ name: 'index.pgp', data: idx }, { name: 'e/000001', data: idx, extra: Buffer.alloc(60_000) }]), 'BUNDLE_INVALID'],
-      ['data after the end record', () => craftZip([{ name: 'index.pgp', data: idx }], { trailing: Buffer.from('tail') }), 'BUNDLE_VOLUME_CORRUPT'],
-      ['a volume cut short', () => craftZip([{ name: 'index.pgp', data: idx }, { name: 'e/000001', data: Buffer.alloc(5000) }]).subarray(0, 3000), 'BUNDLE_VOLUME_CORRUPT'],
+      [
+        'an entry name with ..',
+        () =>
+          craftZip([
+            { name: 'index.pgp', data: idx },
+            { name: '../e/000001', data: idx },
+          ]),
+        'BUNDLE_UNSAFE_ENTRY',
+      ],
+      [
+        'an absolute entry name',
+        () =>
+          craftZip([
+            { name: 'index.pgp', data: idx },
+            { name: '/etc/passwd', data: idx },
+          ]),
+        'BUNDLE_UNSAFE_ENTRY',
+      ],
+      [
+        'a backslash',
+        () =>
+          craftZip([
+            { name: 'index.pgp', data: idx },
+            { name: 'e\\000001', data: idx },
+          ]),
+        'BUNDLE_UNSAFE_ENTRY',
+      ],
+      [
+        'a NUL in a name',
+        () =>
+          craftZip([
+            { name: 'index.pgp', data: idx },
+            { name: Buffer.from('e/000001\0.pgp'), data: idx },
+          ]),
+        'BUNDLE_UNSAFE_ENTRY',
+      ],
+      [
+        'two entries with one name',
+        () =>
+          craftZip([
+            { name: 'index.pgp', data: idx },
+            { name: 'e/000001', data: idx },
+            { name: 'e/000001', data: idx },
+          ]),
+        'BUNDLE_UNSAFE_ENTRY',
+      ],
+      [
+        'a compressed entry',
+        () =>
+          craftZip([
+            { name: 'index.pgp', data: idx },
+            { name: 'e/000001', data: idx, method: 8 },
+          ]),
+        'BUNDLE_COMPRESSED',
+      ],
+      [
+        'a local header that names another entry',
+        () =>
+          craftZip([
+            { name: 'index.pgp', data: idx },
+            { name: 'e/000001', data: idx, localName: 'e/000002' },
+          ]),
+        'BUNDLE_INVALID',
+      ],
+      [
+        'a size that lies',
+        () =>
+          craftZip([
+            { name: 'index.pgp', data: idx },
+            { name: 'e/000001', data: idx, centralSize: 1 << 30 },
+          ]),
+        'BUNDLE_INVALID',
+      ],
+      [
+        'overlapping entries',
+        () =>
+          craftZip(
+            [
+              { name: 'index.pgp', data: idx },
+              { name: 'e/000001', data: idx },
+            ],
+            { overlap: true },
+          ),
+        'BUNDLE_INVALID',
+      ],
+      [
+        'an archive comment',
+        () => craftZip([{ name: 'index.pgp', data: idx }], { comment: Buffer.alloc(40_000, 0x41) }),
+        'BUNDLE_VOLUME_CORRUPT',
+      ],
+      [
+        'an extra field of absurd size',
+        () =>
+          craftZip([
+            { name: 'index.pgp', data: idx },
+            { name: 'e/000001', data: idx, extra: Buffer.alloc(60_000) },
+          ]),
+        'BUNDLE_INVALID',
+      ],
+      [
+        'data after the end record',
+        () => craftZip([{ name: 'index.pgp', data: idx }], { trailing: Buffer.from('tail') }),
+        'BUNDLE_VOLUME_CORRUPT',
+      ],
+      [
+        'a volume cut short',
+        () =>
+          craftZip([
+            { name: 'index.pgp', data: idx },
+            { name: 'e/000001', data: Buffer.alloc(5000) },
+          ]).subarray(0, 3000),
+        'BUNDLE_VOLUME_CORRUPT',
+      ],
     ];
     it.each(cases)('%s', async (_what, make, code) => {
       const file = join(dir, volumeName('qa-to-prod', 7, 1));
@@ -160,7 +358,13 @@ describe('bundle format 2: zip volumes, a signed index, entries sealed one by on
 
     it('the crafter writes volumes the reader takes (the cases above fail for their one fault)', async () => {
       const file = join(dir, volumeName('qa-to-prod', 7, 1));
-      writeFileSync(file, craftZip([{ name: 'index.pgp', data: idx }, { name: 'e/000001', data: idx }]));
+      writeFileSync(
+        file,
+        craftZip([
+          { name: 'index.pgp', data: idx },
+          { name: 'e/000001', data: idx },
+        ]),
+      );
       expect([...(await openZipVolume(file, { maxEntries: 100 })).entries.keys()]).toEqual(['index.pgp', 'e/000001']);
     });
 
@@ -171,7 +375,13 @@ describe('bundle format 2: zip volumes, a signed index, entries sealed one by on
       const bytes = readFileSync(file);
       const indexEntry = z.entries.get('index.pgp')!;
       const index = bytes.subarray(indexEntry.offset, indexEntry.offset + indexEntry.size);
-      writeFileSync(file, craftZip([{ name: 'index.pgp', data: index }, { name: 'e/999999.pgp', data: idx }]));
+      writeFileSync(
+        file,
+        craftZip([
+          { name: 'index.pgp', data: index },
+          { name: 'e/999999.pgp', data: idx },
+        ]),
+      );
       await expect(open([file])).rejects.toMatchObject({ code: 'BUNDLE_ENTRY_UNLISTED' });
     });
   });

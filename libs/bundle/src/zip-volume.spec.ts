@@ -28,7 +28,8 @@ describe('zip volumes as archiver writes them', () => {
       const parts = [randomBytes(5), randomBytes(3 << 20), Buffer.alloc(0), randomBytes(70_000)];
       async function* entries() {
         yield { name: 'index.pgp', body: Readable.from([parts[0]]) };
-        for (const [i, p] of parts.slice(1).entries()) yield { name: `e/00000${i + 1}`, body: Readable.from([p.subarray(0, 1000), p.subarray(1000)]) };
+        for (const [i, p] of parts.slice(1).entries())
+          yield { name: `e/00000${i + 1}`, body: Readable.from([p.subarray(0, 1000), p.subarray(1000)]) };
       }
       await writeZipVolume(file, entries());
       expect(execFileSync('unzip', ['-tq', file]).toString()).toMatch(/No errors detected/);

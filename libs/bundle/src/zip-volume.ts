@@ -29,7 +29,8 @@ export interface ZipVolume {
   entries: Map<string, ZipEntry>;
 }
 
-const invalid = (path: string, why: string) => new BundleError('BUNDLE_INVALID', `${path.split('/').pop()} is not a volume airlock reads: ${why}`);
+const invalid = (path: string, why: string) =>
+  new BundleError('BUNDLE_INVALID', `${path.split('/').pop()} is not a volume airlock reads: ${why}`);
 
 async function readAt(fh: fs.FileHandle, offset: number, length: number): Promise<Buffer> {
   const b = Buffer.alloc(length);
@@ -55,39 +56,71 @@ export async function openZipVolume(path: string, o: { maxEntries: number }): Pr
   try {
     const end = await readAt(fh, Math.max(0, size - 22), 22);
     if (end.length < 22 || end.readUInt32LE(0) !== 0x06054b50 || end.readUInt16LE(20) !== 0)
-      throw new BundleError('BUNDLE_VOLUME_CORRUPT', `${path.split('/').pop()} does not end in a zip end record (cut short or damaged, or a comment or data after it, which airlock never writes)`);
+      throw new BundleError(
+        'BUNDLE_VOLUME_CORRUPT',
+        `${path.split('/').pop()} does not end in a zip end record (cut short or damaged, or a comment or data after it, which airlock never writes)`,
+      );
     let dir: Awaited<ReturnType<typeof Open.file>>;
     try {
       dir = await (Open.file as (p: string, o: unknown) => ReturnType<typeof Open.file>)(path, { tailSize: 22 });
     } catch (e) {
       throw invalid(path, `its central directory cannot be read (${(e as Error).message})`);
     }
-    const d = dir as unknown as { numberOfRecords: number; sizeOfCentralDirectory: number; offsetToStartOfCentralDirectory: number; files: Record<string, unknown>[] };
-    if (!Number.isSafeInteger(d.numberOfRecords) || d.numberOfRecords > o.maxEntries) throw new BundleError('BUNDLE_TOO_LARGE', `${path.split('/').pop()} claims ${d.numberOfRecords} entries, more than ${o.maxEntries}`);
+    const d = dir as unknown as {
+      numberOfRecords: number;
+      sizeOfCentralDirectory: number;
+      offsetToStartOfCentralDirectory: number;
+      files: Record<string, unknown>[];
+    };
+    if (!Number.isSafeInteger(d.numberOfRecords) || d.numberOfRecords > o.maxEntries)
+      throw new BundleError('BUNDLE_TOO_LARGE', `${path.split('/').pop()} claims ${d.numberOfRecords} entries, more than ${o.maxEntries}`);
     const zip64 = end.readUInt32LE(16) === ZIP32_MAX || end.readUInt16LE(10) === 0xffff;
     const cdEnd = d.offsetToStartOfCentralDirectory + d.sizeOfCentralDirectory;
     if (cdEnd !== size - 22 - (zip64 ? 56 + 20 : 0)) throw invalid(path, 'its central directory does not end where its end record begins');
     const entries = new Map<string, ZipEntry>();
     let cdBytes = 0;
     const spans: { start: number; end: number; name: string }[] = [];
-    for (const f of dir.files as unknown as { path: string; pathBuffer: Buffer; flags: number; compressionMethod: number; compressedSize: number; uncompressedSize: number; extraFieldLength: number; fileNameLength: number; fileCommentLength: number; offsetToLocalFileHeader: number }[]) {
+    for (const f of dir.files as unknown as {
+      path: string;
+      pathBuffer: Buffer;
+      flags: number;
+      compressionMethod: number;
+      compressedSize: number;
+      uncompressedSize: number;
+      extraFieldLength: number;
+      fileNameLength: number;
+      fileCommentLength: number;
+      offsetToLocalFileHeader: number;
+    }[]) {
       cdBytes += 46 + f.fileNameLength + f.extraFieldLength + f.fileCommentLength;
       const name = f.pathBuffer.toString('utf8');
-      if (!VOLUME_ENTRY_NAME.test(name) || !f.pathBuffer.equals(Buffer.from(name))) throw new BundleError('BUNDLE_UNSAFE_ENTRY', `${path.split('/').pop()} holds an entry named ${JSON.stringify(name.slice(0, 100))}: not a name airlock writes (.., absolute, backslash, NUL or unknown)`);
+      if (!VOLUME_ENTRY_NAME.test(name) || !f.pathBuffer.equals(Buffer.from(name)))
+        throw new BundleError(
+          'BUNDLE_UNSAFE_ENTRY',
+          `${path.split('/').pop()} holds an entry named ${JSON.stringify(name.slice(0, 100))}: not a name airlock writes (.., absolute, backslash, NUL or unknown)`,
+        );
       if (entries.has(name)) throw new BundleError('BUNDLE_UNSAFE_ENTRY', `${path.split('/').pop()} holds two entries named ${name}`);
-      if (f.compressionMethod !== 0) throw new BundleError('BUNDLE_COMPRESSED', `entry ${name} of ${path.split('/').pop()} is compressed (method ${f.compressionMethod}); airlock stores entries only`);
+      if (f.compressionMethod !== 0)
+        throw new BundleError(
+          'BUNDLE_COMPRESSED',
+          `entry ${name} of ${path.split('/').pop()} is compressed (method ${f.compressionMethod}); airlock stores entries only`,
+        );
       if (f.flags & 0x1) throw invalid(path, `entry ${name} uses zip encryption`);
-      if (f.extraFieldLength > MAX_EXTRA || f.fileCommentLength) throw invalid(path, `entry ${name} has an extra field of ${f.extraFieldLength} bytes or a comment`);
-      if (f.compressedSize !== f.uncompressedSize || !Number.isSafeInteger(f.compressedSize) || f.compressedSize < 0) throw invalid(path, `entry ${name} has sizes that disagree`);
+      if (f.extraFieldLength > MAX_EXTRA || f.fileCommentLength)
+        throw invalid(path, `entry ${name} has an extra field of ${f.extraFieldLength} bytes or a comment`);
+      if (f.compressedSize !== f.uncompressedSize || !Number.isSafeInteger(f.compressedSize) || f.compressedSize < 0)
+        throw invalid(path, `entry ${name} has sizes that disagree`);
       const off = f.offsetToLocalFileHeader;
       const local = await readAt(fh, off, 30);
-      if (local.length < 30 || local.readUInt32LE(0) !== LOCAL_HEADER) throw invalid(path, `entry ${name} has no local header where the central directory says`);
+      if (local.length < 30 || local.readUInt32LE(0) !== LOCAL_HEADER)
+        throw invalid(path, `entry ${name} has no local header where the central directory says`);
       const nameLen = local.readUInt16LE(26);
       const extraLen = local.readUInt16LE(28);
       if (extraLen > MAX_EXTRA) throw invalid(path, `entry ${name} has a local extra field of ${extraLen} bytes`);
       const localName = await readAt(fh, off + 30, nameLen);
       const localFlags = local.readUInt16LE(6);
-      if (!localName.equals(f.pathBuffer) || local.readUInt16LE(8) !== f.compressionMethod || (localFlags & 0x9) !== (f.flags & 0x9)) throw invalid(path, `the local header of entry ${name} disagrees with the central directory`);
+      if (!localName.equals(f.pathBuffer) || local.readUInt16LE(8) !== f.compressionMethod || (localFlags & 0x9) !== (f.flags & 0x9))
+        throw invalid(path, `the local header of entry ${name} disagrees with the central directory`);
       const dataStart = off + 30 + nameLen + extraLen;
       let dataEnd = dataStart + f.compressedSize;
       if (localFlags & 0x8) {
@@ -99,14 +132,20 @@ export async function openZipVolume(path: string, o: { maxEntries: number }): Pr
         if (dd.length < need) throw new BundleError('BUNDLE_TRUNCATED', `entry ${name} of ${path.split('/').pop()} is cut short`);
         const csize = wide ? Number(dd.readBigUInt64LE(sig + 4)) : dd.readUInt32LE(sig + 4);
         const usize = wide ? Number(dd.readBigUInt64LE(sig + 12)) : dd.readUInt32LE(sig + 8);
-        if (csize !== f.compressedSize || usize !== f.uncompressedSize) throw invalid(path, `the sizes after entry ${name} disagree with the central directory`);
+        if (csize !== f.compressedSize || usize !== f.uncompressedSize)
+          throw invalid(path, `the sizes after entry ${name} disagree with the central directory`);
         dataEnd += need;
       } else {
         const lc = local.readUInt32LE(18);
         const lu = local.readUInt32LE(22);
-        if ((lc !== ZIP32_MAX && lc !== f.compressedSize) || (lu !== ZIP32_MAX && lu !== f.uncompressedSize)) throw invalid(path, `the local sizes of entry ${name} disagree with the central directory`);
+        if ((lc !== ZIP32_MAX && lc !== f.compressedSize) || (lu !== ZIP32_MAX && lu !== f.uncompressedSize))
+          throw invalid(path, `the local sizes of entry ${name} disagree with the central directory`);
       }
-      if (dataEnd > d.offsetToStartOfCentralDirectory) throw new BundleError('BUNDLE_TRUNCATED', `entry ${name} of ${path.split('/').pop()} runs past the central directory (a size that lies, or a volume cut short)`);
+      if (dataEnd > d.offsetToStartOfCentralDirectory)
+        throw new BundleError(
+          'BUNDLE_TRUNCATED',
+          `entry ${name} of ${path.split('/').pop()} runs past the central directory (a size that lies, or a volume cut short)`,
+        );
       spans.push({ start: off, end: dataEnd, name });
       entries.set(name, { name, size: f.compressedSize, offset: dataStart });
     }
@@ -114,7 +153,11 @@ export async function openZipVolume(path: string, o: { maxEntries: number }): Pr
     spans.sort((a, b) => a.start - b.start);
     let at = 0;
     for (const s of spans) {
-      if (s.start !== at) throw invalid(path, s.start < at ? `entry ${s.name} overlaps the one before it` : `there are bytes no entry owns before entry ${s.name}`);
+      if (s.start !== at)
+        throw invalid(
+          path,
+          s.start < at ? `entry ${s.name} overlaps the one before it` : `there are bytes no entry owns before entry ${s.name}`,
+        );
       at = s.end;
     }
     if (at !== d.offsetToStartOfCentralDirectory) throw invalid(path, 'there are bytes no entry owns before the central directory');
@@ -133,7 +176,8 @@ export function readEntry(v: ZipVolume, e: ZipEntry, o: { start?: number } = {})
 
 /** An entry's bytes in memory, for the small ones (the index), refused past `max`. */
 export async function readEntryBytes(v: ZipVolume, e: ZipEntry, max: number): Promise<Buffer> {
-  if (e.size > max) throw new BundleError('BUNDLE_TOO_LARGE', `entry ${e.name} of ${v.path.split('/').pop()} has ${e.size} bytes, more than ${max}`);
+  if (e.size > max)
+    throw new BundleError('BUNDLE_TOO_LARGE', `entry ${e.name} of ${v.path.split('/').pop()} has ${e.size} bytes, more than ${max}`);
   const chunks: Buffer[] = [];
   for await (const c of readEntry(v, e)) chunks.push(c as Buffer);
   return Buffer.concat(chunks);

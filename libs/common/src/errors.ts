@@ -105,7 +105,14 @@ export class AirlockError extends Error {
 
 /** True when `e` is an AirlockError (across module copies too). */
 export function isAirlockError(e: unknown): e is AirlockError {
-  return e instanceof AirlockError || (typeof e === 'object' && e !== null && 'code' in e && (ERROR_CODES as readonly string[]).includes(String((e as { code: unknown }).code)) && e instanceof Error);
+  return (
+    e instanceof AirlockError ||
+    (typeof e === 'object' &&
+      e !== null &&
+      'code' in e &&
+      (ERROR_CODES as readonly string[]).includes(String(e.code)) &&
+      e instanceof Error)
+  );
 }
 
 const AUDITED = Symbol.for('airlock.audited');

@@ -38,7 +38,7 @@ export function parseStrictJson(text: string, maxDepth = 16): JsonValue {
     const c = text[i];
     if (c === '{') {
       i++;
-      const obj: { [k: string]: JsonValue } = Object.create(null);
+      const obj = Object.create(null) as { [k: string]: JsonValue };
       ws();
       if (text[i] === '}') {
         i++;

@@ -46,7 +46,12 @@ export function openDatabase(path: string, opts: { readonly?: boolean } = {}): D
  */
 export function migrate(db: Db, dir = MIGRATIONS_DIR): { applied: string[] } {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
-  const done = new Map<number, string>((db.prepare('SELECT version, name FROM schema_migrations').all() as { version: number; name: string }[]).map((r) => [r.version, r.name]));
+  const done = new Map<number, string>(
+    (db.prepare('SELECT version, name FROM schema_migrations').all() as { version: number; name: string }[]).map((r) => [
+      r.version,
+      r.name,
+    ]),
+  );
   const files = readdirSync(dir)
     .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
     .sort();
@@ -55,7 +60,8 @@ export function migrate(db: Db, dir = MIGRATIONS_DIR): { applied: string[] } {
     const version = Number(f.slice(0, 3));
     const known = done.get(version);
     if (known) {
-      if (known !== f) throw new AirlockError('DATABASE_UNAVAILABLE', `migration ${version} was applied as ${known} but the file is now ${f}`);
+      if (known !== f)
+        throw new AirlockError('DATABASE_UNAVAILABLE', `migration ${version} was applied as ${known} but the file is now ${f}`);
       continue;
     }
     const sql = readFileSync(join(dir, f), 'utf8');

@@ -12,7 +12,9 @@ import type BetterSqlite3 from 'better-sqlite3';
  */
 function load(): typeof BetterSqlite3 {
   /* eslint-disable @typescript-eslint/no-require-imports -- the module is chosen at run time */
-  return Number(process.versions.node.split('.')[0]) >= 22 ? (require('better-sqlite3-napi') as typeof BetterSqlite3) : (require('better-sqlite3') as typeof BetterSqlite3);
+  return Number(process.versions.node.split('.')[0]) >= 22
+    ? (require('better-sqlite3-napi') as typeof BetterSqlite3)
+    : (require('better-sqlite3') as typeof BetterSqlite3);
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
 

@@ -25,7 +25,7 @@ export function rawStatement(db: Db, sql: string): Database.Statement {
 
 function cached(db: Db, key: string, prepare: () => Database.Statement): Database.Statement {
   let byDb = cache.get(db);
-  if (!byDb) cache.set(db, (byDb = new Map()));
+  if (!byDb) cache.set(db, (byDb = new Map<string, Database.Statement>()));
   let s = byDb.get(key);
   if (!s) byDb.set(key, (s = prepare()));
   return s;

@@ -15,7 +15,16 @@ export const sameLayer = (a: Pick<Descriptor, 'digest' | 'annotations'>, b: Pick
 
 /** The config cosign writes for an attached manifest: an image config whose layers are the given ones. */
 export function attachedConfig(layers: Pick<Descriptor, 'digest'>[]): { bytes: Buffer; digest: string } {
-  const bytes = Buffer.from(JSON.stringify({ architecture: '', created: '0001-01-01T00:00:00Z', history: layers.map(() => ({ created: '0001-01-01T00:00:00Z' })), os: '', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) }, config: {} }));
+  const bytes = Buffer.from(
+    JSON.stringify({
+      architecture: '',
+      created: '0001-01-01T00:00:00Z',
+      history: layers.map(() => ({ created: '0001-01-01T00:00:00Z' })),
+      os: '',
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
+      config: {},
+    }),
+  );
   return { bytes, digest: sha256Digest(bytes) };
 }
 

@@ -32,10 +32,10 @@ function layersOf(m: ManifestBlob, what: string): { doc: Record<string, unknown>
     throw new RegistryError('MANIFEST_INVALID', `${what} is not JSON: ${(e as Error).message}`);
   }
   const layers = doc.layers;
-  if (!Array.isArray(layers) || layers.length > MAX_LAYERS) throw new RegistryError('MANIFEST_INVALID', `${what} has no layer list, or more than ${MAX_LAYERS} layers`);
+  if (!Array.isArray(layers) || layers.length > MAX_LAYERS)
+    throw new RegistryError('MANIFEST_INVALID', `${what} has no layer list, or more than ${MAX_LAYERS} layers`);
   return { doc, layers: layers as Descriptor[] };
 }
-
 
 /**
  * Copies the attachments of image `digest` from one repository to another:
@@ -46,14 +46,33 @@ function layersOf(m: ManifestBlob, what: string): { doc: Record<string, unknown>
  * that were copied or merged; `skip` leaves kinds to the caller (a stage that
  * signs in the tag form writes the source's `.sig` layers with its own).
  */
-export async function copyAttachments(engine: CopyEngine, source: RegistryRepository, dest: RegistryRepository, digest: string, o: { skip?: AttachmentKind[] } = {}): Promise<AttachmentKind[]> {
+export async function copyAttachments(
+  engine: CopyEngine,
+  source: RegistryRepository,
+  dest: RegistryRepository,
+  digest: string,
+  o: { skip?: AttachmentKind[] } = {},
+): Promise<AttachmentKind[]> {
   const moved: AttachmentKind[] = [];
   const kinds = ATTACHMENT_KINDS.filter((k) => !o.skip?.includes(k));
   // what the source has, asked all at once (most images have none: one round trip, not four)
-  const [present, referrers] = await Promise.all([Promise.all(kinds.map((k) => source.client.headManifest(source.repository, attachmentTag(digest, k)))), o.skip?.includes('referrers') ? { descs: [], api: false } : referrersOf(source, digest)]);
+  const [present, referrers] = await Promise.all([
+    Promise.all(kinds.map((k) => source.client.headManifest(source.repository, attachmentTag(digest, k)))),
+    o.skip?.includes('referrers') ? { descs: [], api: false } : referrersOf(source, digest),
+  ]);
   for (const [i, kind] of kinds.entries()) {
     if (!present[i]) continue;
-    if (await putAttachment(engine, source, dest, digest, kind, await source.client.getManifest(source.repository, attachmentTag(digest, kind)))) moved.push(kind);
+    if (
+      await putAttachment(
+        engine,
+        source,
+        dest,
+        digest,
+        kind,
+        await source.client.getManifest(source.repository, attachmentTag(digest, kind)),
+      )
+    )
+      moved.push(kind);
   }
   if (referrers.descs.length && (await putReferrers(engine, source, dest, digest, referrers.descs))) moved.push('referrers');
   return moved;
@@ -65,7 +84,14 @@ export async function copyAttachments(engine: CopyEngine, source: RegistryReposi
  * source will do: a registry repository, or the OCI layout a bundle carried.
  * True when the destination changed.
  */
-export async function putAttachment(engine: CopyEngine, source: ImageSource, dest: RegistryRepository, digest: string, kind: (typeof ATTACHMENT_KINDS)[number], from: ManifestBlob): Promise<boolean> {
+export async function putAttachment(
+  engine: CopyEngine,
+  source: ImageSource,
+  dest: RegistryRepository,
+  digest: string,
+  kind: (typeof ATTACHMENT_KINDS)[number],
+  from: ManifestBlob,
+): Promise<boolean> {
   const tag = attachmentTag(digest, kind);
   const there = await dest.client.headManifest(dest.repository, tag);
   if (!there) {
@@ -78,13 +104,22 @@ export async function putAttachment(engine: CopyEngine, source: ImageSource, des
   const dst = layersOf(to, `${dest.label}:${tag}`);
   const missing = src.layers.filter((l) => !dst.layers.some((d) => sameLayer(d, l)));
   if (!missing.length) return false;
-  if (dst.layers.length + missing.length > MAX_LAYERS) throw new RegistryError('MANIFEST_INVALID', `${dest.label}:${tag} would hold more than ${MAX_LAYERS} layers`);
+  if (dst.layers.length + missing.length > MAX_LAYERS)
+    throw new RegistryError('MANIFEST_INVALID', `${dest.label}:${tag} would hold more than ${MAX_LAYERS} layers`);
   // the source's blobs (its layers among them) land in the destination by digest, then one manifest lists both
   await engine.copy(source, dest, { top: from });
   const layers = [...dst.layers, ...missing];
   const config = attachedConfig(layers);
   await putSmallBlob(dest.client, dest.repository, config.digest, config.bytes);
-  const bytes = Buffer.from(JSON.stringify({ ...dst.doc, schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: { mediaType: MediaTypes.ociConfig, size: config.bytes.length, digest: config.digest }, layers }));
+  const bytes = Buffer.from(
+    JSON.stringify({
+      ...dst.doc,
+      schemaVersion: 2,
+      mediaType: MediaTypes.ociManifest,
+      config: { mediaType: MediaTypes.ociConfig, size: config.bytes.length, digest: config.digest },
+      layers,
+    }),
+  );
   await dest.client.putManifest(dest.repository, tag, { bytes, mediaType: MediaTypes.ociManifest, digest: sha256Digest(bytes) });
   return true;
 }
@@ -107,8 +142,11 @@ export async function referrersOf(repo: RegistryRepository, digest: string): Pro
   } catch (e) {
     throw new RegistryError('MANIFEST_INVALID', `the referrers of ${repo.label}@${digest} are not JSON: ${(e as Error).message}`);
   }
-  const descs = Array.isArray(doc.manifests) ? (doc.manifests as Descriptor[]).filter((d) => typeof d?.digest === 'string' && /^sha256:[a-f0-9]{64}$/.test(d.digest)) : [];
-  if (descs.length > MAX_REFERRERS) throw new RegistryError('MANIFEST_INVALID', `${repo.label}@${digest} has more than ${MAX_REFERRERS} referrers`);
+  const descs = Array.isArray(doc.manifests)
+    ? (doc.manifests as Descriptor[]).filter((d) => typeof d?.digest === 'string' && /^sha256:[a-f0-9]{64}$/.test(d.digest))
+    : [];
+  if (descs.length > MAX_REFERRERS)
+    throw new RegistryError('MANIFEST_INVALID', `${repo.label}@${digest} has more than ${MAX_REFERRERS} referrers`);
   return { descs, api };
 }
 
@@ -117,7 +155,13 @@ export async function referrersOf(repo: RegistryRepository, digest: string): Pro
  * on a destination without the referrers API, its tag-schema fallback index
  * gains the descriptors it lacks. True when anything was copied.
  */
-export async function putReferrers(engine: CopyEngine, source: ImageSource, dest: RegistryRepository, digest: string, descs: Descriptor[]): Promise<boolean> {
+export async function putReferrers(
+  engine: CopyEngine,
+  source: ImageSource,
+  dest: RegistryRepository,
+  digest: string,
+  descs: Descriptor[],
+): Promise<boolean> {
   for (const d of descs) {
     if (await dest.client.headManifest(dest.repository, d.digest)) continue;
     await engine.copy(source, dest, { top: await source.getManifest(d.digest) });
@@ -127,6 +171,10 @@ export async function putReferrers(engine: CopyEngine, source: ImageSource, dest
   const missing = descs.filter((d) => !there.descs.some((t) => t.digest === d.digest));
   if (!missing.length) return false;
   const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [...there.descs, ...missing] }));
-  await dest.client.putManifest(dest.repository, digest.replace(':', '-'), { bytes, mediaType: MediaTypes.ociIndex, digest: sha256Digest(bytes) });
+  await dest.client.putManifest(dest.repository, digest.replace(':', '-'), {
+    bytes,
+    mediaType: MediaTypes.ociIndex,
+    digest: sha256Digest(bytes),
+  });
   return true;
 }

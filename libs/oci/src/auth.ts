@@ -59,7 +59,7 @@ export function environmentCredentials(env: NodeJS.ProcessEnv = process.env): Cr
   const file = env.AIRLOCK_AUTH_FILE || env.REGISTRY_AUTH_FILE;
   if (file) {
     try {
-      auths = JSON.parse(readFileSync(file, 'utf8')).auths ?? {};
+      auths = (JSON.parse(readFileSync(file, 'utf8')) as { auths?: typeof auths }).auths ?? {};
     } catch {
       auths = {};
     }

@@ -68,7 +68,10 @@ export async function copyBlob(route: BlobRoute, desc: Descriptor, opts: BlobWri
       const opened = openedOutcome.value;
       body = opened.body;
       if (opened.size !== undefined && opened.size !== desc.size) {
-        throw new RegistryError('BLOB_DIGEST_MISMATCH', `blob ${desc.digest} is served as ${opened.size} bytes, not the ${desc.size} its descriptor states; nothing was pushed`);
+        throw new RegistryError(
+          'BLOB_DIGEST_MISMATCH',
+          `blob ${desc.digest} is served as ${opened.size} bytes, not the ${desc.size} its descriptor states; nothing was pushed`,
+        );
       }
       const onBytes = (n: number) => {
         sent += n;
@@ -78,7 +81,11 @@ export async function copyBlob(route: BlobRoute, desc: Descriptor, opts: BlobWri
         // small: read whole, check, and send in the commit itself
         const bytes = await readSmall(body, desc.size);
         if (bytes.length !== desc.size || digestLike(desc.digest, bytes) !== desc.digest) {
-          throw new RegistryError('BLOB_DIGEST_MISMATCH', `blob ${desc.digest} arrived as ${bytes.length} bytes that do not match its digest; nothing was pushed`, { digest: desc.digest });
+          throw new RegistryError(
+            'BLOB_DIGEST_MISMATCH',
+            `blob ${desc.digest} arrived as ${bytes.length} bytes that do not match its digest; nothing was pushed`,
+            { digest: desc.digest },
+          );
         }
         onBytes(bytes.length);
         await dst.completeUpload(dstRepository, session, desc.digest, bytes);

@@ -100,7 +100,10 @@ export class CopyEngine {
       throw new RegistryError('BLOB_DIGEST_MISMATCH', `the manifest given for ${formatReference(src)} is not the one its digest names`);
     }
     if (o.expectDigest && top.digest !== o.expectDigest) {
-      throw new RegistryError('BLOB_DIGEST_MISMATCH', `${formatReference(src)} now resolves to ${top.digest}, not the expected ${o.expectDigest}`);
+      throw new RegistryError(
+        'BLOB_DIGEST_MISMATCH',
+        `${formatReference(src)} now resolves to ${top.digest}, not the expected ${o.expectDigest}`,
+      );
     }
     if (dst.digest && dst.digest !== top.digest) {
       throw new RegistryError('INVALID_ARGUMENT', `destination pins ${dst.digest} but the source is ${top.digest}`);
@@ -117,8 +120,19 @@ export class CopyEngine {
    * manifest, then `top` under `tag` (or its digest). The image is read by
    * walkImage, the one rule for indexes everywhere.
    */
-  async copy(source: ImageSource, dest: ImageDestination, o: { top: ManifestBlob; tag?: string; onProgress?: (p: CopyProgress) => void }): Promise<Omit<CopyResult, 'source' | 'destination'>> {
-    const tally: Tally = { bytesMoved: 0, copied: 0, skipped: 0, mounted: 0, manifests: 0, progress: { bytesDone: 0, bytesTotal: 0, blobsDone: 0, blobsTotal: 0 } };
+  async copy(
+    source: ImageSource,
+    dest: ImageDestination,
+    o: { top: ManifestBlob; tag?: string; onProgress?: (p: CopyProgress) => void },
+  ): Promise<Omit<CopyResult, 'source' | 'destination'>> {
+    const tally: Tally = {
+      bytesMoved: 0,
+      copied: 0,
+      skipped: 0,
+      mounted: 0,
+      manifests: 0,
+      progress: { bytesDone: 0, bytesTotal: 0, blobsDone: 0, blobsTotal: 0 },
+    };
     const report = () => o.onProgress?.({ ...tally.progress });
     const [graph, present] = await Promise.all([walkImage(source, o.top.digest, o.top), dest.manifestDigest(o.top.digest)]);
     const top = graph.top;
@@ -139,7 +153,15 @@ export class CopyEngine {
       await dest.putManifest(o.tag ?? top.digest, top);
       tally.manifests++;
     }
-    return { digest: top.digest, mediaType: top.mediaType, bytesMoved: tally.bytesMoved, blobsCopied: tally.copied, blobsSkipped: tally.skipped, blobsMounted: tally.mounted, manifests: tally.manifests };
+    return {
+      digest: top.digest,
+      mediaType: top.mediaType,
+      bytesMoved: tally.bytesMoved,
+      blobsCopied: tally.copied,
+      blobsSkipped: tally.skipped,
+      blobsMounted: tally.mounted,
+      manifests: tally.manifests,
+    };
   }
 
   /** Closes every registry connection of this engine. */
@@ -153,11 +175,17 @@ export class CopyEngine {
 
   private remember(registry: string, digest: string, repository: string): void {
     let m = this.located.get(registry);
-    if (!m) this.located.set(registry, (m = new Map()));
+    if (!m) this.located.set(registry, (m = new Map<string, string>()));
     m.set(digest, repository);
   }
 
-  private async copyBlobs(source: ImageSource, dest: ImageDestination, descs: Descriptor[], tally: Tally, report: () => void): Promise<void> {
+  private async copyBlobs(
+    source: ImageSource,
+    dest: ImageDestination,
+    descs: Descriptor[],
+    tally: Tally,
+    report: () => void,
+  ): Promise<void> {
     const unique = [...new Map(descs.map((d) => [d.digest, d])).values()];
     tally.progress.blobsTotal += unique.length;
     tally.progress.bytesTotal += unique.reduce((a, d) => a + d.size, 0);
@@ -176,19 +204,23 @@ export class CopyEngine {
           const elsewhere = sameRegistry ? undefined : this.landing.get(landingKey);
           job = (elsewhere ? elsewhere.catch(() => undefined) : Promise.resolve())
             // Small blobs are latency-bound, not bandwidth-bound: they skip the queue (images are bounded by the caller).
-            .then(() => (d.size <= (this.opts.monolithicMaxBytes ?? 1 << 20) ? (f: () => Promise<BlobOutcome>) => f() : (f: () => Promise<BlobOutcome>) => this.limiter.run(f))(() =>
-              dest.putBlob(d, () => source.openBlob(d.digest), {
-                retry: this.opts.retry,
-                monolithicMaxBytes: this.opts.monolithicMaxBytes,
-                mountFrom: sameRegistry ? source.location?.repository : into && this.knownRepo(into.registry, d.digest),
-                onBytes: (n) => {
-                  moved += n;
-                  tally.bytesMoved += n;
-                  tally.progress.bytesDone += n;
-                  report();
-                },
-              }),
-            ))
+            .then(() =>
+              (d.size <= (this.opts.monolithicMaxBytes ?? 1 << 20)
+                ? (f: () => Promise<BlobOutcome>) => f()
+                : (f: () => Promise<BlobOutcome>) => this.limiter.run(f))(() =>
+                dest.putBlob(d, () => source.openBlob(d.digest), {
+                  retry: this.opts.retry,
+                  monolithicMaxBytes: this.opts.monolithicMaxBytes,
+                  mountFrom: sameRegistry ? source.location?.repository : into && this.knownRepo(into.registry, d.digest),
+                  onBytes: (n) => {
+                    moved += n;
+                    tally.bytesMoved += n;
+                    tally.progress.bytesDone += n;
+                    report();
+                  },
+                }),
+              ),
+            )
             .then((outcome) => {
               if (into) this.remember(into.registry, d.digest, into.repository);
               if (outcome !== 'copied') {
@@ -220,7 +252,11 @@ export class CopyEngine {
 }
 
 /** Copies one image with a throw-away engine (see CopyEngine for batches). */
-export async function copyImage(source: string, destination: string, opts: CopyOptions & CopyEngineOptions & { registries?: Registries } = {}): Promise<CopyResult> {
+export async function copyImage(
+  source: string,
+  destination: string,
+  opts: CopyOptions & CopyEngineOptions & { registries?: Registries } = {},
+): Promise<CopyResult> {
   const registries = opts.registries ?? new Registries();
   const engine = new CopyEngine(registries, opts);
   try {

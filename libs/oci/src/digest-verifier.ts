@@ -56,6 +56,8 @@ export class DigestVerifier extends Transform {
   }
 
   private mismatch(what: string): RegistryError {
-    return new RegistryError('BLOB_DIGEST_MISMATCH', `blob ${this.expectedDigest} arrived as ${what}; nothing was pushed`, { digest: this.expectedDigest });
+    return new RegistryError('BLOB_DIGEST_MISMATCH', `blob ${this.expectedDigest} arrived as ${what}; nothing was pushed`, {
+      digest: this.expectedDigest,
+    });
   }
 }

@@ -44,7 +44,8 @@ export async function walkImage(source: ManifestSource, digest: string, top?: Ma
     if (m.parsed.kind === 'image') for (const b of [m.parsed.config, ...m.parsed.layers]) if (!blobs.has(b.digest)) blobs.set(b.digest, b);
   };
   if (root.parsed.kind === 'index') {
-    if (root.parsed.manifests.length > MAX_PLATFORMS) throw new RegistryError('MANIFEST_UNSUPPORTED', `index ${digest} lists more than ${MAX_PLATFORMS} manifests`);
+    if (root.parsed.manifests.length > MAX_PLATFORMS)
+      throw new RegistryError('MANIFEST_UNSUPPORTED', `index ${digest} lists more than ${MAX_PLATFORMS} manifests`);
     const seen = new Set<string>();
     const children = await Promise.all(
       root.parsed.manifests
@@ -52,8 +53,16 @@ export async function walkImage(source: ManifestSource, digest: string, top?: Ma
         .map(async (c) => {
           const m = await source.getManifest(c.digest);
           const p = c.platform;
-          const w: WalkedManifest = { ...m, ...withParsed(m, c.mediaType), ...(p ? { platform: [p.os, p.architecture, p.variant].filter(Boolean).join('/') } : {}) };
-          if (w.parsed.kind === 'index') throw new RegistryError('MANIFEST_UNSUPPORTED', `index ${digest} lists another index (${c.digest}); nested indexes are not supported`);
+          const w: WalkedManifest = {
+            ...m,
+            ...withParsed(m, c.mediaType),
+            ...(p ? { platform: [p.os, p.architecture, p.variant].filter(Boolean).join('/') } : {}),
+          };
+          if (w.parsed.kind === 'index')
+            throw new RegistryError(
+              'MANIFEST_UNSUPPORTED',
+              `index ${digest} lists another index (${c.digest}); nested indexes are not supported`,
+            );
           return w;
         }),
     );

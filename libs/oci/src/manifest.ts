@@ -21,9 +21,7 @@ export interface ManifestBlob {
 }
 
 /** What a manifest references: child manifests (index) or blobs (image). */
-export type ParsedManifest =
-  | { kind: 'index'; manifests: Descriptor[] }
-  | { kind: 'image'; config: Descriptor; layers: Descriptor[] };
+export type ParsedManifest = { kind: 'index'; manifests: Descriptor[] } | { kind: 'image'; config: Descriptor; layers: Descriptor[] };
 
 function descriptor(x: unknown, where: string): Descriptor {
   if (typeof x !== 'object' || x === null) throw new RegistryError('MANIFEST_INVALID', `manifest ${where} is not an object`);
@@ -37,7 +35,12 @@ function descriptor(x: unknown, where: string): Descriptor {
   if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
     throw new RegistryError('MANIFEST_INVALID', `manifest ${where} has an invalid size`);
   }
-  return { mediaType: typeof d.mediaType === 'string' ? d.mediaType : '', digest: d.digest, size: d.size, ...(d.platform ? { platform: d.platform as Descriptor['platform'] } : {}) };
+  return {
+    mediaType: typeof d.mediaType === 'string' ? d.mediaType : '',
+    digest: d.digest,
+    size: d.size,
+    ...(d.platform ? { platform: d.platform } : {}),
+  };
 }
 
 /**
@@ -47,18 +50,24 @@ function descriptor(x: unknown, where: string): Descriptor {
 export function parseManifest(bytes: Buffer, servedMediaType?: string): { mediaType: string; parsed: ParsedManifest } {
   let doc: Record<string, unknown>;
   try {
-    doc = JSON.parse(bytes.toString('utf8'));
+    doc = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
   } catch {
     throw new RegistryError('MANIFEST_INVALID', 'manifest is not valid JSON');
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new RegistryError('MANIFEST_INVALID', 'manifest is not a JSON object');
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw new RegistryError('MANIFEST_INVALID', 'manifest is not a JSON object');
   const declared = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
   let mediaType = servedMediaType && MANIFEST_MEDIA_TYPES.includes(servedMediaType) ? servedMediaType : declared;
-  if (!mediaType) mediaType = Array.isArray(doc.manifests) ? 'application/vnd.oci.image.index.v1+json' : 'application/vnd.oci.image.manifest.v1+json';
+  if (!mediaType)
+    mediaType = Array.isArray(doc.manifests) ? 'application/vnd.oci.image.index.v1+json' : 'application/vnd.oci.image.manifest.v1+json';
   if (!MANIFEST_MEDIA_TYPES.includes(mediaType)) {
-    throw new RegistryError('MANIFEST_UNSUPPORTED', `manifest media type ${mediaType} is not supported (schema2, OCI manifest, manifest list, OCI index are)`);
+    throw new RegistryError(
+      'MANIFEST_UNSUPPORTED',
+      `manifest media type ${mediaType} is not supported (schema2, OCI manifest, manifest list, OCI index are)`,
+    );
   }
-  if (declared && declared !== mediaType) throw new RegistryError('MANIFEST_INVALID', `manifest says ${declared} but was served as ${mediaType}`);
+  if (declared && declared !== mediaType)
+    throw new RegistryError('MANIFEST_INVALID', `manifest says ${declared} but was served as ${mediaType}`);
   if (doc.schemaVersion !== 2) throw new RegistryError('MANIFEST_UNSUPPORTED', 'only schemaVersion 2 manifests are supported');
   if (isIndexMediaType(mediaType)) {
     if (!Array.isArray(doc.manifests)) throw new RegistryError('MANIFEST_INVALID', 'index has no manifests array');

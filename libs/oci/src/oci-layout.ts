@@ -27,7 +27,9 @@ export interface LayoutImageEntry {
 export function layoutFiles(images: LayoutImageEntry[]): { 'oci-layout': Buffer; 'index.json': Buffer } {
   return {
     'oci-layout': Buffer.from('{"imageLayoutVersion":"1.0.0"}'),
-    'index.json': Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: images })),
+    'index.json': Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: images }),
+    ),
   };
 }
 
@@ -53,14 +55,16 @@ export class OciLayout implements ImageSource, ImageDestination {
     const bytes = await fs.readFile(this.path(digest)).catch(() => {
       throw new RegistryError('BLOB_UNKNOWN', `manifest ${digest} is not in the layout`);
     });
-    if (digestLike(digest, bytes) !== digest) throw new RegistryError('BLOB_DIGEST_MISMATCH', `manifest ${digest} in the layout does not match its digest`);
+    if (digestLike(digest, bytes) !== digest)
+      throw new RegistryError('BLOB_DIGEST_MISMATCH', `manifest ${digest} in the layout does not match its digest`);
     return { bytes, mediaType: parseManifest(bytes).mediaType, digest };
   }
 
   /** True when the layout holds the blob; a blob of another size than its descriptor is a mismatch. */
   async hasBlob(d: Descriptor): Promise<boolean> {
     const st = await fs.stat(this.path(d.digest)).catch(() => undefined);
-    if (st && st.size !== d.size) throw new RegistryError('BLOB_DIGEST_MISMATCH', `blob ${d.digest} in the layout has ${st.size} bytes, its manifest says ${d.size}`);
+    if (st && st.size !== d.size)
+      throw new RegistryError('BLOB_DIGEST_MISMATCH', `blob ${d.digest} in the layout has ${st.size} bytes, its manifest says ${d.size}`);
     return !!st;
   }
 
@@ -77,10 +81,16 @@ export class OciLayout implements ImageSource, ImageDestination {
   }
 
   async putManifest(selector: string, m: ManifestBlob): Promise<void> {
-    if (digestLike(m.digest, m.bytes) !== m.digest) throw new RegistryError('BLOB_DIGEST_MISMATCH', `manifest bytes do not match ${m.digest}`);
+    if (digestLike(m.digest, m.bytes) !== m.digest)
+      throw new RegistryError('BLOB_DIGEST_MISMATCH', `manifest bytes do not match ${m.digest}`);
     await this.writeAtomically(this.path(m.digest), async (tmp) => fs.writeFile(tmp, m.bytes));
     if (selector.includes(':')) return;
-    const entry: LayoutImageEntry = { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length, annotations: { [REF_NAME]: selector } };
+    const entry: LayoutImageEntry = {
+      mediaType: m.mediaType,
+      digest: m.digest,
+      size: m.bytes.length,
+      annotations: { [REF_NAME]: selector },
+    };
     const images = [...(await this.index()).filter((x) => x.annotations?.[REF_NAME] !== selector), entry];
     const files = layoutFiles(images);
     await this.writeAtomically(join(this.dir, 'oci-layout'), (tmp) => fs.writeFile(tmp, files['oci-layout']));
@@ -133,7 +143,8 @@ export class OciLayout implements ImageSource, ImageDestination {
   }
 
   private path(digest: string): string {
-    if (!/^sha256:[a-f0-9]{64}$/.test(digest)) throw new RegistryError('INVALID_DIGEST', `not a digest: ${JSON.stringify(digest.slice(0, 80))}`);
+    if (!/^sha256:[a-f0-9]{64}$/.test(digest))
+      throw new RegistryError('INVALID_DIGEST', `not a digest: ${JSON.stringify(digest.slice(0, 80))}`);
     return layoutBlobPath(this.dir, digest);
   }
 }

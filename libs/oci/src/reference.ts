@@ -54,7 +54,10 @@ export function parseReference(input: string, opts: { defaultTag?: boolean } = {
   const parts = rest.split('/');
   let registry: string;
   const first = parts[0];
-  if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase() || first.startsWith('['))) {
+  if (
+    parts.length > 1 &&
+    (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase() || first.startsWith('['))
+  ) {
     registry = parts.shift() as string;
     if (!DOMAIN_RE.test(registry)) throw invalid(input, `registry host ${JSON.stringify(registry)} is not valid`);
   } else {

@@ -35,7 +35,11 @@ export class RegistryAuth {
     if (!ch) return undefined;
     const creds = this.credentials;
     if (ch.scheme === 'basic') {
-      if (!creds) throw new RegistryError('REGISTRY_UNAUTHORIZED', `registry ${this.registry} needs credentials and none are configured (set AIRLOCK_CREDS_<HOST> or an auth file)`);
+      if (!creds)
+        throw new RegistryError(
+          'REGISTRY_UNAUTHORIZED',
+          `registry ${this.registry} needs credentials and none are configured (set AIRLOCK_CREDS_<HOST> or an auth file)`,
+        );
       return basicAuthorization(creds);
     }
     const scopeStr = scopes
@@ -67,7 +71,10 @@ export class RegistryAuth {
     });
     if (res.statusCode !== 200) {
       await drain(res);
-      throw new RegistryError('REGISTRY_UNAUTHORIZED', `token server for ${this.registry} refused ${creds ? `user ${creds.username}` : 'anonymous access'} (${res.statusCode}) for ${scopeStr}`);
+      throw new RegistryError(
+        'REGISTRY_UNAUTHORIZED',
+        `token server for ${this.registry} refused ${creds ? `user ${creds.username}` : 'anonymous access'} (${res.statusCode}) for ${scopeStr}`,
+      );
     }
     const body = (await res.body.json()) as { token?: string; access_token?: string; expires_in?: number };
     const token = body.token ?? body.access_token;

@@ -31,7 +31,6 @@ export interface RegistryOptions {
   onRetry?: (what: string, attempt: number, delayMs: number, reason: string) => void;
 }
 
-
 interface SendOptions {
   scopes: Scope[];
   headers?: Record<string, string>;
@@ -113,17 +112,24 @@ export class RegistryClient {
     for (const scheme of schemes) {
       const base = new URL(`${scheme}://${host}`);
       try {
-        const res = await withRetry(this.retry, `connecting to registry ${this.registry}`, async () => {
-          const r = await this.agent.request({ origin: base.origin, path: '/v2/', method: 'GET', headers: { 'user-agent': USER_AGENT } }).catch(async (e: unknown) => {
-            // a registry that wants a client certificate: no retry mends that, and plain HTTP is not the answer
-            throw (scheme === 'https' && (await clientCertRefusal(this.registry, this.tls, !!this.opts.clientCert, e))) || e;
-          });
-          if (isTransientStatus(r.statusCode)) {
-            await drain(r);
-            throw new TransientError(`registry ${this.registry} answered ${r.statusCode}`, parseRetryAfter(r.headers['retry-after']));
-          }
-          return r;
-        }, (a, d, why) => this.opts.onRetry?.('ping', a, d, why));
+        const res = await withRetry(
+          this.retry,
+          `connecting to registry ${this.registry}`,
+          async () => {
+            const r = await this.agent
+              .request({ origin: base.origin, path: '/v2/', method: 'GET', headers: { 'user-agent': USER_AGENT } })
+              .catch(async (e: unknown) => {
+                // a registry that wants a client certificate: no retry mends that, and plain HTTP is not the answer
+                throw (scheme === 'https' && (await clientCertRefusal(this.registry, this.tls, !!this.opts.clientCert, e))) || e;
+              });
+            if (isTransientStatus(r.statusCode)) {
+              await drain(r);
+              throw new TransientError(`registry ${this.registry} answered ${r.statusCode}`, parseRetryAfter(r.headers['retry-after']));
+            }
+            return r;
+          },
+          (a, d, why) => this.opts.onRetry?.('ping', a, d, why),
+        );
         await drain(res);
         if (res.statusCode === 401) {
           this.auth.challenge = parseChallenge(res.headers['www-authenticate']) ?? null;
@@ -145,9 +151,15 @@ export class RegistryClient {
     const untrusted = untrustedCertificate(this.registry, lastErr);
     if (untrusted) throw untrusted;
     let why = lastErr instanceof Error ? lastErr.message : String(lastErr);
-    if (/wrong version number|packet length too long|ssl3_get_record/i.test(why)) why = 'TLS handshake failed: it does not seem to speak HTTPS';
+    if (/wrong version number|packet length too long|ssl3_get_record/i.test(why))
+      why = 'TLS handshake failed: it does not seem to speak HTTPS';
     why = why.replace(/\s*\n\s*/g, ' ').trim();
-    throw new RegistryError('REGISTRY_UNAVAILABLE', `cannot reach registry ${this.registry}: ${why}${this.opts.insecure ? '' : ' (for a plain-HTTP registry, mark it insecure)'}`, {}, { cause: lastErr });
+    throw new RegistryError(
+      'REGISTRY_UNAVAILABLE',
+      `cannot reach registry ${this.registry}: ${why}${this.opts.insecure ? '' : ' (for a plain-HTTP registry, mark it insecure)'}`,
+      {},
+      { cause: lastErr },
+    );
   }
 
   /** Resolves a path or a Location header against the registry's base URL. */
@@ -168,7 +180,14 @@ export class RegistryClient {
       // undici closes the connection after every HEAD unless told otherwise (for servers that send a body anyway); registries
       // answer HEAD properly, and a copy makes a HEAD per blob: a new TCP connection each time cost a third of a small copy.
       const reset = method === 'HEAD' ? false : undefined;
-      const res = await this.agent.request({ origin: url.origin, path: url.pathname + url.search, method: method as Dispatcher.HttpMethod, headers, body: o.body ?? null, reset });
+      const res = await this.agent.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: method,
+        headers,
+        body: o.body ?? null,
+        reset,
+      });
       if (res.statusCode === 401 && pass === 0 && replayable && sameOrigin) {
         await drain(res);
         const ch = parseChallenge(res.headers['www-authenticate']);
@@ -181,17 +200,26 @@ export class RegistryClient {
   }
 
   /** Error for a response that was not what we expected. */
-  private async call(method: string, target: string | URL, o: SendOptions & { ok: number[]; notFound?: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN' | 'BLOB_UPLOAD_FAILED'; passThrough?: number[] }): Promise<Response> {
-    return withRetry(this.retry, `${o.what} on ${this.registry}`, async () => {
-      const res = await this.send(method, target, o);
-      if (o.ok.includes(res.statusCode) || o.passThrough?.includes(res.statusCode)) return res;
-      if (isTransientStatus(res.statusCode)) {
-        const retryAfter = parseRetryAfter(res.headers['retry-after']);
-        await drain(res);
-        throw new TransientError(`registry ${this.registry} answered ${res.statusCode} for ${o.what}`, retryAfter);
-      }
-      throw await registryFailure(this.registry, res, o.what, o.notFound);
-    }, (a, d, why) => this.opts.onRetry?.(o.what, a, d, why));
+  private async call(
+    method: string,
+    target: string | URL,
+    o: SendOptions & { ok: number[]; notFound?: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN' | 'BLOB_UPLOAD_FAILED'; passThrough?: number[] },
+  ): Promise<Response> {
+    return withRetry(
+      this.retry,
+      `${o.what} on ${this.registry}`,
+      async () => {
+        const res = await this.send(method, target, o);
+        if (o.ok.includes(res.statusCode) || o.passThrough?.includes(res.statusCode)) return res;
+        if (isTransientStatus(res.statusCode)) {
+          const retryAfter = parseRetryAfter(res.headers['retry-after']);
+          await drain(res);
+          throw new TransientError(`registry ${this.registry} answered ${res.statusCode} for ${o.what}`, retryAfter);
+        }
+        throw await registryFailure(this.registry, res, o.what, o.notFound);
+      },
+      (a, d, why) => this.opts.onRetry?.(o.what, a, d, why),
+    );
   }
 
   /** Fetches a manifest's exact bytes; checks them against the digest asked for and the one the registry states. */
@@ -257,7 +285,8 @@ export class RegistryClient {
       return undefined;
     }
     const bytes = Buffer.from(await res.body.arrayBuffer());
-    if (bytes.length > 4 << 20) throw new RegistryError('MANIFEST_INVALID', `the referrers of ${repository}@${digest} are more than 4 MiB; refusing them`);
+    if (bytes.length > 4 << 20)
+      throw new RegistryError('MANIFEST_INVALID', `the referrers of ${repository}@${digest} are more than 4 MiB; refusing them`);
     return bytes;
   }
 
@@ -273,7 +302,10 @@ export class RegistryClient {
     const stated = header(res, 'docker-content-digest');
     await drain(res);
     if (stated && stated !== m.digest) {
-      throw new RegistryError('BLOB_DIGEST_MISMATCH', `registry ${this.registry} stored manifest ${named(repository, selector)} as ${stated}, expected ${m.digest}`);
+      throw new RegistryError(
+        'BLOB_DIGEST_MISMATCH',
+        `registry ${this.registry} stored manifest ${named(repository, selector)} as ${stated}, expected ${m.digest}`,
+      );
     }
   }
 
@@ -318,14 +350,23 @@ export class RegistryClient {
    * Starts an upload; with `mountFrom` asks for a cross-repository mount first.
    * Returns `mounted` or the upload session's URL.
    */
-  async startUpload(repository: string, mountFrom?: { repository: string; digest: string }): Promise<{ mounted: true } | { mounted: false; location: URL }> {
+  async startUpload(
+    repository: string,
+    mountFrom?: { repository: string; digest: string },
+  ): Promise<{ mounted: true } | { mounted: false; location: URL }> {
     const scopes: Scope[] = [{ repository, actions: ['pull', 'push'] }];
     let path = `/v2/${repository}/blobs/uploads/`;
     if (mountFrom) {
       scopes.push({ repository: mountFrom.repository, actions: ['pull'] });
       path += `?mount=${encodeURIComponent(mountFrom.digest)}&from=${encodeURIComponent(mountFrom.repository)}`;
     }
-    const res = await this.call('POST', path, { scopes, headers: { 'content-length': '0' }, body: null, ok: [201, 202], what: `start upload to ${repository}` });
+    const res = await this.call('POST', path, {
+      scopes,
+      headers: { 'content-length': '0' },
+      body: null,
+      ok: [201, 202],
+      what: `start upload to ${repository}`,
+    });
     const loc = header(res, 'location');
     await drain(res);
     if (res.statusCode === 201 && mountFrom) return { mounted: true };
@@ -345,7 +386,10 @@ export class RegistryClient {
       if (isTransientStatus(res.statusCode) || res.statusCode === 404) {
         const why = `registry ${this.registry} answered ${res.statusCode} to a blob upload`;
         await drain(res);
-        throw new TransientError(res.statusCode === 404 ? `${why} (upload session lost)` : why, parseRetryAfter(res.headers['retry-after']));
+        throw new TransientError(
+          res.statusCode === 404 ? `${why} (upload session lost)` : why,
+          parseRetryAfter(res.headers['retry-after']),
+        );
       }
       throw await registryFailure(this.registry, res, `blob upload to ${repository}`, 'BLOB_UPLOAD_FAILED');
     }
@@ -370,7 +414,10 @@ export class RegistryClient {
     }
     if (isTransientStatus(res.statusCode) || res.statusCode === 404) {
       await drain(res);
-      throw new TransientError(`registry ${this.registry} answered ${res.statusCode} committing blob ${digest}`, parseRetryAfter(res.headers['retry-after']));
+      throw new TransientError(
+        `registry ${this.registry} answered ${res.statusCode} committing blob ${digest}`,
+        parseRetryAfter(res.headers['retry-after']),
+      );
     }
     throw await registryFailure(this.registry, res, `commit of blob ${digest} to ${repository}`, 'BLOB_UPLOAD_FAILED');
   }
@@ -387,7 +434,11 @@ export class RegistryClient {
 
   /** Lists a repository's tags (first page). */
   async listTags(repository: string): Promise<string[]> {
-    const res = await this.call('GET', `/v2/${repository}/tags/list`, { scopes: [{ repository, actions: ['pull'] }], ok: [200], what: `list tags of ${repository}` });
+    const res = await this.call('GET', `/v2/${repository}/tags/list`, {
+      scopes: [{ repository, actions: ['pull'] }],
+      ok: [200],
+      what: `list tags of ${repository}`,
+    });
     const j = (await res.body.json()) as { tags?: string[] | null };
     return j.tags ?? [];
   }

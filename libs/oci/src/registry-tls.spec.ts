@@ -31,7 +31,11 @@ describe('registry TLS files (the containers certs.d layout)', () => {
   it.each([
     ['a key without its certificate', { 'me.key': 'client.key' }, /me\.key has no certificate beside it \(me\.cert\)/],
     ['a certificate without its key', { 'me.cert': 'client.cert' }, /me\.cert has no key beside it \(me\.key\)/],
-    ['two client certificates', { 'a.cert': 'client.cert', 'a.key': 'client.key', 'b.cert': 'client.cert', 'b.key': 'client.key' }, /holds 2 client certificates \(a\.cert, b\.cert\); keep one/],
+    [
+      'two client certificates',
+      { 'a.cert': 'client.cert', 'a.key': 'client.key', 'b.cert': 'client.cert', 'b.key': 'client.key' },
+      /holds 2 client certificates \(a\.cert, b\.cert\); keep one/,
+    ],
     ['a key of another certificate', { 'me.cert': 'client.cert', 'me.key': 'ca.key' }, /me\.key is not the key of .*me\.cert/],
     ['a .crt that is no certificate', { 'x.crt': 'client.key' }, /x\.crt holds no PEM certificate/],
   ])('refuses %s, naming the file', (name, files, why) => {

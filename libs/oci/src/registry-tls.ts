@@ -86,10 +86,17 @@ export function tlsFilesInDir(dir: string): RegistryTls {
   const ca = names.filter((n) => n.endsWith('.crt')).flatMap((n) => readCaFile(join(dir, n)));
   const certs = names.filter((n) => n.endsWith('.cert'));
   const keys = names.filter((n) => n.endsWith('.key'));
-  for (const k of keys) if (!certs.includes(k.replace(/\.key$/, '.cert'))) throw new RegistryError('INVALID_ARGUMENT', `${join(dir, k)} has no certificate beside it (${k.replace(/\.key$/, '.cert')})`);
-  for (const c of certs) if (!keys.includes(c.replace(/\.cert$/, '.key'))) throw new RegistryError('INVALID_ARGUMENT', `${join(dir, c)} has no key beside it (${c.replace(/\.cert$/, '.key')})`);
-  if (certs.length > 1) throw new RegistryError('INVALID_ARGUMENT', `${dir} holds ${certs.length} client certificates (${certs.join(', ')}); keep one`);
-  return certs.length ? { ca, clientCert: readClientCertificate(join(dir, certs[0]), join(dir, certs[0].replace(/\.cert$/, '.key'))) } : { ca };
+  for (const k of keys)
+    if (!certs.includes(k.replace(/\.key$/, '.cert')))
+      throw new RegistryError('INVALID_ARGUMENT', `${join(dir, k)} has no certificate beside it (${k.replace(/\.key$/, '.cert')})`);
+  for (const c of certs)
+    if (!keys.includes(c.replace(/\.cert$/, '.key')))
+      throw new RegistryError('INVALID_ARGUMENT', `${join(dir, c)} has no key beside it (${c.replace(/\.cert$/, '.key')})`);
+  if (certs.length > 1)
+    throw new RegistryError('INVALID_ARGUMENT', `${dir} holds ${certs.length} client certificates (${certs.join(', ')}); keep one`);
+  return certs.length
+    ? { ca, clientCert: readClientCertificate(join(dir, certs[0]), join(dir, certs[0].replace(/\.cert$/, '.key'))) }
+    : { ca };
 }
 
 /** The TLS files for `registry` from certs.d-style folders (`<dir>/<host[:port]>/`): the first folder that has any. */

@@ -74,7 +74,12 @@ export function backoffDelay(policy: RetryPolicy, attempt: number, retryAfterMs?
  * Runs `fn` until it succeeds, throws a non-transient error, or the policy's
  * attempts run out (then REGISTRY_UNAVAILABLE naming `what`).
  */
-export async function withRetry<T>(policy: RetryPolicy, what: string, fn: (attempt: number) => Promise<T>, onRetry?: (attempt: number, delayMs: number, reason: string) => void): Promise<T> {
+export async function withRetry<T>(
+  policy: RetryPolicy,
+  what: string,
+  fn: (attempt: number) => Promise<T>,
+  onRetry?: (attempt: number, delayMs: number, reason: string) => void,
+): Promise<T> {
   let last: unknown;
   for (let attempt = 1; attempt <= policy.attempts; attempt++) {
     try {
@@ -90,5 +95,10 @@ export async function withRetry<T>(policy: RetryPolicy, what: string, fn: (attem
     }
   }
   const reason = last instanceof Error ? last.message : String(last);
-  throw new RegistryError('REGISTRY_UNAVAILABLE', `${what} failed after ${policy.attempts} attempts: ${reason}`, { attempts: policy.attempts }, { cause: last });
+  throw new RegistryError(
+    'REGISTRY_UNAVAILABLE',
+    `${what} failed after ${policy.attempts} attempts: ${reason}`,
+    { attempts: policy.attempts },
+    { cause: last },
+  );
 }

@@ -4,7 +4,8 @@ import { apiHost } from './reference';
 import type { ClientCertificate } from './registry-tls';
 
 /** Node's codes for a certificate that does not verify (its chain, its name or its dates). */
-const CERT_CODES = /^(?:ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(?:GET_ISSUER_CERT(?:_LOCALLY)?|VERIFY_LEAF_SIGNATURE)|CERT_[A-Z_]+)$/;
+const CERT_CODES =
+  /^(?:ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(?:GET_ISSUER_CERT(?:_LOCALLY)?|VERIFY_LEAF_SIGNATURE)|CERT_[A-Z_]+)$/;
 
 /** An error and its causes, a few deep. */
 function* chain(e: unknown): Generator<Error & { code?: unknown }> {
@@ -21,7 +22,12 @@ export function untrustedCertificate(registry: string, e: unknown): RegistryErro
   const bad = [...chain(e)].find((c) => CERT_CODES.test(String(c.code)));
   if (!bad) return undefined;
   const why = bad.message.replace(/\s*\n\s*/g, ' ').trim();
-  return new RegistryError('REGISTRY_TLS_UNTRUSTED', `registry ${registry} presented a certificate that is not trusted (${why}): trust its CA (certs.d/${registry}/ca.crt, a cert-dir flag or the registry's caFile) or mark it insecure`, {}, { cause: e });
+  return new RegistryError(
+    'REGISTRY_TLS_UNTRUSTED',
+    `registry ${registry} presented a certificate that is not trusted (${why}): trust its CA (certs.d/${registry}/ca.crt, a cert-dir flag or the registry's caFile) or mark it insecure`,
+    {},
+    { cause: e },
+  );
 }
 
 /** How connections to a registry check its certificate. */
@@ -44,7 +50,8 @@ export function tlsOptions(opts: { insecure?: boolean; ca?: string[]; clientCert
  * renamed the "sslv3 alert" reasons to "ssl/tls alert", so Node 24 says ERR_SSL_SSL/TLS_ALERT_BAD_CERTIFICATE
  * where Node 20 says ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE.
  */
-const CLIENT_CERT_ALERT = /^ERR_SSL_(?:TLSV13_ALERT_CERTIFICATE_REQUIRED|(?:SSLV3|SSL\/TLS)_ALERT_(?:BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED)|TLSV1_ALERT_(?:UNKNOWN_CA|ACCESS_DENIED))$/;
+const CLIENT_CERT_ALERT =
+  /^ERR_SSL_(?:TLSV13_ALERT_CERTIFICATE_REQUIRED|(?:SSLV3|SSL\/TLS)_ALERT_(?:BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED)|TLSV1_ALERT_(?:UNKNOWN_CA|ACCESS_DENIED))$/;
 
 function clientCertAlert(e: unknown): boolean {
   return codes(e).some((c) => CLIENT_CERT_ALERT.test(c));
@@ -62,7 +69,12 @@ function alertName(e: unknown): string {
  * other side closed, so then one probe reads the alert. Caused by the alert,
  * not the close: a close is retried, a refusal is final.
  */
-export async function clientCertRefusal(registry: string, options: tls.ConnectionOptions | undefined, hasCert: boolean, e: unknown): Promise<RegistryError | undefined> {
+export async function clientCertRefusal(
+  registry: string,
+  options: tls.ConnectionOptions | undefined,
+  hasCert: boolean,
+  e: unknown,
+): Promise<RegistryError | undefined> {
   const alert = clientCertAlert(e) ? e : closedByPeer(e) ? await probeTlsAlert(apiHost(registry), options) : undefined;
   if (!alert || !clientCertAlert(alert)) return undefined;
   return new RegistryError(
@@ -88,14 +100,17 @@ function probeTlsAlert(host: string, options: tls.ConnectionOptions | undefined,
   const url = new URL(`https://${host}`);
   const hostname = url.hostname.replace(/^\[|\]$/g, '');
   return new Promise((resolve) => {
-    const s = tls.connect({ ...options, host: hostname, port: Number(url.port || 443), servername: /^[\d.]+$|:/.test(hostname) ? undefined : hostname }, () => s.write(`GET /v2/ HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+    const s = tls.connect(
+      { ...options, host: hostname, port: Number(url.port || 443), servername: /^[\d.]+$|:/.test(hostname) ? undefined : hostname },
+      () => s.write(`GET /v2/ HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`),
+    );
     const done = (e?: Error) => {
       clearTimeout(t);
       s.destroy();
       resolve(e);
     };
     const t = setTimeout(() => done(), timeoutMs);
-    s.on('error', (e) => done(e));
+    s.on('error', (e: Error) => done(e));
     s.on('data', () => done());
     s.on('close', () => done());
   });

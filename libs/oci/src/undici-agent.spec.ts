@@ -11,7 +11,8 @@ describe('undici Agent from its private paths', () => {
   it("is the public index's Agent, with the request API", () => {
     expect(Agent).toBe(undici.Agent);
     const a = new Agent();
-    for (const m of ['request', 'stream', 'pipeline', 'connect', 'upgrade'] as const) expect([m, typeof (a as unknown as Record<string, unknown>)[m]]).toEqual([m, 'function']);
+    for (const m of ['request', 'stream', 'pipeline', 'connect', 'upgrade'] as const)
+      expect([m, typeof (a as unknown as Record<string, unknown>)[m]]).toEqual([m, 'function']);
     return a.close();
   });
 });

@@ -30,14 +30,17 @@ export class CarriedEntries {
   async hasBlob(b: { digest: string; size: number }): Promise<boolean> {
     const e = this.blobEntry(b.digest);
     if (!e || missingFor(this.bundle, e).length) return false;
-    if (e.size !== b.size) throw new AirlockError('BUNDLE_DIGEST_MISMATCH', `the index says blob ${b.digest} has ${e.size} bytes, its manifest ${b.size}`);
+    if (e.size !== b.size)
+      throw new AirlockError('BUNDLE_DIGEST_MISMATCH', `the index says blob ${b.digest} has ${e.size} bytes, its manifest ${b.size}`);
     return true;
   }
 
   /** The volumes not given that hold an entry with one of these paths (or path prefixes). */
   private missingUnder(prefixes: string[]): number[] {
     const out = new Set<number>();
-    for (const e of this.bundle.index.entries) if (prefixes.some((p) => e.path === p || (p.endsWith('/') && e.path.startsWith(p)))) missingFor(this.bundle, e).forEach((v) => out.add(v));
+    for (const e of this.bundle.index.entries)
+      if (prefixes.some((p) => e.path === p || (p.endsWith('/') && e.path.startsWith(p))))
+        missingFor(this.bundle, e).forEach((v) => out.add(v));
     return [...out];
   }
 
@@ -47,7 +50,13 @@ export class CarriedEntries {
    * each blob the registry does not hold already. Empty when it can be
    * imported from the volumes given.
    */
-  async waitsFor(layout: OciLayout, digest: string, repository: string, registry: RegistryClient, dstRepository: string): Promise<number[]> {
+  async waitsFor(
+    layout: OciLayout,
+    digest: string,
+    repository: string,
+    registry: RegistryClient,
+    dstRepository: string,
+  ): Promise<number[]> {
     const top = this.missingUnder([`oci/blobs/sha256/${digest.slice(7)}`]);
     if (top.length) return top;
     let graph: Awaited<ReturnType<typeof walkImage>>;
@@ -60,7 +69,9 @@ export class CarriedEntries {
       return [];
     }
     const digests = manifestDigests(graph);
-    const attached = (this.bundle.index.attachments ?? []).filter((a) => digests.includes(a.subject)).map((a) => `oci/blobs/sha256/${a.manifest.slice(7)}`);
+    const attached = (this.bundle.index.attachments ?? [])
+      .filter((a) => digests.includes(a.subject))
+      .map((a) => `oci/blobs/sha256/${a.manifest.slice(7)}`);
     const sigs = digests.flatMap((d) => ['signatures', 'sigstore'].map((kind) => `${kind}/${dirname(signaturePath(repository, d, 1))}/`));
     const waits = new Set([...this.missingUnder([...sigs, ...attached])]);
     for (const b of graph.blobs) {
@@ -77,7 +88,9 @@ export class CarriedEntries {
    * registry; the registry is handed the last bytes only once the digest
    * matched). Nothing refers to them until their manifests are pushed.
    */
-  async push(images: { dst: RegistryRepository; blobs: { digest: string; size: number; mediaType: string }[] }[]): Promise<{ bytes: number; blobs: number }> {
+  async push(
+    images: { dst: RegistryRepository; blobs: { digest: string; size: number; mediaType: string }[] }[],
+  ): Promise<{ bytes: number; blobs: number }> {
     const work: { dst: RegistryRepository; blob: { digest: string; size: number; mediaType: string }; entry: IndexEntry }[] = [];
     const seen = new Set<string>();
     for (const img of images)
@@ -97,9 +110,20 @@ export class CarriedEntries {
         let outcome: Awaited<ReturnType<typeof copyBlob>>;
         try {
           // the copy engine checks the blob's digest as it streams, holding back its last chunk: the part is held to its size here
-          outcome = await copyBlob({ open: async () => ({ body: openEntry(this.bundle, entry, { digestCheckedByConsumer: true }), size: entry.size }), dst: w.dst.client, dstRepository: w.dst.repository }, w.blob);
+          outcome = await copyBlob(
+            {
+              open: async () => ({ body: openEntry(this.bundle, entry, { digestCheckedByConsumer: true }), size: entry.size }),
+              dst: w.dst.client,
+              dstRepository: w.dst.repository,
+            },
+            w.blob,
+          );
         } catch (e) {
-          if (isAirlockError(e) && e.code === 'BLOB_DIGEST_MISMATCH') throw new AirlockError('BUNDLE_DIGEST_MISMATCH', `${entry.path} (${entry.parts.map((p) => `${p.entry} in volume ${p.volume}`).join(', ')}) does not match its SHA-256 in the index`);
+          if (isAirlockError(e) && e.code === 'BLOB_DIGEST_MISMATCH')
+            throw new AirlockError(
+              'BUNDLE_DIGEST_MISMATCH',
+              `${entry.path} (${entry.parts.map((p) => `${p.entry} in volume ${p.volume}`).join(', ')}) does not match its SHA-256 in the index`,
+            );
           throw e;
         }
         if (outcome === 'copied') {

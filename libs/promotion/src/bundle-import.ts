@@ -5,8 +5,18 @@ import { AirlockError, faultPoint, isAirlockError, markAudited, processAlive, wa
 import { AuditLog } from '@airlock/audit';
 import { Db } from '@airlock/database';
 import { ManifestBlob, OciLayout, Registries, formatReference, manifestDigests, parseReference, walkImage } from '@airlock/oci';
-import { CarriedSigstoreStore, FileLookasideStore, IdentityRule } from '@airlock/signing';
-import { BundleManifest, LocatedBundle, OpenedBundle2, isZipVolume, locateBundle, manifestOfIndex, openBundle, openBundle2, sortVolumes } from '@airlock/bundle';
+import { CarriedSigstoreStore, FileLookasideStore } from '@airlock/signing';
+import {
+  BundleManifest,
+  LocatedBundle,
+  OpenedBundle2,
+  isZipVolume,
+  locateBundle,
+  manifestOfIndex,
+  openBundle,
+  openBundle2,
+  sortVolumes,
+} from '@airlock/bundle';
 import { stageSmallEntries, verifyEntries } from './bundle-import-v2';
 import { CheckedImage, Opened, Plan } from './bundle-import-plan';
 import { LandDeps, landBundle } from './bundle-land';
@@ -24,7 +34,16 @@ import { Ctx } from './promotion.service';
 /** What `bundle inspect` says of a bundle. */
 export interface InspectResult {
   /** What the files say before anything is verified, completed from the signed index when it verified (format 2). */
-  bundle: { format: 1 | 2; channel: string; sequence: number; id?: string; volumes?: number; missing?: number[]; verifiedBytes?: number; otherBundles?: string[] };
+  bundle: {
+    format: 1 | 2;
+    channel: string;
+    sequence: number;
+    id?: string;
+    volumes?: number;
+    missing?: number[];
+    verifiedBytes?: number;
+    otherBundles?: string[];
+  };
   manifest?: BundleManifest;
   wouldImport: boolean;
   alreadyImported?: boolean;
@@ -88,23 +107,47 @@ export class BundleImporter {
   /** Verifies and extracts into staging (format 2: the index, then the small entries of the volumes given); the caller removes `staging`. */
   private async open(ch: Channel, located: LocatedBundle, onProgress?: (bytes: number, total: number) => void): Promise<Opened> {
     const trusted = await ch.trustedSenders();
-    if (!trusted.length) throw new AirlockError('KEY_MISSING', `channel ${ch.name} pins no sender key (trustedSenders); refusing every bundle`);
+    if (!trusted.length)
+      throw new AirlockError('KEY_MISSING', `channel ${ch.name} pins no sender key (trustedSenders); refusing every bundle`);
     const decryptionKeys = [await ch.importKey()];
     const staging = mkdtempSync(join(this.stagingRoot(), `import-${process.pid}-`));
     try {
       let opened: Opened;
       if (located.format === 2) {
-        const b: OpenedBundle2 = await openBundle2(located.files, { trustedSenders: trusted, decryptionKeys, requireEncrypted: ch.config.encrypt });
-        if (b.index.channel !== located.channel || b.index.sequence !== located.sequence) throw new AirlockError('BUNDLE_INVALID', 'the volumes are named for another bundle than the signed index');
-        opened = { ch, manifest: manifestOfIndex(b.index), staging, sender: b.sender, carried: await stageSmallEntries(b, join(staging, 'x')) };
+        const b: OpenedBundle2 = await openBundle2(located.files, {
+          trustedSenders: trusted,
+          decryptionKeys,
+          requireEncrypted: ch.config.encrypt,
+        });
+        if (b.index.channel !== located.channel || b.index.sequence !== located.sequence)
+          throw new AirlockError('BUNDLE_INVALID', 'the volumes are named for another bundle than the signed index');
+        opened = {
+          ch,
+          manifest: manifestOfIndex(b.index),
+          staging,
+          sender: b.sender,
+          carried: await stageSmallEntries(b, join(staging, 'x')),
+        };
       } else {
-        const { manifest, senderFingerprint } = await openBundle(located.volumes, located.index, { staging: join(staging, 'x'), trustedSenders: trusted, decryptionKeys, requireEncrypted: ch.config.encrypt, onProgress });
-        if (manifest.id !== located.id || manifest.sequence !== located.sequence || manifest.channel !== located.channel) throw new AirlockError('BUNDLE_INVALID', 'the volume index names another bundle than the signed bundle.json');
+        const { manifest, senderFingerprint } = await openBundle(located.volumes, located.index, {
+          staging: join(staging, 'x'),
+          trustedSenders: trusted,
+          decryptionKeys,
+          requireEncrypted: ch.config.encrypt,
+          onProgress,
+        });
+        if (manifest.id !== located.id || manifest.sequence !== located.sequence || manifest.channel !== located.channel)
+          throw new AirlockError('BUNDLE_INVALID', 'the volume index names another bundle than the signed bundle.json');
         opened = { ch, manifest, staging, sender: senderFingerprint };
       }
       const m = opened.manifest;
-      if (m.channel !== ch.name || m.source !== ch.config.from || m.target !== ch.config.to) throw new AirlockError('BUNDLE_INVALID', `bundle is for ${m.channel} (${m.source} -> ${m.target}), not this channel`);
-      if (m.sender !== opened.sender) throw new AirlockError('BUNDLE_INVALID', `the bundle's ${located.format === 2 ? 'index' : 'bundle.json'} names another sender than the key that signed it`);
+      if (m.channel !== ch.name || m.source !== ch.config.from || m.target !== ch.config.to)
+        throw new AirlockError('BUNDLE_INVALID', `bundle is for ${m.channel} (${m.source} -> ${m.target}), not this channel`);
+      if (m.sender !== opened.sender)
+        throw new AirlockError(
+          'BUNDLE_INVALID',
+          `the bundle's ${located.format === 2 ? 'index' : 'bundle.json'} names another sender than the key that signed it`,
+        );
       return opened;
     } catch (e) {
       await fs.rm(staging, { recursive: true, force: true });
@@ -118,15 +161,32 @@ export class BundleImporter {
     const created = Date.parse(m.created);
     const expires = Date.parse(m.expires);
     if (expires < now) throw new AirlockError('BUNDLE_EXPIRED', `bundle expired at ${m.expires}`);
-    if (created > now + CLOCK_SKEW_MS) throw new AirlockError('BUNDLE_NOT_YET_VALID', `bundle was created at ${m.created}, later than this side's clock allows (${new Date(now).toISOString()}, ${CLOCK_SKEW_MS / 60_000} min of skew)`);
+    if (created > now + CLOCK_SKEW_MS)
+      throw new AirlockError(
+        'BUNDLE_NOT_YET_VALID',
+        `bundle was created at ${m.created}, later than this side's clock allows (${new Date(now).toISOString()}, ${CLOCK_SKEW_MS / 60_000} min of skew)`,
+      );
     if (expires <= created) throw new AirlockError('BUNDLE_INVALID', `bundle expires (${m.expires}) before it was created (${m.created})`);
-    if (expires - created > ch.config.lifetimeHours * 3_600_000) throw new AirlockError('BUNDLE_LIFETIME_TOO_LONG', `bundle is valid for ${((expires - created) / 3_600_000).toFixed(1)} h, longer than the ${ch.config.lifetimeHours} h channel ${ch.name} allows (lifetimeHours)`);
+    if (expires - created > ch.config.lifetimeHours * 3_600_000)
+      throw new AirlockError(
+        'BUNDLE_LIFETIME_TOO_LONG',
+        `bundle is valid for ${((expires - created) / 3_600_000).toFixed(1)} h, longer than the ${ch.config.lifetimeHours} h channel ${ch.name} allows (lifetimeHours)`,
+      );
     const byId = this.bundles.byId(m.id, 'import');
-    if (byId && (byId.channel !== ch.name || byId.sequence !== m.sequence || byId.content !== bundleContent(m))) throw new AirlockError('BUNDLE_REPLAY', `bundle ${m.id} was already imported as sequence ${byId.sequence} of channel ${byId.channel}, with other content`);
+    if (byId && (byId.channel !== ch.name || byId.sequence !== m.sequence || byId.content !== bundleContent(m)))
+      throw new AirlockError(
+        'BUNDLE_REPLAY',
+        `bundle ${m.id} was already imported as sequence ${byId.sequence} of channel ${byId.channel}, with other content`,
+      );
     if (byId) return true;
-    if (this.bundles.bySequence(ch.name, 'import', m.sequence)) throw new AirlockError('BUNDLE_REPLAY', `sequence ${m.sequence} of channel ${ch.name} was already imported with other content`);
+    if (this.bundles.bySequence(ch.name, 'import', m.sequence))
+      throw new AirlockError('BUNDLE_REPLAY', `sequence ${m.sequence} of channel ${ch.name} was already imported with other content`);
     const last = this.bundles.lastSequence(ch.name, 'import');
-    if (m.sequence <= last) throw new AirlockError('BUNDLE_REPLAY', `bundle sequence ${m.sequence} is not newer than ${last}, the last imported on channel ${ch.name}`);
+    if (m.sequence <= last)
+      throw new AirlockError(
+        'BUNDLE_REPLAY',
+        `bundle sequence ${m.sequence} is not newer than ${last}, the last imported on channel ${ch.name}`,
+      );
     return false;
   }
 
@@ -149,32 +209,50 @@ export class BundleImporter {
     const images: CheckedImage[] = [];
     const waiting = { targets: [] as string[], volumes: new Set<number>() };
     // what the bundle carries of a blob: staged (format 1), or listed in the index and in the volumes given (format 2)
-    const carries = async (b: { digest: string; size: number; mediaType: string }): Promise<boolean> => (o.carried ? o.carried.hasBlob(b) : layout.hasBlob(b));
+    const carries = async (b: { digest: string; size: number; mediaType: string }): Promise<boolean> =>
+      o.carried ? o.carried.hasBlob(b) : layout.hasBlob(b);
     for (const img of m.images) {
       const src = parseReference(img.source, { defaultTag: false });
       const dst = parseReference(img.target, { defaultTag: false });
       const mapped = mapReference(src, arrival.mapping);
-      if (!mapped || formatReference(mapped) !== formatReference(dst)) throw new AirlockError('BUNDLE_INVALID', `${img.target} is not where this side maps ${img.source}`);
+      if (!mapped || formatReference(mapped) !== formatReference(dst))
+        throw new AirlockError('BUNDLE_INVALID', `${img.target} is not where this side maps ${img.source}`);
       if (targets.has(img.target)) throw new AirlockError('BUNDLE_INVALID', `the bundle lists ${img.target} twice`);
       targets.add(img.target);
       // format 2 with volumes missing: an image with any entry in them waits for them (checked once they are given)
-      const wait = o.carried && (await o.carried.waitsFor(layout, img.digest, src.repository, this.registries.client(dst.registry), dst.repository));
+      const wait =
+        o.carried && (await o.carried.waitsFor(layout, img.digest, src.repository, this.registries.client(dst.registry), dst.repository));
       if (wait?.length) {
         waiting.targets.push(img.target);
         wait.forEach((v) => waiting.volumes.add(v));
         continue;
       }
-      const policy = { trustedKeys: trust.openpgp, sigstoreKeys: trust.sigstore, sigstoreStore: carriedSigstore, identityRule: arrival.identityRule as IdentityRule, reference: img.source, repository: src.repository, store: carried, signer: `stage ${ch.config.from} (carried in the bundle)` };
+      const policy = {
+        trustedKeys: trust.openpgp,
+        sigstoreKeys: trust.sigstore,
+        sigstoreStore: carriedSigstore,
+        identityRule: arrival.identityRule,
+        reference: img.source,
+        repository: src.repository,
+        store: carried,
+        signer: `stage ${ch.config.from} (carried in the bundle)`,
+      };
       let verified: VerifiedImage;
       try {
         verified = await verifySignedImage(layout, img.digest, policy);
       } catch (e) {
-        if (isAirlockError(e) && e.code === 'BLOB_UNKNOWN') throw new AirlockError('BUNDLE_INCOMPLETE', `the bundle does not carry ${img.target}: ${e.message}`);
-        if (isAirlockError(e) && e.code === 'BLOB_DIGEST_MISMATCH') throw new AirlockError('BUNDLE_DIGEST_MISMATCH', `${img.target}: ${e.message}`);
+        if (isAirlockError(e) && e.code === 'BLOB_UNKNOWN')
+          throw new AirlockError('BUNDLE_INCOMPLETE', `the bundle does not carry ${img.target}: ${e.message}`);
+        if (isAirlockError(e) && e.code === 'BLOB_DIGEST_MISMATCH')
+          throw new AirlockError('BUNDLE_DIGEST_MISMATCH', `${img.target}: ${e.message}`);
         throw e;
       }
       const graph = verified.graph;
-      if (graph.top.mediaType !== img.mediaType) throw new AirlockError('BUNDLE_INVALID', `bundle.json says ${img.target} is ${img.mediaType}, its manifest is ${graph.top.mediaType}`);
+      if (graph.top.mediaType !== img.mediaType)
+        throw new AirlockError(
+          'BUNDLE_INVALID',
+          `bundle.json says ${img.target} is ${img.mediaType}, its manifest is ${graph.top.mediaType}`,
+        );
       // a blob the bundle leaves out must be one the registry holds already (incremental bundles)
       const client = this.registries.client(dst.registry);
       for (const b of graph.blobs) {
@@ -184,7 +262,11 @@ export class BundleImporter {
         } catch (e) {
           throw new AirlockError('BUNDLE_DIGEST_MISMATCH', `${img.target}: ${(e as Error).message}`);
         }
-        if (!inBundle && !(await client.hasBlob(dst.repository, b.digest))) throw new AirlockError('BUNDLE_INCOMPLETE', `blob ${b.digest} of ${img.target} is neither in the bundle nor in ${dst.registry}/${dst.repository}`);
+        if (!inBundle && !(await client.hasBlob(dst.repository, b.digest)))
+          throw new AirlockError(
+            'BUNDLE_INCOMPLETE',
+            `blob ${b.digest} of ${img.target} is neither in the bundle nor in ${dst.registry}/${dst.repository}`,
+          );
       }
       // its attachments: for one of its manifests, each manifest in the layout under its digest, each blob carried or in the registry
       const subjects = new Set(manifestDigests(graph));
@@ -196,19 +278,34 @@ export class BundleImporter {
           manifest = await layout.getManifest(att.manifest);
           blobs = (await walkImage(layout, att.manifest, manifest)).blobs;
         } catch (e) {
-          if (isAirlockError(e) && (e.code === 'BLOB_UNKNOWN' || e.code === 'MANIFEST_UNKNOWN')) throw new AirlockError('BUNDLE_INCOMPLETE', `the bundle lists an attachment (${att.kind}) of ${img.target} it does not carry: ${e.message}`);
-          if (isAirlockError(e) && e.code === 'BLOB_DIGEST_MISMATCH') throw new AirlockError('BUNDLE_DIGEST_MISMATCH', `${img.target}: ${e.message}`);
+          if (isAirlockError(e) && (e.code === 'BLOB_UNKNOWN' || e.code === 'MANIFEST_UNKNOWN'))
+            throw new AirlockError(
+              'BUNDLE_INCOMPLETE',
+              `the bundle lists an attachment (${att.kind}) of ${img.target} it does not carry: ${e.message}`,
+            );
+          if (isAirlockError(e) && e.code === 'BLOB_DIGEST_MISMATCH')
+            throw new AirlockError('BUNDLE_DIGEST_MISMATCH', `${img.target}: ${e.message}`);
           throw e;
         }
-        if (manifest.mediaType !== att.mediaType || manifest.bytes.length !== att.size) throw new AirlockError('BUNDLE_INVALID', `bundle.json describes attachment ${att.manifest} of ${img.target} otherwise than its manifest`);
-        for (const b of blobs) if (!(await carries(b)) && !(await client.hasBlob(dst.repository, b.digest))) throw new AirlockError('BUNDLE_INCOMPLETE', `blob ${b.digest} of an attachment of ${img.target} is neither in the bundle nor in ${dst.registry}/${dst.repository}`);
+        if (manifest.mediaType !== att.mediaType || manifest.bytes.length !== att.size)
+          throw new AirlockError(
+            'BUNDLE_INVALID',
+            `bundle.json describes attachment ${att.manifest} of ${img.target} otherwise than its manifest`,
+          );
+        for (const b of blobs)
+          if (!(await carries(b)) && !(await client.hasBlob(dst.repository, b.digest)))
+            throw new AirlockError(
+              'BUNDLE_INCOMPLETE',
+              `blob ${b.digest} of an attachment of ${img.target} is neither in the bundle nor in ${dst.registry}/${dst.repository}`,
+            );
         attachments.push({ att, manifest, blobs });
       }
       images.push({ image: img, dst, verified, attachments });
     }
     const listed = new Set(images.flatMap((c) => manifestDigests(c.verified.graph)));
     const stray = waiting.targets.length ? undefined : (m.attachments ?? []).find((a) => !listed.has(a.subject));
-    if (stray) throw new AirlockError('BUNDLE_INVALID', `bundle.json lists an attachment of ${stray.subject}, which is none of the bundle's images`);
+    if (stray)
+      throw new AirlockError('BUNDLE_INVALID', `bundle.json lists an attachment of ${stray.subject}, which is none of the bundle's images`);
     return { again: false, images, waiting: { targets: waiting.targets, volumes: [...waiting.volumes].sort((a, b) => a - b) } };
   }
 
@@ -242,11 +339,31 @@ export class BundleImporter {
       return { bundle, wouldImport: false, problem: { code: e.code, message: e.message } };
     }
     try {
-      if (opened.carried) Object.assign(bundle, { id: opened.manifest.id, volumes: opened.carried.bundle.index.volumes, missing: opened.carried.bundle.missing });
+      if (opened.carried)
+        Object.assign(bundle, {
+          id: opened.manifest.id,
+          volumes: opened.carried.bundle.index.volumes,
+          missing: opened.carried.bundle.missing,
+        });
       if (o.verify && opened.carried) bundle.verifiedBytes = await verifyEntries(opened.carried.bundle);
       const plan = await this.check(opened);
-      const waiting = plan.waiting.targets.length ? { problem: { code: 'BUNDLE_INCOMPLETE', message: `${plan.waiting.targets.join(', ')} wait for volume ${plan.waiting.volumes.join(', ')}, not given; the other images would import` } } : {};
-      return { bundle, manifest: opened.manifest, wouldImport: !plan.again && plan.images.length > 0, alreadyImported: plan.again, ...(plan.again ? { problem: { code: 'BUNDLE_REPLAY', message: 'this bundle was imported already; importing it again changes nothing' } } : waiting) };
+      const waiting = plan.waiting.targets.length
+        ? {
+            problem: {
+              code: 'BUNDLE_INCOMPLETE',
+              message: `${plan.waiting.targets.join(', ')} wait for volume ${plan.waiting.volumes.join(', ')}, not given; the other images would import`,
+            },
+          }
+        : {};
+      return {
+        bundle,
+        manifest: opened.manifest,
+        wouldImport: !plan.again && plan.images.length > 0,
+        alreadyImported: plan.again,
+        ...(plan.again
+          ? { problem: { code: 'BUNDLE_REPLAY', message: 'this bundle was imported already; importing it again changes nothing' } }
+          : waiting),
+      };
     } catch (e) {
       if (!isAirlockError(e)) throw e;
       return { bundle, manifest: opened.manifest, wouldImport: false, problem: { code: e.code, message: e.message } };
@@ -271,25 +388,56 @@ export class BundleImporter {
       this.db
         .transaction(() => {
           const active = this.jobs.active(ch.name, 'import');
-          if (active && !abandoned(active)) throw new AirlockError('BUNDLE_IMPORT_BUSY', `another import of channel ${ch.name} is running (sequence ${active.sequence}, started by ${active.requested_by} at ${active.created_at}); try again when it has finished`);
-          if (active) this.jobs.finish(active.id, { state: 'failed', code: 'INTERNAL', message: `the process that ran it (${active.runner}) is gone` });
-          this.jobs.insertImport({ jobId: job.jobId, channel: ch.name, sequence: located.sequence, bundleId: located.format === 1 ? located.id : '', files: files.map((f) => basename(f)), runner: localRunner(), requestedBy: ctx.principal.user, requestId: ctx.requestId });
+          if (active && !abandoned(active))
+            throw new AirlockError(
+              'BUNDLE_IMPORT_BUSY',
+              `another import of channel ${ch.name} is running (sequence ${active.sequence}, started by ${active.requested_by} at ${active.created_at}); try again when it has finished`,
+            );
+          if (active)
+            this.jobs.finish(active.id, {
+              state: 'failed',
+              code: 'INTERNAL',
+              message: `the process that ran it (${active.runner}) is gone`,
+            });
+          this.jobs.insertImport({
+            jobId: job.jobId,
+            channel: ch.name,
+            sequence: located.sequence,
+            bundleId: located.format === 1 ? located.id : '',
+            files: files.map((f) => basename(f)),
+            runner: localRunner(),
+            requestedBy: ctx.principal.user,
+            requestId: ctx.requestId,
+          });
         })
         .immediate();
     } catch (e) {
       await o.cleanup?.();
       if (isAirlockError(e)) {
-        this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.import.refused', requestId: ctx.requestId, details: { code: e.code, message: e.message, bundleId: null, files: files.map((f) => basename(f)) } });
+        this.audit.append({
+          actor: ctx.principal.user,
+          role: ctx.principal.roles[0],
+          action: 'bundle.import.refused',
+          requestId: ctx.requestId,
+          details: { code: e.code, message: e.message, bundleId: null, files: files.map((f) => basename(f)) },
+        });
         markAudited(e);
       }
       throw e;
     }
     void (async () => {
       try {
-        const r = await this.import(ctx, files, { onProgress: (done, total) => this.jobs.progress(job.jobId, done, total), onOpened: (bundleId) => this.jobs.identify(job.jobId, bundleId) });
+        const r = await this.import(ctx, files, {
+          onProgress: (done, total) => this.jobs.progress(job.jobId, done, total),
+          onOpened: (bundleId) => this.jobs.identify(job.jobId, bundleId),
+        });
         this.jobs.finish(job.jobId, { state: 'completed', result: r, bytes: 0 });
       } catch (e) {
-        this.jobs.finish(job.jobId, { state: 'failed', code: isAirlockError(e) ? e.code : 'INTERNAL', message: (e as Error).message ?? String(e) });
+        this.jobs.finish(job.jobId, {
+          state: 'failed',
+          code: isAirlockError(e) ? e.code : 'INTERNAL',
+          message: (e as Error).message ?? String(e),
+        });
       } finally {
         await o.cleanup?.().catch(() => undefined);
       }
@@ -297,7 +445,11 @@ export class BundleImporter {
     return this.jobs.view(job.jobId);
   }
 
-  async import(ctx: Ctx, files: string[], o: { receiptDir?: string; onProgress?(bytes: number, total: number): void; onOpened?(bundleId: string): void } = {}): Promise<ImportResult> {
+  async import(
+    ctx: Ctx,
+    files: string[],
+    o: { receiptDir?: string; onProgress?(bytes: number, total: number): void; onOpened?(bundleId: string): void } = {},
+  ): Promise<ImportResult> {
     let opened: Opened | undefined;
     let lock: ChannelLock | undefined;
     try {
@@ -310,14 +462,33 @@ export class BundleImporter {
       o.onOpened?.(opened.manifest.id);
       const plan = await this.check(opened);
       faultPoint('import:checked');
-      if (!plan.again && plan.images.length) await landBundle(this.landDeps(), ctx, opened, plan, { started, finished: new Date().toISOString() });
+      if (!plan.again && plan.images.length)
+        await landBundle(this.landDeps(), ctx, opened, plan, { started, finished: new Date().toISOString() });
       faultPoint('import:committed');
       if (plan.waiting.targets.length) {
         const m = opened.manifest;
-        const e = new AirlockError('BUNDLE_INCOMPLETE', `${plan.waiting.targets.length} of ${m.images.length} images wait for volume ${plan.waiting.volumes.join(', ')} (not given): ${plan.waiting.targets.join(', ')}; ${plan.images.length ? 'the others are imported; ' : ''}import again with ${plan.waiting.volumes.length > 1 ? 'those volumes' : 'that volume'} to finish the bundle`, { missingVolumes: plan.waiting.volumes });
+        const e = new AirlockError(
+          'BUNDLE_INCOMPLETE',
+          `${plan.waiting.targets.length} of ${m.images.length} images wait for volume ${plan.waiting.volumes.join(', ')} (not given): ${plan.waiting.targets.join(', ')}; ${plan.images.length ? 'the others are imported; ' : ''}import again with ${plan.waiting.volumes.length > 1 ? 'those volumes' : 'that volume'} to finish the bundle`,
+          { missingVolumes: plan.waiting.volumes },
+        );
         // some images landed: not a refusal, the first part of an import that the missing volumes finish
         if (plan.images.length) {
-          this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.import.partial', stage: m.target, requestId: ctx.requestId, details: { bundleId: m.id, channel: m.channel, sequence: m.sequence, imported: plan.images.map((c) => c.image.target), waiting: plan.waiting.targets, missingVolumes: plan.waiting.volumes } });
+          this.audit.append({
+            actor: ctx.principal.user,
+            role: ctx.principal.roles[0],
+            action: 'bundle.import.partial',
+            stage: m.target,
+            requestId: ctx.requestId,
+            details: {
+              bundleId: m.id,
+              channel: m.channel,
+              sequence: m.sequence,
+              imported: plan.images.map((c) => c.image.target),
+              waiting: plan.waiting.targets,
+              missingVolumes: plan.waiting.volumes,
+            },
+          });
           markAudited(e);
         }
         throw e;
@@ -325,7 +496,13 @@ export class BundleImporter {
       return await this.writeReceipt(ctx, opened, plan, o.receiptDir);
     } catch (e) {
       if (isAirlockError(e) && !wasAudited(e)) {
-        this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.import.refused', requestId: ctx.requestId, details: { code: e.code, message: e.message, bundleId: opened?.manifest.id ?? null, files: files.map((f) => f.split('/').pop()) } });
+        this.audit.append({
+          actor: ctx.principal.user,
+          role: ctx.principal.roles[0],
+          action: 'bundle.import.refused',
+          requestId: ctx.requestId,
+          details: { code: e.code, message: e.message, bundleId: opened?.manifest.id ?? null, files: files.map((f) => f.split('/').pop()) },
+        });
         markAudited(e);
       }
       throw e;
@@ -336,7 +513,15 @@ export class BundleImporter {
   }
 
   private landDeps(): LandDeps {
-    return { db: this.db, audit: this.audit, catalog: this.catalog, registries: this.registries, service: this.service, bundles: this.bundles, importedAlready: (ch, m) => this.checkFreshness(ch, m) };
+    return {
+      db: this.db,
+      audit: this.audit,
+      catalog: this.catalog,
+      registries: this.registries,
+      service: this.service,
+      bundles: this.bundles,
+      importedAlready: (ch, m) => this.checkFreshness(ch, m),
+    };
   }
 
   /** The signed receipt (written again, the same, for a bundle imported before). */
@@ -349,12 +534,30 @@ export class BundleImporter {
       const layout = new OciLayout(join(o.staging, 'x', 'oci'));
       for (const img of m.images) for (const b of (await walkImage(layout, img.digest)).blobs) blobs.add(b.digest);
     }
-    const receipt = await signReceipt({ bundleId: m.id, channel: ch.name, sequence: m.sequence, importer: ctx.principal.user, time: new Date().toISOString(), images: m.images.map((i) => ({ promotionId: i.promotionId, digest: i.digest, target: i.target })), blobs: [...blobs].sort() }, await ch.importKey());
+    const receipt = await signReceipt(
+      {
+        bundleId: m.id,
+        channel: ch.name,
+        sequence: m.sequence,
+        importer: ctx.principal.user,
+        time: new Date().toISOString(),
+        images: m.images.map((i) => ({ promotionId: i.promotionId, digest: i.digest, target: i.target })),
+        blobs: [...blobs].sort(),
+      },
+      await ch.importKey(),
+    );
     const dir = receiptDir ?? ch.dir;
     mkdirSync(dir, { recursive: true });
     const receiptPath = join(dir, `airlock-${ch.name}-${String(m.sequence).padStart(6, '0')}.receipt`);
     writeFileSync(`${receiptPath}.tmp`, receipt);
     await fs.rename(`${receiptPath}.tmp`, receiptPath);
-    return { bundleId: m.id, channel: ch.name, sequence: m.sequence, images: m.images.map((i) => ({ promotionId: i.promotionId, target: i.target, digest: i.digest })), receipt: receiptPath, alreadyImported: plan.again };
+    return {
+      bundleId: m.id,
+      channel: ch.name,
+      sequence: m.sequence,
+      images: m.images.map((i) => ({ promotionId: i.promotionId, target: i.target, digest: i.digest })),
+      receipt: receiptPath,
+      alreadyImported: plan.again,
+    };
   }
 }

@@ -69,13 +69,18 @@ export class BundleJobStore {
 
   /** What the export job that wrote a bundle was planned to carry (undefined when no export job wrote it). */
   planOfBundle(bundleId: string): ExportJob | undefined {
-    const j = statement(this.db, "SELECT plan FROM bundle_jobs WHERE kind = 'export' AND bundle_id = ? AND state = 'completed'").get(bundleId) as { plan: string } | undefined;
+    const j = statement(this.db, "SELECT plan FROM bundle_jobs WHERE kind = 'export' AND bundle_id = ? AND state = 'completed'").get(
+      bundleId,
+    ) as { plan: string } | undefined;
     return j && (JSON.parse(j.plan) as ExportJob);
   }
 
   /** The channel's export (or import) that is queued or running, if any. */
   active(channel: string, kind: BundleJobRow['kind'] = 'export'): BundleJobRow | undefined {
-    return statement(this.db, "SELECT * FROM bundle_jobs WHERE channel = ? AND kind = ? AND state IN ('queued', 'running')").get(channel, kind) as BundleJobRow | undefined;
+    return statement(this.db, "SELECT * FROM bundle_jobs WHERE channel = ? AND kind = ? AND state IN ('queued', 'running')").get(
+      channel,
+      kind,
+    ) as BundleJobRow | undefined;
   }
 
   /** Every queued or running export (the reconciler looks after those the queue runs). */
@@ -85,7 +90,10 @@ export class BundleJobStore {
 
   insert(plan: ExportJob, o: { runner: string; requestedBy: string; requestId?: string }): void {
     const now = new Date().toISOString();
-    statement(this.db, "INSERT INTO bundle_jobs (id, kind, channel, sequence, bundle_id, state, runner, requested_by, request_id, plan, created_at, updated_at) VALUES (?, 'export', ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)").run(
+    statement(
+      this.db,
+      "INSERT INTO bundle_jobs (id, kind, channel, sequence, bundle_id, state, runner, requested_by, request_id, plan, created_at, updated_at) VALUES (?, 'export', ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+    ).run(
       plan.jobId,
       plan.channel,
       plan.sequence,
@@ -100,9 +108,21 @@ export class BundleJobStore {
   }
 
   /** An import job: the bundle it names is the volume index's (not yet verified: shown, never trusted). */
-  insertImport(o: { jobId: string; channel: string; sequence: number; bundleId: string; files: string[]; runner: string; requestedBy: string; requestId?: string }): void {
+  insertImport(o: {
+    jobId: string;
+    channel: string;
+    sequence: number;
+    bundleId: string;
+    files: string[];
+    runner: string;
+    requestedBy: string;
+    requestId?: string;
+  }): void {
     const now = new Date().toISOString();
-    statement(this.db, "INSERT INTO bundle_jobs (id, kind, channel, sequence, bundle_id, state, runner, requested_by, request_id, plan, created_at, updated_at) VALUES (?, 'import', ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)").run(
+    statement(
+      this.db,
+      "INSERT INTO bundle_jobs (id, kind, channel, sequence, bundle_id, state, runner, requested_by, request_id, plan, created_at, updated_at) VALUES (?, 'import', ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+    ).run(
       o.jobId,
       o.channel,
       o.sequence,
@@ -139,21 +159,37 @@ export class BundleJobStore {
 
   /** The bundle an import job reads, once its signed index (format 2) says which: the job is recorded before it is opened. */
   identify(id: string, bundleId: string): void {
-    statement(this.db, "UPDATE bundle_jobs SET bundle_id = ?, updated_at = ? WHERE id = ? AND bundle_id = ''").run(bundleId, new Date().toISOString(), id);
+    statement(this.db, "UPDATE bundle_jobs SET bundle_id = ?, updated_at = ? WHERE id = ? AND bundle_id = ''").run(
+      bundleId,
+      new Date().toISOString(),
+      id,
+    );
   }
 
   /** Bytes written so far; a queued job becomes running. */
   progress(id: string, bytesDone: number, bytesTotal: number): void {
-    statement(this.db, "UPDATE bundle_jobs SET bytes_done = ?, bytes_total = ?, state = CASE WHEN state = 'queued' THEN 'running' ELSE state END, updated_at = ? WHERE id = ? AND state IN ('queued', 'running')").run(bytesDone, bytesTotal, new Date().toISOString(), id);
+    statement(
+      this.db,
+      "UPDATE bundle_jobs SET bytes_done = ?, bytes_total = ?, state = CASE WHEN state = 'queued' THEN 'running' ELSE state END, updated_at = ? WHERE id = ? AND state IN ('queued', 'running')",
+    ).run(bytesDone, bytesTotal, new Date().toISOString(), id);
   }
 
   /** Ends an active job; false when it had ended already (a report delivered twice). */
-  finish(id: string, outcome: { state: 'completed'; result: unknown; bytes: number } | { state: 'failed'; code: string; message: string }): boolean {
+  finish(
+    id: string,
+    outcome: { state: 'completed'; result: unknown; bytes: number } | { state: 'failed'; code: string; message: string },
+  ): boolean {
     const now = new Date().toISOString();
     const r =
       outcome.state === 'completed'
-        ? statement(this.db, "UPDATE bundle_jobs SET state = 'completed', result = ?, bytes_done = ?, bytes_total = ?, updated_at = ?, finished_at = ? WHERE id = ? AND state IN ('queued', 'running')").run(JSON.stringify(outcome.result), outcome.bytes, outcome.bytes, now, now, id)
-        : statement(this.db, "UPDATE bundle_jobs SET state = 'failed', error_code = ?, error_message = ?, updated_at = ?, finished_at = ? WHERE id = ? AND state IN ('queued', 'running')").run(outcome.code, outcome.message.slice(0, 2000), now, now, id);
+        ? statement(
+            this.db,
+            "UPDATE bundle_jobs SET state = 'completed', result = ?, bytes_done = ?, bytes_total = ?, updated_at = ?, finished_at = ? WHERE id = ? AND state IN ('queued', 'running')",
+          ).run(JSON.stringify(outcome.result), outcome.bytes, outcome.bytes, now, now, id)
+        : statement(
+            this.db,
+            "UPDATE bundle_jobs SET state = 'failed', error_code = ?, error_message = ?, updated_at = ?, finished_at = ? WHERE id = ? AND state IN ('queued', 'running')",
+          ).run(outcome.code, outcome.message.slice(0, 2000), now, now, id);
     return r.changes === 1;
   }
 }

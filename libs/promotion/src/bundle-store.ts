@@ -27,16 +27,30 @@ export class BundleStore {
   constructor(readonly db: Db) {}
 
   byId(id: string, direction?: 'import' | 'export'): BundleRow | undefined {
-    return (direction ? statement(this.db, 'SELECT * FROM bundles WHERE id = ? AND direction = ?').get(id, direction) : statement(this.db, 'SELECT * FROM bundles WHERE id = ?').get(id)) as BundleRow | undefined;
+    return (
+      direction
+        ? statement(this.db, 'SELECT * FROM bundles WHERE id = ? AND direction = ?').get(id, direction)
+        : statement(this.db, 'SELECT * FROM bundles WHERE id = ?').get(id)
+    ) as BundleRow | undefined;
   }
 
   bySequence(channel: string, direction: 'import' | 'export', sequence: number): BundleRow | undefined {
-    return statement(this.db, 'SELECT * FROM bundles WHERE channel = ? AND direction = ? AND sequence = ?').get(channel, direction, sequence) as BundleRow | undefined;
+    return statement(this.db, 'SELECT * FROM bundles WHERE channel = ? AND direction = ? AND sequence = ?').get(
+      channel,
+      direction,
+      sequence,
+    ) as BundleRow | undefined;
   }
 
   /** The channel's last sequence in that direction (0 before the first bundle). */
   lastSequence(channel: string, direction: 'import' | 'export'): number {
-    return (statement(this.db, 'SELECT MAX(sequence) AS s FROM bundles WHERE channel = ? AND direction = ?').get(channel, direction) as { s: number | null }).s ?? 0;
+    return (
+      (
+        statement(this.db, 'SELECT MAX(sequence) AS s FROM bundles WHERE channel = ? AND direction = ?').get(channel, direction) as {
+          s: number | null;
+        }
+      ).s ?? 0
+    );
   }
 
   /** Newest first. */
@@ -45,7 +59,10 @@ export class BundleStore {
   }
 
   record(direction: 'import' | 'export', m: BundleManifest, o: { volumes: unknown[]; bytes: number }): void {
-    statement(this.db, 'INSERT INTO bundles (id, channel, direction, sequence, created_at, expires_at, full, sender, content, volumes, images, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+    statement(
+      this.db,
+      'INSERT INTO bundles (id, channel, direction, sequence, created_at, expires_at, full, sender, content, volumes, images, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ).run(
       m.id,
       m.channel,
       direction,
@@ -63,7 +80,10 @@ export class BundleStore {
 
   /** The size of each channel's last bundle, per direction (metrics). */
   lastSizes(): { channel: string; direction: string; n: number }[] {
-    return statement(this.db, 'SELECT channel, direction, bytes AS n FROM bundles b WHERE sequence = (SELECT MAX(sequence) FROM bundles c WHERE c.channel = b.channel AND c.direction = b.direction)').all() as { channel: string; direction: string; n: number }[];
+    return statement(
+      this.db,
+      'SELECT channel, direction, bytes AS n FROM bundles b WHERE sequence = (SELECT MAX(sequence) FROM bundles c WHERE c.channel = b.channel AND c.direction = b.direction)',
+    ).all() as { channel: string; direction: string; n: number }[];
   }
 
   markReceipt(id: string): void {
@@ -72,7 +92,9 @@ export class BundleStore {
 
   /** Blobs the channel's far side confirmed by receipt (left out of the next bundles). */
   knownBlobs(channel: string): Set<string> {
-    return new Set((statement(this.db, 'SELECT digest FROM channel_blobs WHERE channel = ?').all(channel) as { digest: string }[]).map((r) => r.digest));
+    return new Set(
+      (statement(this.db, 'SELECT digest FROM channel_blobs WHERE channel = ?').all(channel) as { digest: string }[]).map((r) => r.digest),
+    );
   }
 
   addKnownBlobs(channel: string, digests: string[]): void {

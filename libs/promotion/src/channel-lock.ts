@@ -30,16 +30,30 @@ export class ChannelLock {
     const token = randomUUID();
     const host = hostname();
     db.transaction(() => {
-      const held = db.prepare('SELECT host, pid, token, acquired_at FROM channel_locks WHERE channel = ? AND direction = ?').get(channel, direction) as LockRow | undefined;
+      const held = db
+        .prepare('SELECT host, pid, token, acquired_at FROM channel_locks WHERE channel = ? AND direction = ?')
+        .get(channel, direction) as LockRow | undefined;
       if (held && !(held.host === host && !processAlive(held.pid))) {
-        throw new AirlockError('BUNDLE_IMPORT_BUSY', `another ${direction} of channel ${channel} is running (process ${held.pid} on ${held.host}, since ${held.acquired_at}); try again when it has finished`);
+        throw new AirlockError(
+          'BUNDLE_IMPORT_BUSY',
+          `another ${direction} of channel ${channel} is running (process ${held.pid} on ${held.host}, since ${held.acquired_at}); try again when it has finished`,
+        );
       }
-      db.prepare('INSERT OR REPLACE INTO channel_locks (channel, direction, host, pid, token, acquired_at) VALUES (?, ?, ?, ?, ?, ?)').run(channel, direction, host, process.pid, token, new Date().toISOString());
+      db.prepare('INSERT OR REPLACE INTO channel_locks (channel, direction, host, pid, token, acquired_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+        channel,
+        direction,
+        host,
+        process.pid,
+        token,
+        new Date().toISOString(),
+      );
     }).immediate();
     return new ChannelLock(db, channel, direction, token);
   }
 
   release(): void {
-    this.db.prepare('DELETE FROM channel_locks WHERE channel = ? AND direction = ? AND token = ?').run(this.channel, this.direction, this.token);
+    this.db
+      .prepare('DELETE FROM channel_locks WHERE channel = ? AND direction = ? AND token = ?')
+      .run(this.channel, this.direction, this.token);
   }
 }

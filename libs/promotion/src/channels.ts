@@ -23,7 +23,10 @@ export class Channel {
   }
 
   private keyFiles(files: string[], what: string): Promise<Key[]> {
-    return readPublicKeyFiles(files.map((f) => this.catalog.loaded.resolvePath(f)), `channel ${this.name} ${what}`);
+    return readPublicKeyFiles(
+      files.map((f) => this.catalog.loaded.resolvePath(f)),
+      `channel ${this.name} ${what}`,
+    );
   }
 
   /** High side public keys: bundles are encrypted to them, receipts are signed by them. */
@@ -38,7 +41,11 @@ export class Channel {
 
   private async unlock(k: ChannelConfig['sender'], fallbackStage: string, what: string): Promise<PrivateKey> {
     if (!k) return this.catalog.signingKey(fallbackStage);
-    return readPrivateKeyFile(this.catalog.loaded.resolvePath(k.privateKey), () => readSecret(k.passphrase, `channel ${this.name} ${what} passphrase`, this.catalog.loaded.resolvePath), `channel ${this.name} ${what}`);
+    return readPrivateKeyFile(
+      this.catalog.loaded.resolvePath(k.privateKey),
+      () => readSecret(k.passphrase, `channel ${this.name} ${what} passphrase`, this.catalog.loaded.resolvePath),
+      `channel ${this.name} ${what}`,
+    );
   }
 
   /** The key that signs bundles (low side): the channel's sender key, or the source stage key. */
@@ -55,7 +62,11 @@ export class Channel {
 /** The channel named `name`, or CHANNEL_UNKNOWN. */
 export function channelOf(catalog: StageCatalog, name: string): Channel {
   const c = catalog.loaded.config.channels.find((x) => x.name === name);
-  if (!c) throw new AirlockError('CHANNEL_UNKNOWN', `no channel named ${JSON.stringify(String(name).slice(0, 64))}; known: ${catalog.loaded.config.channels.map((x) => x.name).join(', ') || 'none'}`);
+  if (!c)
+    throw new AirlockError(
+      'CHANNEL_UNKNOWN',
+      `no channel named ${JSON.stringify(String(name).slice(0, 64))}; known: ${catalog.loaded.config.channels.map((x) => x.name).join(', ') || 'none'}`,
+    );
   return new Channel(c, catalog);
 }
 

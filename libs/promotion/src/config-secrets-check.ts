@@ -2,7 +2,15 @@ import { AirlockError, isAirlockError } from '@airlock/common';
 import { LoadedConfig, SecretRef, readSecret } from '@airlock/common/config';
 import { readCaFile, readClientCertificate } from '@airlock/oci';
 import { createPublicKey } from 'node:crypto';
-import { fingerprintOf, readPrivateKeyFile, readPublicKeyFiles, readSigstorePrivateKeyFile, readSigstorePublicKeyFile, readTrustedKeyFiles, sigstoreFingerprint } from '@airlock/signing';
+import {
+  fingerprintOf,
+  readPrivateKeyFile,
+  readPublicKeyFiles,
+  readSigstorePrivateKeyFile,
+  readSigstorePublicKeyFile,
+  readTrustedKeyFiles,
+  sigstoreFingerprint,
+} from '@airlock/signing';
 
 /** One thing in a configuration that a process would fail on, with the field that names it. */
 export interface ConfigProblem {
@@ -43,7 +51,9 @@ export async function checkKeysAndSecrets(loaded: LoadedConfig, env: NodeJS.Proc
     const cacheKey = `${path}\0${JSON.stringify(k.passphrase)}`;
     let fp = unlocked.get(cacheKey);
     if (!fp) {
-      fp = readPrivateKeyFile(path, () => readSecret(k.passphrase, `${field}.passphrase`, resolvePath, env), `${field}.privateKey`).then((key) => fingerprintOf(key));
+      fp = readPrivateKeyFile(path, () => readSecret(k.passphrase, `${field}.passphrase`, resolvePath, env), `${field}.privateKey`).then(
+        (key) => fingerprintOf(key),
+      );
       unlocked.set(cacheKey, fp);
     }
     let privateFp: string | undefined;
@@ -51,7 +61,12 @@ export async function checkKeysAndSecrets(loaded: LoadedConfig, env: NodeJS.Proc
     if (!k.publicKey) return;
     await attempt(`${field}.publicKey`, async () => {
       const [pub] = await readPublicKeyFiles([resolvePath(k.publicKey as string)], `${field}.publicKey`);
-      if (privateFp && fingerprintOf(pub) !== privateFp) problems.push({ field: `${field}.publicKey`, code: 'KEY_INVALID', message: `${field}.publicKey: ${k.publicKey} is key ${fingerprintOf(pub)}, not the private key's own (${privateFp})` });
+      if (privateFp && fingerprintOf(pub) !== privateFp)
+        problems.push({
+          field: `${field}.publicKey`,
+          code: 'KEY_INVALID',
+          message: `${field}.publicKey: ${k.publicKey} is key ${fingerprintOf(pub)}, not the private key's own (${privateFp})`,
+        });
     });
   };
   const sigstoreKey = async (field: string, k: SigningKeyRef & { publicKey: string }): Promise<void> => {
@@ -59,17 +74,28 @@ export async function checkKeysAndSecrets(loaded: LoadedConfig, env: NodeJS.Proc
     if (problems.some((p) => p.field === `${field}.passphrase`)) return;
     let privateFp: string | undefined;
     await attempt(`${field}.privateKey`, async () => {
-      const key = await readSigstorePrivateKeyFile(resolvePath(k.privateKey), () => readSecret(k.passphrase, `${field}.passphrase`, resolvePath, env), `${field}.privateKey`);
+      const key = await readSigstorePrivateKeyFile(
+        resolvePath(k.privateKey),
+        () => readSecret(k.passphrase, `${field}.passphrase`, resolvePath, env),
+        `${field}.privateKey`,
+      );
       privateFp = sigstoreFingerprint(createPublicKey(key));
     });
     await attempt(`${field}.publicKey`, () => {
       const pub = readSigstorePublicKeyFile(resolvePath(k.publicKey), `${field}.publicKey`);
-      if (privateFp && pub.fingerprint !== privateFp) problems.push({ field: `${field}.publicKey`, code: 'KEY_INVALID', message: `${field}.publicKey: ${k.publicKey} is key ${pub.fingerprint}, not the private key's own (${privateFp})` });
+      if (privateFp && pub.fingerprint !== privateFp)
+        problems.push({
+          field: `${field}.publicKey`,
+          code: 'KEY_INVALID',
+          message: `${field}.publicKey: ${k.publicKey} is key ${pub.fingerprint}, not the private key's own (${privateFp})`,
+        });
     });
   };
   // pinned keys of either dialect, told apart by content as the stages read them
-  const trustedKeys = (field: string, files: string[]) => Promise.all(files.map((f, i) => attempt(`${field}[${i}]`, () => readTrustedKeyFiles([resolvePath(f)], `${field}[${i}]`))));
-  const publicKeys = (field: string, files: string[]) => Promise.all(files.map((f, i) => attempt(`${field}[${i}]`, () => readPublicKeyFiles([resolvePath(f)], `${field}[${i}]`))));
+  const trustedKeys = (field: string, files: string[]) =>
+    Promise.all(files.map((f, i) => attempt(`${field}[${i}]`, () => readTrustedKeyFiles([resolvePath(f)], `${field}[${i}]`))));
+  const publicKeys = (field: string, files: string[]) =>
+    Promise.all(files.map((f, i) => attempt(`${field}[${i}]`, () => readPublicKeyFiles([resolvePath(f)], `${field}[${i}]`))));
 
   for (const [i, s] of config.stages.entries()) {
     const at = `stages[${i}]`;
@@ -77,11 +103,15 @@ export async function checkKeysAndSecrets(loaded: LoadedConfig, env: NodeJS.Proc
     if (s.sigstore) await sigstoreKey(`${at}.sigstore`, s.sigstore);
     for (const [j, f] of s.from.entries()) await trustedKeys(`${at}.from[${j}].trustedKeys`, f.trustedKeys);
     const r = s.registry;
-    if (r.password) await attempt(`${at}.registry.password`, () => readSecret(r.password as SecretRef, `${at}.registry.password`, resolvePath, env));
-    if (r.caFile) await attempt(`${at}.registry.caFile`, () => wrap(`${at}.registry.caFile`, () => readCaFile(resolvePath(r.caFile as string))));
+    if (r.password)
+      await attempt(`${at}.registry.password`, () => readSecret(r.password as SecretRef, `${at}.registry.password`, resolvePath, env));
+    if (r.caFile)
+      await attempt(`${at}.registry.caFile`, () => wrap(`${at}.registry.caFile`, () => readCaFile(resolvePath(r.caFile as string))));
     if (r.clientCert) {
       const c = r.clientCert;
-      await attempt(`${at}.registry.clientCert`, () => wrap(`${at}.registry.clientCert`, () => readClientCertificate(resolvePath(c.certFile), resolvePath(c.keyFile))));
+      await attempt(`${at}.registry.clientCert`, () =>
+        wrap(`${at}.registry.clientCert`, () => readClientCertificate(resolvePath(c.certFile), resolvePath(c.keyFile))),
+      );
     }
   }
   const stageIndex = (name: string) => config.stages.findIndex((s) => s.name === name);
@@ -90,13 +120,33 @@ export async function checkKeysAndSecrets(loaded: LoadedConfig, env: NodeJS.Proc
     const lowSide = config.stages[stageIndex(c.to)]?.transport === 'bundle';
     if (lowSide) {
       if (c.sender) await signingKey(`${at}.sender`, c.sender);
-      else if (!config.stages[stageIndex(c.from)]?.signing) problems.push({ field: `${at}.sender`, code: 'KEY_MISSING', message: `${at}.sender: no sender key, and stage ${c.from} (the default) has no signing key` });
-      if (c.encrypt && !c.recipients.length) problems.push({ field: `${at}.recipients`, code: 'KEY_MISSING', message: `${at}.recipients: the channel encrypts but names no recipient key of the high side` });
+      else if (!config.stages[stageIndex(c.from)]?.signing)
+        problems.push({
+          field: `${at}.sender`,
+          code: 'KEY_MISSING',
+          message: `${at}.sender: no sender key, and stage ${c.from} (the default) has no signing key`,
+        });
+      if (c.encrypt && !c.recipients.length)
+        problems.push({
+          field: `${at}.recipients`,
+          code: 'KEY_MISSING',
+          message: `${at}.recipients: the channel encrypts but names no recipient key of the high side`,
+        });
       await publicKeys(`${at}.recipients`, c.recipients);
     } else {
       if (c.importKey) await signingKey(`${at}.importKey`, c.importKey);
-      else if (!config.stages[stageIndex(c.to)]?.signing) problems.push({ field: `${at}.importKey`, code: 'KEY_MISSING', message: `${at}.importKey: no import key, and stage ${c.to} (the default) has no signing key` });
-      if (!c.trustedSenders.length) problems.push({ field: `${at}.trustedSenders`, code: 'KEY_MISSING', message: `${at}.trustedSenders: the high side of a channel pins at least one sender key` });
+      else if (!config.stages[stageIndex(c.to)]?.signing)
+        problems.push({
+          field: `${at}.importKey`,
+          code: 'KEY_MISSING',
+          message: `${at}.importKey: no import key, and stage ${c.to} (the default) has no signing key`,
+        });
+      if (!c.trustedSenders.length)
+        problems.push({
+          field: `${at}.trustedSenders`,
+          code: 'KEY_MISSING',
+          message: `${at}.trustedSenders: the high side of a channel pins at least one sender key`,
+        });
       await publicKeys(`${at}.trustedSenders`, c.trustedSenders);
     }
   }

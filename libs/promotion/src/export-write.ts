@@ -1,10 +1,33 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { AirlockError, faultPoint } from '@airlock/common';
-import { ATTACHMENT_KINDS, LayoutImageEntry, ManifestBlob, Registries, RegistryRepository, attachmentTag, layoutBlobPath, layoutFiles, manifestDigests, parseReference, referrersOf, walkImage } from '@airlock/oci';
+import {
+  ATTACHMENT_KINDS,
+  LayoutImageEntry,
+  ManifestBlob,
+  Registries,
+  RegistryRepository,
+  attachmentTag,
+  layoutBlobPath,
+  layoutFiles,
+  manifestDigests,
+  parseReference,
+  referrersOf,
+  walkImage,
+} from '@airlock/oci';
 import { encodeCarriedSigstore, signaturePath } from '@airlock/signing';
 import { RegistrySigstoreStore } from './sigstore-tag-store';
-import { BUNDLE_FORMAT, BundleAttachment, BundleManifest, EntryRole, PlannedEntry, manifestOfIndex, rewriteVolumes, writeBundle, writeBundle2 } from '@airlock/bundle';
+import {
+  BUNDLE_FORMAT,
+  BundleAttachment,
+  BundleManifest,
+  EntryRole,
+  PlannedEntry,
+  manifestOfIndex,
+  rewriteVolumes,
+  writeBundle,
+  writeBundle2,
+} from '@airlock/bundle';
 import { StageCatalog } from './stage-catalog';
 import { channelOf } from './channels';
 import { ExportJob, ExportProgress, ExportWritten } from './queues';
@@ -48,9 +71,22 @@ async function collect(job: ExportJob, deps: { catalog: StageCatalog; registries
       }
       blobs.set(layoutBlobPath('oci', b.digest), { source, digest: b.digest, size: b.size });
     }
-    images.push({ mediaType: graph.top.mediaType, digest: p.digest, size: graph.top.bytes.length, annotations: { 'org.opencontainers.image.ref.name': `${dst.repository}:${dst.tag ?? 'latest'}`, 'io.airlock.promotion': p.promotionId } });
+    images.push({
+      mediaType: graph.top.mediaType,
+      digest: p.digest,
+      size: graph.top.bytes.length,
+      annotations: {
+        'org.opencontainers.image.ref.name': `${dst.repository}:${dst.tag ?? 'latest'}`,
+        'io.airlock.promotion': p.promotionId,
+      },
+    });
     // what is attached to each manifest travels too (docs/formats.md, "Attachments"): its manifest and blobs in the layout, listed in bundle.json
-    const carry = async (subject: string, kind: BundleAttachment['kind'], m: ManifestBlob, extra: Pick<BundleAttachment, 'artifactType' | 'annotations'> = {}) => {
+    const carry = async (
+      subject: string,
+      kind: BundleAttachment['kind'],
+      m: ManifestBlob,
+      extra: Pick<BundleAttachment, 'artifactType' | 'annotations'> = {},
+    ) => {
       const g = await walkImage(source, m.digest, m);
       content.set(layoutBlobPath('oci', m.digest), m.bytes);
       for (const b of g.blobs) {
@@ -60,9 +96,17 @@ async function collect(job: ExportJob, deps: { catalog: StageCatalog; registries
       attachments.push({ subject, kind, manifest: m.digest, mediaType: m.mediaType, size: m.bytes.length, ...extra });
     };
     for (const d of manifestDigests(graph)) {
-      const [present, referrers] = await Promise.all([Promise.all(ATTACHMENT_KINDS.map((k) => source.manifestDigest(attachmentTag(d, k)))), referrersOf(source, d)]);
-      for (const [i, kind] of ATTACHMENT_KINDS.entries()) if (present[i]) await carry(d, kind, await source.client.getManifest(src.repository, attachmentTag(d, kind)));
-      for (const r of referrers.descs) await carry(d, 'referrer', await source.getManifest(r.digest), { ...(r.artifactType ? { artifactType: r.artifactType } : {}), ...(r.annotations ? { annotations: r.annotations } : {}) });
+      const [present, referrers] = await Promise.all([
+        Promise.all(ATTACHMENT_KINDS.map((k) => source.manifestDigest(attachmentTag(d, k)))),
+        referrersOf(source, d),
+      ]);
+      for (const [i, kind] of ATTACHMENT_KINDS.entries())
+        if (present[i]) await carry(d, kind, await source.client.getManifest(src.repository, attachmentTag(d, kind)));
+      for (const r of referrers.descs)
+        await carry(d, 'referrer', await source.getManifest(r.digest), {
+          ...(r.artifactType ? { artifactType: r.artifactType } : {}),
+          ...(r.annotations ? { annotations: r.annotations } : {}),
+        });
     }
     // the source signatures of both dialects: the lookaside's, and the sigstore ones in the registry (keyed ones; a keyless or unreadable one is left behind)
     const sigstore = new RegistrySigstoreStore(deps.registries.client(src.registry));
@@ -102,7 +146,10 @@ async function sealingKeys(ch: ReturnType<typeof channelOf>) {
  * channel's sender key and encrypted to its recipients, into volumes. Runs
  * in a worker or in the CLI's process alike.
  */
-export async function writeExport(job: ExportJob, deps: { catalog: StageCatalog; registries: Registries; onProgress?(p: ExportProgress): void }): Promise<ExportWritten> {
+export async function writeExport(
+  job: ExportJob,
+  deps: { catalog: StageCatalog; registries: Registries; onProgress?(p: ExportProgress): void },
+): Promise<ExportWritten> {
   const ch = channelOf(deps.catalog, job.channel);
   const keys = await sealingKeys(ch);
   const senderKey = keys.signingKey;
@@ -110,7 +157,9 @@ export async function writeExport(job: ExportJob, deps: { catalog: StageCatalog;
   const { content, blobs, attachments, leftOut } = collected;
   const entries: PlannedEntry[] = [
     ...[...content].map(([name, b]) => ({ path: name, role: roleOf(name), size: b.length, sha256: sha256(b) })),
-    ...[...blobs].filter(([name]) => !content.has(name)).map(([name, b]) => ({ path: name, role: 'blob' as const, size: b.size, sha256: b.digest.slice(7) })),
+    ...[...blobs]
+      .filter(([name]) => !content.has(name))
+      .map(([name, b]) => ({ path: name, role: 'blob' as const, size: b.size, sha256: b.digest.slice(7) })),
   ];
   const header = {
     id: job.bundleId,
@@ -140,12 +189,30 @@ export async function writeExport(job: ExportJob, deps: { catalog: StageCatalog;
   const open = opener(collected);
   const common = { outDir: job.outDir, maxVolumeBytes: ch.config.volumeSizeMiB * 2 ** 20, ...keys, onProgress };
   if (ch.config.bundleFormat === 1) {
-    const manifest: BundleManifest = { format: BUNDLE_FORMAT, ...header, entries: entries.map((e) => ({ name: e.path, size: e.size, sha256: e.sha256 })) };
+    const manifest: BundleManifest = {
+      format: BUNDLE_FORMAT,
+      ...header,
+      entries: entries.map((e) => ({ name: e.path, size: e.size, sha256: e.sha256 })),
+    };
     const written = await writeBundle({ ...common, manifest, open: (e) => open(e.name) });
-    return { dir: job.outDir, volumes: written.volumes, indexFile: written.indexFile, bytes: written.bytes, blobsLeftOut: leftOut, manifest };
+    return {
+      dir: job.outDir,
+      volumes: written.volumes,
+      indexFile: written.indexFile,
+      bytes: written.bytes,
+      blobsLeftOut: leftOut,
+      manifest,
+    };
   }
   const written = await writeBundle2({ ...common, header, entries, open: (e, offset) => open(e.path, offset) });
-  return { dir: job.outDir, volumes: written.volumes, indexFile: written.indexFile, bytes: written.bytes, blobsLeftOut: leftOut, manifest: manifestOfIndex(written.index) };
+  return {
+    dir: job.outDir,
+    volumes: written.volumes,
+    indexFile: written.indexFile,
+    bytes: written.bytes,
+    blobsLeftOut: leftOut,
+    manifest: manifestOfIndex(written.index),
+  };
 }
 
 /** What an entry held in memory is, by its place: a signature of either dialect, a file of the layout, or a manifest. */
@@ -177,10 +244,22 @@ const skip = (src: Readable, offset: number): Readable => (offset ? Readable.fro
  * and sealed anew. An entry whose bytes changed at the source since is
  * BUNDLE_DIGEST_MISMATCH, and nothing is written under a final name.
  */
-export async function rewriteExportVolumes(job: ExportJob, volumes: number[], deps: { catalog: StageCatalog; registries: Registries }): Promise<Pick<ExportWritten, 'dir' | 'volumes' | 'bytes'>> {
+export async function rewriteExportVolumes(
+  job: ExportJob,
+  volumes: number[],
+  deps: { catalog: StageCatalog; registries: Registries },
+): Promise<Pick<ExportWritten, 'dir' | 'volumes' | 'bytes'>> {
   const ch = channelOf(deps.catalog, job.channel);
   const keys = await sealingKeys(ch);
   const open = opener(await collect(job, deps));
-  const written = await rewriteVolumes({ channel: ch.name, sequence: job.sequence, volumes, outDir: job.outDir, maxVolumeBytes: ch.config.volumeSizeMiB * 2 ** 20, ...keys, open: (e, offset) => open(e.path, offset) });
+  const written = await rewriteVolumes({
+    channel: ch.name,
+    sequence: job.sequence,
+    volumes,
+    outDir: job.outDir,
+    maxVolumeBytes: ch.config.volumeSizeMiB * 2 ** 20,
+    ...keys,
+    open: (e, offset) => open(e.path, offset),
+  });
   return { dir: job.outDir, volumes: written.volumes, bytes: written.bytes };
 }

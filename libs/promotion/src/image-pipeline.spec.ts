@@ -44,36 +44,69 @@ describe('the image pipeline between two OCI layouts', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
   afterAll(() => engine.close());
 
-  const put = async (layout: OciLayout, bytes: Buffer) => layout.putBlob({ digest: digestOf(bytes), size: bytes.length, mediaType: '' }, async () => ({ body: Readable.from([bytes]) }), {});
+  const put = async (layout: OciLayout, bytes: Buffer) =>
+    layout.putBlob({ digest: digestOf(bytes), size: bytes.length, mediaType: '' }, async () => ({ body: Readable.from([bytes]) }), {});
   async function image(): Promise<ManifestBlob> {
     const layer = randomBytes(70_000);
-    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [digestOf(layer)] } }));
+    const config = Buffer.from(
+      JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [digestOf(layer)] } }),
+    );
     await put(source, layer);
     await put(source, config);
-    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf(config), size: config.length }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: digestOf(layer), size: layer.length }] }));
+    const bytes = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf(config), size: config.length },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: digestOf(layer), size: layer.length }],
+      }),
+    );
     const m = { bytes, mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digestOf(bytes) };
     await source.putManifest(m.digest, m);
     return m;
   }
   async function index(children: ManifestBlob[]): Promise<ManifestBlob> {
-    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: children.map((c, i) => ({ mediaType: c.mediaType, digest: c.digest, size: c.bytes.length, platform: { os: 'linux', architecture: ['amd64', 'arm64'][i % 2] } })) }));
+    const bytes = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: children.map((c, i) => ({
+          mediaType: c.mediaType,
+          digest: c.digest,
+          size: c.bytes.length,
+          platform: { os: 'linux', architecture: ['amd64', 'arm64'][i % 2] },
+        })),
+      }),
+    );
     const m = { bytes, mediaType: 'application/vnd.oci.image.index.v1+json', digest: digestOf(bytes) };
     await source.putManifest(m.digest, m);
     return m;
   }
-  const signSource = async (digest: string, key = dev.priv, claimed = digest) => sourceSigs.add(REPO, digest, await sign(claimed, SOURCE_REF, key));
+  const signSource = async (digest: string, key = dev.priv, claimed = digest) =>
+    sourceSigs.add(REPO, digest, await sign(claimed, SOURCE_REF, key));
   const signer = (): ImageSigner => ({ publicKeys: [qa.pub], key: async () => qa.priv, publishTo: destSigs });
   const move = (digest: string, onStep?: MoveOptions['onStep']) =>
     moveSignedImage(source, dest, digest, {
       onStep,
-      policy: { trustedKeys: [dev.pub], identityRule: { type: 'matchRepoDigestOrExact' }, reference: SOURCE_REF, repository: REPO, store: sourceSigs, signer: 'stage dev' },
+      policy: {
+        trustedKeys: [dev.pub],
+        identityRule: { type: 'matchRepoDigestOrExact' },
+        reference: SOURCE_REF,
+        repository: REPO,
+        store: sourceSigs,
+        signer: 'stage dev',
+      },
       engine,
       signer: signer(),
       repository: REPO,
       identity: IDENTITY,
       tag: '1.0',
     });
-  const refused = (p: Promise<unknown>) => p.then(() => 'accepted', (e: { code?: string }) => e.code ?? String(e));
+  const refused = (p: Promise<unknown>) =>
+    p.then(
+      () => 'accepted',
+      (e: { code?: string; message?: string }) => e.code ?? e.message,
+    );
   const destIsEmpty = () => expect(existsSync(join(dir, 'dst')) ? readdirSync(join(dir, 'dst')) : []).toEqual([]);
 
   it('accepts an index whose every manifest the source stage signed: copies it all, tags it, signs it once with the next key', async () => {
@@ -89,7 +122,10 @@ describe('the image pipeline between two OCI layouts', () => {
     for (const m of [idx, a, b]) expect(readFileSync(join(dir, 'dst', 'blobs', 'sha256', m.digest.slice(7))).equals(m.bytes)).toBe(true);
     for (const d of [idx.digest, a.digest, b.digest]) {
       const [sig] = await destSigs.list(REPO, d);
-      expect((await verify(sig, { trustedKeys: [qa.pub], manifestDigest: d, reference: IDENTITY, identityRule: { type: 'matchExact' } })).keyFingerprint).toBe(qa.pub.getFingerprint().toUpperCase());
+      expect(
+        (await verify(sig, { trustedKeys: [qa.pub], manifestDigest: d, reference: IDENTITY, identityRule: { type: 'matchExact' } }))
+          .keyFingerprint,
+      ).toBe(qa.pub.getFingerprint().toUpperCase());
     }
     // a second run finds everything there: no copy, no new signature
     const again = await move(idx.digest);

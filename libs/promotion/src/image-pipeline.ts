@@ -1,8 +1,32 @@
 import type { KeyObject } from 'node:crypto';
 import type { Key, PrivateKey } from 'openpgp';
 import { faultPoint } from '@airlock/common';
-import { CopyEngine, CopyProgress, ImageDestination, ImageGraph, ImageSource, ManifestBlob, RegistryRepository, copyAttachments, manifestDigests, sameLayer, walkImage } from '@airlock/oci';
-import { AcceptancePolicy, FileLookasideStore, SigstorePublicKey, SigstoreSignature, VerifiedSignature, buildSigstoreBundle, requireAccepted, sign, signSigstore, verify, verifySigstore } from '@airlock/signing';
+import {
+  CopyEngine,
+  CopyProgress,
+  ImageDestination,
+  ImageGraph,
+  ImageSource,
+  ManifestBlob,
+  RegistryRepository,
+  copyAttachments,
+  manifestDigests,
+  sameLayer,
+  walkImage,
+} from '@airlock/oci';
+import {
+  AcceptancePolicy,
+  FileLookasideStore,
+  SigstorePublicKey,
+  SigstoreSignature,
+  VerifiedSignature,
+  buildSigstoreBundle,
+  requireAccepted,
+  sign,
+  signSigstore,
+  verify,
+  verifySigstore,
+} from '@airlock/signing';
 import { RegistrySigstoreStore, TaggedLayer } from './sigstore-tag-store';
 import { PromoteResult, StepProgress } from './queues';
 
@@ -24,7 +48,12 @@ export interface VerifiedImage {
 }
 
 /** Reads the image (walkImage: the one rule for indexes) and requires an accepted signature on every manifest. */
-export async function verifySignedImage(source: ImageSource, digest: string, policy: AcceptancePolicy, top?: ManifestBlob): Promise<VerifiedImage> {
+export async function verifySignedImage(
+  source: ImageSource,
+  digest: string,
+  policy: AcceptancePolicy,
+  top?: ManifestBlob,
+): Promise<VerifiedImage> {
   const graph = await walkImage(source, digest, top);
   return { source, graph, accepted: await requireAccepted(manifestDigests(graph), policy) };
 }
@@ -52,7 +81,18 @@ export interface PreparedSignatures {
   identity: string;
   pending: { digest: string; sig?: Uint8Array; existing?: number }[];
   /** The sigstore signatures (the identity is the repository, as cosign writes it), when the stage signs in that dialect. */
-  sigstore?: { store: RegistrySigstoreStore; pending: { digest: string; form: 'tag' | 'referrer'; sig?: SigstoreSignature; bundle?: Buffer; carry?: TaggedLayer[]; existing?: number; own?: number }[] };
+  sigstore?: {
+    store: RegistrySigstoreStore;
+    pending: {
+      digest: string;
+      form: 'tag' | 'referrer';
+      sig?: SigstoreSignature;
+      bundle?: Buffer;
+      carry?: TaggedLayer[];
+      existing?: number;
+      own?: number;
+    }[];
+  };
   /** How many are new. */
   fresh: number;
 }
@@ -65,13 +105,25 @@ const repositoryOf = (identity: string): string => identity.replace(/(@sha256:[a
  * for the identity already there is reused (a re-run adds none); the others
  * are signed now. Sigstore signatures need the destination's `sigstoreStore`.
  */
-export async function prepareSignatures(signer: ImageSigner, repository: string, digests: string[], identity: string, sigstoreStore?: RegistrySigstoreStore, carryFrom?: { store: RegistrySigstoreStore; repository: string }): Promise<PreparedSignatures> {
+export async function prepareSignatures(
+  signer: ImageSigner,
+  repository: string,
+  digests: string[],
+  identity: string,
+  sigstoreStore?: RegistrySigstoreStore,
+  carryFrom?: { store: RegistrySigstoreStore; repository: string },
+): Promise<PreparedSignatures> {
   const pending: PreparedSignatures['pending'] = [];
   for (const d of signer.publicKeys.length ? digests : []) {
     let existing: number | undefined;
     for (const [i, s] of (await signer.publishTo.list(repository, d)).entries()) {
       try {
-        const v = await verify(s, { trustedKeys: signer.publicKeys, manifestDigest: d, reference: identity, identityRule: { type: 'matchExact' } });
+        const v = await verify(s, {
+          trustedKeys: signer.publicKeys,
+          manifestDigest: d,
+          reference: identity,
+          identityRule: { type: 'matchExact' },
+        });
         if (v.dockerReference === identity) {
           existing = i + 1;
           break;
@@ -97,7 +149,10 @@ export async function prepareSignatures(signer: ImageSigner, repository: string,
         const there = form === 'tag' ? await sigstoreStore.listTagged(repository, d) : await sigstoreStore.listBundles(repository, d);
         const found = there.findIndex((s) => {
           try {
-            return verifySigstore(s, { trustedKeys: [own], manifestDigest: d, reference: repo, identityRule: { type: 'matchRepository' } }).dockerReference === repo;
+            return (
+              verifySigstore(s, { trustedKeys: [own], manifestDigest: d, reference: repo, identityRule: { type: 'matchRepository' } })
+                .dockerReference === repo
+            );
           } catch {
             return false; // not ours, or not for this identity
           }
@@ -106,7 +161,13 @@ export async function prepareSignatures(signer: ImageSigner, repository: string,
         const carry = form === 'tag' && carryFrom ? await carryFrom.store.taggedLayers(carryFrom.repository, d) : [];
         const have = form === 'tag' ? await sigstoreStore.taggedLayers(repository, d) : [];
         const missing = carry.filter((c) => !have.some((h) => sameLayer(h.layer, c.layer)));
-        spending.push({ digest: d, form, existing: found >= 0 && !missing.length ? found + 1 : undefined, ...(missing.length ? { carry: missing } : {}), ...(found >= 0 ? { own: found + 1 } : {}) });
+        spending.push({
+          digest: d,
+          form,
+          existing: found >= 0 && !missing.length ? found + 1 : undefined,
+          ...(missing.length ? { carry: missing } : {}),
+          ...(found >= 0 ? { own: found + 1 } : {}),
+        });
       }
     }
     if (spending.some((p) => p.existing === undefined && p.own === undefined)) {
@@ -120,7 +181,13 @@ export async function prepareSignatures(signer: ImageSigner, repository: string,
     sigstore = { store: sigstoreStore, pending: spending };
   }
   faultPoint('promote:signed');
-  return { repository, identity, pending, sigstore, fresh: pending.filter((p) => p.sig).length + (sigstore?.pending.filter((p) => p.sig || p.bundle).length ?? 0) };
+  return {
+    repository,
+    identity,
+    pending,
+    sigstore,
+    fresh: pending.filter((p) => p.sig).length + (sigstore?.pending.filter((p) => p.sig || p.bundle).length ?? 0),
+  };
 }
 
 /** Publishes what prepareSignatures made, each once (a concurrent or repeated run adds no second signature for the identity). */
@@ -136,8 +203,16 @@ export async function publishSignatures(signer: ImageSigner, prepared: PreparedS
   const store = prepared.sigstore?.store;
   for (const p of prepared.sigstore?.pending ?? []) {
     if (store && (p.sig || p.bundle || p.carry)) {
-      const r = p.bundle ? await store.addReferrer(prepared.repository, p.digest, p.bundle) : await store.add(prepared.repository, p.digest, p.sig, p.carry);
-      out.push({ digest: p.digest, n: p.sig || p.bundle ? r.n : (p.own as number), added: !!(p.sig || p.bundle) && r.added, dialect: 'sigstore', form: p.form });
+      const r = p.bundle
+        ? await store.addReferrer(prepared.repository, p.digest, p.bundle)
+        : await store.add(prepared.repository, p.digest, p.sig, p.carry);
+      out.push({
+        digest: p.digest,
+        n: p.sig || p.bundle ? r.n : (p.own as number),
+        added: !!(p.sig || p.bundle) && r.added,
+        dialect: 'sigstore',
+        form: p.form,
+      });
     } else out.push({ digest: p.digest, n: p.existing as number, added: false, dialect: 'sigstore', form: p.form });
   }
   return out;
@@ -176,25 +251,57 @@ export interface MoveResult {
  * they start, in the order they happen (`onStep`), each report closing the
  * step before it; the last (publish) is closed by the caller.
  */
-export async function moveSignedImage(source: ImageSource, destination: ImageDestination, digest: string, o: MoveOptions): Promise<MoveResult> {
+export async function moveSignedImage(
+  source: ImageSource,
+  destination: ImageDestination,
+  digest: string,
+  o: MoveOptions,
+): Promise<MoveResult> {
   const step = o.onStep ?? (async () => undefined);
   let verified = o.verified;
   if (!verified) {
     await step({ step: 'verify', status: 'started' });
     verified = await verifySignedImage(source, digest, o.policy, o.top);
   }
-  await step({ step: 'copy', status: 'started', finished: { step: 'verify', detail: { keys: keysOf(verified), manifests: verified.graph.manifests.length } } });
+  await step({
+    step: 'copy',
+    status: 'started',
+    finished: { step: 'verify', detail: { keys: keysOf(verified), manifests: verified.graph.manifests.length } },
+  });
   // the attachments move beside the image's blobs (neither needs the other), both before anything is signed
   // a stage that signs in the tag form writes the source's .sig layers with its own signature, in one write
-  const carrySig = !!(o.attachments && o.signer.sigstore && o.signer.sigstore.attach !== 'referrer' && o.sigstoreStore && o.policy.sigstoreStore instanceof RegistrySigstoreStore);
+  const carrySig = !!(
+    o.attachments &&
+    o.signer.sigstore &&
+    o.signer.sigstore.attach !== 'referrer' &&
+    o.sigstoreStore &&
+    o.policy.sigstoreStore instanceof RegistrySigstoreStore
+  );
   const attach = async (): Promise<number> => {
     if (!(o.attachments && source instanceof RegistryRepository && destination instanceof RegistryRepository)) return 0;
-    const moved = await Promise.all(manifestDigests(verified.graph).map((d) => copyAttachments(o.engine, source, destination, d, { skip: carrySig ? ['sig'] : [] })));
+    const moved = await Promise.all(
+      manifestDigests(verified.graph).map((d) => copyAttachments(o.engine, source, destination, d, { skip: carrySig ? ['sig'] : [] })),
+    );
     return moved.reduce((a, m) => a + m.length, 0);
   };
-  const [c, attachments] = await Promise.all([o.engine.copy(source, destination, { top: verified.graph.top, tag: o.tag, onProgress: o.onProgress }), attach()]);
-  const copied = { bytesMoved: c.bytesMoved, blobsCopied: c.blobsCopied, blobsSkipped: c.blobsSkipped, blobsMounted: c.blobsMounted, ...(o.attachments ? { attachments } : {}) };
-  await step({ step: 'sign', status: 'started', bytesDone: c.bytesMoved, bytesTotal: c.bytesMoved, finished: { step: 'copy', detail: copied } });
+  const [c, attachments] = await Promise.all([
+    o.engine.copy(source, destination, { top: verified.graph.top, tag: o.tag, onProgress: o.onProgress }),
+    attach(),
+  ]);
+  const copied = {
+    bytesMoved: c.bytesMoved,
+    blobsCopied: c.blobsCopied,
+    blobsSkipped: c.blobsSkipped,
+    blobsMounted: c.blobsMounted,
+    ...(o.attachments ? { attachments } : {}),
+  };
+  await step({
+    step: 'sign',
+    status: 'started',
+    bytesDone: c.bytesMoved,
+    bytesTotal: c.bytesMoved,
+    finished: { step: 'copy', detail: copied },
+  });
   const carryFrom = carrySig ? { store: o.policy.sigstoreStore as RegistrySigstoreStore, repository: o.policy.repository } : undefined;
   const prepared = await prepareSignatures(o.signer, o.repository, manifestDigests(verified.graph), o.identity, o.sigstoreStore, carryFrom);
   await step({ step: 'publish', status: 'started', finished: { step: 'sign', detail: { new: prepared.fresh } } });

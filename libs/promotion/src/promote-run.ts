@@ -1,6 +1,5 @@
 import { AirlockError, faultPoint, isAirlockError } from '@airlock/common';
 import { CopyEngine, Registries, RegistryRepository, formatReference, parseReference } from '@airlock/oci';
-import { IdentityRule } from '@airlock/signing';
 import { StageCatalog } from './stage-catalog';
 import { keysOf, moveSignedImage, verifySignedImage } from './image-pipeline';
 import { RegistrySigstoreStore } from './sigstore-tag-store';
@@ -46,7 +45,7 @@ export async function runPromotion(job: PromoteJob, deps: RunDeps): Promise<Prom
     trustedKeys: trust.openpgp,
     sigstoreKeys: trust.sigstore,
     sigstoreStore: new RegistrySigstoreStore(registries.client(src.registry)),
-    identityRule: arrival.identityRule as IdentityRule,
+    identityRule: arrival.identityRule,
     reference: intended,
     repository: src.repository,
     store: from.lookaside,
@@ -57,7 +56,17 @@ export async function runPromotion(job: PromoteJob, deps: RunDeps): Promise<Prom
   const verified = await verifySignedImage(source, job.digest, policy);
   if (to.config.transport === 'bundle') {
     // air-gapped target: nothing crosses by network; the channel's next bundle carries it
-    return { digest: job.digest, target: formatReference({ ...dst, digest: undefined }), bytesMoved: 0, blobsCopied: 0, blobsSkipped: 0, blobsMounted: 0, signatures: [], sourceSignatureKeys: keysOf(verified), awaitingExport: true };
+    return {
+      digest: job.digest,
+      target: formatReference({ ...dst, digest: undefined }),
+      bytesMoved: 0,
+      blobsCopied: 0,
+      blobsSkipped: 0,
+      blobsMounted: 0,
+      signatures: [],
+      sourceSignatureKeys: keysOf(verified),
+      awaitingExport: true,
+    };
   }
   faultPoint('promote:verified');
   const identity = formatReference({ ...dst, digest: undefined });

@@ -6,7 +6,22 @@
  * twice or late by the queue changes nothing.
  */
 
-export const STATES = ['requested', 'approved', 'queued', 'verifying', 'copying', 'signing', 'published', 'completed', 'exporting', 'exported', 'imported', 'rejected', 'cancelled', 'failed'] as const;
+export const STATES = [
+  'requested',
+  'approved',
+  'queued',
+  'verifying',
+  'copying',
+  'signing',
+  'published',
+  'completed',
+  'exporting',
+  'exported',
+  'imported',
+  'rejected',
+  'cancelled',
+  'failed',
+] as const;
 export type PromotionState = (typeof STATES)[number];
 
 /** States nothing moves a promotion out of, except `retry` out of `failed`. */
@@ -32,7 +47,7 @@ export type PromotionEvent =
   | 'fail';
 
 /** Where a run can be: a worker's reports may be lost or late, so a step may be skipped, never gone back to. */
-const RUN_BEFORE = (s: PromotionState): PromotionState[] => RUNNING.slice(0, RUNNING.indexOf(s)) as PromotionState[];
+const RUN_BEFORE = (s: PromotionState): PromotionState[] => RUNNING.slice(0, RUNNING.indexOf(s));
 
 /** (from, event, to): the only moves a promotion makes. */
 export const TRANSITIONS: readonly { from: readonly PromotionState[]; event: PromotionEvent; to: PromotionState }[] = [

@@ -129,7 +129,11 @@ export class PromotionStore {
   update(id: string, fields: Partial<PromotionRow>): void {
     const keys = Object.keys(fields).filter((k) => k !== 'id' && k !== 'rowid');
     if (!keys.length) return;
-    statement(this.db, `UPDATE promotions SET ${keys.map((k) => `${k} = @${k}`).join(', ')}, updated_at = @__now WHERE id = @__id`).run({ ...fields, __now: new Date().toISOString(), __id: id });
+    statement(this.db, `UPDATE promotions SET ${keys.map((k) => `${k} = @${k}`).join(', ')}, updated_at = @__now WHERE id = @__id`).run({
+      ...fields,
+      __now: new Date().toISOString(),
+      __id: id,
+    });
   }
 
   /** Marks a promotion as handled now without changing it (a resend restarts its clock). */
@@ -145,13 +149,21 @@ export class PromotionStore {
   approvalsFor(ids: string[]): Map<string, ApprovalRow[]> {
     const out = new Map<string, ApprovalRow[]>(ids.map((id) => [id, []]));
     if (!ids.length) return out;
-    const rows = statement(this.db, `SELECT * FROM approvals WHERE promotion_id IN (${ids.map(() => '?').join(',')}) ORDER BY created_at, approver`).all(...ids) as ApprovalRow[];
+    const rows = statement(
+      this.db,
+      `SELECT * FROM approvals WHERE promotion_id IN (${ids.map(() => '?').join(',')}) ORDER BY created_at, approver`,
+    ).all(...ids) as ApprovalRow[];
     for (const r of rows) out.get(r.promotion_id)?.push(r);
     return out;
   }
 
   addApproval(a: ApprovalRow): boolean {
-    return statement(this.db, 'INSERT OR IGNORE INTO approvals (promotion_id, approver, role, comment, created_at) VALUES (@promotion_id, @approver, @role, @comment, @created_at)').run(a).changes === 1;
+    return (
+      statement(
+        this.db,
+        'INSERT OR IGNORE INTO approvals (promotion_id, approver, role, comment, created_at) VALUES (@promotion_id, @approver, @role, @comment, @created_at)',
+      ).run(a).changes === 1
+    );
   }
 
   steps(id: string): StepRow[] {
@@ -162,53 +174,96 @@ export class PromotionStore {
   step(id: string, attempt: number, name: string, status: 'started' | 'done' | 'failed', detail?: unknown): boolean {
     const now = new Date().toISOString();
     if (status === 'started') {
-      return statement(this.db, "INSERT OR IGNORE INTO steps (promotion_id, attempt, name, state, started_at) VALUES (?, ?, ?, 'running', ?)").run(id, attempt, name, now).changes === 1;
+      return (
+        statement(
+          this.db,
+          "INSERT OR IGNORE INTO steps (promotion_id, attempt, name, state, started_at) VALUES (?, ?, ?, 'running', ?)",
+        ).run(id, attempt, name, now).changes === 1
+      );
     }
-    statement(this.db, "INSERT OR IGNORE INTO steps (promotion_id, attempt, name, state, started_at) VALUES (?, ?, ?, 'running', ?)").run(id, attempt, name, now);
+    statement(this.db, "INSERT OR IGNORE INTO steps (promotion_id, attempt, name, state, started_at) VALUES (?, ?, ?, 'running', ?)").run(
+      id,
+      attempt,
+      name,
+      now,
+    );
     return (
-      statement(this.db, "UPDATE steps SET state = ?, finished_at = ?, detail = ? WHERE promotion_id = ? AND attempt = ? AND name = ? AND state = 'running'").run(status, now, detail === undefined ? null : JSON.stringify(detail), id, attempt, name).changes === 1
+      statement(
+        this.db,
+        "UPDATE steps SET state = ?, finished_at = ?, detail = ? WHERE promotion_id = ? AND attempt = ? AND name = ? AND state = 'running'",
+      ).run(status, now, detail === undefined ? null : JSON.stringify(detail), id, attempt, name).changes === 1
     );
   }
 
   /** Promotions by state and target stage (metrics). */
   countsByStateAndStage(): { state: string; stage: string; n: number }[] {
-    return statement(this.db, 'SELECT state, to_stage AS stage, COUNT(*) AS n FROM promotions GROUP BY state, to_stage').all() as { state: string; stage: string; n: number }[];
+    return statement(this.db, 'SELECT state, to_stage AS stage, COUNT(*) AS n FROM promotions GROUP BY state, to_stage').all() as {
+      state: string;
+      stage: string;
+      n: number;
+    }[];
   }
 
   /** Failed promotions by error code (metrics). */
   failuresByCode(): { code: string | null; n: number }[] {
-    return statement(this.db, "SELECT error_code AS code, COUNT(*) AS n FROM promotions WHERE state = 'failed' GROUP BY error_code").all() as { code: string | null; n: number }[];
+    return statement(
+      this.db,
+      "SELECT error_code AS code, COUNT(*) AS n FROM promotions WHERE state = 'failed' GROUP BY error_code",
+    ).all() as {
+      code: string | null;
+      n: number;
+    }[];
   }
 
   /** Bytes moved by completed promotions (metrics). */
   bytesCopied(): number {
-    return (statement(this.db, "SELECT COALESCE(SUM(bytes_done), 0) AS n FROM promotions WHERE state = 'completed'").get() as { n: number }).n;
+    return (statement(this.db, "SELECT COALESCE(SUM(bytes_done), 0) AS n FROM promotions WHERE state = 'completed'").get() as { n: number })
+      .n;
   }
 
   /** Steps finished, in key order after `afterKey` (promotion.attempt.name), for a histogram fed scrape by scrape. */
   stepsFinishedAfter(afterKey: string): { k: string; name: string; started_at: string; finished_at: string }[] {
-    return statement(this.db, "SELECT promotion_id || '.' || attempt || '.' || name AS k, name, started_at, finished_at FROM steps WHERE finished_at IS NOT NULL AND (promotion_id || '.' || attempt || '.' || name) > ? ORDER BY k").all(afterKey) as { k: string; name: string; started_at: string; finished_at: string }[];
+    return statement(
+      this.db,
+      "SELECT promotion_id || '.' || attempt || '.' || name AS k, name, started_at, finished_at FROM steps WHERE finished_at IS NOT NULL AND (promotion_id || '.' || attempt || '.' || name) > ? ORDER BY k",
+    ).all(afterKey) as { k: string; name: string; started_at: string; finished_at: string }[];
   }
 
   /** Promotions verified and waiting for the next bundle from `from` to `to`, oldest first. */
   waitingForExport(from: string, to: string): PromotionRow[] {
-    return (rawStatement(this.db, `SELECT ${COLUMNS} FROM promotions WHERE from_stage = ? AND to_stage = ? AND state = 'exporting' ORDER BY rowid`).all(from, to) as unknown[][]).map(rowOf);
+    return (
+      rawStatement(
+        this.db,
+        `SELECT ${COLUMNS} FROM promotions WHERE from_stage = ? AND to_stage = ? AND state = 'exporting' ORDER BY rowid`,
+      ).all(from, to) as unknown[][]
+    ).map(rowOf);
   }
 
   /** Promotions a bundle carried across the gap that no receipt has confirmed yet (oldest first). */
   exportedUnconfirmed(from: string, to: string): PromotionRow[] {
-    return (rawStatement(this.db, `SELECT ${COLUMNS} FROM promotions WHERE from_stage = ? AND to_stage = ? AND state = 'exported' ORDER BY rowid`).all(from, to) as unknown[][]).map(rowOf);
+    return (
+      rawStatement(
+        this.db,
+        `SELECT ${COLUMNS} FROM promotions WHERE from_stage = ? AND to_stage = ? AND state = 'exported' ORDER BY rowid`,
+      ).all(from, to) as unknown[][]
+    ).map(rowOf);
   }
 
   /** A later promotion of the same target on its way or arrived: sending `p` again would take the tag back to an older image. */
   supersededBy(p: PromotionRow): PromotionRow | undefined {
-    const r = rawStatement(this.db, `SELECT ${COLUMNS} FROM promotions WHERE to_stage = ? AND target_ref = ? AND rowid > (SELECT rowid FROM promotions WHERE id = ?) AND state IN ('exporting', 'exported', 'imported') ORDER BY rowid DESC LIMIT 1`).get(p.to_stage, p.target_ref, p.id) as unknown[] | undefined;
+    const r = rawStatement(
+      this.db,
+      `SELECT ${COLUMNS} FROM promotions WHERE to_stage = ? AND target_ref = ? AND rowid > (SELECT rowid FROM promotions WHERE id = ?) AND state IN ('exporting', 'exported', 'imported') ORDER BY rowid DESC LIMIT 1`,
+    ).get(p.to_stage, p.target_ref, p.id) as unknown[] | undefined;
     return r ? rowOf(r) : undefined;
   }
 
   /** A step that ran elsewhere (the import's, on the high side), recorded finished with its own times. */
   recordStep(id: string, attempt: number, name: string, startedAt: string, finishedAt: string, detail?: unknown): void {
-    statement(this.db, "INSERT OR IGNORE INTO steps (promotion_id, attempt, name, state, started_at, finished_at, detail) VALUES (?, ?, ?, 'done', ?, ?, ?)").run(id, attempt, name, startedAt, finishedAt, detail === undefined ? null : JSON.stringify(detail));
+    statement(
+      this.db,
+      "INSERT OR IGNORE INTO steps (promotion_id, attempt, name, state, started_at, finished_at, detail) VALUES (?, ?, ?, 'done', ?, ?, ?)",
+    ).run(id, attempt, name, startedAt, finishedAt, detail === undefined ? null : JSON.stringify(detail));
   }
 
   list(f: ListFilter): PromotionRow[] {
@@ -227,7 +282,9 @@ export class PromotionStore {
       args.requester = f.requester;
     }
     if (f.image) {
-      where.push("(source_ref LIKE @image ESCAPE '\\' OR target_ref LIKE @image ESCAPE '\\' OR image LIKE @image ESCAPE '\\' OR digest = @imageExact)");
+      where.push(
+        "(source_ref LIKE @image ESCAPE '\\' OR target_ref LIKE @image ESCAPE '\\' OR image LIKE @image ESCAPE '\\' OR digest = @imageExact)",
+      );
       args.image = `%${likeEscape(f.image)}%`;
       args.imageExact = f.image;
     }
@@ -235,10 +292,19 @@ export class PromotionStore {
       where.push('rowid < @before');
       args.before = f.before;
     }
-    return (rawStatement(this.db, `SELECT ${COLUMNS} FROM promotions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY rowid DESC LIMIT @limit`).all(args) as unknown[][]).map(rowOf);
+    return (
+      rawStatement(
+        this.db,
+        `SELECT ${COLUMNS} FROM promotions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY rowid DESC LIMIT @limit`,
+      ).all(args) as unknown[][]
+    ).map(rowOf);
   }
 
   inStates(states: readonly string[]): PromotionRow[] {
-    return (rawStatement(this.db, `SELECT ${COLUMNS} FROM promotions WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY rowid`).all(...states) as unknown[][]).map(rowOf);
+    return (
+      rawStatement(this.db, `SELECT ${COLUMNS} FROM promotions WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY rowid`).all(
+        ...states,
+      ) as unknown[][]
+    ).map(rowOf);
   }
 }

@@ -45,7 +45,18 @@ export function toView(r: PromotionRow, approvals: ApprovalRow[], steps?: StepRo
     approvalsNeeded: Math.max(0, r.approvals_required - approvals.length),
     approvals: approvals.map((a) => ({ approver: a.approver, role: a.role, comment: a.comment, at: a.created_at })),
     progress: { bytesDone: r.bytes_done, bytesTotal: r.bytes_total },
-    ...(steps ? { steps: steps.map((s) => ({ attempt: s.attempt, name: s.name, state: s.state, startedAt: s.started_at, finishedAt: s.finished_at, detail: s.detail ? JSON.parse(s.detail) : null })) } : {}),
+    ...(steps
+      ? {
+          steps: steps.map((s) => ({
+            attempt: s.attempt,
+            name: s.name,
+            state: s.state,
+            startedAt: s.started_at,
+            finishedAt: s.finished_at,
+            detail: s.detail ? (JSON.parse(s.detail) as unknown) : null,
+          })),
+        }
+      : {}),
     error: r.error_code ? { code: r.error_code, message: r.error_message ?? '' } : null,
     result: r.result ? JSON.parse(r.result) : null,
     createdAt: r.created_at,

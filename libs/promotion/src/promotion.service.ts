@@ -43,15 +43,33 @@ export class PromotionService {
   }
 
   /** Records a refusal (bad input, forbidden action) and rethrows it. */
-  private refused(ctx: Ctx, action: 'promotion.request' | 'promotion.approve' | 'promotion.reject' | 'promotion.cancel' | 'promotion.retry', e: unknown, extra: Partial<AuditInput> = {}): never {
+  private refused(
+    ctx: Ctx,
+    action: 'promotion.request' | 'promotion.approve' | 'promotion.reject' | 'promotion.cancel' | 'promotion.retry',
+    e: unknown,
+    extra: Partial<AuditInput> = {},
+  ): never {
     if (isAirlockError(e)) {
-      this.audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: `${action}.refused`, requestId: ctx.requestId, ...extra, details: { code: e.code, message: e.message } });
+      this.audit.append({
+        actor: ctx.principal.user,
+        role: ctx.principal.roles[0],
+        action: `${action}.refused`,
+        requestId: ctx.requestId,
+        ...extra,
+        details: { code: e.code, message: e.message },
+      });
       markAudited(e);
     }
     throw e;
   }
 
-  private event(ctx: Ctx | { principal: { user: string; roles: Role[] } }, action: AuditAction, p: PromotionRow, details: Record<string, unknown> = {}, role?: string): void {
+  private event(
+    ctx: Ctx | { principal: { user: string; roles: Role[] } },
+    action: AuditAction,
+    p: PromotionRow,
+    details: Record<string, unknown> = {},
+    role?: string,
+  ): void {
     this.audit.append({
       actor: ctx.principal.user,
       role: role ?? ctx.principal.roles[0],
@@ -66,7 +84,13 @@ export class PromotionService {
   }
 
   /** Moves a promotion by `event` to where the lifecycle table says, with its audit event; PROMOTION_STATE when the table does not allow it. */
-  transition(ctx: Ctx | { principal: { user: string; roles: Role[] } }, p: PromotionRow, event: PromotionEvent, fields: Partial<PromotionRow> = {}, details: Record<string, unknown> = {}): PromotionRow {
+  transition(
+    ctx: Ctx | { principal: { user: string; roles: Role[] } },
+    p: PromotionRow,
+    event: PromotionEvent,
+    fields: Partial<PromotionRow> = {},
+    details: Record<string, unknown> = {},
+  ): PromotionRow {
     const to = nextState(p.state, event);
     if (!to) throw new AirlockError('PROMOTION_STATE', `promotion ${p.id} is ${p.state}: it cannot ${event}`);
     const now = new Date().toISOString();
@@ -86,10 +110,12 @@ export class PromotionService {
       const arrival = to.config.from.find((f) => f.stage === from.name);
       if (!arrival) throw new AirlockError('PROMOTION_ROUTE_UNKNOWN', `stage ${to.name} does not accept images from ${from.name}`);
       const src = parseReference(input.image, { defaultTag: false });
-      if (src.registry !== from.registry) throw new AirlockError('INVALID_ARGUMENT', `${formatReference(src)} is not in stage ${from.name}'s registry ${from.registry}`);
+      if (src.registry !== from.registry)
+        throw new AirlockError('INVALID_ARGUMENT', `${formatReference(src)} is not in stage ${from.name}'s registry ${from.registry}`);
       if (!src.tag && !src.digest) throw new AirlockError('INVALID_REFERENCE', 'give the image with a tag or a digest');
       const dst = mapReference(src, arrival.mapping);
-      if (!dst) throw new AirlockError('INVALID_ARGUMENT', `no repository mapping of stage ${to.name} covers ${src.registry}/${src.repository}`);
+      if (!dst)
+        throw new AirlockError('INVALID_ARGUMENT', `no repository mapping of stage ${to.name} covers ${src.registry}/${src.repository}`);
       const m = await this.registries.client(src.registry).getManifest(src.repository, manifestSelector(src));
       const mediaType = parseManifest(m.bytes, m.mediaType).mediaType;
       const now = new Date().toISOString();
@@ -118,11 +144,27 @@ export class PromotionService {
         finished_at: null,
       };
       let queued: PromotionRow | undefined;
-      this.db.transaction(() => {
-        this.store.insert(row);
-        this.event(ctx, 'promotion.requested', row, { requested: input.image, source: row.source_ref, target: row.target_ref, from: from.name, to: to.name, reason: row.reason, approvalsRequired: required }, actingRole(ctx.principal, 'requester'));
-        if (required === 0) queued = this.queueUp(ctx, row);
-      }).immediate();
+      this.db
+        .transaction(() => {
+          this.store.insert(row);
+          this.event(
+            ctx,
+            'promotion.requested',
+            row,
+            {
+              requested: input.image,
+              source: row.source_ref,
+              target: row.target_ref,
+              from: from.name,
+              to: to.name,
+              reason: row.reason,
+              approvalsRequired: required,
+            },
+            actingRole(ctx.principal, 'requester'),
+          );
+          if (required === 0) queued = this.queueUp(ctx, row);
+        })
+        .immediate();
       if (queued) await this.enqueue(queued);
       return this.view(row.id);
     } catch (e) {
@@ -139,7 +181,15 @@ export class PromotionService {
   /** Hands the job to the queue; if Redis is away the reconciler enqueues it later. */
   async enqueue(p: PromotionRow): Promise<void> {
     try {
-      await this.queue.enqueue({ promotionId: p.id, attempt: p.attempt, fromStage: p.from_stage, toStage: p.to_stage, source: p.source_ref, digest: p.digest, target: p.target_ref });
+      await this.queue.enqueue({
+        promotionId: p.id,
+        attempt: p.attempt,
+        fromStage: p.from_stage,
+        toStage: p.to_stage,
+        source: p.source_ref,
+        digest: p.digest,
+        target: p.target_ref,
+      });
     } catch {
       /* the reconciler retries: the database says work is pending */
     }
@@ -157,19 +207,32 @@ export class PromotionService {
     try {
       const p = this.mustGet(id);
       const policy = this.catalog.get(p.to_stage).config.approvals;
-      if (!hasRole(ctx.principal, ...(policy.roles as Role[]))) throw new AirlockError('FORBIDDEN', `approving promotions to ${p.to_stage} needs one of the roles ${policy.roles.join(', ')}`);
-      if (ctx.principal.user === p.requester) throw new AirlockError('SELF_APPROVAL_FORBIDDEN', 'the requester of a promotion cannot approve it');
-      this.db.transaction(() => {
-        const cur = this.mustGet(id);
-        const already = this.store.approvals(id).some((a) => a.approver === ctx.principal.user);
-        if (already) return;
-        if (cur.state !== 'requested') throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; only a requested promotion can be approved`);
-        this.store.addApproval({ promotion_id: id, approver: ctx.principal.user, role: actingRole(ctx.principal, ...(policy.roles as Role[])), comment, created_at: new Date().toISOString() });
-        this.event(ctx, 'promotion.approved', cur, { comment }, actingRole(ctx.principal, ...(policy.roles as Role[])));
-        if (this.store.approvals(id).length >= cur.approvals_required) queued = this.queueUp(ctx, cur);
-      }).immediate();
+      if (!hasRole(ctx.principal, ...(policy.roles as Role[])))
+        throw new AirlockError('FORBIDDEN', `approving promotions to ${p.to_stage} needs one of the roles ${policy.roles.join(', ')}`);
+      if (ctx.principal.user === p.requester)
+        throw new AirlockError('SELF_APPROVAL_FORBIDDEN', 'the requester of a promotion cannot approve it');
+      this.db
+        .transaction(() => {
+          const cur = this.mustGet(id);
+          const already = this.store.approvals(id).some((a) => a.approver === ctx.principal.user);
+          if (already) return;
+          if (cur.state !== 'requested')
+            throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; only a requested promotion can be approved`);
+          this.store.addApproval({
+            promotion_id: id,
+            approver: ctx.principal.user,
+            role: actingRole(ctx.principal, ...(policy.roles as Role[])),
+            comment,
+            created_at: new Date().toISOString(),
+          });
+          this.event(ctx, 'promotion.approved', cur, { comment }, actingRole(ctx.principal, ...(policy.roles as Role[])));
+          if (this.store.approvals(id).length >= cur.approvals_required) queued = this.queueUp(ctx, cur);
+        })
+        .immediate();
     } catch (e) {
-      return this.refused(ctx, 'promotion.approve', e, { promotionId: typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id) && this.store.get(id) ? id : undefined });
+      return this.refused(ctx, 'promotion.approve', e, {
+        promotionId: typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id) && this.store.get(id) ? id : undefined,
+      });
     }
     if (queued) await this.enqueue(queued);
     return this.view(id);
@@ -179,12 +242,16 @@ export class PromotionService {
     try {
       const p = this.mustGet(id);
       const policy = this.catalog.get(p.to_stage).config.approvals;
-      if (!hasRole(ctx.principal, ...(policy.roles as Role[]))) throw new AirlockError('FORBIDDEN', `rejecting promotions to ${p.to_stage} needs one of the roles ${policy.roles.join(', ')}`);
-      this.db.transaction(() => {
-        const cur = this.mustGet(id);
-        if (!nextState(cur.state, 'reject')) throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; only a requested promotion can be rejected`);
-        this.transition(ctx, cur, 'reject', {}, { reason });
-      }).immediate();
+      if (!hasRole(ctx.principal, ...(policy.roles as Role[])))
+        throw new AirlockError('FORBIDDEN', `rejecting promotions to ${p.to_stage} needs one of the roles ${policy.roles.join(', ')}`);
+      this.db
+        .transaction(() => {
+          const cur = this.mustGet(id);
+          if (!nextState(cur.state, 'reject'))
+            throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; only a requested promotion can be rejected`);
+          this.transition(ctx, cur, 'reject', {}, { reason });
+        })
+        .immediate();
     } catch (e) {
       return this.refused(ctx, 'promotion.reject', e);
     }
@@ -198,13 +265,18 @@ export class PromotionService {
       if (!(ctx.principal.roles.includes('admin') || (ctx.principal.user === p.requester && hasRole(ctx.principal, 'requester')))) {
         throw new AirlockError('FORBIDDEN', 'only the requester or an admin can cancel a promotion');
       }
-      if (!nextState(p.state, 'cancel')) throw new AirlockError('PROMOTION_STATE', `promotion is ${p.state}; it can be cancelled only before it runs`);
-      if (p.state === 'queued' && !(await this.queue.remove(p.id, p.attempt))) throw new AirlockError('PROMOTION_STATE', 'promotion has started running; it can no longer be cancelled');
-      this.db.transaction(() => {
-        const cur = this.mustGet(id);
-        if (!nextState(cur.state, 'cancel')) throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; it can be cancelled only before it runs`);
-        this.transition(ctx, cur, 'cancel');
-      }).immediate();
+      if (!nextState(p.state, 'cancel'))
+        throw new AirlockError('PROMOTION_STATE', `promotion is ${p.state}; it can be cancelled only before it runs`);
+      if (p.state === 'queued' && !(await this.queue.remove(p.id, p.attempt)))
+        throw new AirlockError('PROMOTION_STATE', 'promotion has started running; it can no longer be cancelled');
+      this.db
+        .transaction(() => {
+          const cur = this.mustGet(id);
+          if (!nextState(cur.state, 'cancel'))
+            throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; it can be cancelled only before it runs`);
+          this.transition(ctx, cur, 'cancel');
+        })
+        .immediate();
     } catch (e) {
       return this.refused(ctx, 'promotion.cancel', e);
     }
@@ -216,12 +288,21 @@ export class PromotionService {
     let next: PromotionRow | undefined;
     try {
       if (!ctx.principal.roles.includes('admin')) throw new AirlockError('FORBIDDEN', 'retrying a promotion needs the admin role');
-      this.db.transaction(() => {
-        const cur = this.mustGet(id);
-        if (!nextState(cur.state, 'retry')) throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; only a failed promotion can be retried`);
-        this.event(ctx, 'promotion.retried', cur, { previousError: cur.error_code }, 'admin');
-        next = this.transition(ctx, cur, 'retry', { attempt: cur.attempt + 1, error_code: null, error_message: null, finished_at: null, bytes_done: 0 });
-      }).immediate();
+      this.db
+        .transaction(() => {
+          const cur = this.mustGet(id);
+          if (!nextState(cur.state, 'retry'))
+            throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; only a failed promotion can be retried`);
+          this.event(ctx, 'promotion.retried', cur, { previousError: cur.error_code }, 'admin');
+          next = this.transition(ctx, cur, 'retry', {
+            attempt: cur.attempt + 1,
+            error_code: null,
+            error_message: null,
+            finished_at: null,
+            bytes_done: 0,
+          });
+        })
+        .immediate();
     } catch (e) {
       return this.refused(ctx, 'promotion.retry', e);
     }
@@ -234,7 +315,10 @@ export class PromotionService {
     return toView(p, this.store.approvals(id), withSteps ? this.store.steps(id) : undefined);
   }
 
-  list(f: { state?: string; stage?: string; image?: string; requester?: string; limit?: number; cursor?: string }): { items: PromotionView[]; nextCursor: string | null } {
+  list(f: { state?: string; stage?: string; image?: string; requester?: string; limit?: number; cursor?: string }): {
+    items: PromotionView[];
+    nextCursor: string | null;
+  } {
     const limit = Math.min(Math.max(f.limit ?? 50, 1), 200);
     let before: number | undefined;
     if (f.cursor) {

@@ -46,9 +46,7 @@ export const exportJobSchema = z
     outDir: z.string().min(1),
     /** Blobs the far side confirmed by receipt (left out unless full). */
     knownBlobs: z.array(z.string().regex(DIGEST)),
-    images: z
-      .array(bundleImageSchema)
-      .min(1),
+    images: z.array(bundleImageSchema).min(1),
     /** Promotions among the images that an earlier bundle carried and no receipt confirmed: sent again. */
     resent: z.array(z.string().uuid()).default([]),
   })

@@ -4,7 +4,7 @@ import { Db } from '@airlock/database';
 import { StageCatalog } from './stage-catalog';
 import { channelOf } from './channels';
 import { readReceipt } from './bundle-receipt';
-import { PromotionRow, PromotionStore } from './promotion-store';
+import { PromotionStore } from './promotion-store';
 import { nextState } from './promotion-lifecycle';
 import { BundleStore } from './bundle-store';
 import { PromotionService, Ctx } from './promotion.service';
@@ -17,19 +17,41 @@ import { PromotionService, Ctx } from './promotion.service';
  * exported on it with that sequence; a refusal is audited and changes
  * nothing.
  */
-export async function importReceipt(db: Db, audit: AuditLog, catalog: StageCatalog, service: PromotionService, ctx: Ctx, channelName: string | undefined, bytes: Uint8Array): Promise<{ bundleId: string; promotions: number; blobs: number }> {
+export async function importReceipt(
+  db: Db,
+  audit: AuditLog,
+  catalog: StageCatalog,
+  service: PromotionService,
+  ctx: Ctx,
+  channelName: string | undefined,
+  bytes: Uint8Array,
+): Promise<{ bundleId: string; promotions: number; blobs: number }> {
   try {
     return await applyReceipt(db, audit, catalog, service, ctx, channelName, bytes);
   } catch (e) {
     if (isAirlockError(e)) {
-      audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.receipt.refused', requestId: ctx.requestId, details: { code: e.code, message: e.message, channel: channelName ?? null } });
+      audit.append({
+        actor: ctx.principal.user,
+        role: ctx.principal.roles[0],
+        action: 'bundle.receipt.refused',
+        requestId: ctx.requestId,
+        details: { code: e.code, message: e.message, channel: channelName ?? null },
+      });
       markAudited(e);
     }
     throw e;
   }
 }
 
-async function applyReceipt(db: Db, audit: AuditLog, catalog: StageCatalog, service: PromotionService, ctx: Ctx, channelName: string | undefined, bytes: Uint8Array): Promise<{ bundleId: string; promotions: number; blobs: number }> {
+async function applyReceipt(
+  db: Db,
+  audit: AuditLog,
+  catalog: StageCatalog,
+  service: PromotionService,
+  ctx: Ctx,
+  channelName: string | undefined,
+  bytes: Uint8Array,
+): Promise<{ bundleId: string; promotions: number; blobs: number }> {
   const channels = channelName ? [channelOf(catalog, channelName)] : catalog.loaded.config.channels.map((c) => channelOf(catalog, c.name));
   let lastErr: unknown;
   for (const ch of channels) {
@@ -40,17 +62,30 @@ async function applyReceipt(db: Db, audit: AuditLog, catalog: StageCatalog, serv
       lastErr = e;
       continue;
     }
-    if (r.channel !== ch.name) throw new AirlockError('BUNDLE_INVALID', `the receipt is for channel ${JSON.stringify(r.channel.slice(0, 64))}, not ${ch.name}, whose key signed it`);
+    if (r.channel !== ch.name)
+      throw new AirlockError(
+        'BUNDLE_INVALID',
+        `the receipt is for channel ${JSON.stringify(r.channel.slice(0, 64))}, not ${ch.name}, whose key signed it`,
+      );
     const bundles = new BundleStore(db);
     const b = bundles.byId(r.bundleId, 'export');
-    if (b && b.channel !== ch.name) throw new AirlockError('BUNDLE_INVALID', `the receipt is for bundle ${r.bundleId}, which this side exported on ${b.channel}, not ${ch.name}`);
-    if (!b) throw new AirlockError('BUNDLE_INVALID', `the receipt is for bundle ${r.bundleId}, which this side did not export on ${ch.name}`);
-    if (b.sequence !== r.sequence) throw new AirlockError('BUNDLE_INVALID', `the receipt says bundle ${r.bundleId} is sequence ${r.sequence}; this side exported it as ${b.sequence}`);
+    if (b && b.channel !== ch.name)
+      throw new AirlockError(
+        'BUNDLE_INVALID',
+        `the receipt is for bundle ${r.bundleId}, which this side exported on ${b.channel}, not ${ch.name}`,
+      );
+    if (!b)
+      throw new AirlockError('BUNDLE_INVALID', `the receipt is for bundle ${r.bundleId}, which this side did not export on ${ch.name}`);
+    if (b.sequence !== r.sequence)
+      throw new AirlockError(
+        'BUNDLE_INVALID',
+        `the receipt says bundle ${r.bundleId} is sequence ${r.sequence}; this side exported it as ${b.sequence}`,
+      );
     const store = new PromotionStore(db);
     let moved = 0;
     db.transaction(() => {
       for (const img of r.images) {
-        const p = store.get(img.promotionId) as PromotionRow | undefined;
+        const p = store.get(img.promotionId);
         if (p && nextState(p.state, 'receipt') && p.digest === img.digest) {
           service.transition(ctx, p, 'receipt', {}, { bundleId: r.bundleId, importer: r.importer, at: r.time });
           moved++;
@@ -58,9 +93,22 @@ async function applyReceipt(db: Db, audit: AuditLog, catalog: StageCatalog, serv
       }
       bundles.addKnownBlobs(ch.name, r.blobs);
       bundles.markReceipt(r.bundleId);
-      audit.append({ actor: ctx.principal.user, role: ctx.principal.roles[0], action: 'bundle.receipt', requestId: ctx.requestId, details: { bundleId: r.bundleId, channel: ch.name, sequence: r.sequence, importer: r.importer, promotions: moved, blobs: r.blobs.length } });
+      audit.append({
+        actor: ctx.principal.user,
+        role: ctx.principal.roles[0],
+        action: 'bundle.receipt',
+        requestId: ctx.requestId,
+        details: {
+          bundleId: r.bundleId,
+          channel: ch.name,
+          sequence: r.sequence,
+          importer: r.importer,
+          promotions: moved,
+          blobs: r.blobs.length,
+        },
+      });
     }).immediate();
     return { bundleId: r.bundleId, promotions: moved, blobs: r.blobs.length };
   }
-  throw lastErr ?? new AirlockError('CHANNEL_UNKNOWN', 'no channel is configured');
+  throw (lastErr as Error | undefined) ?? new AirlockError('CHANNEL_UNKNOWN', 'no channel is configured');
 }

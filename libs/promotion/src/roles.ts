@@ -16,5 +16,5 @@ export function hasRole(p: Principal, ...roles: Role[]): boolean {
 
 /** The first of the principal's roles that grants the action, for the audit log. */
 export function actingRole(p: Principal, ...roles: Role[]): Role {
-  return (roles.find((r) => p.roles.includes(r)) ?? (p.roles.includes('admin') ? 'admin' : p.roles[0])) as Role;
+  return roles.find((r) => p.roles.includes(r)) ?? (p.roles.includes('admin') ? 'admin' : p.roles[0]);
 }

@@ -1,7 +1,24 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JsonValue, readStrictJson } from '@airlock/common';
-import { Descriptor, MediaTypes, RegistryClient, RegistryError, RegistryRepository, attachedConfig, putSmallBlob, referrersOf, sameLayer, sha256Digest } from '@airlock/oci';
-import { COSIGN_SIGN_PREDICATE, SIGSTORE_BUNDLE_MEDIA_TYPE, SignatureError, SigstoreSignature, SigstoreSignatureStore } from '@airlock/signing';
+import {
+  Descriptor,
+  MediaTypes,
+  RegistryClient,
+  RegistryError,
+  RegistryRepository,
+  attachedConfig,
+  putSmallBlob,
+  referrersOf,
+  sameLayer,
+  sha256Digest,
+} from '@airlock/oci';
+import {
+  COSIGN_SIGN_PREDICATE,
+  SIGSTORE_BUNDLE_MEDIA_TYPE,
+  SignatureError,
+  SigstoreSignature,
+  SigstoreSignatureStore,
+} from '@airlock/signing';
 
 /**
  * Sigstore signatures in the registry, the tag form (docs/formats.md,
@@ -61,12 +78,31 @@ function bad(message: string): SignatureError {
 function layersOf(bytes: Buffer): Layer[] {
   const doc = readStrictJson(bytes, (why) => bad(`not valid JSON: ${why}`));
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc) || !Array.isArray(doc.layers)) throw bad('no layers');
-  if (doc.layers.length > MAX_LAYERS) throw new SignatureError('SIGNATURE_TOO_LARGE', `sigstore signature manifest: ${doc.layers.length} layers, more than ${MAX_LAYERS}; refusing it`);
+  if (doc.layers.length > MAX_LAYERS)
+    throw new SignatureError(
+      'SIGNATURE_TOO_LARGE',
+      `sigstore signature manifest: ${doc.layers.length} layers, more than ${MAX_LAYERS}; refusing it`,
+    );
   return doc.layers.map((l, i) => {
     if (typeof l !== 'object' || l === null || Array.isArray(l)) throw bad(`layer ${i} is not an object`);
     const { mediaType, digest, size, annotations } = l as Record<string, JsonValue>;
-    if (typeof mediaType !== 'string' || typeof digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(digest) || typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw bad(`layer ${i} has no valid mediaType, digest and size`);
-    if (annotations !== undefined && (typeof annotations !== 'object' || annotations === null || Array.isArray(annotations) || Object.values(annotations).some((v) => typeof v !== 'string'))) throw bad(`layer ${i} has annotations that are not strings`);
+    if (
+      typeof mediaType !== 'string' ||
+      typeof digest !== 'string' ||
+      !/^sha256:[a-f0-9]{64}$/.test(digest) ||
+      typeof size !== 'number' ||
+      !Number.isSafeInteger(size) ||
+      size < 0
+    )
+      throw bad(`layer ${i} has no valid mediaType, digest and size`);
+    if (
+      annotations !== undefined &&
+      (typeof annotations !== 'object' ||
+        annotations === null ||
+        Array.isArray(annotations) ||
+        Object.values(annotations).some((v) => typeof v !== 'string'))
+    )
+      throw bad(`layer ${i} has annotations that are not strings`);
     return { mediaType, digest, size, annotations: annotations as Record<string, string> | undefined };
   });
 }
@@ -104,7 +140,8 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
   }
 
   private async payload(repository: string, l: Layer): Promise<Buffer> {
-    if (l.size > MAX_PAYLOAD) throw new SignatureError('SIGNATURE_TOO_LARGE', `a sigstore payload of ${l.size} bytes, more than ${MAX_PAYLOAD}; refused unread`);
+    if (l.size > MAX_PAYLOAD)
+      throw new SignatureError('SIGNATURE_TOO_LARGE', `a sigstore payload of ${l.size} bytes, more than ${MAX_PAYLOAD}; refused unread`);
     const { body } = await this.client.openBlob(repository, l.digest);
     const chunks: Buffer[] = [];
     let n = 0;
@@ -134,7 +171,8 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
       try {
         if (typeof d.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(d.digest)) throw bad('a referrer without a valid digest');
         const [layer] = layersOf((await this.client.getManifest(repository, d.digest)).bytes);
-        if (!layer || layer.mediaType !== SIGSTORE_BUNDLE_MEDIA_TYPE) throw bad(`referrer ${d.digest} holds no ${SIGSTORE_BUNDLE_MEDIA_TYPE} layer`);
+        if (!layer || layer.mediaType !== SIGSTORE_BUNDLE_MEDIA_TYPE)
+          throw bad(`referrer ${d.digest} holds no ${SIGSTORE_BUNDLE_MEDIA_TYPE} layer`);
         out.push({ payload: Buffer.alloc(0), signature: '', bundle: await this.payload(repository, layer) });
       } catch (e) {
         if (!(e instanceof SignatureError)) throw e;
@@ -169,10 +207,12 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
         }
       }),
     );
-    this.read.set(`${repository}@${digest}`, layers.flatMap((l) => good.filter((g) => g.layer === l)));
+    this.read.set(
+      `${repository}@${digest}`,
+      layers.flatMap((l) => good.filter((g) => g.layer === l)),
+    );
     return out;
   }
-
 
   /**
    * Adds a signature, keeping every layer already there (read, append,
@@ -182,7 +222,12 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
    * between, so neither signature disappears. Adding a signature that is
    * there already changes nothing.
    */
-  add(repository: string, digest: string, s: SigstoreSignature | undefined, carry: TaggedLayer[] = []): Promise<{ n: number; added: boolean }> {
+  add(
+    repository: string,
+    digest: string,
+    s: SigstoreSignature | undefined,
+    carry: TaggedLayer[] = [],
+  ): Promise<{ n: number; added: boolean }> {
     return inTurn(`${this.client.registry}/${repository}@${digest}`, () => this.addNow(repository, digest, s, carry));
   }
 
@@ -191,7 +236,12 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
    * `.sig` the destination lacks, in one write; returns our layer's number
    * (0 without one).
    */
-  private async addNow(repository: string, digest: string, s: SigstoreSignature | undefined, carry: TaggedLayer[]): Promise<{ n: number; added: boolean }> {
+  private async addNow(
+    repository: string,
+    digest: string,
+    s: SigstoreSignature | undefined,
+    carry: TaggedLayer[],
+  ): Promise<{ n: number; added: boolean }> {
     const payloadDigest = s ? sha256Digest(s.payload) : '';
     const ours = (l: Layer) => !!s && l.digest === payloadDigest && l.annotations?.[SIGNATURE_ANNOTATION] === s.signature;
     for (let attempt = 1; ; attempt++) {
@@ -199,23 +249,52 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
       const found = current.findIndex(ours);
       const missing = carry.filter((c) => !current.some((l) => sameLayer(l, c.layer)));
       if ((!s || found >= 0) && !missing.length) return { n: found + 1, added: attempt > 1 };
-      if (attempt > WRITE_ATTEMPTS) throw new RegistryError('REGISTRY_UNAVAILABLE', `the signatures of ${repository}@${digest} did not stay in ${sigstoreSignatureTag(digest)} after ${WRITE_ATTEMPTS} writes: another writer keeps replacing them`);
+      if (attempt > WRITE_ATTEMPTS)
+        throw new RegistryError(
+          'REGISTRY_UNAVAILABLE',
+          `the signatures of ${repository}@${digest} did not stay in ${sigstoreSignatureTag(digest)} after ${WRITE_ATTEMPTS} writes: another writer keeps replacing them`,
+        );
       if (attempt > 1) await sleep(20 * attempt + Math.floor(Math.random() * 50));
-      const mine: Layer[] = s && found < 0 ? [{ mediaType: SIMPLESIGNING_MEDIA_TYPE, size: s.payload.length, digest: payloadDigest, annotations: { [SIGNATURE_ANNOTATION]: s.signature } }] : [];
+      const mine: Layer[] =
+        s && found < 0
+          ? [
+              {
+                mediaType: SIMPLESIGNING_MEDIA_TYPE,
+                size: s.payload.length,
+                digest: payloadDigest,
+                annotations: { [SIGNATURE_ANNOTATION]: s.signature },
+              },
+            ]
+          : [];
       // the carried layers first (they were there before us), verbatim
       const layers: Layer[] = [...current, ...missing.map((c) => c.layer), ...mine];
-      if (layers.length > MAX_LAYERS) throw new SignatureError('SIGNATURE_TOO_LARGE', `${sigstoreSignatureTag(digest)} would hold more than ${MAX_LAYERS} signatures`);
+      if (layers.length > MAX_LAYERS)
+        throw new SignatureError('SIGNATURE_TOO_LARGE', `${sigstoreSignatureTag(digest)} would hold more than ${MAX_LAYERS} signatures`);
       const config = attachedConfig(layers);
       // small blobs, all at once
       const put = (digest: string, bytes: Buffer) => putSmallBlob(this.client, repository, digest, bytes);
-      await Promise.all([...(s && found < 0 ? [put(payloadDigest, s.payload)] : []), ...missing.map((c) => put(c.layer.digest, c.payload)), put(config.digest, config.bytes)]);
-      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: { mediaType: MediaTypes.ociConfig, size: config.bytes.length, digest: config.digest }, layers }));
-      await this.client.putManifest(repository, sigstoreSignatureTag(digest), { bytes: manifest, mediaType: MediaTypes.ociManifest, digest: sha256Digest(manifest) });
+      await Promise.all([
+        ...(s && found < 0 ? [put(payloadDigest, s.payload)] : []),
+        ...missing.map((c) => put(c.layer.digest, c.payload)),
+        put(config.digest, config.bytes),
+      ]);
+      const manifest = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MediaTypes.ociManifest,
+          config: { mediaType: MediaTypes.ociConfig, size: config.bytes.length, digest: config.digest },
+          layers,
+        }),
+      );
+      await this.client.putManifest(repository, sigstoreSignatureTag(digest), {
+        bytes: manifest,
+        mediaType: MediaTypes.ociManifest,
+        digest: sha256Digest(manifest),
+      });
       // the next read, a moment after the write, tells whether another process replaced it in between
       await sleep(SETTLE_MS);
     }
   }
-
 
   /**
    * Attaches a sigstore bundle as an OCI 1.1 referrer of the image (the
@@ -229,7 +308,10 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
       const subject = await this.client.getManifest(repository, digest);
       const bundleDigest = sha256Digest(bundle);
       const emptyDigest = sha256Digest(EMPTY_CONFIG);
-      await Promise.all([putSmallBlob(this.client, repository, bundleDigest, bundle), putSmallBlob(this.client, repository, emptyDigest, EMPTY_CONFIG)]);
+      await Promise.all([
+        putSmallBlob(this.client, repository, bundleDigest, bundle),
+        putSmallBlob(this.client, repository, emptyDigest, EMPTY_CONFIG),
+      ]);
       const manifest = Buffer.from(
         JSON.stringify({
           schemaVersion: 2,
@@ -243,7 +325,13 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
       );
       const m = { bytes: manifest, mediaType: MediaTypes.ociManifest, digest: sha256Digest(manifest) };
       await this.client.putManifest(repository, m.digest, m);
-      const desc = { mediaType: MediaTypes.ociManifest, digest: m.digest, size: manifest.length, artifactType: SIGSTORE_BUNDLE_MEDIA_TYPE, annotations: { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': COSIGN_SIGN_PREDICATE } };
+      const desc = {
+        mediaType: MediaTypes.ociManifest,
+        digest: m.digest,
+        size: manifest.length,
+        artifactType: SIGSTORE_BUNDLE_MEDIA_TYPE,
+        annotations: { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': COSIGN_SIGN_PREDICATE },
+      };
       for (let attempt = 1; ; attempt++) {
         const { descs, api } = await this.referrers(repository, digest);
         const at = descs.findIndex((d) => d.digest === m.digest);
@@ -256,14 +344,32 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
           }
           return { n: at + 1, added: true };
         }
-        if (attempt > WRITE_ATTEMPTS) throw new RegistryError('REGISTRY_UNAVAILABLE', `the referrer ${m.digest} of ${repository}@${digest} did not stay in ${referrersFallbackTag(digest)} after ${WRITE_ATTEMPTS} writes: another writer keeps replacing it`);
+        if (attempt > WRITE_ATTEMPTS)
+          throw new RegistryError(
+            'REGISTRY_UNAVAILABLE',
+            `the referrer ${m.digest} of ${repository}@${digest} did not stay in ${referrersFallbackTag(digest)} after ${WRITE_ATTEMPTS} writes: another writer keeps replacing it`,
+          );
         if (api) {
-          if (attempt > 2) throw new RegistryError('REGISTRY_PROTOCOL', `registry ${this.client.registry} has a referrers API but does not list ${m.digest} under ${digest}`);
+          if (attempt > 2)
+            throw new RegistryError(
+              'REGISTRY_PROTOCOL',
+              `registry ${this.client.registry} has a referrers API but does not list ${m.digest} under ${digest}`,
+            );
           await sleep(50);
           continue;
         }
-        const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [...descs.filter((d) => d.digest !== m.digest), desc] }));
-        await this.client.putManifest(repository, referrersFallbackTag(digest), { bytes: index, mediaType: MediaTypes.ociIndex, digest: sha256Digest(index) });
+        const index = Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: MediaTypes.ociIndex,
+            manifests: [...descs.filter((d) => d.digest !== m.digest), desc],
+          }),
+        );
+        await this.client.putManifest(repository, referrersFallbackTag(digest), {
+          bytes: index,
+          mediaType: MediaTypes.ociIndex,
+          digest: sha256Digest(index),
+        });
       }
     });
   }

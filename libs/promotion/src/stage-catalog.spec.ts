@@ -50,13 +50,18 @@ describe('StageCatalog registry CAs', () => {
     expect(o.clientCert?.cert).toBe(readFileSync(join(dir, 'client.cert'), 'utf8'));
     expect(o.clientCert?.key.reveal()).toBe(readFileSync(join(dir, 'client.key'), 'utf8'));
     expect(JSON.stringify(o)).not.toContain('PRIVATE KEY');
-    const mismatched = await catalog('{ host: "prod.example:5000", clientCert: { certFile: client.cert, keyFile: ca.key } }').catch((e: unknown) => e);
+    const mismatched = await catalog('{ host: "prod.example:5000", clientCert: { certFile: client.cert, keyFile: ca.key } }').catch(
+      (e: unknown) => e,
+    );
     expect((mismatched as Error).message).toMatch(/^stage prod: registry TLS files: .*ca\.key is not the key of .*client\.cert$/);
   });
 
   it('stops the boot with the stage named when the CA file is missing or holds no certificate', async () => {
     writeFileSync(join(dir, 'not-a-cert.crt'), 'hello\n');
-    for (const [file, why] of [['missing.crt', /cannot read CA certificate file .*missing\.crt/], ['not-a-cert.crt', /holds no PEM certificate/]] as const) {
+    for (const [file, why] of [
+      ['missing.crt', /cannot read CA certificate file .*missing\.crt/],
+      ['not-a-cert.crt', /holds no PEM certificate/],
+    ] as const) {
       const err = await catalog(`{ host: "prod.example:5000", caFile: ${file} }`).catch((e: unknown) => e);
       expect(isAirlockError(err) && err.code).toBe('CONFIG_INVALID');
       expect((err as Error).message).toMatch(/^stage prod: registry TLS files: /);

@@ -1,6 +1,17 @@
 import { AirlockError } from '@airlock/common';
 import { LoadedConfig, StageConfig, readSecret } from '@airlock/common/config';
-import { FileLookasideStore, SigstorePublicKey, StageTrust, TrustedKeys, fingerprintOf, readPrivateKeyFile, readPublicKeyFiles, readSigstorePrivateKeyFile, readSigstorePublicKeyFile, readTrustedKeyFiles } from '@airlock/signing';
+import {
+  FileLookasideStore,
+  SigstorePublicKey,
+  StageTrust,
+  TrustedKeys,
+  fingerprintOf,
+  readPrivateKeyFile,
+  readPublicKeyFiles,
+  readSigstorePrivateKeyFile,
+  readSigstorePublicKeyFile,
+  readTrustedKeyFiles,
+} from '@airlock/signing';
 import type { KeyObject } from 'node:crypto';
 import type { Key, PrivateKey } from 'openpgp';
 import type { ImageSigner } from './image-pipeline';
@@ -50,14 +61,18 @@ export class StageCatalog {
         publicKeyArmored = key.armor();
         publicKeyFingerprint = fingerprintOf(key);
       }
-      const sigstoreKey = s.sigstore ? readSigstorePublicKeyFile(loaded.resolvePath(s.sigstore.publicKey), `stage ${s.name} sigstore public key`) : undefined;
+      const sigstoreKey = s.sigstore
+        ? readSigstorePublicKeyFile(loaded.resolvePath(s.sigstore.publicKey), `stage ${s.name} sigstore public key`)
+        : undefined;
       let tlsFiles: RegistryTls;
       try {
         const r = s.registry;
         const found = r.caFile && r.clientCert ? { ca: [] } : registryTls(r.host);
         tlsFiles = {
           ca: r.caFile ? readCaFile(loaded.resolvePath(r.caFile)) : found.ca,
-          clientCert: r.clientCert ? readClientCertificate(loaded.resolvePath(r.clientCert.certFile), loaded.resolvePath(r.clientCert.keyFile)) : found.clientCert,
+          clientCert: r.clientCert
+            ? readClientCertificate(loaded.resolvePath(r.clientCert.certFile), loaded.resolvePath(r.clientCert.keyFile))
+            : found.clientCert,
         };
       } catch (e) {
         throw new AirlockError('CONFIG_INVALID', `stage ${s.name}: registry TLS files: ${(e as Error).message}`);
@@ -85,7 +100,11 @@ export class StageCatalog {
       if (!s) return {};
       const r = s.config.registry;
       const password = r.password ? readSecret(r.password, `stage ${s.name} registry password`, this.loaded.resolvePath) : undefined;
-      return { insecure: r.insecure, ...s.registryTls, credentials: r.username && password ? { username: r.username, password } : undefined };
+      return {
+        insecure: r.insecure,
+        ...s.registryTls,
+        credentials: r.username && password ? { username: r.username, password } : undefined,
+      };
     };
   }
 
@@ -104,15 +123,31 @@ export class StageCatalog {
   /** The stage named `name`, or STAGE_UNKNOWN. */
   get(name: string): Stage {
     const s = this.stages.get(name);
-    if (!s) throw new AirlockError('STAGE_UNKNOWN', `no stage named ${JSON.stringify(String(name).slice(0, 40))}; known: ${[...this.stages.keys()].join(', ')}`);
+    if (!s)
+      throw new AirlockError(
+        'STAGE_UNKNOWN',
+        `no stage named ${JSON.stringify(String(name).slice(0, 40))}; known: ${[...this.stages.keys()].join(', ')}`,
+      );
     return s;
   }
 
   /** What clusters need to trust a stage; a stage with no key is an error, never an open policy. */
   trust(name: string): StageTrust {
     const s = this.get(name);
-    if (!s.publicKeyArmored && !s.sigstoreKey) throw new AirlockError('KEY_MISSING', `stage ${name} has no signing key configured; refusing to write a policy that would accept anything`);
-    return { stage: s.name, registry: s.registry, scopes: s.config.scopes, publicKeyArmored: s.publicKeyArmored, sigstorePublicKeyPem: s.sigstoreKey?.pem, lookasideUrl: s.lookasideUrl, mirrors: s.config.mirrors };
+    if (!s.publicKeyArmored && !s.sigstoreKey)
+      throw new AirlockError(
+        'KEY_MISSING',
+        `stage ${name} has no signing key configured; refusing to write a policy that would accept anything`,
+      );
+    return {
+      stage: s.name,
+      registry: s.registry,
+      scopes: s.config.scopes,
+      publicKeyArmored: s.publicKeyArmored,
+      sigstorePublicKeyPem: s.sigstoreKey?.pem,
+      lookasideUrl: s.lookasideUrl,
+      mirrors: s.config.mirrors,
+    };
   }
 
   /** OpenPGP public keys trusted for images arriving at `target` from `source` (simple signing). */
@@ -136,7 +171,10 @@ export class StageCatalog {
     const t = this.get(target);
     const arrival = t.config.from.find((f) => f.stage === source);
     if (!arrival) throw new AirlockError('PROMOTION_ROUTE_UNKNOWN', `stage ${target} does not accept images from ${source}`);
-    return readTrustedKeyFiles(arrival.trustedKeys.map((p) => this.loaded.resolvePath(p)), `stage ${target} trusted key for ${source}`);
+    return readTrustedKeyFiles(
+      arrival.trustedKeys.map((p) => this.loaded.resolvePath(p)),
+      `stage ${target} trusted key for ${source}`,
+    );
   }
 
   /**
@@ -152,7 +190,9 @@ export class StageCatalog {
       publicKeys: s.publicKey ? [s.publicKey] : [],
       key: () => this.signingKey(name),
       publishTo: s.lookaside,
-      ...(s.sigstoreKey ? { sigstore: { publicKey: s.sigstoreKey, key: () => this.sigstoreSigningKey(name), attach: s.config.sigstore?.attach ?? 'tag' } } : {}),
+      ...(s.sigstoreKey
+        ? { sigstore: { publicKey: s.sigstoreKey, key: () => this.sigstoreSigningKey(name), attach: s.config.sigstore?.attach ?? 'tag' } }
+        : {}),
     };
   }
 
@@ -163,7 +203,11 @@ export class StageCatalog {
       const s = this.get(name);
       const k = s.config.sigstore;
       if (!k) throw new AirlockError('KEY_MISSING', `stage ${name} has no sigstore key configured`);
-      p = readSigstorePrivateKeyFile(this.loaded.resolvePath(k.privateKey), () => readSecret(k.passphrase, `stage ${name} sigstore key passphrase`, this.loaded.resolvePath), `stage ${name} sigstore private key`);
+      p = readSigstorePrivateKeyFile(
+        this.loaded.resolvePath(k.privateKey),
+        () => readSecret(k.passphrase, `stage ${name} sigstore key passphrase`, this.loaded.resolvePath),
+        `stage ${name} sigstore private key`,
+      );
       p.catch(() => this.sigstoreKeyCache.delete(name));
       this.sigstoreKeyCache.set(name, p);
     }
@@ -189,6 +233,10 @@ export class StageCatalog {
     const s = this.get(name);
     if (!s.config.signing) throw new AirlockError('KEY_MISSING', `stage ${name} has no signing key configured`);
     const signing = s.config.signing;
-    return readPrivateKeyFile(this.loaded.resolvePath(signing.privateKey), () => readSecret(signing.passphrase, `stage ${name} key passphrase`, this.loaded.resolvePath), `stage ${name} private key`);
+    return readPrivateKeyFile(
+      this.loaded.resolvePath(signing.privateKey),
+      () => readSecret(signing.passphrase, `stage ${name} key passphrase`, this.loaded.resolvePath),
+      `stage ${name} private key`,
+    );
   }
 }

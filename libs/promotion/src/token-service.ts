@@ -33,16 +33,27 @@ export class TokenService {
 
   /** Creates a token; the returned `token` is the only time the secret exists outside the caller. */
   create(user: string, roles: string[], actor = 'cli'): { id: string; token: string } {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(user)) throw new AirlockError('INVALID_ARGUMENT', 'user must be 1-64 characters of letters, digits, . _ @ -');
+    if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(user))
+      throw new AirlockError('INVALID_ARGUMENT', 'user must be 1-64 characters of letters, digits, . _ @ -');
     if (!roles.length) throw new AirlockError('INVALID_ARGUMENT', `give at least one role (${ROLES.join(', ')})`);
-    for (const r of roles) if (!(ROLES as readonly string[]).includes(r)) throw new AirlockError('INVALID_ARGUMENT', `unknown role ${JSON.stringify(r)}; roles are ${ROLES.join(', ')}`);
+    for (const r of roles)
+      if (!(ROLES as readonly string[]).includes(r))
+        throw new AirlockError('INVALID_ARGUMENT', `unknown role ${JSON.stringify(r)}; roles are ${ROLES.join(', ')}`);
     const id = randomBytes(8).toString('hex');
     const secret = randomBytes(32).toString('base64url');
     const uniq = [...new Set(roles)];
-    this.db.transaction(() => {
-      statement(this.db, 'INSERT INTO tokens (id, user, roles, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)').run(id, user, JSON.stringify(uniq), sha256(secret).toString('hex'), new Date().toISOString());
-      this.audit.append({ actor, action: 'token.created', details: { tokenId: id, user, roles: uniq } });
-    }).immediate();
+    this.db
+      .transaction(() => {
+        statement(this.db, 'INSERT INTO tokens (id, user, roles, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)').run(
+          id,
+          user,
+          JSON.stringify(uniq),
+          sha256(secret).toString('hex'),
+          new Date().toISOString(),
+        );
+        this.audit.append({ actor, action: 'token.created', details: { tokenId: id, user, roles: uniq } });
+      })
+      .immediate();
     return { id, token: `al_${id}_${secret}` };
   }
 
@@ -70,29 +81,46 @@ export class TokenService {
       this.cacheVersion = version;
     }
     let row = this.cache.get(id);
-    if (row === undefined) this.cache.set(id, (row = (statement(this.db, 'SELECT id, user, roles, secret_hash, revoked_at FROM tokens WHERE id = ?').get(id) as TokenRow | undefined) ?? null));
+    if (row === undefined)
+      this.cache.set(
+        id,
+        (row =
+          (statement(this.db, 'SELECT id, user, roles, secret_hash, revoked_at FROM tokens WHERE id = ?').get(id) as
+            TokenRow | undefined) ?? null),
+      );
     return row ?? undefined;
   }
 
   /** Revokes a token by id, or every token of a user; returns how many were revoked. */
   revoke(o: { id?: string; user?: string }, actor = 'cli'): number {
     if (!o.id && !o.user) throw new AirlockError('INVALID_ARGUMENT', 'give a token id or --user');
-    return this.db.transaction(() => {
-      const now = new Date().toISOString();
-      const r = o.id
-        ? statement(this.db, 'UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now, o.id)
-        : statement(this.db, 'UPDATE tokens SET revoked_at = ? WHERE user = ? AND revoked_at IS NULL').run(now, o.user);
-      this.cache.clear();
-      if (r.changes) this.audit.append({ actor, action: 'token.revoked', details: { tokenId: o.id ?? null, user: o.user ?? null, count: r.changes } });
-      return r.changes;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const now = new Date().toISOString();
+        const r = o.id
+          ? statement(this.db, 'UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now, o.id)
+          : statement(this.db, 'UPDATE tokens SET revoked_at = ? WHERE user = ? AND revoked_at IS NULL').run(now, o.user);
+        this.cache.clear();
+        if (r.changes)
+          this.audit.append({ actor, action: 'token.revoked', details: { tokenId: o.id ?? null, user: o.user ?? null, count: r.changes } });
+        return r.changes;
+      })
+      .immediate();
   }
 
   list(): TokenInfo[] {
-    return (statement(this.db, 'SELECT id, user, roles, created_at, revoked_at FROM tokens ORDER BY created_at, id').all() as { id: string; user: string; roles: string; created_at: string; revoked_at: string | null }[]).map((r) => ({
+    return (
+      statement(this.db, 'SELECT id, user, roles, created_at, revoked_at FROM tokens ORDER BY created_at, id').all() as {
+        id: string;
+        user: string;
+        roles: string;
+        created_at: string;
+        revoked_at: string | null;
+      }[]
+    ).map((r) => ({
       id: r.id,
       user: r.user,
-      roles: JSON.parse(r.roles),
+      roles: JSON.parse(r.roles) as Role[],
       createdAt: r.created_at,
       revokedAt: r.revoked_at,
     }));

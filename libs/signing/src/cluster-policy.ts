@@ -40,10 +40,20 @@ export interface KeyPaths {
  */
 function requirements(t: StageTrust, identity: IdentityRule, paths?: KeyPaths): PolicyRequirement[] {
   const out: PolicyRequirement[] = [];
-  if (t.publicKeyArmored) out.push({ type: 'signedBy', keyType: 'GPGKeys', ...(paths ? { keyPath: paths.gpg(t.stage) } : { keyData: Buffer.from(t.publicKeyArmored).toString('base64') }), signedIdentity: identity });
+  if (t.publicKeyArmored)
+    out.push({
+      type: 'signedBy',
+      keyType: 'GPGKeys',
+      ...(paths ? { keyPath: paths.gpg(t.stage) } : { keyData: Buffer.from(t.publicKeyArmored).toString('base64') }),
+      signedIdentity: identity,
+    });
   if (t.sigstorePublicKeyPem) {
     const sigstoreIdentity: IdentityRule = identity.type === 'matchRepoDigestOrExact' ? { type: 'matchRepository' } : identity;
-    out.push({ type: 'sigstoreSigned', ...(paths ? { keyPath: paths.sigstore(t.stage) } : { keyData: Buffer.from(t.sigstorePublicKeyPem).toString('base64') }), signedIdentity: sigstoreIdentity });
+    out.push({
+      type: 'sigstoreSigned',
+      ...(paths ? { keyPath: paths.sigstore(t.stage) } : { keyData: Buffer.from(t.sigstorePublicKeyPem).toString('base64') }),
+      signedIdentity: sigstoreIdentity,
+    });
   }
   return out;
 }
@@ -58,7 +68,8 @@ export function policyJson(stages: StageTrust[], paths?: KeyPaths): object {
   const docker: Record<string, PolicyRequirement[]> = {};
   for (const t of stages) {
     for (const scope of scopesOf(t)) docker[scope] = requirements(t, { type: 'matchRepoDigestOrExact' }, paths);
-    for (const m of t.mirrors ?? []) docker[m.prefix] = requirements(t, { type: 'remapIdentity', prefix: m.prefix, signedPrefix: m.signedPrefix }, paths);
+    for (const m of t.mirrors ?? [])
+      docker[m.prefix] = requirements(t, { type: 'remapIdentity', prefix: m.prefix, signedPrefix: m.signedPrefix }, paths);
   }
   return { default: [{ type: 'reject' }], transports: { docker } };
 }
@@ -71,7 +82,10 @@ export function policyJson(stages: StageTrust[], paths?: KeyPaths): object {
 export function registriesD(stages: StageTrust[]): string {
   const docker: Record<string, { lookaside?: string; 'use-sigstore-attachments'?: boolean }> = {};
   for (const t of stages) {
-    const entry = { ...(t.publicKeyArmored ? { lookaside: t.lookasideUrl } : {}), ...(t.sigstorePublicKeyPem ? { 'use-sigstore-attachments': true } : {}) };
+    const entry = {
+      ...(t.publicKeyArmored ? { lookaside: t.lookasideUrl } : {}),
+      ...(t.sigstorePublicKeyPem ? { 'use-sigstore-attachments': true } : {}),
+    };
     for (const scope of scopesOf(t)) docker[scope] = entry;
     for (const m of t.mirrors ?? []) docker[m.prefix] = entry;
   }
@@ -82,7 +96,10 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 const dataUrl = (s: string) => `data:text/plain;charset=utf-8;base64,${b64(s)}`;
 
 /** Where the MachineConfig installs a stage's keys on the nodes. */
-export const nodeKeyPaths: KeyPaths = { gpg: (stage) => `/etc/pki/containers/airlock-${stage}.gpg`, sigstore: (stage) => `/etc/pki/containers/airlock-${stage}.pub` };
+export const nodeKeyPaths: KeyPaths = {
+  gpg: (stage) => `/etc/pki/containers/airlock-${stage}.gpg`,
+  sigstore: (stage) => `/etc/pki/containers/airlock-${stage}.pub`,
+};
 
 /**
  * An OpenShift MachineConfig (worker role) that writes policy.json, the
@@ -130,7 +147,14 @@ export function portieris(stages: StageTrust[], name = 'airlock'): { policy: str
     })),
   );
   return {
-    policy: stringify({ apiVersion: 'portieris.cloud.ibm.com/v1', kind: 'ClusterImagePolicy', metadata: { name: `${name}-signatures` }, spec: { repositories } }),
-    secretCommands: stages.map((t) => `kubectl create secret generic ${portierisSecretName(t.stage)} -n portieris --from-file=key=${t.stage}.pub`),
+    policy: stringify({
+      apiVersion: 'portieris.cloud.ibm.com/v1',
+      kind: 'ClusterImagePolicy',
+      metadata: { name: `${name}-signatures` },
+      spec: { repositories },
+    }),
+    secretCommands: stages.map(
+      (t) => `kubectl create secret generic ${portierisSecretName(t.stage)} -n portieris --from-file=key=${t.stage}.pub`,
+    ),
   };
 }

@@ -29,10 +29,26 @@ describe('identity rules (containers/image semantics)', () => {
   });
 
   it('exactReference and exactRepository ignore the image name', () => {
-    expect(identityMatches({ type: 'exactReference', dockerReference: 'dev.example/team/app:1' }, 'anything.example/x:2', 'dev.example/team/app:1')).toBe(true);
-    expect(identityMatches({ type: 'exactReference', dockerReference: 'dev.example/team/app:1' }, 'anything.example/x:2', 'dev.example/team/app:2')).toBe(false);
-    expect(identityMatches({ type: 'exactRepository', dockerRepository: 'dev.example/team/app' }, 'x.example/y:1', 'dev.example/team/app:7')).toBe(true);
-    expect(identityMatches({ type: 'exactRepository', dockerRepository: 'dev.example/team/app' }, 'x.example/y:1', 'dev.example/team/other:7')).toBe(false);
+    expect(
+      identityMatches(
+        { type: 'exactReference', dockerReference: 'dev.example/team/app:1' },
+        'anything.example/x:2',
+        'dev.example/team/app:1',
+      ),
+    ).toBe(true);
+    expect(
+      identityMatches(
+        { type: 'exactReference', dockerReference: 'dev.example/team/app:1' },
+        'anything.example/x:2',
+        'dev.example/team/app:2',
+      ),
+    ).toBe(false);
+    expect(
+      identityMatches({ type: 'exactRepository', dockerRepository: 'dev.example/team/app' }, 'x.example/y:1', 'dev.example/team/app:7'),
+    ).toBe(true);
+    expect(
+      identityMatches({ type: 'exactRepository', dockerRepository: 'dev.example/team/app' }, 'x.example/y:1', 'dev.example/team/other:7'),
+    ).toBe(false);
   });
 
   it('remapIdentity maps a mirror name onto the signed name', () => {

@@ -94,7 +94,9 @@ export function validateIdentityRule(rule: IdentityRule): string | undefined {
   switch (rule.type) {
     case 'exactReference': {
       const r = parse(rule.dockerReference);
-      return r && !nameOnly(r) ? undefined : `exactReference needs a reference with a tag or digest, got ${JSON.stringify(rule.dockerReference)}`;
+      return r && !nameOnly(r)
+        ? undefined
+        : `exactReference needs a reference with a tag or digest, got ${JSON.stringify(rule.dockerReference)}`;
     }
     case 'exactRepository':
       return parse(rule.dockerRepository) ? undefined : `exactRepository ${JSON.stringify(rule.dockerRepository)} is not a repository`;

@@ -23,7 +23,11 @@ export async function readPublicKeyFiles(paths: string[], what: string): Promise
 }
 
 /** A private key file, unlocked with its passphrase; KEY_MISSING, KEY_INVALID or KEY_PASSPHRASE. */
-export async function readPrivateKeyFile(path: string, passphrase: Sensitive<string> | (() => Sensitive<string> | Promise<Sensitive<string>>), what: string): Promise<openpgp.PrivateKey> {
+export async function readPrivateKeyFile(
+  path: string,
+  passphrase: Sensitive<string> | (() => Sensitive<string> | Promise<Sensitive<string>>),
+  what: string,
+): Promise<openpgp.PrivateKey> {
   const bytes = readKeyFile(path, what);
   return readPrivateKey(bytes, typeof passphrase === 'function' ? await passphrase() : passphrase);
 }
@@ -51,7 +55,11 @@ export function readSigstorePublicKeyFile(path: string, what: string): SigstoreP
 }
 
 /** An encrypted sigstore private key file, unlocked; KEY_MISSING, KEY_INVALID or KEY_PASSPHRASE. */
-export async function readSigstorePrivateKeyFile(path: string, passphrase: Sensitive<string> | (() => Sensitive<string> | Promise<Sensitive<string>>), what: string): Promise<KeyObject> {
+export async function readSigstorePrivateKeyFile(
+  path: string,
+  passphrase: Sensitive<string> | (() => Sensitive<string> | Promise<Sensitive<string>>),
+  what: string,
+): Promise<KeyObject> {
   const bytes = readKeyFile(path, what);
   return readSigstorePrivateKey(bytes, typeof passphrase === 'function' ? await passphrase() : passphrase, `${what} ${path}`);
 }

@@ -31,7 +31,14 @@ export interface KeyInfo {
  * fingerprints) and an encryption subkey for bundles, without the AEAD
  * feature flag (so openpgp encrypts to it in a form gpg 2.2 reads).
  */
-export async function generateKeyPair(o: { name: string; email?: string; type?: KeyType; passphrase: Sensitive<string>; expiresInSeconds?: number; date?: Date }): Promise<GeneratedKey> {
+export async function generateKeyPair(o: {
+  name: string;
+  email?: string;
+  type?: KeyType;
+  passphrase: Sensitive<string>;
+  expiresInSeconds?: number;
+  date?: Date;
+}): Promise<GeneratedKey> {
   if (!o.passphrase.reveal()) throw new SignatureError('KEY_PASSPHRASE', 'a private key must be protected by a non-empty passphrase');
   const type = o.type ?? 'ed25519';
   const common = {
@@ -63,7 +70,9 @@ function isArmored(bytes: Uint8Array): boolean {
 export async function readPublicKeys(bytes: Uint8Array | string): Promise<openpgp.Key[]> {
   try {
     const buf = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
-    const keys = isArmored(buf) ? await openpgp.readKeys({ armoredKeys: Buffer.from(buf).toString('utf8') }) : await openpgp.readKeys({ binaryKeys: buf });
+    const keys = isArmored(buf)
+      ? await openpgp.readKeys({ armoredKeys: Buffer.from(buf).toString('utf8') })
+      : await openpgp.readKeys({ binaryKeys: buf });
     return keys.map((k) => (k.isPrivate() ? k.toPublic() : k));
   } catch (e) {
     throw new SignatureError('KEY_INVALID', `not an OpenPGP public key: ${(e as Error).message}`, {}, { cause: e });
@@ -75,7 +84,9 @@ export async function readPrivateKey(bytes: Uint8Array | string, passphrase: Sen
   let key: openpgp.PrivateKey;
   try {
     const buf = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
-    key = isArmored(buf) ? await openpgp.readPrivateKey({ armoredKey: Buffer.from(buf).toString('utf8') }) : await openpgp.readPrivateKey({ binaryKey: buf });
+    key = isArmored(buf)
+      ? await openpgp.readPrivateKey({ armoredKey: Buffer.from(buf).toString('utf8') })
+      : await openpgp.readPrivateKey({ binaryKey: buf });
   } catch (e) {
     throw new SignatureError('KEY_INVALID', `not an OpenPGP private key: ${(e as Error).message}`, {}, { cause: e });
   }

@@ -25,7 +25,11 @@ export class HttpLookaside implements SignatureStore {
       const url = `${base}/${signaturePath(repository, digest, n)}`;
       let res;
       try {
-        res = await request(url, { method: 'GET', headersTimeout: this.opts.timeoutMs ?? 30_000, bodyTimeout: this.opts.timeoutMs ?? 30_000 });
+        res = await request(url, {
+          method: 'GET',
+          headersTimeout: this.opts.timeoutMs ?? 30_000,
+          bodyTimeout: this.opts.timeoutMs ?? 30_000,
+        });
       } catch (e) {
         throw new SignatureError('LOOKASIDE_UNAVAILABLE', `cannot reach lookaside ${url}: ${(e as Error).message}`);
       }

@@ -47,7 +47,8 @@ export class FileLookasideStore implements SignatureStore {
 
   /** Adds a signature under the next free number and returns that number. */
   async add(repository: string, digest: string, signature: Uint8Array): Promise<number> {
-    if (signature.length === 0 || signature.length > MAX_SIGNATURE_BYTES) throw new SignatureError('SIGNATURE_FORMAT', 'signature is empty or larger than 1 MiB');
+    if (signature.length === 0 || signature.length > MAX_SIGNATURE_BYTES)
+      throw new SignatureError('SIGNATURE_FORMAT', 'signature is empty or larger than 1 MiB');
     const dir = this.path(repository, digest);
     await fs.mkdir(dir, { recursive: true });
     const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);

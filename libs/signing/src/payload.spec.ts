@@ -3,13 +3,32 @@ import { parseStrictJson } from '@airlock/common';
 
 const D = 'sha256:' + 'ab'.repeat(32);
 const ok = (o: object) => Buffer.from(JSON.stringify(o));
-const base = () => ({ critical: { identity: { 'docker-reference': 'reg.example:5000/team/app:1.4' }, image: { 'docker-manifest-digest': D }, type: 'atomic container signature' }, optional: {} });
+const base = () => ({
+  critical: {
+    identity: { 'docker-reference': 'reg.example:5000/team/app:1.4' },
+    image: { 'docker-manifest-digest': D },
+    type: 'atomic container signature',
+  },
+  optional: {},
+});
 
 describe('simple signing payload', () => {
   it('builds compact JSON with no trailing newline, in the documented shape', () => {
-    const p = buildPayload({ dockerReference: 'reg.example:5000/team/app:1.4', manifestDigest: D, creator: 'airlock 0.1.0', timestamp: 1795447419 }).toString();
-    expect(p).toBe(`{"critical":{"identity":{"docker-reference":"reg.example:5000/team/app:1.4"},"image":{"docker-manifest-digest":"${D}"},"type":"atomic container signature"},"optional":{"creator":"airlock 0.1.0","timestamp":1795447419}}`);
-    expect(parsePayload(Buffer.from(p))).toEqual({ dockerReference: 'reg.example:5000/team/app:1.4', manifestDigest: D, creator: 'airlock 0.1.0', timestamp: 1795447419 });
+    const p = buildPayload({
+      dockerReference: 'reg.example:5000/team/app:1.4',
+      manifestDigest: D,
+      creator: 'airlock 0.1.0',
+      timestamp: 1795447419,
+    }).toString();
+    expect(p).toBe(
+      `{"critical":{"identity":{"docker-reference":"reg.example:5000/team/app:1.4"},"image":{"docker-manifest-digest":"${D}"},"type":"atomic container signature"},"optional":{"creator":"airlock 0.1.0","timestamp":1795447419}}`,
+    );
+    expect(parsePayload(Buffer.from(p))).toEqual({
+      dockerReference: 'reg.example:5000/team/app:1.4',
+      manifestDigest: D,
+      creator: 'airlock 0.1.0',
+      timestamp: 1795447419,
+    });
   });
 
   it('accepts unknown keys inside optional, and an empty optional', () => {
@@ -22,7 +41,10 @@ describe('simple signing payload', () => {
   const cases: [string, Buffer][] = [
     ['wrong critical.type', ok({ ...base(), critical: { ...base().critical, type: 'cosign container image signature' } })],
     ['unknown key in critical', ok({ ...base(), critical: { ...base().critical, extra: 1 } })],
-    ['unknown key in critical.identity', ok({ ...base(), critical: { ...base().critical, identity: { 'docker-reference': 'a/b:1', x: 1 } } })],
+    [
+      'unknown key in critical.identity',
+      ok({ ...base(), critical: { ...base().critical, identity: { 'docker-reference': 'a/b:1', x: 1 } } }),
+    ],
     ['unknown key in critical.image', ok({ ...base(), critical: { ...base().critical, image: { 'docker-manifest-digest': D, x: 1 } } })],
     ['unknown top-level key', ok({ ...base(), other: {} })],
     ['missing optional', ok({ critical: base().critical })],

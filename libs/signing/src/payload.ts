@@ -20,7 +20,11 @@ export function buildPayload(c: SignedClaims): Buffer {
   if (c.timestamp !== undefined) optional.timestamp = c.timestamp;
   return Buffer.from(
     JSON.stringify({
-      critical: { identity: { 'docker-reference': c.dockerReference }, image: { 'docker-manifest-digest': c.manifestDigest }, type: SIGNATURE_TYPE },
+      critical: {
+        identity: { 'docker-reference': c.dockerReference },
+        image: { 'docker-manifest-digest': c.manifestDigest },
+        type: SIGNATURE_TYPE,
+      },
       optional,
     }),
   );
@@ -32,7 +36,16 @@ export function buildPayload(c: SignedClaims): Buffer {
  * as cosign writes it.
  */
 export function buildCosignPayload(manifestDigest: string, repository: string): Buffer {
-  return Buffer.from(JSON.stringify({ critical: { identity: { 'docker-reference': repository }, image: { 'docker-manifest-digest': manifestDigest }, type: COSIGN_SIGNATURE_TYPE }, optional: null }));
+  return Buffer.from(
+    JSON.stringify({
+      critical: {
+        identity: { 'docker-reference': repository },
+        image: { 'docker-manifest-digest': manifestDigest },
+        type: COSIGN_SIGNATURE_TYPE,
+      },
+      optional: null,
+    }),
+  );
 }
 
 const DIGEST_RE = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
@@ -43,7 +56,7 @@ function bad(why: string): SignatureError {
 
 function object(v: JsonValue | undefined, where: string): Record<string, JsonValue> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(`${where} must be an object`);
-  return v as Record<string, JsonValue>;
+  return v;
 }
 
 function exactKeys(o: Record<string, JsonValue>, keys: string[], where: string): void {
@@ -80,7 +93,8 @@ export function parsePayload(bytes: Uint8Array, type: typeof SIGNATURE_TYPE | ty
   const image = object(critical.image, 'critical.image');
   exactKeys(image, ['docker-manifest-digest'], 'critical.image');
   const manifestDigest = string(image['docker-manifest-digest'], 'critical.image.docker-manifest-digest');
-  if (!DIGEST_RE.test(manifestDigest)) throw bad(`critical.image.docker-manifest-digest ${JSON.stringify(manifestDigest.slice(0, 80))} is not a valid digest`);
+  if (!DIGEST_RE.test(manifestDigest))
+    throw bad(`critical.image.docker-manifest-digest ${JSON.stringify(manifestDigest.slice(0, 80))} is not a valid digest`);
   const identity = object(critical.identity, 'critical.identity');
   exactKeys(identity, ['docker-reference'], 'critical.identity');
   const dockerReference = string(identity['docker-reference'], 'critical.identity.docker-reference');

@@ -28,7 +28,9 @@ export interface AcceptancePolicy {
 }
 
 /** The outcome for one signature of one manifest. */
-export type SignatureOutcome = ({ n: number; accepted: VerifiedSignature } | { n: number; refusal: AirlockError }) & { dialect?: 'sigstore' };
+export type SignatureOutcome = ({ n: number; accepted: VerifiedSignature } | { n: number; refusal: AirlockError }) & {
+  dialect?: 'sigstore';
+};
 
 /** Every signature of one manifest and what became of it. */
 export interface ManifestEvaluation {
@@ -43,7 +45,11 @@ export interface ManifestEvaluation {
  * for that very digest, under the identity rule. With `firstAccepted`, the
  * signatures of a manifest are read only until one is accepted.
  */
-export async function evaluateSignatures(digests: string[], p: AcceptancePolicy, o: { firstAccepted?: boolean } = {}): Promise<ManifestEvaluation[]> {
+export async function evaluateSignatures(
+  digests: string[],
+  p: AcceptancePolicy,
+  o: { firstAccepted?: boolean } = {},
+): Promise<ManifestEvaluation[]> {
   const out: ManifestEvaluation[] = [];
   for (const digest of digests) {
     const signatures: SignatureOutcome[] = [];
@@ -51,7 +57,15 @@ export async function evaluateSignatures(digests: string[], p: AcceptancePolicy,
     if (p.trustedKeys.length || !p.sigstoreKeys?.length) {
       for (const [i, sig] of (await p.store.list(p.repository, digest)).entries()) {
         try {
-          signatures.push({ n: i + 1, accepted: await verify(sig, { trustedKeys: p.trustedKeys, manifestDigest: digest, reference: p.reference, identityRule: p.identityRule }) });
+          signatures.push({
+            n: i + 1,
+            accepted: await verify(sig, {
+              trustedKeys: p.trustedKeys,
+              manifestDigest: digest,
+              reference: p.reference,
+              identityRule: p.identityRule,
+            }),
+          });
           if (o.firstAccepted) break;
         } catch (e) {
           signatures.push({ n: i + 1, refusal: refused(e) });
@@ -62,7 +76,16 @@ export async function evaluateSignatures(digests: string[], p: AcceptancePolicy,
       // sigstore signatures are numbered by their layer in the signature manifest
       for (const [i, sig] of (await p.sigstoreStore.list(p.repository, digest)).entries()) {
         try {
-          signatures.push({ n: i + 1, dialect: 'sigstore', accepted: verifySigstore(sig, { trustedKeys: p.sigstoreKeys, manifestDigest: digest, reference: p.reference, identityRule: p.identityRule }) });
+          signatures.push({
+            n: i + 1,
+            dialect: 'sigstore',
+            accepted: verifySigstore(sig, {
+              trustedKeys: p.sigstoreKeys,
+              manifestDigest: digest,
+              reference: p.reference,
+              identityRule: p.identityRule,
+            }),
+          });
           if (o.firstAccepted) break;
         } catch (e) {
           signatures.push({ n: i + 1, dialect: 'sigstore', refusal: refused(e) });

@@ -21,7 +21,13 @@ export interface OpenedMessage {
 }
 
 const T = openpgp.enums.packet;
-const ENCRYPTED = new Set<number>([T.publicKeyEncryptedSessionKey, T.symEncryptedSessionKey, T.symmetricallyEncryptedData, T.symEncryptedIntegrityProtectedData, T.aeadEncryptedData]);
+const ENCRYPTED = new Set<number>([
+  T.publicKeyEncryptedSessionKey,
+  T.symEncryptedSessionKey,
+  T.symmetricallyEncryptedData,
+  T.symEncryptedIntegrityProtectedData,
+  T.aeadEncryptedData,
+]);
 const MAX_BYTES = 1 << 20;
 
 function format(why: string): SignatureError {
@@ -41,15 +47,15 @@ async function readSignedMessage(sig: Uint8Array): Promise<openpgp.Message<Uint8
   } catch (e) {
     throw format((e as Error).message);
   }
-  const outer = message.packets.map((p) => (p.constructor as unknown as { tag: number }).tag);
+  const outer = message.packets.map((p) => (p.constructor as unknown as { tag: openpgp.enums.packet }).tag);
   if (outer.some((t) => ENCRYPTED.has(t))) throw format('it is encrypted');
   let inner: openpgp.Message<Uint8Array>;
   try {
-    inner = await message.unwrapCompressed();
+    inner = message.unwrapCompressed();
   } catch (e) {
     throw format(`cannot decompress: ${(e as Error).message}`);
   }
-  const tags = inner.packets.map((p) => (p.constructor as unknown as { tag: number }).tag);
+  const tags = inner.packets.map((p) => (p.constructor as unknown as { tag: openpgp.enums.packet }).tag);
   if (tags.some((t) => ENCRYPTED.has(t))) throw format('it is encrypted');
   const onePass = tags.filter((t) => t === T.onePassSignature).length;
   const literal = tags.filter((t) => t === T.literalData).length;
@@ -93,7 +99,10 @@ export async function openSignedMessage(bytes: Uint8Array, trustedKeys: openpgp.
   const message = await readSignedMessage(bytes);
   const [issuer] = message.getSigningKeyIDs();
   const trusted = trustedKeys.find((k) => k.getKeys(issuer).length > 0);
-  if (!trusted) throw new SignatureError('SIGNATURE_UNTRUSTED_KEY', `signed by key ${issuer.toHex().toUpperCase()}, which is not a trusted key`, { keyId: issuer.toHex().toUpperCase() });
+  if (!trusted)
+    throw new SignatureError('SIGNATURE_UNTRUSTED_KEY', `signed by key ${issuer.toHex().toUpperCase()}, which is not a trusted key`, {
+      keyId: issuer.toHex().toUpperCase(),
+    });
   const fpr = fingerprintOf(trusted);
   let data: Uint8Array;
   let sigPacket: openpgp.SignaturePacket;
@@ -110,7 +119,8 @@ export async function openSignedMessage(bytes: Uint8Array, trustedKeys: openpgp.
   const signingKey = trusted.getKeys(issuer)[0];
   for (const k of [trusted, signingKey]) {
     const exp = await expiry(k);
-    if (exp && exp.getTime() <= now.getTime()) throw new SignatureError('SIGNATURE_EXPIRED', `key ${k.getFingerprint().toUpperCase()} expired on ${exp.toISOString()}`);
+    if (exp && exp.getTime() <= now.getTime())
+      throw new SignatureError('SIGNATURE_EXPIRED', `key ${k.getFingerprint().toUpperCase()} expired on ${exp.toISOString()}`);
   }
   if (sigPacket.created && sigPacket.created.getTime() > now.getTime() + 5 * 60_000) {
     throw new SignatureError('SIGNATURE_INVALID', `signature claims a creation time in the future (${sigPacket.created.toISOString()})`);

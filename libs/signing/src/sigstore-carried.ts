@@ -25,13 +25,22 @@ export function decodeCarriedSigstore(bytes: Buffer): SigstoreSignature {
     doc = parseStrictJsonBytes(bytes);
   } catch (e) {
     if (!(e instanceof StrictJsonError)) throw e;
-    return { payload: Buffer.alloc(0), signature: '', problem: new SignatureError('SIGNATURE_FORMAT', `a carried sigstore signature is not valid JSON: ${e.message}`) };
+    return {
+      payload: Buffer.alloc(0),
+      signature: '',
+      problem: new SignatureError('SIGNATURE_FORMAT', `a carried sigstore signature is not valid JSON: ${e.message}`),
+    };
   }
   const o = doc as Record<string, JsonValue>;
   const keys = typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? Object.keys(o).sort().join(',') : '';
-  if (keys === 'bundle' && typeof o.bundle === 'string' && B64.test(o.bundle)) return { payload: Buffer.alloc(0), signature: '', bundle: Buffer.from(o.bundle, 'base64') };
+  if (keys === 'bundle' && typeof o.bundle === 'string' && B64.test(o.bundle))
+    return { payload: Buffer.alloc(0), signature: '', bundle: Buffer.from(o.bundle, 'base64') };
   if (keys !== 'payload,signature' || typeof o.payload !== 'string' || typeof o.signature !== 'string' || !B64.test(o.payload)) {
-    return { payload: Buffer.alloc(0), signature: '', problem: new SignatureError('SIGNATURE_FORMAT', 'a carried sigstore signature must be {"payload","signature"} or {"bundle"}, base64') };
+    return {
+      payload: Buffer.alloc(0),
+      signature: '',
+      problem: new SignatureError('SIGNATURE_FORMAT', 'a carried sigstore signature must be {"payload","signature"} or {"bundle"}, base64'),
+    };
   }
   return { payload: Buffer.from(o.payload, 'base64'), signature: o.signature };
 }

@@ -47,13 +47,18 @@ export function isSigstoreKeyFile(bytes: Uint8Array): boolean {
 
 function requireP256(k: KeyObject, what: string): void {
   if (k.asymmetricKeyType !== 'ec' || k.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-    throw new SignatureError('KEY_INVALID', `${what} is not an ECDSA P-256 key (${k.asymmetricKeyType}${k.asymmetricKeyDetails?.namedCurve ? ` ${k.asymmetricKeyDetails.namedCurve}` : ''}): airlock signs and verifies sigstore signatures with P-256, cosign's default`);
+    throw new SignatureError(
+      'KEY_INVALID',
+      `${what} is not an ECDSA P-256 key (${k.asymmetricKeyType}${k.asymmetricKeyDetails?.namedCurve ? ` ${k.asymmetricKeyDetails.namedCurve}` : ''}): airlock signs and verifies sigstore signatures with P-256, cosign's default`,
+    );
   }
 }
 
 /** The fingerprint `keys show` prints and audit events carry: SHA-256 of the DER public key. */
 export function sigstoreFingerprint(k: KeyObject): string {
-  return createHash('sha256').update(k.export({ format: 'der', type: 'spki' })).digest('hex');
+  return createHash('sha256')
+    .update(k.export({ format: 'der', type: 'spki' }))
+    .digest('hex');
 }
 
 /** A PEM public key (SPKI); KEY_INVALID unless it is ECDSA P-256. */
@@ -67,11 +72,17 @@ export function readSigstorePublicKey(bytes: Uint8Array | string, what = 'sigsto
     throw new SignatureError('KEY_INVALID', `${what}: not a public key: ${(e as Error).message}`);
   }
   requireP256(key, what);
-  return { kind: 'sigstore', key, fingerprint: sigstoreFingerprint(key), pem: pem('PUBLIC KEY', key.export({ format: 'der', type: 'spki' })) };
+  return {
+    kind: 'sigstore',
+    key,
+    fingerprint: sigstoreFingerprint(key),
+    pem: pem('PUBLIC KEY', key.export({ format: 'der', type: 'spki' })),
+  };
 }
 
 function field(o: JsonValue | undefined, name: string, what: string): JsonValue {
-  if (typeof o !== 'object' || o === null || Array.isArray(o) || !(name in o)) throw new SignatureError('KEY_INVALID', `${what}: the encrypted key has no ${name}`);
+  if (typeof o !== 'object' || o === null || Array.isArray(o) || !(name in o))
+    throw new SignatureError('KEY_INVALID', `${what}: the encrypted key has no ${name}`);
   return (o as Record<string, JsonValue>)[name];
 }
 
@@ -86,24 +97,60 @@ function b64(v: JsonValue, name: string, what: string): Buffer {
  * parameters beyond cosign's range, or a key that is not P-256 PKCS#8 is
  * KEY_INVALID.
  */
-export function readSigstorePrivateKey(bytes: Uint8Array | string, passphrase: Sensitive<string>, what = 'sigstore private key'): KeyObject {
-  const blocks = pemBlocks(Buffer.from(bytes).toString('latin1')).filter((b) => b.type === SIGSTORE_PRIVATE_PEM || b.type === COSIGN_PRIVATE_PEM);
-  if (blocks.length !== 1) throw new SignatureError('KEY_INVALID', `${what}: expected one PEM block ${SIGSTORE_PRIVATE_PEM} (or ${COSIGN_PRIVATE_PEM}), found ${blocks.length}`);
-  const doc = readStrictJson(blocks[0].body, (why) => new SignatureError('KEY_INVALID', `${what}: the encrypted key is not valid JSON: ${why}`));
+export function readSigstorePrivateKey(
+  bytes: Uint8Array | string,
+  passphrase: Sensitive<string>,
+  what = 'sigstore private key',
+): KeyObject {
+  const blocks = pemBlocks(Buffer.from(bytes).toString('latin1')).filter(
+    (b) => b.type === SIGSTORE_PRIVATE_PEM || b.type === COSIGN_PRIVATE_PEM,
+  );
+  if (blocks.length !== 1)
+    throw new SignatureError(
+      'KEY_INVALID',
+      `${what}: expected one PEM block ${SIGSTORE_PRIVATE_PEM} (or ${COSIGN_PRIVATE_PEM}), found ${blocks.length}`,
+    );
+  const doc = readStrictJson(
+    blocks[0].body,
+    (why) => new SignatureError('KEY_INVALID', `${what}: the encrypted key is not valid JSON: ${why}`),
+  );
   const kdf = field(doc, 'kdf', what);
   const params = field(kdf, 'params', what) as Record<string, JsonValue>;
-  if (field(kdf, 'name', what) !== 'scrypt') throw new SignatureError('KEY_INVALID', `${what}: key derivation ${JSON.stringify(field(kdf, 'name', what))} is not scrypt`);
+  if (field(kdf, 'name', what) !== 'scrypt')
+    throw new SignatureError('KEY_INVALID', `${what}: key derivation ${JSON.stringify(field(kdf, 'name', what))} is not scrypt`);
   const [N, r, p] = [field(params, 'N', what), field(params, 'r', what), field(params, 'p', what)];
-  if (typeof N !== 'number' || typeof r !== 'number' || typeof p !== 'number' || !Number.isInteger(N) || N < 2 || N > MAX_N || (N & (N - 1)) !== 0 || r < 1 || r > 32 || p < 1 || p > 16) {
-    throw new SignatureError('KEY_INVALID', `${what}: scrypt parameters N=${N} r=${r} p=${p} are outside what cosign writes`);
+  if (
+    typeof N !== 'number' ||
+    typeof r !== 'number' ||
+    typeof p !== 'number' ||
+    !Number.isInteger(N) ||
+    N < 2 ||
+    N > MAX_N ||
+    (N & (N - 1)) !== 0 ||
+    r < 1 ||
+    r > 32 ||
+    p < 1 ||
+    p > 16
+  ) {
+    throw new SignatureError(
+      'KEY_INVALID',
+      `${what}: scrypt parameters N=${JSON.stringify(N)} r=${JSON.stringify(r)} p=${JSON.stringify(p)} are outside what cosign writes`,
+    );
   }
   const salt = b64(field(kdf, 'salt', what), 'salt', what);
   const cipher = field(doc, 'cipher', what);
-  if (field(cipher, 'name', what) !== 'nacl/secretbox') throw new SignatureError('KEY_INVALID', `${what}: cipher ${JSON.stringify(field(cipher, 'name', what))} is not nacl/secretbox`);
+  if (field(cipher, 'name', what) !== 'nacl/secretbox')
+    throw new SignatureError('KEY_INVALID', `${what}: cipher ${JSON.stringify(field(cipher, 'name', what))} is not nacl/secretbox`);
   const nonce = b64(field(cipher, 'nonce', what), 'nonce', what);
-  if (nonce.length !== nacl.secretbox.nonceLength) throw new SignatureError('KEY_INVALID', `${what}: the nonce is ${nonce.length} bytes, not ${nacl.secretbox.nonceLength}`);
+  if (nonce.length !== nacl.secretbox.nonceLength)
+    throw new SignatureError('KEY_INVALID', `${what}: the nonce is ${nonce.length} bytes, not ${nacl.secretbox.nonceLength}`);
   const ciphertext = b64(field(doc, 'ciphertext', what), 'ciphertext', what);
-  const secret = scryptSync(Buffer.from(passphrase.reveal(), 'utf8'), salt, nacl.secretbox.keyLength, { N, r, p, maxmem: 256 * N * r + (1 << 20) });
+  const secret = scryptSync(Buffer.from(passphrase.reveal(), 'utf8'), salt, nacl.secretbox.keyLength, {
+    N,
+    r,
+    p,
+    maxmem: 256 * N * r + (1 << 20),
+  });
   const plain = nacl.secretbox.open(ciphertext, nonce, secret);
   secret.fill(0);
   if (!plain) throw new SignatureError('KEY_PASSPHRASE', `${what}: wrong passphrase (the key does not decrypt)`);
@@ -124,11 +171,22 @@ export function generateSigstoreKeyPair(passphrase: Sensitive<string>): { privat
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const salt = randomBytes(32);
   const nonce = randomBytes(nacl.secretbox.nonceLength);
-  const secret = scryptSync(Buffer.from(passphrase.reveal(), 'utf8'), salt, nacl.secretbox.keyLength, { ...SCRYPT, maxmem: 256 * SCRYPT.N * SCRYPT.r + (1 << 20) });
+  const secret = scryptSync(Buffer.from(passphrase.reveal(), 'utf8'), salt, nacl.secretbox.keyLength, {
+    ...SCRYPT,
+    maxmem: 256 * SCRYPT.N * SCRYPT.r + (1 << 20),
+  });
   const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
   const ciphertext = Buffer.from(nacl.secretbox(pkcs8, nonce, secret));
   secret.fill(0);
   pkcs8.fill(0);
-  const doc = { kdf: { name: 'scrypt', params: SCRYPT, salt: salt.toString('base64') }, cipher: { name: 'nacl/secretbox', nonce: nonce.toString('base64') }, ciphertext: ciphertext.toString('base64') };
-  return { privatePem: pem(SIGSTORE_PRIVATE_PEM, Buffer.from(JSON.stringify(doc))), publicPem: pem('PUBLIC KEY', publicKey.export({ format: 'der', type: 'spki' })), fingerprint: sigstoreFingerprint(publicKey) };
+  const doc = {
+    kdf: { name: 'scrypt', params: SCRYPT, salt: salt.toString('base64') },
+    cipher: { name: 'nacl/secretbox', nonce: nonce.toString('base64') },
+    ciphertext: ciphertext.toString('base64'),
+  };
+  return {
+    privatePem: pem(SIGSTORE_PRIVATE_PEM, Buffer.from(JSON.stringify(doc))),
+    publicPem: pem('PUBLIC KEY', publicKey.export({ format: 'der', type: 'spki' })),
+    fingerprint: sigstoreFingerprint(publicKey),
+  };
 }

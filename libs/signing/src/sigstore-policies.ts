@@ -50,7 +50,9 @@ export function kyvernoPolicy(t: StageTrust, name = `airlock-${t.stage}`): strin
               mutateDigest: true,
               verifyDigest: true,
               required: true,
-              attestors: [{ count: 1, entries: [{ keys: { publicKeys: key(t), rekor: { ignoreTlog: true }, ctlog: { ignoreSCT: true } } }] }],
+              attestors: [
+                { count: 1, entries: [{ keys: { publicKeys: key(t), rekor: { ignoreTlog: true }, ctlog: { ignoreSCT: true } } }] },
+              ],
             },
           ],
         },

@@ -52,8 +52,13 @@ const repositoryOnly = (ref: string): boolean => !/[@]|:[^/]*$/.test(ref.slice(r
 export function verifySigstore(s: SigstoreSignature, o: SigstoreVerifyOptions): VerifiedSignature {
   if (s.problem) throw s.problem;
   if (s.bundle) return verifySigstoreBundle(s.bundle, o);
-  if (s.certificate !== undefined) throw new SignatureError('SIGNATURE_KEYLESS_UNSUPPORTED', 'a keyless (certificate) sigstore signature: an air gap has no Fulcio or Rekor to check it against; sign with a key (cosign sign --key)');
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(s.signature) || s.signature.length > 1024) throw new SignatureError('SIGNATURE_FORMAT', 'the sigstore signature is not base64 of an ECDSA signature');
+  if (s.certificate !== undefined)
+    throw new SignatureError(
+      'SIGNATURE_KEYLESS_UNSUPPORTED',
+      'a keyless (certificate) sigstore signature: an air gap has no Fulcio or Rekor to check it against; sign with a key (cosign sign --key)',
+    );
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(s.signature) || s.signature.length > 1024)
+    throw new SignatureError('SIGNATURE_FORMAT', 'the sigstore signature is not base64 of an ECDSA signature');
   const raw = Buffer.from(s.signature, 'base64');
   const key = o.trustedKeys.find((k) => {
     try {
@@ -62,16 +67,29 @@ export function verifySigstore(s: SigstoreSignature, o: SigstoreVerifyOptions): 
       return false;
     }
   });
-  if (!key) throw new SignatureError('SIGNATURE_UNTRUSTED_KEY', `the sigstore signature verifies with none of the ${o.trustedKeys.length} pinned key(s) (${o.trustedKeys.map((k) => k.fingerprint.slice(0, 16)).join(', ')}): made by another key, or altered`);
+  if (!key)
+    throw new SignatureError(
+      'SIGNATURE_UNTRUSTED_KEY',
+      `the sigstore signature verifies with none of the ${o.trustedKeys.length} pinned key(s) (${o.trustedKeys.map((k) => k.fingerprint.slice(0, 16)).join(', ')}): made by another key, or altered`,
+    );
   // Only now, with the signature proven, is the payload read.
   const claims = parsePayload(s.payload, COSIGN_SIGNATURE_TYPE);
   if (claims.manifestDigest !== o.manifestDigest) {
-    throw new SignatureError('SIGNATURE_DIGEST_MISMATCH', `signature is for manifest ${claims.manifestDigest}, not ${o.manifestDigest}`, { signed: claims.manifestDigest });
+    throw new SignatureError('SIGNATURE_DIGEST_MISMATCH', `signature is for manifest ${claims.manifestDigest}, not ${o.manifestDigest}`, {
+      signed: claims.manifestDigest,
+    });
   }
   const configured = o.identityRule ?? DEFAULT_IDENTITY_RULE;
-  const rule: IdentityRule = configured.type === 'matchRepoDigestOrExact' && repositoryOnly(claims.dockerReference) ? { type: 'matchRepository' } : configured;
+  const rule: IdentityRule =
+    configured.type === 'matchRepoDigestOrExact' && repositoryOnly(claims.dockerReference) ? { type: 'matchRepository' } : configured;
   if (!identityMatches(rule, o.reference, claims.dockerReference)) {
-    throw new SignatureError('SIGNATURE_IDENTITY_MISMATCH', `signature identity ${claims.dockerReference} does not match ${o.reference} under ${rule.type}`, { signed: claims.dockerReference });
+    throw new SignatureError(
+      'SIGNATURE_IDENTITY_MISMATCH',
+      `signature identity ${claims.dockerReference} does not match ${o.reference} under ${rule.type}`,
+      {
+        signed: claims.dockerReference,
+      },
+    );
   }
   return { ...claims, keyFingerprint: key.fingerprint, signedByFingerprint: sigstoreFingerprint(key.key), dialect: 'sigstore' };
 }

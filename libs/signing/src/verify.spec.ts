@@ -17,13 +17,23 @@ async function keyPair(opts: Partial<Parameters<typeof generateKeyPair>[0]> = {}
 }
 
 /** Signs arbitrary payload bytes the same way sign() does, for malformed-payload cases. */
-async function signRaw(payload: Uint8Array, key: openpgp.PrivateKey, extra: Partial<Parameters<typeof openpgp.sign>[0]> = {}): Promise<Uint8Array> {
+async function signRaw(
+  payload: Uint8Array,
+  key: openpgp.PrivateKey,
+  extra: Partial<Parameters<typeof openpgp.sign>[0]> = {},
+): Promise<Uint8Array> {
   const message = await openpgp.createMessage({ binary: payload });
-  return (await openpgp.sign({ message, signingKeys: key, signingKeyIDs: [key.getKeyID()], format: 'binary', ...extra } as never)) as Uint8Array;
+  return (await openpgp.sign({
+    message,
+    signingKeys: key,
+    signingKeyIDs: [key.getKeyID()],
+    format: 'binary',
+    ...extra,
+  } as never)) as Uint8Array;
 }
 
 function payloadOf(over: Record<string, unknown> = {}): Buffer {
-  return buildPayload({ dockerReference: REF, manifestDigest: IDX, creator: 'test', timestamp: 1, ...over } as never);
+  return buildPayload({ dockerReference: REF, manifestDigest: IDX, creator: 'test', timestamp: 1, ...over });
 }
 
 describe('verify: the rules of containers/image', () => {
@@ -46,7 +56,12 @@ describe('verify: the rules of containers/image', () => {
   it('accepts a signature made by sign(), and says what it proved', async () => {
     const sig = await sign(IDX, REF, k.priv);
     const v = await verify(sig, opts);
-    expect(v).toMatchObject({ dockerReference: REF, manifestDigest: IDX, keyFingerprint: fingerprintOf(k.pub), signedByFingerprint: fingerprintOf(k.pub) });
+    expect(v).toMatchObject({
+      dockerReference: REF,
+      manifestDigest: IDX,
+      keyFingerprint: fingerprintOf(k.pub),
+      signedByFingerprint: fingerprintOf(k.pub),
+    });
     expect(v.creator).toMatch(/^airlock /);
     expect(fingerprintOf(k.pub)).toMatch(/^[0-9A-F]{40}$/);
   });
@@ -73,12 +88,42 @@ describe('verify: the rules of containers/image', () => {
   it('refuses messages that are not signed messages', async () => {
     const payload = payloadOf();
     const literalOnly = await (await openpgp.createMessage({ binary: payload })).write();
-    const encrypted = await openpgp.encrypt({ message: await openpgp.createMessage({ binary: payload }), passwords: ['x'], format: 'binary' });
-    const encryptedAndSigned = await openpgp.encrypt({ message: await openpgp.createMessage({ binary: payload }), passwords: ['x'], signingKeys: k.priv, format: 'binary' });
-    const cleartext = await openpgp.sign({ message: await openpgp.createCleartextMessage({ text: payload.toString() }), signingKeys: k.priv });
-    const detached = await openpgp.sign({ message: await openpgp.createMessage({ binary: payload }), signingKeys: k.priv, detached: true, format: 'binary' });
-    const armored = await openpgp.sign({ message: await openpgp.createMessage({ binary: payload }), signingKeys: k.priv, format: 'armored' });
-    for (const [name, m] of Object.entries({ literalOnly, encrypted, encryptedAndSigned, cleartext, detached, armored, empty: new Uint8Array(), garbage: Buffer.from('\x99\x01garbage') })) {
+    const encrypted = await openpgp.encrypt({
+      message: await openpgp.createMessage({ binary: payload }),
+      passwords: ['x'],
+      format: 'binary',
+    });
+    const encryptedAndSigned = await openpgp.encrypt({
+      message: await openpgp.createMessage({ binary: payload }),
+      passwords: ['x'],
+      signingKeys: k.priv,
+      format: 'binary',
+    });
+    const cleartext = await openpgp.sign({
+      message: await openpgp.createCleartextMessage({ text: payload.toString() }),
+      signingKeys: k.priv,
+    });
+    const detached = await openpgp.sign({
+      message: await openpgp.createMessage({ binary: payload }),
+      signingKeys: k.priv,
+      detached: true,
+      format: 'binary',
+    });
+    const armored = await openpgp.sign({
+      message: await openpgp.createMessage({ binary: payload }),
+      signingKeys: k.priv,
+      format: 'armored',
+    });
+    for (const [name, m] of Object.entries({
+      literalOnly,
+      encrypted,
+      encryptedAndSigned,
+      cleartext,
+      detached,
+      armored,
+      empty: new Uint8Array(),
+      garbage: Buffer.from('\x99\x01garbage'),
+    })) {
       expect([name, await code(m as Uint8Array)]).toEqual([name, 'SIGNATURE_FORMAT']);
     }
   });
@@ -100,7 +145,14 @@ describe('verify: the rules of containers/image', () => {
   });
 
   it('accepts a signature by a valid subkey of a pinned key, and refuses it once the subkey is revoked', async () => {
-    const { privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: 'subkeyed' }], subkeys: [{ sign: true }], format: 'object', config: { v6Keys: false } });
+    const { privateKey } = await openpgp.generateKey({
+      type: 'ecc',
+      curve: 'ed25519Legacy',
+      userIDs: [{ name: 'subkeyed' }],
+      subkeys: [{ sign: true }],
+      format: 'object',
+      config: { v6Keys: false },
+    });
     const subId = privateKey.subkeys[0].getKeyID();
     const sig = await signRaw(payloadOf(), privateKey, { signingKeyIDs: [subId] });
     expect((await openpgp.readMessage({ binaryMessage: sig })).getSigningKeyIDs()[0].toHex()).toBe(subId.toHex());
@@ -117,7 +169,15 @@ describe('verify: the rules of containers/image', () => {
 
   it('refuses a signature by a key that has since expired', async () => {
     const past = new Date(Date.now() - 3600_000);
-    const { privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: 'short-lived' }], keyExpirationTime: 60, date: past, format: 'object', config: { v6Keys: false } });
+    const { privateKey } = await openpgp.generateKey({
+      type: 'ecc',
+      curve: 'ed25519Legacy',
+      userIDs: [{ name: 'short-lived' }],
+      keyExpirationTime: 60,
+      date: past,
+      format: 'object',
+      config: { v6Keys: false },
+    });
     const sig = await signRaw(payloadOf(), privateKey, { date: new Date(past.getTime() + 10_000) });
     expect(await code(sig, { trustedKeys: [privateKey.toPublic()] })).toBe('SIGNATURE_EXPIRED');
     // it was fine while the key lived
@@ -129,7 +189,15 @@ describe('verify: the rules of containers/image', () => {
     ['unknown key in critical', () => Buffer.from(payloadOf().toString().replace('"type":', '"extra":1,"type":'))],
     ['duplicate JSON key', () => Buffer.from(payloadOf().toString().replace('"optional":{', '"optional":{},"optional":{'))],
     ['trailing data', () => Buffer.concat([payloadOf(), Buffer.from('\n{}')])],
-    ['missing optional', () => Buffer.from(payloadOf().toString().replace(/,"optional":\{.*\}\}$/, '}'))],
+    [
+      'missing optional',
+      () =>
+        Buffer.from(
+          payloadOf()
+            .toString()
+            .replace(/,"optional":\{.*\}\}$/, '}'),
+        ),
+    ],
     ['malformed digest sha256:../x', () => Buffer.from(payloadOf().toString().replace(IDX, 'sha256:../x'))],
     ['digest of the wrong length', () => Buffer.from(payloadOf().toString().replace(IDX, IDX.slice(0, 40)))],
   ])('refuses %s (after the signature checked out) with SIGNATURE_PAYLOAD_INVALID', async (_n, make) => {

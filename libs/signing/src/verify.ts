@@ -38,11 +38,25 @@ export async function verify(signature: Uint8Array, o: VerifyOptions): Promise<V
   // Only now, with the signature proven, is the payload read.
   const claims = parsePayload(opened.data);
   if (claims.manifestDigest !== o.manifestDigest) {
-    throw new SignatureError('SIGNATURE_DIGEST_MISMATCH', `signature is for manifest ${claims.manifestDigest}, not ${o.manifestDigest}`, { signed: claims.manifestDigest });
+    throw new SignatureError('SIGNATURE_DIGEST_MISMATCH', `signature is for manifest ${claims.manifestDigest}, not ${o.manifestDigest}`, {
+      signed: claims.manifestDigest,
+    });
   }
   const rule = o.identityRule ?? DEFAULT_IDENTITY_RULE;
   if (!identityMatches(rule, o.reference, claims.dockerReference)) {
-    throw new SignatureError('SIGNATURE_IDENTITY_MISMATCH', `signature identity ${claims.dockerReference} does not match ${o.reference} under ${rule.type}`, { signed: claims.dockerReference });
+    throw new SignatureError(
+      'SIGNATURE_IDENTITY_MISMATCH',
+      `signature identity ${claims.dockerReference} does not match ${o.reference} under ${rule.type}`,
+      {
+        signed: claims.dockerReference,
+      },
+    );
   }
-  return { ...claims, keyFingerprint: opened.keyFingerprint, signedByFingerprint: opened.signedByFingerprint, signedAt: opened.signedAt, dialect: 'simple' };
+  return {
+    ...claims,
+    keyFingerprint: opened.keyFingerprint,
+    signedByFingerprint: opened.signedByFingerprint,
+    signedAt: opened.signedAt,
+    dialect: 'simple',
+  };
 }

@@ -19,8 +19,14 @@ export function mountQueueDashboard(app: INestApplication, rt: ApiRuntime): void
     const h = req.headers.authorization;
     const p = rt.tokens.authenticate(typeof h === 'string' && h.startsWith('Bearer ') ? h.slice(7) : undefined);
     if (!p || !p.roles.includes('admin')) {
-      rt.audit.append({ actor: p?.user ?? 'anonymous', action: 'auth.forbidden', details: { route: QUEUE_DASHBOARD_PATH, needs: ['admin'] } });
-      res.status(p ? 403 : 401).json({ error: { code: p ? 'FORBIDDEN' : 'UNAUTHENTICATED', message: 'the queue dashboard is for admins (Authorization: Bearer al_...)' } });
+      rt.audit.append({
+        actor: p?.user ?? 'anonymous',
+        action: 'auth.forbidden',
+        details: { route: QUEUE_DASHBOARD_PATH, needs: ['admin'] },
+      });
+      res.status(p ? 403 : 401).json({
+        error: { code: p ? 'FORBIDDEN' : 'UNAUTHENTICATED', message: 'the queue dashboard is for admins (Authorization: Bearer al_...)' },
+      });
       return;
     }
     next();

@@ -19,7 +19,12 @@ export class AuditKeys {
   async checkpoint(): Promise<StoredCheckpoint> {
     const key = await this.catalog.signingKey(this.catalog.auditStage().name);
     const c = await createCheckpoint(this.audit.db, key);
-    this.audit.append({ actor: 'airlock', role: 'system', action: 'audit.checkpoint', details: { id: c.id, size: c.size, head: c.head, keyFingerprint: c.keyFingerprint } });
+    this.audit.append({
+      actor: 'airlock',
+      role: 'system',
+      action: 'audit.checkpoint',
+      details: { id: c.id, size: c.size, head: c.head, keyFingerprint: c.keyFingerprint },
+    });
     return c;
   }
 }

@@ -33,7 +33,9 @@ export class AuditController {
   /** The catalogue: every action an event may name, what it records and the fields it carries. */
   @Get('audit/actions')
   actions(): object {
-    return { items: Object.entries(AUDIT_ACTIONS).map(([action, a]) => ({ action, what: a.what, columns: a.columns, details: a.details })) };
+    return {
+      items: Object.entries(AUDIT_ACTIONS).map(([action, a]) => ({ action, what: a.what, columns: a.columns, details: a.details })),
+    };
   }
 
   @Get('audit/events/:seq')
@@ -68,7 +70,16 @@ export class AuditController {
 
   @Get('audit/checkpoints')
   checkpoints(): object {
-    return { checkpoints: listCheckpoints(this.audit.db).map((c) => ({ id: c.id, size: c.size, head: c.head, time: c.time, keyFingerprint: c.keyFingerprint, signature: c.signature.toString('base64') })) };
+    return {
+      checkpoints: listCheckpoints(this.audit.db).map((c) => ({
+        id: c.id,
+        size: c.size,
+        head: c.head,
+        time: c.time,
+        keyFingerprint: c.keyFingerprint,
+        signature: c.signature.toString('base64'),
+      })),
+    };
   }
 
   /** The signed checkpoint itself, for `gpg --decrypt`. */
@@ -76,7 +87,11 @@ export class AuditController {
   checkpointSignature(@Param('id', seqPipe) id: number, @Res() res: Response): void {
     const c = listCheckpoints(this.audit.db).find((x) => x.id === id);
     if (!c) throw new AirlockError('NOT_FOUND', `no checkpoint ${id}`);
-    res.status(200).setHeader('content-type', 'application/octet-stream').setHeader('content-disposition', `attachment; filename="checkpoint-${id}.sig"`).end(c.signature);
+    res
+      .status(200)
+      .setHeader('content-type', 'application/octet-stream')
+      .setHeader('content-disposition', `attachment; filename="checkpoint-${id}.sig"`)
+      .end(c.signature);
   }
 
   @Post('audit/checkpoints')

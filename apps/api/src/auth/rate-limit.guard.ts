@@ -32,7 +32,10 @@ export class RateLimitGuard implements CanActivate {
     if (w.count > this.perWindow) {
       const retry = Math.ceil((w.start + RATE_LIMIT_WINDOW_MS - now) / 1000);
       ctx.switchToHttp().getResponse<Response>().setHeader('retry-after', String(retry));
-      throw new AirlockError('RATE_LIMITED', `more than ${this.perWindow} changes in ${RATE_LIMIT_WINDOW_MS / 1000} s from this token; retry in ${retry} s`);
+      throw new AirlockError(
+        'RATE_LIMITED',
+        `more than ${this.perWindow} changes in ${RATE_LIMIT_WINDOW_MS / 1000} s from this token; retry in ${retry} s`,
+      );
     }
     return true;
   }

@@ -28,15 +28,33 @@ export class TokenGuard implements CanActivate {
     const h = req.headers.authorization;
     const token = typeof h === 'string' && /^Bearer [^\s]+$/i.test(h) ? h.slice(7) : undefined;
     const principal = this.tokens.authenticate(token);
-    const route = `${req.method} ${req.route?.path ?? req.path}`;
+    const route = `${req.method} ${(req.route as { path?: string } | undefined)?.path ?? req.path}`;
     if (!principal) {
-      this.audit.append({ actor: 'anonymous', action: 'auth.refused', requestId: requestIdOf(req), details: { route, reason: token ? 'invalid or revoked token' : 'no token' } });
-      throw markAudited(new AirlockError('UNAUTHENTICATED', token ? 'the bearer token is not valid (unknown, malformed or revoked)' : 'this route needs a bearer token (Authorization: Bearer al_...)'));
+      this.audit.append({
+        actor: 'anonymous',
+        action: 'auth.refused',
+        requestId: requestIdOf(req),
+        details: { route, reason: token ? 'invalid or revoked token' : 'no token' },
+      });
+      throw markAudited(
+        new AirlockError(
+          'UNAUTHENTICATED',
+          token
+            ? 'the bearer token is not valid (unknown, malformed or revoked)'
+            : 'this route needs a bearer token (Authorization: Bearer al_...)',
+        ),
+      );
     }
     req.principal = principal;
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     if (roles?.length && !hasRole(principal, ...roles)) {
-      this.audit.append({ actor: principal.user, role: principal.roles[0], action: 'auth.forbidden', requestId: requestIdOf(req), details: { route, needs: roles } });
+      this.audit.append({
+        actor: principal.user,
+        role: principal.roles[0],
+        action: 'auth.forbidden',
+        requestId: requestIdOf(req),
+        details: { route, needs: roles },
+      });
       throw markAudited(new AirlockError('FORBIDDEN', `this route needs one of the roles ${roles.join(', ')}`));
     }
     return true;

@@ -22,20 +22,31 @@ export class ImportBundleDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(10_000)
-  @Matches(UPLOAD_NAME, { each: true, message: 'files must be names of uploaded volumes (airlock-<channel>-<seq>.NNN.zip; format 1: .pgp.NNN and .volumes.json)' })
+  @Matches(UPLOAD_NAME, {
+    each: true,
+    message: 'files must be names of uploaded volumes (airlock-<channel>-<seq>.NNN.zip; format 1: .pgp.NNN and .volumes.json)',
+  })
   files!: string[];
 }
 
-const isResend = (v: unknown): boolean => typeof v === 'boolean' || (Array.isArray(v) && v.length >= 1 && v.length <= 1000 && v.every((x) => typeof x === 'string' && isUUID(x)));
+const isResend = (v: unknown): boolean =>
+  typeof v === 'boolean' || (Array.isArray(v) && v.length >= 1 && v.length <= 1000 && v.every((x) => typeof x === 'string' && isUUID(x)));
 
 export class ExportBundleDto {
   @IsOptional()
   @IsBoolean()
   full?: boolean;
 
-  @ApiPropertyOptional({ description: 'send again exported promotions that no receipt confirmed: true for every one, or the ids of those to send (each must be exported, unconfirmed and not superseded by a later promotion of its target)', oneOf: [{ type: 'boolean' }, { type: 'array', items: { type: 'string', format: 'uuid' } }] })
+  @ApiPropertyOptional({
+    description:
+      'send again exported promotions that no receipt confirmed: true for every one, or the ids of those to send (each must be exported, unconfirmed and not superseded by a later promotion of its target)',
+    oneOf: [{ type: 'boolean' }, { type: 'array', items: { type: 'string', format: 'uuid' } }],
+  })
   @IsOptional()
-  @ValidateBy({ name: 'isResend', validator: { validate: isResend, defaultMessage: () => 'resend must be true or a list of promotion ids' } })
+  @ValidateBy({
+    name: 'isResend',
+    validator: { validate: isResend, defaultMessage: () => 'resend must be true or a list of promotion ids' },
+  })
   resend?: boolean | string[];
 }
 
@@ -48,8 +59,8 @@ const view = (b: BundleRow) => ({
   expiresAt: b.expires_at,
   full: !!b.full,
   sender: b.sender,
-  volumes: JSON.parse(b.volumes),
-  images: JSON.parse(b.images),
+  volumes: JSON.parse(b.volumes) as unknown,
+  images: JSON.parse(b.images) as unknown,
   bytes: b.bytes,
   receiptAt: b.receipt_at,
 });
@@ -73,7 +84,10 @@ export class BundlesController {
   @HttpCode(202)
   @Roles('operator')
   async export(@Req() req: AuthedRequest, @Param('name') name: string, @Body() body: ExportBundleDto): Promise<object> {
-    return this.exporter.start({ principal: req.principal as Principal, requestId: requestIdOf(req) }, name, { full: body.full, resend: body.resend });
+    return this.exporter.start({ principal: req.principal as Principal, requestId: requestIdOf(req) }, name, {
+      full: body.full,
+      resend: body.resend,
+    });
   }
 
   /** An export job: its state, bytes written so far, and when completed the bundle it wrote. */
@@ -100,7 +114,11 @@ export class BundlesController {
   @Put('bundles/uploads/:name')
   @Roles('operator')
   async upload(@Req() req: AuthedRequest, @Param('name') name: string): Promise<object> {
-    if (!UPLOAD_NAME.test(name)) throw new AirlockError('INVALID_ARGUMENT', 'upload name must be airlock-<channel>-<seq>.NNN.zip (format 1: airlock-<channel>-<seq>.pgp.NNN or .volumes.json)');
+    if (!UPLOAD_NAME.test(name))
+      throw new AirlockError(
+        'INVALID_ARGUMENT',
+        'upload name must be airlock-<channel>-<seq>.NNN.zip (format 1: airlock-<channel>-<seq>.pgp.NNN or .volumes.json)',
+      );
     const dir = this.uploadDir();
     mkdirSync(dir, { recursive: true });
     const tmp = join(dir, `.${name}.${process.pid}.${Date.now()}`);
@@ -127,7 +145,9 @@ export class BundlesController {
   async import(@Req() req: AuthedRequest, @Body() body: ImportBundleDto): Promise<object> {
     const dir = this.uploadDir();
     const paths = body.files.map((f) => join(dir, f));
-    return this.importer.start({ principal: req.principal as Principal, requestId: requestIdOf(req) }, paths, { cleanup: async () => void (await Promise.all(paths.map((p) => fs.rm(p, { force: true })))) });
+    return this.importer.start({ principal: req.principal as Principal, requestId: requestIdOf(req) }, paths, {
+      cleanup: async () => void (await Promise.all(paths.map((p) => fs.rm(p, { force: true })))),
+    });
   }
 
   /** The signed receipt of an import, to carry back to the low side. */
@@ -138,7 +158,10 @@ export class BundlesController {
     if (!b) throw new AirlockError('NOT_FOUND', 'no imported bundle with that id');
     const path = join(channelOf(this.catalog, b.channel).dir, `airlock-${b.channel}-${String(b.sequence).padStart(6, '0')}.receipt`);
     if (!existsSync(path)) throw new AirlockError('NOT_FOUND', 'the receipt is no longer in the channel folder');
-    res.status(200).setHeader('content-type', 'application/octet-stream').setHeader('content-disposition', `attachment; filename="${path.split('/').pop()}"`);
+    res
+      .status(200)
+      .setHeader('content-type', 'application/octet-stream')
+      .setHeader('content-disposition', `attachment; filename="${path.split('/').pop()}"`);
     await pipeline(createReadStream(path), res);
   }
 
@@ -164,11 +187,16 @@ export class BundlesController {
     if (!b) throw new AirlockError('NOT_FOUND', 'no exported bundle with that id');
     const volumes = (JSON.parse(b.volumes) as { name: string }[]).map((v) => v.name);
     // a format-1 bundle has its volume index beside the volumes; a format-2 volume carries its own
-    const names = volumes.some((v) => v.endsWith('.zip')) ? volumes : [...volumes, `airlock-${b.channel}-${String(b.sequence).padStart(6, '0')}.volumes.json`];
+    const names = volumes.some((v) => v.endsWith('.zip'))
+      ? volumes
+      : [...volumes, `airlock-${b.channel}-${String(b.sequence).padStart(6, '0')}.volumes.json`];
     if (!names.includes(name)) throw new AirlockError('NOT_FOUND', 'no such volume in that bundle');
     const path = join(channelOf(this.catalog, b.channel).dir, name);
     if (!existsSync(path)) throw new AirlockError('NOT_FOUND', 'the volume is no longer in the channel folder');
-    res.status(200).setHeader('content-type', 'application/octet-stream').setHeader('content-disposition', `attachment; filename="${name}"`);
+    res
+      .status(200)
+      .setHeader('content-type', 'application/octet-stream')
+      .setHeader('content-disposition', `attachment; filename="${name}"`);
     await pipeline(createReadStream(path), res);
   }
 }

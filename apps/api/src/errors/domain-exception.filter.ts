@@ -49,7 +49,15 @@ export class DomainExceptionFilter implements ExceptionFilter {
     } else if (isClientError(err)) {
       // body-parser and friends: malformed JSON, a body over the limit, an unknown charset
       status = err.status;
-      body = { code: httpCode(status), message: status === 413 ? 'the request body is too large' : status === 400 ? 'the request body is not valid JSON' : String(err.message).split('\n')[0].slice(0, 200) };
+      body = {
+        code: httpCode(status),
+        message:
+          status === 413
+            ? 'the request body is too large'
+            : status === 400
+              ? 'the request body is not valid JSON'
+              : String(err.message).split('\n')[0].slice(0, 200),
+      };
     } else {
       this.log.error(`${requestId} unexpected: ${(err as Error)?.stack ?? String(err)}`);
       body = { code: 'INTERNAL', message: `internal error; quote request id ${requestId}` };
@@ -58,7 +66,18 @@ export class DomainExceptionFilter implements ExceptionFilter {
     if (status >= 400 && status < 500 && !wasAudited(err) && this.audit && !req.path.startsWith('/sigstore/')) {
       const p = (req as Request & { principal?: Principal }).principal;
       try {
-        this.audit.append({ actor: p?.user ?? 'anonymous', role: p?.roles[0], action: 'request.refused', requestId, details: { route: `${req.method} ${req.route?.path ?? req.path}`, status, code: body.code, message: body.message.slice(0, 500) } });
+        this.audit.append({
+          actor: p?.user ?? 'anonymous',
+          role: p?.roles[0],
+          action: 'request.refused',
+          requestId,
+          details: {
+            route: `${req.method} ${(req.route as { path?: string } | undefined)?.path ?? req.path}`,
+            status,
+            code: body.code,
+            message: body.message.slice(0, 500),
+          },
+        });
       } catch {
         /* the database is away: the answer still goes out */
       }

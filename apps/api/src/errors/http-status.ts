@@ -41,7 +41,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 
 /** The status for a code: signature refusals are 422, unknown codes 500. */
 export function httpStatusFor(code: ErrorCode): number {
-  if (STATUS[code]) return STATUS[code] as number;
+  if (STATUS[code]) return STATUS[code];
   if (code.startsWith('SIGNATURE_') || code.startsWith('BLOB_') || code.startsWith('MANIFEST_') || code.startsWith('BUNDLE_')) return 422;
   return 500;
 }

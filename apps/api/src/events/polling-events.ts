@@ -6,7 +6,11 @@ import { Observable } from 'rxjs';
  * whenever its key changes, and the end of the stream once it says `done`.
  * Any API process can serve them, whichever one recorded the change.
  */
-export function pollingEvents(type: string, read: () => { key: string; data: object; done: boolean }, everyMs = 300): Observable<MessageEvent> {
+export function pollingEvents(
+  type: string,
+  read: () => { key: string; data: object; done: boolean },
+  everyMs = 300,
+): Observable<MessageEvent> {
   return new Observable<MessageEvent>((sub) => {
     let last = '';
     const tick = () => {

@@ -1,6 +1,6 @@
 import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
 import type { Response } from 'express';
-import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckService, HealthIndicatorResult } from '@nestjs/terminus';
 import { Public } from '../auth/roles.decorator';
 import { Readiness } from './readiness';
 
@@ -24,7 +24,16 @@ export class HealthController {
   @HealthCheck()
   async readiness(@Res() res: Response): Promise<void> {
     try {
-      res.status(200).json(await this.health.check([() => this.ready.redis(), () => this.ready.database(), () => this.ready.keys(), async () => Object.assign({}, ...(await this.ready.registries()))]));
+      res
+        .status(200)
+        .json(
+          await this.health.check([
+            () => this.ready.redis(),
+            () => this.ready.database(),
+            () => this.ready.keys(),
+            async () => Object.assign({}, ...(await this.ready.registries())) as HealthIndicatorResult,
+          ]),
+        );
     } catch (e) {
       if (!(e instanceof ServiceUnavailableException)) throw e;
       res.status(503).json(e.getResponse());

@@ -58,8 +58,16 @@ export class Readiness {
 
   keys() {
     const s = this.health.check('keys');
-    const missing = this.rt.catalog.list().filter((st) => st.config.signing && !st.publicKeyFingerprint).map((st) => st.name);
-    const loaded = Object.fromEntries(this.rt.catalog.list().filter((st) => st.publicKeyFingerprint).map((st) => [st.name, st.publicKeyFingerprint]));
+    const missing = this.rt.catalog
+      .list()
+      .filter((st) => st.config.signing && !st.publicKeyFingerprint)
+      .map((st) => st.name);
+    const loaded = Object.fromEntries(
+      this.rt.catalog
+        .list()
+        .filter((st) => st.publicKeyFingerprint)
+        .map((st) => [st.name, st.publicKeyFingerprint]),
+    );
     return missing.length ? s.down({ missing }) : s.up({ loaded });
   }
 }

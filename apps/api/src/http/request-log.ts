@@ -23,7 +23,12 @@ export function requestLog(logger?: Logger) {
         res.once('close', () => {
           const status = res.statusCode;
           const url = req.originalUrl.includes('token=') ? req.originalUrl.replace(/([?&]token=)[^&]*/g, '$1[redacted]') : req.originalUrl;
-          const line = { req: { id, method: req.method, url }, res: { statusCode: status }, user: req.principal?.user, responseTime: Number(process.hrtime.bigint() - start) / 1e6 };
+          const line = {
+            req: { id, method: req.method, url },
+            res: { statusCode: status },
+            user: req.principal?.user,
+            responseTime: Number(process.hrtime.bigint() - start) / 1e6,
+          };
           if (!res.writableFinished) logger.warn(line, 'request aborted');
           else if (status >= 500) logger.error(line, 'request errored');
           else if (status >= 400) logger.warn(line, 'request completed');

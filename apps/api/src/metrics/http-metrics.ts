@@ -19,7 +19,10 @@ export function httpMetrics(registry: Registry) {
     const start = process.hrtime.bigint();
     res.once('finish', () => {
       const route = (req.route as { path?: string } | undefined)?.path;
-      seconds.observe({ method: req.method, route: route ? `${req.baseUrl}${route}` : 'unmatched', status: `${Math.floor(res.statusCode / 100)}xx` }, Number(process.hrtime.bigint() - start) / 1e9);
+      seconds.observe(
+        { method: req.method, route: route ? `${req.baseUrl}${route}` : 'unmatched', status: `${Math.floor(res.statusCode / 100)}xx` },
+        Number(process.hrtime.bigint() - start) / 1e9,
+      );
     });
     next();
   };

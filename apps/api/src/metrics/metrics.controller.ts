@@ -12,6 +12,9 @@ export class MetricsController {
   @Get()
   @Public()
   async metrics(@Res() res: Response): Promise<void> {
-    res.status(200).setHeader('content-type', this.registry.contentType).end(await this.registry.metrics());
+    res
+      .status(200)
+      .setHeader('content-type', this.registry.contentType)
+      .end(await this.registry.metrics());
   }
 }

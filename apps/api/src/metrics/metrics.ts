@@ -14,7 +14,12 @@ export function buildMetrics(rt: ApiRuntime): Registry {
   collectDefaultMetrics({ register: registry, prefix: 'airlock_process_' });
   const promotions = new PromotionStore(rt.db);
   /** A gauge whose series are rows: every field but `n` is a label, `n` the value. */
-  const rowsGauge = (name: string, help: string, labelNames: string[], rows: () => { n: number; [label: string]: string | number | null }[]) =>
+  const rowsGauge = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    rows: () => { n: number; [label: string]: string | number | null }[],
+  ) =>
     new Gauge({
       name,
       help,
@@ -22,7 +27,8 @@ export function buildMetrics(rt: ApiRuntime): Registry {
       registers: [registry],
       collect() {
         this.reset();
-        for (const { n, ...labels } of rows()) this.set(Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v ?? 'unknown')])), n);
+        for (const { n, ...labels } of rows())
+          this.set(Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v ?? 'unknown')])), n);
       },
     });
   rowsGauge('airlock_promotions', 'Promotions by state and target stage', ['state', 'stage'], () => promotions.countsByStateAndStage());
@@ -65,7 +71,9 @@ export function buildMetrics(rt: ApiRuntime): Registry {
       }
     },
   });
-  rowsGauge('airlock_bundle_bytes', 'Size of the last bundle per channel and direction', ['channel', 'direction'], () => rt.bundles.lastSizes());
+  rowsGauge('airlock_bundle_bytes', 'Size of the last bundle per channel and direction', ['channel', 'direction'], () =>
+    rt.bundles.lastSizes(),
+  );
   new Gauge({
     name: 'airlock_audit_events',
     help: 'Length of the audit chain',

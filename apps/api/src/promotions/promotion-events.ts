@@ -7,6 +7,10 @@ import { pollingEvents } from '../events/polling-events';
 export function promotionEvents(service: PromotionService, id: string): Observable<MessageEvent> {
   return pollingEvents('promotion', () => {
     const v = service.view(id);
-    return { key: `${v.updatedAt}|${v.state}|${v.progress.bytesDone}`, data: v, done: (TERMINAL as readonly string[]).includes(v.state) || v.state === 'exported' };
+    return {
+      key: `${v.updatedAt}|${v.state}|${v.progress.bytesDone}`,
+      data: v,
+      done: (TERMINAL as readonly string[]).includes(v.state) || v.state === 'exported',
+    };
   });
 }

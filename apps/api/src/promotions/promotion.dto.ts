@@ -48,7 +48,7 @@ export class EmptyDto {}
 export class ListPromotionsQuery {
   @ApiPropertyOptional({ enum: STATES })
   @IsOptional()
-  @IsIn(STATES as unknown as string[])
+  @IsIn(STATES)
   state?: string;
 
   @ApiPropertyOptional()

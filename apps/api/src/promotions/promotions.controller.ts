@@ -10,7 +10,10 @@ import { requestIdOf } from '../errors/domain-exception.filter';
 import { promotionEvents } from './promotion-events';
 import { ApproveDto, CreatePromotionDto, EmptyDto, ListPromotionsQuery, RejectDto } from './promotion.dto';
 
-const uuid = new ParseUUIDPipe({ version: '4', exceptionFactory: () => new AirlockError('PROMOTION_NOT_FOUND', 'no promotion with that id') });
+const uuid = new ParseUUIDPipe({
+  version: '4',
+  exceptionFactory: () => new AirlockError('PROMOTION_NOT_FOUND', 'no promotion with that id'),
+});
 
 /** Promotions: request, approve, reject, cancel, retry, and read. */
 @ApiTags('promotions')

@@ -34,10 +34,19 @@ export class StagesController {
   /** One format answers with the file itself; `all` answers a JSON list of files. */
   @Public()
   @Get(':stage/policy')
-  policy(@Param('stage') stage: string, @Query('format') format: string | undefined, @Query('dialect') dialect: string | undefined, @Res() res: Response): void {
+  policy(
+    @Param('stage') stage: string,
+    @Query('format') format: string | undefined,
+    @Query('dialect') dialect: string | undefined,
+    @Res() res: Response,
+  ): void {
     const files = renderPolicyFiles(this.catalog, stage, format ?? 'policy-json', dialect ?? 'both');
     if (files.length === 1) {
-      res.status(200).setHeader('content-type', files[0].mediaType).setHeader('content-disposition', `attachment; filename="${files[0].name}"`).end(files[0].content);
+      res
+        .status(200)
+        .setHeader('content-type', files[0].mediaType)
+        .setHeader('content-disposition', `attachment; filename="${files[0].name}"`)
+        .end(files[0].content);
       return;
     }
     res.status(200).json({ files });

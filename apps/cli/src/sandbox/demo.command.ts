@@ -14,6 +14,24 @@ import { count } from '../plural';
 
 const run = promisify(execFile);
 type Started = Awaited<ReturnType<typeof startProcesses>>;
+/** What the demo reads of the API's answers. */
+interface Promotion {
+  id: string;
+  digest: string;
+  state: string;
+  approvalsNeeded: number;
+  error?: unknown;
+}
+interface ExportResult {
+  sequence: number;
+  volumes: { name: string }[];
+  bytes: number;
+  dir: string;
+}
+interface ChainCheck {
+  ok: boolean;
+  size: number;
+}
 
 /** One side of the demo: its API, tokens and a small HTTP client. */
 class Side {
@@ -27,28 +45,36 @@ class Side {
   get url(): string {
     return this.started.url as string;
   }
-  async call(method: string, path: string, who: string, body?: unknown): Promise<any> {
-    const r = await request(`${this.url}${path}`, { method: method as never, headers: { authorization: `Bearer ${this.tokens[who]}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const j = (await r.body.json()) as any;
-    if (r.statusCode >= 400) throw new AirlockError('INTERNAL', `${method} ${path} as ${who}: ${r.statusCode} ${j?.error?.code}: ${j?.error?.message}`);
+  /** One API call; the answer is read as the shape the demo expects of that route (the API's own tests check the shapes). */
+  async call<T>(method: string, path: string, who: string, body?: unknown): Promise<T> {
+    const r = await request(`${this.url}${path}`, {
+      method: method as never,
+      headers: { authorization: `Bearer ${this.tokens[who]}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const j = (await r.body.json()) as T & { error?: { code?: string; message?: string } };
+    if (r.statusCode >= 400)
+      throw new AirlockError('INTERNAL', `${method} ${path} as ${who}: ${r.statusCode} ${j?.error?.code}: ${j?.error?.message}`);
     return j;
   }
-  async waitFor(id: string, states: string[]): Promise<any> {
+  async waitFor(id: string, states: string[]): Promise<Promotion> {
     const end = Date.now() + 120_000;
     for (;;) {
-      const p = await this.call('GET', `/api/v1/promotions/${id}`, 'dave');
+      const p = await this.call<Promotion>('GET', `/api/v1/promotions/${id}`, 'dave');
       if (states.includes(p.state)) return p;
-      if (p.state === 'failed' || Date.now() > end) throw new AirlockError('INTERNAL', `promotion ${id} is ${p.state}: ${JSON.stringify(p.error)}`);
+      if (p.state === 'failed' || Date.now() > end)
+        throw new AirlockError('INTERNAL', `promotion ${id} is ${p.state}: ${JSON.stringify(p.error)}`);
       await new Promise((r) => setTimeout(r, 150));
     }
   }
   /** Waits for an export job the API started to end; its result is the bundle written. */
-  async waitForJob(id: string): Promise<any> {
+  async waitForJob(id: string): Promise<ExportResult> {
     const end = Date.now() + 120_000;
     for (;;) {
-      const j = await this.call('GET', `/api/v1/bundle-jobs/${id}`, 'olga');
+      const j = await this.call<{ state: string; result: ExportResult; error?: unknown }>('GET', `/api/v1/bundle-jobs/${id}`, 'olga');
       if (j.state === 'completed') return j.result;
-      if (j.state === 'failed' || Date.now() > end) throw new AirlockError('INTERNAL', `export job ${id} is ${j.state}: ${JSON.stringify(j.error)}`);
+      if (j.state === 'failed' || Date.now() > end)
+        throw new AirlockError('INTERNAL', `export job ${id} is ${j.state}: ${JSON.stringify(j.error)}`);
       await new Promise((r) => setTimeout(r, 150));
     }
   }
@@ -56,7 +82,8 @@ class Side {
 
 @Command({
   name: 'demo',
-  description: 'Tell the whole story on two local sandboxes: dev -> QA over the network, QA -> an air-gapped production over a bundle, with approvals, re-signing, skopeo under generated policies, a receipt, and the audit trail',
+  description:
+    'Tell the whole story on two local sandboxes: dev -> QA over the network, QA -> an air-gapped production over a bundle, with approvals, re-signing, skopeo under generated policies, a receipt, and the audit trail',
 })
 export class DemoCommand extends CommandRunner {
   private t0 = Date.now();
@@ -77,7 +104,16 @@ export class DemoCommand extends CommandRunner {
     const started: Started[] = [];
     try {
       services.push(await startServices(highDir, [{ name: 'prod', port: 5123 }], 6392));
-      services.push(await startServices(lowDir, [{ name: 'dev', port: 5121 }, { name: 'qa', port: 5122 }], 6391));
+      services.push(
+        await startServices(
+          lowDir,
+          [
+            { name: 'dev', port: 5121 },
+            { name: 'qa', port: 5122 },
+          ],
+          6391,
+        ),
+      );
       const [high, low] = services;
       const hosts: Record<string, string> = { ...low.hosts, prod: high.hosts.prod };
       for (const s of ['dev', 'qa']) await ensureKey(lowDir, s);
@@ -96,17 +132,56 @@ export class DemoCommand extends CommandRunner {
         stages: [
           stageEntry('dev', hosts.dev, {}, true, true),
           // QA and production pin only the cosign key of the stage before them: every check on the way is on sigstore signatures
-          stageEntry('qa', hosts.qa, { from: [{ stage: 'dev', trustedKeys: ['keys/dev-cosign.pub'], mapping: map('dev', 'qa') }], approvals: { required: 1, roles: ['approver'] } }, true, true),
-          stageEntry('prod', hosts.prod, { transport: 'bundle', from: [{ stage: 'qa', trustedKeys: ['keys/qa-cosign.pub'], mapping: map('qa', 'prod') }], approvals: { required: 2, roles: ['approver'] } }, false),
+          stageEntry(
+            'qa',
+            hosts.qa,
+            {
+              from: [{ stage: 'dev', trustedKeys: ['keys/dev-cosign.pub'], mapping: map('dev', 'qa') }],
+              approvals: { required: 1, roles: ['approver'] },
+            },
+            true,
+            true,
+          ),
+          stageEntry(
+            'prod',
+            hosts.prod,
+            {
+              transport: 'bundle',
+              from: [{ stage: 'qa', trustedKeys: ['keys/qa-cosign.pub'], mapping: map('qa', 'prod') }],
+              approvals: { required: 2, roles: ['approver'] },
+            },
+            false,
+          ),
         ],
-        channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, recipients: ['keys/prod-import.pub'], volumeSizeMiB: 1, dir: join(media, 'outbox') }],
+        channels: [
+          {
+            name: 'qa-to-prod',
+            from: 'qa',
+            to: 'prod',
+            encrypt: true,
+            recipients: ['keys/prod-import.pub'],
+            volumeSizeMiB: 1,
+            dir: join(media, 'outbox'),
+          },
+        ],
       });
       const highCfg = writeSandboxConfig(highDir, {
         server: { host: '127.0.0.1', port: await pickPort(8082) },
         database: 'airlock.db',
         redis: high.redisUrl,
-        stages: [stageEntry('qa', hosts.qa, {}, false), stageEntry('prod', hosts.prod, { from: [{ stage: 'qa', trustedKeys: ['keys/qa-cosign.pub'], mapping: map('qa', 'prod') }] }, true, true)],
-        channels: [{ name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, trustedSenders: ['keys/qa.pub'], dir: join(media, 'receipts') }],
+        stages: [
+          stageEntry('qa', hosts.qa, {}, false),
+          stageEntry(
+            'prod',
+            hosts.prod,
+            { from: [{ stage: 'qa', trustedKeys: ['keys/qa-cosign.pub'], mapping: map('qa', 'prod') }] },
+            true,
+            true,
+          ),
+        ],
+        channels: [
+          { name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, trustedSenders: ['keys/qa.pub'], dir: join(media, 'receipts') },
+        ],
       });
       started.push(await startProcesses(lowCfg, { api: true, worker: true, quiet: true }));
       started.push(await startProcesses(highCfg, { api: true, worker: false, quiet: true }));
@@ -116,47 +191,87 @@ export class DemoCommand extends CommandRunner {
       this.say(`air-gapped side up: its own API ${H.url}, database, registry ${hosts.prod} and production key; nothing connects the two`);
 
       const sample = await ensureSignedSample(lowDir, 'dev', hosts.dev, 'team/hello', '1.0');
-      this.say(`dev: ${sample.ref} pushed and signed as CI signs it with cosign (${sample.digest.slice(0, 19)}..., the signature in dev's registry as ${sample.digest.replace(':', '-').slice(0, 19)}....sig)`);
+      this.say(
+        `dev: ${sample.ref} pushed and signed as CI signs it with cosign (${sample.digest.slice(0, 19)}..., the signature in dev's registry as ${sample.digest.replace(':', '-').slice(0, 19)}....sig)`,
+      );
 
-      const q = await L.call('POST', '/api/v1/promotions', 'alice', { image: sample.ref, from: 'dev', to: 'qa', reason: 'demo: first release' });
-      this.say(`QA: alice requested the promotion (the tag resolved to ${q.digest.slice(0, 19)}...); it needs ${q.approvalsNeeded} approval`);
+      const q = await L.call<Promotion>('POST', '/api/v1/promotions', 'alice', {
+        image: sample.ref,
+        from: 'dev',
+        to: 'qa',
+        reason: 'demo: first release',
+      });
+      this.say(
+        `QA: alice requested the promotion (the tag resolved to ${q.digest.slice(0, 19)}...); it needs ${q.approvalsNeeded} approval`,
+      );
       await L.call('POST', `/api/v1/promotions/${q.id}/approve`, 'bob', { comment: 'tested in dev' });
       const qd = await L.waitFor(q.id, ['completed']);
-      this.say(`QA: bob approved; the worker verified dev's cosign signature, copied by digest, re-signed with QA's keys in both dialects: ${qd.state}`);
+      this.say(
+        `QA: bob approved; the worker verified dev's cosign signature, copied by digest, re-signed with QA's keys in both dialects: ${qd.state}`,
+      );
       const qaRef = `${hosts.qa}/team/hello:1.0`;
       await this.skopeoUnderPolicy(L, 'qa', qaRef, join(dir, 'qa-cluster'));
-      this.say(`QA: skopeo pulls ${qaRef} under the policy.json and registries.d airlock generated for QA's clusters (simple signing: Debian's skopeo has no sigstore)`);
+      this.say(
+        `QA: skopeo pulls ${qaRef} under the policy.json and registries.d airlock generated for QA's clusters (simple signing: Debian's skopeo has no sigstore)`,
+      );
       this.say(`QA: ${await this.cosignCheck(L, 'qa', qaRef, qd.digest, join(lowDir, 'keys', 'qa-cosign.pub'))}`);
 
-      const pr = await L.call('POST', '/api/v1/promotions', 'alice', { image: qaRef, from: 'qa', to: 'prod', reason: 'demo: go live' });
+      const pr = await L.call<Promotion>('POST', '/api/v1/promotions', 'alice', {
+        image: qaRef,
+        from: 'qa',
+        to: 'prod',
+        reason: 'demo: go live',
+      });
       await L.call('POST', `/api/v1/promotions/${pr.id}/approve`, 'bob', { comment: 'QA passed' });
       await L.call('POST', `/api/v1/promotions/${pr.id}/approve`, 'carol', { comment: 'change board ok' });
       await L.waitFor(pr.id, ['exporting']);
       this.say("production: alice requested, bob and carol approved; QA's cosign signature verified; waiting for the air-gap channel");
-      const ex = await L.waitForJob((await L.call('POST', '/api/v1/channels/qa-to-prod/bundles', 'olga', {})).id);
-      this.say(`bundle exported by olga: sequence ${ex.sequence}, ${count(ex.volumes.length, 'volume')}, ${(ex.bytes / 2 ** 20).toFixed(2)} MiB, signed by QA and encrypted to production's key`);
+      const ex = await L.waitForJob((await L.call<{ id: string }>('POST', '/api/v1/channels/qa-to-prod/bundles', 'olga', {})).id);
+      this.say(
+        `bundle exported by olga: sequence ${ex.sequence}, ${count(ex.volumes.length, 'volume')}, ${(ex.bytes / 2 ** 20).toFixed(2)} MiB, signed by QA and encrypted to production's key`,
+      );
 
       const carried = join(media, 'usb-stick');
       mkdirSync(carried, { recursive: true });
       // the volumes only: the plan and sealed index kept beside them stay on the low side
-      for (const v of ex.volumes as { name: string }[]) copyFileSync(join(ex.dir, v.name), join(carried, v.name));
+      for (const v of ex.volumes) copyFileSync(join(ex.dir, v.name), join(carried, v.name));
       const rt = started[1].api!.runtime;
-      const imp = await rt.importer.import({ principal: { user: 'olga', roles: ['operator'] } }, readdirSync(carried).map((f) => join(carried, f)));
-      this.say(`air-gapped side: every volume, the sender signature and every entry checked; pushed, QA's cosign signature (carried in the bundle) verified, re-signed with production's keys in both dialects`);
+      const imp = await rt.importer.import(
+        { principal: { user: 'olga', roles: ['operator'] } },
+        readdirSync(carried).map((f) => join(carried, f)),
+      );
+      this.say(
+        `air-gapped side: every volume, the sender signature and every entry checked; pushed, QA's cosign signature (carried in the bundle) verified, re-signed with production's keys in both dialects`,
+      );
       const prodRef = `${hosts.prod}/team/hello:1.0`;
       await this.skopeoUnderPolicy(H, 'prod', prodRef, join(dir, 'prod-cluster'));
       this.say(`production: skopeo pulls ${prodRef} under production's generated policy`);
       this.say(`production: ${await this.cosignCheck(H, 'prod', prodRef, qd.digest, join(highDir, 'keys', 'prod-cosign.pub'))}`);
 
       const lrt = started[0].api!.runtime;
-      const rc = await importReceipt(lrt.db, lrt.audit, lrt.catalog, lrt.service, { principal: { user: 'olga', roles: ['operator'] } }, 'qa-to-prod', readFileSync(imp.receipt));
-      this.say(`receipt carried back: ${rc.promotions} promotion marked imported on the low side; ${rc.blobs} blobs the next bundle can leave out`);
+      const rc = await importReceipt(
+        lrt.db,
+        lrt.audit,
+        lrt.catalog,
+        lrt.service,
+        { principal: { user: 'olga', roles: ['operator'] } },
+        'qa-to-prod',
+        readFileSync(imp.receipt),
+      );
+      this.say(
+        `receipt carried back: ${rc.promotions} promotion marked imported on the low side; ${rc.blobs} blobs the next bundle can leave out`,
+      );
 
-      const story = await L.call('GET', `/api/v1/promotions/${pr.id}/history`, 'dave');
-      const approvers = story.promotion.approvals.map((a: { approver: string }) => a.approver).join(' and ');
-      this.say(`auditor dave: ${story.promotion.target} was requested by ${story.promotion.requester}, approved by ${approvers}, ${story.events.length} events, state ${story.promotion.state}`);
-      const lv = await L.call('GET', '/api/v1/audit/verify', 'dave');
-      const hv = await H.call('GET', '/api/v1/audit/verify', 'dave');
+      const story = await L.call<{
+        promotion: Promotion & { approvals: { approver: string }[]; target: string; requester: string };
+        events: unknown[];
+      }>('GET', `/api/v1/promotions/${pr.id}/history`, 'dave');
+      const approvers = story.promotion.approvals.map((a) => a.approver).join(' and ');
+      this.say(
+        `auditor dave: ${story.promotion.target} was requested by ${story.promotion.requester}, approved by ${approvers}, ${story.events.length} events, state ${story.promotion.state}`,
+      );
+      const lv = await L.call<ChainCheck>('GET', '/api/v1/audit/verify', 'dave');
+      const hv = await H.call<ChainCheck>('GET', '/api/v1/audit/verify', 'dave');
       if (!lv.ok || !hv.ok) throw new AirlockError('AUDIT_CHAIN_BROKEN', 'an audit chain did not verify');
       this.say(`audit chains verified: low side ${lv.size} events, air-gapped side ${hv.size} events`);
       process.stdout.write(
@@ -184,11 +299,27 @@ export class DemoCommand extends CommandRunner {
     // every file the stage's keys allow (Kyverno, policy-controller, OpenShift included); skopeo gets the simple-signing policy, since Debian builds it without sigstore
     for (const f of renderPolicyFiles(catalog, stage, 'all')) writeFileSync(join(out, f.name), f.content);
     writeFileSync(join(out, 'policy.json'), renderPolicyFiles(catalog, stage, 'policy-json', 'simple')[0].content);
-    for (const f of renderPolicyFiles(catalog, stage, 'registries-d', 'simple')) writeFileSync(join(out, 'registries.d', f.name), f.content);
+    for (const f of renderPolicyFiles(catalog, stage, 'registries-d', 'simple'))
+      writeFileSync(join(out, 'registries.d', f.name), f.content);
     try {
-      await run('skopeo', ['--policy', join(out, 'policy.json'), '--registries.d', join(out, 'registries.d'), 'copy', '--src-tls-verify=false', `docker://${ref}`, `dir:${join(out, 'pulled')}`]);
+      await run('skopeo', [
+        '--policy',
+        join(out, 'policy.json'),
+        '--registries.d',
+        join(out, 'registries.d'),
+        'copy',
+        '--src-tls-verify=false',
+        `docker://${ref}`,
+        `dir:${join(out, 'pulled')}`,
+      ]);
     } catch (e) {
-      throw new AirlockError('SIGNATURE_REQUIRED', `skopeo refused ${ref}: ${String((e as { stderr?: string }).stderr ?? e).trim().split('\n').pop()}`);
+      throw new AirlockError(
+        'SIGNATURE_REQUIRED',
+        `skopeo refused ${ref}: ${String((e as { stderr?: string }).stderr ?? e)
+          .trim()
+          .split('\n')
+          .pop()}`,
+      );
     }
   }
 

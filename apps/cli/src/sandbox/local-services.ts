@@ -73,7 +73,24 @@ export async function startRedisServer(dir: string, port: number): Promise<Local
   mkdirSync(dir, { recursive: true });
   const s = new LocalService(
     'redis-server',
-    spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction'], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--appendonly',
+        'yes',
+        '--save',
+        '',
+        '--maxmemory-policy',
+        'noeviction',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
   );
   await s.waitForPort(port);
   return s;
@@ -83,7 +100,10 @@ export async function startRedisServer(dir: string, port: number): Promise<Local
 export async function startRegistryServer(name: string, dir: string, port: number): Promise<LocalService> {
   mkdirSync(join(dir, 'data'), { recursive: true });
   const cfg = join(dir, 'config.yml');
-  writeFileSync(cfg, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  writeFileSync(
+    cfg,
+    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+  );
   const s = new LocalService(`registry ${name}`, spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', 'pipe', 'pipe'] }));
   await s.waitForPort(port);
   return s;

@@ -4,7 +4,19 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { Sensitive } from '@airlock/common';
 import { RegistryClient } from '@airlock/oci';
-import { FileLookasideStore, generateKeyPair, generateSigstoreKeyPair, readPrivateKey, readPublicKeys, readSigstorePrivateKey, readSigstorePublicKey, sign, signSigstore, verify, verifySigstore } from '@airlock/signing';
+import {
+  FileLookasideStore,
+  generateKeyPair,
+  generateSigstoreKeyPair,
+  readPrivateKey,
+  readPublicKeys,
+  readSigstorePrivateKey,
+  readSigstorePublicKey,
+  sign,
+  signSigstore,
+  verify,
+  verifySigstore,
+} from '@airlock/signing';
 import { RegistrySigstoreStore } from '@airlock/promotion';
 import { LocalService, pickPort, startRedisServer, startRegistryServer } from './local-services';
 import { pushSampleImage } from './sample-image';
@@ -67,8 +79,18 @@ export function stageEntry(name: string, host: string, extra: object = {}, withK
   return {
     name,
     registry: { host, insecure: true },
-    ...(withKey ? { signing: { privateKey: `keys/${name}.key`, publicKey: `keys/${name}.pub`, passphrase: { file: `secrets/${name}.pass` } } } : {}),
-    ...(sigstore ? { sigstore: { privateKey: `keys/${name}-cosign.key`, publicKey: `keys/${name}-cosign.pub`, passphrase: { file: `secrets/${name}-cosign.pass` } } } : {}),
+    ...(withKey
+      ? { signing: { privateKey: `keys/${name}.key`, publicKey: `keys/${name}.pub`, passphrase: { file: `secrets/${name}.pass` } } }
+      : {}),
+    ...(sigstore
+      ? {
+          sigstore: {
+            privateKey: `keys/${name}-cosign.key`,
+            publicKey: `keys/${name}-cosign.pub`,
+            passphrase: { file: `secrets/${name}-cosign.pass` },
+          },
+        }
+      : {}),
     lookaside: { dir: `sigstore/${name}` },
     ...extra,
   };
@@ -87,7 +109,13 @@ export function writeSandboxConfig(dir: string, config: object): string {
  * registry's host and port, and a start finds other ports when the
  * preferred ones are taken.
  */
-export async function ensureSignedSample(dir: string, stage: string, host: string, repo = 'team/hello', tag = '1.0'): Promise<{ ref: string; digest: string }> {
+export async function ensureSignedSample(
+  dir: string,
+  stage: string,
+  host: string,
+  repo = 'team/hello',
+  tag = '1.0',
+): Promise<{ ref: string; digest: string }> {
   const c = new RegistryClient(host, { insecure: true });
   try {
     const ref = `${host}/${repo}:${tag}`;
@@ -95,9 +123,16 @@ export async function ensureSignedSample(dir: string, stage: string, host: strin
     const digest = present?.digest ?? (await pushSampleImage(c, repo, tag, new Date().toISOString()));
     const store = new FileLookasideStore(join(dir, 'sigstore', stage));
     const trustedKeys = await readPublicKeys(readFileSync(join(dir, 'keys', `${stage}.pub`)));
-    const holds = (sig: Buffer) => verify(sig, { trustedKeys, manifestDigest: digest, reference: ref }).then(() => true, () => false);
+    const holds = (sig: Buffer) =>
+      verify(sig, { trustedKeys, manifestDigest: digest, reference: ref }).then(
+        () => true,
+        () => false,
+      );
     if (!(await Promise.all((await store.list(repo, digest)).map(holds))).includes(true)) {
-      const key = await readPrivateKey(readFileSync(join(dir, 'keys', `${stage}.key`)), new Sensitive(readFileSync(join(dir, 'secrets', `${stage}.pass`), 'utf8')));
+      const key = await readPrivateKey(
+        readFileSync(join(dir, 'keys', `${stage}.key`)),
+        new Sensitive(readFileSync(join(dir, 'secrets', `${stage}.pass`), 'utf8')),
+      );
       await store.add(repo, digest, await sign(digest, ref, key));
     }
     // and as CI signs with cosign, when the stage has a sigstore key: in the registry, the tag form
@@ -113,7 +148,10 @@ export async function ensureSignedSample(dir: string, stage: string, host: strin
         }
       });
       if (!ours) {
-        const key = readSigstorePrivateKey(readFileSync(join(dir, 'keys', `${stage}-cosign.key`)), new Sensitive(readFileSync(join(dir, 'secrets', `${stage}-cosign.pass`), 'utf8')));
+        const key = readSigstorePrivateKey(
+          readFileSync(join(dir, 'keys', `${stage}-cosign.key`)),
+          new Sensitive(readFileSync(join(dir, 'secrets', `${stage}-cosign.pass`), 'utf8')),
+        );
         await tags.add(repo, digest, signSigstore(digest, repository, key));
       }
     }

@@ -24,7 +24,8 @@ export const PEOPLE: [string, string[]][] = [
 
 @Command({
   name: 'sandbox',
-  description: 'Start a local sandbox under ./.airlock: redis-server and one registry per stage on loopback, stage keys, a configuration, tokens, and a signed sample image in dev; then serve',
+  description:
+    'Start a local sandbox under ./.airlock: redis-server and one registry per stage on loopback, stage keys, a configuration, tokens, and a signed sample image in dev; then serve',
 })
 export class SandboxCommand extends CommandRunner {
   async run(_p: string[], o: { dir?: string; check?: boolean }): Promise<void> {
@@ -42,7 +43,11 @@ export class SandboxCommand extends CommandRunner {
       const hosts = services.hosts;
       for (const s of STAGES) await ensureKey(dir, s.name);
       const apiPort = await pickPort(8080);
-      const arrival = (from: string, to: string) => ({ stage: from, trustedKeys: [`keys/${from}.pub`], mapping: [{ from: `${hosts[from]}/team/*`, to: `${hosts[to]}/team/*` }] });
+      const arrival = (from: string, to: string) => ({
+        stage: from,
+        trustedKeys: [`keys/${from}.pub`],
+        mapping: [{ from: `${hosts[from]}/team/*`, to: `${hosts[to]}/team/*` }],
+      });
       const cfgPath = writeSandboxConfig(dir, {
         server: { host: '127.0.0.1', port: apiPort },
         database: 'airlock.db',
@@ -99,7 +104,11 @@ export class SandboxCommand extends CommandRunner {
   /** Promotes the sample to QA through the HTTP API and waits for completion (used by tests and CI). */
   private async check(url: string, tokens: Record<string, string>, image: string): Promise<void> {
     const call = async (method: string, path: string, token: string, body?: unknown) => {
-      const r = await request(`${url}${path}`, { method: method as never, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+      const r = await request(`${url}${path}`, {
+        method: method as never,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body ? JSON.stringify(body) : undefined,
+      });
       return (await r.body.json()) as { id: string; state: string; error?: { code: string; message: string } };
     };
     const p = await call('POST', '/api/v1/promotions', tokens.alice, { image, from: 'dev', to: 'qa', reason: 'sandbox check' });
@@ -112,7 +121,8 @@ export class SandboxCommand extends CommandRunner {
         process.stdout.write(`sandbox check: promotion ${p.id} completed\n`);
         return;
       }
-      if (s.state === 'failed' || Date.now() > end) throw new AirlockError('INTERNAL', `sandbox check: promotion ${p.id} is ${s.state} ${JSON.stringify(s.error ?? '')}`);
+      if (s.state === 'failed' || Date.now() > end)
+        throw new AirlockError('INTERNAL', `sandbox check: promotion ${p.id} is ${s.state} ${JSON.stringify(s.error ?? '')}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }

@@ -1,7 +1,21 @@
 import { z } from 'zod';
 import { configSchema } from './config-schema';
 
-type Json = { type?: string | string[]; properties?: Record<string, Json>; items?: Json; required?: string[]; default?: unknown; description?: string; enum?: unknown[]; anyOf?: Json[]; oneOf?: Json[]; const?: unknown; pattern?: string; minimum?: number; maximum?: number };
+type Json = {
+  type?: string | string[];
+  properties?: Record<string, Json>;
+  items?: Json;
+  required?: string[];
+  default?: unknown;
+  description?: string;
+  enum?: unknown[];
+  anyOf?: Json[];
+  oneOf?: Json[];
+  const?: unknown;
+  pattern?: string;
+  minimum?: number;
+  maximum?: number;
+};
 
 function typeOf(j: Json): string {
   if (j.const !== undefined) return JSON.stringify(j.const);
@@ -16,12 +30,23 @@ function typeOf(j: Json): string {
 function rows(j: Json, path: string, required: boolean, out: string[]): void {
   const alts = j.anyOf ?? j.oneOf;
   const desc = (j.description ?? (alts ? alts.find((a) => a.description)?.description : undefined) ?? '').replace(/\|/g, '\\|');
-  if (path) out.push(`| \`${path}\` | ${typeOf(j)} | ${required ? 'yes' : j.default !== undefined ? `\`${JSON.stringify(j.default)}\`` : 'no'} | ${desc} |`);
+  if (path)
+    out.push(
+      `| \`${path}\` | ${typeOf(j)} | ${required ? 'yes' : j.default !== undefined ? `\`${JSON.stringify(j.default)}\`` : 'no'} | ${desc} |`,
+    );
   // an object, a list of objects, or a field that takes either a short form or an object (redis: URL or { url, prefix })
-  const obj = j.type === 'object' ? j : j.type === 'array' && j.items?.type === 'object' ? j.items : alts?.some((a) => a.type === 'string') ? alts.find((a) => a.type === 'object' && a.properties) : undefined;
+  const obj =
+    j.type === 'object'
+      ? j
+      : j.type === 'array' && j.items?.type === 'object'
+        ? j.items
+        : alts?.some((a) => a.type === 'string')
+          ? alts.find((a) => a.type === 'object' && a.properties)
+          : undefined;
   if (obj?.properties) {
     const prefix = j.type === 'array' ? `${path}[]` : path;
-    for (const [k, v] of Object.entries(obj.properties)) rows(v, prefix ? `${prefix}.${k}` : k, (obj.required ?? []).includes(k) && v.default === undefined, out);
+    for (const [k, v] of Object.entries(obj.properties))
+      rows(v, prefix ? `${prefix}.${k}` : k, (obj.required ?? []).includes(k) && v.default === undefined, out);
   }
 }
 

@@ -24,7 +24,9 @@ export function validateConfig(doc: unknown, source = 'configuration'): AirlockC
   const r = configSchema.safeParse(doc);
   if (r.success) return r.data;
   const issues = r.error.issues.slice(0, 5).map((i) => `${describePath(i.path)}: ${i.message}`);
-  throw new AirlockError('CONFIG_INVALID', `${source} is invalid: ${issues.join('; ')}`, { issues: r.error.issues.map((i) => ({ path: describePath(i.path), message: i.message })) });
+  throw new AirlockError('CONFIG_INVALID', `${source} is invalid: ${issues.join('; ')}`, {
+    issues: r.error.issues.map((i) => ({ path: describePath(i.path), message: i.message })),
+  });
 }
 
 /** Reads and validates the YAML file at `path`. */
@@ -34,7 +36,10 @@ export function loadConfig(path: string): LoadedConfig {
   try {
     text = readFileSync(abs, 'utf8');
   } catch (e) {
-    throw new AirlockError('CONFIG_INVALID', `cannot read configuration ${abs}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new AirlockError(
+      'CONFIG_INVALID',
+      `cannot read configuration ${abs}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   let doc: unknown;
   try {
@@ -53,7 +58,12 @@ export function loadConfig(path: string): LoadedConfig {
 }
 
 /** Reads a secret from the environment or a file; a missing one is a clear configuration error. */
-export function readSecret(ref: SecretRef, what: string, resolvePath: (p: string) => string = (p) => p, env: NodeJS.ProcessEnv = process.env): Sensitive<string> {
+export function readSecret(
+  ref: SecretRef,
+  what: string,
+  resolvePath: (p: string) => string = (p) => p,
+  env: NodeJS.ProcessEnv = process.env,
+): Sensitive<string> {
   if (ref.env) {
     const v = env[ref.env];
     if (v === undefined || v === '') throw new AirlockError('CONFIG_INVALID', `${what}: environment variable ${ref.env} is not set`);

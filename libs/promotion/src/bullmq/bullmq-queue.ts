@@ -1,5 +1,5 @@
 import { Job, Queue, QueueEvents } from 'bullmq';
-import IORedis, { RedisOptions } from 'ioredis';
+import IORedis from 'ioredis';
 import { JobStatus, PromotionQueue, decodeFailure, exportJobIdOf, jobIdOf, parseExportJobId, parseJobId } from '../promotion-queue';
 import { ExportJob, ExportProgress, ExportWritten, JOBS, PromoteJob, PromoteResult, QUEUES, StepProgress } from '../queues';
 
@@ -12,12 +12,17 @@ export const DEFAULT_JOB_RETRY: JobRetryOptions = { attempts: 4, backoffMs: 2000
 
 /** A Redis connection for producers: fails fast when Redis is away (the reconciler catches up). */
 export function producerConnection(url: string): IORedis {
-  return new IORedis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, retryStrategy: (n) => Math.min(n * 200, 2000) } as RedisOptions);
+  return new IORedis(url, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    lazyConnect: false,
+    retryStrategy: (n) => Math.min(n * 200, 2000),
+  });
 }
 
 /** A Redis connection for workers and event listeners (blocking commands, retried forever). */
 export function workerConnection(url: string): IORedis {
-  return new IORedis(url, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) } as RedisOptions);
+  return new IORedis(url, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) });
 }
 
 /** PromotionQueue on BullMQ: the job id is the promotion id and attempt, so a double click enqueues once. */
@@ -45,7 +50,12 @@ export class BullPromotionQueue implements PromotionQueue {
 
   async enqueueExport(job: ExportJob): Promise<void> {
     // one attempt: a failed export frees its channel, and the operator starts another
-    await this.queue.add(JOBS.export, job, { jobId: exportJobIdOf(job.jobId), attempts: 1, removeOnComplete: { age: 7 * 86400 }, removeOnFail: { age: 30 * 86400 } });
+    await this.queue.add(JOBS.export, job, {
+      jobId: exportJobIdOf(job.jobId),
+      attempts: 1,
+      removeOnComplete: { age: 7 * 86400 },
+      removeOnFail: { age: 30 * 86400 },
+    });
   }
 
   async exportStatus(jobId: string): Promise<JobStatus<ExportWritten>> {
@@ -101,6 +111,16 @@ export interface QueueListener {
 }
 
 /**
+ * Runs an event's handling without letting its failure become an unhandled
+ * rejection (which ends the process): an event whose job could not be read
+ * (Redis away) is left to the reconciler, which finds what the database
+ * still calls running (api-runtime.ts).
+ */
+function background(f: () => Promise<unknown>): void {
+  f().catch(() => undefined);
+}
+
+/**
  * Listens to BullMQ's queue events and hands them to the API's recorder.
  * A failure is recorded only once the job has no attempts left.
  */
@@ -112,31 +132,35 @@ export async function listenToQueue(connection: IORedis, queue: Queue, l: QueueL
     const id = parseJobId(jobId);
     if (id && data && typeof data === 'object') l.progress(id.promotionId, id.attempt, data as unknown as StepProgress);
   });
-  events.on('completed', async ({ jobId }) => {
-    const ex = parseExportJobId(jobId);
-    if (ex) {
+  events.on('completed', ({ jobId }) =>
+    background(async () => {
+      const ex = parseExportJobId(jobId);
+      if (ex) {
+        const job = await Job.fromId(queue, jobId);
+        if (job?.returnvalue) l.exportCompleted(ex, job.returnvalue as ExportWritten);
+        return;
+      }
+      const id = parseJobId(jobId);
+      if (!id) return;
       const job = await Job.fromId(queue, jobId);
-      if (job?.returnvalue) l.exportCompleted(ex, job.returnvalue as ExportWritten);
-      return;
-    }
-    const id = parseJobId(jobId);
-    if (!id) return;
-    const job = await Job.fromId(queue, jobId);
-    if (job?.returnvalue) l.completed(id.promotionId, id.attempt, job.returnvalue as PromoteResult);
-  });
-  events.on('failed', async ({ jobId, failedReason }) => {
-    const ex = parseExportJobId(jobId);
-    if (ex) {
-      const f = decodeFailure(failedReason);
-      return l.exportFailed(ex, f.code, f.message);
-    }
-    const id = parseJobId(jobId);
-    if (!id) return;
-    const job = await Job.fromId(queue, jobId);
-    if (job && (await job.getState()) !== 'failed') return; // it will be retried
-    const f = decodeFailure(job?.failedReason ?? failedReason);
-    l.failed(id.promotionId, id.attempt, f.code, f.message);
-  });
+      if (job?.returnvalue) l.completed(id.promotionId, id.attempt, job.returnvalue as PromoteResult);
+    }),
+  );
+  events.on('failed', ({ jobId, failedReason }) =>
+    background(async () => {
+      const ex = parseExportJobId(jobId);
+      if (ex) {
+        const f = decodeFailure(failedReason);
+        return l.exportFailed(ex, f.code, f.message);
+      }
+      const id = parseJobId(jobId);
+      if (!id) return;
+      const job = await Job.fromId(queue, jobId);
+      if (job && (await job.getState()) !== 'failed') return; // it will be retried
+      const f = decodeFailure(job?.failedReason ?? failedReason);
+      l.failed(id.promotionId, id.attempt, f.code, f.message);
+    }),
+  );
   await events.waitUntilReady();
   return events;
 }
