@@ -14,7 +14,7 @@ if (!fs.existsSync(path.join(dist, 'apps/cli/src/main.js'))) {
   process.exit(1);
 }
 // A command that runs for a moment: compile WebAssembly (undici's HTTP parser) once, with the baseline compiler.
-// Otherwise V8 optimizes it again in the background and the process waits for that at exit (80 ms, every command).
+// Otherwise V8 optimizes it again in the background and every command waits for that at exit.
 if (!['serve', 'api', 'worker', 'sandbox'].includes(process.argv[2])) require('node:v8').setFlagsFromString('--liftoff-only');
 require(path.join(root, 'scripts/register-aliases.js'))(dist);
 const failed = (e) => {

@@ -56,7 +56,7 @@ export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = 
   listenerConn.on('error', () => undefined);
   let events: QueueEvents | undefined;
   // worker reports arrive in bursts and streams: at most one commit (one fsync, which blocks the event loop) per
-  // 20 ms keeps it free for requests (50 promotions: 350 fsyncs, 0.36 s of a 2.5 s run, before); a report that
+  // 20 ms keeps it free for requests (one commit per report stalled it: commit messages have the figures); a report that
   // cannot be recorded is recorded later by the reconciler from the job's final state
   const reports = new GroupCommit(db, () => undefined, 256, 20);
   const listen = async () => {

@@ -210,7 +210,7 @@ function nativeCrc32(): void {
  */
 export async function writeZipVolume(path: string, entries: AsyncIterable<{ name: string; body: Readable }>): Promise<{ size: number }> {
   nativeCrc32();
-  // loaded here: a command that only reads bundles (inspect, import) does not pay its 100 ms
+  // loaded here: a command that only reads bundles (inspect, import) does not pay for loading it
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const archiver = require('archiver') as typeof archiverModule;
   const zip = archiver('zip', { store: true, forceLocalTime: false });

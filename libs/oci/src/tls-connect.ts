@@ -34,7 +34,7 @@ export function untrustedCertificate(registry: string, e: unknown): RegistryErro
 export function tlsOptions(opts: { insecure?: boolean; ca?: string[]; clientCert?: ClientCertificate }): tls.ConnectionOptions | undefined {
   const client = opts.clientCert ? { cert: opts.clientCert.cert, key: opts.clientCert.key.reveal() } : {};
   // an insecure registry's certificate is not checked, so its TLS context needs no CA store: building the
-  // default one is the first TLS connection's 24 ms, paid at every command when an insecure registry that
+  // default one is most of the first TLS connection's cost, paid at every command when an insecure registry that
   // speaks plain HTTP is tried with HTTPS first
   if (opts.insecure) return { rejectUnauthorized: false, ca: [], ...client };
   if (!opts.ca?.length && !opts.clientCert) return undefined;
