@@ -130,7 +130,8 @@ describe('hostile bundles: a refused import lands nothing, an imported bundle ne
       sequence: ++seq,
       images: [{ repo: 'team/roll', tag: 'stable' }],
       created: new Date(now - 60_000),
-      expires: new Date(now + 12_000),
+      // long enough for two crafts and three imports on a loaded machine (two suites' workers share two cores)
+      expires: new Date(now + 25_000),
     });
     await imported(older.files);
     const newer = await craft({ sequence: ++seq, images: [{ repo: 'team/roll', tag: 'stable' }] });
@@ -146,7 +147,7 @@ describe('hostile bundles: a refused import lands nothing, an imported bundle ne
     expect(await skopeoRawDigest(ref)).toBe(newer.built[0].digest);
 
     // the same bundle once it has expired: refused, whatever its history
-    await new Promise((r) => setTimeout(r, Math.max(0, now + 12_500 - Date.now())));
+    await new Promise((r) => setTimeout(r, Math.max(0, now + 25_500 - Date.now())));
     await expectRefused(older.files, 'BUNDLE_EXPIRED');
     expect(await skopeoRawDigest(ref)).toBe(newer.built[0].digest);
 
