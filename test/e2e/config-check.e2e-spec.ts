@@ -94,4 +94,37 @@ describe('config check reads every key and secret the processes would', () => {
     expect(r.stderr).toMatch(/^channels\[0\]\.trustedSenders: the high side of a channel pins at least one sender key \(KEY_MISSING\)$/m);
     expect(r.stderr).toMatch(/^stages\[1\]\.from\[0\]\.trustedKeys\[0\]: cannot read/m);
   });
+
+  it('reads the sigstore keys: a stage key unlocked and matched to its public key, pinned keys of either dialect', async () => {
+    const d = join(dir, 'sigstore');
+    const cfg = await writeConfig(d, [
+      { name: 'dev', registry: '127.0.0.1:9', sigstore: true },
+      {
+        name: 'qa',
+        registry: '127.0.0.1:9',
+        sigstore: true,
+        from: [
+          {
+            stage: 'dev',
+            trustedKeys: ['keys/dev-sigstore.pub', 'keys/dev.pub'],
+            mapping: [{ from: '127.0.0.1:9/a/*', to: '127.0.0.1:9/b/*' }],
+          },
+        ],
+      },
+    ]);
+    const ok = await airlock(['config', 'check', '--config', cfg.path], { env: cfg.env });
+    expect([ok.code, ok.stderr]).toEqual([0, '']);
+
+    const doc = parse(readFileSync(cfg.path, 'utf8'));
+    doc.stages[1].sigstore.publicKey = 'keys/dev-sigstore.pub';
+    writeFileSync(cfg.path, stringify(doc));
+    const bad = await airlock(['config', 'check', '--config', cfg.path], {
+      env: { ...cfg.env, AIRLOCK_TEST_DEV_SIGSTORE_PASSPHRASE: 'not-it' },
+    });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^stages\[0\]\.sigstore\.privateKey \S+dev-sigstore\.key: wrong passphrase.*\(KEY_PASSPHRASE\)$/m);
+    expect(bad.stderr).toMatch(
+      /^stages\[1\]\.sigstore\.publicKey: keys\/dev-sigstore\.pub is key [0-9a-f]{64}, not the private key's own .*\(KEY_INVALID\)$/m,
+    );
+  });
 });
