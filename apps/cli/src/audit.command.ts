@@ -3,7 +3,6 @@ import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
-import { loadConfig } from '@airlock/common/config';
 import type { Db } from '@airlock/database';
 import type { StageCatalog } from '@airlock/promotion';
 import type { Key } from 'openpgp';
@@ -29,7 +28,7 @@ async function openAudit(o: DbFlags, readonly: boolean): Promise<{ db: Db; keys:
   const { openDatabase, migrate } = lazy.database();
   const { readPublicKeys } = lazy.signing();
   if (o.db) return { db: openDatabase(o.db, { readonly }), keys: await keysFrom(o.key) };
-  const loaded = loadConfig(configPath(o.config));
+  const loaded = lazy.config().loadConfig(configPath(o.config));
   const catalog = await lazy.promotion().StageCatalog.create(loaded);
   const db = openDatabase(loaded.resolvePath(loaded.config.database));
   if (!readonly) migrate(db);

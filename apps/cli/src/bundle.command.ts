@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
-import { loadConfig } from '@airlock/common/config';
 import type { AirlockCore } from '@airlock/promotion';
 import { lazy } from './lazy';
 import { CommandGroup } from './command-group';
@@ -11,7 +10,7 @@ import { count } from './plural';
 
 /** What a bundle command needs of this side: the core over its database, stages and registries, with no queue. */
 async function local(config?: string): Promise<AirlockCore> {
-  return lazy.promotion().openCore(loadConfig(configPath(config)));
+  return lazy.promotion().openCore(lazy.config().loadConfig(configPath(config)));
 }
 
 const operator = () => ({ principal: { user: `cli:${process.env.USER ?? 'operator'}`, roles: ['operator' as const] } });

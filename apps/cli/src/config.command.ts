@@ -1,9 +1,9 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { configReference, loadConfig } from '@airlock/common/config';
 import { configPath } from './config-path';
 import { requireKeysAndSecrets } from './keys-and-secrets';
 import { CommandGroup } from './command-group';
 import { count } from './plural';
+import { lazy } from './lazy';
 
 @SubCommand({
   name: 'check',
@@ -12,7 +12,7 @@ import { count } from './plural';
 })
 export class ConfigCheckCommand extends CommandRunner {
   async run(_p: string[], o: { config?: string }): Promise<void> {
-    const l = loadConfig(configPath(o.config));
+    const l = lazy.config().loadConfig(configPath(o.config));
     await requireKeysAndSecrets(l, '');
     process.stdout.write(
       `${l.path}: valid, keys and secrets read (${count(l.config.stages.length, 'stage')}, ${count(l.config.channels.length, 'channel')}, sha256 ${l.sha256})\n`,
@@ -27,7 +27,7 @@ export class ConfigCheckCommand extends CommandRunner {
 @SubCommand({ name: 'reference', description: 'Print the configuration reference (Markdown), generated from the schema' })
 export class ConfigReferenceCommand extends CommandRunner {
   async run(): Promise<void> {
-    process.stdout.write(configReference());
+    process.stdout.write(lazy.config().configReference());
   }
 }
 

@@ -12,4 +12,6 @@ export const lazy = {
   api: () => require('../../api/src/main') as typeof import('../../api/src/main'),
   worker: () => require('../../worker/src/main') as typeof import('../../worker/src/main'),
   sandbox: () => require('./sandbox/sandbox-env') as typeof import('./sandbox/sandbox-env'),
+  undici: () => require('undici') as typeof import('undici'),
+  config: () => require('@airlock/common/config') as typeof import('@airlock/common/config'),
 };

@@ -2,7 +2,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
-import { loadConfig } from '@airlock/common/config';
 import { lazy } from './lazy';
 
 const POLICY_FORMATS = [
@@ -26,7 +25,7 @@ export class PolicyCommand extends CommandRunner {
   async run(_p: string[], o: { stage?: string; format?: string; dialect?: string; out?: string; config?: string }): Promise<void> {
     if (!o.stage) throw new AirlockError('INVALID_ARGUMENT', '--stage NAME is required');
     const { StageCatalog, renderPolicyFiles } = lazy.promotion();
-    const catalog = await StageCatalog.create(loadConfig(o.config ?? process.env.AIRLOCK_CONFIG ?? './airlock.yaml'));
+    const catalog = await StageCatalog.create(lazy.config().loadConfig(o.config ?? process.env.AIRLOCK_CONFIG ?? './airlock.yaml'));
     // without --out one document goes to standard output: policy.json unless a format is named (as the API's default);
     // with --out every file of the format, or of all formats
     const files = renderPolicyFiles(catalog, o.stage, o.format ?? (o.out ? 'all' : 'policy-json'), o.dialect);

@@ -1,7 +1,6 @@
 import { getPriority, setPriority } from 'node:os';
 import type { INestApplicationContext } from '@nestjs/common';
 import { Command, CommandRunner, Option } from 'nest-commander';
-import { loadConfig } from '@airlock/common/config';
 import type { AirlockApi } from '../../api/src/main';
 import { lazy } from './lazy';
 import { configPath } from './config-path';
@@ -31,7 +30,7 @@ export async function startProcesses(
   path: string,
   parts: { api: boolean; worker: boolean; quiet?: boolean },
 ): Promise<{ api?: AirlockApi; worker?: INestApplicationContext; url?: string; close(): Promise<void> }> {
-  const loaded = loadConfig(path);
+  const loaded = lazy.config().loadConfig(path);
   await requireKeysAndSecrets(loaded, '; nothing started');
   const api = parts.api ? await lazy.api().createApi(loaded, parts.quiet ? { logger: false } : {}) : undefined;
   const { host, port } = loaded.config.server;

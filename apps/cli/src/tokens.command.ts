@@ -1,7 +1,6 @@
 import { count } from './plural';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
-import { loadConfig } from '@airlock/common/config';
 import type { TokenService } from '@airlock/promotion';
 import { lazy } from './lazy';
 import { CommandGroup } from './command-group';
@@ -10,7 +9,7 @@ const ROLES = ['requester', 'approver', 'operator', 'auditor', 'admin'];
 import { configPath } from './config-path';
 
 function tokenService(config?: string): { tokens: TokenService; close(): void } {
-  const loaded = loadConfig(configPath(config));
+  const loaded = lazy.config().loadConfig(configPath(config));
   const { AuditLog } = lazy.audit();
   const { migrate, openDatabase } = lazy.database();
   const db = openDatabase(loaded.resolvePath(loaded.config.database));

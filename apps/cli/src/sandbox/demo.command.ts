@@ -3,7 +3,6 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join, resolve } from 'node:path';
 import { Command, CommandRunner, Option } from 'nest-commander';
-import { request } from 'undici';
 import { AirlockError } from '@airlock/common';
 import { lazy } from '../lazy';
 import { pickPort } from './local-services';
@@ -47,7 +46,7 @@ class Side {
   }
   /** One API call; the answer is read as the shape the demo expects of that route (the API's own tests check the shapes). */
   async call<T>(method: string, path: string, who: string, body?: unknown): Promise<T> {
-    const r = await request(`${this.url}${path}`, {
+    const r = await lazy.undici().request(`${this.url}${path}`, {
       method: method as never,
       headers: { authorization: `Bearer ${this.tokens[who]}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),

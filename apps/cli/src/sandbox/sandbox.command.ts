@@ -1,7 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, CommandRunner, Option } from 'nest-commander';
-import { request } from 'undici';
 import { AirlockError } from '@airlock/common';
 import { pickPort } from './local-services';
 import type { SandboxServices } from './sandbox-env';
@@ -104,7 +103,7 @@ export class SandboxCommand extends CommandRunner {
   /** Promotes the sample to QA through the HTTP API and waits for completion (used by tests and CI). */
   private async check(url: string, tokens: Record<string, string>, image: string): Promise<void> {
     const call = async (method: string, path: string, token: string, body?: unknown) => {
-      const r = await request(`${url}${path}`, {
+      const r = await lazy.undici().request(`${url}${path}`, {
         method: method as never,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: body ? JSON.stringify(body) : undefined,
