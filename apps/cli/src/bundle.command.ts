@@ -126,6 +126,7 @@ export class BundleExportCommand extends ConfigCommand {
 })
 export class BundleImportCommand extends ConfigCommand {
   async run(files: string[], o: { config?: string; receiptDir?: string }): Promise<void> {
+    lazy.bundle().warmPgpThread();
     const l = await local(o.config);
     try {
       const r = await l.importer.import(operator(), files, { receiptDir: o.receiptDir });
@@ -150,6 +151,7 @@ export class BundleImportCommand extends ConfigCommand {
 })
 export class BundleInspectCommand extends ConfigCommand {
   async run(files: string[], o: { config?: string; verify?: boolean }): Promise<void> {
+    lazy.bundle().warmPgpThread(); // the index is opened on it: openpgp loads there while the configuration loads here
     const l = await local(o.config);
     try {
       // it exits 0 whenever it could read the bundle: "would import: no" is an answer, not a failure

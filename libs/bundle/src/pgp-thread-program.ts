@@ -18,6 +18,7 @@ export type PgpJob =
 /** Messages between the two sides: data both ways in chunks of about CHUNK bytes, an ack per chunk taken (at most WINDOW in flight each way). */
 export type Msg =
   | { t: 'job'; job: PgpJob }
+  | { t: 'warm' }
   | { t: 'data'; chunk: Uint8Array }
   | { t: 'end' }
   | { t: 'ack' }
@@ -80,6 +81,8 @@ function threadMain(h: { seipdSealer: typeof seipdSealer; seipdOpener: typeof se
   let more: (() => void) | undefined;
   let input!: ReadableStream<Uint8Array>;
   port.on('message', (m: Msg) => {
+    // told early that an OpenPGP job is coming: load openpgp now, while the caller is busy starting up
+    if (m.t === 'warm') return void lib();
     if (m.t === 'job') {
       queue = [];
       ended = false;

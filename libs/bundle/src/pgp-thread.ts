@@ -79,6 +79,20 @@ function release(w: Worker, clean: boolean): void {
 }
 
 /**
+ * Starts a thread and has it load openpgp before any job needs it, for a
+ * command that knows an OpenPGP job comes once it has read its configuration
+ * (opening a bundle's index): the two loads then go on side by side instead
+ * of one after the other. Does nothing when a thread is already there.
+ */
+export function warmPgpThread(): void {
+  if (live > 0) return;
+  live++;
+  const w = newWorker();
+  w.postMessage({ t: 'warm' } satisfies Msg);
+  release(w, true);
+}
+
+/**
  * Runs an OpenPGP job on a thread of a small pool, so that hashing and
  * encryption go on beside the reading, extracting and writing of the calling
  * thread (and, for the entries of a format-2 bundle, several at once).

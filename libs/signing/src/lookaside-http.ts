@@ -1,7 +1,11 @@
-import { request } from 'undici';
+import type { request as Request } from 'undici';
 import { SignatureError } from './errors';
 import { signaturePath } from './lookaside-path';
 import { SignatureStore } from './signature-store';
+
+/** undici's index (fetch, WebSocket, caches) loads on the first lookaside read over HTTP, not with every command that links this file. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const undiciRequest = (): typeof Request => (require('undici') as { request: typeof Request }).request;
 
 const MAX_SIGNATURES = 256;
 const MAX_SIGNATURE_BYTES = 1 << 20;
@@ -25,7 +29,7 @@ export class HttpLookaside implements SignatureStore {
       const url = `${base}/${signaturePath(repository, digest, n)}`;
       let res;
       try {
-        res = await request(url, {
+        res = await undiciRequest()(url, {
           method: 'GET',
           headersTimeout: this.opts.timeoutMs ?? 30_000,
           bodyTimeout: this.opts.timeoutMs ?? 30_000,
