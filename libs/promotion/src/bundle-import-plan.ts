@@ -31,3 +31,32 @@ export interface Plan {
   /** Images (their targets) with an entry in a volume not given, and those volumes. */
   waiting: { targets: string[]; volumes: number[] };
 }
+
+/** What `bundle inspect` says of a bundle. */
+export interface InspectResult {
+  /** What the files say before anything is verified, completed from the signed index when it verified (format 2). */
+  bundle: {
+    format: 1 | 2;
+    channel: string;
+    sequence: number;
+    id?: string;
+    volumes?: number;
+    missing?: number[];
+    verifiedBytes?: number;
+    otherBundles?: string[];
+  };
+  manifest?: BundleManifest;
+  wouldImport: boolean;
+  alreadyImported?: boolean;
+  problem?: { code: string; message: string };
+}
+
+/** What an import did: the bundle, its images as landed, and the receipt written. */
+export interface ImportResult {
+  bundleId: string;
+  channel: string;
+  sequence: number;
+  images: { promotionId: string; target: string; digest: string }[];
+  receipt: string;
+  alreadyImported: boolean;
+}

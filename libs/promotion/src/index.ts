@@ -20,3 +20,5 @@ export * from './bundle-receipt';
 export * from './receipt-import';
 export * from './no-queue';
 export * from './airlock-core';
+export * from './bundle-import-check';
+export type { ImportResult, InspectResult } from './bundle-import-plan';
