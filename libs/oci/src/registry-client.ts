@@ -6,13 +6,13 @@ import { RegistryAuth, Scope } from './registry-auth';
 import { RegistryError } from './errors';
 import { registryFailure } from './registry-failure';
 import { DEFAULT_RETRY, RetryPolicy, TransientError, isTransientStatus, parseRetryAfter, withRetry } from './retry';
-import { apiHost } from './reference';
 import { MANIFEST_MEDIA_TYPES, MediaTypes } from './media-types';
 import { ManifestBlob } from './manifest';
 import { digestLike } from './digest';
 import { USER_AGENT, discard, drain } from './http-util';
 import type { ClientCertificate } from './registry-tls';
-import { clientCertRefusal, tlsOptions, untrustedCertificate } from './tls-connect';
+import { tlsOptions } from './tls-connect';
+import { pingRegistry } from './registry-ping';
 
 /** How to reach one registry. */
 export interface RegistryOptions {
@@ -78,10 +78,10 @@ export class RegistryClient {
     this.auth = new RegistryAuth(registry, this.agent, this.retry, opts.credentials);
   }
 
-  /** Closes pooled connections. */
   /** Until when this registry is taken to have no referrers API (it answered 404). */
   private noReferrersApiUntil = 0;
 
+  /** Closes pooled connections. */
   async close(): Promise<void> {
     await this.agent.close();
   }
@@ -97,69 +97,15 @@ export class RegistryClient {
   }
 
   private ready(): Promise<void> {
-    this.readyPromise ??= this.ping().catch((e) => {
-      this.readyPromise = undefined;
-      throw e;
-    });
-    return this.readyPromise;
-  }
-
-  /** GET /v2/: picks the scheme and learns the auth challenge. */
-  private async ping(): Promise<void> {
-    const host = apiHost(this.registry);
-    const schemes = this.opts.insecure ? ['https', 'http'] : ['https'];
-    let lastErr: unknown;
-    for (const scheme of schemes) {
-      const base = new URL(`${scheme}://${host}`);
-      try {
-        const res = await withRetry(
-          this.retry,
-          `connecting to registry ${this.registry}`,
-          async () => {
-            const r = await this.agent
-              .request({ origin: base.origin, path: '/v2/', method: 'GET', headers: { 'user-agent': USER_AGENT } })
-              .catch(async (e: unknown) => {
-                // a registry that wants a client certificate: no retry mends that, and plain HTTP is not the answer
-                throw (scheme === 'https' && (await clientCertRefusal(this.registry, this.tls, !!this.opts.clientCert, e))) || e;
-              });
-            if (isTransientStatus(r.statusCode)) {
-              await drain(r);
-              throw new TransientError(`registry ${this.registry} answered ${r.statusCode}`, parseRetryAfter(r.headers['retry-after']));
-            }
-            return r;
-          },
-          (a, d, why) => this.opts.onRetry?.('ping', a, d, why),
-        );
-        await drain(res);
-        if (res.statusCode === 401) {
-          this.auth.challenge = parseChallenge(res.headers['www-authenticate']) ?? null;
-        } else if (res.statusCode === 200) {
-          this.auth.challenge = null;
-        } else if (res.statusCode === 404) {
-          throw new RegistryError('REGISTRY_PROTOCOL', `${host} does not serve the registry API at /v2/ (answered 404)`);
-        } else {
-          this.auth.challenge = null;
-        }
+    this.readyPromise ??= pingRegistry(this.registry, this.opts, this.agent, this.tls, this.retry, this.auth)
+      .then((base) => {
         this.base = base;
-        return;
-      } catch (e) {
-        lastErr = e;
-        if (e instanceof RegistryError && (e.code === 'REGISTRY_PROTOCOL' || e.code === 'REGISTRY_UNAUTHORIZED')) throw e;
-      }
-    }
-    if (lastErr instanceof RegistryError) throw lastErr;
-    const untrusted = untrustedCertificate(this.registry, lastErr);
-    if (untrusted) throw untrusted;
-    let why = lastErr instanceof Error ? lastErr.message : String(lastErr);
-    if (/wrong version number|packet length too long|ssl3_get_record/i.test(why))
-      why = 'TLS handshake failed: it does not seem to speak HTTPS';
-    why = why.replace(/\s*\n\s*/g, ' ').trim();
-    throw new RegistryError(
-      'REGISTRY_UNAVAILABLE',
-      `cannot reach registry ${this.registry}: ${why}${this.opts.insecure ? '' : ' (for a plain-HTTP registry, mark it insecure)'}`,
-      {},
-      { cause: lastErr },
-    );
+      })
+      .catch((e) => {
+        this.readyPromise = undefined;
+        throw e;
+      });
+    return this.readyPromise;
   }
 
   /** Resolves a path or a Location header against the registry's base URL. */
