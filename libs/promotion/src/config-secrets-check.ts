@@ -43,54 +43,47 @@ export async function checkKeysAndSecrets(loaded: LoadedConfig, env: NodeJS.Proc
       problems.push({ field, code: e.code, message: e.message.startsWith(field) ? e.message : `${field}: ${e.message}` });
     }
   };
+  // a key pair of either dialect: its passphrase read, its private key unlocked once (fingerprint kept), its public key its own
   const unlocked = new Map<string, Promise<string>>();
-  const signingKey = async (field: string, k: SigningKeyRef): Promise<void> => {
+  type Dialect = {
+    privateFp(path: string, passphrase: () => ReturnType<typeof readSecret>, what: string): Promise<string>;
+    publicFp(path: string, what: string): Promise<string>;
+  };
+  const keyPair = async (field: string, k: SigningKeyRef, d: Dialect): Promise<void> => {
     await attempt(`${field}.passphrase`, () => readSecret(k.passphrase, `${field}.passphrase`, resolvePath, env));
     if (problems.some((p) => p.field === `${field}.passphrase`)) return;
     const path = resolvePath(k.privateKey);
     const cacheKey = `${path}\0${JSON.stringify(k.passphrase)}`;
     let fp = unlocked.get(cacheKey);
     if (!fp) {
-      fp = readPrivateKeyFile(path, () => readSecret(k.passphrase, `${field}.passphrase`, resolvePath, env), `${field}.privateKey`).then(
-        (key) => fingerprintOf(key),
-      );
+      fp = d.privateFp(path, () => readSecret(k.passphrase, `${field}.passphrase`, resolvePath, env), `${field}.privateKey`);
       unlocked.set(cacheKey, fp);
     }
     let privateFp: string | undefined;
     await attempt(`${field}.privateKey`, async () => (privateFp = await fp));
-    if (!k.publicKey) return;
+    const publicKey = k.publicKey;
+    if (!publicKey) return;
     await attempt(`${field}.publicKey`, async () => {
-      const [pub] = await readPublicKeyFiles([resolvePath(k.publicKey as string)], `${field}.publicKey`);
-      if (privateFp && fingerprintOf(pub) !== privateFp)
+      const publicFp = await d.publicFp(resolvePath(publicKey), `${field}.publicKey`);
+      if (privateFp && publicFp !== privateFp)
         problems.push({
           field: `${field}.publicKey`,
           code: 'KEY_INVALID',
-          message: `${field}.publicKey: ${k.publicKey} is key ${fingerprintOf(pub)}, not the private key's own (${privateFp})`,
+          message: `${field}.publicKey: ${publicKey} is key ${publicFp}, not the private key's own (${privateFp})`,
         });
     });
   };
-  const sigstoreKey = async (field: string, k: SigningKeyRef & { publicKey: string }): Promise<void> => {
-    await attempt(`${field}.passphrase`, () => readSecret(k.passphrase, `${field}.passphrase`, resolvePath, env));
-    if (problems.some((p) => p.field === `${field}.passphrase`)) return;
-    let privateFp: string | undefined;
-    await attempt(`${field}.privateKey`, async () => {
-      const key = await readSigstorePrivateKeyFile(
-        resolvePath(k.privateKey),
-        () => readSecret(k.passphrase, `${field}.passphrase`, resolvePath, env),
-        `${field}.privateKey`,
-      );
-      privateFp = sigstoreFingerprint(createPublicKey(key));
-    });
-    await attempt(`${field}.publicKey`, () => {
-      const pub = readSigstorePublicKeyFile(resolvePath(k.publicKey), `${field}.publicKey`);
-      if (privateFp && pub.fingerprint !== privateFp)
-        problems.push({
-          field: `${field}.publicKey`,
-          code: 'KEY_INVALID',
-          message: `${field}.publicKey: ${k.publicKey} is key ${pub.fingerprint}, not the private key's own (${privateFp})`,
-        });
-    });
+  const openpgpKeys: Dialect = {
+    privateFp: async (path, passphrase, what) => fingerprintOf(await readPrivateKeyFile(path, passphrase, what)),
+    publicFp: async (path, what) => fingerprintOf((await readPublicKeyFiles([path], what))[0]),
   };
+  const sigstoreKeys: Dialect = {
+    privateFp: async (path, passphrase, what) =>
+      sigstoreFingerprint(createPublicKey(await readSigstorePrivateKeyFile(path, passphrase, what))),
+    publicFp: async (path, what) => readSigstorePublicKeyFile(path, what).fingerprint,
+  };
+  const signingKey = (field: string, k: SigningKeyRef) => keyPair(field, k, openpgpKeys);
+  const sigstoreKey = (field: string, k: SigningKeyRef) => keyPair(field, k, sigstoreKeys);
   // pinned keys of either dialect, told apart by content as the stages read them
   const trustedKeys = (field: string, files: string[]) =>
     Promise.all(files.map((f, i) => attempt(`${field}[${i}]`, () => readTrustedKeyFiles([resolvePath(f)], `${field}[${i}]`))));
