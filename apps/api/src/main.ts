@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { ValidationPipe } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { LoadedConfig, loadConfig } from '@airlock/common/config';
 import { ApiModule } from './app.module';
@@ -13,11 +13,13 @@ import pino from 'pino';
 import { httpMetrics } from './metrics/http-metrics';
 import { METRICS } from './metrics/metrics.token';
 import type { Registry } from 'prom-client';
-import { requestLog } from './http/request-log';
+import { logRequests } from './http/request-log';
+import { bodyParsers } from './http/body-parsers';
+import { newRequestId } from './errors/domain-exception.filter';
 
 /** The API: the Nest application and the runtime it serves; close() stops both. */
 export interface AirlockApi {
-  app: NestExpressApplication;
+  app: NestFastifyApplication;
   runtime: ApiRuntime;
   listen(port: number, host: string): Promise<void>;
   close(): Promise<void>;
@@ -29,17 +31,28 @@ export async function createApi(loaded: LoadedConfig, opts: { logger?: false; ru
   const logs = opts.logger !== false;
   // structured JSON logs to standard error, so what a command prints for people stays readable
   const logger = logs ? pino({}, pino.destination({ dest: 2, sync: false })) : undefined;
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRuntime(runtime, { logger }), {
+  const adapter = new FastifyAdapter({
+    // JSON bodies up to 64 KiB (the upload route streams its body past the parsers: http/body-parsers.ts)
+    bodyLimit: 64 * 1024,
+    genReqId: newRequestId,
+    // request lines come from logRequests, off the root logger; Fastify's own (a child logger per request) stays off
+    logger: false,
+    // on close, idle keep-alive connections go at once; a request in flight gets its answer
+    forceCloseConnections: 'idle',
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRuntime(runtime, { logger }), adapter, {
     logger: logs ? ['error', 'warn'] : false,
     bufferLogs: logs,
+    // JSON only, through Fastify's own parser: Nest would add a form parser too
+    bodyParser: false,
   });
   if (logs) app.useLogger(app.get(PinoLogger));
-  app.disable('x-powered-by');
-  app.use(requestLog(logger));
-  app.use(httpMetrics(app.get<Registry>(METRICS)));
-  app.use(securityHeaders);
-  mountQueueDashboard(app, runtime);
-  app.useBodyParser('json', { limit: '64kb' });
+  const fastify = app.getHttpAdapter().getInstance();
+  securityHeaders(fastify);
+  if (logger) logRequests(fastify, logger);
+  httpMetrics(fastify, app.get<Registry>(METRICS));
+  bodyParsers(fastify);
+  await mountQueueDashboard(app, runtime);
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: true }));
   const doc = SwaggerModule.createDocument(
     app,

@@ -1,8 +1,7 @@
 import { Controller, Get, HttpCode, Param, ParseIntPipe, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { AirlockError } from '@airlock/common';
 import { AUDIT_ACTIONS, AuditLog, exportEvents, getEvent, listCheckpoints, queryEvents, verifyAudit } from '@airlock/audit';
 import { PromotionService } from '@airlock/promotion';
@@ -53,11 +52,13 @@ export class AuditController {
 
   /** Streams every matching event: any size, bounded memory. */
   @Get('audit/export')
-  async export(@Query() q: AuditExportQuery, @Res() res: Response): Promise<void> {
+  export(@Query() q: AuditExportQuery, @Res() res: FastifyReply): FastifyReply {
     const { format = 'jsonl', ...filter } = q;
-    res.status(200).setHeader('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson');
-    res.setHeader('content-disposition', `attachment; filename="airlock-audit.${format}"`);
-    await pipeline(Readable.from(exportEvents(this.audit.db, filter, format)), res);
+    return res
+      .code(200)
+      .header('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
+      .header('content-disposition', `attachment; filename="airlock-audit.${format}"`)
+      .send(Readable.from(exportEvents(this.audit.db, filter, format)));
   }
 
   @Get('audit/verify')
@@ -84,14 +85,14 @@ export class AuditController {
 
   /** The signed checkpoint itself, for `gpg --decrypt`. */
   @Get('audit/checkpoints/:id/signature')
-  checkpointSignature(@Param('id', seqPipe) id: number, @Res() res: Response): void {
+  checkpointSignature(@Param('id', seqPipe) id: number, @Res() res: FastifyReply): void {
     const c = listCheckpoints(this.audit.db).find((x) => x.id === id);
     if (!c) throw new AirlockError('NOT_FOUND', `no checkpoint ${id}`);
-    res
-      .status(200)
-      .setHeader('content-type', 'application/octet-stream')
-      .setHeader('content-disposition', `attachment; filename="checkpoint-${id}.sig"`)
-      .end(c.signature);
+    void res
+      .code(200)
+      .header('content-type', 'application/octet-stream')
+      .header('content-disposition', `attachment; filename="checkpoint-${id}.sig"`)
+      .send(c.signature);
   }
 
   @Post('audit/checkpoints')

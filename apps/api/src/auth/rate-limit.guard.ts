@@ -1,5 +1,5 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { AirlockError } from '@airlock/common';
 import type { AuthedRequest } from './token.guard';
 
@@ -31,7 +31,7 @@ export class RateLimitGuard implements CanActivate {
     w.count++;
     if (w.count > this.perWindow) {
       const retry = Math.ceil((w.start + RATE_LIMIT_WINDOW_MS - now) / 1000);
-      ctx.switchToHttp().getResponse<Response>().setHeader('retry-after', String(retry));
+      void ctx.switchToHttp().getResponse<FastifyReply>().header('retry-after', String(retry));
       throw new AirlockError(
         'RATE_LIMITED',
         `more than ${this.perWindow} changes in ${RATE_LIMIT_WINDOW_MS / 1000} s from this token; retry in ${retry} s`,

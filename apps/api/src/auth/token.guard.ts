@@ -1,13 +1,13 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { AirlockError, markAudited } from '@airlock/common';
 import { AuditLog } from '@airlock/audit';
 import { Principal, Role, TokenService, hasRole } from '@airlock/promotion';
 import { PUBLIC_KEY, ROLES_KEY } from './roles.decorator';
-import { requestIdOf } from '../errors/domain-exception.filter';
+import { requestIdOf, routeOf } from '../errors/domain-exception.filter';
 
-export type AuthedRequest = Request & { principal?: Principal };
+export type AuthedRequest = FastifyRequest & { principal?: Principal };
 
 /**
  * Every route is guarded: 401 without a valid bearer token, 403 when the
@@ -28,7 +28,7 @@ export class TokenGuard implements CanActivate {
     const h = req.headers.authorization;
     const token = typeof h === 'string' && /^Bearer [^\s]+$/i.test(h) ? h.slice(7) : undefined;
     const principal = this.tokens.authenticate(token);
-    const route = `${req.method} ${(req.route as { path?: string } | undefined)?.path ?? req.path}`;
+    const route = routeOf(req);
     if (!principal) {
       this.audit.append({
         actor: 'anonymous',

@@ -3,11 +3,12 @@ import type { Observable } from 'rxjs';
 import { bundleJobEvents } from './bundle-job-events';
 import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsOptional, Matches, ValidateBy, isUUID } from 'class-validator';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
 import { AirlockError } from '@airlock/common';
 import { BundleExporter, BundleImporter, BundleStore, StageCatalog, channelOf } from '@airlock/promotion';
 import type { BundleRow } from '@airlock/promotion';
@@ -123,9 +124,15 @@ export class BundlesController {
     mkdirSync(dir, { recursive: true });
     const tmp = join(dir, `.${name}.${process.pid}.${Date.now()}`);
     let size = 0;
-    req.on('data', (c: Buffer) => (size += c.length));
+    const count = new Transform({
+      transform(c: Buffer, _e, done) {
+        size += c.length;
+        done(null, c);
+      },
+    });
     try {
-      await pipeline(req, createWriteStream(tmp, { flags: 'wx' }));
+      // the body is left unread by the parsers (http/body-parsers.ts) for this route: streamed to disk, any size
+      await pipeline(req.raw, count, createWriteStream(tmp, { flags: 'wx' }));
       await fs.rename(tmp, join(dir, name));
     } catch (e) {
       await fs.rm(tmp, { force: true });
@@ -153,16 +160,16 @@ export class BundlesController {
   /** The signed receipt of an import, to carry back to the low side. */
   @Get('bundles/:id/receipt')
   @Roles('operator')
-  async receipt(@Param('id') id: string, @Res() res: Response): Promise<void> {
+  receipt(@Param('id') id: string, @Res() reply: FastifyReply): FastifyReply {
     const b = this.bundles.byId(id, 'import');
     if (!b) throw new AirlockError('NOT_FOUND', 'no imported bundle with that id');
     const path = join(channelOf(this.catalog, b.channel).dir, `airlock-${b.channel}-${String(b.sequence).padStart(6, '0')}.receipt`);
     if (!existsSync(path)) throw new AirlockError('NOT_FOUND', 'the receipt is no longer in the channel folder');
-    res
-      .status(200)
-      .setHeader('content-type', 'application/octet-stream')
-      .setHeader('content-disposition', `attachment; filename="${path.split('/').pop()}"`);
-    await pipeline(createReadStream(path), res);
+    return reply
+      .code(200)
+      .header('content-type', 'application/octet-stream')
+      .header('content-disposition', `attachment; filename="${path.split('/').pop()}"`)
+      .send(createReadStream(path));
   }
 
   @Get('bundles')
@@ -182,7 +189,7 @@ export class BundlesController {
   /** Downloads one volume (or the volume index) of an exported bundle. */
   @Get('bundles/:id/volumes/:name')
   @Roles('operator')
-  async volume(@Param('id') id: string, @Param('name') name: string, @Res() res: Response): Promise<void> {
+  volume(@Param('id') id: string, @Param('name') name: string, @Res() reply: FastifyReply): FastifyReply {
     const b = this.bundles.byId(id, 'export');
     if (!b) throw new AirlockError('NOT_FOUND', 'no exported bundle with that id');
     const volumes = (JSON.parse(b.volumes) as { name: string }[]).map((v) => v.name);
@@ -193,10 +200,10 @@ export class BundlesController {
     if (!names.includes(name)) throw new AirlockError('NOT_FOUND', 'no such volume in that bundle');
     const path = join(channelOf(this.catalog, b.channel).dir, name);
     if (!existsSync(path)) throw new AirlockError('NOT_FOUND', 'the volume is no longer in the channel folder');
-    res
-      .status(200)
-      .setHeader('content-type', 'application/octet-stream')
-      .setHeader('content-disposition', `attachment; filename="${name}"`);
-    await pipeline(createReadStream(path), res);
+    return reply
+      .code(200)
+      .header('content-type', 'application/octet-stream')
+      .header('content-disposition', `attachment; filename="${name}"`)
+      .send(createReadStream(path));
   }
 }

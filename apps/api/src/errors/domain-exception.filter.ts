@@ -1,18 +1,26 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { isAirlockError, wasAudited } from '@airlock/common';
 import { AuditLog } from '@airlock/audit';
 import type { Principal } from '@airlock/promotion';
 import { httpStatusFor } from './http-status';
 
-/** Request id: the client's X-Request-Id when sane, else a new one. */
-export function requestIdOf(req: Request): string {
+/** Fastify's genReqId: the client's X-Request-Id when sane, else a new one. */
+export function newRequestId(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
-  const id = typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : undefined;
-  const r = req as Request & { airlockRequestId?: string };
-  r.airlockRequestId ??= id ?? randomUUID();
-  return r.airlockRequestId;
+  return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
+}
+
+/** The request's id (newRequestId), echoed as x-request-id and carried by errors and audit events. */
+export function requestIdOf(req: FastifyRequest): string {
+  return req.id;
+}
+
+/** The route a request matched, as its pattern (`GET /api/v1/promotions/:id`), or its path when none matched. */
+export function routeOf(req: FastifyRequest): string {
+  return `${req.method} ${req.is404 ? req.url.split('?')[0] : (req.routeOptions.url ?? req.url.split('?')[0])}`;
 }
 
 /**
@@ -28,8 +36,8 @@ export class DomainExceptionFilter implements ExceptionFilter {
 
   catch(err: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
-    const req = ctx.getRequest<Request>();
-    const res = ctx.getResponse<Response>();
+    const req = ctx.getRequest<FastifyRequest>();
+    const reply = ctx.getResponse<FastifyReply>();
     const requestId = requestIdOf(req);
     let status = 500;
     let body: { code: string; message: string; details?: unknown };
@@ -41,20 +49,20 @@ export class DomainExceptionFilter implements ExceptionFilter {
       status = err.getStatus();
       const r = err.getResponse() as string | { message?: string | string[]; code?: string };
       const msg = typeof r === 'string' ? r : Array.isArray(r.message) ? r.message.join('; ') : (r.message ?? err.message);
-      body = { code: (typeof r === 'object' && r.code) || httpCode(status), message: msg };
+      body = { code: (typeof r === 'object' && r.code) || httpCode(status), message: status === 413 ? TOO_LARGE : msg };
     } else if (isSqliteFull(err)) {
       status = 507;
       body = { code: 'DATABASE_FULL', message: 'the database disk is full; nothing was recorded for this request; free space and retry' };
       this.log.error(`${requestId} DATABASE_FULL: ${(err as Error).message}`);
     } else if (isClientError(err)) {
-      // body-parser and friends: malformed JSON, a body over the limit, an unknown charset
-      status = err.status;
+      // what Fastify refuses before a route runs: malformed JSON (a SyntaxError), a body over the limit, a bad URL
+      status = err.statusCode;
       body = {
         code: httpCode(status),
         message:
           status === 413
-            ? 'the request body is too large'
-            : status === 400
+            ? TOO_LARGE
+            : err instanceof SyntaxError
               ? 'the request body is not valid JSON'
               : String(err.message).split('\n')[0].slice(0, 200),
       };
@@ -63,8 +71,8 @@ export class DomainExceptionFilter implements ExceptionFilter {
       body = { code: 'INTERNAL', message: `internal error; quote request id ${requestId}` };
     }
     // every refusal of bad input is an audit event (domain refusals are recorded where they happen)
-    if (status >= 400 && status < 500 && !wasAudited(err) && this.audit && !req.path.startsWith('/sigstore/')) {
-      const p = (req as Request & { principal?: Principal }).principal;
+    if (status >= 400 && status < 500 && !wasAudited(err) && this.audit && !req.url.startsWith('/sigstore/')) {
+      const p = (req as FastifyRequest & { principal?: Principal }).principal;
       try {
         this.audit.append({
           actor: p?.user ?? 'anonymous',
@@ -72,7 +80,7 @@ export class DomainExceptionFilter implements ExceptionFilter {
           action: 'request.refused',
           requestId,
           details: {
-            route: `${req.method} ${(req.route as { path?: string } | undefined)?.path ?? req.path}`,
+            route: routeOf(req),
             status,
             code: body.code,
             message: body.message.slice(0, 500),
@@ -82,9 +90,11 @@ export class DomainExceptionFilter implements ExceptionFilter {
         /* the database is away: the answer still goes out */
       }
     }
-    if (res.headersSent) return;
-    res.setHeader('x-request-id', requestId);
-    res.status(status).json({ error: { ...body, requestId } });
+    if (reply.sent || reply.raw.headersSent) return;
+    void reply
+      .code(status)
+      .header('x-request-id', requestId)
+      .send({ error: { ...body, requestId } });
   }
 }
 
@@ -93,9 +103,12 @@ function isSqliteFull(e: unknown): boolean {
   return code === 'SQLITE_FULL' || (code === 'SQLITE_IOERR_WRITE' && /full/i.test(String((e as Error).message)));
 }
 
-function isClientError(e: unknown): e is { status: number; message: string } {
-  const s = (e as { status?: unknown })?.status;
-  return typeof s === 'number' && s >= 400 && s < 500 && typeof (e as { type?: unknown }).type === 'string';
+const TOO_LARGE = 'the request body is too large (at most 64 KiB of JSON)';
+
+/** An error Fastify raised for the request itself (its status on it): never one of the server's own. */
+function isClientError(e: unknown): e is Error & { statusCode: number } {
+  const s = (e as { statusCode?: unknown })?.statusCode;
+  return typeof s === 'number' && s >= 400 && s < 500 && e instanceof Error;
 }
 
 function httpCode(status: number): string {

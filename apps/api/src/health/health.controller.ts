@@ -1,5 +1,5 @@
 import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { HealthCheck, HealthCheckService, HealthIndicatorResult } from '@nestjs/terminus';
 import { Public } from '../auth/roles.decorator';
 import { Readiness } from './readiness';
@@ -22,11 +22,11 @@ export class HealthController {
   @Get('ready')
   @Public()
   @HealthCheck()
-  async readiness(@Res() res: Response): Promise<void> {
+  async readiness(@Res() res: FastifyReply): Promise<void> {
     try {
-      res
-        .status(200)
-        .json(
+      void res
+        .code(200)
+        .send(
           await this.health.check([
             () => this.ready.redis(),
             () => this.ready.database(),
@@ -36,7 +36,7 @@ export class HealthController {
         );
     } catch (e) {
       if (!(e instanceof ServiceUnavailableException)) throw e;
-      res.status(503).json(e.getResponse());
+      void res.code(503).send(e.getResponse());
     }
   }
 }

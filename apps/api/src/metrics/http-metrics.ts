@@ -1,4 +1,4 @@
-import type { NextFunction, Request, Response } from 'express';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Histogram, Registry } from 'prom-client';
 
 /**
@@ -7,7 +7,7 @@ import { Histogram, Registry } from 'prom-client';
  * watches. It runs from the request's arrival at the application to its
  * answer sent; time spent waiting for the process to read it is not in it.
  */
-export function httpMetrics(registry: Registry) {
+export function httpMetrics(fastify: FastifyInstance, registry: Registry): void {
   const seconds = new Histogram({
     name: 'airlock_http_request_duration_seconds',
     help: 'Time from a request reaching the API to its answer sent, by method, route and status class',
@@ -15,15 +15,11 @@ export function httpMetrics(registry: Registry) {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  return (req: Request, res: Response, next: NextFunction): void => {
-    const start = process.hrtime.bigint();
-    res.once('finish', () => {
-      const route = (req.route as { path?: string } | undefined)?.path;
-      seconds.observe(
-        { method: req.method, route: route ? `${req.baseUrl}${route}` : 'unmatched', status: `${Math.floor(res.statusCode / 100)}xx` },
-        Number(process.hrtime.bigint() - start) / 1e9,
-      );
-    });
-    next();
-  };
+  const CLASSES = ['1xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
+  fastify.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    // routeOptions.url is the pattern (/api/v1/promotions/:id); the not-found handler has none
+    const route = req.is404 ? 'unmatched' : (req.routeOptions.url ?? 'unmatched');
+    seconds.observe({ method: req.method, route, status: CLASSES[Math.floor(reply.statusCode / 100)] ?? '5xx' }, reply.elapsedTime / 1000);
+    done();
+  });
 }

@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import { Public } from '../auth/roles.decorator';
 import { METRICS } from './metrics.token';
@@ -11,10 +11,8 @@ export class MetricsController {
 
   @Get()
   @Public()
-  async metrics(@Res() res: Response): Promise<void> {
-    res
-      .status(200)
-      .setHeader('content-type', this.registry.contentType)
-      .end(await this.registry.metrics());
+  async metrics(@Res() res: FastifyReply): Promise<void> {
+    const text = await this.registry.metrics();
+    void res.code(200).header('content-type', this.registry.contentType).send(text);
   }
 }

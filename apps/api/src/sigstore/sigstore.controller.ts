@@ -1,5 +1,5 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { StageCatalog } from '@airlock/promotion';
 import { parseSignaturePath } from '@airlock/signing';
 import { Public } from '../auth/roles.decorator';
@@ -15,10 +15,10 @@ import { Public } from '../auth/roles.decorator';
 export class SigstoreController {
   constructor(private readonly catalog: StageCatalog) {}
 
-  @Get(':stage/*path')
-  async signature(@Param('stage') stageName: string, @Param('path') path: string[] | string, @Res() res: Response): Promise<void> {
-    const rel = Array.isArray(path) ? path.join('/') : String(path);
-    const parsed = parseSignaturePath(rel);
+  // Fastify's wildcard: `*`, the rest of the path, as its parameter `*`
+  @Get(':stage/*')
+  async signature(@Param('stage') stageName: string, @Param('*') rel: string, @Res() res: FastifyReply): Promise<void> {
+    const parsed = parseSignaturePath(String(rel));
     const stage = this.catalog.list().find((s) => s.name === stageName);
     if (!parsed || !stage) {
       this.notFound(res);
@@ -28,7 +28,7 @@ export class SigstoreController {
     try {
       bytes = await stage.lookaside.read(parsed.repository, parsed.digest, parsed.n);
     } catch {
-      res.status(503).setHeader('cache-control', 'no-store').end();
+      void res.code(503).header('cache-control', 'no-store').send();
       return;
     }
     if (!bytes) {
@@ -36,15 +36,14 @@ export class SigstoreController {
       return;
     }
     // A signature never changes under its number once written.
-    res
-      .status(200)
-      .setHeader('content-type', 'application/octet-stream')
-      .setHeader('cache-control', 'public, max-age=31536000, immutable')
-      .setHeader('content-length', String(bytes.length))
-      .end(bytes);
+    void res
+      .code(200)
+      .header('content-type', 'application/octet-stream')
+      .header('cache-control', 'public, max-age=31536000, immutable')
+      .send(bytes);
   }
 
-  private notFound(res: Response): void {
-    res.status(404).setHeader('cache-control', 'no-cache').setHeader('content-type', 'text/plain').end('not found\n');
+  private notFound(res: FastifyReply): void {
+    void res.code(404).header('cache-control', 'no-cache').header('content-type', 'text/plain').send('not found\n');
   }
 }

@@ -1,5 +1,5 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { StageCatalog, renderPolicyFiles } from '@airlock/promotion';
 import { Public } from '../auth/roles.decorator';
 
@@ -26,9 +26,9 @@ export class StagesController {
   /** Public keys are public: clusters and operators fetch them without a token. */
   @Public()
   @Get(':stage/key')
-  key(@Param('stage') stage: string, @Res() res: Response): void {
+  key(@Param('stage') stage: string, @Res() res: FastifyReply): void {
     const t = this.catalog.trust(stage);
-    res.status(200).setHeader('content-type', 'application/pgp-keys').end(t.publicKeyArmored);
+    void res.code(200).header('content-type', 'application/pgp-keys').send(t.publicKeyArmored);
   }
 
   /** One format answers with the file itself; `all` answers a JSON list of files. */
@@ -38,17 +38,17 @@ export class StagesController {
     @Param('stage') stage: string,
     @Query('format') format: string | undefined,
     @Query('dialect') dialect: string | undefined,
-    @Res() res: Response,
+    @Res() res: FastifyReply,
   ): void {
     const files = renderPolicyFiles(this.catalog, stage, format ?? 'policy-json', dialect ?? 'both');
     if (files.length === 1) {
-      res
-        .status(200)
-        .setHeader('content-type', files[0].mediaType)
-        .setHeader('content-disposition', `attachment; filename="${files[0].name}"`)
-        .end(files[0].content);
+      void res
+        .code(200)
+        .header('content-type', files[0].mediaType)
+        .header('content-disposition', `attachment; filename="${files[0].name}"`)
+        .send(files[0].content);
       return;
     }
-    res.status(200).json({ files });
+    void res.code(200).send({ files });
   }
 }
