@@ -1,7 +1,6 @@
 import type { QueueEvents } from 'bullmq';
 import type IORedis from 'ioredis';
 import { LoadedConfig, redisSettings } from '@airlock/common/config';
-import { GroupCommit } from '@airlock/database';
 import { AuditKeys } from './audit/audit-keys';
 import { AirlockCore, PromotionProgress, TokenService, openCore } from '@airlock/promotion';
 import { BullPromotionQueue, JobRetryOptions, listenToQueue, producerConnection, workerConnection } from '@airlock/promotion/bullmq';
@@ -55,10 +54,8 @@ export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = 
   const listenerConn = workerConnection(redis.url);
   listenerConn.on('error', () => undefined);
   let events: QueueEvents | undefined;
-  // worker reports arrive in bursts and streams: at most one commit (one fsync, which blocks the event loop) per
-  // 20 ms keeps it free for requests (one commit per report stalled it: commit messages have the figures); a report that
-  // cannot be recorded is recorded later by the reconciler from the job's final state
-  const reports = new GroupCommit(db, () => undefined, 256, 20);
+  // a report that cannot be recorded is recorded later by the reconciler from the job's final state
+  const reports = core.commits;
   const listen = async () => {
     events = await listenToQueue(listenerConn, queue.queue, {
       progress: (id, a, p) => reports.run(() => progress.onProgress(id, a, p)),

@@ -1,34 +1,57 @@
 import { performance } from 'node:perf_hooks';
 import type { Db } from './database';
+import { WalSync } from './wal-sync';
+
+/** A queued write and, for one somebody waits on, how to tell them. */
+interface Pending {
+  write: () => unknown;
+  settle?: (error: unknown, value?: unknown) => void;
+}
 
 /**
- * Commits queued writes together: one transaction, so one fsync under
- * synchronous=FULL, for a burst of worker reports instead of one each. A
- * write queued while the database is idle lands on the next turn of the event
- * loop; while commits follow each other, the next one waits until
- * `minIntervalMs` after the last, gathering what arrives meanwhile, so a
- * steady stream of reports costs at most one fsync per interval (each blocks
- * the event loop, and with it every request, for the length of the fsync).
- * Each write runs in its own savepoint, so one that throws is undone alone and
- * handed to onError; if the commit itself fails (a full disk), none of the
- * batch landed and each is reported. Meant for writes nobody is waiting on
- * (queue reports that can be replayed), not for answers to a request.
+ * Commits queued writes together: one transaction, so one fsync, for a burst
+ * of worker reports and answers instead of one each. A write queued while
+ * the database is idle lands on the next turn of the event loop; while
+ * commits follow each other, the next one waits until `minIntervalMs` after
+ * the last, gathering what arrives meanwhile. Each write runs in its own
+ * savepoint, so one that throws is undone alone; if the commit itself fails
+ * (a full disk), none of the batch landed.
+ *
+ * On a database file, the batch commits at `synchronous=NORMAL` (the log is
+ * written, not synced) and the log is then synced on the thread pool
+ * (WalSync): those waiting on a write (commit()) hear of it only after that
+ * fsync, so what they were told happened is as durable as at
+ * `synchronous=FULL`, while the event loop, and every request on it, goes on.
+ * Other transactions on the connection stay at FULL.
  */
 export class GroupCommit {
-  private pending: (() => void)[] = [];
+  private pending: Pending[] = [];
   private scheduled?: { immediate: NodeJS.Immediate } | { timeout: NodeJS.Timeout };
   private lastCommit = -Infinity;
+  private readonly wal?: WalSync;
+  private syncing = new Set<Promise<void>>();
 
   constructor(
     private readonly db: Db,
     private readonly onError: (e: unknown) => void,
     private readonly maxBatch = 256,
     private readonly minIntervalMs = 0,
-  ) {}
+  ) {
+    if (!db.memory) this.wal = new WalSync(`${db.name}-wal`);
+  }
 
-  /** Queues a write; it lands with the others queued before the commit. */
+  /** Queues a write nobody waits on (a report that can be replayed); what it throws goes to onError. */
   run(write: () => void): void {
-    this.pending.push(write);
+    this.queue({ write });
+  }
+
+  /** Queues a write and resolves with what it returned once it is committed and durable (rejects with what it threw, or with the commit's failure). */
+  commit<T>(write: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => this.queue({ write, settle: (e, v) => (e === undefined ? resolve(v as T) : reject(e)) }));
+  }
+
+  private queue(p: Pending): void {
+    this.pending.push(p);
     if (this.pending.length >= this.maxBatch) this.flush();
     else if (!this.scheduled) {
       const wait = this.lastCommit + this.minIntervalMs - performance.now();
@@ -36,7 +59,7 @@ export class GroupCommit {
     }
   }
 
-  /** Commits what is queued now (also called before the database closes). */
+  /** Commits what is queued now (also called before the database closes: then await settled()). */
   flush(): void {
     if (this.scheduled) {
       if ('timeout' in this.scheduled) clearTimeout(this.scheduled.timeout);
@@ -47,20 +70,43 @@ export class GroupCommit {
     this.pending = [];
     if (!batch.length) return;
     this.lastCommit = performance.now();
+    const outcomes: { error?: unknown; value?: unknown }[] = [];
+    const deferred = !!this.wal && !this.db.inTransaction;
     try {
+      if (deferred) this.db.pragma('synchronous = NORMAL');
       this.db
         .transaction(() => {
-          for (const write of batch) {
+          for (const p of batch) {
             try {
-              this.db.transaction(write)();
+              outcomes.push({ value: this.db.transaction(p.write)() });
             } catch (e) {
-              this.onError(e);
+              outcomes.push({ error: e });
             }
           }
         })
         .immediate();
     } catch (e) {
-      this.onError(e);
+      for (const p of batch) p.settle ? p.settle(e) : this.onError(e);
+      return;
+    } finally {
+      if (deferred) this.db.pragma('synchronous = FULL');
     }
+    for (const [i, p] of batch.entries()) if (!p.settle && 'error' in outcomes[i]) this.onError(outcomes[i].error);
+    const tell = (syncError?: unknown) => {
+      for (const [i, p] of batch.entries()) p.settle?.(syncError ?? outcomes[i].error, outcomes[i].value);
+    };
+    if (!deferred || !this.wal) return tell();
+    const synced = this.wal.sync().then(
+      () => tell(),
+      (e: unknown) => tell(e),
+    );
+    this.syncing.add(synced);
+    void synced.finally(() => this.syncing.delete(synced));
+  }
+
+  /** Resolves when every commit so far is durable and its waiters told; the log file is let go. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.syncing]);
+    await this.wal?.close();
   }
 }

@@ -1,6 +1,6 @@
 import type { LoadedConfig } from '@airlock/common/config';
 import { AuditLog } from '@airlock/audit';
-import { Db, migrate, openDatabase } from '@airlock/database';
+import { Db, GroupCommit, migrate, openDatabase } from '@airlock/database';
 import { Registries } from '@airlock/oci';
 import { StageCatalog } from './stage-catalog';
 import { PromotionQueue } from './promotion-queue';
@@ -15,6 +15,8 @@ export interface AirlockCore {
   loaded: LoadedConfig;
   catalog: StageCatalog;
   db: Db;
+  /** Writes committed together, durable before anyone hears of them: answers to requests and worker reports (group-commit.ts). */
+  commits: GroupCommit;
   audit: AuditLog;
   registries: Registries;
   service: PromotionService;
@@ -37,11 +39,14 @@ export async function openCore(loaded: LoadedConfig, queue: PromotionQueue = new
   migrate(db);
   const audit = new AuditLog(db);
   const registries = new Registries(catalog.registryOptions());
-  const service = new PromotionService(db, audit, catalog, registries, queue);
+  // at most one commit per 20 ms: reports arrive in bursts and streams, and answers wait for their commit's fsync anyway
+  const commits = new GroupCommit(db, () => undefined, 256, 20);
+  const service = new PromotionService(db, commits, audit, catalog, registries, queue);
   return {
     loaded,
     catalog,
     db,
+    commits,
     audit,
     registries,
     service,
@@ -50,6 +55,8 @@ export async function openCore(loaded: LoadedConfig, queue: PromotionQueue = new
     bundles: new BundleStore(db),
     async close() {
       await registries.close();
+      commits.flush();
+      await commits.settled();
       db.close();
     },
   };

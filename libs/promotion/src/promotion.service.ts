@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AirlockError, isAirlockError, markAudited } from '@airlock/common';
 import { AuditAction, AuditInput, AuditLog } from '@airlock/audit';
-import { Db } from '@airlock/database';
+import { Db, GroupCommit } from '@airlock/database';
 import { Registries, formatReference, manifestSelector, parseManifest, parseReference } from '@airlock/oci';
 import { StageCatalog } from './stage-catalog';
 import { Principal, actingRole, hasRole, Role } from './roles';
@@ -34,6 +34,8 @@ export class PromotionService {
 
   constructor(
     private readonly db: Db,
+    /** Answers commit here, together, and are durable before the caller hears of them. */
+    private readonly commits: GroupCommit,
     private readonly audit: AuditLog,
     private readonly catalog: StageCatalog,
     private readonly registries: Registries,
@@ -144,27 +146,25 @@ export class PromotionService {
         finished_at: null,
       };
       let queued: PromotionRow | undefined;
-      this.db
-        .transaction(() => {
-          this.store.insert(row);
-          this.event(
-            ctx,
-            'promotion.requested',
-            row,
-            {
-              requested: input.image,
-              source: row.source_ref,
-              target: row.target_ref,
-              from: from.name,
-              to: to.name,
-              reason: row.reason,
-              approvalsRequired: required,
-            },
-            actingRole(ctx.principal, 'requester'),
-          );
-          if (required === 0) queued = this.queueUp(ctx, row);
-        })
-        .immediate();
+      await this.commits.commit(() => {
+        this.store.insert(row);
+        this.event(
+          ctx,
+          'promotion.requested',
+          row,
+          {
+            requested: input.image,
+            source: row.source_ref,
+            target: row.target_ref,
+            from: from.name,
+            to: to.name,
+            reason: row.reason,
+            approvalsRequired: required,
+          },
+          actingRole(ctx.principal, 'requester'),
+        );
+        if (required === 0) queued = this.queueUp(ctx, row);
+      });
       if (queued) await this.enqueue(queued);
       return this.view(row.id);
     } catch (e) {
@@ -211,24 +211,22 @@ export class PromotionService {
         throw new AirlockError('FORBIDDEN', `approving promotions to ${p.to_stage} needs one of the roles ${policy.roles.join(', ')}`);
       if (ctx.principal.user === p.requester)
         throw new AirlockError('SELF_APPROVAL_FORBIDDEN', 'the requester of a promotion cannot approve it');
-      this.db
-        .transaction(() => {
-          const cur = this.mustGet(id);
-          const already = this.store.approvals(id).some((a) => a.approver === ctx.principal.user);
-          if (already) return;
-          if (cur.state !== 'requested')
-            throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; only a requested promotion can be approved`);
-          this.store.addApproval({
-            promotion_id: id,
-            approver: ctx.principal.user,
-            role: actingRole(ctx.principal, ...(policy.roles as Role[])),
-            comment,
-            created_at: new Date().toISOString(),
-          });
-          this.event(ctx, 'promotion.approved', cur, { comment }, actingRole(ctx.principal, ...(policy.roles as Role[])));
-          if (this.store.approvals(id).length >= cur.approvals_required) queued = this.queueUp(ctx, cur);
-        })
-        .immediate();
+      await this.commits.commit(() => {
+        const cur = this.mustGet(id);
+        const already = this.store.approvals(id).some((a) => a.approver === ctx.principal.user);
+        if (already) return;
+        if (cur.state !== 'requested')
+          throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; only a requested promotion can be approved`);
+        this.store.addApproval({
+          promotion_id: id,
+          approver: ctx.principal.user,
+          role: actingRole(ctx.principal, ...(policy.roles as Role[])),
+          comment,
+          created_at: new Date().toISOString(),
+        });
+        this.event(ctx, 'promotion.approved', cur, { comment }, actingRole(ctx.principal, ...(policy.roles as Role[])));
+        if (this.store.approvals(id).length >= cur.approvals_required) queued = this.queueUp(ctx, cur);
+      });
     } catch (e) {
       return this.refused(ctx, 'promotion.approve', e, {
         promotionId: typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id) && this.store.get(id) ? id : undefined,
@@ -244,14 +242,12 @@ export class PromotionService {
       const policy = this.catalog.get(p.to_stage).config.approvals;
       if (!hasRole(ctx.principal, ...(policy.roles as Role[])))
         throw new AirlockError('FORBIDDEN', `rejecting promotions to ${p.to_stage} needs one of the roles ${policy.roles.join(', ')}`);
-      this.db
-        .transaction(() => {
-          const cur = this.mustGet(id);
-          if (!nextState(cur.state, 'reject'))
-            throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; only a requested promotion can be rejected`);
-          this.transition(ctx, cur, 'reject', {}, { reason });
-        })
-        .immediate();
+      await this.commits.commit(() => {
+        const cur = this.mustGet(id);
+        if (!nextState(cur.state, 'reject'))
+          throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; only a requested promotion can be rejected`);
+        this.transition(ctx, cur, 'reject', {}, { reason });
+      });
     } catch (e) {
       return this.refused(ctx, 'promotion.reject', e);
     }
@@ -269,14 +265,12 @@ export class PromotionService {
         throw new AirlockError('PROMOTION_STATE', `promotion is ${p.state}; it can be cancelled only before it runs`);
       if (p.state === 'queued' && !(await this.queue.remove(p.id, p.attempt)))
         throw new AirlockError('PROMOTION_STATE', 'promotion has started running; it can no longer be cancelled');
-      this.db
-        .transaction(() => {
-          const cur = this.mustGet(id);
-          if (!nextState(cur.state, 'cancel'))
-            throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; it can be cancelled only before it runs`);
-          this.transition(ctx, cur, 'cancel');
-        })
-        .immediate();
+      await this.commits.commit(() => {
+        const cur = this.mustGet(id);
+        if (!nextState(cur.state, 'cancel'))
+          throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; it can be cancelled only before it runs`);
+        this.transition(ctx, cur, 'cancel');
+      });
     } catch (e) {
       return this.refused(ctx, 'promotion.cancel', e);
     }
@@ -288,21 +282,19 @@ export class PromotionService {
     let next: PromotionRow | undefined;
     try {
       if (!ctx.principal.roles.includes('admin')) throw new AirlockError('FORBIDDEN', 'retrying a promotion needs the admin role');
-      this.db
-        .transaction(() => {
-          const cur = this.mustGet(id);
-          if (!nextState(cur.state, 'retry'))
-            throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; only a failed promotion can be retried`);
-          this.event(ctx, 'promotion.retried', cur, { previousError: cur.error_code }, 'admin');
-          next = this.transition(ctx, cur, 'retry', {
-            attempt: cur.attempt + 1,
-            error_code: null,
-            error_message: null,
-            finished_at: null,
-            bytes_done: 0,
-          });
-        })
-        .immediate();
+      await this.commits.commit(() => {
+        const cur = this.mustGet(id);
+        if (!nextState(cur.state, 'retry'))
+          throw new AirlockError('PROMOTION_STATE', `promotion is ${cur.state}; only a failed promotion can be retried`);
+        this.event(ctx, 'promotion.retried', cur, { previousError: cur.error_code }, 'admin');
+        next = this.transition(ctx, cur, 'retry', {
+          attempt: cur.attempt + 1,
+          error_code: null,
+          error_message: null,
+          finished_at: null,
+          bytes_done: 0,
+        });
+      });
     } catch (e) {
       return this.refused(ctx, 'promotion.retry', e);
     }
