@@ -1,4 +1,4 @@
-import { Client } from 'undici';
+import { Client, Pool } from 'undici';
 import { join } from 'node:path';
 import { verifyStoredChain } from '@airlock/audit';
 import { openDatabase } from '@airlock/database';
@@ -6,37 +6,40 @@ import { startPipeline } from '../support/pipeline';
 import { pushRandomImage } from '../support/images';
 import { percentile, table } from './harness';
 import { WorkerProcess } from '../support/airlock-process';
+import { apiQuantiles } from './load-metrics';
 
 const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
 const READERS = Number(process.env.BENCH_LOAD_READERS ?? 100);
 const WRITERS = Number(process.env.BENCH_LOAD_WRITERS ?? 20);
 const WARMUP = Number(process.env.BENCH_LOAD_WARMUP_SECONDS ?? 5);
+const RATE = Number(process.env.BENCH_LOAD_RATE ?? 600);
 
-/** The API's histogram of answers to `method` over every route, as cumulative counts by upper bound (s). */
-function serverBuckets(metrics: string, method: string): Map<number, number> {
-  const byLe = new Map<number, number>();
-  for (const m of metrics.matchAll(/^airlock_http_request_duration_seconds_bucket\{le="([^"]+)",method="([A-Z]+)",[^}]*\} (\d+)$/gm)) {
-    if (m[2] !== method) continue;
-    const le = m[1] === '+Inf' ? Infinity : Number(m[1]);
-    byLe.set(le, (byLe.get(le) ?? 0) + Number(m[3]));
-  }
-  return byLe;
+/** What one phase of load saw, from the client's side. */
+interface Seen {
+  reads: number[];
+  requests: number[];
+  approvals: number[];
+  errors: number;
+  requested: number;
+  approved: number;
 }
 
-/** The upper bound (ms) of the bucket that holds quantile `q` of the answers counted in `after` and not in `before`. */
-function serverQuantile(after: Map<number, number>, before: Map<number, number>, q: number): number {
-  const les = [...after.keys()].sort((a, b) => a - b);
-  const count = (le: number) => (after.get(le) ?? 0) - (before.get(le) ?? 0);
-  const total = count(Infinity);
-  const le = les.find((l) => count(l) >= q * total) ?? Infinity;
-  return le * 1000;
-}
+const seen = (): Seen => ({ reads: [], requests: [], approvals: [], errors: 0, requested: 0, approved: 0 });
+const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+const p50p99 = (xs: number[]) => `${percentile(xs, 50).toFixed(1)} / ${percentile(xs, 99).toFixed(1)}`;
 
 /**
- * A bounded load run on loopback: 100 clients on the read routes and 20
- * requesting and approving promotions, for a fixed time. Reports p50/p99,
- * errors, and checks afterwards that every accepted request is recorded
- * exactly once and that the audit chain verifies.
+ * Load on loopback against an `airlock api` process with an `airlock worker`
+ * beside it, from this third process, in two phases on the same server:
+ * - closed loop: 100 readers and 20 writers, each its own connection, each
+ *   waiting for its answer before asking again (throughput at saturation;
+ *   latency as seen by clients that slow down with the server);
+ * - open loop: reads started on a fixed schedule (600/s) whether or not the
+ *   earlier ones finished, as real users arrive, each timed from when it was
+ *   due (no coordinated omission), with the same 20 writers beside them.
+ * Each phase prints the client's latencies beside the API's own histogram.
+ * Afterwards: every accepted request recorded exactly once, and the audit
+ * chain verifies.
  */
 export async function loadBench(): Promise<void> {
   const p = await startPipeline(
@@ -49,7 +52,6 @@ export async function loadBench(): Promise<void> {
       worker: false,
     },
   );
-  // the API and a worker as separate processes (airlock api + airlock worker), as deployed for load
   const worker = new WorkerProcess(
     p.config.path,
     {},
@@ -62,97 +64,150 @@ export async function loadBench(): Promise<void> {
     const seed = (await p.call('POST', '/api/v1/promotions', p.tokens.alice, { image: img.reference, from: 'dev', to: 'qa' })).body.id;
     // the load generator must not share an event loop with the server it measures
     const api = await p.apiAsProcess();
-    // each client its own connection, one request at a time (as autocannon -c N): a shared pool queued a burst of first requests on the
-    // few connections already open, and those waited seconds behind each other (a writer's p99 of 5 s that no server caused)
-    const clients = Array.from({ length: READERS + WRITERS }, () => new Client(p.url));
-    // the first WARMUP seconds run the same load unmeasured (a freshly started API compiles its hot paths meanwhile); what they took is shown apart
-    const from = Date.now() + WARMUP * 1000;
-    const end = from + SECONDS * 1000;
-    const reads: number[] = [];
-    const requests: number[] = [];
-    const approvals: number[] = [];
-    const cold = { reads: [] as number[], requests: [] as number[] };
-    let metricsBefore = '';
-    const snapshot = setTimeout(() => {
-      fetch(`${p.url}/metrics`)
-        .then((r) => r.text())
-        .then(
-          (t) => (metricsBefore = t),
-          () => undefined,
-        );
-    }, WARMUP * 1000);
-    let errors = 0;
-    let requested = 0;
-    let approved = 0;
     // BENCH_LOAD_READ_PATHS=/health,/api/v1/stages narrows the read mix (to see what one route costs under the same load); {seed} is the seeded promotion
     const readPaths = (process.env.BENCH_LOAD_READ_PATHS ?? '/api/v1/promotions?limit=20,/api/v1/promotions/{seed},/api/v1/stages,/health')
       .split(',')
       .map((s) => s.replace('{seed}', seed));
-    const timed = async (client: Client, method: string, path: string, token: string, body?: unknown) => {
-      const t0 = process.hrtime.bigint();
-      const r = await client.request({
-        method: method,
+    const send = async (to: Client | Pool, s: Seen, method: string, path: string, token: string, body?: unknown) => {
+      const r = await to.request({
+        method,
         path,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: body ? JSON.stringify(body) : undefined,
       });
       const text = await r.body.text();
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      if (r.statusCode >= 400) errors++;
-      return { ms, status: r.statusCode, text, measured: Date.now() - ms >= from };
+      if (r.statusCode >= 400) s.errors++;
+      return { status: r.statusCode, text };
     };
-    const reader = async (i: number) => {
-      for (let n = 0; Date.now() < end; n++) {
-        const r = await timed(clients[i], 'GET', readPaths[(i + n) % readPaths.length], p.tokens.dave);
-        (r.measured ? reads : cold.reads).push(r.ms);
+    /** 20 writers, each its own connection, requesting and approving promotions in turn until `end`; counted into `s` from `from`. */
+    const writers = (s: Seen, from: number, end: number) =>
+      Array.from({ length: WRITERS }, async () => {
+        const c = new Client(p.url);
+        while (Date.now() < end) {
+          const t0 = process.hrtime.bigint();
+          const measured = Date.now() >= from;
+          const r = await send(c, s, 'POST', '/api/v1/promotions', p.tokens.alice, { image: img.reference, from: 'dev', to: 'qa' });
+          if (measured) s.requests.push(ms(t0));
+          if (r.status !== 201) continue;
+          s.requested++;
+          const t1 = process.hrtime.bigint();
+          const a = await send(c, s, 'POST', `/api/v1/promotions/${JSON.parse(r.text).id}/approve`, p.tokens.bob, {});
+          if (measured) s.approvals.push(ms(t1));
+          if (a.status === 200) s.approved++;
+        }
+        await c.close();
+      });
+    const metricsNow = async () => (await fetch(`${p.url}/metrics`)).text();
+
+    // closed loop: the first WARMUP seconds run the same load unmeasured (a freshly started API compiles its hot paths meanwhile)
+    const closed = seen();
+    const cold = seen();
+    const closedFrom = Date.now() + WARMUP * 1000;
+    const closedEnd = closedFrom + SECONDS * 1000;
+    let closedBefore = '';
+    const snapshot = setTimeout(
+      () =>
+        void metricsNow().then(
+          (t) => (closedBefore = t),
+          () => undefined,
+        ),
+      WARMUP * 1000,
+    );
+    const readers = Array.from({ length: READERS }, async (_, i) => {
+      const c = new Client(p.url);
+      for (let n = 0; Date.now() < closedEnd; n++) {
+        const t0 = process.hrtime.bigint();
+        const measured = Date.now() >= closedFrom;
+        await send(c, measured ? closed : cold, 'GET', readPaths[(i + n) % readPaths.length], p.tokens.dave);
+        (measured ? closed : cold).reads.push(ms(t0));
       }
-    };
-    const writer = async (c: Client) => {
-      while (Date.now() < end) {
-        const r = await timed(c, 'POST', '/api/v1/promotions', p.tokens.alice, { image: img.reference, from: 'dev', to: 'qa' });
-        (r.measured ? requests : cold.requests).push(r.ms);
-        if (r.status !== 201) continue;
-        requested++;
-        const a = await timed(c, 'POST', `/api/v1/promotions/${JSON.parse(r.text).id}/approve`, p.tokens.bob, {});
-        if (a.measured) approvals.push(a.ms);
-        if (a.status === 200) approved++;
-      }
-    };
-    await Promise.all([...Array.from({ length: READERS }, (_, i) => reader(i)), ...clients.slice(READERS).map((c) => writer(c))]);
-    await Promise.all(clients.map((c) => c.close()));
+      await c.close();
+    });
+    await Promise.all([...readers, ...writers(closed, closedFrom, closedEnd)]);
     clearTimeout(snapshot);
-    // the API's own view (airlock_http_request_duration_seconds): the time it spent on each answer, apart from the time the request waited for it
-    const metrics = await (await fetch(`${p.url}/metrics`)).text();
-    const inApi = (method: string) => {
-      const [after, before] = [serverBuckets(metrics, method), serverBuckets(metricsBefore, method)];
-      return `<= ${serverQuantile(after, before, 0.5)} / <= ${serverQuantile(after, before, 0.99)}`;
-    };
+    const closedAfter = await metricsNow();
+
+    // open loop: each read is due at its slot on a fixed schedule and timed from then, however late it could start
+    const open = seen();
+    const pool = new Pool(p.url, { connections: 512 });
+    const openFrom = Date.now();
+    const openEnd = openFrom + SECONDS * 1000;
+    const inFlight: Promise<void>[] = [];
+    let due = 0;
+    let late = 0;
+    const openWriters = writers(open, openFrom, openEnd);
+    const t0 = process.hrtime.bigint();
+    await new Promise<void>((done) => {
+      const tick = setInterval(() => {
+        const now = ms(t0);
+        if (now >= SECONDS * 1000) {
+          clearInterval(tick);
+          done();
+          return;
+        }
+        // every read due by now starts now; its time counts from when it was due
+        for (; (due * 1000) / RATE <= now; due++) {
+          const dueAt = t0 + BigInt(Math.round((due * 1e9) / RATE));
+          if (now - (due * 1000) / RATE > 5) late++;
+          const path = readPaths[due % readPaths.length];
+          inFlight.push(send(pool, open, 'GET', path, p.tokens.dave).then(() => void open.reads.push(ms(dueAt))));
+        }
+      }, 1);
+    });
+    await Promise.all([...inFlight, ...openWriters]);
+    await pool.close();
+    const openAfter = await metricsNow();
     await api.stop();
+
     const db = openDatabase(join(p.dir, 'airlock.db'), { readonly: true });
     const count = (action: string) =>
       (db.prepare('SELECT COUNT(*) AS n FROM audit_events WHERE action = ?').get(action) as { n: number }).n;
     const chain = verifyStoredChain(db).report;
+    const writes = (s: Seen) => [
+      ['promotion requests + approvals', `${s.requested} + ${s.approved}`, ''],
+      ['request / approve latency p50 (ms)', `${percentile(s.requests, 50).toFixed(1)} / ${percentile(s.approvals, 50).toFixed(1)}`, ''],
+      ['request / approve latency p99 (ms)', `${percentile(s.requests, 99).toFixed(1)} / ${percentile(s.approvals, 99).toFixed(1)}`, ''],
+    ];
     table(
-      `load: ${READERS} readers and ${WRITERS} writers, each client its own connection, for ${SECONDS} s after ${WARMUP} s of warm-up, on loopback (airlock api and airlock worker processes, load from a third)`,
+      `load, closed loop: ${READERS} readers and ${WRITERS} writers, each client its own connection waiting for its answer, for ${SECONDS} s after ${WARMUP} s of warm-up, on loopback (airlock api and airlock worker processes, load from a third)`,
       ['measure', 'value', 'goal'],
       [
-        ['reads', `${reads.length} (${(reads.length / SECONDS).toFixed(0)}/s)`, ''],
-        ['read latency p50 / p99 (ms)', `${percentile(reads, 50).toFixed(1)} / ${percentile(reads, 99).toFixed(1)}`, 'p99 < 100'],
-        ['  of which in the API (its histogram) p50 / p99 (ms)', inApi('GET'), ''],
-        ['promotion requests + approvals', `${requested} + ${approved}`, ''],
-        ['request / approve latency p50 (ms)', `${percentile(requests, 50).toFixed(1)} / ${percentile(approvals, 50).toFixed(1)}`, ''],
-        ['request / approve latency p99 (ms)', `${percentile(requests, 99).toFixed(1)} / ${percentile(approvals, 99).toFixed(1)}`, ''],
-        ['  of which in the API, both (its histogram) p50 / p99 (ms)', inApi('POST'), ''],
+        ['reads', `${closed.reads.length} (${(closed.reads.length / SECONDS).toFixed(0)}/s)`, '>= 2x 757-1,027/s'],
+        ['read latency p50 / p99 (ms)', p50p99(closed.reads), 'p99 < 100'],
+        ['  of which in the API (its histogram) p50 / p99 (ms)', apiQuantiles(closedAfter, closedBefore, 'GET'), ''],
+        ...writes(closed),
+        ['  of which in the API, both (its histogram) p50 / p99 (ms)', apiQuantiles(closedAfter, closedBefore, 'POST'), ''],
         [
           `warm-up (${WARMUP} s, not counted above): read / request p99 (ms)`,
           `${percentile(cold.reads, 99).toFixed(1)} / ${percentile(cold.requests, 99).toFixed(1)}`,
           '',
         ],
-        ['errors', errors, '0'],
+        ['errors', closed.errors + cold.errors, '0'],
+      ],
+    );
+    table(
+      `load, open loop: reads due at ${RATE}/s on a fixed schedule, each timed from when it was due, with the same ${WRITERS} writers, for ${SECONDS} s`,
+      ['measure', 'value', 'goal'],
+      [
+        ['reads due / answered', `${due} / ${open.reads.length} (${(open.reads.length / SECONDS).toFixed(0)}/s)`, ''],
+        ['read latency from when due p50 / p99 / max (ms)', `${p50p99(open.reads)} / ${Math.max(...open.reads).toFixed(1)}`, 'p99 < 50'],
+        ['  of which in the API (its histogram) p50 / p99 (ms)', apiQuantiles(openAfter, closedAfter, 'GET'), ''],
+        ['reads the generator started more than 5 ms late', late, '0'],
+        ...writes(open),
+        ['  of which in the API, both (its histogram) p50 / p99 (ms)', apiQuantiles(openAfter, closedAfter, 'POST'), ''],
+        ['errors', open.errors, '0'],
+      ],
+    );
+    const all = [closed, cold, open];
+    const sum = (f: (s: Seen) => number) => all.reduce((n, s) => n + f(s), 0);
+    table(
+      'load: afterwards',
+      ['measure', 'value', 'goal'],
+      [
         [
           'recorded once: requested / approved events',
           `${count('promotion.requested') - 1} / ${count('promotion.approved')}`,
-          `${requested} / ${approved}`,
+          `${sum((s) => s.requested)} / ${sum((s) => s.approved)}`,
         ],
         [
           'audit chain afterwards',
