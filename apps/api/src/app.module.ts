@@ -1,7 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
-import { LoggerModule } from 'nestjs-pino';
-import type { Logger } from 'pino';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuditLog } from '@airlock/audit';
 import { BundleExporter, BundleImporter, BundleStore, PromotionService, StageCatalog, TokenService } from '@airlock/promotion';
@@ -24,12 +22,10 @@ import { ApiRuntime } from './api-runtime';
 /** The HTTP application around a built runtime. */
 @Module({})
 export class ApiModule {
-  static forRuntime(rt: ApiRuntime, o: { logger?: Logger } = {}): DynamicModule {
-    // app logs through nestjs-pino on the root logger; the request lines come from requestLog (http/request-log.ts)
-    const logging = o.logger ? LoggerModule.forRoot({ pinoHttp: { logger: o.logger }, useExisting: true }) : undefined;
+  static forRuntime(rt: ApiRuntime): DynamicModule {
     return {
       module: ApiModule,
-      imports: [TerminusModule.forRoot({ logger: false }), ...(logging ? [logging] : [])],
+      imports: [TerminusModule.forRoot({ logger: false })],
       controllers: [
         MetricsController,
         SigstoreController,

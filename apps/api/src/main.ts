@@ -8,7 +8,7 @@ import { ApiModule } from './app.module';
 import { ApiRuntime, RuntimeOptions, buildRuntime } from './api-runtime';
 import { securityHeaders } from './http/security-headers';
 import { mountQueueDashboard } from './admin/queue-dashboard';
-import { Logger as PinoLogger } from 'nestjs-pino';
+import { NestPinoLogger } from './http/nest-logger';
 import pino from 'pino';
 import { httpMetrics } from './metrics/http-metrics';
 import { METRICS } from './metrics/metrics.token';
@@ -40,13 +40,12 @@ export async function createApi(loaded: LoadedConfig, opts: { logger?: false; ru
     // on close, idle keep-alive connections go at once; a request in flight gets its answer
     forceCloseConnections: 'idle',
   });
-  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRuntime(runtime, { logger }), adapter, {
-    logger: logs ? ['error', 'warn'] : false,
-    bufferLogs: logs,
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRuntime(runtime), adapter, {
+    // Nest's messages (errors and warnings) through the root logger; the request lines come from logRequests
+    logger: logger ? new NestPinoLogger(logger) : false,
     // JSON only, through Fastify's own parser: Nest would add a form parser too
     bodyParser: false,
   });
-  if (logs) app.useLogger(app.get(PinoLogger));
   const fastify = app.getHttpAdapter().getInstance();
   securityHeaders(fastify);
   if (logger) logRequests(fastify, logger);

@@ -9,6 +9,12 @@ import { requestIdOf, routeOf } from '../errors/domain-exception.filter';
 
 export type AuthedRequest = FastifyRequest & { principal?: Principal };
 
+/** What a route asks of its caller, read from its decorators once. */
+interface RouteNeeds {
+  public: boolean;
+  roles: Role[] | undefined;
+}
+
 /**
  * Every route is guarded: 401 without a valid bearer token, 403 when the
  * token's roles do not include the route's. Refusals are audited.
@@ -21,9 +27,26 @@ export class TokenGuard implements CanActivate {
     private readonly audit: AuditLog,
   ) {}
 
+  /** Per handler: its decorators do not change after start. */
+  private readonly needs = new WeakMap<object, RouteNeeds>();
+
+  private needsOf(ctx: ExecutionContext): RouteNeeds {
+    const handler = ctx.getHandler();
+    let n = this.needs.get(handler);
+    if (!n) {
+      const targets = [handler, ctx.getClass()];
+      n = {
+        public: !!this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets),
+        roles: this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets),
+      };
+      this.needs.set(handler, n);
+    }
+    return n;
+  }
+
   canActivate(ctx: ExecutionContext): boolean {
-    const targets = [ctx.getHandler(), ctx.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    const needs = this.needsOf(ctx);
+    if (needs.public) return true;
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
     const h = req.headers.authorization;
     const token = typeof h === 'string' && /^Bearer [^\s]+$/i.test(h) ? h.slice(7) : undefined;
@@ -46,7 +69,7 @@ export class TokenGuard implements CanActivate {
       );
     }
     req.principal = principal;
-    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
+    const roles = needs.roles;
     if (roles?.length && !hasRole(principal, ...roles)) {
       this.audit.append({
         actor: principal.user,
