@@ -1,6 +1,7 @@
 import type { Key } from 'openpgp';
 import { Db } from '@airlock/database';
-import { ChainReport, ChainWalker, verifyStoredChain } from './chain-verifier';
+import { ChainReport, ChainWalker } from './chain-verifier';
+import { verifyStoredChainInParallel } from './chain-threads';
 import { listCheckpoints, verifyCheckpoint } from './checkpoints';
 import { AuditEvent } from './audit-log';
 
@@ -13,7 +14,7 @@ export interface VerifyReport {
 /** Walks the whole chain and checks every stored checkpoint against it and against the audit keys. */
 export async function verifyAudit(db: Db, auditKeys: Key[]): Promise<VerifyReport> {
   const cps = listCheckpoints(db);
-  const { report, remembered } = verifyStoredChain(db, new Set(cps.map((c) => c.size)));
+  const { report, remembered } = await verifyStoredChainInParallel(db, new Set(cps.map((c) => c.size)));
   const checkpoints: VerifyReport['checkpoints'] = [];
   for (const c of cps) {
     try {

@@ -9,6 +9,7 @@ import type { AuditAction } from './audit-actions';
 const label = (s: string) => s as AuditAction;
 import { Db, migrate, openDatabase } from '@airlock/database';
 import { verifyStoredChain } from './chain-verifier';
+import { verifyStoredChainInParallel } from './chain-threads';
 import { createCheckpoint, listCheckpoints, verifyCheckpoint } from './checkpoints';
 import { queryEvents } from './audit-query';
 import { exportEvents } from './audit-export';
@@ -73,6 +74,25 @@ describe('audit log', () => {
   it.each([
     ['altered', (d: Db) => d.prepare('UPDATE audit_events SET details = \'{"i":999}\' WHERE seq = 7').run(), 7, /altered/],
     ['deleted', (d: Db) => d.prepare('DELETE FROM audit_events WHERE seq = 9').run(), 9, /missing/],
+    // with three threads the runs are 1-7, 8-13 and 14-20
+    [
+      'deleted at the end of a run',
+      (d: Db) => d.prepare('DELETE FROM audit_events WHERE seq = 7').run(),
+      7,
+      /event 7 is missing \(next is 8\)/,
+    ],
+    [
+      'deleted at the start of a run',
+      (d: Db) => d.prepare('DELETE FROM audit_events WHERE seq = 8').run(),
+      8,
+      /event 8 is missing \(next is 9\)/,
+    ],
+    [
+      'relinked at the start of a run',
+      (d: Db) => d.prepare('UPDATE audit_events SET prev_hash = (SELECT hash FROM audit_events WHERE seq = 6) WHERE seq = 14').run(),
+      14,
+      /link/,
+    ],
     [
       'inserted',
       (d: Db) => {
@@ -84,12 +104,23 @@ describe('audit log', () => {
       12,
       /link/,
     ],
-  ])('names the first bad event when one is %s behind the service (triggers dropped)', (_n, tamper, seq, why) => {
-    db.exec('DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete;');
-    tamper(db);
-    const r = verifyStoredChain(db).report;
-    expect(r).toMatchObject({ ok: false, firstBadSeq: seq });
-    expect((r as { reason: string }).reason).toMatch(why);
+  ])(
+    'names the first bad event when one is %s behind the service (triggers dropped), on one thread or three',
+    async (_n, tamper, seq, why) => {
+      db.exec('DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete;');
+      tamper(db);
+      const r = verifyStoredChain(db).report;
+      expect(r).toMatchObject({ ok: false, firstBadSeq: seq, size: seq - 1 });
+      expect((r as { reason: string }).reason).toMatch(why);
+      expect((await verifyStoredChainInParallel(db, new Set(), { threads: 3, parallelFrom: 0 })).report).toEqual(r);
+    },
+  );
+
+  it('verifies on several threads as on one, remembering the heads asked for', async () => {
+    const one = verifyStoredChain(db, new Set([5, 13, 20]));
+    const three = await verifyStoredChainInParallel(db, new Set([5, 13, 20]), { threads: 3, parallelFrom: 0 });
+    expect(three).toEqual(one);
+    expect([...three.remembered.keys()].sort((a, b) => a - b)).toEqual([5, 13, 20]);
   });
 
   it('signs checkpoints that verify against the chain, and refuses a forged one', async () => {

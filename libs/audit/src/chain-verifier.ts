@@ -1,5 +1,7 @@
+import { hash } from 'node:crypto';
 import { AuditEvent, GENESIS_HASH, bodyFromFields, canonicalBody, chainHash } from './audit-log';
 import { Db } from '@airlock/database';
+import { Segment, SegmentDb, checkSegment } from './chain-segment';
 
 /** The outcome of walking a chain. */
 export type ChainReport = { ok: true; size: number; head: string } | { ok: false; size: number; firstBadSeq: number; reason: string };
@@ -54,29 +56,38 @@ export class ChainWalker {
   }
 }
 
-/** Walks the whole chain stored in the database. */
-export function verifyStoredChain(db: Db, remember: Set<number> = new Set()): { report: ChainReport; remembered: Map<number, string> } {
-  const w = new ChainWalker(remember);
-  // raw rows (arrays) in a fixed column order: no object per row, no JSON parsing
-  const stmt = db
-    .prepare(
-      'SELECT seq, ts, actor, role, action, promotion_id, stage, image, digest, request_id, details, prev_hash, hash FROM audit_events ORDER BY seq',
-    )
-    .raw(true);
-  for (const r of stmt.iterate() as IterableIterator<unknown[]>) {
-    const f = {
-      seq: r[0] as number,
-      time: r[1] as string,
-      actor: r[2] as string,
-      role: r[3] as string | null,
-      action: r[4] as string,
-      promotionId: r[5] as string | null,
-      stage: r[6] as string | null,
-      image: r[7] as string | null,
-      digest: r[8] as string | null,
-      requestId: r[9] as string | null,
-    };
-    if (!w.pushBody({ seq: f.seq, prevHash: r[11] as string, hash: r[12] as string }, bodyFromFields(f, r[10] as string))) break;
+/** The last event stored (0 when none): the chain a verification covers ends there, whatever is appended meanwhile. */
+export function storedHead(db: Db): number {
+  return (db.prepare('SELECT COALESCE(MAX(seq), 0) AS n FROM audit_events').get() as { n: number }).n;
+}
+
+/** SHA-256 of a string, in hex. */
+export const sha256hex = (s: string): string => hash('sha256', s);
+
+/**
+ * Joins the checks of consecutive runs of events 1..N into one report: the
+ * first bad event of the first run that has one, unless the run's first event
+ * does not link to the last event of the run before it (or to the genesis
+ * hash), which comes first.
+ */
+export function joinSegments(segments: Segment[]): { report: ChainReport; remembered: Map<number, string> } {
+  const remembered = new Map<number, string>();
+  let head = GENESIS_HASH;
+  let size = 0;
+  const broken = (seq: number, reason: string) => ({ report: { ok: false as const, size: seq - 1, firstBadSeq: seq, reason }, remembered });
+  for (const s of segments) {
+    if (s.bad?.missing && s.bad.seq === s.from) return broken(s.bad.seq, s.bad.reason);
+    if (s.firstPrev !== head) return broken(s.from, `event ${s.from} does not link to the event before it (prev_hash differs)`);
+    for (const [seq, h] of s.remembered) remembered.set(seq, h);
+    if (s.bad) return broken(s.bad.seq, s.bad.reason);
+    head = s.lastHash ?? head;
+    size = s.to;
   }
-  return { report: w.report(), remembered: w.remembered };
+  return { report: { ok: true, size, head }, remembered };
+}
+
+/** Walks the whole chain stored in the database, on this thread (chain-threads.ts spreads a long one over several). */
+export function verifyStoredChain(db: Db, remember: Set<number> = new Set()): { report: ChainReport; remembered: Map<number, string> } {
+  const n = storedHead(db);
+  return joinSegments(n ? [checkSegment(db as unknown as SegmentDb, 1, n, [...remember], sha256hex, bodyFromFields)] : []);
 }

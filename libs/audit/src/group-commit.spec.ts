@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Db, GroupCommit, migrate, openDatabase, statement } from '@airlock/database';
+import { Db, GroupCommit, WalSync, migrate, openDatabase, statement } from '@airlock/database';
 import { AuditLog } from './audit-log';
 import type { AuditAction } from './audit-actions';
 
@@ -81,5 +81,61 @@ describe('group commit', () => {
     gc.flush(); // before the database closes: at once, and the pending timer is gone
     expect(count()).toBe(5);
     expect(verifyStoredChain(db).report.ok).toBe(true);
+  });
+
+  it('answers a waiting write only once its batch is committed and the log synced, and a refused one alone', async () => {
+    const audit = new AuditLog(db);
+    const gc = new GroupCommit(db, () => undefined);
+    // the fsync is held until the test lets it go: nobody may hear of their write before
+    let release!: () => void;
+    const synced: Promise<void>[] = [];
+    const spy = jest.spyOn(WalSync.prototype, 'sync').mockImplementation(() => {
+      const p = new Promise<void>((r) => (release = r));
+      synced.push(p);
+      return p;
+    });
+    try {
+      const seen = () => (statement(db, "SELECT COUNT(*) AS n FROM audit_events WHERE actor = 'w'").get() as { n: number }).n;
+      const one = gc.commit(() => audit.append({ actor: 'w', action: label('one') }).seq);
+      const refused = gc.commit(() => {
+        audit.append({ actor: 'w', action: label('undone') });
+        throw new Error('refused');
+      });
+      const two = gc.commit(() => audit.append({ actor: 'w', action: label('two') }).seq);
+      expect(seen()).toBe(0);
+      let told = false;
+      void Promise.allSettled([one, refused, two]).then(() => (told = true));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(seen()).toBe(2); // committed...
+      expect(told).toBe(false); // ...but not yet durable: nobody told
+      release();
+      const [a, b, c] = await Promise.allSettled([one, refused, two]);
+      expect(a).toMatchObject({ status: 'fulfilled' });
+      expect(b).toMatchObject({ status: 'rejected', reason: { message: 'refused' } });
+      expect(c).toMatchObject({ status: 'fulfilled' });
+      expect(seen()).toBe(2);
+      // one fsync for the three, and the connection back at FULL for every other transaction
+      expect(synced).toHaveLength(1);
+      expect(db.pragma('synchronous', { simple: true })).toBe(2);
+      // what it said it committed is there for another connection
+      const other = openDatabase(join(dir, 'a.db'), { readonly: true });
+      expect((other.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE actor = 'w'").get() as { n: number }).n).toBe(2);
+      other.close();
+    } finally {
+      spy.mockRestore();
+    }
+    await gc.settled();
+  });
+
+  it('shares one fsync among those who ask while another runs', async () => {
+    db.exec("CREATE TABLE IF NOT EXISTS t (x); INSERT INTO t VALUES ('wal exists')");
+    const wal = new WalSync(join(dir, 'a.db-wal'));
+    const first = wal.sync();
+    const second = wal.sync();
+    const third = wal.sync();
+    expect(second).toBe(third);
+    expect(second).not.toBe(first);
+    await Promise.all([first, second, third]);
+    await wal.close();
   });
 });

@@ -3,6 +3,7 @@ export * from './audit-log';
 export * from './audit-actions';
 export * from './audit-actions-reference';
 export * from './chain-verifier';
+export * from './chain-threads';
 export * from './checkpoints';
 export * from './audit-query';
 export * from './audit-export';

@@ -47,7 +47,9 @@ export class GroupCommit {
 
   /** Queues a write and resolves with what it returned once it is committed and durable (rejects with what it threw, or with the commit's failure). */
   commit<T>(write: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => this.queue({ write, settle: (e, v) => (e === undefined ? resolve(v as T) : reject(e)) }));
+    return new Promise<T>((resolve, reject) =>
+      this.queue({ write, settle: (e, v) => (e === undefined ? resolve(v as T) : reject(e as Error)) }),
+    );
   }
 
   private queue(p: Pending): void {
@@ -86,7 +88,10 @@ export class GroupCommit {
         })
         .immediate();
     } catch (e) {
-      for (const p of batch) p.settle ? p.settle(e) : this.onError(e);
+      for (const p of batch) {
+        if (p.settle) p.settle(e);
+        else this.onError(e);
+      }
       return;
     } finally {
       if (deferred) this.db.pragma('synchronous = FULL');

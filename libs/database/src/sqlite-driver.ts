@@ -8,14 +8,12 @@ import type BetterSqlite3 from 'better-sqlite3';
  * headers, its statements derive from node::ObjectWrap, whose destructor
  * aborts the process when the garbage collector frees a statement outside a
  * JavaScript context (nodejs/node#65446; seen here within seconds of a test).
- * Both lines have the same API, so one type describes them.
+ * Both lines have the same API, so one type describes them. Threads that
+ * open the database load the same module, by this path.
  */
-function load(): typeof BetterSqlite3 {
-  /* eslint-disable @typescript-eslint/no-require-imports -- the module is chosen at run time */
-  return Number(process.versions.node.split('.')[0]) >= 22
-    ? (require('better-sqlite3-napi') as typeof BetterSqlite3)
-    : (require('better-sqlite3') as typeof BetterSqlite3);
-  /* eslint-enable @typescript-eslint/no-require-imports */
-}
+export const SQLITE_DRIVER_PATH = require.resolve(
+  Number(process.versions.node.split('.')[0]) >= 22 ? 'better-sqlite3-napi' : 'better-sqlite3',
+);
 
-export const SqliteDatabase = load();
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the module is chosen at run time
+export const SqliteDatabase = require(SQLITE_DRIVER_PATH) as typeof BetterSqlite3;
