@@ -79,21 +79,21 @@ export async function loadBench(): Promise<void> {
       if (r.statusCode >= 400) s.errors++;
       return { status: r.statusCode, text };
     };
-    /** 20 writers, each its own connection, requesting and approving promotions in turn until `end`; counted into `s` from `from`. */
-    const writers = (s: Seen, from: number, end: number) =>
+    /** 20 writers, each its own connection, requesting and approving promotions in turn until `end`; counted into `s` from `from`, into `before` until then. */
+    const writers = (s: Seen, from: number, end: number, before: Seen = s) =>
       Array.from({ length: WRITERS }, async () => {
         const c = new Client(p.url);
         while (Date.now() < end) {
           const t0 = process.hrtime.bigint();
-          const measured = Date.now() >= from;
-          const r = await send(c, s, 'POST', '/api/v1/promotions', p.tokens.alice, { image: img.reference, from: 'dev', to: 'qa' });
-          if (measured) s.requests.push(ms(t0));
+          const into = Date.now() >= from ? s : before;
+          const r = await send(c, into, 'POST', '/api/v1/promotions', p.tokens.alice, { image: img.reference, from: 'dev', to: 'qa' });
+          into.requests.push(ms(t0));
           if (r.status !== 201) continue;
-          s.requested++;
+          into.requested++;
           const t1 = process.hrtime.bigint();
-          const a = await send(c, s, 'POST', `/api/v1/promotions/${JSON.parse(r.text).id}/approve`, p.tokens.bob, {});
-          if (measured) s.approvals.push(ms(t1));
-          if (a.status === 200) s.approved++;
+          const a = await send(c, into, 'POST', `/api/v1/promotions/${JSON.parse(r.text).id}/approve`, p.tokens.bob, {});
+          into.approvals.push(ms(t1));
+          if (a.status === 200) into.approved++;
         }
         await c.close();
       });
@@ -123,7 +123,7 @@ export async function loadBench(): Promise<void> {
       }
       await c.close();
     });
-    await Promise.all([...readers, ...writers(closed, closedFrom, closedEnd)]);
+    await Promise.all([...readers, ...writers(closed, closedFrom, closedEnd, cold)]);
     clearTimeout(snapshot);
     const closedAfter = await metricsNow();
 

@@ -128,6 +128,19 @@ describe('hostile clients: every route guarded, bad input refused cleanly, no se
     expect(oversize).toBeTruthy();
   });
 
+  it('answers a body that is not JSON with 415 UNSUPPORTED_MEDIA_TYPE and one line saying what to send, landing nothing', async () => {
+    const before = (p.api.runtime.db.prepare('SELECT COUNT(*) AS n FROM promotions').get() as { n: number }).n;
+    for (const [type, body] of [
+      ['text/plain', '{"image":"x","from":"dev","to":"qa"}'],
+      ['application/x-www-form-urlencoded', 'image=x&from=dev&to=qa'],
+    ]) {
+      const r = await call('POST', '/api/v1/promotions', p.tokens.alice, body, { 'content-type': type });
+      expect([r.status, JSON.parse(r.text).error.code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
+      expect(JSON.parse(r.text).error.message).toMatch(/content-type: application\/json/);
+    }
+    expect((p.api.runtime.db.prepare('SELECT COUNT(*) AS n FROM promotions').get() as { n: number }).n).toBe(before);
+  });
+
   it('sends security headers on every answer', async () => {
     for (const path of ['/health', '/api/v1/promotions', '/sigstore/qa/x']) {
       const r = await call('GET', path, p.tokens.dave);
