@@ -52,11 +52,15 @@ export async function loadBench(): Promise<void> {
       worker: false,
     },
   );
-  const worker = new WorkerProcess(
-    p.config.path,
-    {},
-    process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [],
-  );
+  // BENCH_LOAD_WORKER=0 leaves promotions queued (no worker, no copies): what the API alone does under the same requests
+  const worker =
+    process.env.BENCH_LOAD_WORKER === '0'
+      ? undefined
+      : new WorkerProcess(
+          p.config.path,
+          {},
+          process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [],
+        );
   try {
     const dev = p.registries.dev;
     const img = await pushRandomImage({ url: dev.url, host: dev.host }, 'team/load', '1', { layers: [4096] });
@@ -218,7 +222,7 @@ export async function loadBench(): Promise<void> {
     );
     db.close();
   } finally {
-    await worker.stop();
+    await worker?.stop();
     await p.stop();
   }
 }
