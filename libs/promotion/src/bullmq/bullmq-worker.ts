@@ -1,7 +1,7 @@
 import { Job, UnrecoverableError, Worker } from 'bullmq';
 import IORedis from 'ioredis';
 import { isAirlockError } from '@airlock/common';
-import { CopyEngine, Registries } from '@airlock/oci';
+import { CopyEngine, Registries, isTransientNetworkError } from '@airlock/oci';
 import { StageCatalog } from '../stage-catalog';
 import { ExportWritten, JOBS, JOB_SCHEMAS, JobName, PromoteResult, QUEUES, StepProgress } from '../queues';
 import { runPromotion, isPermanent } from '../promote-run';
@@ -52,7 +52,8 @@ export function startWorker(o: {
           report: (p: StepProgress) => job.updateProgress(p),
         });
       } catch (e) {
-        const code = isAirlockError(e) ? e.code : 'INTERNAL';
+        // a connection dropped outside the registry client's retries (reading a body) is the registry's, not ours
+        const code = isAirlockError(e) ? e.code : isTransientNetworkError(e) ? 'REGISTRY_UNAVAILABLE' : 'INTERNAL';
         const msg = encodeFailure(code, (e as Error).message ?? String(e));
         if (isPermanent(e)) throw new UnrecoverableError(msg);
         throw new Error(msg, { cause: e });
