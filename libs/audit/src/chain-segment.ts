@@ -1,9 +1,9 @@
-import type { bodyFromFields } from './audit-log';
+import type { bodyFromFields, chainHash } from './audit-log';
 
 /** The database handle a segment reads from (better-sqlite3's, in whichever thread). */
 export interface SegmentDb {
   prepare(sql: string): {
-    raw(on: boolean): { iterate(...params: unknown[]): IterableIterator<unknown[]>; get(...params: unknown[]): unknown };
+    raw(on: boolean): { iterate(...params: unknown[]): IterableIterator<unknown>; get(...params: unknown[]): unknown };
   };
 }
 
@@ -23,8 +23,8 @@ export interface Segment {
 
 /*
  * checkSegment serves both sides: the verification threads run it from its
- * source text (chain-threads.ts), so it names nothing outside itself (hashing
- * and the canonical body come as arguments), and coverage tools must leave
+ * source text (chain-threads.ts), so it names nothing outside itself (the
+ * chain's hash and the canonical body come as arguments), and coverage tools must leave
  * it as written.
  */
 
@@ -41,7 +41,7 @@ export function checkSegment(
   from: number,
   to: number,
   remember: number[],
-  sha256hex: (s: string) => string,
+  hashOf: typeof chainHash,
   body: typeof bodyFromFields,
 ): Segment {
   const out: Segment = { from, to, firstPrev: null, lastHash: null, remembered: [] };
@@ -52,7 +52,7 @@ export function checkSegment(
     )
     .raw(true);
   let expect = from;
-  rows: for (const r of stmt.iterate(from, to)) {
+  rows: for (const r of stmt.iterate(from, to) as IterableIterator<unknown[]>) {
     const seq = r[0] as number;
     const prev = r[11] as string;
     const hash = r[12] as string;
@@ -81,7 +81,7 @@ export function checkSegment(
       digest: r[8] as string | null,
       requestId: r[9] as string | null,
     };
-    if (sha256hex(prev + body(f, r[10] as string)) !== hash) {
+    if (hashOf(prev, body(f, r[10] as string)) !== hash) {
       out.bad = { seq, reason: `event ${seq} was altered (its content does not match its hash)`, missing: false };
       break rows;
     }

@@ -1,7 +1,6 @@
-import { hash } from 'node:crypto';
 import { AuditEvent, GENESIS_HASH, bodyFromFields, canonicalBody, chainHash } from './audit-log';
 import { Db } from '@airlock/database';
-import { Segment, SegmentDb, checkSegment } from './chain-segment';
+import { Segment, checkSegment } from './chain-segment';
 
 /** The outcome of walking a chain. */
 export type ChainReport = { ok: true; size: number; head: string } | { ok: false; size: number; firstBadSeq: number; reason: string };
@@ -61,9 +60,6 @@ export function storedHead(db: Db): number {
   return (db.prepare('SELECT COALESCE(MAX(seq), 0) AS n FROM audit_events').get() as { n: number }).n;
 }
 
-/** SHA-256 of a string, in hex. */
-export const sha256hex = (s: string): string => hash('sha256', s);
-
 /**
  * Joins the checks of consecutive runs of events 1..N into one report: the
  * first bad event of the first run that has one, unless the run's first event
@@ -89,5 +85,5 @@ export function joinSegments(segments: Segment[]): { report: ChainReport; rememb
 /** Walks the whole chain stored in the database, on this thread (chain-threads.ts spreads a long one over several). */
 export function verifyStoredChain(db: Db, remember: Set<number> = new Set()): { report: ChainReport; remembered: Map<number, string> } {
   const n = storedHead(db);
-  return joinSegments(n ? [checkSegment(db as unknown as SegmentDb, 1, n, [...remember], sha256hex, bodyFromFields)] : []);
+  return joinSegments(n ? [checkSegment(db, 1, n, [...remember], chainHash, bodyFromFields)] : []);
 }

@@ -73,9 +73,9 @@ export class GroupCommit {
     if (!batch.length) return;
     this.lastCommit = performance.now();
     const outcomes: { error?: unknown; value?: unknown }[] = [];
-    const deferred = !!this.wal && !this.db.inTransaction;
+    const wal = this.db.inTransaction ? undefined : this.wal;
     try {
-      if (deferred) this.db.pragma('synchronous = NORMAL');
+      if (wal) this.db.pragma('synchronous = NORMAL');
       this.db
         .transaction(() => {
           for (const p of batch) {
@@ -94,14 +94,14 @@ export class GroupCommit {
       }
       return;
     } finally {
-      if (deferred) this.db.pragma('synchronous = FULL');
+      if (wal) this.db.pragma('synchronous = FULL');
     }
     for (const [i, p] of batch.entries()) if (!p.settle && 'error' in outcomes[i]) this.onError(outcomes[i].error);
     const tell = (syncError?: unknown) => {
       for (const [i, p] of batch.entries()) p.settle?.(syncError ?? outcomes[i].error, outcomes[i].value);
     };
-    if (!deferred || !this.wal) return tell();
-    const synced = this.wal.sync().then(
+    if (!wal) return tell();
+    const synced = wal.sync().then(
       () => tell(),
       (e: unknown) => tell(e),
     );

@@ -51,13 +51,12 @@ export class TokenGuard implements CanActivate {
     const h = req.headers.authorization;
     const token = typeof h === 'string' && /^Bearer [^\s]+$/i.test(h) ? h.slice(7) : undefined;
     const principal = this.tokens.authenticate(token);
-    const route = routeOf(req);
     if (!principal) {
       this.audit.append({
         actor: 'anonymous',
         action: 'auth.refused',
         requestId: requestIdOf(req),
-        details: { route, reason: token ? 'invalid or revoked token' : 'no token' },
+        details: { route: routeOf(req), reason: token ? 'invalid or revoked token' : 'no token' },
       });
       throw markAudited(
         new AirlockError(
@@ -69,14 +68,14 @@ export class TokenGuard implements CanActivate {
       );
     }
     req.principal = principal;
-    const roles = needs.roles;
+    const { roles } = needs;
     if (roles?.length && !hasRole(principal, ...roles)) {
       this.audit.append({
         actor: principal.user,
         role: principal.roles[0],
         action: 'auth.forbidden',
         requestId: requestIdOf(req),
-        details: { route, needs: roles },
+        details: { route: routeOf(req), needs: roles },
       });
       throw markAudited(new AirlockError('FORBIDDEN', `this route needs one of the roles ${roles.join(', ')}`));
     }
