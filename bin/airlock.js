@@ -15,7 +15,12 @@ if (!fs.existsSync(path.join(dist, 'apps/cli/src/main.js'))) {
 }
 // A command that runs for a moment: compile WebAssembly (undici's HTTP parser) once, with the baseline compiler.
 // Otherwise V8 optimizes it again in the background and every command waits for that at exit.
-if (!['serve', 'api', 'worker', 'sandbox'].includes(process.argv[2])) require('node:v8').setFlagsFromString('--liftoff-only');
+// the command's name: the first argument after any --log-level (main.ts takes that option wherever it stands)
+const args = process.argv.slice(2);
+let at = 0;
+while (args[at] === '--log-level' || (args[at] || '').startsWith('--log-level=')) at += args[at] === '--log-level' ? 2 : 1;
+const command = args[at];
+if (!['serve', 'api', 'worker', 'sandbox'].includes(command)) require('node:v8').setFlagsFromString('--liftoff-only');
 require(path.join(root, 'scripts/register-aliases.js'))(dist);
 const failed = (e) => {
   process.stderr.write('airlock: INTERNAL: ' + (e && e.message) + '\n');
@@ -36,8 +41,8 @@ process.on('beforeExit', () => {
   process.exit(1);
 });
 // `copy` runs without NestJS (a quarter of a second at every start); anything it does not handle goes to the full command line
-if (process.argv[2] === 'copy') {
+if (command === 'copy') {
   require(path.join(dist, 'apps/cli/src/copy-fast.js'))
-    .fastCopy(process.argv.slice(3))
+    .fastCopy(args.slice(at + 1))
     .then((handled) => (handled ? (settled = true) : full()), failed);
 } else full();

@@ -5,6 +5,7 @@ import { startRegistry, TestRegistry } from '../support/registry';
 import { pushIndex, pushRandomImage } from '../support/images';
 import { skopeoRawDigest } from '../support/skopeo';
 import { airlock } from '../support/cli';
+import { freePort } from '../support/ports';
 
 describe('airlock copy (the command)', () => {
   let a: TestRegistry;
@@ -91,5 +92,30 @@ describe('airlock copy (the command)', () => {
     });
     expect(tls.code).toBe(3);
     expect(tls.stderr).toMatch(/REGISTRY_UNAVAILABLE.*insecure/);
+  });
+
+  it('says when it retries and why, and gives up on a closed port after one round of attempts', async () => {
+    const closed = await freePort();
+    const t0 = Date.now();
+    const r = await airlock(['copy', '--src-insecure', '--dest-insecure', `127.0.0.1:${closed}/cli/gone:1`, `${b.host}/cli/gone:1`]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`airlock: registry 127.0.0.1:${closed} unavailable (ping: connect ECONNREFUSED`);
+    expect(r.stderr).toMatch(/attempt 2 of 5 in \d+\.\d s\n/);
+    expect(r.stderr).toMatch(/attempt 5 of 5 in/);
+    expect(r.stderr).not.toMatch(/attempt 2 of 5[\s\S]*attempt 5 of 5[\s\S]*attempt 2 of 5/);
+    expect(r.stderr.trim().split('\n').pop()).toMatch(
+      /^airlock: REGISTRY_UNAVAILABLE: connecting to registry 127\.0\.0\.1:\d+ failed after 5 attempts/,
+    );
+    // one round of backoff (at most 0.2 + 0.4 + 0.8 + 1.6 s), not a round per request and scheme as before (24 s)
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    const quiet = await airlock([
+      'copy',
+      '-q',
+      '--src-insecure',
+      '--dest-insecure',
+      `127.0.0.1:${closed}/cli/gone:1`,
+      `${b.host}/cli/gone:1`,
+    ]);
+    expect(quiet.stderr).not.toMatch(/attempt \d of/);
   });
 });

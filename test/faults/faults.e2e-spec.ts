@@ -93,6 +93,14 @@ describe('faults: kill -9, Redis restarts, registry failures, API restarts', () 
       // a worker alone runs at nice 10 (worker.nice): it yields the CPU to the API it shares a machine with
       expect(Number(readFileSync(`/proc/${w.child.pid}/stat`, 'utf8').split(') ')[1].split(' ')[16])).toBe(10);
       expect(p.api.runtime.audit.forPromotion(id).some((e) => e.action === 'promotion.requeued')).toBe(wiped);
+      // the worker says how the run ended, with the time of each step (JSON lines: its standard error is not a terminal)
+      const end = w.output
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l))
+        .find((l) => l.promotionId === id);
+      expect(end.msg).toMatch(new RegExp(`^promotion ${id} done in \\d+\\.\\d\\d s: dev -> qa `));
+      expect(Object.keys(end.steps)).toEqual(['verify', 'copy', 'sign', 'publish']);
     } finally {
       await w.stop();
     }
@@ -110,6 +118,7 @@ describe('faults: kill -9, Redis restarts, registry failures, API restarts', () 
       const { img, id } = await requested('team/flaky', [1000]);
       const failed = await p.waitFor(id, p.tokens.alice, ['completed', 'failed'], 90_000);
       expect([failed.state, failed.error.code]).toEqual(['failed', 'REGISTRY_UNAVAILABLE']);
+      expect(w.output).toContain(`"msg":"promotion ${id} failed (REGISTRY_UNAVAILABLE, retried while attempts remain): `);
       proxy.reset();
       const r = await p.call('POST', `/api/v1/promotions/${id}/retry`, p.tokens.root, {});
       expect(r.status).toBe(200);

@@ -4,12 +4,13 @@ import { ValidationPipe } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { LoadedConfig, loadConfig } from '@airlock/common/config';
+import { processLogger } from '@airlock/common';
 import { ApiModule } from './app.module';
 import { ApiRuntime, RuntimeOptions, buildRuntime } from './api-runtime';
 import { securityHeaders } from './http/security-headers';
 import { mountQueueDashboard } from './admin/queue-dashboard';
 import { NestPinoLogger } from './http/nest-logger';
-import pino from 'pino';
+import type { Logger } from 'pino';
 import { httpMetrics } from './metrics/http-metrics';
 import { METRICS } from './metrics/metrics.token';
 import type { Registry } from 'prom-client';
@@ -26,11 +27,13 @@ export interface AirlockApi {
 }
 
 /** Builds the API application for a loaded configuration (not yet listening). */
-export async function createApi(loaded: LoadedConfig, opts: { logger?: false; runtime?: RuntimeOptions } = {}): Promise<AirlockApi> {
+export async function createApi(
+  loaded: LoadedConfig,
+  opts: { logger?: false | Logger; runtime?: RuntimeOptions } = {},
+): Promise<AirlockApi> {
   const runtime = await buildRuntime(loaded, opts.runtime);
-  const logs = opts.logger !== false;
-  // structured JSON logs to standard error, so what a command prints for people stays readable
-  const logger = logs ? pino({}, pino.destination({ dest: 2, sync: false })) : undefined;
+  // to standard error (readable lines on a terminal, JSON elsewhere), so what a command prints for people stays readable
+  const logger = opts.logger === false ? undefined : (opts.logger ?? processLogger());
   const adapter = new FastifyAdapter({
     // JSON bodies up to 64 KiB (the upload route streams its body past the parsers: http/body-parsers.ts)
     bodyLimit: 64 * 1024,

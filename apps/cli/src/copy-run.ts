@@ -34,7 +34,9 @@ export async function runCopy(params: string[], flags: CopyFlags): Promise<void>
     if (flags.destCertDir) certDirs.set(r.dstRef.registry, flags.destCertDir);
   }
   const concurrency = flags.concurrency ?? 4;
-  const registries = new Registries(cliRegistryOptions(insecure, { connections: Math.max(16, concurrency * 2) }, certDirs));
+  const registries = new Registries(
+    cliRegistryOptions(insecure, { connections: Math.max(16, concurrency * 2), ...(flags.quiet ? { onRetry: undefined } : {}) }, certDirs),
+  );
   const engine = new CopyEngine(registries, { concurrency });
   const progress = new ProgressReporter(pairs.length === 1 ? 'copying' : `copying ${pairs.length} images`, process.stderr, flags.quiet);
   const totals = new Map<number, { done: number; total: number }>();

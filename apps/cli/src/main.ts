@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { CommandFactory, CommandRunnerService } from 'nest-commander';
 import type { Command as CommanderCommand, CommanderError } from 'commander';
 import { CliModule } from './cli.module';
+import { LOG_LEVELS, logLevel } from '@airlock/common';
 import { EXIT, reportFailure } from './exit-codes';
 
 /** commander exits 1 on usage errors; our documented code is 2 (help and --version stay 0). */
@@ -14,8 +15,34 @@ function overrideExits(cmd: CommanderCommand): void {
   for (const sub of cmd.commands) overrideExits(sub);
 }
 
+/**
+ * Takes `--log-level L` (or `--log-level=L`) out of the arguments, wherever it
+ * stands, into AIRLOCK_LOG_LEVEL, which every logger of the process reads.
+ */
+export function takeLogLevel(argv: string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (a === '--log-level' && i + 1 < argv.length) env.AIRLOCK_LOG_LEVEL = argv[++i];
+    else if (a.startsWith('--log-level=')) env.AIRLOCK_LOG_LEVEL = a.slice('--log-level='.length);
+    else out.push(a);
+  }
+  if (env.AIRLOCK_LOG_LEVEL !== undefined) logLevel(env);
+  return out;
+}
+
 /** The `airlock` command line. Errors end as one line and a documented exit code. */
 export async function main(argv: string[] = process.argv): Promise<void> {
+  let args: string[];
+  try {
+    args = takeLogLevel(argv);
+  } catch (e) {
+    return reportFailure(e);
+  }
   const app = await CommandFactory.createWithoutRunning(CliModule, {
     logger: false,
     cliName: 'airlock',
@@ -27,7 +54,11 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     // nest-commander sets exitOverride on the root only; subcommands need it too.
     const runner = app.get(CommandRunnerService) as unknown as { commander: CommanderCommand };
     overrideExits(runner.commander);
-    process.argv = argv;
+    runner.commander.addHelpText(
+      'after',
+      `\nLogs go to standard error: one line per event on a terminal, JSON elsewhere (AIRLOCK_LOG_FORMAT=json|text chooses).\n--log-level ${LOG_LEVELS.join('|')} (or AIRLOCK_LOG_LEVEL), anywhere on the line; info by default.`,
+    );
+    process.argv = args;
     await CommandFactory.runApplication(app);
   } finally {
     await app.close();

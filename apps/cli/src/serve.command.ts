@@ -2,6 +2,7 @@ import { getPriority, setPriority } from 'node:os';
 import type { INestApplicationContext } from '@nestjs/common';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import type { AirlockApi } from '../../api/src/main';
+import { processLogger } from '@airlock/common';
 import { lazy } from './lazy';
 import { configPath } from './config-path';
 import { requireKeysAndSecrets } from './keys-and-secrets';
@@ -32,12 +33,14 @@ export async function startProcesses(
 ): Promise<{ api?: AirlockApi; worker?: INestApplicationContext; url?: string; close(): Promise<void> }> {
   const loaded = lazy.config().loadConfig(path);
   await requireKeysAndSecrets(loaded, '; nothing started');
-  const api = parts.api ? await lazy.api().createApi(loaded, parts.quiet ? { logger: false } : {}) : undefined;
+  // one root logger for the process, shared by the API and the worker
+  const logger = parts.quiet ? false : processLogger();
+  const api = parts.api ? await lazy.api().createApi(loaded, { logger }) : undefined;
   const { host, port } = loaded.config.server;
   if (api) await api.listen(port, host);
   // a worker alone yields the CPU to whatever shares its machine (the API, above all): its work is queued, answers are waited for
   if (parts.worker && !parts.api) lowerPriority(loaded.config.worker.nice);
-  const worker = parts.worker ? await lazy.worker().createWorker(loaded, parts.quiet ? { logger: false } : {}) : undefined;
+  const worker = parts.worker ? await lazy.worker().createWorker(loaded, { logger }) : undefined;
   return {
     api,
     worker,

@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { processLogger } from '@airlock/common';
 import { LoadedConfig, redisSettings } from '@airlock/common/config';
 import { StageCatalog } from '@airlock/promotion/run';
 import { workerConnection } from '@airlock/promotion/bullmq';
@@ -9,7 +11,7 @@ import { WorkerModule } from './worker.module';
 /** Starts a worker process context for a loaded configuration. */
 export async function createWorker(
   loaded: LoadedConfig,
-  opts: { logger?: false; concurrency?: number } = {},
+  opts: { logger?: false | Logger; concurrency?: number } = {},
 ): Promise<INestApplicationContext> {
   const catalog = await StageCatalog.create(loaded);
   const redis = redisSettings(loaded.config);
@@ -21,8 +23,9 @@ export async function createWorker(
       prefix: redis.prefix,
       concurrency: opts.concurrency ?? loaded.config.worker.concurrency,
       lockMs: loaded.config.worker.lockSeconds * 1000,
+      log: opts.logger === false ? undefined : (opts.logger ?? processLogger()),
     }),
-    { logger: opts.logger ?? ['error', 'warn'] },
+    { logger: opts.logger === false ? false : ['error', 'warn'] },
   );
   // no enableShutdownHooks(): the command that started the worker owns the signals and closes it (serve.command.ts). Nest's
   // hooks closed the worker and then killed the process with the signal again, before that command's own close ran:

@@ -3,6 +3,7 @@ import type { Worker } from 'bullmq';
 import type IORedis from 'ioredis';
 import { StageCatalog } from '@airlock/promotion/run';
 import { startWorker } from '@airlock/promotion/bullmq';
+import type { WorkerLog } from '@airlock/promotion/bullmq';
 
 export const WORKER_OPTIONS = Symbol('WORKER_OPTIONS');
 export interface WorkerOptions {
@@ -12,6 +13,8 @@ export interface WorkerOptions {
   concurrency: number;
   /** How long a job stays locked to a worker that stopped answering. */
   lockMs?: number;
+  /** Where each run's end is logged (none when the command is quiet). */
+  log?: WorkerLog;
 }
 
 /** Runs the BullMQ processors for as long as the application context lives. */
@@ -33,6 +36,7 @@ export class PromotionWorkerService implements OnModuleInit, OnApplicationShutdo
       concurrency: this.opts.concurrency,
       lockMs: this.opts.lockMs,
       onError: (e) => this.log.warn(e.message),
+      log: this.opts.log,
     });
   }
 

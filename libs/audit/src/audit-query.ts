@@ -120,3 +120,28 @@ export function getEvent(db: Db, seq: number): AuditEvent | undefined {
   const r = statement(db, 'SELECT * FROM audit_events WHERE seq = ?').get(seq);
   return r ? rowToEvent(r as never) : undefined;
 }
+
+/** One state change of a promotion, as its `promotion.state` event recorded it. */
+export interface StateChange {
+  seq: number;
+  at: string;
+  from: string;
+  to: string;
+  step?: string;
+  code?: string;
+  message?: string;
+}
+
+/** A promotion's state changes after event `afterSeq`, oldest first: every one, however quickly they followed each other. */
+export function stateChangesAfter(db: Db, promotionId: string, afterSeq: number): StateChange[] {
+  const rows = statement(
+    db,
+    "SELECT seq, ts, details FROM audit_events WHERE promotion_id = ? AND seq > ? AND action = 'promotion.state' ORDER BY seq",
+  ).all(promotionId, afterSeq) as { seq: number; ts: string; details: string }[];
+  return rows.map((r) => {
+    const d = JSON.parse(r.details) as Record<string, unknown>;
+    const c: StateChange = { seq: r.seq, at: r.ts, from: String(d.from), to: String(d.to) };
+    for (const k of ['step', 'code', 'message'] as const) if (typeof d[k] === 'string') c[k] = d[k];
+    return c;
+  });
+}

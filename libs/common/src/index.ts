@@ -4,3 +4,4 @@ export * from './fault-injection';
 export * from './with-timeout';
 export * from './strict-json';
 export * from './process-alive';
+export * from './logger';

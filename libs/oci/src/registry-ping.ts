@@ -61,6 +61,8 @@ export async function pingRegistry(
     } catch (e) {
       lastErr = e;
       if (e instanceof RegistryError && (e.code === 'REGISTRY_PROTOCOL' || e.code === 'REGISTRY_UNAUTHORIZED')) throw e;
+      // nothing listens there (or the name does not resolve): plain HTTP on the same port would only be refused again
+      if (unreachable(e)) break;
     }
   }
   if (lastErr instanceof RegistryError) throw lastErr;
@@ -76,4 +78,15 @@ export async function pingRegistry(
     {},
     { cause: lastErr },
   );
+}
+
+/** True when the failure says nothing answers at that address at all, whatever the scheme. */
+function unreachable(e: unknown): boolean {
+  let cur: unknown = e;
+  for (let i = 0; i < 5 && cur; i++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND'].includes(code)) return true;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return false;
 }

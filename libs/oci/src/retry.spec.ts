@@ -50,6 +50,33 @@ describe('retry', () => {
     expect(n).toBe(1);
   });
 
+  it('does not retry what another loop already gave up on, whatever network error it began with', async () => {
+    let n = 0;
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    await expect(
+      withRetry({ attempts: 5, baseDelayMs: 1, maxDelayMs: 1 }, 'x', async () => {
+        n++;
+        throw new RegistryError('REGISTRY_UNAVAILABLE', 'ping failed after 5 attempts', {}, { cause: refused });
+      }),
+    ).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
+    expect(n).toBe(1);
+  });
+
+  it('says before each new attempt which one it is, how long it waits and why', async () => {
+    const said: string[] = [];
+    await expect(
+      withRetry(
+        { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+        'x',
+        async () => {
+          throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+        },
+        (attempt, delayMs, why) => said.push(`${attempt} ${delayMs <= 1} ${why}`),
+      ),
+    ).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE' });
+    expect(said).toEqual(['1 true connect ECONNREFUSED', '2 true connect ECONNREFUSED']);
+  });
+
   it('succeeds after a transient failure', async () => {
     let n = 0;
     const v = await withRetry({ attempts: 3, baseDelayMs: 1, maxDelayMs: 1 }, 'x', async () => {

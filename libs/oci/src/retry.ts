@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isAirlockError } from '@airlock/common';
 import { RegistryError } from './errors';
 
 /** How often and how patiently transient registry faults are retried. */
@@ -85,7 +86,9 @@ export async function withRetry<T>(
     try {
       return await fn(attempt);
     } catch (e) {
-      const transient = e instanceof TransientError || isTransientNetworkError(e);
+      // an AirlockError is a decision already made, however it began: above all REGISTRY_UNAVAILABLE from the ping's own
+      // retries (each request waits for the ping), which a second loop here turned into 5 x 5 attempts and 24 s of silence
+      const transient = e instanceof TransientError || (!isAirlockError(e) && isTransientNetworkError(e));
       if (!transient) throw e;
       last = e;
       if (attempt === policy.attempts) break;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AirlockError, isAirlockError, markAudited } from '@airlock/common';
-import { AuditAction, AuditInput, AuditLog } from '@airlock/audit';
+import { AuditAction, AuditInput, AuditLog, StateChange, stateChangesAfter } from '@airlock/audit';
 import { Db, GroupCommit } from '@airlock/database';
 import { Registries, formatReference, manifestSelector, parseManifest, parseReference } from '@airlock/oci';
 import { StageCatalog } from './stage-catalog';
@@ -305,6 +305,11 @@ export class PromotionService {
   view(id: string, withSteps = true): PromotionView {
     const p = this.mustGet(id);
     return toView(p, this.store.approvals(id), withSteps ? this.store.steps(id) : undefined);
+  }
+
+  /** Its state changes after audit event `afterSeq` (PROMOTION_NOT_FOUND for an unknown id). */
+  stateChanges(id: string, afterSeq: number): StateChange[] {
+    return stateChangesAfter(this.db, id, afterSeq);
   }
 
   list(f: { state?: string; stage?: string; image?: string; requester?: string; limit?: number; cursor?: string }): {

@@ -8,6 +8,32 @@ import { runPromotion, isPermanent } from '../promote-run';
 import { writeExport } from '../export-write';
 import { encodeFailure } from '../promotion-queue';
 
+/** Where the worker says how each run ended (pino's shape; a Nest-free interface). */
+export interface WorkerLog {
+  info(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
+}
+
+/** Times each step of a run from its progress reports: `{ verify: 0.12, copy: 1.4, ... }` in seconds. */
+function stepClock(): { report(p: StepProgress): void; finish(): void; seconds(): Record<string, number> } {
+  const started = new Map<string, number>();
+  const took: Record<string, number> = {};
+  const end = (step: string) => {
+    const t = started.get(step);
+    if (t !== undefined && took[step] === undefined) took[step] = Math.round((performance.now() - t) / 10) / 100;
+  };
+  return {
+    report(p) {
+      if (p.finished) end(p.finished.step);
+      if (p.status === 'started' && !started.has(p.step)) started.set(p.step, performance.now());
+      if (p.status === 'done') end(p.step);
+    },
+    // the last step's end is the run's own (no report says it)
+    finish: () => started.forEach((_t, step) => end(step)),
+    seconds: () => took,
+  };
+}
+
 /** Handlers by job name; a job name with no handler, or two, stops the boot. */
 type Handlers = { [N in JobName]: (job: Job) => Promise<unknown> };
 
@@ -31,6 +57,7 @@ export function startWorker(o: {
   lockMs?: number;
   registries?: Registries;
   onError?: (e: Error) => void;
+  log?: WorkerLog;
 }): Worker {
   const registries = o.registries ?? new Registries(o.catalog.registryOptions());
   const engine = new CopyEngine(registries, { concurrency: 4 });
@@ -44,18 +71,40 @@ export function startWorker(o: {
             `job data is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
           ),
         );
+      const d = parsed.data;
+      const t0 = performance.now();
+      const clock = stepClock();
+      const about = () => ({ promotionId: d.promotionId, attempt: d.attempt, target: d.target, steps: clock.seconds() });
       try {
-        return await runPromotion(parsed.data, {
+        const r = await runPromotion(d, {
           catalog: o.catalog,
           registries,
           engine,
-          report: (p: StepProgress) => job.updateProgress(p),
+          report: (p: StepProgress) => {
+            clock.report(p);
+            return job.updateProgress(p);
+          },
         });
+        clock.finish();
+        const secs = ((performance.now() - t0) / 1000).toFixed(2);
+        o.log?.info(
+          { ...about(), bytes: r.bytesMoved, seconds: Number(secs) },
+          r.awaitingExport
+            ? `promotion ${d.promotionId} verified in ${secs} s; waiting for the next bundle to ${d.toStage}`
+            : `promotion ${d.promotionId} done in ${secs} s: ${d.fromStage} -> ${d.toStage} ${r.target}`,
+        );
+        return r;
       } catch (e) {
         // a connection dropped outside the registry client's retries (reading a body) is the registry's, not ours
         const code = isAirlockError(e) ? e.code : isTransientNetworkError(e) ? 'REGISTRY_UNAVAILABLE' : 'INTERNAL';
-        const msg = encodeFailure(code, (e as Error).message ?? String(e));
-        if (isPermanent(e)) throw new UnrecoverableError(msg);
+        const message = (e as Error).message ?? String(e);
+        const msg = encodeFailure(code, message);
+        const permanent = isPermanent(e);
+        o.log?.warn(
+          { ...about(), code, retried: !permanent },
+          `promotion ${d.promotionId} failed (${code}${permanent ? '' : ', retried while attempts remain'}): ${message.split('\n')[0].slice(0, 300)}`,
+        );
+        if (permanent) throw new UnrecoverableError(msg);
         throw new Error(msg, { cause: e });
       }
     },
