@@ -53,6 +53,7 @@ describe('hostile clients: every route guarded, bad input refused cleanly, no se
     ['GET', '/api/v1/stages/qa/key', 'public'],
     ['GET', '/api/v1/stages/qa/policy', 'public'],
     ['GET', '/api/v1/stages', 'any'],
+    ['GET', '/api/v1/whoami', 'any'],
     ['GET', '/api/v1/promotions', 'any'],
     ['GET', '/api/v1/promotions/PID', 'any'],
     ['POST', '/api/v1/promotions', ['requester', 'admin'], { image: 'x/y:1', from: 'dev', to: 'qa' }],

@@ -16,6 +16,7 @@ import { METRICS } from './metrics/metrics.token';
 import { buildMetrics } from './metrics/metrics';
 import { DomainExceptionFilter } from './errors/domain-exception.filter';
 import { TokenGuard } from './auth/token.guard';
+import { WhoamiController } from './auth/whoami.controller';
 import { RATE_LIMIT_PER_WINDOW, RateLimitGuard } from './auth/rate-limit.guard';
 import { ApiRuntime } from './api-runtime';
 
@@ -34,6 +35,7 @@ export class ApiModule {
         AuditController,
         BundlesController,
         HealthController,
+        WhoamiController,
       ],
       providers: [
         { provide: StageCatalog, useValue: rt.catalog },

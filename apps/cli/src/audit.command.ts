@@ -10,6 +10,7 @@ import { lazy } from './lazy';
 import { CommandGroup } from './command-group';
 import { configPath } from './config-path';
 import { EXIT } from './exit-codes';
+import { AuditEventsCommand } from './client/audit-events.command';
 
 interface DbFlags {
   db?: string;
@@ -184,7 +185,7 @@ export class AuditVerifyExportCommand extends CommandRunner {
 
 @Command({
   name: 'audit',
-  description: 'Audit trail: verify, export, checkpoint, verify-export',
-  subCommands: [AuditVerifyCommand, AuditExportCommand, AuditCheckpointCommand, AuditVerifyExportCommand],
+  description: 'Audit trail: events (over HTTP), verify, export, checkpoint, verify-export',
+  subCommands: [AuditEventsCommand, AuditVerifyCommand, AuditExportCommand, AuditCheckpointCommand, AuditVerifyExportCommand],
 })
 export class AuditCommand extends CommandGroup {}

@@ -12,6 +12,13 @@ import { ConfigCheckCommand, ConfigCommand, ConfigReferenceCommand } from './con
 import { BundleCommand, BundleExportCommand, BundleImportCommand, BundleInspectCommand, BundleReceiptCommand } from './bundle.command';
 import { AuditCheckpointCommand, AuditCommand, AuditExportCommand, AuditVerifyCommand, AuditVerifyExportCommand } from './audit.command';
 
+import { AuditEventsCommand } from './client/audit-events.command';
+import { LoginCommand } from './client/login.command';
+import { PromoteCommand } from './client/promote.command';
+import { ApproveCommand, CancelCommand, RejectCommand, RetryCommand } from './client/decide.command';
+import { StatusCommand } from './client/status.command';
+import { PromotionsCommand, PromotionsListCommand } from './client/promotions.command';
+
 @Module({
   providers: [
     CopyCommand,
@@ -43,6 +50,16 @@ import { AuditCheckpointCommand, AuditCommand, AuditExportCommand, AuditVerifyCo
     AuditExportCommand,
     AuditCheckpointCommand,
     AuditVerifyExportCommand,
+    AuditEventsCommand,
+    LoginCommand,
+    PromoteCommand,
+    ApproveCommand,
+    RejectCommand,
+    CancelCommand,
+    RetryCommand,
+    StatusCommand,
+    PromotionsCommand,
+    PromotionsListCommand,
   ],
 })
 export class CliModule {}

@@ -5,9 +5,20 @@ import { ErrorCode, isAirlockError } from '@airlock/common';
  *   0 success; 1 unexpected failure; 2 usage or invalid input;
  *   3 registry or service unavailable; 4 refused credentials or access;
  *   5 content integrity (digest mismatch, invalid manifest);
- *   6 signature or policy refusal; 7 some items of a batch failed.
+ *   6 signature or policy refusal; 7 some items of a batch failed;
+ *   8 a promotion waited for was rejected or cancelled.
  */
-export const EXIT = { ok: 0, internal: 1, usage: 2, unavailable: 3, denied: 4, integrity: 5, signature: 6, partial: 7 } as const;
+export const EXIT = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  unavailable: 3,
+  denied: 4,
+  integrity: 5,
+  signature: 6,
+  partial: 7,
+  declined: 8,
+} as const;
 
 const BY_CODE: Partial<Record<ErrorCode, number>> = {
   INVALID_REFERENCE: EXIT.usage,
@@ -49,6 +60,9 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   UNAUTHENTICATED: EXIT.denied,
   FORBIDDEN: EXIT.denied,
   SELF_APPROVAL_FORBIDDEN: EXIT.denied,
+  API_UNAVAILABLE: EXIT.unavailable,
+  PROMOTION_REJECTED: EXIT.declined,
+  PROMOTION_CANCELLED: EXIT.declined,
 };
 
 /** The exit code for an error: by its domain code, signature codes as one class. */

@@ -79,6 +79,10 @@ export const ERROR_CODES = [
   'NOT_FOUND',
   'CHECKPOINT_INVALID',
   'AUDIT_CHAIN_BROKEN',
+  // the command line as a client of a running airlock
+  'API_UNAVAILABLE',
+  'PROMOTION_REJECTED',
+  'PROMOTION_CANCELLED',
   // anything we did not foresee
   'INTERNAL',
 ] as const;
