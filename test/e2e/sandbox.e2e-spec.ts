@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, existsSync, readdirSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { connect, createServer, Server } from 'node:net';
 import { AIRLOCK_BIN, airlock } from '../support/cli';
 
@@ -14,17 +14,20 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-describe('the run command with nothing configured: the sandbox', () => {
+const ports = (cfg: string) => [...readFileSync(cfg, 'utf8').matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
+
+describe('the run command with nothing configured: the sandbox, both sides of the gap', () => {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-sandbox-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('starts redis, registries, keys, config and tokens, promotes the signed sample to QA, and does it again on a second start on other ports', async () => {
+  it('sets up both sides, promotes the signed sample to QA, and on a second start (other ports) reuses its tokens', async () => {
     const outputs: string[] = [];
     let squatter: Server | undefined;
+    const saved: string[] = [];
     for (let run = 0; run < 2; run++) {
       if (run === 1) {
         // the dev registry's first port is taken now: the second start must sign the sample again for its new address
-        const devPort = Number(/host: 127\.0\.0\.1:(\d+)/.exec(readFileSync(join(dir, 'airlock.yaml'), 'utf8'))![1]);
+        const devPort = Number(/host: 127\.0\.0\.1:(\d+)/.exec(readFileSync(join(dir, 'low', 'airlock.yaml'), 'utf8'))![1]);
         const s = createServer();
         await new Promise<void>((resolve, reject) => s.once('error', reject).listen(devPort, '127.0.0.1', resolve));
         squatter = s;
@@ -34,10 +37,13 @@ describe('the run command with nothing configured: the sandbox', () => {
       expect(r.stderr).not.toMatch(/INTERNAL/);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/sandbox check: promotion [0-9a-f-]+ completed/);
-      expect(r.stdout).toContain('/api/v1/promotions');
+      saved.push(readFileSync(join(dir, 'low', 'tokens.json'), 'utf8') + readFileSync(join(dir, 'high', 'tokens.json'), 'utf8'));
     }
-    const tokens = JSON.parse(readFileSync(join(dir, 'tokens.json'), 'utf8'));
-    // structured JSON request logs on standard error, with request ids, and no token or passphrase in any of it
+    // a second start mints nothing: the tokens of the first still authenticate
+    expect(saved[1]).toBe(saved[0]);
+    const tokens = { ...JSON.parse(readFileSync(join(dir, 'low', 'tokens.json'), 'utf8')) };
+    expect(Object.keys(tokens).sort()).toEqual(['alice', 'bob', 'carol', 'dave', 'olga', 'root']);
+    // structured JSON request logs on standard error (not a terminal), with request ids, and no token or passphrase in any of it
     const logLines = outputs[3]
       .split('\n')
       .filter((l) => l.startsWith('{'))
@@ -45,28 +51,84 @@ describe('the run command with nothing configured: the sandbox', () => {
     expect(logLines.some((l) => l.req?.id && l.res?.statusCode === 201)).toBe(true);
     const all = outputs.join('\n');
     for (const t of Object.values(tokens) as string[]) expect(all).not.toContain(t.slice(20));
-    for (const s of ['dev', 'qa', 'prod']) expect(all).not.toContain(readFileSync(join(dir, 'secrets', `${s}.pass`), 'utf8'));
-    expect(Object.keys(tokens).sort()).toEqual(['alice', 'bob', 'carol', 'dave', 'olga', 'root']);
-    expect(existsSync(join(dir, 'keys', 'prod.key'))).toBe(true);
-    // no secret in the configuration file
-    const cfg = readFileSync(join(dir, 'airlock.yaml'), 'utf8');
-    for (const s of ['dev', 'qa', 'prod']) expect(cfg).not.toContain(readFileSync(join(dir, 'secrets', `${s}.pass`), 'utf8'));
+    const secrets = [
+      join(dir, 'low', 'secrets', 'dev.pass'),
+      join(dir, 'low', 'secrets', 'qa.pass'),
+      join(dir, 'high', 'secrets', 'prod.pass'),
+    ];
+    for (const s of secrets) expect(all).not.toContain(readFileSync(s, 'utf8'));
+    // the production key lives on the air-gapped side only
+    expect(existsSync(join(dir, 'high', 'keys', 'prod.key'))).toBe(true);
+    expect(existsSync(join(dir, 'low', 'keys', 'prod.key'))).toBe(false);
+    for (const side of ['low', 'high']) {
+      const cfg = readFileSync(join(dir, side, 'airlock.yaml'), 'utf8');
+      for (const s of secrets) expect(cfg).not.toContain(readFileSync(s, 'utf8'));
+      expect(readdirSync(join(dir, side, 'contexts')).sort()).toEqual(
+        ['alice', 'bob', 'carol', 'dave', 'olga', 'root'].map((u) => `${u}.json`),
+      );
+    }
   });
 
-  it('stops its redis-server and registries when it is stopped with SIGTERM', async () => {
-    const child = spawn(process.execPath, [AIRLOCK_BIN, 'sandbox', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  it('runs each story of the banner as printed (approver, operator across the gap, auditor, cluster admin), then stops everything on SIGTERM', async () => {
+    // a project folder of its own, as after npm start there: .airlock inside it, npx finding airlock in node_modules/.bin
+    const project = mkdtempSync(join(tmpdir(), 'airlock-project-'));
+    writeFileSync(join(project, 'package.json'), '{"name":"sandbox-user","private":true}\n');
+    mkdirSync(join(project, 'node_modules', '.bin'), { recursive: true });
+    symlinkSync(AIRLOCK_BIN, join(project, 'node_modules', '.bin', 'airlock'));
+    const dir = join(project, '.airlock');
+    const child = spawn(process.execPath, [AIRLOCK_BIN, 'sandbox'], { stdio: ['ignore', 'pipe', 'pipe'], cwd: project });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     let out = '';
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d) => (out += d) && out.includes('Stop with Ctrl-C') && resolve());
       child.once('exit', () => reject(new Error(`the sandbox ended before it was running: ${out}`)));
     });
-    const cfg = readFileSync(join(dir, 'airlock.yaml'), 'utf8');
-    const ports = [...cfg.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
-    expect(ports.length).toBeGreaterThanOrEqual(4); // redis and three registries
-    for (const port of ports) expect(await listening(port)).toBe(true);
-    child.kill('SIGTERM');
+    const open = [...ports(join(dir, 'low', 'airlock.yaml')), ...ports(join(dir, 'high', 'airlock.yaml'))];
+    expect(open.length).toBeGreaterThanOrEqual(6); // two APIs, two Redis servers, three registries (qa twice)
+    for (const port of open) expect(await listening(port)).toBe(true);
+    try {
+      const lines = out.slice(out.indexOf('\n1. Approver')).split('\n');
+      const script = lines.filter((l) => l.startsWith('  ')).map((l) => l.slice(2));
+      expect(script.length).toBeGreaterThanOrEqual(18);
+      // the commands exactly as printed, from the project folder, as a person would paste them
+      const env = { ...process.env, AIRLOCK_URL: '', AIRLOCK_TOKEN: '', AIRLOCK_CONFIG: '', AIRLOCK_CONTEXT: '' };
+      // found without flags: the low side's configuration from ./.airlock, the people's contexts by relative path
+      expect(script.filter((l) => l.includes('AIRLOCK_CONFIG=.airlock/low'))).toEqual([]);
+      const r = spawnSync('bash', ['-euo', 'pipefail', '-c', script.join('\n')], { cwd: project, env, encoding: 'utf8', timeout: 180_000 });
+      expect([r.status, r.stderr.split('\n').filter((l) => l.startsWith('airlock: '))]).toEqual([0, []]);
+      expect(r.stdout).toMatch(/ published -> completed\n/);
+      expect(r.stdout).toMatch(/ verifying -> exporting\n/);
+      expect(r.stdout).toMatch(/would import: yes/);
+      expect(r.stdout).toMatch(/bundle [0-9a-f-]+ sequence \d+ imported: 127\.0\.0\.1:\d+\/team\/hello:1\.0@sha256:/);
+      expect(r.stdout).toMatch(/receipt for bundle [0-9a-f-]+: 1 promotion imported/);
+      expect(r.stdout).toMatch(/promotion [0-9a-f-]+: imported\n/);
+      expect(r.stdout).toMatch(/promotion\.state\s+[0-9a-f-]+\s+exported -> imported\n/);
+      expect(r.stdout.match(/^chain ok: \d+ events/gm)).toHaveLength(2);
+      expect(existsSync(join(dir, 'prod-cluster', 'policy.json'))).toBe(true);
+      expect(existsSync(join(dir, 'qa-cluster', 'airlock-qa-kyverno-clusterpolicy.yaml'))).toBe(true);
+    } finally {
+      child.kill('SIGTERM');
+    }
     expect(await exited).toBe(0);
-    for (const port of ports) expect(await listening(port)).toBe(false);
+    for (const port of open) expect(await listening(port)).toBe(false);
+    rmSync(project, { recursive: true, force: true });
+  });
+
+  it('a command that finds no configuration says where it looked and how to point at one', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'airlock-noconfig-'));
+    try {
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const c = spawn(process.execPath, [AIRLOCK_BIN, 'audit', 'verify'], { cwd: empty, env: { ...process.env, AIRLOCK_CONFIG: '' } });
+        let stderr = '';
+        c.stderr.on('data', (d) => (stderr += d));
+        c.on('close', (code) => resolve({ code, stderr }));
+      });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(
+        `airlock: CONFIG_INVALID: no configuration: looked for --config, $AIRLOCK_CONFIG, ./airlock.yaml and the sandbox's ./.airlock/low/airlock.yaml (in ${empty}); pass --config FILE or set AIRLOCK_CONFIG, or run npm start here for a sandbox\n`,
+      );
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 });

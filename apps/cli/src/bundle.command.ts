@@ -4,7 +4,7 @@ import { AirlockError } from '@airlock/common';
 import type { AirlockCore } from '@airlock/promotion';
 import { lazy } from './lazy';
 import { CommandGroup } from './command-group';
-import { configPath } from './config-path';
+import { CONFIG_HELP, configPath } from './config-path';
 import { ProgressReporter } from './progress';
 import { count } from './plural';
 
@@ -16,7 +16,7 @@ async function local(config?: string): Promise<AirlockCore> {
 const operator = () => ({ principal: { user: `cli:${process.env.USER ?? 'operator'}`, roles: ['operator' as const] } });
 
 abstract class ConfigCommand extends CommandRunner {
-  @Option({ flags: '--config <file>', description: 'configuration file (default $AIRLOCK_CONFIG or ./airlock.yaml)' })
+  @Option({ flags: '--config <file>', description: CONFIG_HELP })
   parseConfig(v: string): string {
     return v;
   }

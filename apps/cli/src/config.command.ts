@@ -1,5 +1,5 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { configPath } from './config-path';
+import { CONFIG_HELP, configPath } from './config-path';
 import { requireKeysAndSecrets } from './keys-and-secrets';
 import { CommandGroup } from './command-group';
 import { count } from './plural';
@@ -18,7 +18,7 @@ export class ConfigCheckCommand extends CommandRunner {
       `${l.path}: valid, keys and secrets read (${count(l.config.stages.length, 'stage')}, ${count(l.config.channels.length, 'channel')}, sha256 ${l.sha256})\n`,
     );
   }
-  @Option({ flags: '--config <file>', description: 'configuration file (default $AIRLOCK_CONFIG or ./airlock.yaml)' })
+  @Option({ flags: '--config <file>', description: CONFIG_HELP })
   parseConfig(v: string): string {
     return v;
   }

@@ -12,6 +12,7 @@ export const lazy = {
   api: () => require('../../api/src/main') as typeof import('../../api/src/main'),
   worker: () => require('../../worker/src/main') as typeof import('../../worker/src/main'),
   sandbox: () => require('./sandbox/sandbox-env') as typeof import('./sandbox/sandbox-env'),
+  twoSides: () => require('./sandbox/two-sides') as typeof import('./sandbox/two-sides'),
   bundle: () => require('@airlock/bundle') as typeof import('@airlock/bundle'),
   undici: () => require('undici') as typeof import('undici'),
   config: () => require('@airlock/common/config') as typeof import('@airlock/common/config'),

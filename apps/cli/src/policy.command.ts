@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
 import { lazy } from './lazy';
+import { CONFIG_HELP, configPath } from './config-path';
 
 const POLICY_FORMATS = [
   'policy-json',
@@ -25,7 +26,7 @@ export class PolicyCommand extends CommandRunner {
   async run(_p: string[], o: { stage?: string; format?: string; dialect?: string; out?: string; config?: string }): Promise<void> {
     if (!o.stage) throw new AirlockError('INVALID_ARGUMENT', '--stage NAME is required');
     const { StageCatalog, renderPolicyFiles } = lazy.promotion();
-    const catalog = await StageCatalog.create(lazy.config().loadConfig(o.config ?? process.env.AIRLOCK_CONFIG ?? './airlock.yaml'));
+    const catalog = await StageCatalog.create(lazy.config().loadConfig(configPath(o.config)));
     // without --out one document goes to standard output: policy.json unless a format is named (as the API's default);
     // with --out every file of the format, or of all formats
     const files = renderPolicyFiles(catalog, o.stage, o.format ?? (o.out ? 'all' : 'policy-json'), o.dialect);
@@ -74,7 +75,7 @@ export class PolicyCommand extends CommandRunner {
   parseOut(v: string): string {
     return v;
   }
-  @Option({ flags: '--config <file>', description: 'configuration file (default $AIRLOCK_CONFIG or ./airlock.yaml)' })
+  @Option({ flags: '--config <file>', description: CONFIG_HELP })
   parseConfig(v: string): string {
     return v;
   }

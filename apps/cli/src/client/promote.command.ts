@@ -10,6 +10,7 @@ interface PromoteFlags extends ClientFlags {
   to?: string;
   reason?: string;
   wait?: boolean;
+  quiet?: boolean;
 }
 
 @Command({
@@ -25,6 +26,10 @@ export class PromoteCommand extends ClientCommand {
     const v = await client.json<PromotionView>('POST', '/api/v1/promotions', {
       body: { image, from: o.from, to: o.to, reason: o.reason ?? '' },
     });
+    if (o.quiet && !o.wait && !o.json) {
+      process.stdout.write(`${v.id}\n`);
+      return;
+    }
     if (!o.wait) {
       this.print(
         o,
@@ -56,6 +61,10 @@ export class PromoteCommand extends ClientCommand {
   @Option({ flags: '--reason <text>', description: 'why (recorded in the audit trail, shown to approvers)' })
   parseReason(v: string): string {
     return v;
+  }
+  @Option({ flags: '-q, --quiet', description: 'print only the promotion id (for ID=$(airlock promote ...))' })
+  parseQuiet(): boolean {
+    return true;
   }
   @Option({ flags: '--wait', description: 'wait until it is final, printing each state change; the exit code says how it ended' })
   parseWait(): boolean {

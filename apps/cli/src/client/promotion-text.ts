@@ -17,7 +17,7 @@ export function describePromotion(v: PromotionView): string {
   const steps = (v.steps ?? []).filter((s) => s.attempt === v.attempt);
   if (steps.length)
     lines.push(
-      `  steps      ${steps.map((s) => `${s.name} ${s.state}${s.finishedAt ? ` ${((Date.parse(s.finishedAt) - Date.parse(s.startedAt)) / 1000).toFixed(1)} s` : ''}`).join(', ')}`,
+      `  steps      ${steps.map((s) => `${s.name} ${s.state}${s.finishedAt ? ` ${((Date.parse(s.finishedAt) - Date.parse(s.startedAt)) / 1000).toFixed(2)} s` : ''}`).join(', ')}`,
     );
   if (v.progress.bytesTotal) lines.push(`  bytes      ${v.progress.bytesDone} of ${v.progress.bytesTotal}`);
   if (v.error) lines.push(`  error      ${v.error.code}: ${v.error.message}`);

@@ -6,13 +6,13 @@ import { stateLine } from './promotion-text';
 /**
  * Follows a promotion's server-sent events until the server ends the stream
  * (the promotion is final, or exported toward the gap): every state change as
- * a line (a JSON line each event with `json`), the copy's bytes by quarters.
- * Returns the last view.
+ * a line (a JSON line each event with `json`), the copy's bytes by quarters;
+ * or until it reaches the state `until`. Returns the last view.
  */
 export async function followPromotion(
   client: ApiClient,
   id: string,
-  o: { json: boolean; out: NodeJS.WritableStream },
+  o: { json: boolean; out: NodeJS.WritableStream; until?: string },
 ): Promise<PromotionView> {
   let last: PromotionView | undefined;
   let quarter = -1;
@@ -24,6 +24,7 @@ export async function followPromotion(
     }
     if (e.type !== 'promotion') return;
     last = e.data as PromotionView;
+    if (o.until && last.state === o.until) return true;
     const { bytesDone, bytesTotal } = last.progress;
     if (!o.json && last.state === 'copying' && bytesTotal > 0) {
       const q = Math.floor((bytesDone / bytesTotal) * 4);

@@ -5,8 +5,7 @@ import { join, resolve } from 'node:path';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
 import { lazy } from '../lazy';
-import { pickPort } from './local-services';
-import type { SandboxServices } from './sandbox-env';
+import type { TwoSides } from './two-sides';
 import { PEOPLE } from './sandbox.command';
 import { startProcesses } from '../serve.command';
 import { count } from '../plural';
@@ -93,95 +92,22 @@ export class DemoCommand extends CommandRunner {
   async run(_p: string[], o: { dir?: string }): Promise<void> {
     const dir = resolve(o.dir ?? join('.airlock', 'demo'));
     rmSync(dir, { recursive: true, force: true });
-    const lowDir = join(dir, 'low');
-    const highDir = join(dir, 'high');
     const media = join(dir, 'media');
-    for (const d of [lowDir, highDir, media]) mkdirSync(d, { recursive: true });
-    const { ensureKey, ensureSigstoreKey, ensureSignedSample, stageEntry, startServices, writeSandboxConfig } = lazy.sandbox();
+    const { ensureSignedSample } = lazy.sandbox();
     const { importReceipt } = lazy.promotion();
-    const services: SandboxServices[] = [];
+    let sides: TwoSides | undefined;
     const started: Started[] = [];
     try {
-      services.push(await startServices(highDir, [{ name: 'prod', port: 5123 }], 6392));
-      services.push(
-        await startServices(
-          lowDir,
-          [
-            { name: 'dev', port: 5121 },
-            { name: 'qa', port: 5122 },
-          ],
-          6391,
-        ),
-      );
-      const [high, low] = services;
-      const hosts: Record<string, string> = { ...low.hosts, prod: high.hosts.prod };
-      for (const s of ['dev', 'qa']) await ensureKey(lowDir, s);
-      await ensureKey(highDir, 'prod');
-      // each stage also holds a sigstore (cosign) key: dev's stands for the key CI signs with
-      for (const st of ['dev', 'qa']) ensureSigstoreKey(lowDir, st);
-      ensureSigstoreKey(highDir, 'prod');
-      copyFileSync(join(lowDir, 'keys', 'qa.pub'), join(highDir, 'keys', 'qa.pub'));
-      copyFileSync(join(lowDir, 'keys', 'qa-cosign.pub'), join(highDir, 'keys', 'qa-cosign.pub'));
-      copyFileSync(join(highDir, 'keys', 'prod.pub'), join(lowDir, 'keys', 'prod-import.pub'));
-      const map = (a: string, b: string) => [{ from: `${hosts[a]}/team/*`, to: `${hosts[b]}/team/*` }];
-      const lowCfg = writeSandboxConfig(lowDir, {
-        server: { host: '127.0.0.1', port: await pickPort(8081) },
-        database: 'airlock.db',
-        redis: low.redisUrl,
-        stages: [
-          stageEntry('dev', hosts.dev, {}, true, true),
-          // QA and production pin only the cosign key of the stage before them: every check on the way is on sigstore signatures
-          stageEntry(
-            'qa',
-            hosts.qa,
-            {
-              from: [{ stage: 'dev', trustedKeys: ['keys/dev-cosign.pub'], mapping: map('dev', 'qa') }],
-              approvals: { required: 1, roles: ['approver'] },
-            },
-            true,
-            true,
-          ),
-          stageEntry(
-            'prod',
-            hosts.prod,
-            {
-              transport: 'bundle',
-              from: [{ stage: 'qa', trustedKeys: ['keys/qa-cosign.pub'], mapping: map('qa', 'prod') }],
-              approvals: { required: 2, roles: ['approver'] },
-            },
-            false,
-          ),
-        ],
-        channels: [
-          {
-            name: 'qa-to-prod',
-            from: 'qa',
-            to: 'prod',
-            encrypt: true,
-            recipients: ['keys/prod-import.pub'],
-            volumeSizeMiB: 1,
-            dir: join(media, 'outbox'),
-          },
-        ],
+      sides = await lazy.twoSides().setUpTwoSides(dir, {
+        dev: 5121,
+        qa: 5122,
+        prod: 5123,
+        lowRedis: 6391,
+        highRedis: 6392,
+        lowApi: 8081,
+        highApi: 8082,
       });
-      const highCfg = writeSandboxConfig(highDir, {
-        server: { host: '127.0.0.1', port: await pickPort(8082) },
-        database: 'airlock.db',
-        redis: high.redisUrl,
-        stages: [
-          stageEntry('qa', hosts.qa, {}, false),
-          stageEntry(
-            'prod',
-            hosts.prod,
-            { from: [{ stage: 'qa', trustedKeys: ['keys/qa-cosign.pub'], mapping: map('qa', 'prod') }] },
-            true,
-            true,
-          ),
-        ],
-        channels: [
-          { name: 'qa-to-prod', from: 'qa', to: 'prod', encrypt: true, trustedSenders: ['keys/qa.pub'], dir: join(media, 'receipts') },
-        ],
-      });
+      const { lowDir, highDir, hosts, lowConfig: lowCfg, highConfig: highCfg } = sides;
       started.push(await startProcesses(lowCfg, { api: true, worker: true, quiet: true }));
       started.push(await startProcesses(highCfg, { api: true, worker: false, quiet: true }));
       const L = new Side('low', started[0]);
@@ -279,14 +205,14 @@ export class DemoCommand extends CommandRunner {
           'Where to look next:',
           `  ${dir}            both sides' state (configs, keys, databases, the carried bundle and receipt)`,
           `  ${join(dir, 'qa-cluster')}, ${join(dir, 'prod-cluster')}   the cluster policy files airlock generated`,
-          '  npm start                          a sandbox you can drive yourself (curl lines printed), OpenAPI at /docs',
+          "  npm start                          both sides of the gap left running; its banner prints each story's commands",
           '  README.md                          guides for approvers, operators, auditors and cluster admins',
           '',
         ].join('\n'),
       );
     } finally {
       for (const s of started.reverse()) await s.close().catch(() => undefined);
-      await Promise.all(services.map((s) => s.stop()));
+      await sides?.stop();
     }
   }
 

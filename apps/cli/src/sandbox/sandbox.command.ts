@@ -1,17 +1,16 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
-import { pickPort } from './local-services';
-import type { SandboxServices } from './sandbox-env';
+import type { AirlockApi } from '../../../api/src/main';
+import type { TwoSides } from './two-sides';
+import { sandboxBanner } from './sandbox-banner';
+import { saveContext } from '../client/server-context';
 import { lazy } from '../lazy';
 import { startProcesses } from '../serve.command';
 
-const STAGES = [
-  { name: 'dev', port: 5101 },
-  { name: 'qa', port: 5102 },
-  { name: 'prod', port: 5103 },
-];
+type Started = Awaited<ReturnType<typeof startProcesses>>;
+
 export const PEOPLE: [string, string[]][] = [
   ['alice', ['requester']],
   ['bob', ['approver']],
@@ -21,74 +20,58 @@ export const PEOPLE: [string, string[]][] = [
   ['root', ['admin']],
 ];
 
+/** Tokens of a side: those saved by an earlier start while they still authenticate as their user, else new ones (0600). */
+function sideTokens(dir: string, api: AirlockApi): Record<string, string> {
+  const file = join(dir, 'tokens.json');
+  let saved: Record<string, unknown> = {};
+  try {
+    saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    /* first start */
+  }
+  const tokens: Record<string, string> = {};
+  for (const [user, roles] of PEOPLE) {
+    const t = saved[user];
+    const still = typeof t === 'string' ? api.runtime.tokens.authenticate(t) : undefined;
+    tokens[user] = still?.user === user ? (t as string) : api.runtime.tokens.create(user, roles, 'sandbox').token;
+  }
+  writeFileSync(file, JSON.stringify(tokens, null, 2) + '\n', { mode: 0o600 });
+  return tokens;
+}
+
+/** A context file per person for the client commands (`AIRLOCK_CONTEXT=.../alice.json airlock promote ...`). */
+function writeContexts(dir: string, url: string, tokens: Record<string, string>): void {
+  mkdirSync(join(dir, 'contexts'), { recursive: true, mode: 0o700 });
+  for (const [user, token] of Object.entries(tokens))
+    saveContext({ url, token, user }, { AIRLOCK_CONTEXT: join(dir, 'contexts', `${user}.json`) });
+}
+
 @Command({
   name: 'sandbox',
   description:
-    'Start a local sandbox under ./.airlock: redis-server and one registry per stage on loopback, stage keys, a configuration, tokens, and a signed sample image in dev; then serve',
+    "Start both sides of an air gap under ./.airlock and leave them running: the low side (dev and QA registries, Redis, an API and a worker, production reached by a channel), the air-gapped side (its own API, database, Redis, registry and production key), media/ between them, tokens and a signed sample; the banner prints each story's commands",
 })
 export class SandboxCommand extends CommandRunner {
   async run(_p: string[], o: { dir?: string; check?: boolean }): Promise<void> {
     const dir = resolve(o.dir ?? '.airlock');
     mkdirSync(dir, { recursive: true });
-    let services: SandboxServices | undefined;
-    let stopServe: (() => Promise<void>) | undefined;
-    const stopAll = async () => {
-      await stopServe?.();
-      await services?.stop();
-    };
-    const { ensureKey, ensureSignedSample, stageEntry, startServices, writeSandboxConfig } = lazy.sandbox();
+    let sides: TwoSides | undefined;
+    const started: Started[] = [];
     try {
-      services = await startServices(dir, STAGES);
-      const hosts = services.hosts;
-      for (const s of STAGES) await ensureKey(dir, s.name);
-      const apiPort = await pickPort(8080);
-      const arrival = (from: string, to: string) => ({
-        stage: from,
-        trustedKeys: [`keys/${from}.pub`],
-        mapping: [{ from: `${hosts[from]}/team/*`, to: `${hosts[to]}/team/*` }],
-      });
-      const cfgPath = writeSandboxConfig(dir, {
-        server: { host: '127.0.0.1', port: apiPort },
-        database: 'airlock.db',
-        redis: services.redisUrl,
-        stages: [
-          stageEntry('dev', hosts.dev),
-          stageEntry('qa', hosts.qa, { from: [arrival('dev', 'qa')], approvals: { required: 1, roles: ['approver'] } }),
-          stageEntry('prod', hosts.prod, { from: [arrival('qa', 'prod')], approvals: { required: 2, roles: ['approver'] } }),
-        ],
-      });
-      const sample = await ensureSignedSample(dir, 'dev', hosts.dev);
-      const sampleRef = sample.ref;
-      const digest = sample.digest;
-
-      const started = await startProcesses(cfgPath, { api: true, worker: true });
-      stopServe = started.close;
-      const tokens: Record<string, string> = {};
-      for (const [user, roles] of PEOPLE) tokens[user] = started.api!.runtime.tokens.create(user, roles, 'sandbox').token;
-      writeFileSync(join(dir, 'tokens.json'), JSON.stringify(tokens, null, 2) + '\n', { mode: 0o600 });
-      const url = started.url as string;
-      const out = [
-        '',
-        `airlock sandbox is running (state in ${dir})`,
-        `  API      ${url}        OpenAPI: ${url}/docs`,
-        `  registries  dev ${hosts.dev}  qa ${hosts.qa}  prod ${hosts.prod}`,
-        `  sample   ${sampleRef} (${digest}), signed by dev`,
-        `  tokens   ${join(dir, 'tokens.json')}  (alice requester, bob and carol approvers, dave auditor, olga operator, root admin)`,
-        '',
-        'Promote the sample to QA:',
-        `  export AIRLOCK=${url}`,
-        `  ALICE=$(node -p "require('${dir}/tokens.json').alice"); BOB=$(node -p "require('${dir}/tokens.json').bob")`,
-        `  curl -s -X POST $AIRLOCK/api/v1/promotions -H "Authorization: Bearer $ALICE" -H 'content-type: application/json' \\`,
-        `       -d '{"image":"${sampleRef}","from":"dev","to":"qa","reason":"first promotion"}'`,
-        `  curl -s -X POST $AIRLOCK/api/v1/promotions/<id>/approve -H "Authorization: Bearer $BOB" -H 'content-type: application/json' -d '{"comment":"ok"}'`,
-        `  curl -s $AIRLOCK/api/v1/promotions/<id> -H "Authorization: Bearer $ALICE"`,
-        `  npx airlock policy --config ${cfgPath} --stage qa --format all --out qa-cluster/`,
-        '',
-        'Stop with Ctrl-C.',
-      ];
-      process.stdout.write(out.join('\n') + '\n');
+      sides = await lazy
+        .twoSides()
+        .setUpTwoSides(dir, { dev: 5101, qa: 5102, prod: 5103, lowRedis: 6390, highRedis: 6393, lowApi: 8080, highApi: 8090 }, 64);
+      const sample = await lazy.sandbox().ensureSignedSample(sides.lowDir, 'dev', sides.hosts.dev);
+      started.push(await startProcesses(sides.lowConfig, { api: true, worker: true }));
+      started.push(await startProcesses(sides.highConfig, { api: true, worker: true }));
+      const [low, high] = started;
+      const lowTokens = sideTokens(sides.lowDir, low.api!);
+      const highTokens = sideTokens(sides.highDir, high.api!);
+      writeContexts(sides.lowDir, low.url!, lowTokens);
+      writeContexts(sides.highDir, high.url!, highTokens);
+      process.stdout.write(sandboxBanner({ ...sides, dir, lowUrl: low.url!, highUrl: high.url!, sample }));
       if (o.check) {
-        await this.check(url, tokens, sampleRef);
+        await this.check(low.url!, lowTokens, sample.ref);
         return;
       }
       await new Promise<void>((r) => {
@@ -96,7 +79,8 @@ export class SandboxCommand extends CommandRunner {
         process.once('SIGTERM', () => r());
       });
     } finally {
-      await stopAll();
+      for (const s of started.reverse()) await s.close().catch(() => undefined);
+      await sides?.stop();
     }
   }
 
@@ -126,7 +110,7 @@ export class SandboxCommand extends CommandRunner {
     }
   }
 
-  @Option({ flags: '--dir <dir>', description: 'sandbox state folder (default ./.airlock)' })
+  @Option({ flags: '--dir <dir>', description: 'sandbox state folder (default ./.airlock: commands run here then find its configuration)' })
   parseDir(v: string): string {
     return v;
   }
