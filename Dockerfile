@@ -8,6 +8,9 @@ COPY package.json package-lock.json ./
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY apps apps
 COPY libs libs
+# the CLI's API client types are generated from the OpenAPI document at build time (scripts/gen-api-types.js)
+COPY scripts/gen-api-types.js scripts/gen-api-types.js
+COPY docs/openapi.json docs/openapi.json
 RUN npm ci --no-audit --no-fund --ignore-scripts=false && npm run build && npm prune --omit=dev
 
 # Runtime stage: no compiler, no sources, an unprivileged user.

@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
+# the CLI client types are generated from docs/openapi.json (scripts/gen-api-types.js) before anything reads them
+node scripts/gen-api-types.js
 npm run --silent lint
 npx --no-install tsc -p tsconfig.json --noEmit
 # the CLI tests run the built command, as users do

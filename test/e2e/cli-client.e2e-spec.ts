@@ -126,14 +126,15 @@ describe('the client commands (login, promote, approve, reject, status, promotio
     const r = await waiting;
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`promotion ${id} requested: ${img.reference} -> `);
-    expect(r.stderr).toContain(`needs 1 more approval: airlock approve ${id}`);
     expect(r.stderr).toMatch(/ published -> completed\n/);
     expect(r.stdout).toMatch(new RegExp(`^promotion ${id}: completed\\n`));
   });
 
   it('reject needs a reason; a rejected promotion ends a watch with exit 8', async () => {
     const img = await image('team/nope');
-    const v = JSON.parse((await airlock(['promote', img.reference, '--from', 'dev', '--to', 'qa', '--json'], { env: env() })).stdout);
+    const text = (await airlock(['promote', img.reference, '--from', 'dev', '--to', 'qa'], { env: env() })).stdout;
+    const v = { id: /^promotion ([0-9a-f-]{36}) requested: /.exec(text)?.[1] };
+    expect(text).toContain(`  next   needs 1 more approval: airlock approve ${v.id} (or airlock reject ${v.id} --reason ...)\n`);
     const noReason = await airlock(['reject', v.id], { env: as('bob') });
     expect([noReason.code, noReason.stderr]).toEqual([2, 'airlock: INVALID_ARGUMENT: say why: airlock reject ID --reason TEXT\n']);
     const rej = await airlock(['reject', v.id, '--reason', 'not this week'], { env: as('bob') });

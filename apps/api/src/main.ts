@@ -17,6 +17,7 @@ import type { Registry } from 'prom-client';
 import { logRequests } from './http/request-log';
 import { bodyParsers } from './http/body-parsers';
 import { newRequestId } from './errors/domain-exception.filter';
+import { describeApi } from './openapi/describe-api';
 
 /** The API: the Nest application and the runtime it serves; close() stops both. */
 export interface AirlockApi {
@@ -56,14 +57,18 @@ export async function createApi(
   bodyParsers(fastify);
   await mountQueueDashboard(app, runtime);
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: true }));
-  const doc = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('airlock')
-      .setDescription('Air-gap promotion pipeline orchestrator')
-      .setVersion('0.1.0')
-      .addBearerAuth()
-      .build(),
+  const doc = describeApi(
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('airlock')
+        .setDescription(
+          'Air-gap promotion pipeline orchestrator. Bodies are JSON (content-type: application/json, up to 64 KiB; anything else is 415 UNSUPPORTED_MEDIA_TYPE), except the bundle upload. Every refusal is {"error":{"code","message","requestId"}}.',
+        )
+        .setVersion('0.1.0')
+        .addBearerAuth()
+        .build(),
+    ),
   );
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
   return {

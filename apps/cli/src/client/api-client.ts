@@ -1,6 +1,12 @@
 import { AirlockError, ERROR_CODES, ErrorCode } from '@airlock/common';
 import { lazy } from '../lazy';
 import type { ServerContext } from './server-context';
+import type { components } from './api-types';
+
+/** The answers' types, generated from the API's OpenAPI document (docs/openapi.json): the client cannot drift from the API. */
+export type Schemas = components['schemas'];
+export type Promotion = Schemas['Promotion'];
+export type StateChange = Schemas['StateChange'];
 
 /** One server-sent event: its type (`event:`) and its parsed data. */
 export interface ServerEvent {

@@ -1,7 +1,7 @@
 import { Option, SubCommand } from 'nest-commander';
-import type { AuditEvent } from '@airlock/audit';
 import { ClientCommand, ClientFlags } from './client-command';
 import { table } from './table';
+import type { Schemas } from './api-client';
 
 interface EventFlags extends ClientFlags {
   action?: string;
@@ -15,7 +15,7 @@ interface EventFlags extends ClientFlags {
 }
 
 /** What an event says beyond its columns, in a few words. */
-function summary(e: AuditEvent): string {
+function summary(e: Schemas['AuditEvent']): string {
   const d = e.details;
   const text = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
   if (e.action === 'promotion.state') return `${text(d.from)} -> ${text(d.to)}${d.code ? ` ${text(d.code)}` : ''}`;
@@ -29,7 +29,7 @@ function summary(e: AuditEvent): string {
 @SubCommand({ name: 'events', description: 'Query the audit trail of a running airlock (auditors): filters combine, oldest first' })
 export class AuditEventsCommand extends ClientCommand {
   async run(_p: string[], o: EventFlags): Promise<void> {
-    const page = await this.client().json<{ items: AuditEvent[]; nextCursor: string | null }>('GET', '/api/v1/audit/events', {
+    const page = await this.client().json<{ items: Schemas['AuditEvent'][]; nextCursor: string | null }>('GET', '/api/v1/audit/events', {
       query: {
         action: o.action,
         actor: o.actor,

@@ -1,8 +1,8 @@
 import { Command, Option } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
-import type { PromotionView } from '@airlock/promotion';
 import { ClientCommand, ClientFlags } from './client-command';
 import { nextStep } from './promotion-text';
+import type { Promotion } from './api-client';
 
 /** A decision on one promotion (approve, reject, cancel, retry): one POST, the promotion's new state printed. */
 abstract class DecisionCommand extends ClientCommand {
@@ -11,7 +11,7 @@ abstract class DecisionCommand extends ClientCommand {
     return {};
   }
   async run([id]: string[], o: DecisionFlags): Promise<void> {
-    const v = await this.client().json<PromotionView>('POST', `/api/v1/promotions/${encodeURIComponent(id)}/${this.action}`, {
+    const v = await this.client().json<Promotion>('POST', `/api/v1/promotions/${encodeURIComponent(id)}/${this.action}`, {
       body: this.body(o),
     });
     this.print(

@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
 import { ApiClient } from './api-client';
+import type { Schemas } from './api-client';
 import { normalizeServerUrl, saveContext } from './server-context';
 
 /** The token to save: --token, else AIRLOCK_TOKEN, else one line of standard input (asked for on a terminal). */
@@ -27,7 +28,7 @@ export class LoginCommand extends CommandRunner {
     const url = normalizeServerUrl(raw);
     const token = await tokenInput(o.token);
     if (!token) throw new AirlockError('INVALID_ARGUMENT', 'no token given: pass --token, set AIRLOCK_TOKEN, or type it on standard input');
-    const me = await new ApiClient({ url, token, from: 'airlock login' }).json<{ user: string; roles: string[] }>('GET', '/api/v1/whoami');
+    const me = await new ApiClient({ url, token, from: 'airlock login' }).json<Schemas['Whoami']>('GET', '/api/v1/whoami');
     const file = saveContext({ url, token, user: me.user });
     process.stdout.write(`logged in to ${url} as ${me.user} (${me.roles.join(', ')}); saved in ${file}\n`);
   }

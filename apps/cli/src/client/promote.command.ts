@@ -1,9 +1,9 @@
 import { Command, Option } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
-import type { PromotionView } from '@airlock/promotion';
 import { ClientCommand, ClientFlags } from './client-command';
 import { describePromotion, nextStep, outcome } from './promotion-text';
 import { followPromotion } from './watch';
+import type { Promotion } from './api-client';
 
 interface PromoteFlags extends ClientFlags {
   from?: string;
@@ -23,7 +23,7 @@ export class PromoteCommand extends ClientCommand {
     if (!o.from || !o.to)
       throw new AirlockError('INVALID_ARGUMENT', 'say where from and where to: airlock promote IMAGE --from STAGE --to STAGE');
     const client = this.client();
-    const v = await client.json<PromotionView>('POST', '/api/v1/promotions', {
+    const v = await client.json<Promotion>('POST', '/api/v1/promotions', {
       body: { image, from: o.from, to: o.to, reason: o.reason ?? '' },
     });
     if (o.quiet && !o.wait && !o.json) {

@@ -1,12 +1,11 @@
 import { AirlockError, ERROR_CODES, ErrorCode } from '@airlock/common';
-import type { PromotionView } from '@airlock/promotion';
-import type { StateChange } from '@airlock/audit';
 import { ago, table } from './table';
+import type { Promotion, StateChange } from './api-client';
 
 const DONE = ['completed', 'exported', 'imported'];
 
 /** A promotion as a person reads it (`airlock status ID`). */
-export function describePromotion(v: PromotionView): string {
+export function describePromotion(v: Promotion): string {
   const lines = [
     `promotion ${v.id}: ${v.state}${v.error ? ` (${v.error.code})` : ''}`,
     `  image      ${v.source} -> ${v.target}`,
@@ -26,7 +25,7 @@ export function describePromotion(v: PromotionView): string {
 }
 
 /** What a person can do next with a promotion, as the command to type. */
-export function nextStep(v: PromotionView): string[] {
+export function nextStep(v: Promotion): string[] {
   if (v.state === 'requested' && v.approvalsNeeded > 0)
     return [
       `needs ${v.approvalsNeeded} more approval${v.approvalsNeeded === 1 ? '' : 's'}: airlock approve ${v.id} (or airlock reject ${v.id} --reason ...)`,
@@ -43,7 +42,7 @@ export function stateLine(c: StateChange): string {
 }
 
 /** Promotions as a table (`airlock promotions list`). */
-export function promotionTable(items: PromotionView[]): string {
+export function promotionTable(items: Promotion[]): string {
   return table(
     ['ID', 'STATE', 'FROM', 'TO', 'AGE', 'IMAGE'],
     items.map((v) => [v.id, v.error ? `${v.state} (${v.error.code})` : v.state, v.from, v.to, ago(v.createdAt), v.source]),
@@ -51,7 +50,7 @@ export function promotionTable(items: PromotionView[]): string {
 }
 
 /** How a wait ends: quietly when the promotion went through, else as the error its outcome is (so the exit code says it). */
-export function outcome(v: PromotionView): void {
+export function outcome(v: Promotion): void {
   if (DONE.includes(v.state)) return;
   if (v.state === 'failed' && v.error) {
     const code = (ERROR_CODES as readonly string[]).includes(v.error.code) ? (v.error.code as ErrorCode) : 'INTERNAL';

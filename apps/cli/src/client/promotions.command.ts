@@ -1,8 +1,8 @@
 import { Command, Option, SubCommand } from 'nest-commander';
-import type { PromotionView } from '@airlock/promotion';
 import { CommandGroup } from '../command-group';
 import { ClientCommand, ClientFlags } from './client-command';
 import { promotionTable } from './promotion-text';
+import type { Promotion } from './api-client';
 
 interface ListFlags extends ClientFlags {
   state?: string;
@@ -15,7 +15,7 @@ interface ListFlags extends ClientFlags {
 @SubCommand({ name: 'list', description: 'List promotions, newest first (filters combine)' })
 export class PromotionsListCommand extends ClientCommand {
   async run(_p: string[], o: ListFlags): Promise<void> {
-    const page = await this.client().json<{ items: PromotionView[]; nextCursor: string | null }>('GET', '/api/v1/promotions', {
+    const page = await this.client().json<{ items: Promotion[]; nextCursor: string | null }>('GET', '/api/v1/promotions', {
       query: { state: o.state, stage: o.stage, image: o.image, requester: o.requester, limit: o.limit ?? 50 },
     });
     this.print(o, page, () => (page.items.length ? promotionTable(page.items) : 'no promotions match\n'));

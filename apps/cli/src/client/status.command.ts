@@ -1,10 +1,10 @@
 import { Command, Option } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
-import type { PromotionView } from '@airlock/promotion';
 import { lazy } from '../lazy';
 import { ClientCommand, ClientFlags } from './client-command';
 import { describePromotion, outcome } from './promotion-text';
 import { followPromotion } from './watch';
+import type { Promotion } from './api-client';
 
 @Command({ name: 'status', arguments: '<id>', description: 'Show a promotion; --watch follows it live until it is final' })
 export class StatusCommand extends ClientCommand {
@@ -13,7 +13,7 @@ export class StatusCommand extends ClientCommand {
     if (o.until && !o.watch)
       throw new AirlockError('INVALID_ARGUMENT', '--until goes with --watch: airlock status ID --watch --until STATE');
     if (!o.watch) {
-      const v = await client.json<PromotionView>('GET', `/api/v1/promotions/${encodeURIComponent(id)}`);
+      const v = await client.json<Promotion>('GET', `/api/v1/promotions/${encodeURIComponent(id)}`);
       this.print(o, v, () => describePromotion(v));
       return;
     }

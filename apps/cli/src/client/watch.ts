@@ -1,7 +1,6 @@
-import type { PromotionView } from '@airlock/promotion';
-import type { StateChange } from '@airlock/audit';
 import type { ApiClient } from './api-client';
 import { stateLine } from './promotion-text';
+import type { Promotion, StateChange } from './api-client';
 
 /**
  * Follows a promotion's server-sent events until the server ends the stream
@@ -13,8 +12,8 @@ export async function followPromotion(
   client: ApiClient,
   id: string,
   o: { json: boolean; out: NodeJS.WritableStream; until?: string },
-): Promise<PromotionView> {
-  let last: PromotionView | undefined;
+): Promise<Promotion> {
+  let last: Promotion | undefined;
   let quarter = -1;
   await client.events(`/api/v1/promotions/${encodeURIComponent(id)}/events`, (e) => {
     if (o.json) o.out.write(JSON.stringify({ event: e.type, data: e.data }) + '\n');
@@ -23,7 +22,7 @@ export async function followPromotion(
       return;
     }
     if (e.type !== 'promotion') return;
-    last = e.data as PromotionView;
+    last = e.data as Promotion;
     if (o.until && last.state === o.until) return true;
     const { bytesDone, bytesTotal } = last.progress;
     if (!o.json && last.state === 'copying' && bytesTotal > 0) {
@@ -34,5 +33,5 @@ export async function followPromotion(
       }
     }
   });
-  return last ?? (await client.json<PromotionView>('GET', `/api/v1/promotions/${encodeURIComponent(id)}`));
+  return last ?? (await client.json<Promotion>('GET', `/api/v1/promotions/${encodeURIComponent(id)}`));
 }
