@@ -133,7 +133,7 @@ describe('the client commands (login, promote, approve, reject, status, promotio
   it('reject needs a reason; a rejected promotion ends a watch with exit 8', async () => {
     const img = await image('team/nope');
     const text = (await airlock(['promote', img.reference, '--from', 'dev', '--to', 'qa'], { env: env() })).stdout;
-    const v = { id: /^promotion ([0-9a-f-]{36}) requested: /.exec(text)?.[1] };
+    const v = { id: /^promotion ([0-9a-f-]{36}) requested: /.exec(text)?.[1] ?? '(no id printed)' };
     expect(text).toContain(`  next   needs 1 more approval: airlock approve ${v.id} (or airlock reject ${v.id} --reason ...)\n`);
     const noReason = await airlock(['reject', v.id], { env: as('bob') });
     expect([noReason.code, noReason.stderr]).toEqual([2, 'airlock: INVALID_ARGUMENT: say why: airlock reject ID --reason TEXT\n']);
