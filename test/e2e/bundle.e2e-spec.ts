@@ -731,4 +731,56 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     expect(high.api.runtime.audit.forPromotion(a.b.body.id).filter((e) => e.action === 'promotion.imported')).toHaveLength(1);
     expect(existsSync(join(carried, `airlock-qa-to-prod-${String(plan.sequence).padStart(6, '0')}.receipt`))).toBe(true);
   });
+
+  it('a release crosses the gap in one bundle and is recorded on the high side, with each of its images', async () => {
+    const repos = ['team/rel-web', 'team/rel-api'];
+    for (const repo of repos) {
+      const dev = low.registries.dev;
+      const img = await pushRandomImage({ url: dev.url, host: dev.host }, repo, '1', { layers: [3000] });
+      await low.signInStage('dev', repo, img.digest, img.reference);
+      const a = await low.call('POST', '/api/v1/promotions', low.tokens.alice, { image: img.reference, from: 'dev', to: 'qa' });
+      await low.call('POST', `/api/v1/promotions/${a.body.id}/approve`, low.tokens.bob, {});
+      await low.waitFor(a.body.id, low.tokens.alice, ['completed']);
+    }
+    const images = repos.map((r) => `${low.registries.qa.host}/${r}:1`);
+    const rel = await low.call('POST', '/api/v1/releases', low.tokens.alice, {
+      name: 'shop-2.0',
+      images,
+      from: 'qa',
+      to: 'prod',
+      reason: 'go live',
+    });
+    expect(rel.status).toBe(201);
+    await low.call('POST', `/api/v1/releases/${rel.body.id}/approve`, low.tokens.bob, {});
+    await low.call('POST', `/api/v1/releases/${rel.body.id}/approve`, low.tokens.carol, {});
+    for (const i of rel.body.images) await low.waitFor(i.promotionId, low.tokens.alice, ['exporting']);
+    const out = join(carried, 'release');
+    const ex = await airlock(['bundle', 'export', '--channel', 'qa-to-prod', '--config', low.config.path, '--out', out]);
+    expect([ex.code, ex.stderr]).toEqual([0, expect.anything()]);
+    expect((await low.call('GET', `/api/v1/releases/${rel.body.id}`, low.tokens.alice)).body.state).toBe('exported');
+    const vols = readdirSync(out)
+      .filter((f) => f.endsWith('.zip'))
+      .map((f) => join(out, f));
+    const imp = await airlock(['bundle', 'import', ...vols, '--config', high.config.path, '--receipt-dir', out]);
+    expect([imp.code, imp.stderr]).toEqual([0, '']);
+    // the high side knows the release: its name, who asked and why, both images imported
+    const there = await high.call('GET', `/api/v1/releases/${rel.body.id}`, high.tokens.dave);
+    expect(there.status).toBe(200);
+    expect([there.body.name, there.body.requester, there.body.reason, there.body.state]).toEqual([
+      'shop-2.0',
+      'alice',
+      'go live',
+      'completed',
+    ]);
+    expect(there.body.images.map((i: { promotionId: string }) => i.promotionId).sort()).toEqual(
+      rel.body.images.map((i: { promotionId: string }) => i.promotionId).sort(),
+    );
+    const imported = high.api.runtime.audit.forPromotion(rel.body.images[0].promotionId).find((e) => e.action === 'promotion.imported');
+    expect(imported?.details.release).toBe(rel.body.id);
+    // the receipt back on the low side completes it there too
+    const receipt = readdirSync(out).find((f) => f.endsWith('.receipt')) as string;
+    const rc = await airlock(['bundle', 'receipt', 'import', join(out, receipt), '--config', low.config.path]);
+    expect(rc.code).toBe(0);
+    expect((await low.call('GET', `/api/v1/releases/${rel.body.id}`, low.tokens.alice)).body.state).toBe('completed');
+  });
 });

@@ -62,6 +62,13 @@ describe('hostile clients: every route guarded, bad input refused cleanly, no se
     ['POST', '/api/v1/promotions/PID/cancel', ['admin'], {}], // requesters reach it, but only for their own promotions
     ['POST', '/api/v1/promotions/PID/retry', ['admin'], {}],
     ['GET', '/api/v1/promotions/PID/history', ['auditor', 'admin']],
+    ['POST', '/api/v1/releases', ['requester', 'admin'], { name: 'r1', images: ['x/y:1'], from: 'dev', to: 'qa' }],
+    ['GET', '/api/v1/releases', 'any'],
+    ['GET', '/api/v1/releases/00000000-0000-4000-8000-000000000000', 'any'],
+    ['POST', '/api/v1/releases/00000000-0000-4000-8000-000000000000/approve', ['approver', 'admin'], {}],
+    ['POST', '/api/v1/releases/00000000-0000-4000-8000-000000000000/reject', ['approver', 'admin'], {}],
+    ['POST', '/api/v1/releases/00000000-0000-4000-8000-000000000000/cancel', ['requester', 'admin'], {}],
+    ['POST', '/api/v1/releases/00000000-0000-4000-8000-000000000000/retry', ['admin'], {}],
     ['GET', '/api/v1/audit/events', ['auditor', 'admin']],
     ['GET', '/api/v1/audit/events/1', ['auditor', 'admin']],
     ['GET', '/api/v1/audit/export', ['auditor', 'admin']],

@@ -2,10 +2,19 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuditLog } from '@airlock/audit';
-import { BundleExporter, BundleImporter, BundleStore, PromotionService, StageCatalog, TokenService } from '@airlock/promotion';
+import {
+  BundleExporter,
+  BundleImporter,
+  BundleStore,
+  PromotionService,
+  ReleaseService,
+  StageCatalog,
+  TokenService,
+} from '@airlock/promotion';
 import { SigstoreController } from './sigstore/sigstore.controller';
 import { StagesController } from './stages/stages.controller';
 import { PromotionsController } from './promotions/promotions.controller';
+import { ReleasesController } from './promotions/releases.controller';
 import { HealthController } from './health/health.controller';
 import { AuditController } from './audit/audit.controller';
 import { AuditKeys } from './audit/audit-keys';
@@ -32,6 +41,7 @@ export class ApiModule {
         SigstoreController,
         StagesController,
         PromotionsController,
+        ReleasesController,
         AuditController,
         BundlesController,
         HealthController,
@@ -40,6 +50,7 @@ export class ApiModule {
       providers: [
         { provide: StageCatalog, useValue: rt.catalog },
         { provide: PromotionService, useValue: rt.service },
+        { provide: ReleaseService, useValue: rt.releases },
         { provide: TokenService, useValue: rt.tokens },
         { provide: AuditLog, useValue: rt.audit },
         { provide: AuditKeys, useValue: rt.auditKeys },

@@ -19,6 +19,17 @@ import { ApproveCommand, CancelCommand, RejectCommand, RetryCommand } from './cl
 import { StatusCommand } from './client/status.command';
 import { PromotionsCommand, PromotionsListCommand } from './client/promotions.command';
 
+import {
+  ReleaseApproveCommand,
+  ReleaseCancelCommand,
+  ReleaseCommand,
+  ReleaseListCommand,
+  ReleaseRejectCommand,
+  ReleaseRequestCommand,
+  ReleaseRetryCommand,
+  ReleaseStatusCommand,
+} from './client/release.command';
+
 @Module({
   providers: [
     CopyCommand,
@@ -60,6 +71,14 @@ import { PromotionsCommand, PromotionsListCommand } from './client/promotions.co
     StatusCommand,
     PromotionsCommand,
     PromotionsListCommand,
+    ReleaseCommand,
+    ReleaseRequestCommand,
+    ReleaseStatusCommand,
+    ReleaseListCommand,
+    ReleaseApproveCommand,
+    ReleaseRejectCommand,
+    ReleaseCancelCommand,
+    ReleaseRetryCommand,
   ],
 })
 export class CliModule {}

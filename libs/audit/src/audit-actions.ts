@@ -20,7 +20,17 @@ export const AUDIT_ACTIONS = {
   'promotion.requested': {
     what: 'a promotion was requested (the tag resolved to its digest)',
     columns: ['promotionId', 'stage', 'image', 'digest', 'requestId'],
-    details: ['requested', 'source', 'target', 'from', 'to', 'reason', 'approvalsRequired'],
+    details: ['requested', 'source', 'target', 'from', 'to', 'reason', 'approvalsRequired', 'release'],
+  },
+  'release.requested': {
+    what: 'a release was requested: its images, each a promotion of its own (their promotion.requested events name the release)',
+    columns: ['stage', 'requestId'],
+    details: ['releaseId', 'name', 'from', 'to', 'reason', 'promotions'],
+  },
+  'release.request.refused': {
+    what: 'a release request was refused (nothing of it was recorded)',
+    columns: ['stage', 'requestId'],
+    details: ['name', 'code', 'message'],
   },
   'promotion.approved': {
     what: 'an approval was recorded',
@@ -45,7 +55,7 @@ export const AUDIT_ACTIONS = {
   'promotion.imported': {
     what: 'the high side recorded a promotion a bundle carried, with its approvals',
     columns: ['promotionId', 'stage', 'image', 'digest', 'requestId'],
-    details: ['bundleId', 'channel', 'sequence', 'sender', 'requester', 'requestedAt', 'reason', 'approvals', 'source'],
+    details: ['bundleId', 'channel', 'sequence', 'sender', 'requester', 'requestedAt', 'reason', 'approvals', 'source', 'release'],
   },
   'promotion.request.refused': {
     what: 'a promotion request was refused',

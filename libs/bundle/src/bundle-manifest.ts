@@ -24,6 +24,11 @@ export const bundleImageSchema = z
     reason: z.string(),
     requestedAt: z.string(),
     approvals: z.array(z.object({ approver: z.string(), role: z.string(), comment: z.string(), at: z.string() }).strict()),
+    /** The release the promotion was requested in, recorded again on the far side. */
+    release: z
+      .object({ id: z.string().uuid(), name: z.string().min(1).max(100) })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -5,6 +5,7 @@ import { Registries } from '@airlock/oci';
 import { StageCatalog } from './stage-catalog';
 import { PromotionQueue } from './promotion-queue';
 import { PromotionService } from './promotion.service';
+import { ReleaseService } from './release.service';
 import { BundleExporter } from './bundle-export';
 import { BundleImporter } from './bundle-import';
 import { BundleStore } from './bundle-store';
@@ -20,6 +21,7 @@ export interface AirlockCore {
   audit: AuditLog;
   registries: Registries;
   service: PromotionService;
+  releases: ReleaseService;
   exporter: BundleExporter;
   importer: BundleImporter;
   bundles: BundleStore;
@@ -50,6 +52,7 @@ export async function openCore(loaded: LoadedConfig, queue: PromotionQueue = new
     audit,
     registries,
     service,
+    releases: new ReleaseService(db, commits, audit, service),
     exporter: new BundleExporter(db, audit, catalog, registries, service, queue),
     importer: new BundleImporter(db, audit, catalog, registries, service),
     bundles: new BundleStore(db),

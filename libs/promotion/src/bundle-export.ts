@@ -5,6 +5,7 @@ import { Db } from '@airlock/database';
 import { Registries } from '@airlock/oci';
 import { StageCatalog } from './stage-catalog';
 import { channelOf } from './channels';
+import { releaseField } from './release-members';
 import { BundleStore } from './bundle-store';
 import { BundleJobStore, BundleJobView, abandoned, localRunner } from './bundle-job-store';
 import { nextState } from './promotion-lifecycle';
@@ -212,6 +213,7 @@ export class BundleExporter {
             approvals: this.store
               .approvals(p.id)
               .map((a) => ({ approver: a.approver, role: a.role, comment: a.comment, at: a.created_at })),
+            ...releaseField(this.db, p.id),
           })),
           resent: resend.map((r) => r.row.id),
         };

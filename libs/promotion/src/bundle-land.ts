@@ -21,6 +21,7 @@ import { PreparedSignatures, keysOf, prepareSignatures, publishSignatures } from
 import { PromotionStore } from './promotion-store';
 import { Ctx, PromotionService } from './promotion.service';
 import { Opened, Plan } from './bundle-import-plan';
+import { recordImportedMember } from './release-members';
 
 /** What landing a checked bundle writes to: this side's registries, stores, database and audit trail. */
 export interface LandDeps {
@@ -162,6 +163,14 @@ export async function landBundle(
           finished_at: null,
         };
         store.insert(row);
+        if (img.release)
+          recordImportedMember(d.db, img.release, img.promotionId, {
+            from: m.source,
+            to: m.target,
+            reason: img.reason,
+            requester: img.requester,
+            requestedAt: img.requestedAt,
+          });
         for (const a of img.approvals)
           store.addApproval({ promotion_id: img.promotionId, approver: a.approver, role: a.role, comment: a.comment, created_at: a.at });
         const copy = copied.get(img.promotionId);
@@ -223,6 +232,7 @@ export async function landBundle(
             requestedAt: img.requestedAt,
             reason: img.reason,
             approvals: img.approvals,
+            ...(img.release ? { release: img.release.id } : {}),
           },
         });
       }

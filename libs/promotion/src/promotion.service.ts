@@ -24,6 +24,13 @@ export interface RequestInput {
   reason?: string;
 }
 
+/** A request checked and resolved, not yet recorded (PromotionService.prepare). */
+export interface PreparedRequest {
+  row: PromotionRow;
+  /** The image as the requester wrote it. */
+  requested: string;
+}
+
 /**
  * The promotion use cases the API calls: request, approve, reject, cancel,
  * retry, and the views. Every state change and every refusal writes an
@@ -106,70 +113,86 @@ export class PromotionService {
   /** Resolves the tag to a digest now; that digest is what will be promoted. */
   async request(ctx: Ctx, input: RequestInput): Promise<PromotionView> {
     try {
-      if (!hasRole(ctx.principal, 'requester')) throw new AirlockError('FORBIDDEN', 'requesting a promotion needs the requester role');
-      const from = this.catalog.get(input.from);
-      const to = this.catalog.get(input.to);
-      const arrival = to.config.from.find((f) => f.stage === from.name);
-      if (!arrival) throw new AirlockError('PROMOTION_ROUTE_UNKNOWN', `stage ${to.name} does not accept images from ${from.name}`);
-      const src = parseReference(input.image, { defaultTag: false });
-      if (src.registry !== from.registry)
-        throw new AirlockError('INVALID_ARGUMENT', `${formatReference(src)} is not in stage ${from.name}'s registry ${from.registry}`);
-      if (!src.tag && !src.digest) throw new AirlockError('INVALID_REFERENCE', 'give the image with a tag or a digest');
-      const dst = mapReference(src, arrival.mapping);
-      if (!dst)
-        throw new AirlockError('INVALID_ARGUMENT', `no repository mapping of stage ${to.name} covers ${src.registry}/${src.repository}`);
-      const m = await this.registries.client(src.registry).getManifest(src.repository, manifestSelector(src));
-      const mediaType = parseManifest(m.bytes, m.mediaType).mediaType;
-      const now = new Date().toISOString();
-      const required = to.config.approvals.required;
-      const row: PromotionRow = {
-        id: randomUUID(),
-        image: input.image,
-        source_ref: formatReference({ ...src, digest: undefined }) || formatReference(src),
-        target_ref: formatReference({ ...dst, digest: undefined }),
-        digest: m.digest,
-        media_type: mediaType,
-        from_stage: from.name,
-        to_stage: to.name,
-        reason: input.reason ?? '',
-        requester: ctx.principal.user,
-        state: 'requested',
-        approvals_required: required,
-        attempt: 0,
-        error_code: null,
-        error_message: null,
-        bytes_done: 0,
-        bytes_total: 0,
-        result: null,
-        created_at: now,
-        updated_at: now,
-        finished_at: null,
-      };
+      const prepared = await this.prepare(ctx, input);
       let queued: PromotionRow | undefined;
       await this.commits.commit(() => {
-        this.store.insert(row);
-        this.event(
-          ctx,
-          'promotion.requested',
-          row,
-          {
-            requested: input.image,
-            source: row.source_ref,
-            target: row.target_ref,
-            from: from.name,
-            to: to.name,
-            reason: row.reason,
-            approvalsRequired: required,
-          },
-          actingRole(ctx.principal, 'requester'),
-        );
-        if (required === 0) queued = this.queueUp(ctx, row);
+        queued = this.record(ctx, prepared);
       });
       if (queued) await this.enqueue(queued);
-      return this.view(row.id);
+      return this.view(prepared.row.id);
     } catch (e) {
       return this.refused(ctx, 'promotion.request', e, { image: input?.image, stage: input?.to });
     }
+  }
+
+  /**
+   * Checks a request and resolves its tag (a registry round trip), writing
+   * nothing: the promotion as it would be recorded. A release prepares all
+   * its images first, so that one bad image records none of them.
+   */
+  async prepare(ctx: Ctx, input: RequestInput): Promise<PreparedRequest> {
+    if (!hasRole(ctx.principal, 'requester')) throw new AirlockError('FORBIDDEN', 'requesting a promotion needs the requester role');
+    const from = this.catalog.get(input.from);
+    const to = this.catalog.get(input.to);
+    const arrival = to.config.from.find((f) => f.stage === from.name);
+    if (!arrival) throw new AirlockError('PROMOTION_ROUTE_UNKNOWN', `stage ${to.name} does not accept images from ${from.name}`);
+    const src = parseReference(input.image, { defaultTag: false });
+    if (src.registry !== from.registry)
+      throw new AirlockError('INVALID_ARGUMENT', `${formatReference(src)} is not in stage ${from.name}'s registry ${from.registry}`);
+    if (!src.tag && !src.digest) throw new AirlockError('INVALID_REFERENCE', 'give the image with a tag or a digest');
+    const dst = mapReference(src, arrival.mapping);
+    if (!dst)
+      throw new AirlockError('INVALID_ARGUMENT', `no repository mapping of stage ${to.name} covers ${src.registry}/${src.repository}`);
+    const m = await this.registries.client(src.registry).getManifest(src.repository, manifestSelector(src));
+    const mediaType = parseManifest(m.bytes, m.mediaType).mediaType;
+    const now = new Date().toISOString();
+    const row: PromotionRow = {
+      id: randomUUID(),
+      image: input.image,
+      source_ref: formatReference({ ...src, digest: undefined }) || formatReference(src),
+      target_ref: formatReference({ ...dst, digest: undefined }),
+      digest: m.digest,
+      media_type: mediaType,
+      from_stage: from.name,
+      to_stage: to.name,
+      reason: input.reason ?? '',
+      requester: ctx.principal.user,
+      state: 'requested',
+      approvals_required: to.config.approvals.required,
+      attempt: 0,
+      error_code: null,
+      error_message: null,
+      bytes_done: 0,
+      bytes_total: 0,
+      result: null,
+      created_at: now,
+      updated_at: now,
+      finished_at: null,
+    };
+    return { row, requested: input.image };
+  }
+
+  /** Records a prepared request with its audit event, inside the caller's commit; the promotion to enqueue after it when no approval is needed. */
+  record(ctx: Ctx, p: PreparedRequest, release?: string): PromotionRow | undefined {
+    const row = p.row;
+    this.store.insert(row);
+    this.event(
+      ctx,
+      'promotion.requested',
+      row,
+      {
+        requested: p.requested,
+        source: row.source_ref,
+        target: row.target_ref,
+        from: row.from_stage,
+        to: row.to_stage,
+        reason: row.reason,
+        approvalsRequired: row.approvals_required,
+        ...(release ? { release } : {}),
+      },
+      actingRole(ctx.principal, 'requester'),
+    );
+    return row.approvals_required === 0 ? this.queueUp(ctx, row) : undefined;
   }
 
   /** approved -> queued within the caller's transaction. */

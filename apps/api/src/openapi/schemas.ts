@@ -79,6 +79,32 @@ export const SCHEMAS: Record<string, Schema> = {
     },
     ['steps'],
   ),
+  Release: obj({
+    id: str(undefined, { format: 'uuid' }),
+    name: str(),
+    from: str(),
+    to: str(),
+    reason: str(),
+    requester: str(),
+    state: str(
+      "derived from its images': rejected or cancelled when one was; requested while one waits for approvals; running while one runs; failed when one failed and none runs; completed when all completed (or were imported across the gap); exported when the rest wait across the gap",
+    ),
+    createdAt: time(),
+    progress: obj({ bytesDone: int(), bytesTotal: int() }),
+    images: arr(
+      obj({
+        promotionId: str(undefined, { format: 'uuid' }),
+        image: str('the source reference'),
+        target: str(),
+        digest,
+        state: str(),
+        approvalsNeeded: int(),
+        progress: obj({ bytesDone: int(), bytesTotal: int() }),
+        error: failure,
+      }),
+    ),
+  }),
+  ReleaseList: obj({ items: arr(ref('Release')) }),
   PromotionPage: obj({ items: arr(ref('Promotion')), nextCursor: nullable(str('pass as cursor= for the next page')) }),
   PromotionHistory: obj({ promotion: ref('Promotion'), events: arr(ref('AuditEvent')) }),
   StateChange: obj(
