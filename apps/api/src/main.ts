@@ -16,6 +16,7 @@ import { METRICS } from './metrics/metrics.token';
 import type { Registry } from 'prom-client';
 import { logRequests } from './http/request-log';
 import { bodyParsers } from './http/body-parsers';
+import { durableAnswers } from './http/durable-answers';
 import { newRequestId } from './errors/domain-exception.filter';
 import { describeApi } from './openapi/describe-api';
 
@@ -55,6 +56,7 @@ export async function createApi(
   if (logger) logRequests(fastify, logger);
   httpMetrics(fastify, app.get<Registry>(METRICS));
   bodyParsers(fastify);
+  durableAnswers(fastify, runtime.commits);
   await mountQueueDashboard(app, runtime);
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: true }));
   const doc = describeApi(

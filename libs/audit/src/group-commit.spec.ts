@@ -108,12 +108,21 @@ describe('group commit', () => {
       await new Promise((r) => setTimeout(r, 20));
       expect(seen()).toBe(2); // committed...
       expect(told).toBe(false); // ...but not yet durable: nobody told
+      // and an answer that may show it is held until the fsync ends
+      const durable = gc.durable();
+      expect(durable).toBeInstanceOf(Promise);
+      let shown = false;
+      void durable?.then(() => (shown = true));
+      await new Promise((r) => setTimeout(r, 10));
+      expect(shown).toBe(false);
       release();
       const [a, b, c] = await Promise.allSettled([one, refused, two]);
       expect(a).toMatchObject({ status: 'fulfilled' });
       expect(b).toMatchObject({ status: 'rejected', reason: { message: 'refused' } });
       expect(c).toMatchObject({ status: 'fulfilled' });
       expect(seen()).toBe(2);
+      await durable;
+      expect([shown, gc.durable()]).toEqual([true, undefined]);
       // one fsync for the three, and the connection back at FULL for every other transaction
       expect(synced).toHaveLength(1);
       expect(db.pragma('synchronous', { simple: true })).toBe(2);

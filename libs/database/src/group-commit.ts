@@ -109,6 +109,17 @@ export class GroupCommit {
     void synced.finally(() => this.syncing.delete(synced));
   }
 
+  /**
+   * Undefined when every commit so far is durable; otherwise a promise that
+   * resolves once the fsyncs in flight end. Between a batch's commit and its
+   * fsync, readers on this connection already see it: an answer that may
+   * show it waits for this, so nobody is shown a write a power cut could undo.
+   */
+  durable(): Promise<void> | undefined {
+    if (!this.syncing.size) return undefined;
+    return Promise.all([...this.syncing]).then(() => undefined);
+  }
+
   /** Resolves when every commit so far is durable and its waiters told; the log file is let go. */
   async settled(): Promise<void> {
     await Promise.all([...this.syncing]);
