@@ -19,16 +19,7 @@ import { ApproveCommand, CancelCommand, RejectCommand, RetryCommand } from './cl
 import { StatusCommand } from './client/status.command';
 import { PromotionsCommand, PromotionsListCommand } from './client/promotions.command';
 
-import {
-  ReleaseApproveCommand,
-  ReleaseCancelCommand,
-  ReleaseCommand,
-  ReleaseListCommand,
-  ReleaseRejectCommand,
-  ReleaseRequestCommand,
-  ReleaseRetryCommand,
-  ReleaseStatusCommand,
-} from './client/release.command';
+import { RELEASE_SUBCOMMANDS, ReleaseCommand } from './client/release.command';
 
 @Module({
   providers: [
@@ -72,13 +63,7 @@ import {
     PromotionsCommand,
     PromotionsListCommand,
     ReleaseCommand,
-    ReleaseRequestCommand,
-    ReleaseStatusCommand,
-    ReleaseListCommand,
-    ReleaseApproveCommand,
-    ReleaseRejectCommand,
-    ReleaseCancelCommand,
-    ReleaseRetryCommand,
+    ...RELEASE_SUBCOMMANDS,
   ],
 })
 export class CliModule {}

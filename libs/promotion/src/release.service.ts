@@ -50,7 +50,8 @@ interface ReleaseRow {
   created_at: string;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+/** What a release may be called (shop-1.4). */
+export const RELEASE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 export const MAX_RELEASE_IMAGES = 200;
 const ACTIVE = ['approved', 'queued', 'verifying', 'copying', 'signing', 'published', 'exporting'];
 
@@ -87,7 +88,7 @@ export class ReleaseService {
   async request(ctx: Ctx, input: ReleaseInput): Promise<ReleaseView> {
     const id = randomUUID();
     try {
-      if (!NAME.test(input.name ?? ''))
+      if (!RELEASE_NAME.test(input.name ?? ''))
         throw new AirlockError('INVALID_ARGUMENT', 'a release name is 1-100 letters, digits, dots, dashes or underscores (shop-1.4)');
       const images = input.images ?? [];
       if (!images.length || images.length > MAX_RELEASE_IMAGES)

@@ -20,6 +20,21 @@ export interface RouteDoc {
 
 const READ_PROMOTION = ['PROMOTION_NOT_FOUND'];
 const DECIDE = ['PROMOTION_NOT_FOUND', 'PROMOTION_STATE'];
+/** A request resolves its tags in the source registry, and may queue at once when no approval is needed. */
+const REQUEST = [
+  'INVALID_ARGUMENT',
+  'INVALID_REFERENCE',
+  'STAGE_UNKNOWN',
+  'PROMOTION_ROUTE_UNKNOWN',
+  'MANIFEST_UNKNOWN',
+  'MANIFEST_INVALID',
+  'MANIFEST_UNSUPPORTED',
+  'REGISTRY_UNAVAILABLE',
+  'REGISTRY_UNAUTHORIZED',
+  'REGISTRY_DENIED',
+  'REGISTRY_TLS_UNTRUSTED',
+  'QUEUE_UNAVAILABLE',
+];
 
 export const ROUTE_DOCS: Record<string, RouteDoc> = {
   'GET /health': {
@@ -80,20 +95,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: 'Request a promotion: the tag is resolved to its digest now; approvals follow',
     roles: ['requester'],
     ok: { status: 201, description: 'the promotion, requested', schema: 'Promotion' },
-    errors: [
-      'INVALID_ARGUMENT',
-      'INVALID_REFERENCE',
-      'STAGE_UNKNOWN',
-      'PROMOTION_ROUTE_UNKNOWN',
-      'MANIFEST_UNKNOWN',
-      'MANIFEST_INVALID',
-      'MANIFEST_UNSUPPORTED',
-      'REGISTRY_UNAVAILABLE',
-      'REGISTRY_UNAUTHORIZED',
-      'REGISTRY_DENIED',
-      'REGISTRY_TLS_UNTRUSTED',
-      'QUEUE_UNAVAILABLE',
-    ],
+    errors: REQUEST,
   },
   'GET /api/v1/promotions': {
     summary: 'Promotions, newest first, filtered by state, stage, image and requester; cursor pagination',
@@ -138,19 +140,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: 'Request a release: many images from one stage to the next, every tag resolved now; one bad image records none',
     roles: ['requester'],
     ok: { status: 201, description: 'the release, requested (each image a promotion of its own)', schema: 'Release' },
-    errors: [
-      'INVALID_ARGUMENT',
-      'INVALID_REFERENCE',
-      'STAGE_UNKNOWN',
-      'PROMOTION_ROUTE_UNKNOWN',
-      'MANIFEST_UNKNOWN',
-      'MANIFEST_INVALID',
-      'MANIFEST_UNSUPPORTED',
-      'REGISTRY_UNAVAILABLE',
-      'REGISTRY_UNAUTHORIZED',
-      'REGISTRY_DENIED',
-      'REGISTRY_TLS_UNTRUSTED',
-    ],
+    errors: REQUEST,
   },
   'GET /api/v1/releases': {
     summary: 'Releases, newest first, each with its state and its images',

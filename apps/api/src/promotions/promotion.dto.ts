@@ -5,13 +5,8 @@ import { STATES } from '@airlock/promotion';
 
 const STAGE = /^[a-z][a-z0-9-]{0,31}$/;
 
-export class CreatePromotionDto {
-  @ApiProperty({ example: 'dev.example:5000/team/app:1.4', description: 'image in the source stage registry, with tag or digest' })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(512)
-  image!: string;
-
+/** Where images go and why: the part a promotion and a release request share. */
+export class StageRouteDto {
   @ApiProperty({ example: 'dev' })
   @Matches(STAGE, { message: 'from must be a stage name' })
   from!: string;
@@ -25,6 +20,14 @@ export class CreatePromotionDto {
   @IsString()
   @MaxLength(2000)
   reason?: string;
+}
+
+export class CreatePromotionDto extends StageRouteDto {
+  @ApiProperty({ example: 'dev.example:5000/team/app:1.4', description: 'image in the source stage registry, with tag or digest' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(512)
+  image!: string;
 }
 
 export class ApproveDto {

@@ -1,12 +1,11 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { MAX_RELEASE_IMAGES } from '@airlock/promotion';
+import { ApiProperty } from '@nestjs/swagger';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsString, Matches, MaxLength } from 'class-validator';
+import { MAX_RELEASE_IMAGES, RELEASE_NAME } from '@airlock/promotion';
+import { StageRouteDto } from './promotion.dto';
 
-const STAGE = /^[a-z][a-z0-9-]{0,31}$/;
-
-export class CreateReleaseDto {
+export class CreateReleaseDto extends StageRouteDto {
   @ApiProperty({ example: 'shop-1.4', description: '1-100 letters, digits, dots, dashes or underscores' })
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, { message: 'name must be 1-100 letters, digits, dots, dashes or underscores' })
+  @Matches(RELEASE_NAME, { message: 'name must be 1-100 letters, digits, dots, dashes or underscores' })
   name!: string;
 
   @ApiProperty({
@@ -19,18 +18,4 @@ export class CreateReleaseDto {
   @IsString({ each: true })
   @MaxLength(512, { each: true })
   images!: string[];
-
-  @ApiProperty({ example: 'dev' })
-  @Matches(STAGE, { message: 'from must be a stage name' })
-  from!: string;
-
-  @ApiProperty({ example: 'qa' })
-  @Matches(STAGE, { message: 'to must be a stage name' })
-  to!: string;
-
-  @ApiPropertyOptional({ example: 'shop 1.4 for QA' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(2000)
-  reason?: string;
 }

@@ -3,6 +3,7 @@ import { Command, Option, SubCommand } from 'nest-commander';
 import { AirlockError, ERROR_CODES, ErrorCode } from '@airlock/common';
 import { CommandGroup } from '../command-group';
 import { ClientCommand, ClientFlags } from './client-command';
+import { DecisionCommand } from './decision';
 import type { ApiClient, Schemas } from './api-client';
 import { readReleaseFile } from './release-file';
 import { table } from './table';
@@ -159,14 +160,13 @@ export class ReleaseListCommand extends ClientCommand {
 }
 
 /** A decision on every image of a release it applies to. */
-abstract class ReleaseDecision extends ClientCommand {
-  protected abstract action: 'approve' | 'reject' | 'cancel' | 'retry';
-  async run([id]: string[], o: ClientFlags & { comment?: string; reason?: string }): Promise<void> {
-    if (this.action === 'reject' && !o.reason)
-      throw new AirlockError('INVALID_ARGUMENT', 'say why: airlock release reject ID --reason TEXT');
-    const body = this.action === 'approve' && o.comment ? { comment: o.comment } : this.action === 'reject' ? { reason: o.reason } : {};
-    const r = await this.client().json<Release>('POST', `/api/v1/releases/${encodeURIComponent(id)}/${this.action}`, { body });
-    this.print(o, r, () => describeRelease(r));
+abstract class ReleaseDecision extends DecisionCommand<Release> {
+  protected resource = 'releases' as const;
+  protected get usage(): string {
+    return `airlock release ${this.action}`;
+  }
+  protected render(r: Release): string {
+    return describeRelease(r);
   }
 }
 
@@ -198,17 +198,20 @@ export class ReleaseRetryCommand extends ReleaseDecision {
   protected action = 'retry' as const;
 }
 
+/** The `release` commands, listed once for the group and the module. */
+export const RELEASE_SUBCOMMANDS = [
+  ReleaseRequestCommand,
+  ReleaseStatusCommand,
+  ReleaseListCommand,
+  ReleaseApproveCommand,
+  ReleaseRejectCommand,
+  ReleaseCancelCommand,
+  ReleaseRetryCommand,
+];
+
 @Command({
   name: 'release',
   description: 'Releases on a running airlock: many images, one decision (request, status, list, approve, reject, cancel, retry)',
-  subCommands: [
-    ReleaseRequestCommand,
-    ReleaseStatusCommand,
-    ReleaseListCommand,
-    ReleaseApproveCommand,
-    ReleaseRejectCommand,
-    ReleaseCancelCommand,
-    ReleaseRetryCommand,
-  ],
+  subCommands: RELEASE_SUBCOMMANDS,
 })
 export class ReleaseCommand extends CommandGroup {}
