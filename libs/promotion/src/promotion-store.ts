@@ -166,8 +166,9 @@ export class PromotionStore {
     );
   }
 
+  /** In the order they ran: started_at has millisecond ties (verify and copy often start in one), which insertion order breaks. */
   steps(id: string): StepRow[] {
-    return statement(this.db, 'SELECT * FROM steps WHERE promotion_id = ? ORDER BY attempt, started_at').all(id) as StepRow[];
+    return statement(this.db, 'SELECT * FROM steps WHERE promotion_id = ? ORDER BY attempt, started_at, rowid').all(id) as StepRow[];
   }
 
   /** Marks a step started (once) or finished. Returns true when this call changed something. */
