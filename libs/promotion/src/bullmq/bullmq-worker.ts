@@ -97,7 +97,12 @@ export function startWorker(o: {
       } catch (e) {
         // a connection dropped outside the registry client's retries (reading a body) is the registry's, not ours
         const code = isAirlockError(e) ? e.code : isTransientNetworkError(e) ? 'REGISTRY_UNAVAILABLE' : 'INTERNAL';
-        const message = (e as Error).message ?? String(e);
+        // an unforeseen error says what kind it was (its class and system code), so a rare one can be traced from its record
+        const kind =
+          code === 'INTERNAL'
+            ? `${(e as Error).name ?? 'Error'}${typeof (e as { code?: unknown }).code === 'string' ? ` ${(e as { code: string }).code}` : ''}: `
+            : '';
+        const message = kind + ((e as Error).message ?? String(e));
         const msg = encodeFailure(code, message);
         const permanent = isPermanent(e);
         o.log?.warn(
