@@ -80,14 +80,16 @@ export class BullPromotionQueue implements PromotionQueue {
   }
 
   private async statusOf<R>(id: string): Promise<JobStatus<R>> {
+    // the state first, then the job: read the other way round, a job that ended in between was seen failed with the
+    // reason it did not have yet when it was read, and recorded as INTERNAL "job failed" instead of its own code
+    const state = await this.queue.getJobState(id);
+    if (state === 'unknown') return { state: 'missing' };
+    if (state === 'active') return { state: 'active' };
+    if (state !== 'completed' && state !== 'failed') return { state: 'pending' };
     const job = await Job.fromId(this.queue, id);
     if (!job) return { state: 'missing' };
-    const state = await job.getState();
     if (state === 'completed') return { state: 'completed', result: job.returnvalue as R };
-    if (state === 'failed') return { state: 'failed', ...decodeFailure(job.failedReason) };
-    if (state === 'active') return { state: 'active' };
-    if (state === 'unknown') return { state: 'missing' };
-    return { state: 'pending' };
+    return { state: 'failed', ...decodeFailure(job.failedReason) };
   }
 
   /** Jobs waiting, running, delayed and failed, for metrics and health. */
