@@ -1,7 +1,19 @@
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pickPort } from './local-services';
 import { SandboxServices, ensureKey, ensureSigstoreKey, stageEntry, startServices, writeSandboxConfig } from './sandbox-env';
+
+/**
+ * The queue's key prefix for one side of one sandbox folder. A sandbox whose
+ * Redis was stopped under it keeps a worker reconnecting to that port; with
+ * the default prefix it took the jobs of the next sandbox started there and
+ * verified them with its own keys (SIGNATURE_UNTRUSTED_KEY). Each folder's
+ * queue is its own.
+ */
+export function queuePrefix(sideDir: string): string {
+  return `airlock-sandbox-${createHash('sha256').update(resolve(sideDir)).digest('hex').slice(0, 12)}`;
+}
 
 /** Preferred ports of a two-sided sandbox (the next free one is taken when one is busy). */
 export interface TwoSidePorts {
@@ -66,7 +78,7 @@ export async function setUpTwoSides(dir: string, ports: TwoSidePorts, volumeSize
     const lowConfig = writeSandboxConfig(lowDir, {
       server: { host: '127.0.0.1', port: await pickPort(ports.lowApi) },
       database: 'airlock.db',
-      redis: low.redisUrl,
+      redis: { url: low.redisUrl, prefix: queuePrefix(lowDir) },
       stages: [
         stageEntry('dev', hosts.dev, {}, true, true),
         stageEntry(
@@ -105,7 +117,7 @@ export async function setUpTwoSides(dir: string, ports: TwoSidePorts, volumeSize
     const highConfig = writeSandboxConfig(highDir, {
       server: { host: '127.0.0.1', port: await pickPort(ports.highApi) },
       database: 'airlock.db',
-      redis: high.redisUrl,
+      redis: { url: high.redisUrl, prefix: queuePrefix(highDir) },
       stages: [
         stageEntry('qa', hosts.qa, {}, false),
         stageEntry(
