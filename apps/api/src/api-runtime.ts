@@ -3,6 +3,7 @@ import type IORedis from 'ioredis';
 import { LoadedConfig, redisSettings } from '@airlock/common/config';
 import { AuditKeys } from './audit/audit-keys';
 import { AirlockCore, PromotionProgress, TokenService, openCore } from '@airlock/promotion';
+import { withTimeout } from '@airlock/common';
 import { BullPromotionQueue, JobRetryOptions, listenToQueue, producerConnection, workerConnection } from '@airlock/promotion/bullmq';
 
 /** Everything the API process holds: the core (openCore), the queue and its listener, tokens and audit keys; built once at boot, closed on shutdown. */
@@ -100,9 +101,10 @@ export async function buildRuntime(loaded: LoadedConfig, opts: RuntimeOptions = 
     async close() {
       clearInterval(timer);
       if (cpTimer) clearInterval(cpTimer);
-      await events?.close().catch(() => undefined);
+      // bounded: with Redis gone, QueueEvents.close waits for it forever (a stopped sandbox hung on SIGTERM); the disconnects below end it
+      await withTimeout(events?.close() ?? Promise.resolve(), 3000).catch(() => undefined);
       reports.flush();
-      await queue.close().catch(() => undefined);
+      await withTimeout(queue.close(), 3000).catch(() => undefined);
       listenerConn.disconnect();
       producer.disconnect();
       await core.close();

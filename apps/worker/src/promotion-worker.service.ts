@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Worker } from 'bullmq';
 import type IORedis from 'ioredis';
+import { withTimeout } from '@airlock/common';
 import { StageCatalog } from '@airlock/promotion/run';
 import { startWorker } from '@airlock/promotion/bullmq';
 import type { WorkerLog } from '@airlock/promotion/bullmq';
@@ -41,7 +42,8 @@ export class PromotionWorkerService implements OnModuleInit, OnApplicationShutdo
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.worker?.close();
+    // bounded: with Redis gone, Worker.close waits for it forever (a stopped sandbox hung on SIGTERM); then its connections go
+    await withTimeout(this.worker?.close() ?? Promise.resolve(), 5000).catch(() => void this.worker?.disconnect().catch(() => undefined));
     this.opts.connection.disconnect();
   }
 }
