@@ -114,6 +114,35 @@ describe('the run command with nothing configured: the sandbox, both sides of th
     rmSync(project, { recursive: true, force: true });
   });
 
+  it('stops its registries and exits on SIGTERM even after its Redis servers died under it (it hung before)', async () => {
+    const gone = mkdtempSync(join(tmpdir(), 'airlock-sandbox-noredis-'));
+    const child = spawn(process.execPath, [AIRLOCK_BIN, 'sandbox', '--dir', gone], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d) => (out += d) && out.includes('Stop with Ctrl-C') && resolve());
+      child.once('exit', () => reject(new Error(`the sandbox ended before it was running: ${out}`)));
+    });
+    try {
+      const registries = [...ports(join(gone, 'low', 'airlock.yaml')), ...ports(join(gone, 'high', 'airlock.yaml'))];
+      for (const side of ['low', 'high']) {
+        const redisPort = Number(
+          /redis:\s*\n?\s*url: redis:\/\/127\.0\.0\.1:(\d+)/.exec(readFileSync(join(gone, side, 'airlock.yaml'), 'utf8'))?.[1],
+        );
+        spawnSync('redis-cli', ['-p', String(redisPort), 'shutdown', 'nosave']);
+        expect(await listening(redisPort)).toBe(false);
+      }
+      child.kill('SIGTERM');
+      const t0 = Date.now();
+      expect(await exited).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(40_000);
+      for (const port of registries) expect(await listening(port)).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(gone, { recursive: true, force: true });
+    }
+  });
+
   it('a command that finds no configuration says where it looked and how to point at one', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'airlock-noconfig-'));
     try {
