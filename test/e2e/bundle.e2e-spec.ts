@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { startPipeline, Pipeline } from '../support/pipeline';
 import { startRegistry, TestRegistry } from '../support/registry';
-import { pushBlob, pushRandomImage } from '../support/images';
+import { pushBlob, pushIndex, pushRandomImage } from '../support/images';
 import { skopeo, skopeoRawDigest } from '../support/skopeo';
 import { GpgHome } from '../support/gpg';
 import { airlock } from '../support/cli';
@@ -742,7 +742,17 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
       await low.call('POST', `/api/v1/promotions/${a.body.id}/approve`, low.tokens.bob, {});
       await low.waitFor(a.body.id, low.tokens.alice, ['completed']);
     }
-    const images = repos.map((r) => `${low.registries.qa.host}/${r}:1`);
+    // a multi-platform image, whole in QA, of which production gets arm64 only
+    const dev = low.registries.dev;
+    const idx = await pushIndex({ url: dev.url, host: dev.host }, 'team/rel-multi', '1', ['amd64', 'arm64'], { layers: [2500] });
+    for (const d of [idx.digest, ...idx.children.map((c) => c.digest)]) await low.signInStage('dev', 'team/rel-multi', d, idx.reference);
+    const m = await low.call('POST', '/api/v1/promotions', low.tokens.alice, { image: idx.reference, from: 'dev', to: 'qa' });
+    await low.call('POST', `/api/v1/promotions/${m.body.id}/approve`, low.tokens.bob, {});
+    await low.waitFor(m.body.id, low.tokens.alice, ['completed']);
+    const images = [
+      ...repos.map((r) => `${low.registries.qa.host}/${r}:1`),
+      { image: `${low.registries.qa.host}/team/rel-multi:1`, platforms: ['linux/arm64'] },
+    ];
     const rel = await low.call('POST', '/api/v1/releases', low.tokens.alice, {
       name: 'shop-2.0',
       images,
@@ -777,6 +787,26 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     );
     const imported = high.api.runtime.audit.forPromotion(rel.body.images[0].promotionId).find((e) => e.action === 'promotion.imported');
     expect(imported?.details.release).toBe(rel.body.id);
+    // the chosen platform only: production's tag is the subset index the low side announced, with nothing of amd64, signed with production's key
+    const multi = rel.body.images[2];
+    expect([multi.digest, multi.platforms]).toEqual([idx.digest, ['linux/arm64']]);
+    expect(await skopeoRawDigest(`${prodRegistry.host}/team/rel-multi:1`)).toBe(multi.targetDigest);
+    expect(there.body.images[2]).toMatchObject({ digest: idx.digest, targetDigest: multi.targetDigest, platforms: ['linux/arm64'] });
+    const head = (path: string) => fetch(`${prodRegistry.url}/v2/team/rel-multi/${path}`, { method: 'HEAD' }).then((x) => x.status);
+    expect([await head(`manifests/${idx.children[0].digest}`), await head(`blobs/${idx.children[0].layers[0].digest}`)]).toEqual([
+      404, 404,
+    ]);
+    expect(await head(`manifests/${idx.children[1].digest}`)).toBe(200);
+    const v = await airlock([
+      'verify',
+      `${prodRegistry.host}/team/rel-multi:1`,
+      '--key',
+      join(high.dir, 'keys/prod.pub'),
+      '--lookaside',
+      `${high.url}/sigstore/prod`,
+      '--insecure',
+    ]);
+    expect([v.code, v.stderr]).toEqual([0, '']);
     // the receipt back on the low side completes it there too
     const receipt = readdirSync(out).find((f) => f.endsWith('.receipt')) as string;
     const rc = await airlock(['bundle', 'receipt', 'import', join(out, receipt), '--config', low.config.path]);

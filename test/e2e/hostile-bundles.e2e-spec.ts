@@ -257,6 +257,16 @@ describe('hostile bundles: a refused import lands nothing, an imported bundle ne
       },
     });
     await expectRefused(outside.files, 'BUNDLE_INVALID');
+    // platforms chosen that the verified image does not offer: no subset index can be made, nothing lands
+    const chosen = await craft({
+      sequence: seq + 1,
+      images: [
+        { repo: 'team/first', tag: '1' },
+        { repo: 'team/second', tag: '1' },
+      ],
+      editManifest: (m) => ((m.images as { platforms?: string[] }[])[1].platforms = ['linux/riscv64']),
+    });
+    await expectRefused(chosen.files, 'BUNDLE_INVALID');
   });
 
   it('attachments are checked with their image before anything lands: one of no carried image, one the bundle does not carry, one described otherwise than its manifest', async () => {

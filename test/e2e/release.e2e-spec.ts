@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPipeline, Pipeline } from '../support/pipeline';
-import { pushRandomImage } from '../support/images';
+import { pushIndex, pushRandomImage } from '../support/images';
+import { skopeo, skopeoRawDigest } from '../support/skopeo';
 import { airlock } from '../support/cli';
 import { schemaErrors } from '../support/schema-check';
 
@@ -87,13 +88,112 @@ describe('releases', () => {
     expect(r.stderr).toMatch(new RegExp(`^airlock: MANIFEST_UNKNOWN: ${missing.replace(/[.]/g, '\\.')}: `));
     expect([count('SELECT COUNT(*) AS n FROM promotions'), count('SELECT COUNT(*) AS n FROM releases')]).toEqual(before);
     expect(count("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'release.request.refused'")).toBeGreaterThanOrEqual(1);
-    const platforms = join(dir, 'platforms.yaml');
-    writeFileSync(platforms, `name: p\nfrom: dev\nto: qa\nimages:\n  - image: ${good.reference}\n    platforms: [linux/amd64]\n`);
-    const pf = await airlock(['release', 'request', '--file', platforms], { env: as('alice') });
-    expect([pf.code, pf.stderr]).toEqual([
+  });
+
+  it('carries only the platforms a release file chooses: a subset index lands, signed at QA, with no byte of the others', async () => {
+    const dev = p.registries.dev;
+    const qa = p.registries.qa;
+    const idx = await pushIndex({ url: dev.url, host: dev.host }, 'team/multi', '3', ['amd64', 'arm64', 's390x'], { layers: [1500] });
+    for (const d of [idx.digest, ...idx.children.map((c) => c.digest)]) await p.signInStage('dev', 'team/multi', d, idx.reference);
+    const plain = await image('team/plain');
+    const before = [count('SELECT COUNT(*) AS n FROM promotions'), count('SELECT COUNT(*) AS n FROM releases')];
+    // a platform the index does not have: refused before anything is recorded, naming what it has
+    const wrong = join(dir, 'wrong.yaml');
+    writeFileSync(wrong, `name: w\nfrom: dev\nto: qa\nimages:\n  - image: ${idx.reference}\n    platforms: [linux/riscv64]\n`);
+    const w = await airlock(['release', 'request', '--file', wrong], { env: as('alice') });
+    expect([w.code, w.stderr]).toEqual([
       2,
-      `airlock: INVALID_ARGUMENT: release file ${platforms}: images[0].platforms: choosing platforms is not supported; a promotion carries every platform of an index\n`,
+      expect.stringContaining(
+        `airlock: PLATFORM_UNKNOWN: ${idx.reference}: ${idx.digest} has no platform linux/riscv64 (it has linux/amd64, linux/arm64, linux/s390x) (request `,
+      ),
     ]);
+    const single = join(dir, 'single.yaml');
+    writeFileSync(single, `name: s\nfrom: dev\nto: qa\nimages:\n  - image: ${plain.reference}\n    platforms: [linux/amd64]\n`);
+    expect((await airlock(['release', 'request', '--file', single], { env: as('alice') })).stderr).toMatch(
+      /^airlock: PLATFORM_UNKNOWN: .* is a single-platform image/,
+    );
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, `name: b\nfrom: dev\nto: qa\nimages:\n  - image: ${idx.reference}\n    platforms: [amd64]\n`);
+    expect(await airlock(['release', 'request', '--file', bad], { env: as('alice') })).toMatchObject({
+      code: 2,
+      stderr: `airlock: INVALID_ARGUMENT: release file ${bad}: images[0].platform "amd64" is not os/architecture[/variant]\n`,
+    });
+    // the API holds bodies to the same shape
+    for (const images of [
+      [{ image: idx.reference, platforms: ['amd64'] }],
+      [{ image: idx.reference, platforms: [] }],
+      [{ image: idx.reference, platforms: ['linux/amd64', 'linux/amd64'] }],
+      [{ image: idx.reference, os: 'linux' }],
+      [{ platforms: ['linux/amd64'] }],
+    ]) {
+      const a = await p.call('POST', '/api/v1/releases', p.tokens.alice, { name: 'x', from: 'dev', to: 'qa', images });
+      expect([a.status, a.body.error.code]).toEqual([400, 'INVALID_ARGUMENT']);
+    }
+    const one = await p.call('POST', '/api/v1/promotions', p.tokens.alice, {
+      image: idx.reference,
+      from: 'dev',
+      to: 'qa',
+      platforms: ['x'],
+    });
+    expect([one.status, one.body.error.code]).toEqual([400, 'INVALID_ARGUMENT']);
+    expect([count('SELECT COUNT(*) AS n FROM promotions'), count('SELECT COUNT(*) AS n FROM releases')]).toEqual(before);
+
+    const file = join(dir, 'multi.yaml');
+    writeFileSync(
+      file,
+      `name: multi-3\nfrom: dev\nto: qa\nimages:\n  - image: ${idx.reference}\n    platforms: [linux/s390x, linux/arm64]\n  - ${plain.reference}\n`,
+    );
+    const req = await airlock(['release', 'request', '--file', file, '--json'], { env: as('alice') });
+    expect([req.code, req.stderr]).toEqual([0, '']);
+    const r = JSON.parse(req.stdout);
+    const [multi, other] = r.images;
+    expect([multi.digest, multi.platforms, other.platforms, other.targetDigest]).toEqual([
+      idx.digest,
+      ['linux/s390x', 'linux/arm64'],
+      null,
+      plain.digest,
+    ]);
+    expect(multi.targetDigest).not.toBe(idx.digest);
+    const requested = p.api.runtime.audit.forPromotion(multi.promotionId).find((e) => e.action === 'promotion.requested');
+    expect(requested?.details).toMatchObject({ platforms: ['linux/s390x', 'linux/arm64'], targetDigest: multi.targetDigest });
+    await airlock(['release', 'approve', r.id], { env: as('bob') });
+    const watch = await airlock(['release', 'status', r.id, '--watch', '--json'], { env: as('dave') });
+    expect([watch.code, JSON.parse(watch.stdout).state]).toEqual([0, 'completed']);
+
+    // QA's tag is the subset index: the chosen platforms in the index's order, nothing of amd64 in QA's registry
+    expect(await skopeoRawDigest(`${qa.host}/team/multi:3`)).toBe(multi.targetDigest);
+    const landed = await skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${qa.host}/team/multi:3`]);
+    const listed = JSON.parse(landed) as { manifests: { digest: string; platform: { architecture: string } }[] };
+    expect(listed.manifests.map((m) => m.platform.architecture)).toEqual(['arm64', 's390x']);
+    expect(listed.manifests.map((m) => m.digest)).toEqual([idx.children[1].digest, idx.children[2].digest]);
+    const head = (path: string) => fetch(`${qa.url}/v2/team/multi/${path}`, { method: 'HEAD' }).then((x) => x.status);
+    expect(await head(`manifests/${idx.children[0].digest}`)).toBe(404);
+    expect(await head(`blobs/${idx.children[0].layers[0].digest}`)).toBe(404);
+    expect(await head(`blobs/${idx.children[1].layers[0].digest}`)).toBe(200);
+    // QA signed what landed (the subset index and each platform in it), so the next promotion and clusters accept it
+    const v = await airlock([
+      'verify',
+      `${qa.host}/team/multi:3`,
+      '--key',
+      join(p.dir, 'keys/qa.pub'),
+      '--lookaside',
+      `${p.url}/sigstore/qa`,
+      '--insecure',
+    ]);
+    expect([v.code, v.stderr]).toEqual([0, '']);
+    // a stock tool copies it whole
+    const out = join(dir, 'multi-oci');
+    await skopeo(['copy', '--all', '--src-tls-verify=false', `docker://${qa.host}/team/multi:3`, `oci:${out}:x`]);
+    expect(await skopeoRawDigest(`${qa.host}/team/multi:3`)).toBe(multi.targetDigest);
+    // the single promotion takes --platform too
+    const cli = await airlock(['promote', idx.reference, '--from', 'dev', '--to', 'qa', '--platform', 'linux/amd64', '--json'], {
+      env: as('alice'),
+    });
+    expect(cli.code).toBe(0);
+    const pv = JSON.parse(cli.stdout);
+    expect([pv.platforms, pv.targetDigest === idx.digest]).toEqual([['linux/amd64'], false]);
+    const text = await airlock(['status', pv.id], { env: as('dave') });
+    expect(text.stdout).toContain(`  platforms  linux/amd64\n  lands as   ${pv.targetDigest}\n`);
   });
 
   it("fails with each image's code when one fails, and a retry runs only what failed", async () => {

@@ -54,6 +54,7 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   DATABASE_FULL: EXIT.unavailable,
   RATE_LIMITED: EXIT.unavailable,
   PROMOTION_ROUTE_UNKNOWN: EXIT.usage,
+  PLATFORM_UNKNOWN: EXIT.usage,
   PROMOTION_NOT_FOUND: EXIT.usage,
   PROMOTION_STATE: EXIT.usage,
   NOT_FOUND: EXIT.usage,

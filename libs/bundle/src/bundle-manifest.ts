@@ -19,6 +19,12 @@ export const bundleImageSchema = z
     source: z.string().min(1),
     target: z.string().min(1),
     digest: DIGEST,
+    /** Only these platforms of the index (os/architecture[/variant]) travel and land, as a subset index computed from the one `digest` names. */
+    platforms: z
+      .array(z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/))
+      .min(1)
+      .max(64)
+      .optional(),
     mediaType: z.string().min(1),
     requester: z.string(),
     reason: z.string(),

@@ -19,3 +19,4 @@ export * from './registry-repository';
 export * from './registry-tls';
 export * from './attachments';
 export * from './attached-manifest';
+export * from './platform-subset';

@@ -206,6 +206,7 @@ export class BundleExporter {
             source: p.source_ref,
             target: p.target_ref,
             digest: p.digest,
+            ...(p.platforms ? { platforms: p.platforms.split(',') } : {}),
             mediaType: p.media_type,
             requester: p.requester,
             reason: p.reason,

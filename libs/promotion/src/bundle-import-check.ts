@@ -1,6 +1,15 @@
 import { join } from 'node:path';
 import { AirlockError, isAirlockError } from '@airlock/common';
-import { ManifestBlob, OciLayout, Registries, formatReference, manifestDigests, parseReference, walkImage } from '@airlock/oci';
+import {
+  ManifestBlob,
+  OciLayout,
+  Registries,
+  formatReference,
+  manifestDigests,
+  parseReference,
+  selectPlatforms,
+  walkImage,
+} from '@airlock/oci';
 import { CarriedSigstoreStore, FileLookasideStore } from '@airlock/signing';
 import { BundleManifest } from '@airlock/bundle';
 import { CheckedImage, Opened, Plan } from './bundle-import-plan';
@@ -111,6 +120,15 @@ export async function checkBundle(d: CheckDeps, o: Opened): Promise<Plan> {
       if (isAirlockError(e) && e.code === 'BLOB_DIGEST_MISMATCH')
         throw new AirlockError('BUNDLE_DIGEST_MISMATCH', `${img.target}: ${e.message}`);
       throw e;
+    }
+    // chosen platforms: the index verified as it was signed; what lands is its subset (computed here, as the low side did)
+    if (img.platforms) {
+      try {
+        verified = { ...verified, graph: selectPlatforms(verified.graph, img.platforms) };
+      } catch (e) {
+        if (isAirlockError(e)) throw new AirlockError('BUNDLE_INVALID', `${img.target}: ${e.message}`);
+        throw e;
+      }
     }
     const graph = verified.graph;
     if (graph.top.mediaType !== img.mediaType)

@@ -161,6 +161,8 @@ export async function landBundle(
           created_at: img.requestedAt,
           updated_at: now,
           finished_at: null,
+          platforms: img.platforms ? img.platforms.join(',') : null,
+          target_digest: c.verified.graph.top.digest !== img.digest ? c.verified.graph.top.digest : null,
         };
         store.insert(row);
         if (img.release)
@@ -232,6 +234,7 @@ export async function landBundle(
             requestedAt: img.requestedAt,
             reason: img.reason,
             approvals: img.approvals,
+            ...(img.platforms ? { platforms: img.platforms, targetDigest: c.verified.graph.top.digest } : {}),
             ...(img.release ? { release: img.release.id } : {}),
           },
         });

@@ -13,6 +13,7 @@ import {
   manifestDigests,
   parseReference,
   referrersOf,
+  selectPlatforms,
   walkImage,
 } from '@airlock/oci';
 import { encodeCarriedSigstore, signaturePath } from '@airlock/signing';
@@ -62,8 +63,11 @@ async function collect(job: ExportJob, deps: { catalog: StageCatalog; registries
     const src = parseReference(p.source, { defaultTag: false });
     const dst = parseReference(p.target, { defaultTag: false });
     const source = new RegistryRepository(deps.registries.client(src.registry), src.repository);
-    const graph = await walkImage(source, p.digest);
-    for (const m of graph.manifests) content.set(layoutBlobPath('oci', m.digest), m.bytes);
+    const whole = await walkImage(source, p.digest);
+    // chosen platforms: every manifest the source signatures cover travels (the far side verifies the index as it was signed),
+    // the blobs and attachments of the chosen platforms only, and the subset index that lands
+    const graph = p.platforms ? selectPlatforms(whole, p.platforms) : whole;
+    for (const m of [...whole.manifests, graph.top]) content.set(layoutBlobPath('oci', m.digest), m.bytes);
     for (const b of graph.blobs) {
       if (!job.full && known.has(b.digest)) {
         leftOut++;
@@ -73,7 +77,7 @@ async function collect(job: ExportJob, deps: { catalog: StageCatalog; registries
     }
     images.push({
       mediaType: graph.top.mediaType,
-      digest: p.digest,
+      digest: graph.top.digest,
       size: graph.top.bytes.length,
       annotations: {
         'org.opencontainers.image.ref.name': `${dst.repository}:${dst.tag ?? 'latest'}`,
@@ -110,7 +114,7 @@ async function collect(job: ExportJob, deps: { catalog: StageCatalog; registries
     }
     // the source signatures of both dialects: the lookaside's, and the sigstore ones in the registry (keyed ones; a keyless or unreadable one is left behind)
     const sigstore = new RegistrySigstoreStore(deps.registries.client(src.registry));
-    for (const d of manifestDigests(graph)) {
+    for (const d of manifestDigests(whole)) {
       const sigs = await from.lookaside.list(src.repository, d);
       sigs.forEach((s, i) => content.set(`signatures/${signaturePath(src.repository, d, i + 1)}`, s));
       const carried = (await sigstore.list(src.repository, d)).filter((s) => !s.problem && s.certificate === undefined);

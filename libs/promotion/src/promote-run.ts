@@ -1,5 +1,5 @@
 import { AirlockError, faultPoint, isAirlockError } from '@airlock/common';
-import { CopyEngine, Registries, RegistryRepository, formatReference, parseReference } from '@airlock/oci';
+import { CopyEngine, Registries, RegistryRepository, formatReference, parseReference, selectPlatforms } from '@airlock/oci';
 import { StageCatalog } from './stage-catalog';
 import { keysOf, moveSignedImage, verifySignedImage } from './image-pipeline';
 import { RegistrySigstoreStore } from './sigstore-tag-store';
@@ -53,11 +53,13 @@ export async function runPromotion(job: PromoteJob, deps: RunDeps): Promise<Prom
   };
 
   await report({ step: 'verify', status: 'started' });
-  const verified = await verifySignedImage(source, job.digest, policy);
+  const whole = await verifySignedImage(source, job.digest, policy);
+  // chosen platforms: the source index verified as it was signed, then only the subset lands (its own digest, signed at the target)
+  const verified = job.platforms ? { ...whole, graph: selectPlatforms(whole.graph, job.platforms) } : whole;
   if (to.config.transport === 'bundle') {
     // air-gapped target: nothing crosses by network; the channel's next bundle carries it
     return {
-      digest: job.digest,
+      digest: verified.graph.top.digest,
       target: formatReference({ ...dst, digest: undefined }),
       bytesMoved: 0,
       blobsCopied: 0,
@@ -73,29 +75,40 @@ export async function runPromotion(job: PromoteJob, deps: RunDeps): Promise<Prom
   // bytes every half second while a copy runs; none for one that ends sooner: the report that starts signing carries the total
   // (each report is a Redis round trip for the worker and a transaction for the API)
   let last = Date.now();
-  const moved = await moveSignedImage(source, new RegistryRepository(registries.client(dst.registry), dst.repository), job.digest, {
-    policy,
-    verified,
-    engine,
-    signer: catalog.signer(to.name),
-    repository: dst.repository,
-    sigstoreStore: new RegistrySigstoreStore(registries.client(dst.registry)),
-    attachments: to.config.attachments,
-    identity,
-    tag: dst.tag,
-    onStep: async (s) => {
-      if (s.step === 'sign') faultPoint('promote:copied');
-      await report(s);
+  const moved = await moveSignedImage(
+    source,
+    new RegistryRepository(registries.client(dst.registry), dst.repository),
+    verified.graph.top.digest,
+    {
+      policy,
+      verified,
+      engine,
+      signer: catalog.signer(to.name),
+      repository: dst.repository,
+      sigstoreStore: new RegistrySigstoreStore(registries.client(dst.registry)),
+      attachments: to.config.attachments,
+      identity,
+      tag: dst.tag,
+      onStep: async (s) => {
+        if (s.step === 'sign') faultPoint('promote:copied');
+        await report(s);
+      },
+      onProgress: (p) => {
+        if (p.bytesDone > p.bytesTotal / 2) faultPoint('promote:mid-copy');
+        const now = Date.now();
+        if (now - last > 500 && p.bytesDone < p.bytesTotal) {
+          last = now;
+          void report({ step: 'copy', status: 'started', bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }).catch(() => undefined);
+        }
+      },
     },
-    onProgress: (p) => {
-      if (p.bytesDone > p.bytesTotal / 2) faultPoint('promote:mid-copy');
-      const now = Date.now();
-      if (now - last > 500 && p.bytesDone < p.bytesTotal) {
-        last = now;
-        void report({ step: 'copy', status: 'started', bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }).catch(() => undefined);
-      }
-    },
-  });
+  );
   // publish is closed by the completion the API records from the job's result
-  return { digest: job.digest, target: identity, ...moved.copied, signatures: moved.signatures, sourceSignatureKeys: keysOf(verified) };
+  return {
+    digest: verified.graph.top.digest,
+    target: identity,
+    ...moved.copied,
+    signatures: moved.signatures,
+    sourceSignatureKeys: keysOf(verified),
+  };
 }

@@ -39,6 +39,8 @@ describe('promotion store', () => {
     created_at: `2026-11-24T00:00:0${i}.000Z`,
     updated_at: `2026-11-24T00:01:0${i}.000Z`,
     finished_at: i === 3 ? '2026-11-24T00:02:00.000Z' : null,
+    platforms: i === 4 ? 'linux/amd64,linux/arm64' : null,
+    target_digest: i === 4 ? `sha256:${'9'.repeat(64)}` : null,
     ...over,
   });
 
@@ -65,5 +67,8 @@ describe('promotion store', () => {
     expect(store.list({ limit: 2, requester: 'alice' }).map((r) => r.id)).toEqual(['p3', 'p1']);
     expect(store.list({ limit: 10, before: star('p3').rowid }).map((r) => r.id)).toEqual(['p2', 'p1']);
     expect(store.inStates(['copying'])).toEqual([star('p4')]);
+    // a digest finds the promotion by what was requested or by what landed (the subset index of chosen platforms)
+    expect(store.list({ limit: 10, image: `sha256:${'9'.repeat(64)}` }).map((r) => r.id)).toEqual(['p4']);
+    expect(store.list({ limit: 10, image: star('p2').digest }).map((r) => r.id)).toEqual(['p2']);
   });
 });

@@ -23,6 +23,10 @@ export interface PromotionRow {
   created_at: string;
   updated_at: string;
   finished_at: string | null;
+  /** The platforms chosen from an index, comma-separated (null: every platform, the image as it is). */
+  platforms: string | null;
+  /** The digest of the subset index that lands when platforms are chosen (null: the digest itself). */
+  target_digest: string | null;
   rowid?: number;
 }
 
@@ -76,6 +80,8 @@ const FIELDS = [
   'created_at',
   'updated_at',
   'finished_at',
+  'platforms',
+  'target_digest',
 ] as const satisfies readonly (keyof PromotionRow)[];
 const COLUMNS = `rowid, ${FIELDS.join(', ')}`;
 const INSERT = `INSERT INTO promotions (${FIELDS.join(', ')}) VALUES (${FIELDS.map((f) => `@${f}`).join(', ')})`;
@@ -105,6 +111,8 @@ function rowOf(r: unknown[]): PromotionRow {
     created_at: r[19] as string,
     updated_at: r[20] as string,
     finished_at: r[21] as string | null,
+    platforms: r[22] as string | null,
+    target_digest: r[23] as string | null,
   };
 }
 
@@ -284,7 +292,7 @@ export class PromotionStore {
     }
     if (f.image) {
       where.push(
-        "(source_ref LIKE @image ESCAPE '\\' OR target_ref LIKE @image ESCAPE '\\' OR image LIKE @image ESCAPE '\\' OR digest = @imageExact)",
+        "(source_ref LIKE @image ESCAPE '\\' OR target_ref LIKE @image ESCAPE '\\' OR image LIKE @image ESCAPE '\\' OR digest = @imageExact OR target_digest = @imageExact)",
       );
       args.image = `%${likeEscape(f.image)}%`;
       args.imageExact = f.image;

@@ -6,7 +6,12 @@ export interface PromotionView {
   image: string;
   source: string;
   target: string;
+  /** The digest requested and verified at the source. */
   digest: string;
+  /** The digest that lands at the target: the digest itself, or the subset index's when platforms were chosen. */
+  targetDigest: string;
+  /** The platforms chosen from an index; null when the image is carried as it is. */
+  platforms: string[] | null;
   mediaType: string;
   from: string;
   to: string;
@@ -34,6 +39,8 @@ export function toView(r: PromotionRow, approvals: ApprovalRow[], steps?: StepRo
     source: r.source_ref,
     target: r.target_ref,
     digest: r.digest,
+    targetDigest: r.target_digest ?? r.digest,
+    platforms: r.platforms ? r.platforms.split(',') : null,
     mediaType: r.media_type,
     from: r.from_stage,
     to: r.to_stage,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AirlockError, isAirlockError, markAudited } from '@airlock/common';
 import { AuditAction, AuditInput, AuditLog, StateChange, stateChangesAfter } from '@airlock/audit';
 import { Db, GroupCommit } from '@airlock/database';
-import { Registries, formatReference, manifestSelector, parseManifest, parseReference } from '@airlock/oci';
+import { Registries, formatReference, manifestSelector, parseManifest, parseReference, subsetIndex } from '@airlock/oci';
 import { StageCatalog } from './stage-catalog';
 import { Principal, actingRole, hasRole, Role } from './roles';
 import { PromotionRow, PromotionStore } from './promotion-store';
@@ -22,6 +22,8 @@ export interface RequestInput {
   from: string;
   to: string;
   reason?: string;
+  /** Only these platforms of an index (os/architecture[/variant]); the rest stay behind. */
+  platforms?: string[];
 }
 
 /** A request checked and resolved, not yet recorded (PromotionService.prepare). */
@@ -145,6 +147,9 @@ export class PromotionService {
       throw new AirlockError('INVALID_ARGUMENT', `no repository mapping of stage ${to.name} covers ${src.registry}/${src.repository}`);
     const m = await this.registries.client(src.registry).getManifest(src.repository, manifestSelector(src));
     const mediaType = parseManifest(m.bytes, m.mediaType).mediaType;
+    // the subset index that will land, computed now from the index as resolved (the run computes it again from the verified one)
+    const subset = input.platforms ? subsetIndex({ ...m, mediaType }, input.platforms) : undefined;
+    const chosen = subset && subset.digest !== m.digest;
     const now = new Date().toISOString();
     const row: PromotionRow = {
       id: randomUUID(),
@@ -168,6 +173,8 @@ export class PromotionService {
       created_at: now,
       updated_at: now,
       finished_at: null,
+      platforms: chosen ? (input.platforms as string[]).join(',') : null,
+      target_digest: chosen ? subset.digest : null,
     };
     return { row, requested: input.image };
   }
@@ -188,6 +195,7 @@ export class PromotionService {
         to: row.to_stage,
         reason: row.reason,
         approvalsRequired: row.approvals_required,
+        ...(row.platforms ? { platforms: row.platforms.split(','), targetDigest: row.target_digest } : {}),
         ...(release ? { release } : {}),
       },
       actingRole(ctx.principal, 'requester'),
@@ -212,6 +220,7 @@ export class PromotionService {
         source: p.source_ref,
         digest: p.digest,
         target: p.target_ref,
+        ...(p.platforms ? { platforms: p.platforms.split(',') } : {}),
       });
     } catch {
       /* the reconciler retries: the database says work is pending */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { bundleImageSchema } from '@airlock/bundle';
+import { MAX_PLATFORMS_CHOSEN, PLATFORM } from '@airlock/oci';
 
 /**
  * Queue and job names: the one place they are spelled. Renaming a value
@@ -24,6 +25,8 @@ export const promoteJobSchema = z
     digest: z.string().regex(DIGEST),
     /** Destination reference with its tag. */
     target: z.string().min(1),
+    /** Only these platforms of the index land (a subset index, its own digest). */
+    platforms: z.array(z.string().regex(PLATFORM)).min(1).max(MAX_PLATFORMS_CHOSEN).optional(),
   })
   .strict();
 

@@ -11,10 +11,17 @@ import { actingRole } from './roles';
 /** A release as requested. */
 export interface ReleaseInput {
   name: string;
-  images: string[];
+  /** References, or `{ image, platforms }` to carry only those platforms of an index. */
+  images: (string | ReleaseImage)[];
   from: string;
   to: string;
   reason?: string;
+}
+
+/** One image of a release with the platforms chosen from it. */
+export interface ReleaseImage {
+  image: string;
+  platforms?: string[];
 }
 
 /** A release as the API shows it: its state derived from its promotions, each image's state and progress. */
@@ -33,6 +40,8 @@ export interface ReleaseView {
     image: string;
     target: string;
     digest: string;
+    targetDigest: string;
+    platforms: string[] | null;
     state: string;
     approvalsNeeded: number;
     progress: { bytesDone: number; bytesTotal: number };
@@ -90,16 +99,16 @@ export class ReleaseService {
     try {
       if (!RELEASE_NAME.test(input.name ?? ''))
         throw new AirlockError('INVALID_ARGUMENT', 'a release name is 1-100 letters, digits, dots, dashes or underscores (shop-1.4)');
-      const images = input.images ?? [];
+      const images = (input.images ?? []).map((im): ReleaseImage => (typeof im === 'string' ? { image: im } : im));
       if (!images.length || images.length > MAX_RELEASE_IMAGES)
         throw new AirlockError('INVALID_ARGUMENT', `a release holds 1 to ${MAX_RELEASE_IMAGES} images`);
-      const twice = images.find((im, i) => images.indexOf(im) !== i);
-      if (twice) throw new AirlockError('INVALID_ARGUMENT', `${twice} is listed twice`);
+      const twice = images.find((im, i) => images.findIndex((o) => o.image === im.image) !== i);
+      if (twice) throw new AirlockError('INVALID_ARGUMENT', `${twice.image} is listed twice`);
       // every image checked and resolved before anything is recorded: one bad image records none
       const prepared: PreparedRequest[] = [];
-      for (const image of images) {
+      for (const { image, platforms } of images) {
         try {
-          prepared.push(await this.promotions.prepare(ctx, { image, from: input.from, to: input.to, reason: input.reason }));
+          prepared.push(await this.promotions.prepare(ctx, { image, platforms, from: input.from, to: input.to, reason: input.reason }));
         } catch (e) {
           if (isAirlockError(e)) throw new AirlockError(e.code, `${image}: ${e.message}`);
           throw e;
@@ -196,6 +205,8 @@ export class ReleaseService {
         image: m.source,
         target: m.target,
         digest: m.digest,
+        targetDigest: m.targetDigest,
+        platforms: m.platforms,
         state: m.state,
         approvalsNeeded: m.approvalsNeeded,
         progress: m.progress,

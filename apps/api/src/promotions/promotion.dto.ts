@@ -1,7 +1,21 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
 import { Type } from 'class-transformer';
 import { STATES } from '@airlock/promotion';
+import { MAX_PLATFORMS_CHOSEN, PLATFORM } from '@airlock/oci';
 
 const STAGE = /^[a-z][a-z0-9-]{0,31}$/;
 
@@ -28,6 +42,17 @@ export class CreatePromotionDto extends StageRouteDto {
   @MinLength(1)
   @MaxLength(512)
   image!: string;
+
+  @ApiPropertyOptional({
+    example: ['linux/amd64', 'linux/arm64'],
+    description: `only these platforms of a multi-platform image (os/architecture[/variant], 1 to ${MAX_PLATFORMS_CHOSEN}): the target gets an index listing them, with its own digest`,
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_PLATFORMS_CHOSEN)
+  @Matches(PLATFORM, { each: true, message: 'each platform must be os/architecture[/variant], such as linux/amd64' })
+  platforms?: string[];
 }
 
 export class ApproveDto {

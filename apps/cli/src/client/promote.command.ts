@@ -1,7 +1,7 @@
 import { Command, Option } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
 import { ClientCommand, ClientFlags } from './client-command';
-import { describePromotion, nextStep, outcome } from './promotion-text';
+import { describePromotion, nextStep, outcome, platformLines } from './promotion-text';
 import { followPromotion } from './watch';
 import type { Promotion } from './api-client';
 
@@ -11,6 +11,7 @@ interface PromoteFlags extends ClientFlags {
   reason?: string;
   wait?: boolean;
   quiet?: boolean;
+  platform?: string[];
 }
 
 @Command({
@@ -24,7 +25,7 @@ export class PromoteCommand extends ClientCommand {
       throw new AirlockError('INVALID_ARGUMENT', 'say where from and where to: airlock promote IMAGE --from STAGE --to STAGE');
     const client = this.client();
     const v = await client.json<Promotion>('POST', '/api/v1/promotions', {
-      body: { image, from: o.from, to: o.to, reason: o.reason ?? '' },
+      body: { image, from: o.from, to: o.to, reason: o.reason ?? '', ...(o.platform ? { platforms: o.platform } : {}) },
     });
     if (o.quiet && !o.wait && !o.json) {
       process.stdout.write(`${v.id}\n`);
@@ -35,7 +36,7 @@ export class PromoteCommand extends ClientCommand {
         o,
         v,
         () =>
-          `promotion ${v.id} requested: ${v.source} -> ${v.target}\n  digest ${v.digest}\n${nextStep(v)
+          `promotion ${v.id} requested: ${v.source} -> ${v.target}\n  digest ${v.digest}\n${platformLines(v)}${nextStep(v)
             .map((l) => `  next   ${l}\n`)
             .join('')}`,
       );
@@ -61,6 +62,13 @@ export class PromoteCommand extends ClientCommand {
   @Option({ flags: '--reason <text>', description: 'why (recorded in the audit trail, shown to approvers)' })
   parseReason(v: string): string {
     return v;
+  }
+  @Option({
+    flags: '--platform <os/arch>',
+    description: 'only this platform of a multi-platform image (repeat for more); the target gets an index of those, with its own digest',
+  })
+  parsePlatform(v: string, before: string[] = []): string[] {
+    return [...before, v];
   }
   @Option({ flags: '-q, --quiet', description: 'print only the promotion id (for ID=$(airlock promote ...))' })
   parseQuiet(): boolean {

@@ -10,6 +10,7 @@ export function describePromotion(v: Promotion): string {
     `promotion ${v.id}: ${v.state}${v.error ? ` (${v.error.code})` : ''}`,
     `  image      ${v.source} -> ${v.target}`,
     `  digest     ${v.digest}`,
+    ...platformLines(v, 11).trimEnd().split('\n').filter(Boolean),
     `  route      ${v.from} -> ${v.to}, requested by ${v.requester} ${ago(v.createdAt)} ago${v.reason ? `: ${v.reason}` : ''}`,
     `  approvals  ${v.approvals.length} of ${v.approvalsRequired}${v.approvals.length ? `: ${v.approvals.map((a) => `${a.approver}${a.comment ? ` (${a.comment})` : ''}`).join(', ')}` : ''}`,
   ];
@@ -22,6 +23,13 @@ export function describePromotion(v: Promotion): string {
   if (v.error) lines.push(`  error      ${v.error.code}: ${v.error.message}`);
   lines.push(...nextStep(v).map((l) => `  next       ${l}`));
   return lines.join('\n') + '\n';
+}
+
+/** The chosen platforms and the digest that lands, when only some platforms of an index are promoted (nothing otherwise). */
+export function platformLines(v: Promotion, width = 7): string {
+  if (!v.platforms) return '';
+  const label = (s: string) => `  ${s.padEnd(width - 1)} `;
+  return `${label('platforms')}${v.platforms.join(', ')}\n${label('lands as')}${v.targetDigest}\n`;
 }
 
 /** What a person can do next with a promotion, as the command to type. */

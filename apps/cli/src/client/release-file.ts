@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { AirlockError } from '@airlock/common';
+import { checkPlatforms } from '@airlock/oci';
 
 /** A release as a file declares it (`airlock release request --file release.yaml`). */
 export interface ReleaseFile {
@@ -8,16 +9,16 @@ export interface ReleaseFile {
   from: string;
   to: string;
   reason?: string;
-  images: string[];
+  images: (string | { image: string; platforms: string[] })[];
 }
 
 const KEYS = ['name', 'from', 'to', 'reason', 'images'];
 
 /**
  * Reads a release file: YAML (or JSON) with `name`, `from`, `to`, an optional
- * `reason`, and `images`, a list of references (or `{ image: REF }`). A key it
- * does not know is refused, not ignored; so is `platforms`, which airlock
- * cannot honour yet (a promotion carries every platform of an index).
+ * `reason`, and `images`, a list of references, or of `{ image: REF,
+ * platforms: [os/arch, ...] }` to carry only those platforms of an index. A
+ * key it does not know is refused, not ignored.
  */
 export function readReleaseFile(path: string): ReleaseFile {
   let doc: unknown;
@@ -38,13 +39,19 @@ export function readReleaseFile(path: string): ReleaseFile {
     if (typeof im === 'string' && im) return im;
     if (im && typeof im === 'object' && !Array.isArray(im)) {
       const e = im as Record<string, unknown>;
-      if (e.platforms !== undefined)
-        throw bad(`images[${i}].platforms: choosing platforms is not supported; a promotion carries every platform of an index`);
-      const extra = Object.keys(e).filter((k) => k !== 'image');
-      if (extra.length) throw bad(`images[${i}]: unknown key ${extra[0]}`);
-      if (typeof e.image === 'string' && e.image) return e.image;
+      const extra = Object.keys(e).filter((k) => k !== 'image' && k !== 'platforms');
+      if (extra.length) throw bad(`images[${i}]: unknown key ${extra[0]} (the keys are image, platforms)`);
+      if (typeof e.image !== 'string' || !e.image) throw bad(`images[${i}].image must be an image reference`);
+      if (e.platforms === undefined) return e.image;
+      if (!Array.isArray(e.platforms) || !e.platforms.length || e.platforms.some((p) => typeof p !== 'string'))
+        throw bad(`images[${i}].platforms must be a list such as [linux/amd64, linux/arm64]`);
+      try {
+        return { image: e.image, platforms: checkPlatforms(e.platforms as string[]) };
+      } catch (err) {
+        throw bad(`images[${i}].${(err as Error).message}`);
+      }
     }
-    throw bad(`images[${i}] must be a reference (or { image: REF })`);
+    throw bad(`images[${i}] must be a reference (or { image: REF, platforms: [...] })`);
   });
   return { name: o.name as string, from: o.from as string, to: o.to as string, reason: o.reason as string | undefined, images };
 }
