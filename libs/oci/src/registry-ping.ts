@@ -3,7 +3,7 @@ import { parseChallenge } from './auth';
 import type { RegistryAuth } from './registry-auth';
 import type { RegistryOptions } from './registry-client';
 import { RegistryError } from './errors';
-import { RetryPolicy, TransientError, isTransientStatus, parseRetryAfter, withRetry } from './retry';
+import { RetryPolicy, TransientError, hasNetworkCode, isTransientStatus, parseRetryAfter, withRetry } from './retry';
 import { apiHost } from './reference';
 import { USER_AGENT, drain } from './http-util';
 import { clientCertRefusal, tlsOptions, untrustedCertificate } from './tls-connect';
@@ -81,12 +81,5 @@ export async function pingRegistry(
 }
 
 /** True when the failure says nothing answers at that address at all, whatever the scheme. */
-function unreachable(e: unknown): boolean {
-  let cur: unknown = e;
-  for (let i = 0; i < 5 && cur; i++) {
-    const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string' && ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND'].includes(code)) return true;
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  return false;
-}
+const NOTHING_THERE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND']);
+const unreachable = (e: unknown): boolean => hasNetworkCode(e, NOTHING_THERE);

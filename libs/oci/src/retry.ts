@@ -40,10 +40,15 @@ const TRANSIENT_NET_CODES = new Set([
 
 /** True for network failures worth another attempt (resets, refused connections, timeouts). */
 export function isTransientNetworkError(e: unknown): boolean {
+  return hasNetworkCode(e, TRANSIENT_NET_CODES);
+}
+
+/** True when `e` or one of its causes (a few levels down, as undici and fetch nest them) carries one of these system error codes. */
+export function hasNetworkCode(e: unknown, codes: ReadonlySet<string>): boolean {
   let cur: unknown = e;
   for (let i = 0; i < 5 && cur; i++) {
     const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string' && TRANSIENT_NET_CODES.has(code)) return true;
+    if (typeof code === 'string' && codes.has(code)) return true;
     cur = (cur as { cause?: unknown }).cause;
   }
   return false;
