@@ -226,8 +226,10 @@ export class ReleaseService {
   /**
    * Applies one decision to each image it applies to (approve and reject:
    * the requested ones; cancel: those not yet running; retry: the failed
-   * ones). PROMOTION_STATE when it applies to none; the first refusal of an
-   * image (audited as that promotion's) stops the rest.
+   * ones). PROMOTION_STATE when it applies to none. The first image is
+   * decided alone, so a refusal that holds for all (a role, one's own
+   * request) is met and audited once and stops the rest; the others are
+   * decided together, their writes sharing group commits.
    */
   async decide(ctx: Ctx, id: string, what: 'approve' | 'reject' | 'cancel' | 'retry', text = ''): Promise<ReleaseView> {
     this.row(id);
@@ -236,12 +238,17 @@ export class ReleaseService {
       .filter((m) => (what === 'approve' ? m.state === 'requested' : !!nextState(m.state as never, what)));
     if (!targets.length)
       throw new AirlockError('PROMOTION_STATE', `no image of release ${id} can be ${what === 'retry' ? 'retried' : `${what}d`} now`);
-    for (const m of targets) {
-      if (what === 'approve') await this.promotions.approve(ctx, m.id, text);
-      else if (what === 'reject') await this.promotions.reject(ctx, m.id, text);
-      else if (what === 'cancel') await this.promotions.cancel(ctx, m.id);
-      else await this.promotions.retry(ctx, m.id);
-    }
+    const apply = (m: PromotionView) =>
+      what === 'approve'
+        ? this.promotions.approve(ctx, m.id, text)
+        : what === 'reject'
+          ? this.promotions.reject(ctx, m.id, text)
+          : what === 'cancel'
+            ? this.promotions.cancel(ctx, m.id)
+            : this.promotions.retry(ctx, m.id);
+    // the first alone: a refusal that holds for every image (role, own request) is met once; the rest share group commits
+    await apply(targets[0]);
+    await Promise.all(targets.slice(1).map(apply));
     return this.view(id);
   }
 }
