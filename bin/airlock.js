@@ -49,9 +49,9 @@ process.on('beforeExit', () => {
   );
   process.exit(1);
 });
-// `copy` runs without NestJS (a quarter of a second at every start); anything it does not handle goes to the full command line
-if (command === 'copy') {
-  require(path.join(dist, 'apps/cli/src/copy-fast.js'))
-    .fastCopy(args.slice(at + 1))
+// `copy` and `bundle inspect` run without NestJS (a quarter of a second at every start); what they do not handle goes to the full command line
+if (command === 'copy' || command === 'bundle') {
+  require(path.join(dist, 'apps/cli/src/fast-commands.js'))
+    .runFast(args.slice(at))
     .then((handled) => (handled ? (settled = true) : full()), failed);
 } else full();

@@ -1,17 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
-import type { AirlockCore } from '@airlock/promotion';
 import { lazy } from './lazy';
 import { CommandGroup } from './command-group';
-import { CONFIG_HELP, configPath } from './config-path';
+import { CONFIG_HELP } from './config-path';
 import { ProgressReporter } from './progress';
 import { count } from './plural';
-
-/** What a bundle command needs of this side: the core over its database, stages and registries, with no queue. */
-async function local(config?: string): Promise<AirlockCore> {
-  return lazy.promotion().openCore(lazy.config().loadConfig(configPath(config)));
-}
+import { localCore } from './local-core';
+import { INSPECT_OPTIONS, InspectFlags, runInspect } from './bundle-inspect';
 
 const operator = () => ({ principal: { user: `cli:${process.env.USER ?? 'operator'}`, roles: ['operator' as const] } });
 
@@ -43,7 +39,7 @@ export class BundleExportCommand extends ConfigCommand {
         'INVALID_ARGUMENT',
         '--volumes writes volumes of an earlier bundle again, as they were; --full, --resend and --out are for a new bundle',
       );
-    const l = await local(o.config);
+    const l = await localCore(o.config);
     if (o.volumes) {
       try {
         const r = await l.exporter.rewriteVolumes(operator(), o.channel, o.sequence as number, o.volumes);
@@ -127,7 +123,7 @@ export class BundleExportCommand extends ConfigCommand {
 export class BundleImportCommand extends ConfigCommand {
   async run(files: string[], o: { config?: string; receiptDir?: string }): Promise<void> {
     lazy.bundle().warmPgpThread();
-    const l = await local(o.config);
+    const l = await localCore(o.config);
     try {
       const r = await l.importer.import(operator(), files, { receiptDir: o.receiptDir });
       process.stdout.write(
@@ -150,52 +146,10 @@ export class BundleImportCommand extends ConfigCommand {
     'Show what a bundle holds and whether it would import, without importing (format 2: reads the central directories and the index only)',
 })
 export class BundleInspectCommand extends ConfigCommand {
-  async run(files: string[], o: { config?: string; verify?: boolean }): Promise<void> {
-    lazy.bundle().warmPgpThread(); // the index is opened on it: openpgp loads there while the configuration loads here
-    const l = await local(o.config);
-    try {
-      // it exits 0 whenever it could read the bundle: "would import: no" is an answer, not a failure
-      const r = await l.importer.inspect(files, { verify: o.verify });
-      const m = r.manifest;
-      const b = r.bundle;
-      const volumes = [
-        ...(b.volumes === undefined
-          ? []
-          : [
-              `volumes: ${b.volumes}${b.missing?.length ? `, missing ${b.missing.join(', ')}` : ', all present'}${b.verifiedBytes !== undefined ? `; every entry of those present verified (${(b.verifiedBytes / 2 ** 20).toFixed(1)} MiB)` : ''}`,
-            ]),
-        ...(b.otherBundles ? [`not of this bundle (another index, or none): ${b.otherBundles.join(', ')}`] : []),
-      ];
-      const head = m
-        ? [
-            `bundle ${m.id} (${m.format})`,
-            `channel ${m.channel}: ${m.source} -> ${m.target}, sequence ${m.sequence}${m.full ? ', full' : ''}`,
-            `created ${m.created}, expires ${m.expires}, sender ${m.sender}`,
-            ...m.images.map(
-              (i) =>
-                `  ${i.target} ${i.digest} requested by ${i.requester}, approved by ${i.approvals.map((a) => a.approver).join(', ') || 'nobody'}`,
-            ),
-            `${m.entries.length} entries, ${(m.entries.reduce((a, e) => a + e.size, 0) / 2 ** 20).toFixed(1)} MiB`,
-            ...volumes,
-          ]
-        : [
-            `bundle ${b.id ?? '(id inside)'}, channel ${b.channel}, sequence ${b.sequence}, format ${b.format}${b.volumes ? `, ${count(b.volumes, 'volume')}` : ''} (as the ${b.format === 1 ? 'unsigned volume index' : 'file names'} say: nothing inside could be trusted)`,
-            ...volumes,
-          ];
-      process.stdout.write(
-        [
-          ...head,
-          r.wouldImport
-            ? `would import: yes${r.problem ? `, in part (${r.problem.code}: ${r.problem.message})` : ''}`
-            : `would import: no (${r.problem?.code}: ${r.problem?.message})`,
-          '',
-        ].join('\n'),
-      );
-    } finally {
-      await l.close();
-    }
+  async run(files: string[], o: InspectFlags): Promise<void> {
+    await runInspect(files, o);
   }
-  @Option({ flags: '--verify', description: 'also read every entry of the volumes given and check its digest (format 2)' })
+  @Option(INSPECT_OPTIONS.verify)
   parseVerify(): boolean {
     return true;
   }
@@ -209,7 +163,7 @@ export class BundleInspectCommand extends ConfigCommand {
 export class BundleReceiptCommand extends ConfigCommand {
   async run([action, file]: string[], o: { config?: string; channel?: string }): Promise<void> {
     if (action !== 'import' || !file) throw new AirlockError('INVALID_ARGUMENT', 'usage: airlock bundle receipt import FILE');
-    const l = await local(o.config);
+    const l = await localCore(o.config);
     try {
       const r = await lazy.promotion().importReceipt(l.db, l.audit, l.catalog, l.service, operator(), o.channel, readFileSync(file));
       process.stdout.write(

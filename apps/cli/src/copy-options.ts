@@ -1,6 +1,7 @@
 import { AirlockError } from '@airlock/common';
+import type { CommandOption } from './fast-args';
 
-/** The flags of `airlock copy`, as the command and its fast path (copy-fast.ts) both read them. */
+/** The flags of `airlock copy`, as the command and its fast path (fast-commands.ts) both read them. */
 export interface CopyFlags {
   srcInsecure?: boolean;
   destInsecure?: boolean;
@@ -14,13 +15,6 @@ export interface CopyFlags {
   attachments?: boolean;
 }
 
-/** One option: commander's flags string, its help line and, for a value that must be checked, how it is read. */
-export interface CopyOption {
-  flags: string;
-  description: string;
-  parse?: (v: string) => unknown;
-}
-
 export function parseConcurrency(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 64)
@@ -28,7 +22,7 @@ export function parseConcurrency(v: string): number {
   return n;
 }
 
-export const COPY_OPTIONS: Record<keyof CopyFlags, CopyOption> = {
+export const COPY_OPTIONS: Record<keyof CopyFlags, CommandOption> = {
   srcInsecure: { flags: '--src-insecure', description: 'allow plain HTTP or unverified TLS for the source registry only' },
   destInsecure: { flags: '--dest-insecure', description: 'allow plain HTTP or unverified TLS for the destination registry only' },
   srcCertDir: {

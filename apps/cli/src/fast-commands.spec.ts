@@ -1,7 +1,11 @@
-import { parseCopyArgs } from './copy-fast';
-import { COPY_OPTIONS } from './copy-options';
+import { COPY_OPTIONS, CopyFlags } from './copy-options';
+import { INSPECT_OPTIONS, InspectFlags } from './bundle-inspect';
+import { parseFastArgs } from './fast-args';
 
-describe('airlock copy fast path arguments', () => {
+const parseCopyArgs = (args: string[]) => parseFastArgs<CopyFlags>(COPY_OPTIONS, args, { min: 0, max: 2 });
+const parseInspectArgs = (args: string[]) => parseFastArgs<InspectFlags>(INSPECT_OPTIONS, args, { min: 1, max: Infinity });
+
+describe('the fast paths (copy, bundle inspect): arguments read from the tables their NestJS commands declare', () => {
   it('reads every option the command declares, by long and short name and with =', () => {
     expect(parseCopyArgs(['--src-insecure', '--dest-insecure', '--concurrency', '8', '-q', '--json', 'a/b', 'c/d'])).toEqual({
       params: ['a/b', 'c/d'],
@@ -37,5 +41,13 @@ describe('airlock copy fast path arguments', () => {
 
   it('refuses a bad value with the code the command gives', () => {
     expect(() => parseCopyArgs(['--concurrency', '0', 'a', 'b'])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+
+  it('reads bundle inspect: its files, --config and --verify; no file, or an unknown option, goes to the full command line', () => {
+    expect(parseInspectArgs(['a.001.zip', 'a.002.zip', '--config=c.yaml', '--verify'])).toEqual({
+      params: ['a.001.zip', 'a.002.zip'],
+      flags: { config: 'c.yaml', verify: true },
+    });
+    for (const args of [[], ['--verify'], ['a.zip', '--bogus'], ['a.zip', '--config']]) expect(parseInspectArgs(args)).toBeUndefined();
   });
 });
