@@ -9,4 +9,4 @@ export * from './zip-volume';
 export * from './zip-bundle-writer';
 export * from './zip-bundle-reader';
 export * from './bundle-files';
-export { PGP_THREADS, warmPgpThread } from './pgp-thread';
+export { PGP_THREADS, decryptKeyOnThread, warmPgpThread } from './pgp-thread';

@@ -13,7 +13,9 @@ export type PgpJob =
   /** One entry of a format-2 bundle, `size` plain bytes: after `head` (the session key packets), one SEIPD v1 packet holding one literal packet, sealed with `key` (seipd.ts). */
   | { op: 'cfb-seal'; key: Uint8Array; head: Uint8Array; size: number }
   /** The same opened: `skip` bytes of session key packets, then exactly that SEIPD v1 packet; its plain data out, its MDC checked at the end. */
-  | { op: 'cfb-open'; key: Uint8Array; skip: number };
+  | { op: 'cfb-open'; key: Uint8Array; skip: number }
+  /** A locked private key (armored) unlocked with its passphrase (the S2K hashing is most of a command's key work); out: the unlocked key, armored. */
+  | { op: 'unlock'; key: string; passphrase: string };
 
 /** Messages between the two sides: data both ways in chunks of about CHUNK bytes, an ack per chunk taken (at most WINDOW in flight each way). */
 export type Msg =
@@ -295,8 +297,27 @@ function threadMain(h: { seipdSealer: typeof seipdSealer; seipdOpener: typeof se
     port.postMessage({ t: 'done' });
   }
 
+  async function unlock(j: Extract<PgpJob, { op: 'unlock' }>): Promise<void> {
+    let unlocked: openpgp.PrivateKey;
+    try {
+      unlocked = await lib().decryptKey({ privateKey: await lib().readPrivateKey({ armoredKey: j.key }), passphrase: j.passphrase });
+    } catch (e) {
+      return fail('KEY_PASSPHRASE', (e as Error).message);
+    }
+    const armoredKey = Buffer.from(unlocked.armor());
+    await send(
+      (async function* () {
+        yield armoredKey;
+      })(),
+    );
+    port.postMessage({ t: 'done' });
+  }
+
   function run(job: PgpJob): void {
-    const jobs = { seal, open, 'cfb-seal': cfbSealJob, 'cfb-open': cfbOpenJob } as Record<PgpJob['op'], (j: PgpJob) => Promise<void>>;
+    const jobs = { seal, open, unlock, 'cfb-seal': cfbSealJob, 'cfb-open': cfbOpenJob } as Record<
+      PgpJob['op'],
+      (j: PgpJob) => Promise<void>
+    >;
     jobs[job.op](job).catch((e: Error) =>
       fail(job.op === 'seal' || job.op === 'cfb-seal' ? 'BUNDLE_WRITE_FAILED' : 'BUNDLE_INVALID', e.message),
     );

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type * as openpgp from 'openpgp';
+import * as openpgp from 'openpgp';
 import { BundleError } from './errors';
 import { CHUNK, Msg, PgpJob, WINDOW, gathered, threadSource, transferList } from './pgp-thread-program';
 
@@ -164,8 +164,8 @@ export function runPgpThread(job: PgpJob, input: Readable): { output: Readable; 
       } else if (m.t === 'done') {
         outcome = { sender: m.sender };
         settle(outcome);
-        // a thread that loaded openpgp for a whole-message job is ended (its heap is large); one that seals entries is kept
-        finish(job.op === 'cfb-seal' || job.op === 'cfb-open');
+        // a thread that ran a whole-message job is ended (its heap is large); one that sealed entries or unlocked a key is kept
+        finish(job.op === 'cfb-seal' || job.op === 'cfb-open' || job.op === 'unlock');
       } else if (m.t === 'fail') {
         stop(new BundleError(m.code as never, m.message));
         finish(false);
@@ -199,4 +199,17 @@ export function runPgpThread(job: PgpJob, input: Readable): { output: Readable; 
   };
   void acquire().then(start);
   return { output, done };
+}
+
+/**
+ * Unlocks a private key on a thread of the pool (openpgp.decryptKey, whose
+ * S2K hashing costs 100-150 ms here): a command can go on reading its
+ * volumes meanwhile. The key comes back unlocked, as decryptKey gives it.
+ */
+export async function decryptKeyOnThread(key: openpgp.PrivateKey, passphrase: string): Promise<openpgp.PrivateKey> {
+  const { output, done } = runPgpThread({ op: 'unlock', key: key.armor(), passphrase }, Readable.from([]));
+  const parts: Buffer[] = [];
+  for await (const c of output) parts.push(c as Buffer);
+  await done;
+  return openpgp.readPrivateKey({ armoredKey: Buffer.concat(parts).toString('utf8') });
 }

@@ -5,6 +5,7 @@ import { AirlockError, faultPoint, isAirlockError, markAudited, processAlive, wa
 import { AuditLog } from '@airlock/audit';
 import { Db } from '@airlock/database';
 import { OciLayout, Registries, walkImage } from '@airlock/oci';
+import type { PrivateKey } from 'openpgp';
 import {
   LocatedBundle,
   OpenedBundle2,
@@ -12,7 +13,9 @@ import {
   locateBundle,
   manifestOfIndex,
   openBundle,
+  decryptKeyOnThread,
   openBundle2,
+  ReadVolumes,
   sortVolumes,
 } from '@airlock/bundle';
 import { stageSmallEntries, verifyEntries } from './bundle-import-v2';
@@ -71,11 +74,18 @@ export class BundleImporter {
   }
 
   /** Verifies and extracts into staging (format 2: the index, then the small entries of the volumes given); the caller removes `staging`. */
-  private async open(ch: Channel, located: LocatedBundle, onProgress?: (bytes: number, total: number) => void): Promise<Opened> {
+  private async open(
+    ch: Channel,
+    located: LocatedBundle,
+    onProgress?: (bytes: number, total: number) => void,
+    read?: ReadVolumes,
+    importKey: Promise<PrivateKey> = ch.importKey(decryptKeyOnThread),
+  ): Promise<Opened> {
+    importKey.catch(() => undefined); // awaited below, unless the sender keys are refused first
     const trusted = await ch.trustedSenders();
     if (!trusted.length)
       throw new AirlockError('KEY_MISSING', `channel ${ch.name} pins no sender key (trustedSenders); refusing every bundle`);
-    const decryptionKeys = [await ch.importKey()];
+    const decryptionKeys = [await importKey];
     const staging = mkdtempSync(join(this.stagingRoot(), `import-${process.pid}-`));
     try {
       let opened: Opened;
@@ -84,6 +94,7 @@ export class BundleImporter {
           trustedSenders: trusted,
           decryptionKeys,
           requireEncrypted: ch.config.encrypt,
+          read,
         });
         if (b.index.channel !== located.channel || b.index.sequence !== located.sequence)
           throw new AirlockError('BUNDLE_INVALID', 'the volumes are named for another bundle than the signed index');
@@ -121,6 +132,18 @@ export class BundleImporter {
     }
   }
 
+  /** The import key of the channel a volume's name says, being unlocked on an OpenPGP thread; undefined when the name says no channel of this side. */
+  private async earlyImportKey(volume: string): Promise<{ channel: string; key: Promise<PrivateKey> } | undefined> {
+    try {
+      const { channel } = await locateBundle([volume]);
+      const key = channelOf(this.catalog, channel).importKey(decryptKeyOnThread);
+      key.catch(() => undefined); // open() awaits it and reports its refusal
+      return { channel, key };
+    } catch {
+      return undefined;
+    }
+  }
+
   /**
    * Every check the import makes, without the claim and without writing to
    * a registry: every refusal is reported (`problem`), from the sender to the
@@ -134,6 +157,8 @@ export class BundleImporter {
   async inspect(files: string[], o: { verify?: boolean } = {}): Promise<InspectResult> {
     // format 2: the bundle of the first volume; volumes that carry another index (or none) are named, not read further
     const zips = files.filter(isZipVolume);
+    // the import key unlocks on an OpenPGP thread while the volumes are read here: the channel as the first volume's name says it (open() unlocks it itself otherwise)
+    const early = zips.length ? await this.earlyImportKey(zips[0]) : undefined;
     const sorted = zips.length ? await sortVolumes(zips) : { same: files, other: [] };
     const located = await locateBundle(sorted.same.length ? sorted.same : files);
     const bundle: InspectResult['bundle'] = {
@@ -145,7 +170,13 @@ export class BundleImporter {
     };
     let opened: Opened;
     try {
-      opened = await this.open(channelOf(this.catalog, located.channel), located);
+      opened = await this.open(
+        channelOf(this.catalog, located.channel),
+        located,
+        undefined,
+        sorted.read,
+        early?.channel === located.channel ? early.key : undefined,
+      );
     } catch (e) {
       if (!isAirlockError(e)) throw e;
       return { bundle, wouldImport: false, problem: { code: e.code, message: e.message } };

@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import { AirlockError } from '@airlock/common';
 import { ChannelConfig, readSecret } from '@airlock/common/config';
-import { readPrivateKeyFile, readPublicKeyFiles } from '@airlock/signing';
+import { KeyUnlocker, readPrivateKeyFile, readPublicKeyFiles } from '@airlock/signing';
 import type { Key, PrivateKey } from 'openpgp';
 import { StageCatalog } from './stage-catalog';
 
@@ -39,12 +39,13 @@ export class Channel {
     return this.keyFiles(this.config.trustedSenders, 'trusted sender key');
   }
 
-  private async unlock(k: ChannelConfig['sender'], fallbackStage: string, what: string): Promise<PrivateKey> {
-    if (!k) return this.catalog.signingKey(fallbackStage);
+  private async unlock(k: ChannelConfig['sender'], fallbackStage: string, what: string, via?: KeyUnlocker): Promise<PrivateKey> {
+    if (!k) return this.catalog.signingKey(fallbackStage, via);
     return readPrivateKeyFile(
       this.catalog.loaded.resolvePath(k.privateKey),
       () => readSecret(k.passphrase, `channel ${this.name} ${what} passphrase`, this.catalog.loaded.resolvePath),
       `channel ${this.name} ${what}`,
+      via,
     );
   }
 
@@ -54,8 +55,8 @@ export class Channel {
   }
 
   /** The key that decrypts bundles and signs receipts (high side): the channel's import key, or the target stage key. */
-  importKey(): Promise<PrivateKey> {
-    return this.unlock(this.config.importKey, this.config.to, 'import key');
+  importKey(via?: KeyUnlocker): Promise<PrivateKey> {
+    return this.unlock(this.config.importKey, this.config.to, 'import key', via);
   }
 }
 

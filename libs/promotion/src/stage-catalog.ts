@@ -2,6 +2,7 @@ import { AirlockError } from '@airlock/common';
 import { LoadedConfig, StageConfig, readSecret } from '@airlock/common/config';
 import {
   FileLookasideStore,
+  KeyUnlocker,
   SigstorePublicKey,
   StageTrust,
   TrustedKeys,
@@ -219,17 +220,17 @@ export class StageCatalog {
    * file; unlocking costs the S2K work factor, so it is not repeated per
    * image). It stays in this process's memory only.
    */
-  async signingKey(name: string): Promise<PrivateKey> {
+  async signingKey(name: string, unlock?: KeyUnlocker): Promise<PrivateKey> {
     let p = this.keyCache.get(name);
     if (!p) {
-      p = this.unlockKey(name);
+      p = this.unlockKey(name, unlock);
       p.catch(() => this.keyCache.delete(name));
       this.keyCache.set(name, p);
     }
     return p;
   }
 
-  private async unlockKey(name: string): Promise<PrivateKey> {
+  private async unlockKey(name: string, unlock?: KeyUnlocker): Promise<PrivateKey> {
     const s = this.get(name);
     if (!s.config.signing) throw new AirlockError('KEY_MISSING', `stage ${name} has no signing key configured`);
     const signing = s.config.signing;
@@ -237,6 +238,7 @@ export class StageCatalog {
       this.loaded.resolvePath(signing.privateKey),
       () => readSecret(signing.passphrase, `stage ${name} key passphrase`, this.loaded.resolvePath),
       `stage ${name} private key`,
+      unlock,
     );
   }
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type * as openpgp from 'openpgp';
 import { Sensitive } from '@airlock/common';
 import { SignatureError } from './errors';
-import { readPrivateKey, readPublicKeys } from './keys';
+import { KeyUnlocker, readPrivateKey, readPublicKeys } from './keys';
 import { SigstorePublicKey, isSigstoreKeyFile, readSigstorePrivateKey, readSigstorePublicKey } from './sigstore-key';
 import type { KeyObject } from 'node:crypto';
 
@@ -27,9 +27,10 @@ export async function readPrivateKeyFile(
   path: string,
   passphrase: Sensitive<string> | (() => Sensitive<string> | Promise<Sensitive<string>>),
   what: string,
+  unlock?: KeyUnlocker,
 ): Promise<openpgp.PrivateKey> {
   const bytes = readKeyFile(path, what);
-  return readPrivateKey(bytes, typeof passphrase === 'function' ? await passphrase() : passphrase);
+  return readPrivateKey(bytes, typeof passphrase === 'function' ? await passphrase() : passphrase, unlock);
 }
 
 /** Pinned keys of both dialects, each file told apart by its content (an OpenPGP key block, or a PEM public key). */

@@ -79,8 +79,17 @@ export async function readPublicKeys(bytes: Uint8Array | string): Promise<openpg
   }
 }
 
+/** How a locked key is unlocked: openpgp.decryptKey here, or the same on another thread (a bundle's OpenPGP thread pool). */
+export type KeyUnlocker = (key: openpgp.PrivateKey, passphrase: string) => Promise<openpgp.PrivateKey>;
+
+const unlockHere: KeyUnlocker = (privateKey, passphrase) => openpgp.decryptKey({ privateKey, passphrase });
+
 /** Reads a private key and unlocks it with its passphrase. */
-export async function readPrivateKey(bytes: Uint8Array | string, passphrase: Sensitive<string>): Promise<openpgp.PrivateKey> {
+export async function readPrivateKey(
+  bytes: Uint8Array | string,
+  passphrase: Sensitive<string>,
+  unlock: KeyUnlocker = unlockHere,
+): Promise<openpgp.PrivateKey> {
   let key: openpgp.PrivateKey;
   try {
     const buf = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
@@ -92,7 +101,7 @@ export async function readPrivateKey(bytes: Uint8Array | string, passphrase: Sen
   }
   if (key.isDecrypted()) return key;
   try {
-    return await openpgp.decryptKey({ privateKey: key, passphrase: passphrase.reveal() });
+    return await unlock(key, passphrase.reveal());
   } catch (e) {
     throw new SignatureError('KEY_PASSPHRASE', `cannot unlock private key ${fingerprintOf(key)}: wrong passphrase`, {}, { cause: e });
   }
