@@ -771,6 +771,9 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     const vols = readdirSync(out)
       .filter((f) => f.endsWith('.zip'))
       .map((f) => join(out, f));
+    // the operator sees which platforms travel before importing
+    const insp = await airlock(['bundle', 'inspect', ...vols, '--config', high.config.path]);
+    expect(insp.stdout).toContain(`/team/rel-multi:1 ${idx.digest} (only linux/arm64) requested by alice`);
     const imp = await airlock(['bundle', 'import', ...vols, '--config', high.config.path, '--receipt-dir', out]);
     expect([imp.code, imp.stderr]).toEqual([0, '']);
     // the high side knows the release: its name, who asked and why, both images imported

@@ -43,7 +43,7 @@ export async function runInspect(files: string[], o: InspectFlags): Promise<void
           `created ${m.created}, expires ${m.expires}, sender ${m.sender}`,
           ...m.images.map(
             (i) =>
-              `  ${i.target} ${i.digest} requested by ${i.requester}, approved by ${i.approvals.map((a) => a.approver).join(', ') || 'nobody'}`,
+              `  ${i.target} ${i.digest}${i.platforms ? ` (only ${i.platforms.join(', ')})` : ''} requested by ${i.requester}, approved by ${i.approvals.map((a) => a.approver).join(', ') || 'nobody'}`,
           ),
           `${m.entries.length} entries, ${(m.entries.reduce((a, e) => a + e.size, 0) / 2 ** 20).toFixed(1)} MiB`,
           ...volumes,
