@@ -27,19 +27,12 @@ const failed = (e) => {
   process.exitCode = 1;
 };
 let settled = false;
-// a command that serves (serve, api, worker, sandbox) has closed what it started when main() settles; a connection still
-// retrying a Redis that is gone (its close bounded, not awaited to the end) must not keep the process alive after that
-const serving = ['serve', 'api', 'worker', 'sandbox'].includes(command);
 const full = () =>
   require(path.join(dist, 'apps/cli/src/main.js'))
     .main()
     .catch(failed)
     .finally(() => {
       settled = true;
-      if (serving)
-        require('node:timers')
-          .setTimeout(() => process.exit(), 2000)
-          .unref();
     });
 // A command whose work waits on something that can never happen would let node exit 0 in silence: say so and fail.
 process.on('beforeExit', () => {

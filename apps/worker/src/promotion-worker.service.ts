@@ -42,8 +42,13 @@ export class PromotionWorkerService implements OnModuleInit, OnApplicationShutdo
   }
 
   async onApplicationShutdown(): Promise<void> {
-    // bounded: with Redis gone, Worker.close waits for it forever (a stopped sandbox hung on SIGTERM); then its connections go
-    await withTimeout(this.worker?.close() ?? Promise.resolve(), 5000).catch(() => void this.worker?.disconnect().catch(() => undefined));
+    // With Redis gone, a graceful Worker.close waits forever for the running jobs (they cannot report) before it stops its
+    // lock-renewal timer, which then keeps the process alive: close by force (the jobs come back as stalled once Redis does).
+    // Bounded either way (a stopped sandbox hung on SIGTERM); then its connections go.
+    const redisGone = this.opts.connection.status !== 'ready';
+    await withTimeout(this.worker?.close(redisGone) ?? Promise.resolve(), 5000).catch(
+      () => void this.worker?.disconnect().catch(() => undefined),
+    );
     this.opts.connection.disconnect();
   }
 }
