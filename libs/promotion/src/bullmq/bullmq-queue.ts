@@ -36,6 +36,8 @@ export class BullPromotionQueue implements PromotionQueue {
     prefix = 'airlock',
   ) {
     this.queue = new Queue(QUEUES.promotions, { connection, prefix });
+    // a lost connection is reported by readiness and by each call that needs Redis; unheard, BullMQ prints the error as a stack on stderr
+    this.queue.on('error', () => undefined);
   }
 
   async enqueue(job: PromoteJob): Promise<void> {
@@ -128,6 +130,7 @@ function background(f: () => Promise<unknown>): void {
  */
 export async function listenToQueue(connection: IORedis, queue: Queue, l: QueueListener): Promise<QueueEvents> {
   const events = new QueueEvents(QUEUES.promotions, { connection, prefix: queue.opts.prefix });
+  events.on('error', () => undefined); // as the queue's: readiness says when Redis is away
   events.on('progress', ({ jobId, data }) => {
     const ex = parseExportJobId(jobId);
     if (ex && data && typeof data === 'object') return l.exportProgress(ex, data as unknown as ExportProgress);
