@@ -776,6 +776,16 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     expect(insp.stdout).toContain(`/team/rel-multi:1 ${idx.digest} (only linux/arm64) requested by alice`);
     const imp = await airlock(['bundle', 'import', ...vols, '--config', high.config.path, '--receipt-dir', out]);
     expect([imp.code, imp.stderr]).toEqual([0, '']);
+    // what landed: the subset index; the receipt names no blob of the platform left behind (a later bundle must carry them)
+    expect(imp.stdout).toContain(`/team/rel-multi:1@${rel.body.images[2].targetDigest}`);
+    const again = await airlock(['bundle', 'import', ...vols, '--config', high.config.path, '--receipt-dir', join(out, 'again')]);
+    expect(again.stdout).toContain(`was already imported: `);
+    expect(again.stdout).toContain(`/team/rel-multi:1@${rel.body.images[2].targetDigest}`);
+    const receiptOf = (dir: string) => readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith('.receipt')) as string), 'utf8');
+    for (const r of [receiptOf(out), receiptOf(join(out, 'again'))]) {
+      expect(r).not.toContain(idx.children[0].layers[0].digest);
+      expect(r).toContain(idx.children[1].layers[0].digest);
+    }
     // the high side knows the release: its name, who asked and why, both images imported
     const there = await high.call('GET', `/api/v1/releases/${rel.body.id}`, high.tokens.dave);
     expect(there.status).toBe(200);

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { AirlockError, faultPoint, isAirlockError, markAudited, processAlive, wasAudited } from '@airlock/common';
 import { AuditLog } from '@airlock/audit';
 import { Db } from '@airlock/database';
-import { OciLayout, Registries, walkImage } from '@airlock/oci';
+import { OciLayout, Registries, selectPlatforms, walkImage } from '@airlock/oci';
 import type { PrivateKey } from 'openpgp';
 import {
   LocatedBundle,
@@ -371,11 +371,21 @@ export class BundleImporter {
   private async writeReceipt(ctx: Ctx, o: Opened, plan: Plan, receiptDir?: string): Promise<ImportResult> {
     const { ch, manifest: m } = o;
     const blobs = new Set<string>();
-    for (const c of plan.images) for (const b of c.verified.graph.blobs) blobs.add(b.digest);
+    // what landed of each image: with chosen platforms, the subset index (the receipt still names the digest the bundle carried)
+    const landed = new Map<string, string>();
+    for (const c of plan.images) {
+      landed.set(c.image.promotionId, c.verified.graph.top.digest);
+      for (const b of c.verified.graph.blobs) blobs.add(b.digest);
+    }
     if (plan.again) {
-      // the blobs of a bundle imported before: those its staged manifests name
+      // the blobs of a bundle imported before: those its staged manifests name, of the chosen platforms only (the rest never landed)
       const layout = new OciLayout(join(o.staging, 'x', 'oci'));
-      for (const img of m.images) for (const b of (await walkImage(layout, img.digest)).blobs) blobs.add(b.digest);
+      for (const img of m.images) {
+        const whole = await walkImage(layout, img.digest);
+        const g = img.platforms ? selectPlatforms(whole, img.platforms) : whole;
+        landed.set(img.promotionId, g.top.digest);
+        for (const b of g.blobs) blobs.add(b.digest);
+      }
     }
     const receipt = await signReceipt(
       {
@@ -398,7 +408,7 @@ export class BundleImporter {
       bundleId: m.id,
       channel: ch.name,
       sequence: m.sequence,
-      images: m.images.map((i) => ({ promotionId: i.promotionId, target: i.target, digest: i.digest })),
+      images: m.images.map((i) => ({ promotionId: i.promotionId, target: i.target, digest: landed.get(i.promotionId) ?? i.digest })),
       receipt: receiptPath,
       alreadyImported: plan.again,
     };
