@@ -52,12 +52,8 @@ export async function walkImage(source: ManifestSource, digest: string, top?: Ma
         .filter((c) => !seen.has(c.digest) && seen.add(c.digest))
         .map(async (c) => {
           const m = await source.getManifest(c.digest);
-          const p = c.platform;
-          const w: WalkedManifest = {
-            ...m,
-            ...withParsed(m, c.mediaType),
-            ...(p ? { platform: [p.os, p.architecture, p.variant].filter(Boolean).join('/') } : {}),
-          };
+          const platform = platformOf(c);
+          const w: WalkedManifest = { ...m, ...withParsed(m, c.mediaType), ...(platform !== undefined ? { platform } : {}) };
           if (w.parsed.kind === 'index')
             throw new RegistryError(
               'MANIFEST_UNSUPPORTED',
@@ -74,6 +70,12 @@ export async function walkImage(source: ManifestSource, digest: string, top?: Ma
   addBlobs(root);
   manifests.push(root);
   return { top: root, manifests, blobs: [...blobs.values()] };
+}
+
+/** The platform an index entry names, os/architecture[/variant] (as docker, containerd and skopeo spell it); undefined when it names none. */
+export function platformOf(d: Descriptor): string | undefined {
+  const p = d.platform;
+  return p ? [p.os, p.architecture, p.variant].filter(Boolean).join('/') : undefined;
 }
 
 function withParsed(m: ManifestBlob, hint?: string): { mediaType: string; parsed: ParsedManifest } {

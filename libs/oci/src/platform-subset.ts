@@ -1,17 +1,11 @@
 import { RegistryError } from './errors';
 import { sha256Digest } from './digest';
-import { Descriptor, ManifestBlob, parseManifest } from './manifest';
-import { ImageGraph, WalkedManifest } from './image-walk';
+import { ManifestBlob, parseManifest } from './manifest';
+import { ImageGraph, ManifestSource, platformOf, walkImage } from './image-walk';
 
 /** A platform as docker, containerd and skopeo spell it: os/architecture[/variant]. */
 export const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
 export const MAX_PLATFORMS_CHOSEN = 64;
-
-/** The platform of an index entry, os/architecture[/variant]; undefined when it names none. */
-export function platformOf(d: Descriptor): string | undefined {
-  const p = d.platform;
-  return p?.os && p.architecture ? [p.os, p.architecture, p.variant].filter(Boolean).join('/') : undefined;
-}
 
 /** Checks a list of platforms as a request gives it: 1 to 64, each os/architecture[/variant], none twice. */
 export function checkPlatforms(platforms: string[]): string[] {
@@ -59,17 +53,19 @@ export function subsetIndex(index: ManifestBlob, platforms: string[]): ManifestB
 /**
  * The image as it is promoted when only some platforms are chosen: the
  * subset index (subsetIndex), the platform manifests it lists and their
- * blobs, taken from the graph already walked (nothing is read again).
+ * blobs. The one walker reads it, from the manifests of the graph already
+ * walked (nothing is fetched again).
  */
-export function selectPlatforms(graph: ImageGraph, platforms: string[]): ImageGraph {
+export async function selectPlatforms(graph: ImageGraph, platforms: string[]): Promise<ImageGraph> {
   const top = subsetIndex(graph.top, platforms);
   if (top.digest === graph.top.digest) return graph;
-  const parsed = parseManifest(top.bytes, top.mediaType);
-  const listed = new Set(parsed.parsed.kind === 'index' ? parsed.parsed.manifests.map((m) => m.digest) : []);
-  const children = graph.manifests.slice(0, -1).filter((m) => listed.has(m.digest));
-  const blobs = new Map<string, Descriptor>();
-  for (const c of children)
-    if (c.parsed.kind === 'image') for (const b of [c.parsed.config, ...c.parsed.layers]) if (!blobs.has(b.digest)) blobs.set(b.digest, b);
-  const root: WalkedManifest = { ...top, mediaType: parsed.mediaType, parsed: parsed.parsed };
-  return { top: root, manifests: [...children, root], blobs: [...blobs.values()] };
+  const read = new Map<string, ManifestBlob>(graph.manifests.map((m) => [m.digest, m]));
+  const walked: ManifestSource = {
+    getManifest: (digest) => {
+      const m = read.get(digest);
+      if (!m) throw new RegistryError('MANIFEST_UNKNOWN', `${digest} is not a manifest of ${graph.top.digest}`);
+      return Promise.resolve(m);
+    },
+  };
+  return walkImage(walked, top.digest, top);
 }

@@ -124,7 +124,7 @@ export async function checkBundle(d: CheckDeps, o: Opened): Promise<Plan> {
     // chosen platforms: the index verified as it was signed; what lands is its subset (computed here, as the low side did)
     if (img.platforms) {
       try {
-        verified = { ...verified, graph: selectPlatforms(verified.graph, img.platforms) };
+        verified = { ...verified, graph: await selectPlatforms(verified.graph, img.platforms) };
       } catch (e) {
         if (isAirlockError(e)) throw new AirlockError('BUNDLE_INVALID', `${img.target}: ${e.message}`);
         throw e;

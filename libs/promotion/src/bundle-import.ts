@@ -382,7 +382,7 @@ export class BundleImporter {
       const layout = new OciLayout(join(o.staging, 'x', 'oci'));
       for (const img of m.images) {
         const whole = await walkImage(layout, img.digest);
-        const g = img.platforms ? selectPlatforms(whole, img.platforms) : whole;
+        const g = img.platforms ? await selectPlatforms(whole, img.platforms) : whole;
         landed.set(img.promotionId, g.top.digest);
         for (const b of g.blobs) blobs.add(b.digest);
       }

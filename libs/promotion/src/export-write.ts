@@ -66,7 +66,7 @@ async function collect(job: ExportJob, deps: { catalog: StageCatalog; registries
     const whole = await walkImage(source, p.digest);
     // chosen platforms: every manifest the source signatures cover travels (the far side verifies the index as it was signed),
     // the blobs and attachments of the chosen platforms only, and the subset index that lands
-    const graph = p.platforms ? selectPlatforms(whole, p.platforms) : whole;
+    const graph = p.platforms ? await selectPlatforms(whole, p.platforms) : whole;
     for (const m of [...whole.manifests, graph.top]) content.set(layoutBlobPath('oci', m.digest), m.bytes);
     for (const b of graph.blobs) {
       if (!job.full && known.has(b.digest)) {

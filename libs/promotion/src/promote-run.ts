@@ -55,7 +55,7 @@ export async function runPromotion(job: PromoteJob, deps: RunDeps): Promise<Prom
   await report({ step: 'verify', status: 'started' });
   const whole = await verifySignedImage(source, job.digest, policy);
   // chosen platforms: the source index verified as it was signed, then only the subset lands (its own digest, signed at the target)
-  const verified = job.platforms ? { ...whole, graph: selectPlatforms(whole.graph, job.platforms) } : whole;
+  const verified = job.platforms ? { ...whole, graph: await selectPlatforms(whole.graph, job.platforms) } : whole;
   if (to.config.transport === 'bundle') {
     // air-gapped target: nothing crosses by network; the channel's next bundle carries it
     return {

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, Matches, ValidateBy } from 'class-validator';
 import { MAX_RELEASE_IMAGES, RELEASE_NAME } from '@airlock/promotion';
-import { MAX_PLATFORMS_CHOSEN, PLATFORM } from '@airlock/oci';
+import { MAX_PLATFORMS_CHOSEN, PLATFORM, checkPlatforms } from '@airlock/oci';
 import { StageRouteDto } from './promotion.dto';
 
 /** One image of a release: a reference, or `{ image, platforms }` to carry only some platforms of an index. */
@@ -11,15 +11,13 @@ function isReleaseImage(v: unknown): boolean {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
   if (Object.keys(o).some((k) => k !== 'image' && k !== 'platforms') || !ref(o.image)) return false;
-  const p = o.platforms;
-  return (
-    p === undefined ||
-    (Array.isArray(p) &&
-      p.length >= 1 &&
-      p.length <= MAX_PLATFORMS_CHOSEN &&
-      p.every((x) => typeof x === 'string' && PLATFORM.test(x)) &&
-      new Set(p).size === p.length)
-  );
+  if (o.platforms === undefined) return true;
+  try {
+    checkPlatforms(o.platforms as string[]);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export class CreateReleaseDto extends StageRouteDto {
