@@ -1,10 +1,10 @@
-import { mkdtempSync, promises as fs, readdirSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, promises as fs, readdirSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { AirlockError, faultPoint, isAirlockError, markAudited, processAlive, wasAudited } from '@airlock/common';
 import { AuditLog } from '@airlock/audit';
 import { Db } from '@airlock/database';
-import { OciLayout, Registries, selectPlatforms, walkImage } from '@airlock/oci';
+import { Registries } from '@airlock/oci';
 import type { PrivateKey } from 'openpgp';
 import {
   LocatedBundle,
@@ -20,7 +20,7 @@ import {
 } from '@airlock/bundle';
 import { stageSmallEntries, verifyEntries } from './bundle-import-v2';
 import { checkBundle, checkFreshness } from './bundle-import-check';
-import { ImportResult, InspectResult, Opened, Plan } from './bundle-import-plan';
+import { ImportResult, InspectResult, Opened } from './bundle-import-plan';
 import { LandDeps, landBundle } from './bundle-land';
 import { StageCatalog } from './stage-catalog';
 import { Channel, channelOf } from './channels';
@@ -28,7 +28,7 @@ import { ChannelLock } from './channel-lock';
 import { BundleStore } from './bundle-store';
 import { BundleJobStore, BundleJobView, abandoned, localRunner } from './bundle-job-store';
 import { PromotionService } from './promotion.service';
-import { signReceipt } from './bundle-receipt';
+import { writeImportReceipt } from './import-receipt';
 import { Ctx } from './promotion.service';
 
 /**
@@ -336,7 +336,7 @@ export class BundleImporter {
         }
         throw e;
       }
-      return await this.writeReceipt(ctx, opened, plan, o.receiptDir);
+      return await writeImportReceipt(ctx, opened, plan, o.receiptDir);
     } catch (e) {
       if (isAirlockError(e) && !wasAudited(e)) {
         this.audit.append({
@@ -364,53 +364,6 @@ export class BundleImporter {
       service: this.service,
       bundles: this.bundles,
       importedAlready: (ch, m) => checkFreshness(this.bundles, ch, m),
-    };
-  }
-
-  /** The signed receipt (written again, the same, for a bundle imported before). */
-  private async writeReceipt(ctx: Ctx, o: Opened, plan: Plan, receiptDir?: string): Promise<ImportResult> {
-    const { ch, manifest: m } = o;
-    const blobs = new Set<string>();
-    // what landed of each image: with chosen platforms, the subset index (the receipt still names the digest the bundle carried)
-    const landed = new Map<string, string>();
-    for (const c of plan.images) {
-      landed.set(c.image.promotionId, c.verified.graph.top.digest);
-      for (const b of c.verified.graph.blobs) blobs.add(b.digest);
-    }
-    if (plan.again) {
-      // the blobs of a bundle imported before: those its staged manifests name, of the chosen platforms only (the rest never landed)
-      const layout = new OciLayout(join(o.staging, 'x', 'oci'));
-      for (const img of m.images) {
-        const whole = await walkImage(layout, img.digest);
-        const g = img.platforms ? await selectPlatforms(whole, img.platforms) : whole;
-        landed.set(img.promotionId, g.top.digest);
-        for (const b of g.blobs) blobs.add(b.digest);
-      }
-    }
-    const receipt = await signReceipt(
-      {
-        bundleId: m.id,
-        channel: ch.name,
-        sequence: m.sequence,
-        importer: ctx.principal.user,
-        time: new Date().toISOString(),
-        images: m.images.map((i) => ({ promotionId: i.promotionId, digest: i.digest, target: i.target })),
-        blobs: [...blobs].sort(),
-      },
-      await ch.importKey(),
-    );
-    const dir = receiptDir ?? ch.dir;
-    mkdirSync(dir, { recursive: true });
-    const receiptPath = join(dir, `airlock-${ch.name}-${String(m.sequence).padStart(6, '0')}.receipt`);
-    writeFileSync(`${receiptPath}.tmp`, receipt);
-    await fs.rename(`${receiptPath}.tmp`, receiptPath);
-    return {
-      bundleId: m.id,
-      channel: ch.name,
-      sequence: m.sequence,
-      images: m.images.map((i) => ({ promotionId: i.promotionId, target: i.target, digest: landed.get(i.promotionId) ?? i.digest })),
-      receipt: receiptPath,
-      alreadyImported: plan.again,
     };
   }
 }
