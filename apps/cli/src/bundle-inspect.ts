@@ -21,10 +21,9 @@ export const INSPECT_OPTIONS: Record<keyof InspectFlags, CommandOption> = {
  * the bundle: "would import: no" is an answer, not a failure.
  */
 export async function runInspect(files: string[], o: InspectFlags): Promise<void> {
-  lazy.bundle().warmPgpThread(); // the index is opened on it: openpgp loads there while the configuration loads here
+  lazy.bundle().warmPgpThread(); // the import key unlocks and the index opens on it: openpgp loads there while the configuration loads here
   const l = await localCore(o.config);
   try {
-    // it exits 0 whenever it could read the bundle: "would import: no" is an answer, not a failure
     const r = await l.importer.inspect(files, { verify: o.verify });
     const m = r.manifest;
     const b = r.bundle;
