@@ -48,15 +48,38 @@ describe('group commit', () => {
     expect(commits).toBe(4);
   });
 
-  it('flush() commits at once and a full batch does not wait for the turn', () => {
+  it('flush() commits at once; a full batch does not wait out the interval, and lands at most maxBatch writes a turn', async () => {
     const audit = new AuditLog(db);
-    const gc = new GroupCommit(db, () => undefined, 2);
-    gc.run(() => audit.append({ actor: 't', action: label('a') }));
-    gc.run(() => audit.append({ actor: 't', action: label('b') }));
-    gc.run(() => audit.append({ actor: 't', action: label('c') }));
-    expect((db.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE actor = 't'").get() as { n: number }).n).toBe(2);
+    const gc = new GroupCommit(db, () => undefined, 2, 60_000);
+    const count = () => (db.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE actor = 't'").get() as { n: number }).n;
+    gc.run(() => audit.append({ actor: 't', action: label('first') }));
+    await new Promise((r) => setImmediate(r));
+    expect(count()).toBe(1); // idle: the next turn; the next commit would wait a minute
+    for (const a of ['a', 'b', 'c']) gc.run(() => audit.append({ actor: 't', action: label(a) }));
+    expect(count()).toBe(1);
+    await new Promise((r) => setImmediate(r));
+    expect(count()).toBe(3); // full: the next turn, two of them
+    gc.run(() => audit.append({ actor: 't', action: label('d') }));
     gc.flush();
-    expect((db.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE actor = 't'").get() as { n: number }).n).toBe(3);
+    expect(count()).toBe(5);
+    expect(verifyStoredChain(db).report.ok).toBe(true);
+  });
+
+  it('commits a long queue in slices of sliceMs, each its own transaction, in the order asked', async () => {
+    const audit = new AuditLog(db);
+    const gc = new GroupCommit(db, () => undefined, 256, 0, 0);
+    const count = () => (db.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE actor = 't'").get() as { n: number }).n;
+    const answers = ['a', 'b', 'c'].map((a) => gc.commit(() => audit.append({ actor: 't', action: label(a) }).seq));
+    const turns: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setImmediate(r));
+      turns.push(count());
+    }
+    // a budget of 0 ms takes one write a slice: a turn of the event loop (where requests are answered) between slices
+    expect(turns).toEqual([1, 2, 3]);
+    const seqs = await Promise.all(answers);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y)); // in the order they were asked
+    expect(verifyStoredChain(db).report.ok).toBe(true);
   });
 
   it('waits out the minimum interval after a commit, gathering what arrives meanwhile into one commit', async () => {

@@ -23,6 +23,12 @@ interface Pending {
  * fsync, so what they were told happened is as durable as at
  * `synchronous=FULL`, while the event loop, and every request on it, goes on.
  * Other transactions on the connection stay at FULL.
+ *
+ * A scheduled commit writes for at most `sliceMs` (and `maxBatch` writes),
+ * then leaves the rest for the next turn of the event loop: a long queue of
+ * writes (a burst of worker reports) is committed in slices with the
+ * requests that arrived meanwhile answered between them, instead of holding
+ * every answer behind one long transaction.
  */
 export class GroupCommit {
   private pending: Pending[] = [];
@@ -36,6 +42,7 @@ export class GroupCommit {
     private readonly onError: (e: unknown) => void,
     private readonly maxBatch = 256,
     private readonly minIntervalMs = 0,
+    private readonly sliceMs = Infinity,
   ) {
     if (!db.memory) this.wal = new WalSync(`${db.name}-wal`);
   }
@@ -54,31 +61,55 @@ export class GroupCommit {
 
   private queue(p: Pending): void {
     this.pending.push(p);
-    if (this.pending.length >= this.maxBatch) this.flush();
-    else if (!this.scheduled) {
-      const wait = this.lastCommit + this.minIntervalMs - performance.now();
-      this.scheduled = wait > 0 ? { timeout: setTimeout(() => this.flush(), wait) } : { immediate: setImmediate(() => this.flush()) };
-    }
+    if (this.pending.length >= this.maxBatch) this.schedule(0);
+    else if (!this.scheduled) this.schedule(this.lastCommit + this.minIntervalMs - performance.now());
   }
 
-  /** Commits what is queued now (also called before the database closes: then await settled()). */
+  /** The next commit after `wait` ms, or on the next turn (a full batch does not wait out the interval). */
+  private schedule(wait: number): void {
+    if (this.scheduled && 'immediate' in this.scheduled) return;
+    this.unschedule();
+    this.scheduled = wait > 0 ? { timeout: setTimeout(() => this.turn(), wait) } : { immediate: setImmediate(() => this.turn()) };
+  }
+
+  private unschedule(): void {
+    if (!this.scheduled) return;
+    if ('timeout' in this.scheduled) clearTimeout(this.scheduled.timeout);
+    else clearImmediate(this.scheduled.immediate);
+    this.scheduled = undefined;
+  }
+
+  /** A scheduled commit: one slice, and the rest on the next turn. */
+  private turn(): void {
+    this.scheduled = undefined;
+    this.commitSlice(this.sliceMs);
+    if (this.pending.length) this.schedule(0);
+  }
+
+  /** Commits everything queued now (also called before the database closes: then await settled()). */
   flush(): void {
-    if (this.scheduled) {
-      if ('timeout' in this.scheduled) clearTimeout(this.scheduled.timeout);
-      else clearImmediate(this.scheduled.immediate);
-      this.scheduled = undefined;
-    }
-    const batch = this.pending;
+    this.unschedule();
+    while (this.pending.length) this.commitSlice(Infinity);
+  }
+
+  /** Commits the writes at the head of the queue in one transaction: at least one, then more while within `budgetMs` and `maxBatch`. */
+  private commitSlice(budgetMs: number): void {
+    const queued = this.pending;
     this.pending = [];
-    if (!batch.length) return;
-    this.lastCommit = performance.now();
+    if (!queued.length) return;
+    const started = performance.now();
+    this.lastCommit = started;
     const outcomes: { error?: unknown; value?: unknown }[] = [];
     const wal = this.db.inTransaction ? undefined : this.wal;
+    let taken = 0;
+    let failed: { error: unknown } | undefined;
     try {
       if (wal) this.db.pragma('synchronous = NORMAL');
       this.db
         .transaction(() => {
-          for (const p of batch) {
+          for (const p of queued) {
+            if (taken >= this.maxBatch || (taken > 0 && performance.now() - started >= budgetMs)) break;
+            taken++;
             try {
               outcomes.push({ value: this.db.transaction(p.write)() });
             } catch (e) {
@@ -88,13 +119,19 @@ export class GroupCommit {
         })
         .immediate();
     } catch (e) {
-      for (const p of batch) {
-        if (p.settle) p.settle(e);
-        else this.onError(e);
-      }
-      return;
+      failed = { error: e };
     } finally {
       if (wal) this.db.pragma('synchronous = FULL');
+    }
+    // what was not reached goes back to the head of the queue, before anything queued by the writes themselves
+    const batch = queued.slice(0, Math.max(taken, 1));
+    this.pending = queued.slice(batch.length).concat(this.pending);
+    if (failed) {
+      for (const p of batch) {
+        if (p.settle) p.settle(failed.error);
+        else this.onError(failed.error);
+      }
+      return;
     }
     for (const [i, p] of batch.entries()) if (!p.settle && 'error' in outcomes[i]) this.onError(outcomes[i].error);
     const tell = (syncError?: unknown) => {

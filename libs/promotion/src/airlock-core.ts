@@ -41,8 +41,9 @@ export async function openCore(loaded: LoadedConfig, queue: PromotionQueue = new
   migrate(db);
   const audit = new AuditLog(db);
   const registries = new Registries(catalog.registryOptions());
-  // at most one commit per 20 ms: reports arrive in bursts and streams, and answers wait for their commit's fsync anyway
-  const commits = new GroupCommit(db, () => undefined, 256, 20);
+  // at most one commit per 20 ms: reports arrive in bursts and streams, and answers wait for their commit's fsync anyway;
+  // a backlog commits in slices of 4 ms of writes, with the requests that arrived meanwhile answered between them
+  const commits = new GroupCommit(db, () => undefined, 256, 20, 4);
   const service = new PromotionService(db, commits, audit, catalog, registries, queue);
   return {
     loaded,
