@@ -7,6 +7,7 @@ import { pushRandomImage } from '../support/images';
 import { percentile, table } from './harness';
 import { WorkerProcess } from '../support/airlock-process';
 import { apiQuantiles } from './load-metrics';
+import { CpuShares } from './cpu-shares';
 
 const SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 30);
 const READERS = Number(process.env.BENCH_LOAD_READERS ?? 100);
@@ -102,6 +103,20 @@ export async function loadBench(): Promise<void> {
         await c.close();
       });
     const metricsNow = async () => (await fetch(`${p.url}/metrics`)).text();
+    const pids = (xs: (number | undefined)[]) => xs.filter((x): x is number => x !== undefined);
+    const shares = new CpuShares({
+      'airlock api': pids([api.child.pid]),
+      'airlock worker (nice)': pids([worker?.child.pid]),
+      'docker-registry (2)': pids(Object.values(p.registries).map((r) => r.pid)),
+      'redis-server': pids([p.redis.process.child.pid]),
+      'load generator (this process)': [process.pid],
+    });
+    const sharesTable = (phase: string, rows: string[][]) =>
+      table(
+        `load, ${phase}: who had the CPUs (Linux schedstat; a main thread waiting runnable answers late whatever its own code costs)`,
+        ['process', 'CPU, all threads (% of one core)', 'main thread on a CPU', 'main thread waiting for a CPU'],
+        rows,
+      );
 
     // closed loop: the first WARMUP seconds run the same load unmeasured (a freshly started API compiles its hot paths meanwhile)
     const closed = seen();
@@ -109,14 +124,13 @@ export async function loadBench(): Promise<void> {
     const closedFrom = Date.now() + WARMUP * 1000;
     const closedEnd = closedFrom + SECONDS * 1000;
     let closedBefore = '';
-    const snapshot = setTimeout(
-      () =>
-        void metricsNow().then(
-          (t) => (closedBefore = t),
-          () => undefined,
-        ),
-      WARMUP * 1000,
-    );
+    const snapshot = setTimeout(() => {
+      shares.begin();
+      void metricsNow().then(
+        (t) => (closedBefore = t),
+        () => undefined,
+      );
+    }, WARMUP * 1000);
     const readers = Array.from({ length: READERS }, async (_, i) => {
       const c = new Client(p.url);
       for (let n = 0; Date.now() < closedEnd; n++) {
@@ -130,6 +144,8 @@ export async function loadBench(): Promise<void> {
     await Promise.all([...readers, ...writers(closed, closedFrom, closedEnd, cold)]);
     clearTimeout(snapshot);
     const closedAfter = await metricsNow();
+    const closedShares = shares.rows(SECONDS);
+    shares.begin();
 
     // open loop: each read is due at its slot on a fixed schedule and timed from then, however late it could start
     const open = seen();
@@ -161,6 +177,7 @@ export async function loadBench(): Promise<void> {
     await Promise.all([...inFlight, ...openWriters]);
     await pool.close();
     const openAfter = await metricsNow();
+    const openShares = shares.rows(SECONDS);
     await api.stop();
 
     const db = openDatabase(join(p.dir, 'airlock.db'), { readonly: true });
@@ -202,6 +219,8 @@ export async function loadBench(): Promise<void> {
         ['errors', open.errors, '0'],
       ],
     );
+    sharesTable('closed loop', closedShares);
+    sharesTable('open loop', openShares);
     const all = [closed, cold, open];
     const sum = (f: (s: Seen) => number) => all.reduce((n, s) => n + f(s), 0);
     table(

@@ -16,6 +16,8 @@ export interface TestRegistry {
   host: string;
   url: string;
   dir: string;
+  /** The docker-registry process (benchmarks read its CPU time). */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -88,6 +90,7 @@ ${opts.tls ? `  tls:\n    certificate: ${opts.tls.certFile}\n    key: ${opts.tls
     host: `127.0.0.1:${port}`,
     url,
     dir,
+    pid: proc.child.pid,
     async stop() {
       await proc.stop();
       rmSync(dir, { recursive: true, force: true });
