@@ -5,6 +5,7 @@ import { RegistryError } from './errors';
 import { Descriptor, ManifestBlob } from './manifest';
 import { MediaTypes } from './media-types';
 import { RegistryRepository } from './registry-repository';
+import { presentTags } from './tag-presence';
 import type { ImageSource } from './image-endpoint';
 
 /**
@@ -38,6 +39,31 @@ function layersOf(m: ManifestBlob, what: string): { doc: Record<string, unknown>
 }
 
 /**
+ * What is attached to image `digest` in a repository: which of the cosign
+ * tags `kinds` it has, by one tag listing where the repository's tags are
+ * few (most images have none: one request, not four), and its OCI referrers
+ * (the referrers API, asked meanwhile, or the fallback tag when the listing
+ * shows one).
+ */
+export async function lookupAttachments(
+  repo: RegistryRepository,
+  digest: string,
+  kinds: readonly (typeof ATTACHMENT_KINDS)[number][] = ATTACHMENT_KINDS,
+  withReferrers = true,
+): Promise<{ present: boolean[]; referrers: { descs: Descriptor[]; api: boolean } }> {
+  const presence = presentTags(repo.client, repo.repository, [...kinds.map((k) => attachmentTag(digest, k)), digest.replace(':', '-')]);
+  const fallbackTagPresent = presence.then(
+    (p) => p[kinds.length],
+    () => true, // the failure is the listing's, thrown below
+  );
+  const [present, referrers] = await Promise.all([
+    presence,
+    withReferrers ? referrersOf(repo, digest, fallbackTagPresent) : { descs: [], api: false },
+  ]);
+  return { present: present.slice(0, kinds.length), referrers };
+}
+
+/**
  * Copies the attachments of image `digest` from one repository to another:
  * a kind the destination lacks is copied as it is (blobs, then the manifest
  * under its tag, by the copy engine); a kind both have is merged, the
@@ -55,11 +81,7 @@ export async function copyAttachments(
 ): Promise<AttachmentKind[]> {
   const moved: AttachmentKind[] = [];
   const kinds = ATTACHMENT_KINDS.filter((k) => !o.skip?.includes(k));
-  // what the source has, asked all at once (most images have none: one round trip, not four)
-  const [present, referrers] = await Promise.all([
-    Promise.all(kinds.map((k) => source.client.headManifest(source.repository, attachmentTag(digest, k)))),
-    o.skip?.includes('referrers') ? { descs: [], api: false } : referrersOf(source, digest),
-  ]);
+  const { present, referrers } = await lookupAttachments(source, digest, kinds, !o.skip?.includes('referrers'));
   for (const [i, kind] of kinds.entries()) {
     if (!present[i]) continue;
     if (
@@ -125,9 +147,15 @@ export async function putAttachment(
 }
 
 /** An image's OCI 1.1 referrers: the referrers API's index, or the tag-schema fallback's (`sha256-<hex>`); with whether the registry has the API. */
-export async function referrersOf(repo: RegistryRepository, digest: string): Promise<{ descs: Descriptor[]; api: boolean }> {
+export async function referrersOf(
+  repo: RegistryRepository,
+  digest: string,
+  fallbackTagPresent: boolean | Promise<boolean> = true,
+): Promise<{ descs: Descriptor[]; api: boolean }> {
   let bytes = await repo.client.getReferrers(repo.repository, digest);
   const api = !!bytes;
+  // a lookup that found no fallback tag spares its GET
+  if (!bytes && !(await fallbackTagPresent)) return { descs: [], api };
   if (!bytes) {
     try {
       bytes = (await repo.client.getManifest(repo.repository, digest.replace(':', '-'))).bytes;

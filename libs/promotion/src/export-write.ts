@@ -12,7 +12,7 @@ import {
   layoutFiles,
   manifestDigests,
   parseReference,
-  referrersOf,
+  lookupAttachments,
   selectPlatforms,
   walkImage,
 } from '@airlock/oci';
@@ -100,10 +100,7 @@ async function collect(job: ExportJob, deps: { catalog: StageCatalog; registries
       attachments.push({ subject, kind, manifest: m.digest, mediaType: m.mediaType, size: m.bytes.length, ...extra });
     };
     for (const d of manifestDigests(graph)) {
-      const [present, referrers] = await Promise.all([
-        Promise.all(ATTACHMENT_KINDS.map((k) => source.manifestDigest(attachmentTag(d, k)))),
-        referrersOf(source, d),
-      ]);
+      const { present, referrers } = await lookupAttachments(source, d);
       for (const [i, kind] of ATTACHMENT_KINDS.entries())
         if (present[i]) await carry(d, kind, await source.client.getManifest(src.repository, attachmentTag(d, kind)));
       for (const r of referrers.descs)
