@@ -378,14 +378,8 @@ export class RegistryClient {
     }
   }
 
-  /**
-   * The repository's tags in one request, when they are at most `max`: a
-   * registry that pages (OCI distribution `n`, a `Link` to the next page) or
-   * one that sends them all (Debian's docker-registry 2.8 ignores `n`) and
-   * has more, or a listing larger than 1 MiB, gives undefined: too many to
-   * list for a lookup.
-   */
-  async listTags(repository: string, max: number): Promise<string[] | undefined> {
+  /** The tag list's JSON (`?n=max`), or undefined when it goes on in another page (a `Link`) or passes 1 MiB: too many tags to list for a lookup. */
+  async tagList(repository: string, max: number): Promise<Buffer | undefined> {
     const res = await this.call('GET', `/v2/${repository}/tags/list?n=${max}`, {
       scopes: [{ repository, actions: ['pull'] }],
       ok: [200],
@@ -396,15 +390,6 @@ export class RegistryClient {
       return undefined;
     }
     const bytes = Buffer.from(await res.body.arrayBuffer());
-    if (bytes.length > 1 << 20) return undefined;
-    let tags: unknown;
-    try {
-      tags = (JSON.parse(bytes.toString('utf8')) as { tags?: unknown }).tags ?? [];
-    } catch (e) {
-      throw new RegistryError('MANIFEST_INVALID', `the tag list of ${repository} is not JSON: ${(e as Error).message}`);
-    }
-    if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string'))
-      throw new RegistryError('MANIFEST_INVALID', `the tag list of ${repository} is not a list of names`);
-    return tags.length > max ? undefined : (tags as string[]);
+    return bytes.length > 1 << 20 ? undefined : bytes;
   }
 }

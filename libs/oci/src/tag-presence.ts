@@ -11,6 +11,25 @@ const REMEMBERED = 1000;
 /** Per registry client: the repositories that were not worth listing, until when. */
 const manyTags = new WeakMap<RegistryClient, Map<string, number>>();
 
+/**
+ * The repository's tags when they are at most `max`: a registry that pages
+ * (OCI distribution `n`), or one that sends them all (Debian's
+ * docker-registry 2.8 ignores `n`) and has more, gives undefined.
+ */
+async function fewTags(client: RegistryClient, repository: string, max: number): Promise<string[] | undefined> {
+  const bytes = await client.tagList(repository, max);
+  if (!bytes) return undefined;
+  let tags: unknown;
+  try {
+    tags = (JSON.parse(bytes.toString('utf8')) as { tags?: unknown }).tags ?? [];
+  } catch (e) {
+    throw new RegistryError('MANIFEST_INVALID', `the tag list of ${repository} is not JSON: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string'))
+    throw new RegistryError('MANIFEST_INVALID', `the tag list of ${repository} is not a list of names`);
+  return tags.length > max ? undefined : (tags as string[]);
+}
+
 function remember(client: RegistryClient, repository: string): void {
   let m = manyTags.get(client);
   if (!m) manyTags.set(client, (m = new Map<string, number>()));
@@ -33,7 +52,7 @@ export async function presentTags(client: RegistryClient, repository: string, ta
   if (until === undefined || until < Date.now()) {
     let listed: string[] | undefined;
     try {
-      listed = await client.listTags(repository, FEW_TAGS);
+      listed = await fewTags(client, repository, FEW_TAGS);
     } catch (e) {
       // a registry that does not let this client list (or lists nonsense) is asked tag by tag; one that cannot be reached fails as any request would
       if (!(e instanceof RegistryError) || e.code === 'REGISTRY_UNAVAILABLE') throw e;
