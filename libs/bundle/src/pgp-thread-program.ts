@@ -37,12 +37,25 @@ export const CHUNK = 1 << 20;
  * (their counters do not exist in the thread).
  */
 
-/** The chunks of `src` gathered into pieces of at least `size` bytes (the last may be smaller): the cost per chunk (a message, a web stream step) is then paid rarely. */
+/**
+ * The chunks of `src` gathered into pieces of at least `size` bytes (the
+ * last may be smaller): the cost per chunk (a message, a web stream step) is
+ * then paid rarely. A chunk of half that size or more goes on as it is,
+ * after what was gathered before it: never copied, and its boundaries kept
+ * (a sealed entry's cipher blocks stay aligned, see openEntry).
+ */
 /* istanbul ignore next */
 export async function* gathered(src: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
   let parts: Uint8Array[] = [];
   let n = 0;
   for await (const chunk of src) {
+    if (chunk.byteLength >= size / 2) {
+      if (n) yield Buffer.concat(parts, n);
+      parts = [];
+      n = 0;
+      yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      continue;
+    }
     parts.push(chunk);
     n += chunk.byteLength;
     if (n < size) continue;
@@ -280,7 +293,8 @@ function threadMain(h: { seipdSealer: typeof seipdSealer; seipdOpener: typeof se
   }
 
   async function cfbOpenJob(j: Extract<PgpJob, { op: 'cfb-open' }>): Promise<void> {
-    const opener = h.seipdOpener(Buffer.from(j.key), j.skip);
+    // the chunks were moved here and are this thread's: decrypted where they lie, and moved back
+    const opener = h.seipdOpener(Buffer.from(j.key), j.skip, { inPlace: true });
     async function* out(): AsyncGenerator<Buffer> {
       for await (const c of chunks()) yield opener.update(c);
       opener.final();

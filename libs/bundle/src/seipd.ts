@@ -73,10 +73,14 @@ export function seipdSealer(
  * first (the caller read them for the key): `update` returns the plain data
  * of each chunk, `final` checks that the packet ended where its length says
  * and that the MDC matches. Anything else is refused with an error whose
- * message starts with its code.
+ * message starts with its code. With `inPlace`, the caller gives up each
+ * chunk it passes: a chunk that starts and ends on a cipher block boundary
+ * (the opener's own count) and lies 4-byte aligned is decrypted where it
+ * lies, and what `update` returns is that memory (no copy, one buffer made
+ * per chunk, the AES output).
  */
 /* istanbul ignore next */
-export function seipdOpener(key: Buffer, skip: number): { update(c: Buffer): Buffer; final(): void } {
+export function seipdOpener(key: Buffer, skip: number, o: { inPlace?: boolean } = {}): { update(c: Buffer): Buffer; final(): void } {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const crypto = require('node:crypto') as typeof import('node:crypto');
   const refuse = (code: string, why: string) => new Error(`${code}: ${why}`);
@@ -96,8 +100,22 @@ export function seipdOpener(key: Buffer, skip: number): { update(c: Buffer): Buf
     } else for (let i = 0; i < c.length; i++) out[i] = ks[i] ^ c[i];
     return out;
   };
+  /** Decrypts a whole number of blocks where they lie: block i's key stream is AES of block i - 1 (of `previous` for the first). */
+  const inPlace = (c: Buffer): Buffer => {
+    const first = ecb.update(previous);
+    const ks = ecb.update(c);
+    previous = Buffer.from(c.subarray(c.length - 16));
+    if (ks.byteOffset % 4 === 0) {
+      const k = new Int32Array(ks.buffer, ks.byteOffset, c.length >> 2);
+      const p = new Int32Array(c.buffer, c.byteOffset, c.length >> 2);
+      for (let i = 4; i < p.length; i++) p[i] ^= k[i - 4];
+    } else for (let i = 16; i < c.length; i++) c[i] ^= ks[i - 16];
+    for (let i = 0; i < 16; i++) c[i] ^= first[i];
+    return c;
+  };
   const decipher = {
     update(c: Buffer): Buffer {
+      if (o.inPlace && !carry.length && c.length && c.length % 16 === 0 && c.byteOffset % 4 === 0) return inPlace(c);
       const data = carry.length ? Buffer.concat([carry, c]) : c;
       const full = data.length - (data.length % 16);
       carry = Buffer.from(data.subarray(full));

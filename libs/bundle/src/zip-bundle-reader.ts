@@ -223,8 +223,8 @@ export function openEntry(b: OpenedBundle2, e: IndexEntry, o: { digestCheckedByC
       let done: Promise<unknown> = Promise.resolve();
       if (b.index.encrypted) {
         // the session key packets in this thread (openpgp, the import key; once per volume), the bulk on the thread pool (node:crypto)
-        const { key, skip } = await sessionKeyOf(b, z, zipEntry);
-        stored = readEntry(z, zipEntry);
+        const { key, skip, first } = await sessionKeyOf(b, z, zipEntry);
+        stored = Readable.from(alignedStored(z, zipEntry, first, skip), { objectMode: false, highWaterMark: 1 << 20 });
         const t = runPgpThread({ op: 'cfb-open', key, skip }, stored);
         plain = t.output;
         done = t.done;
@@ -257,8 +257,24 @@ export function openEntry(b: OpenedBundle2, e: IndexEntry, o: { digestCheckedByC
   return Readable.from(parts(), { objectMode: false, highWaterMark: 1 << 20 });
 }
 
-/** The session key of a sealed part, from the packets before its SEIPD packet (the same bytes for every part of a volume: opened once). */
-async function sessionKeyOf(b: OpenedBundle2, z: ZipVolume, e: ZipEntry): Promise<{ key: Buffer; skip: number }> {
+/**
+ * A sealed part's bytes for the thread that opens it: the packet headers
+ * (already read, in `first`) as one piece, then the encrypted data in
+ * pieces of 1 MiB from where it starts, each in a buffer of its own. The
+ * thread then decrypts whole cipher blocks where they lie and the pieces
+ * move between the threads without a copy. A part whose headers are not
+ * what airlock writes is passed on the same way and refused by the opener.
+ */
+async function* alignedStored(z: ZipVolume, e: ZipEntry, first: Buffer, skip: number): AsyncGenerator<Buffer> {
+  const o = first[skip + 1];
+  const lengthBytes = o === undefined ? 0 : o < 192 ? 1 : o < 224 ? 2 : o === 255 ? 5 : 0;
+  const dataAt = lengthBytes && skip + 2 + lengthBytes <= first.length ? skip + 2 + lengthBytes : 0;
+  if (dataAt) yield Buffer.from(first.subarray(0, dataAt));
+  yield* readEntry(z, e, { start: dataAt }) as AsyncIterable<Buffer>;
+}
+
+/** The session key of a sealed part, from the packets before its SEIPD packet (the same bytes for every part of a volume: opened once), and the part's first bytes as read. */
+async function sessionKeyOf(b: OpenedBundle2, z: ZipVolume, e: ZipEntry): Promise<{ key: Buffer; skip: number; first: Buffer }> {
   const first = await readEntryBytes(z, { ...e, size: Math.min(e.size, 16 << 10) }, 16 << 10);
   const skip = sessionKeyPacketsEnd(first);
   if (skip === undefined)
@@ -287,7 +303,7 @@ async function sessionKeyOf(b: OpenedBundle2, z: ZipVolume, e: ZipEntry): Promis
     key.catch(() => undefined);
     b.sessionKeys.set(id, key);
   }
-  return { key: await key, skip };
+  return { key: await key, skip, first };
 }
 
 /** An entry's plain bytes in memory (the small ones: manifests, signatures, the layout's files). */
