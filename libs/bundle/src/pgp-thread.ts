@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as openpgp from 'openpgp';
 import { BundleError } from './errors';
+import { nativeCfbPath } from './native-cfb';
 import { CHUNK, Msg, PgpJob, WINDOW, gathered, threadSource, transferList } from './pgp-thread-program';
 
 export type { PgpJob } from './pgp-thread-program';
@@ -27,7 +28,7 @@ export const PGP_THREADS = Math.max(1, Math.min(availableParallelism() - 1, 4));
 const newWorker = () =>
   new Worker(threadSource(), {
     eval: true,
-    workerData: { window: WINDOW, chunk: CHUNK, openpgp: require.resolve('openpgp') },
+    workerData: { window: WINDOW, chunk: CHUNK, openpgp: require.resolve('openpgp'), native: nativeCfbPath() },
     resourceLimits: { maxYoungGenerationSizeMb: 2 },
   });
 

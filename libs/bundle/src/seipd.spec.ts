@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as openpgp from 'openpgp';
+import { CfbOpen, nativeCfbPath } from './native-cfb';
 import { seipdOpener, seipdSealer, sessionKeyPacketsEnd } from './seipd';
 
 describe('sealed entries: one SEIPD v1 packet of definite length, written and read with node:crypto', () => {
@@ -50,41 +51,67 @@ describe('sealed entries: one SEIPD v1 packet of definite length, written and re
     }
   });
 
-  it('decrypts whole blocks where they lie when the caller gives its chunks up (inPlace), and reads any other chunking too', () => {
-    for (const size of [0, 1, 191, 8384, 300_000]) {
-      const data = randomBytes(size);
-      const sealed = seal(data);
-      const skip = sessionKeyPacketsEnd(sealed) as number;
-      const o = sealed[skip + 1];
-      const dataAt = skip + 2 + (o < 192 ? 1 : o < 224 ? 2 : 5);
-      for (const chunk of [16, 4096, 4097, 1 << 20]) {
-        const own = (from: number, to: number) => {
-          const piece = Buffer.allocUnsafeSlow(Math.min(to, sealed.length) - from);
-          sealed.copy(piece, 0, from, to);
-          return piece;
-        };
-        const opener = seipdOpener(sessionKey, skip, { inPlace: true });
-        const out = [opener.update(own(0, dataAt))];
-        let shared = 0;
-        for (let i = dataAt; i < sealed.length; i += chunk) {
-          const piece = own(i, i + chunk);
-          const plain = opener.update(piece);
-          if (plain.length && plain.buffer === piece.buffer) shared++;
-          out.push(Buffer.from(plain));
-        }
-        opener.final();
-        expect(Buffer.concat(out).equals(data)).toBe(true);
-        // blocks past the first chunk's headers came back in the memory they arrived in (never for the unaligned chunking)
-        if (chunk % 16 === 0 && size > 2 * chunk) expect(shared).toBeGreaterThan(0);
-        if (chunk % 16) expect(shared).toBeLessThanOrEqual(1);
-      }
-    }
-    // without inPlace the caller's bytes are left as they were
-    const sealed = seal(randomBytes(4096));
-    const before = Buffer.from(sealed);
-    seipdOpener(sessionKey, sessionKeyPacketsEnd(sealed) as number).update(sealed);
-    expect(sealed.equals(before)).toBe(true);
+  // built by scripts/build-native.sh (npm run build); AIRLOCK_NATIVE_AES=0 is the one way to run without it
+  const native =
+    process.env.AIRLOCK_NATIVE_AES === '0'
+      ? undefined
+      : // eslint-disable-next-line @typescript-eslint/no-require-imports
+        (require(nativeCfbPath() as string) as { cfbOpen: CfbOpen }).cfbOpen;
+
+  it('has the libcrypto opener built, which refuses what is not a key, a block and whole blocks', () => {
+    if (process.env.AIRLOCK_NATIVE_AES === '0') return;
+    expect(typeof native).toBe('function');
+    const cfbOpen = native as CfbOpen;
+    expect(() => cfbOpen(randomBytes(16), Buffer.alloc(16), Buffer.alloc(32))).toThrow(/^cfbOpen\(key: 32 bytes/);
+    expect(() => cfbOpen(randomBytes(32), Buffer.alloc(15), Buffer.alloc(32))).toThrow(/^cfbOpen\(key: 32 bytes/);
+    expect(() => cfbOpen(randomBytes(32), Buffer.alloc(16), Buffer.alloc(33))).toThrow(/^cfbOpen\(key: 32 bytes/);
+    expect(() => (cfbOpen as unknown as (...a: unknown[]) => void)(randomBytes(32), Buffer.alloc(16), 'text')).toThrow(
+      /^cfbOpen\(key: 32 bytes/,
+    );
   });
+
+  it.each([
+    ['node:crypto', undefined],
+    ['libcrypto (native/cfb-open.c)', native],
+  ])(
+    'decrypts whole blocks where they lie when the caller gives its chunks up (inPlace, %s), and reads any other chunking too',
+    (_, cfbOpen) => {
+      if (process.env.AIRLOCK_NATIVE_AES !== '0') expect(native).toBeDefined();
+      for (const size of [0, 1, 191, 8384, 300_000]) {
+        const data = randomBytes(size);
+        const sealed = seal(data);
+        const skip = sessionKeyPacketsEnd(sealed) as number;
+        const o = sealed[skip + 1];
+        const dataAt = skip + 2 + (o < 192 ? 1 : o < 224 ? 2 : 5);
+        for (const chunk of [16, 4096, 4097, 1 << 20]) {
+          const own = (from: number, to: number) => {
+            const piece = Buffer.allocUnsafeSlow(Math.min(to, sealed.length) - from);
+            sealed.copy(piece, 0, from, to);
+            return piece;
+          };
+          const opener = seipdOpener(sessionKey, skip, { inPlace: true, cfbOpen });
+          const out = [opener.update(own(0, dataAt))];
+          let shared = 0;
+          for (let i = dataAt; i < sealed.length; i += chunk) {
+            const piece = own(i, i + chunk);
+            const plain = opener.update(piece);
+            if (plain.length && plain.buffer === piece.buffer) shared++;
+            out.push(Buffer.from(plain));
+          }
+          opener.final();
+          expect(Buffer.concat(out).equals(data)).toBe(true);
+          // blocks past the first chunk's headers came back in the memory they arrived in (never for the unaligned chunking)
+          if (chunk % 16 === 0 && size > 2 * chunk) expect(shared).toBeGreaterThan(0);
+          if (chunk % 16) expect(shared).toBeLessThanOrEqual(1);
+        }
+      }
+      // without inPlace the caller's bytes are left as they were
+      const sealed = seal(randomBytes(4096));
+      const before = Buffer.from(sealed);
+      seipdOpener(sessionKey, sessionKeyPacketsEnd(sealed) as number).update(sealed);
+      expect(sealed.equals(before)).toBe(true);
+    },
+  );
 
   it('refuses a flipped byte (MDC), a cut, bytes after the packet, and a message of another shape', async () => {
     const data = randomBytes(50_000);

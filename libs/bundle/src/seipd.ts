@@ -77,10 +77,15 @@ export function seipdSealer(
  * chunk it passes: a chunk that starts and ends on a cipher block boundary
  * (the opener's own count) and lies 4-byte aligned is decrypted where it
  * lies, and what `update` returns is that memory (no copy, one buffer made
- * per chunk, the AES output).
+ * per chunk, the AES output); `cfbOpen` (native-cfb.ts) then does it with
+ * the system's libcrypto instead, when it was built.
  */
 /* istanbul ignore next */
-export function seipdOpener(key: Buffer, skip: number, o: { inPlace?: boolean } = {}): { update(c: Buffer): Buffer; final(): void } {
+export function seipdOpener(
+  key: Buffer,
+  skip: number,
+  o: { inPlace?: boolean; cfbOpen?: (key: Buffer, previous: Buffer, data: Buffer) => void } = {},
+): { update(c: Buffer): Buffer; final(): void } {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const crypto = require('node:crypto') as typeof import('node:crypto');
   const refuse = (code: string, why: string) => new Error(`${code}: ${why}`);
@@ -102,6 +107,10 @@ export function seipdOpener(key: Buffer, skip: number, o: { inPlace?: boolean } 
   };
   /** Decrypts a whole number of blocks where they lie: block i's key stream is AES of block i - 1 (of `previous` for the first). */
   const inPlace = (c: Buffer): Buffer => {
+    if (o.cfbOpen) {
+      o.cfbOpen(key, previous, c);
+      return c;
+    }
     const first = ecb.update(previous);
     const ks = ecb.update(c);
     previous = Buffer.from(c.subarray(c.length - 16));

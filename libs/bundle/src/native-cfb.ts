@@ -1,0 +1,29 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/** What native/cfb-open.c exports (scripts/build-native.sh builds it into dist/native). */
+export type CfbOpen = (key: Buffer, previous: Buffer, data: Buffer) => void;
+
+let found: string | null | undefined;
+
+/**
+ * Where the built AES-256-CFB opener lies (dist/native/cfb-open.node under
+ * airlock's root), or undefined when it was not built or
+ * AIRLOCK_NATIVE_AES=0 turns it off: sealed entries are then opened with
+ * node:crypto, which gives the same bytes.
+ */
+export function nativeCfbPath(): string | undefined {
+  if (process.env.AIRLOCK_NATIVE_AES === '0') return undefined;
+  if (found === undefined) {
+    found = null;
+    for (let dir = __dirname; ; dir = dirname(dir)) {
+      const p = join(dir, 'dist', 'native', 'cfb-open.node');
+      if (existsSync(p)) {
+        found = p;
+        break;
+      }
+      if (dirname(dir) === dir) break;
+    }
+  }
+  return found ?? undefined;
+}
