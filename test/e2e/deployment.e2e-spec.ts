@@ -34,5 +34,12 @@ describe('deployment files', () => {
     expect(d).toMatch(/COPY migrations migrations/);
     expect(d).toMatch(/bin\/airlock\.js/);
     expect(d).toMatch(/USER airlock/);
+    // every script the build runs is in the build stage, and the addon's source with it
+    const build = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { build: string } }).scripts.build;
+    const scripts = build.match(/scripts\/[\w.-]+/g) ?? [];
+    expect(scripts).toEqual(expect.arrayContaining(['scripts/gen-api-types.js', 'scripts/build-native.sh']));
+    for (const f of scripts) expect(d).toContain(`COPY ${f} ${f}`);
+    expect(d).toContain('COPY native native');
+    expect(d).toMatch(/libssl-dev/);
   });
 });

@@ -19,9 +19,12 @@ let live = 0;
  * At most this many jobs run at once; the rest wait for a worker. One core
  * is left to the calling thread, which reads, hashes, writes and pushes
  * beside them. On two cores a second sealing thread made the export slower
- * and cost about 100 MiB of peak memory; a second opening thread made the
- * import of a GiB 10-20% faster but took its peak memory past 256 MiB
- * (249-280 MiB, 264 with half the window).
+ * and cost about 100 MiB of peak memory. A second opening thread made the
+ * import of a GiB 10-20% faster with node:crypto's AES but took its peak
+ * memory past 256 MiB (249-280 MiB); with the libcrypto opener
+ * (native-cfb.ts) it gained nothing (6.75 s against 5.93 s for a GiB, 30.4
+ * against 31.4-34.1 s for 4 GiB): the registry, taking in each blob, had
+ * the other core.
  */
 export const PGP_THREADS = Math.max(1, Math.min(availableParallelism() - 1, 4));
 
