@@ -222,7 +222,7 @@ export function openEntry(b: OpenedBundle2, e: IndexEntry, o: { digestCheckedByC
       let plain: Readable;
       let done: Promise<unknown> = Promise.resolve();
       if (b.index.encrypted) {
-        // the session key packets in this thread (openpgp, the import key; once per volume), the bulk on the thread pool (node:crypto)
+        // the session key packets in this thread (openpgp, the import key; once per volume), the bulk on the thread pool (native-cfb.ts)
         const { key, skip, first } = await sessionKeyOf(b, z, zipEntry);
         stored = Readable.from(alignedStored(z, zipEntry, first, skip), { objectMode: false, highWaterMark: 1 << 20 });
         const t = runPgpThread({ op: 'cfb-open', key, skip }, stored);
