@@ -83,14 +83,19 @@ function threadMain(h: { seipdSealer: typeof seipdSealer; seipdOpener: typeof se
   const threads = require('node:worker_threads') as typeof import('node:worker_threads');
   const parentPort = threads.parentPort;
   const workerData = threads.workerData as { openpgp: string; window: number; chunk: number; native?: string };
-  // the AES-256-CFB opener built against the system's libcrypto (native-cfb.ts), when there is one that loads
-  let cfbOpen: ((key: Buffer, previous: Buffer, data: Buffer) => void) | undefined;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    cfbOpen = workerData.native ? (require(workerData.native) as { cfbOpen: typeof cfbOpen }).cfbOpen : undefined;
-  } catch {
-    cfbOpen = undefined;
-  }
+  // the AES-256-CFB opener built against the system's libcrypto (native-cfb.ts), when there is one that loads; loaded by
+  // the first entry opened (loading libcrypto costs about 10 ms, which a thread that only unlocks a key need not pay)
+  type CfbOpen = (key: Buffer, previous: Buffer, data: Buffer) => void;
+  let native: { cfbOpen?: CfbOpen } | undefined;
+  const cfbOpener = (): CfbOpen | undefined => {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      native ??= workerData.native ? (require(workerData.native) as { cfbOpen: CfbOpen }) : {};
+    } catch {
+      native = {};
+    }
+    return native.cfbOpen;
+  };
   // openpgp is loaded by the first job that needs it: a thread that only seals or opens entries (node:crypto) stays small
   let loaded: typeof openpgp | undefined;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -302,7 +307,7 @@ function threadMain(h: { seipdSealer: typeof seipdSealer; seipdOpener: typeof se
 
   async function cfbOpenJob(j: Extract<PgpJob, { op: 'cfb-open' }>): Promise<void> {
     // the chunks were moved here and are this thread's: decrypted where they lie, and moved back
-    const opener = h.seipdOpener(Buffer.from(j.key), j.skip, { inPlace: true, cfbOpen });
+    const opener = h.seipdOpener(Buffer.from(j.key), j.skip, { inPlace: true, cfbOpen: cfbOpener() });
     async function* out(): AsyncGenerator<Buffer> {
       for await (const c of chunks()) yield opener.update(c);
       opener.final();
