@@ -3,14 +3,15 @@ import { dirname, join } from 'node:path';
 
 /** What native/cfb-open.c exports (scripts/build-native.sh builds it into dist/native). */
 export type CfbOpen = (key: Buffer, previous: Buffer, data: Buffer) => void;
+export type CfbSealer = (key: Buffer) => (data: Buffer) => void;
 
 let found: string | null | undefined;
 
 /**
- * Where the built AES-256-CFB opener lies (dist/native/cfb-open.node under
+ * Where the built AES-256-CFB opener and sealer lie (dist/native/cfb-open.node under
  * airlock's root), or undefined when it was not built or
- * AIRLOCK_NATIVE_AES=0 turns it off: sealed entries are then opened with
- * node:crypto, which gives the same bytes.
+ * AIRLOCK_NATIVE_AES=0 turns it off: entries are then sealed and opened
+ * with node:crypto, which gives the same bytes.
  */
 export function nativeCfbPath(): string | undefined {
   if (process.env.AIRLOCK_NATIVE_AES === '0') return undefined;

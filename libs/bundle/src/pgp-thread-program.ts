@@ -83,18 +83,21 @@ function threadMain(h: { seipdSealer: typeof seipdSealer; seipdOpener: typeof se
   const threads = require('node:worker_threads') as typeof import('node:worker_threads');
   const parentPort = threads.parentPort;
   const workerData = threads.workerData as { openpgp: string; window: number; chunk: number; native?: string };
-  // the AES-256-CFB opener built against the system's libcrypto (native-cfb.ts), when there is one that loads; loaded by
-  // the first entry opened (loading libcrypto costs about 10 ms, which a thread that only unlocks a key need not pay)
-  type CfbOpen = (key: Buffer, previous: Buffer, data: Buffer) => void;
-  let native: { cfbOpen?: CfbOpen } | undefined;
-  const cfbOpener = (): CfbOpen | undefined => {
+  // AES-256-CFB built against the system's libcrypto (native-cfb.ts), when there is one that loads; loaded by the first
+  // entry sealed or opened (loading libcrypto costs about 10 ms, which a thread that only unlocks a key need not pay)
+  type NativeAes = {
+    cfbOpen?: (key: Buffer, previous: Buffer, data: Buffer) => void;
+    cfbSealer?: (key: Buffer) => (data: Buffer) => void;
+  };
+  let native: NativeAes | undefined;
+  const nativeAes = (): NativeAes => {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      native ??= workerData.native ? (require(workerData.native) as { cfbOpen: CfbOpen }) : {};
+      native ??= workerData.native ? (require(workerData.native) as NativeAes) : {};
     } catch {
       native = {};
     }
-    return native.cfbOpen;
+    return native;
   };
   // openpgp is loaded by the first job that needs it: a thread that only seals or opens entries (node:crypto) stays small
   let loaded: typeof openpgp | undefined;
@@ -291,7 +294,8 @@ function threadMain(h: { seipdSealer: typeof seipdSealer; seipdOpener: typeof se
   }
 
   async function cfbSealJob(j: Extract<PgpJob, { op: 'cfb-seal' }>): Promise<void> {
-    const sealer = h.seipdSealer(Buffer.from(j.key), Buffer.from(j.head), j.size);
+    // the chunks were moved here and are this thread's: with libcrypto, encrypted where they lie and moved back
+    const sealer = h.seipdSealer(Buffer.from(j.key), Buffer.from(j.head), j.size, { cfbSealer: nativeAes().cfbSealer });
     async function* out(): AsyncGenerator<Buffer> {
       yield sealer.head;
       for await (const c of chunks()) yield sealer.update(c);
@@ -307,7 +311,7 @@ function threadMain(h: { seipdSealer: typeof seipdSealer; seipdOpener: typeof se
 
   async function cfbOpenJob(j: Extract<PgpJob, { op: 'cfb-open' }>): Promise<void> {
     // the chunks were moved here and are this thread's: decrypted where they lie, and moved back
-    const opener = h.seipdOpener(Buffer.from(j.key), j.skip, { inPlace: true, cfbOpen: cfbOpener() });
+    const opener = h.seipdOpener(Buffer.from(j.key), j.skip, { inPlace: true, cfbOpen: nativeAes().cfbOpen });
     async function* out(): AsyncGenerator<Buffer> {
       for await (const c of chunks()) yield opener.update(c);
       opener.final();

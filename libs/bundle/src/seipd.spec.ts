@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as openpgp from 'openpgp';
-import { CfbOpen, nativeCfbPath } from './native-cfb';
+import { CfbOpen, CfbSealer, nativeCfbPath } from './native-cfb';
 import { seipdOpener, seipdSealer, sessionKeyPacketsEnd } from './seipd';
 
 describe('sealed entries: one SEIPD v1 packet of definite length, written and read with node:crypto', () => {
@@ -52,11 +52,41 @@ describe('sealed entries: one SEIPD v1 packet of definite length, written and re
   });
 
   // built by scripts/build-native.sh (npm run build); AIRLOCK_NATIVE_AES=0 is the one way to run without it
-  const native =
+  const addon =
     process.env.AIRLOCK_NATIVE_AES === '0'
       ? undefined
       : // eslint-disable-next-line @typescript-eslint/no-require-imports
-        (require(nativeCfbPath() as string) as { cfbOpen: CfbOpen }).cfbOpen;
+        (require(nativeCfbPath() as string) as { cfbOpen: CfbOpen; cfbSealer: CfbSealer });
+  const native = addon?.cfbOpen;
+
+  it('seals with libcrypto (native/cfb-open.c) what openpgp.js and both openers read, each chunk encrypted where it lies', async () => {
+    if (process.env.AIRLOCK_NATIVE_AES === '0') return;
+    const cfbSealer = (addon as { cfbSealer: CfbSealer }).cfbSealer;
+    expect(() => cfbSealer(randomBytes(16))).toThrow(/^cfbSealer\(key: 32 bytes\)/);
+    expect(() => cfbSealer(randomBytes(32))('text' as unknown as Buffer)).toThrow(/^seal\(data: a Buffer\)/);
+    for (const size of [0, 1, 191, 8384, 300_000]) {
+      const data = randomBytes(size);
+      const s = seipdSealer(sessionKey, packets, size, { cfbSealer });
+      const out = [s.head];
+      let inPlace = 0;
+      for (let i = 0; i < size; i += 7000) {
+        const piece = Buffer.from(data.subarray(i, i + 7000));
+        const sealed = s.update(piece);
+        if (sealed === piece) inPlace++;
+        out.push(Buffer.from(sealed));
+      }
+      out.push(s.final());
+      expect(inPlace).toBe(Math.ceil(size / 7000));
+      const sealed = Buffer.concat(out);
+      const { data: got } = await openpgp.decrypt({
+        message: await openpgp.readMessage({ binaryMessage: sealed }),
+        decryptionKeys: key,
+        format: 'binary',
+      });
+      expect(Buffer.from(got as Uint8Array).equals(data)).toBe(true);
+      expect(open(sealed, 4096).equals(data)).toBe(true);
+    }
+  });
 
   it('has the libcrypto opener built, which refuses what is not a key, a block and whole blocks', () => {
     if (process.env.AIRLOCK_NATIVE_AES === '0') return;

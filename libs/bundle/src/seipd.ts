@@ -29,12 +29,18 @@ export function packetLength(n: number): Buffer {
   return b;
 }
 
-/** Seals `size` plain bytes: `head` (the session key packets and the SEIPD header) first, then what `update` and `final` return. */
+/**
+ * Seals `size` plain bytes: `head` (the session key packets and the SEIPD
+ * header) first, then what `update` and `final` return. With `cfbSealer`
+ * (native-cfb.ts, the system's libcrypto) the caller gives up each chunk it
+ * passes: it is encrypted where it lies and `update` returns that memory.
+ */
 /* istanbul ignore next */
 export function seipdSealer(
   key: Buffer,
   sessionKeyPackets: Buffer,
   size: number,
+  o: { cfbSealer?: (key: Buffer) => (data: Buffer) => void } = {},
 ): { head: Buffer; update(c: Buffer): Buffer; final(): Buffer } {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const crypto = require('node:crypto') as typeof import('node:crypto');
@@ -44,28 +50,29 @@ export function seipdSealer(
   if (seipdBody > 0xffffffff) throw new Error('a sealed part holds less than 4 GiB');
   const prefix = crypto.randomBytes(16);
   const start = Buffer.concat([prefix, prefix.subarray(14, 16), literal]);
-  const cipher = crypto.createCipheriv('aes-256-cfb', key, Buffer.alloc(16));
+  const seal = o.cfbSealer?.(key);
+  const cipher = seal ? undefined : crypto.createCipheriv('aes-256-cfb', key, Buffer.alloc(16));
+  const encrypt = (b: Buffer): Buffer => {
+    if (!seal) return (cipher as import('node:crypto').Cipher).update(b);
+    seal(b);
+    return b;
+  };
   const mdc = crypto.createHash('sha1').update(start);
   let n = 0;
-  const head = Buffer.concat([
-    sessionKeyPackets,
-    Buffer.from([0xc0 | 18]),
-    packetLength(seipdBody),
-    Buffer.from([1]),
-    cipher.update(start),
-  ]);
+  const head = Buffer.concat([sessionKeyPackets, Buffer.from([0xc0 | 18]), packetLength(seipdBody), Buffer.from([1]), encrypt(start)]);
   return {
     head,
     update(c: Buffer): Buffer {
       n += c.length;
       if (n > size) throw new Error(`the entry holds more than its ${size} bytes`);
       mdc.update(c);
-      return cipher.update(c);
+      return encrypt(c);
     },
     final(): Buffer {
       if (n !== size) throw new Error(`the entry holds ${n} bytes, not ${size}`);
       const tag = Buffer.from([0xc0 | 19, 20]);
-      return Buffer.concat([cipher.update(Buffer.concat([tag, mdc.update(tag).digest()])), cipher.final()]);
+      const last = encrypt(Buffer.concat([tag, mdc.update(tag).digest()]));
+      return cipher ? Buffer.concat([last, cipher.final()]) : last;
     },
   };
 }
