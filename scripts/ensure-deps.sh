@@ -12,7 +12,7 @@ command -v gpg >/dev/null || need+=(gnupg)
 command -v docker-compose >/dev/null || need+=(docker-compose)   # checks docker-compose.yml (no engine needed)
 command -v unzip >/dev/null || need+=(unzip)                      # the README's break-glass path, run by a test
 command -v jq >/dev/null || need+=(jq)
-command -v cc >/dev/null || need+=(gcc)                           # native/cfb-open.c (scripts/build-native.sh)
+command -v cc >/dev/null || need+=(gcc)                           # native/aes-cfb.c (scripts/build-native.sh)
 [ -f /usr/include/openssl/evp.h ] || need+=(libssl-dev)          # its OpenSSL headers
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

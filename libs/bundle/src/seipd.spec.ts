@@ -59,7 +59,7 @@ describe('sealed entries: one SEIPD v1 packet of definite length, written and re
         (require(nativeCfbPath() as string) as { cfbOpen: CfbOpen; cfbSealer: CfbSealer });
   const native = addon?.cfbOpen;
 
-  it('seals with libcrypto (native/cfb-open.c) what openpgp.js and both openers read, each chunk encrypted where it lies', async () => {
+  it('seals with libcrypto (native/aes-cfb.c) what openpgp.js and both openers read, each chunk encrypted where it lies', async () => {
     if (process.env.AIRLOCK_NATIVE_AES === '0') return;
     const cfbSealer = (addon as { cfbSealer: CfbSealer }).cfbSealer;
     expect(() => cfbSealer(randomBytes(16))).toThrow(/^cfbSealer\(key: 32 bytes\)/);
@@ -102,7 +102,7 @@ describe('sealed entries: one SEIPD v1 packet of definite length, written and re
 
   it.each([
     ['node:crypto', undefined],
-    ['libcrypto (native/cfb-open.c)', native],
+    ['libcrypto (native/aes-cfb.c)', native],
   ])(
     'decrypts whole blocks where they lie when the caller gives its chunks up (inPlace, %s), and reads any other chunking too',
     (_, cfbOpen) => {
