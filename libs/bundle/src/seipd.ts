@@ -1,7 +1,7 @@
 /*
  * The one OpenPGP shape a sealed entry of a format-2 bundle has, written
- * and read with node:crypto (the reader's AES may be the system's libcrypto
- * instead, native-cfb.ts) (RFC 4880 5.13 and 5.14, what gpg 2.2
+ * and read with node:crypto, or with the system's libcrypto doing the AES
+ * (native-cfb.ts), both ways (RFC 4880 5.13 and 5.14, what gpg 2.2
  * reads): session key packets (made by openpgp.js, once per volume), then
  * one SEIPD v1 packet of definite length: AES-256-CFB with a zero IV over a
  * random 16-byte prefix and its last two bytes again, one literal packet
@@ -12,7 +12,7 @@
  *
  * These functions also run on the OpenPGP threads, built from their source
  * text (pgp-thread.ts): they name nothing outside themselves but each other
- * and node:crypto (the native opener comes as an argument), and coverage
+ * and node:crypto (the native AES comes as an argument), and coverage
  * tools must leave them as written.
  */
 
