@@ -1,11 +1,13 @@
 /*
  * AES-256-CFB with the system's OpenSSL (libcrypto), in place, for the
  * entries of format-2 bundles (libs/bundle/src/seipd.ts): cfbOpen decrypts
- * whole blocks for the import, cfbSealer encrypts a stream for the export. The Node build on some machines has
- * no AES assembly (AES-ECB at about 240 MB/s, where libcrypto gives GB/s).
+ * whole blocks for the import, cfbSealer encrypts a stream for the export.
+ * The Node build on some machines has no AES assembly (AES-ECB at about
+ * 240 MB/s, where libcrypto gives GB/s).
  *
- * cfbOpen(key, previous, data): key: 32 bytes. previous: 16 bytes, the ciphertext block before `data` (the
- * IV for the first call); replaced by the last ciphertext block of `data`.
+ * cfbOpen(key, previous, data): key: 32 bytes. previous: 16 bytes, the
+ * ciphertext block before `data` (the IV for the first call); replaced by
+ * the last ciphertext block of `data`.
  * data: a whole number of 16-byte blocks, replaced by its plain text.
  * CFB decryption needs no block of this call before another: the key stream
  * of block i is AES of ciphertext block i - 1, so all of it is one AES-ECB

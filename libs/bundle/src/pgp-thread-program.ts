@@ -1,4 +1,5 @@
 import type * as openpgp from 'openpgp';
+import type { CfbOpen, CfbSealer } from './native-cfb';
 import { packetLength, seipdOpener, seipdSealer } from './seipd';
 
 /*
@@ -85,10 +86,7 @@ function threadMain(h: { seipdSealer: typeof seipdSealer; seipdOpener: typeof se
   const workerData = threads.workerData as { openpgp: string; window: number; chunk: number; native?: string };
   // AES-256-CFB built against the system's libcrypto (native-cfb.ts), when there is one that loads; loaded by the first
   // entry sealed or opened (loading libcrypto costs about 10 ms, which a thread that only unlocks a key need not pay)
-  type NativeAes = {
-    cfbOpen?: (key: Buffer, previous: Buffer, data: Buffer) => void;
-    cfbSealer?: (key: Buffer) => (data: Buffer) => void;
-  };
+  type NativeAes = { cfbOpen?: CfbOpen; cfbSealer?: CfbSealer };
   let native: NativeAes | undefined;
   const nativeAes = (): NativeAes => {
     try {

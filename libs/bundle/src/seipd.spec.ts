@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { CfbOpen, CfbSealer, nativeCfbPath } from './native-cfb';
-import { seipdOpener, seipdSealer, sessionKeyPacketsEnd } from './seipd';
+import { seipdDataAt, seipdOpener, seipdSealer, sessionKeyPacketsEnd } from './seipd';
 
 describe('sealed entries: one SEIPD v1 packet of definite length, written and read with node:crypto', () => {
   let key: openpgp.PrivateKey;
@@ -111,8 +111,7 @@ describe('sealed entries: one SEIPD v1 packet of definite length, written and re
         const data = randomBytes(size);
         const sealed = seal(data);
         const skip = sessionKeyPacketsEnd(sealed) as number;
-        const o = sealed[skip + 1];
-        const dataAt = skip + 2 + (o < 192 ? 1 : o < 224 ? 2 : 5);
+        const dataAt = seipdDataAt(sealed, skip);
         for (const chunk of [16, 4096, 4097, 1 << 20]) {
           const own = (from: number, to: number) => {
             const piece = Buffer.allocUnsafeSlow(Math.min(to, sealed.length) - from);

@@ -17,6 +17,7 @@
  */
 
 import { BundleError } from './errors';
+import type { CfbOpen, CfbSealer } from './native-cfb';
 
 /** A new-format packet length: 1, 2 or 5 bytes. */
 /* istanbul ignore next */
@@ -40,7 +41,7 @@ export function seipdSealer(
   key: Buffer,
   sessionKeyPackets: Buffer,
   size: number,
-  o: { cfbSealer?: (key: Buffer) => (data: Buffer) => void } = {},
+  o: { cfbSealer?: CfbSealer } = {},
 ): { head: Buffer; update(c: Buffer): Buffer; final(): Buffer } {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const crypto = require('node:crypto') as typeof import('node:crypto');
@@ -93,7 +94,7 @@ export function seipdSealer(
 export function seipdOpener(
   key: Buffer,
   skip: number,
-  o: { inPlace?: boolean; cfbOpen?: (key: Buffer, previous: Buffer, data: Buffer) => void } = {},
+  o: { inPlace?: boolean; cfbOpen?: CfbOpen } = {},
 ): { update(c: Buffer): Buffer; final(): void } {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const crypto = require('node:crypto') as typeof import('node:crypto');
@@ -276,6 +277,17 @@ export function sessionKeyPacketsEnd(b: Buffer): number | undefined {
     at += 1 + hl + len;
   }
   return refuseShape();
+}
+
+/**
+ * Where the encrypted data of a sealed entry starts, after the SEIPD packet's
+ * tag, length and version (at `skip`, where the session key packets end):
+ * 0 when `b` does not hold that header in a form with a definite length.
+ */
+export function seipdDataAt(b: Buffer, skip: number): number {
+  const o = b[skip + 1];
+  const lengthBytes = o === undefined ? 0 : o < 192 ? 1 : o < 224 ? 2 : o === 255 ? 5 : 0;
+  return lengthBytes && skip + 2 + lengthBytes <= b.length ? skip + 2 + lengthBytes : 0;
 }
 
 function refuseShape(): never {

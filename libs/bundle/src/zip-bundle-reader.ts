@@ -8,7 +8,7 @@ import { BundleIndex, IndexEntry, parseBundleIndex, volumeName } from './bundle-
 import { armored, runPgpThread } from './pgp-thread';
 import { checkedBytes } from './checked-bytes';
 import { ZipEntry, ZipVolume, openZipVolume, readEntry, readEntryBytes } from './zip-volume';
-import { sessionKeyPacketsEnd } from './seipd';
+import { seipdDataAt, sessionKeyPacketsEnd } from './seipd';
 
 /** A format-2 bundle as far as its volumes present tell: the index verified, each volume's entries checked against it. */
 export interface OpenedBundle2 {
@@ -266,9 +266,7 @@ export function openEntry(b: OpenedBundle2, e: IndexEntry, o: { digestCheckedByC
  * what airlock writes is passed on the same way and refused by the opener.
  */
 async function* alignedStored(z: ZipVolume, e: ZipEntry, first: Buffer, skip: number): AsyncGenerator<Buffer> {
-  const o = first[skip + 1];
-  const lengthBytes = o === undefined ? 0 : o < 192 ? 1 : o < 224 ? 2 : o === 255 ? 5 : 0;
-  const dataAt = lengthBytes && skip + 2 + lengthBytes <= first.length ? skip + 2 + lengthBytes : 0;
+  const dataAt = seipdDataAt(first, skip);
   if (dataAt) yield Buffer.from(first.subarray(0, dataAt));
   yield* readEntry(z, e, { start: dataAt }) as AsyncIterable<Buffer>;
 }
