@@ -12,8 +12,12 @@ command -v gpg >/dev/null || need+=(gnupg)
 command -v docker-compose >/dev/null || need+=(docker-compose)   # checks docker-compose.yml (no engine needed)
 command -v unzip >/dev/null || need+=(unzip)                      # the README's break-glass path, run by a test
 command -v jq >/dev/null || need+=(jq)
-command -v cc >/dev/null || need+=(gcc)                           # native/aes-cfb.c (scripts/build-native.sh)
-[ -f /usr/include/openssl/evp.h ] || need+=(libssl-dev)          # its OpenSSL headers
+# native/aes-cfb.c (scripts/build-native.sh) and its OpenSSL headers: installed when we can, optional otherwise
+# (without them bundles use node:crypto, same bytes, slower where Node's build has no AES assembly)
+if [ "$(id -u)" -eq 0 ]; then
+  command -v cc >/dev/null || need+=(gcc)
+  [ -f /usr/include/openssl/evp.h ] || need+=(libssl-dev)
+fi
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "airlock: missing Debian packages: ${need[*]}. Run as root, or: sudo apt-get install -y ${need[*]}" >&2
