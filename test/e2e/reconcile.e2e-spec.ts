@@ -1,4 +1,8 @@
 import IORedis from 'ioredis';
+import { Worker } from 'bullmq';
+import { BullPromotionQueue } from '@airlock/promotion/bullmq';
+import { QUEUES } from '../../libs/promotion/src/queues';
+import { startRedis } from '../support/redis';
 import { startPipeline, Pipeline } from '../support/pipeline';
 import { pushRandomImage } from '../support/images';
 import { skopeoRawDigest } from '../support/skopeo';
@@ -39,5 +43,61 @@ describe('Redis can be lost: the reconciler re-enqueues pending promotions', () 
     const ev = p.api.runtime.audit.forPromotion(req.body.id);
     expect(ev.filter((e) => e.action === 'promotion.state' && e.details.to === 'completed')).toHaveLength(1);
     expect(done.result.signatures).toEqual([expect.objectContaining({ n: 1 })]);
+  });
+});
+
+describe('the queue names the jobs the reconciler must read, many at a time', () => {
+  it('of waiting, completed, failed and never-added jobs, names all but the waiting one, past one script call', async () => {
+    const redis = await startRedis();
+    const conn = new IORedis(redis.url, { maxRetriesPerRequest: null });
+    const workerConn = new IORedis(redis.url, { maxRetriesPerRequest: null });
+    const prefix = 'unsettled-test';
+    const q = new BullPromotionQueue(conn, { attempts: 1, backoffMs: 0 }, prefix);
+    const job = (promotionId: string) => ({
+      promotionId,
+      attempt: 1,
+      fromStage: 'dev',
+      toStage: 'qa',
+      source: 's',
+      digest: 'd',
+      target: 't',
+    });
+    const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+    try {
+      const done = new Promise<void>((resolve) => {
+        let ended = 0;
+        const w = new Worker(
+          QUEUES.promotions,
+          async (j) => {
+            if (j.data.promotionId === id(2)) throw new Error('SIGNATURE_INVALID: no');
+            return { ok: true };
+          },
+          { connection: workerConn, prefix },
+        );
+        const end = () => {
+          if (++ended === 2) void w.close().then(() => resolve());
+        };
+        w.on('completed', end);
+        w.on('failed', end);
+      });
+      await q.enqueue(job(id(1)));
+      await q.enqueue(job(id(2)));
+      await done;
+      // added after the worker stopped: waiting
+      await q.enqueue(job(id(3)));
+      const asked = [1, 2, 3, 4].map((n) => ({ promotionId: id(n), attempt: 1 }));
+      expect(await q.unsettled(asked)).toEqual([id(1), id(2), id(4)]);
+      // the same job at another attempt is another job: never added
+      expect(await q.unsettled([{ promotionId: id(3), attempt: 2 }])).toEqual([id(3)]);
+      // more than one call's worth (500): every never-added one named, in order, the waiting one not
+      const many = Array.from({ length: 1203 }, (_, n) => ({ promotionId: id(100 + n), attempt: 1 }));
+      const named = await q.unsettled([...many.slice(0, 700), { promotionId: id(3), attempt: 1 }, ...many.slice(700)]);
+      expect(named).toEqual(many.map((m) => m.promotionId));
+    } finally {
+      await q.close();
+      conn.disconnect();
+      workerConn.disconnect();
+      await redis.stop();
+    }
   });
 });

@@ -18,6 +18,9 @@ export class NoQueue implements PromotionQueue {
   async status(): Promise<JobStatus> {
     this.refuse();
   }
+  async unsettled(): Promise<string[]> {
+    this.refuse();
+  }
   async enqueueExport(): Promise<void> {
     this.refuse();
   }

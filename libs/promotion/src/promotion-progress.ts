@@ -154,22 +154,32 @@ export class PromotionProgress {
   /**
    * For every promotion whose state says work is pending, asks the queue:
    * finished jobs are recorded, missing ones (Redis wiped or restarted
-   * empty) are enqueued again. Returns what it did.
+   * empty) are enqueued again. The queue is asked about all of them at once
+   * (a backlog of thousands waiting is a few round trips, not one each);
+   * only the few it does not hold waiting or running are read one by one.
+   * Returns what it did.
    */
   async reconcile(): Promise<{ requeued: string[]; recorded: string[] }> {
     const requeued: string[] = [];
     const recorded: string[] = [];
-    for (const p of this.store.inStates(['approved', ...RUNNING])) {
-      if (p.state === 'approved') {
-        // approved but never queued (crash between the two): queue it now
-        this.db
-          .transaction(() => {
-            const cur = this.store.get(p.id) as PromotionRow;
-            if (nextState(cur.state, 'enqueue')) this.service.transition(SYSTEM, cur, 'enqueue', { attempt: cur.attempt + 1 });
-          })
-          .immediate();
-      }
-      const cur = this.store.get(p.id) as PromotionRow;
+    for (const p of this.store.inStates(['approved'])) {
+      // approved but never queued (crash between the two): queue it now (the queue misses its job below)
+      this.db
+        .transaction(() => {
+          const cur = this.store.get(p.id) as PromotionRow;
+          if (nextState(cur.state, 'enqueue')) this.service.transition(SYSTEM, cur, 'enqueue', { attempt: cur.attempt + 1 });
+        })
+        .immediate();
+    }
+    let unsettled: string[];
+    try {
+      unsettled = await this.queue.unsettled(this.store.inStates(RUNNING).map((p) => ({ promotionId: p.id, attempt: p.attempt })));
+    } catch {
+      return { requeued, recorded };
+    }
+    for (const id of unsettled) {
+      const cur = this.store.get(id) as PromotionRow;
+      if (!RUNNING.includes(cur.state)) continue;
       let st;
       try {
         st = await this.queue.status(cur.id, cur.attempt);

@@ -14,6 +14,12 @@ export interface PromotionQueue {
   /** Removes a job that has not started; false when it is running. */
   remove(promotionId: string, attempt: number): Promise<boolean>;
   status(promotionId: string, attempt: number): Promise<JobStatus>;
+  /**
+   * Of these jobs, the promotion ids whose job is not waiting or running:
+   * missing, completed or failed (what the reconciler must look at). A few
+   * round trips for thousands of jobs, not one per job.
+   */
+  unsettled(jobs: readonly { promotionId: string; attempt: number }[]): Promise<string[]>;
   /** Adds an export job unless one with its id exists. */
   enqueueExport(job: ExportJob): Promise<void>;
   exportStatus(jobId: string): Promise<JobStatus<ExportWritten>>;

@@ -25,6 +25,23 @@ export function workerConnection(url: string): IORedis {
   return new IORedis(url, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) });
 }
 
+/** Job ids asked about in one script call: a few hundred keeps each call well under a millisecond of Redis's time. */
+const UNSETTLED_BATCH = 500;
+
+/**
+ * KEYS: the queue's completed and failed sets; ARGV[1]: the prefix of a job's
+ * hash (BullMQ keeps a job at prefix + id while it exists); ARGV[2..]: job ids.
+ * Returns the ids that are finished or have no hash (never added, or wiped).
+ */
+const UNSETTLED = `local out = {}
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  if redis.call('ZSCORE', KEYS[1], id) or redis.call('ZSCORE', KEYS[2], id) or redis.call('EXISTS', ARGV[1] .. id) == 0 then
+    out[#out + 1] = id
+  end
+end
+return out`;
+
 /** PromotionQueue on BullMQ: the job id is the promotion id and attempt, so a double click enqueues once. */
 export class BullPromotionQueue implements PromotionQueue {
   readonly queue: Queue;
@@ -79,6 +96,26 @@ export class BullPromotionQueue implements PromotionQueue {
 
   async status(promotionId: string, attempt: number): Promise<JobStatus> {
     return this.statusOf<PromoteResult>(jobIdOf(promotionId, attempt));
+  }
+
+  async unsettled(jobs: readonly { promotionId: string; attempt: number }[]): Promise<string[]> {
+    const found: string[] = [];
+    for (let i = 0; i < jobs.length; i += UNSETTLED_BATCH) {
+      const ids = jobs.slice(i, i + UNSETTLED_BATCH).map((j) => jobIdOf(j.promotionId, j.attempt));
+      const out = (await this.connection.eval(
+        UNSETTLED,
+        2,
+        this.queue.toKey('completed'),
+        this.queue.toKey('failed'),
+        this.queue.toKey(''),
+        ...ids,
+      )) as string[] | null;
+      for (const id of out ?? []) {
+        const parsed = parseJobId(id);
+        if (parsed) found.push(parsed.promotionId);
+      }
+    }
+    return found;
   }
 
   private async statusOf<R>(id: string): Promise<JobStatus<R>> {
