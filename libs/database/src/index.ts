@@ -3,3 +3,4 @@ export * from './statements';
 export * from './group-commit';
 export * from './sqlite-driver';
 export * from './wal-sync';
+export * from './read-cache';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AirlockError, isAirlockError, markAudited } from '@airlock/common';
 import { AuditAction, AuditInput, AuditLog, StateChange, stateChangesAfter } from '@airlock/audit';
-import { Db, GroupCommit } from '@airlock/database';
+import { Db, GroupCommit, ReadCache } from '@airlock/database';
 import { Registries, formatReference, manifestSelector, parseManifest, parseReference, subsetIndex } from '@airlock/oci';
 import { StageCatalog } from './stage-catalog';
 import { Principal, actingRole, hasRole, Role } from './roles';
@@ -40,6 +40,8 @@ export interface PreparedRequest {
  */
 export class PromotionService {
   readonly store: PromotionStore;
+  /** Views and pages as last computed, until the database changes (polled pages cost one check, not their queries). */
+  private readonly reads: ReadCache;
 
   constructor(
     private readonly db: Db,
@@ -51,6 +53,7 @@ export class PromotionService {
     private readonly queue: PromotionQueue,
   ) {
     this.store = new PromotionStore(db);
+    this.reads = new ReadCache(db);
   }
 
   /** Records a refusal (bad input, forbidden action) and rethrows it. */
@@ -334,9 +337,12 @@ export class PromotionService {
     return this.view(id);
   }
 
+  /** The promotion as the API shows it (frozen: the same answer is shared until the database changes). */
   view(id: string, withSteps = true): PromotionView {
-    const p = this.mustGet(id);
-    return toView(p, this.store.approvals(id), withSteps ? this.store.steps(id) : undefined);
+    return this.reads.read(`view\0${id}\0${withSteps}`, () => {
+      const p = this.mustGet(id);
+      return toView(p, this.store.approvals(id), withSteps ? this.store.steps(id) : undefined);
+    });
   }
 
   /** Its state changes after audit event `afterSeq` (PROMOTION_NOT_FOUND for an unknown id). */
@@ -355,12 +361,15 @@ export class PromotionService {
       if (!Number.isSafeInteger(n) || n < 1) throw new AirlockError('INVALID_ARGUMENT', 'cursor is not one this API gave out');
       before = n;
     }
-    const rows = this.store.list({ ...f, limit: limit + 1, before });
-    const page = rows.slice(0, limit);
-    const approvals = this.store.approvalsFor(page.map((r) => r.id));
-    return {
-      items: page.map((r) => toView(r, approvals.get(r.id) ?? [])),
-      nextCursor: rows.length > limit ? Buffer.from(String(page[page.length - 1].rowid)).toString('base64url') : null,
-    };
+    const filter = { state: f.state, stage: f.stage, image: f.image, requester: f.requester, limit: limit + 1, before };
+    return this.reads.read(`list\0${JSON.stringify(filter)}`, () => {
+      const rows = this.store.list(filter);
+      const page = rows.slice(0, limit);
+      const approvals = this.store.approvalsFor(page.map((r) => r.id));
+      return {
+        items: page.map((r) => toView(r, approvals.get(r.id) ?? [])),
+        nextCursor: rows.length > limit ? Buffer.from(String(page[page.length - 1].rowid)).toString('base64url') : null,
+      };
+    });
   }
 }
