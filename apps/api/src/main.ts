@@ -16,6 +16,7 @@ import { METRICS } from './metrics/metrics.token';
 import type { Registry } from 'prom-client';
 import { logRequests } from './http/request-log';
 import { bodyParsers } from './http/body-parsers';
+import { sharedAnswers } from './http/shared-answers';
 import { durableAnswers } from './http/durable-answers';
 import { newRequestId } from './errors/domain-exception.filter';
 import { describeApi } from './openapi/describe-api';
@@ -57,6 +58,7 @@ export async function createApi(
   httpMetrics(fastify, app.get<Registry>(METRICS));
   bodyParsers(fastify);
   durableAnswers(fastify, runtime.commits);
+  sharedAnswers(fastify);
   await mountQueueDashboard(app, runtime);
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: true }));
   const doc = describeApi(

@@ -14,6 +14,14 @@ export function changeMark(db: Db): string {
   return `${changes}:${version}`;
 }
 
+/** Every answer a ReadCache handed out (deeply frozen: unchangeable for as long as anything holds it). */
+const shared = new WeakSet<object>();
+
+/** Whether `v` is an answer from a ReadCache: deeply frozen, so what is derived from it (its JSON) can be kept beside it. */
+export function isSharedAnswer(v: unknown): v is object {
+  return typeof v === 'object' && v !== null && shared.has(v);
+}
+
 /** Freezes a value and everything it holds, so that a caller that would change a shared answer throws instead. */
 function deepFreeze<T>(v: T): T {
   if (v && typeof v === 'object' && !Object.isFrozen(v)) {
@@ -53,6 +61,7 @@ export class ReadCache {
       return hit.value as T;
     }
     const value = deepFreeze(compute());
+    if (typeof value === 'object' && value !== null) shared.add(value);
     this.answers.set(key, { mark, value });
     if (this.answers.size > this.max) this.answers.delete(this.answers.keys().next().value as string);
     return value;
