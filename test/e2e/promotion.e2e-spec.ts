@@ -1,6 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
+import IORedis from 'ioredis';
+import { sha256Digest } from '@airlock/oci';
+import { QUEUES } from '../../libs/promotion/src/queues';
 import { startPipeline, Pipeline } from '../support/pipeline';
 import { pushIndex, pushRandomImage } from '../support/images';
 import { skopeo, skopeoRawDigest } from '../support/skopeo';
@@ -58,6 +61,15 @@ describe('promotion dev -> qa through the REST API (real Redis, registries, skop
     expect(done.error).toBeNull();
     expect(done.state).toBe('completed');
     expect(done.approvals).toEqual([expect.objectContaining({ approver: 'bob', comment: 'lgtm' })]);
+    // the job carried the manifest the request resolved, so the worker did not fetch it again
+    const redis = new IORedis(p.redis.url);
+    try {
+      const [key] = await redis.keys(`*:${QUEUES.promotions}:${req.body.id}.1`);
+      const job = JSON.parse((await redis.hget(key, 'data')) ?? '{}') as { manifest?: { bytes: string } };
+      expect(sha256Digest(Buffer.from(job.manifest?.bytes ?? '', 'base64'))).toBe(img.digest);
+    } finally {
+      redis.disconnect();
+    }
     expect(done.steps.map((s: { name: string; state: string }) => `${s.name}:${s.state}`)).toEqual([
       'verify:done',
       'copy:done',

@@ -1,5 +1,14 @@
 import { AirlockError, faultPoint, isAirlockError } from '@airlock/common';
-import { CopyEngine, Registries, RegistryRepository, formatReference, parseReference, selectPlatforms } from '@airlock/oci';
+import {
+  CopyEngine,
+  ManifestBlob,
+  Registries,
+  RegistryRepository,
+  digestLike,
+  formatReference,
+  parseReference,
+  selectPlatforms,
+} from '@airlock/oci';
 import { StageCatalog } from './stage-catalog';
 import { keysOf, moveSignedImage, verifySignedImage } from './image-pipeline';
 import { RegistrySigstoreStore } from './sigstore-tag-store';
@@ -19,6 +28,17 @@ const TRANSIENT = new Set(['REGISTRY_UNAVAILABLE', 'LOOKASIDE_UNAVAILABLE', 'BLO
 /** True when a failure is a policy or input refusal that a retry cannot change. */
 export function isPermanent(e: unknown): boolean {
   return isAirlockError(e) && !TRANSIENT.has(e.code);
+}
+
+/**
+ * The manifest the job carries (as the API fetched it at request time), when
+ * its bytes are the ones the digest names; otherwise (none carried, or bytes
+ * altered on the way) undefined, and the run fetches it from the registry.
+ */
+export function carriedManifest(job: PromoteJob): ManifestBlob | undefined {
+  if (!job.manifest) return undefined;
+  const bytes = Buffer.from(job.manifest.bytes, 'base64');
+  return digestLike(job.digest, bytes) === job.digest ? { bytes, mediaType: job.manifest.mediaType, digest: job.digest } : undefined;
 }
 
 /**
@@ -53,7 +73,7 @@ export async function runPromotion(job: PromoteJob, deps: RunDeps): Promise<Prom
   };
 
   await report({ step: 'verify', status: 'started' });
-  const whole = await verifySignedImage(source, job.digest, policy);
+  const whole = await verifySignedImage(source, job.digest, policy, carriedManifest(job));
   // chosen platforms: the source index verified as it was signed, then only the subset lands (its own digest, signed at the target)
   const verified = job.platforms ? { ...whole, graph: await selectPlatforms(whole.graph, job.platforms) } : whole;
   if (to.config.transport === 'bundle') {

@@ -2,14 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { AirlockError, isAirlockError, markAudited } from '@airlock/common';
 import { AuditAction, AuditInput, AuditLog, StateChange, stateChangesAfter } from '@airlock/audit';
 import { Db, GroupCommit, ReadCache } from '@airlock/database';
-import { Registries, formatReference, manifestSelector, parseManifest, parseReference, subsetIndex } from '@airlock/oci';
+import { ManifestBlob, Registries, formatReference, manifestSelector, parseManifest, parseReference, subsetIndex } from '@airlock/oci';
 import { StageCatalog } from './stage-catalog';
 import { Principal, actingRole, hasRole, Role } from './roles';
 import { PromotionRow, PromotionStore } from './promotion-store';
 import { PromotionEvent, TERMINAL, nextState } from './promotion-lifecycle';
 import { PromotionQueue } from './promotion-queue';
+import { CARRIED_MANIFEST_MAX } from './queues';
 import { PromotionView, toView } from './promotion-view';
 import { mapReference } from './repository-mapping';
+
+/** Resolved manifests kept for their promote jobs (at most CARRIED_MANIFEST_MAX bytes each; the oldest forgotten first: its worker fetches it). */
+const RESOLVED_KEPT = 512;
 
 /** Who acts and under which request id (for the audit log). */
 export interface Ctx {
@@ -31,6 +35,8 @@ export interface PreparedRequest {
   row: PromotionRow;
   /** The image as the requester wrote it. */
   requested: string;
+  /** The manifest the request resolved (for the promote job to carry). */
+  manifest: ManifestBlob;
 }
 
 /**
@@ -42,6 +48,8 @@ export class PromotionService {
   readonly store: PromotionStore;
   /** Views and pages as last computed, until the database changes (polled pages cost one check, not their queries). */
   private readonly reads: ReadCache;
+  /** Manifests requests resolved, by promotion id, until their job is enqueued (the worker then need not fetch them again). */
+  private readonly resolved = new Map<string, ManifestBlob>();
 
   constructor(
     private readonly db: Db,
@@ -179,13 +187,17 @@ export class PromotionService {
       platforms: chosen ? (input.platforms as string[]).join(',') : null,
       target_digest: chosen ? subset.digest : null,
     };
-    return { row, requested: input.image };
+    return { row, requested: input.image, manifest: m };
   }
 
   /** Records a prepared request with its audit event, inside the caller's commit; the promotion to enqueue after it when no approval is needed. */
   record(ctx: Ctx, p: PreparedRequest, release?: string): PromotionRow | undefined {
     const row = p.row;
     this.store.insert(row);
+    if (p.manifest.bytes.length <= CARRIED_MANIFEST_MAX) {
+      this.resolved.set(row.id, p.manifest);
+      if (this.resolved.size > RESOLVED_KEPT) this.resolved.delete(this.resolved.keys().next().value as string);
+    }
     this.event(
       ctx,
       'promotion.requested',
@@ -214,6 +226,7 @@ export class PromotionService {
 
   /** Hands the job to the queue; if Redis is away the reconciler enqueues it later. */
   async enqueue(p: PromotionRow): Promise<void> {
+    const m = this.resolved.get(p.id);
     try {
       await this.queue.enqueue({
         promotionId: p.id,
@@ -224,7 +237,9 @@ export class PromotionService {
         digest: p.digest,
         target: p.target_ref,
         ...(p.platforms ? { platforms: p.platforms.split(',') } : {}),
+        ...(m?.digest === p.digest ? { manifest: { mediaType: m.mediaType, bytes: m.bytes.toString('base64') } } : {}),
       });
+      this.resolved.delete(p.id);
     } catch {
       /* the reconciler retries: the database says work is pending */
     }

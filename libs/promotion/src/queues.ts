@@ -13,6 +13,9 @@ export type JobName = (typeof JOBS)[keyof typeof JOBS];
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
+/** The largest manifest a promote job carries (bigger ones, rare, are fetched by the worker): jobs stay small in Redis. */
+export const CARRIED_MANIFEST_MAX = 64 * 1024;
+
 /** Payload of a promote job: ids, references and digests only, never secrets or keys. */
 export const promoteJobSchema = z
   .object({
@@ -27,6 +30,16 @@ export const promoteJobSchema = z
     target: z.string().min(1),
     /** Only these platforms of the index land (a subset index, its own digest). */
     platforms: z.array(z.string().regex(PLATFORM)).min(1).max(MAX_PLATFORMS_CHOSEN).optional(),
+    /**
+     * The manifest `digest` names, as the API fetched it when the promotion
+     * was requested (base64; up to CARRIED_MANIFEST_MAX bytes), so that the
+     * worker need not fetch it again: it uses these bytes only when they
+     * hash to `digest`, and fetches the manifest otherwise.
+     */
+    manifest: z
+      .object({ mediaType: z.string().min(1).max(255), bytes: z.string().max(Math.ceil(CARRIED_MANIFEST_MAX / 3) * 4) })
+      .strict()
+      .optional(),
   })
   .strict();
 
