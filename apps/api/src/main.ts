@@ -17,6 +17,7 @@ import type { Registry } from 'prom-client';
 import { logRequests } from './http/request-log';
 import { bodyParsers } from './http/body-parsers';
 import { sharedAnswers } from './http/shared-answers';
+import { readsFirst } from './http/reads-first';
 import { durableAnswers } from './http/durable-answers';
 import { newRequestId } from './errors/domain-exception.filter';
 import { describeApi } from './openapi/describe-api';
@@ -59,6 +60,7 @@ export async function createApi(
   bodyParsers(fastify);
   durableAnswers(fastify, runtime.commits);
   sharedAnswers(fastify);
+  readsFirst(fastify);
   await mountQueueDashboard(app, runtime);
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: true }));
   const doc = describeApi(
