@@ -4,6 +4,7 @@ const moduleNameMapper = {
   '^@airlock/common/config$': '<rootDir>/libs/common/src/config/index.ts',
   '^@airlock/promotion/bullmq$': '<rootDir>/libs/promotion/src/bullmq/index.ts',
   '^@airlock/promotion/run$': '<rootDir>/libs/promotion/src/run/index.ts',
+  '^@airlock/bundle/warm$': '<rootDir>/libs/bundle/src/warm/index.ts',
 };
 const transform = {
   '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],

@@ -21,7 +21,9 @@ export const INSPECT_OPTIONS: Record<keyof InspectFlags, CommandOption> = {
  * the bundle: "would import: no" is an answer, not a failure.
  */
 export async function runInspect(files: string[], o: InspectFlags): Promise<void> {
-  lazy.bundle().warmPgpThread(); // the import key unlocks and the index opens on it: openpgp loads there while the configuration loads here
+  // the import key unlocks and the index opens on an OpenPGP thread: started first, it loads openpgp while this thread loads
+  // the libraries and the configuration (started after them, it made the thread's start-up the last third of the command)
+  lazy.bundleWarm().warmPgpThread();
   const l = await localCore(o.config);
   try {
     const r = await l.importer.inspect(files, { verify: o.verify });

@@ -122,7 +122,7 @@ export class BundleExportCommand extends ConfigCommand {
 })
 export class BundleImportCommand extends ConfigCommand {
   async run(files: string[], o: { config?: string; receiptDir?: string }): Promise<void> {
-    lazy.bundle().warmPgpThread();
+    lazy.bundleWarm().warmPgpThread();
     const l = await localCore(o.config);
     try {
       const r = await l.importer.import(operator(), files, { receiptDir: o.receiptDir });

@@ -1,6 +1,6 @@
 import { reportFailure } from './exit-codes';
 import { COPY_OPTIONS, CopyFlags } from './copy-options';
-import { runCopy } from './copy-run';
+import { lazy } from './lazy';
 import { CommandOption, parseFastArgs } from './fast-args';
 import { INSPECT_OPTIONS, InspectFlags, runInspect } from './bundle-inspect';
 
@@ -23,7 +23,7 @@ const FAST: Record<string, FastCommand<Record<string, unknown>>> = {
   copy: fast<CopyFlags>({
     options: COPY_OPTIONS,
     positionals: { min: 0, max: 2 },
-    run: runCopy,
+    run: (params, flags) => lazy.copyRun().runCopy(params, flags), // the registry client loads for a copy, not for an inspect
   }),
   'bundle inspect': fast<InspectFlags>({
     options: INSPECT_OPTIONS,

@@ -14,6 +14,8 @@ export const lazy = {
   sandbox: () => require('./sandbox/sandbox-env') as typeof import('./sandbox/sandbox-env'),
   twoSides: () => require('./sandbox/two-sides') as typeof import('./sandbox/two-sides'),
   bundle: () => require('@airlock/bundle') as typeof import('@airlock/bundle'),
+  bundleWarm: () => require('@airlock/bundle/warm') as typeof import('@airlock/bundle/warm'),
+  copyRun: () => require('./copy-run') as typeof import('./copy-run'),
   undici: () => require('undici') as typeof import('undici'),
   config: () => require('@airlock/common/config') as typeof import('@airlock/common/config'),
 };

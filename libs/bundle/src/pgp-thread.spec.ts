@@ -3,6 +3,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as openpgp from 'openpgp';
 import { armored, runPgpThread } from './pgp-thread';
+import { idleThreads } from './pgp-pool';
 
 async function key(name: string) {
   const { privateKey } = await openpgp.generateKey({
@@ -91,5 +92,27 @@ describe('OpenPGP on its own thread', () => {
     sealed.output.destroy(new Error('reader left'));
     await expect(sealed.done).rejects.toThrow();
     expect(endless.destroyed).toBe(true);
+  });
+
+  it('gives a thread back to the pool after a small whole message (an index), and ends one that sealed a large one', async () => {
+    const all = async (t: ReturnType<typeof runPgpThread>) => {
+      const parts: Buffer[] = [];
+      for await (const c of t.output) parts.push(c as Buffer);
+      await t.done;
+      return Buffer.concat(parts);
+    };
+    const keys = { signingKey: sender.armor(), encryptTo: armored([importer.toPublic()]) };
+    const index = await all(runPgpThread({ op: 'seal', ...keys }, Readable.from([randomBytes(4096)])));
+    const idle = idleThreads();
+    expect(idle).toBeGreaterThanOrEqual(1);
+    const opened = runPgpThread(
+      { op: 'open', decryptionKeys: armored([importer]), trustedSenders: armored([sender.toPublic()]), requireEncrypted: true },
+      Readable.from([index]),
+    );
+    expect((await all(opened)).length).toBe(4096);
+    expect(idleThreads()).toBe(idle);
+    // more than 1 MiB through openpgp.js: that thread's heap is large, it ends
+    await all(runPgpThread({ op: 'seal', ...keys }, source(2 << 20).stream));
+    expect(idleThreads()).toBe(idle - 1);
   });
 });

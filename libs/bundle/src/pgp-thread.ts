@@ -1,102 +1,18 @@
 import { Readable } from 'node:stream';
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import * as openpgp from 'openpgp';
 import { BundleError } from './errors';
-import { nativeCfbPath } from './native-cfb';
-import { CHUNK, Msg, PgpJob, WINDOW, gathered, threadSource, transferList } from './pgp-thread-program';
+import { acquire, jobListeners, release } from './pgp-pool';
+import { CHUNK, Msg, PgpJob, WINDOW, gathered, transferList } from './pgp-thread-program';
 
 export type { PgpJob } from './pgp-thread-program';
+export { PGP_THREADS, warmPgpThread } from './pgp-pool';
 
 /** Armored form of keys for the thread (a private key goes as it is held: unlocked). */
 export const armored = (keys: (openpgp.Key | openpgp.PrivateKey)[]) => keys.map((k) => k.armor());
 
-/** Workers that finished a job cleanly wait here for the next (unreferenced: an idle pool keeps no process alive). */
-const idle: Worker[] = [];
-const waiting: ((w: Worker) => void)[] = [];
-let live = 0;
-/**
- * At most this many jobs run at once; the rest wait for a worker. One core
- * is left to the calling thread, which reads, hashes, writes and pushes
- * beside them. On two cores a second sealing thread made the export slower
- * and cost about 100 MiB of peak memory. A second opening thread made the
- * import of a GiB 10-20% faster with node:crypto's AES but took its peak
- * memory past 256 MiB (249-280 MiB); with the libcrypto opener
- * (native-cfb.ts) it gained nothing (6.75 s against 5.93 s for a GiB, 30.4
- * against 31.4-34.1 s for 4 GiB): the registry, taking in each blob, had
- * the other core.
- */
-export const PGP_THREADS = Math.max(1, Math.min(availableParallelism() - 1, 4));
-
-const newWorker = () =>
-  new Worker(threadSource(), {
-    eval: true,
-    workerData: { window: WINDOW, chunk: CHUNK, openpgp: require.resolve('openpgp'), native: nativeCfbPath() },
-    resourceLimits: { maxYoungGenerationSizeMb: 2 },
-  });
-
-function acquire(): Promise<Worker> {
-  const w = idle.pop();
-  if (w) {
-    for (const [ev, fn] of jobListeners.get(w) ?? []) w.off(ev, fn);
-    w.ref();
-    return Promise.resolve(w);
-  }
-  if (live < PGP_THREADS) {
-    live++;
-    return Promise.resolve(newWorker());
-  }
-  return new Promise((r) => waiting.push(r));
-}
-
-/** What a job listens to on its worker, removed when the job gives the worker back. */
-const jobListeners = new WeakMap<Worker, [string, Parameters<Worker['off']>[1]][]>();
-
-/** A worker back from a job: to the next waiting job, or idle; one that failed or was stopped is ended and replaced. */
-function release(w: Worker, clean: boolean): void {
-  for (const [ev, fn] of jobListeners.get(w) ?? []) w.off(ev, fn);
-  jobListeners.delete(w);
-  if (!clean) {
-    void w.terminate();
-    live--;
-    const next = waiting.shift();
-    if (next) {
-      live++;
-      next(newWorker());
-    }
-    return;
-  }
-  const next = waiting.shift();
-  if (next) return next(w);
-  const ignore = () => undefined;
-  const gone = () => {
-    const at = idle.indexOf(w);
-    if (at >= 0) idle.splice(at, 1);
-    live--;
-  };
-  w.on('error', ignore);
-  w.once('exit', gone);
-  jobListeners.set(w, [
-    ['error', ignore],
-    ['exit', gone],
-  ]);
-  w.unref();
-  idle.push(w);
-}
-
-/**
- * Starts a thread and has it load openpgp before any job needs it, for a
- * command that knows an OpenPGP job comes once it has read its configuration
- * (opening a bundle's index): the two loads then go on side by side instead
- * of one after the other. Does nothing when a thread is already there.
- */
-export function warmPgpThread(): void {
-  if (live > 0) return;
-  live++;
-  const w = newWorker();
-  w.postMessage({ t: 'warm' } satisfies Msg);
-  release(w, true);
-}
+/** A thread that ran a whole-message job of at most this many bytes goes back to the pool. */
+const KEPT_AFTER_MESSAGE = 1 << 20;
 
 /**
  * Runs an OpenPGP job on a thread of a small pool, so that hashing and
@@ -120,6 +36,7 @@ export function runPgpThread(job: PgpJob, input: Readable): { output: Readable; 
     release(worker, clean);
   };
   let inFlight = 0;
+  let sent = 0;
   let resumeInput: (() => void) | undefined;
   let outcome: { sender?: string } | undefined;
   let failure: Error | undefined;
@@ -170,8 +87,9 @@ export function runPgpThread(job: PgpJob, input: Readable): { output: Readable; 
       } else if (m.t === 'done') {
         outcome = { sender: m.sender };
         settle(outcome);
-        // a thread that ran a whole-message job is ended (its heap is large); one that sealed entries or unlocked a key is kept
-        finish(job.op === 'cfb-seal' || job.op === 'cfb-open' || job.op === 'unlock');
+        // a thread that ran a large whole-message job is ended (its heap is large); one that sealed or opened entries,
+        // unlocked a key or opened a small message (a format-2 index) is kept: a new thread costs 60-100 ms to start
+        finish(job.op === 'cfb-seal' || job.op === 'cfb-open' || job.op === 'unlock' || sent <= KEPT_AFTER_MESSAGE);
       } else if (m.t === 'fail') {
         stop(new BundleError(m.code as never, m.message));
         finish(false);
@@ -193,6 +111,7 @@ export function runPgpThread(job: PgpJob, input: Readable): { output: Readable; 
     const post = async (chunk: Buffer) => {
       while (inFlight >= WINDOW) await new Promise<void>((r) => (resumeInput = r));
       inFlight++;
+      sent += chunk.length;
       w.postMessage({ t: 'data', chunk }, transferList(chunk));
     };
     (async () => {
