@@ -16,7 +16,7 @@ import {
   readCosignSignatures,
 } from '../support/cosign-craft';
 import { RegistrySigstoreStore } from '@airlock/promotion';
-import { generateSigstoreKeyPair, readSigstorePrivateKey, signSigstore } from '@airlock/signing';
+import { generateSigstoreKeyPair, readSigstorePrivateKey, readSigstorePublicKey, signSigstore } from '@airlock/signing';
 import { Sensitive } from '@airlock/common';
 import { createPublicKey } from 'node:crypto';
 import { bundleFromJSON } from '@sigstore/bundle';
@@ -87,6 +87,10 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     });
     expect(opensslVerify(join(p.dir, 'keys', 'qa-sigstore.pub'), sigs[1].payload, sigs[1].signature, work)).toBe(true);
     expect(opensslVerify(ci.pub, sigs[1].payload, sigs[1].signature, work)).toBe(false);
+    // promoted again: QA signs again and its write finds the signature it made the first time (no second one)
+    const again = await promote(img.reference);
+    expect([again.state, again.error]).toEqual(['completed', null]);
+    expect((await readCosignSignatures(qa.url, 'team/app', img.digest)).map((x) => x.signature)).toEqual(sigs.map((x) => x.signature));
     // the referrer form too (QA attaches both): docker-registry 2.8 has no referrers API, so the tag-schema fallback index lists it, and sigstore-js verifies its bundle with QA's key
     const index = (await (
       await fetch(`${qa.url}/v2/team/app/manifests/${img.digest.replace(':', '-')}`, {
@@ -343,6 +347,16 @@ describe('sigstore (cosign) signatures in the pipeline', () => {
     // adding one that is there changes nothing
     expect(await store.add('team/both', img.digest, sigs[2])).toEqual({ n: expect.any(Number), added: false });
     expect(await readCosignSignatures(qa.url, 'team/both', img.digest)).toHaveLength(4);
+    // signing again gives other bytes (ECDSA); with the key named, its signature over the same payload counts as there
+    const again = signSigstore(img.digest, `${qa.host}/team/both`, keys[1]);
+    expect(again.signature).not.toBe(sigs[1].signature);
+    const own = readSigstorePublicKey(createPublicKey(keys[1]).export({ type: 'spki', format: 'pem' }));
+    expect(await store.add('team/both', img.digest, again, [], own)).toEqual({ n: expect.any(Number), added: false });
+    expect(await readCosignSignatures(qa.url, 'team/both', img.digest)).toHaveLength(4);
+    // named with a key that has signed nothing here, the same signature is not found: added
+    const fifth = readSigstorePrivateKey(generateSigstoreKeyPair(new Sensitive('x')).privatePem, new Sensitive('x'));
+    const stranger = readSigstorePublicKey(createPublicKey(fifth).export({ type: 'spki', format: 'pem' }));
+    expect(await store.add('team/both', img.digest, again, [], stranger)).toEqual({ n: 5, added: true });
   });
 
   it('policy files for a stage with a sigstore key: policy.json requires sigstoreSigned by the key (matchRepository), registries.d reads the attachments', async () => {

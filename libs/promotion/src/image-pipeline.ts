@@ -11,7 +11,6 @@ import {
   RegistryRepository,
   copyAttachments,
   manifestDigests,
-  sameLayer,
   walkImage,
 } from '@airlock/oci';
 import {
@@ -83,17 +82,19 @@ export interface PreparedSignatures {
   /** The sigstore signatures (the identity is the repository, as cosign writes it), when the stage signs in that dialect. */
   sigstore?: {
     store: RegistrySigstoreStore;
+    /** The stage's own key: what the tag form's write recognizes as a signature of ours already there. */
+    publicKey: SigstorePublicKey;
     pending: {
       digest: string;
       form: 'tag' | 'referrer';
       sig?: SigstoreSignature;
       bundle?: Buffer;
       carry?: TaggedLayer[];
+      /** The referrer form's signature of ours already there (its number): none is made. */
       existing?: number;
-      own?: number;
     }[];
   };
-  /** How many are new. */
+  /** How many were made (the tag form's are always made, which costs less than a read; publishing keeps one already there). */
   fresh: number;
 }
 
@@ -146,8 +147,15 @@ export async function prepareSignatures(
     const spending: NonNullable<PreparedSignatures['sigstore']>['pending'] = [];
     for (const form of forms) {
       for (const d of digests) {
-        const there = form === 'tag' ? await sigstoreStore.listTagged(repository, d) : await sigstoreStore.listBundles(repository, d);
-        const found = there.findIndex((s) => {
+        if (form === 'tag') {
+          // signed without reading the destination first: a payload is the same bytes every time, so the one write
+          // (read, merge, write) finds an earlier signature of this key over it and keeps that one (RegistrySigstoreStore.add);
+          // the source's .sig layers travel with ours in that write (no copy of the source's .sig first)
+          const carry = carryFrom ? await carryFrom.store.taggedLayers(carryFrom.repository, d) : [];
+          spending.push({ digest: d, form, ...(carry.length ? { carry } : {}) });
+          continue;
+        }
+        const found = (await sigstoreStore.listBundles(repository, d)).findIndex((s) => {
           try {
             return (
               verifySigstore(s, { trustedKeys: [own], manifestDigest: d, reference: repo, identityRule: { type: 'matchRepository' } })
@@ -157,28 +165,18 @@ export async function prepareSignatures(
             return false; // not ours, or not for this identity
           }
         });
-        // the source's .sig layers travel with ours, in one write (no copy of the source's .sig first)
-        const carry = form === 'tag' && carryFrom ? await carryFrom.store.taggedLayers(carryFrom.repository, d) : [];
-        const have = form === 'tag' ? await sigstoreStore.taggedLayers(repository, d) : [];
-        const missing = carry.filter((c) => !have.some((h) => sameLayer(h.layer, c.layer)));
-        spending.push({
-          digest: d,
-          form,
-          existing: found >= 0 && !missing.length ? found + 1 : undefined,
-          ...(missing.length ? { carry: missing } : {}),
-          ...(found >= 0 ? { own: found + 1 } : {}),
-        });
+        spending.push({ digest: d, form, ...(found >= 0 ? { existing: found + 1 } : {}) });
       }
     }
-    if (spending.some((p) => p.existing === undefined && p.own === undefined)) {
+    if (spending.some((p) => p.existing === undefined)) {
       const key = await signer.sigstore.key();
       for (const p of spending) {
-        if (p.existing !== undefined || p.own !== undefined) continue;
+        if (p.existing !== undefined) continue;
         if (p.form === 'tag') p.sig = signSigstore(p.digest, repo, key);
         else p.bundle = buildSigstoreBundle(p.digest, repo, key, own.key);
       }
     }
-    sigstore = { store: sigstoreStore, pending: spending };
+    sigstore = { store: sigstoreStore, publicKey: own, pending: spending };
   }
   faultPoint('promote:signed');
   return {
@@ -205,11 +203,11 @@ export async function publishSignatures(signer: ImageSigner, prepared: PreparedS
     if (store && (p.sig || p.bundle || p.carry)) {
       const r = p.bundle
         ? await store.addReferrer(prepared.repository, p.digest, p.bundle)
-        : await store.add(prepared.repository, p.digest, p.sig, p.carry);
+        : await store.add(prepared.repository, p.digest, p.sig, p.carry, prepared.sigstore?.publicKey);
       out.push({
         digest: p.digest,
-        n: p.sig || p.bundle ? r.n : (p.own as number),
-        added: !!(p.sig || p.bundle) && r.added,
+        n: r.n,
+        added: r.added,
         dialect: 'sigstore',
         form: p.form,
       });

@@ -1,3 +1,4 @@
+import { verify as cryptoVerify } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JsonValue, readStrictJson } from '@airlock/common';
 import {
@@ -16,6 +17,7 @@ import {
   COSIGN_SIGN_PREDICATE,
   SIGSTORE_BUNDLE_MEDIA_TYPE,
   SignatureError,
+  SigstorePublicKey,
   SigstoreSignature,
   SigstoreSignatureStore,
 } from '@airlock/signing';
@@ -50,6 +52,15 @@ async function inTurn<T>(key: string, f: () => Promise<T>): Promise<T> {
     return await mine;
   } finally {
     if (turns.get(key) === mine) turns.delete(key);
+  }
+}
+
+/** Whether `signature` (base64, as the annotation holds it) is the key's ECDSA-SHA256 signature of `payload`. */
+function signedBy(key: SigstorePublicKey, payload: Buffer, signature: string): boolean {
+  try {
+    return cryptoVerify('sha256', payload, key.key, Buffer.from(signature, 'base64'));
+  } catch {
+    return false;
   }
 }
 
@@ -220,15 +231,19 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
    * take turns, and the manifest is read again a moment after the write and
    * written again with ours merged in when another process replaced it in
    * between, so neither signature disappears. Adding a signature that is
-   * there already changes nothing.
+   * there already changes nothing; with `own`, neither does adding one when
+   * a signature of that key over the same payload is there (a payload is
+   * the identity and the digest, the same bytes every time: a re-run that
+   * signs again finds its earlier signature without reading first).
    */
   add(
     repository: string,
     digest: string,
     s: SigstoreSignature | undefined,
     carry: TaggedLayer[] = [],
+    own?: SigstorePublicKey,
   ): Promise<{ n: number; added: boolean }> {
-    return inTurn(`${this.client.registry}/${repository}@${digest}`, () => this.addNow(repository, digest, s, carry));
+    return inTurn(`${this.client.registry}/${repository}@${digest}`, () => this.addNow(repository, digest, s, carry, own));
   }
 
   /**
@@ -241,14 +256,22 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
     digest: string,
     s: SigstoreSignature | undefined,
     carry: TaggedLayer[],
+    own?: SigstorePublicKey,
   ): Promise<{ n: number; added: boolean }> {
     const payloadDigest = s ? sha256Digest(s.payload) : '';
-    const ours = (l: Layer) => !!s && l.digest === payloadDigest && l.annotations?.[SIGNATURE_ANNOTATION] === s.signature;
+    const ours = (l: Layer) => {
+      if (!s || l.digest !== payloadDigest) return false;
+      const signature = l.annotations?.[SIGNATURE_ANNOTATION];
+      return signature === s.signature || (!!own && signature !== undefined && signedBy(own, s.payload, signature));
+    };
+    // ours was added by this call when the first read did not find it (a write of carried layers alone adds nothing of ours)
+    let there: boolean | undefined;
     for (let attempt = 1; ; attempt++) {
       const current = await this.layers(repository, digest);
       const found = current.findIndex(ours);
+      there ??= found >= 0;
       const missing = carry.filter((c) => !current.some((l) => sameLayer(l, c.layer)));
-      if ((!s || found >= 0) && !missing.length) return { n: found + 1, added: attempt > 1 };
+      if ((!s || found >= 0) && !missing.length) return { n: found + 1, added: !!s && !there };
       if (attempt > WRITE_ATTEMPTS)
         throw new RegistryError(
           'REGISTRY_UNAVAILABLE',
