@@ -1,4 +1,4 @@
-import { copyFileSync, readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, readdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPipeline, Pipeline } from '../support/pipeline';
@@ -6,6 +6,7 @@ import { startRegistry } from '../support/registry';
 import { pushRandomImage } from '../support/images';
 import { GpgHome } from '../support/gpg';
 import { AIRLOCK, measureProcess, median, table } from './harness';
+import { nameLowQa } from '../support/air-gap';
 
 const SIZES = (process.env.BENCH_BUNDLE_GIB ?? '1').split(',').map(Number);
 const INSPECT_RUNS = Math.max(1, Number(process.env.BENCH_INSPECT_RUNS ?? 5));
@@ -72,14 +73,7 @@ async function one(gib: number): Promise<void> {
       },
     );
     copyFileSync(join(low.dir, 'keys', 'qa.pub'), join(high.dir, 'keys', 'qa-sender.pub'));
-    const cfg = readFileSync(high.config.path, 'utf8').replace(/QAHOST/g, low.registries.qa.host);
-    writeFileSync(
-      high.config.path,
-      cfg.replace(
-        new RegExp(`(name: qa\\n\\s+registry:\\n\\s+host: )${high.registries.qa.host.replace(/\./g, '\\.')}`),
-        `$1${low.registries.qa.host}`,
-      ),
-    );
+    nameLowQa(high, low.registries.qa.host);
 
     console.log(`\npreparing a ${gib} GiB image in QA...`);
     const qa = low.registries.qa;

@@ -22,6 +22,7 @@ import { airlock } from '../support/cli';
 import { readmeBlock } from '../support/readme';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { nameLowQa } from '../support/air-gap';
 
 /**
  * Two airlock instances: the low side (dev -> qa -> prod over a bundle channel)
@@ -95,14 +96,7 @@ describe('air-gap bundles: export on the low side, verified import and re-signin
     );
     copyFileSync(join(low.dir, 'keys', 'qa.pub'), join(high.dir, 'keys', 'qa-sender.pub'));
     // the high side's qa stage names the low side's QA registry (never reached from there), so identities match
-    const highCfg = readFileSync(high.config.path, 'utf8').replace(/QAHOST/g, low.registries.qa.host);
-    writeFileSync(
-      high.config.path,
-      highCfg.replace(
-        new RegExp(`(name: qa\\n\\s+registry:\\n\\s+host: )${high.registries.qa.host.replace(/\./g, '\\.')}`),
-        `$1${low.registries.qa.host}`,
-      ),
-    );
+    nameLowQa(high, low.registries.qa.host);
     await high.restartApi();
 
     const dev = low.registries.dev;

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPipeline, Pipeline } from '../support/pipeline';
@@ -14,6 +14,7 @@ import {
   opensslVerify,
   readCosignSignatures,
 } from '../support/cosign-craft';
+import { nameLowQa } from '../support/air-gap';
 
 /**
  * The dialect across the gap: QA and production pin only sigstore keys for
@@ -74,14 +75,7 @@ describe('sigstore signatures across the air gap', () => {
     );
     copyFileSync(join(low.dir, 'keys', 'qa.pub'), join(high.dir, 'keys', 'qa-sender.pub'));
     copyFileSync(join(low.dir, 'keys', 'qa-sigstore.pub'), join(high.dir, 'keys', 'qa-cosign-low.pub'));
-    const cfg = readFileSync(high.config.path, 'utf8').replace(/QAHOST/g, low.registries.qa.host);
-    writeFileSync(
-      high.config.path,
-      cfg.replace(
-        new RegExp(`(name: qa\\n\\s+registry:\\n\\s+host: )${high.registries.qa.host.replace(/\./g, '\\.')}`),
-        `$1${low.registries.qa.host}`,
-      ),
-    );
+    nameLowQa(high, low.registries.qa.host);
     await high.restartApi();
     // what CI signed
     const dev = low.registries.dev;

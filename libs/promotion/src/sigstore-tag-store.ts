@@ -1,4 +1,3 @@
-import { verify as cryptoVerify } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JsonValue, readStrictJson } from '@airlock/common';
 import {
@@ -20,6 +19,7 @@ import {
   SigstorePublicKey,
   SigstoreSignature,
   SigstoreSignatureStore,
+  sigstoreSigner,
 } from '@airlock/signing';
 
 /**
@@ -52,15 +52,6 @@ async function inTurn<T>(key: string, f: () => Promise<T>): Promise<T> {
     return await mine;
   } finally {
     if (turns.get(key) === mine) turns.delete(key);
-  }
-}
-
-/** Whether `signature` (base64, as the annotation holds it) is the key's ECDSA-SHA256 signature of `payload`. */
-function signedBy(key: SigstorePublicKey, payload: Buffer, signature: string): boolean {
-  try {
-    return cryptoVerify('sha256', payload, key.key, Buffer.from(signature, 'base64'));
-  } catch {
-    return false;
   }
 }
 
@@ -262,7 +253,7 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
     const ours = (l: Layer) => {
       if (!s || l.digest !== payloadDigest) return false;
       const signature = l.annotations?.[SIGNATURE_ANNOTATION];
-      return signature === s.signature || (!!own && signature !== undefined && signedBy(own, s.payload, signature));
+      return signature === s.signature || (!!own && signature !== undefined && !!sigstoreSigner(s.payload, signature, [own]));
     };
     // ours was added by this call when the first read did not find it (a write of carried layers alone adds nothing of ours)
     let there: boolean | undefined;

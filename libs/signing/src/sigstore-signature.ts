@@ -39,6 +39,18 @@ export interface SigstoreVerifyOptions {
 /** A repository name without tag or digest (what cosign writes as the identity). */
 const repositoryOnly = (ref: string): boolean => !/[@]|:[^/]*$/.test(ref.slice(ref.indexOf('/') + 1));
 
+/** The key among `keys` whose ECDSA-SHA256 signature of `payload` the base64 `signature` is; undefined when none. */
+export function sigstoreSigner(payload: Buffer, signature: string, keys: SigstorePublicKey[]): SigstorePublicKey | undefined {
+  const raw = Buffer.from(signature, 'base64');
+  return keys.find((k) => {
+    try {
+      return cryptoVerify('sha256', payload, k.key, raw);
+    } catch {
+      return false;
+    }
+  });
+}
+
 /**
  * Verifies a sigstore signature with the rules of simple signing
  * (SECURITY.md): the signature with a pinned key before the payload is
@@ -59,14 +71,7 @@ export function verifySigstore(s: SigstoreSignature, o: SigstoreVerifyOptions): 
     );
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(s.signature) || s.signature.length > 1024)
     throw new SignatureError('SIGNATURE_FORMAT', 'the sigstore signature is not base64 of an ECDSA signature');
-  const raw = Buffer.from(s.signature, 'base64');
-  const key = o.trustedKeys.find((k) => {
-    try {
-      return cryptoVerify('sha256', s.payload, k.key, raw);
-    } catch {
-      return false;
-    }
-  });
+  const key = sigstoreSigner(s.payload, s.signature, o.trustedKeys);
   if (!key)
     throw new SignatureError(
       'SIGNATURE_UNTRUSTED_KEY',
