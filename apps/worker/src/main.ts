@@ -14,7 +14,6 @@ export async function createWorker(
   opts: { logger?: false | Logger; concurrency?: number } = {},
 ): Promise<INestApplicationContext> {
   const catalog = await StageCatalog.create(loaded);
-  void catalog.warmSigningKeys(); // unlocked while the queue connects, not during the first promotion
   const redis = redisSettings(loaded.config);
   const connection = workerConnection(redis.url);
   connection.on('error', () => undefined);

@@ -1,11 +1,9 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAirlockError } from '@airlock/common';
 import { loadConfig } from '@airlock/common/config';
 import { StageCatalog } from './stage-catalog';
 import { TestCertificates, makeCertificates } from '../../../test/support/tls';
-import { writeConfig } from '../../../test/support/airlock-config';
 
 describe('StageCatalog registry CAs', () => {
   // ca.crt, ca.key, client.cert and client.key in one folder, which the configurations below name relative to themselves
@@ -68,35 +66,6 @@ describe('StageCatalog registry CAs', () => {
       expect(isAirlockError(err) && err.code).toBe('CONFIG_INVALID');
       expect((err as Error).message).toMatch(/^stage prod: registry TLS files: /);
       expect((err as Error).message).toMatch(why);
-    }
-  });
-});
-
-describe('StageCatalog signing keys', () => {
-  it('unlocks the keys of the stages that receive images when asked to warm them, and no others', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'airlock-catalog-'));
-    try {
-      const c = await writeConfig(dir, [
-        { name: 'dev', registry: '127.0.0.1:1', sigstore: true },
-        {
-          name: 'qa',
-          registry: '127.0.0.1:2',
-          sigstore: true,
-          from: [{ stage: 'dev', mapping: [{ from: '127.0.0.1:1/*', to: '127.0.0.1:2/*' }] }],
-        },
-      ]);
-      Object.assign(process.env, c.env);
-      const catalog = await StageCatalog.create(loadConfig(c.path));
-      await catalog.warmSigningKeys();
-      // unlocked already: the files and passphrases are no longer needed
-      for (const f of ['qa.key', 'qa-sigstore.key', 'dev.key', 'dev-sigstore.key']) rmSync(join(dir, 'keys', f));
-      expect((await catalog.signingKey('qa')).isDecrypted()).toBe(true);
-      expect((await catalog.sigstoreSigningKey('qa')).asymmetricKeyType).toBe('ec');
-      // dev receives nothing: its keys were left alone
-      await expect(catalog.signingKey('dev')).rejects.toMatchObject({ code: 'KEY_MISSING' });
-      await expect(catalog.sigstoreSigningKey('dev')).rejects.toMatchObject({ code: 'KEY_MISSING' });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -197,24 +197,6 @@ export class StageCatalog {
     };
   }
 
-  /**
-   * Starts unlocking the keys of every stage that receives images (what a
-   * worker signs with), so that the first promotion after a start does not
-   * pay for it: 100-150 ms each here, and a sigstore key's scrypt holds the
-   * event loop (in `airlock serve`, the API's too) while it runs. A key that
-   * does not unlock is not kept: the promotion that needs it reports why.
-   * Settles when every key has unlocked or failed to.
-   */
-  async warmSigningKeys(): Promise<void> {
-    const unlocking: Promise<unknown>[] = [];
-    for (const s of this.list()) {
-      if (!s.config.from.length) continue;
-      if (s.config.signing) unlocking.push(this.signingKey(s.name));
-      if (s.config.sigstore) unlocking.push(this.sigstoreSigningKey(s.name));
-    }
-    await Promise.allSettled(unlocking);
-  }
-
   /** The stage sigstore private key, unlocked once per process (scrypt costs about 100 ms). */
   async sigstoreSigningKey(name: string): Promise<KeyObject> {
     let p = this.sigstoreKeyCache.get(name);
