@@ -70,6 +70,16 @@ export class CpuShares {
     for (const [k, v] of this.read()) this.start.set(k, v);
   }
 
+  /** Each group's CPU seconds (all threads) since the start of the phase. */
+  cpuSeconds(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, end] of this.read()) {
+      const s = this.start.get(name);
+      if (s) out[name] = end.all.cpu - s.all.cpu;
+    }
+    return out;
+  }
+
   /** Rows for a table: each group's CPU (% of one core, all threads), and its main thread's time waiting for a CPU (% of the phase). */
   rows(seconds: number): string[][] {
     const pct = (x: number) => `${((x / seconds) * 100).toFixed(0)}%`;

@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { AIRLOCK_BIN } from '../support/cli';
+import { processSched } from './cpu-shares';
 
-/** Wall time and peak resident memory of one process run. */
+/** Wall time, peak resident memory and CPU time (all threads, sampled every 10 ms) of one process run. */
 export interface ProcessSample {
   seconds: number;
   peakRssMiB: number;
+  cpuSeconds: number;
 }
 
 function vmHwmKiB(pid: number): number {
@@ -25,12 +27,16 @@ export function measureProcess(cmd: string, args: string[], env: NodeJS.ProcessE
     let err = '';
     let peak = 0;
     child.stderr.on('data', (d) => (err = (err + d).slice(-2000)));
-    const poll = setInterval(() => (peak = Math.max(peak, vmHwmKiB(child.pid!))), 10);
-    child.on('exit', (code) => {
+    let cpu = 0;
+    const poll = setInterval(() => {
+      peak = Math.max(peak, vmHwmKiB(child.pid!));
+      cpu = Math.max(cpu, processSched(child.pid!)?.all.cpu ?? 0);
+    }, 10);
+    child.on('exit', (code, signal) => {
       clearInterval(poll);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`));
-      else resolve({ seconds, peakRssMiB: peak / 1024 });
+      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} ${signal ? `was killed by ${signal}` : `exited ${code}`}: ${err}`));
+      else resolve({ seconds, peakRssMiB: peak / 1024, cpuSeconds: cpu });
     });
   });
 }

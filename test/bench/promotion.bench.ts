@@ -1,14 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Sensitive } from '@airlock/common';
 import { openDatabase } from '@airlock/database';
-import { RegistrySigstoreStore } from '@airlock/promotion';
-import { readSigstorePrivateKey, signSigstore } from '@airlock/signing';
-import { RegistryClient } from '@airlock/oci';
+import { RegistrySigstoreStore, SIGNATURE_ANNOTATION, SIMPLESIGNING_MEDIA_TYPE, sigstoreSignatureTag } from '@airlock/promotion';
+import { generateSigstoreKeyPair, readSigstorePrivateKey, signSigstore } from '@airlock/signing';
+import { MediaTypes, RegistryClient, attachedConfig, putSmallBlob, sha256Digest } from '@airlock/oci';
 import { startPipeline } from '../support/pipeline';
+import { startRegistry } from '../support/registry';
 import { pushRandomImage } from '../support/images';
 import { GpgHome } from '../support/gpg';
+import { CpuShares, processSched } from './cpu-shares';
 import { measureProcess, median, percentile, table } from './harness';
 
 const N = Number(process.env.BENCH_PROMOTIONS ?? 50);
@@ -42,6 +45,9 @@ export async function promotionBench(): Promise<void> {
     }
     // one `airlock serve` (API and worker, concurrency 4) in its own process; this one only plays the clients
     const serve = await p.apiAsProcess('serve');
+    const pids = [serve.child.pid, dev.pid, p.registries.qa.pid, p.redis.process.child.pid];
+    const cpu = new CpuShares(Object.fromEntries(BURST_PROCESSES.map((name, i) => [name, pids[i] === undefined ? [] : [pids[i]]])));
+    cpu.begin();
     const t0 = Date.now();
     const ids: string[] = [];
     await Promise.all(
@@ -178,6 +184,28 @@ export async function promotionBench(): Promise<void> {
         ['failed', rounds.reduce((a, r) => a + r.simple.failed, 0), rounds.reduce((a, r) => a + r.sigstore.failed, 0), ''],
       ],
     );
+    const cpuOf = (d: Dialect, name: string) => median(rounds.map((r) => r[d].cpuMs[name] ?? NaN));
+    const total = (d: Dialect) => median(rounds.map((r) => BURST_PROCESSES.reduce((a, n) => a + (r[d].cpuMs[n] ?? 0), 0)));
+    table(
+      'CPU per promotion in those bursts, by process (all threads, median of the rounds; the burst runs on every core, so time follows CPU)',
+      ['process', 'simple (ms)', 'sigstore (ms)', 'sigstore - simple (ms)', 'ratio'],
+      [
+        ...BURST_PROCESSES.map((n) => [
+          n,
+          cpuOf('simple', n),
+          cpuOf('sigstore', n),
+          cpuOf('sigstore', n) - cpuOf('simple', n),
+          cpuOf('sigstore', n) / cpuOf('simple', n),
+        ]),
+        ['all four', total('simple'), total('sigstore'), total('sigstore') - total('simple'), total('sigstore') / total('simple')],
+      ],
+    );
+    const write = await tagFormWriteCpu(N);
+    const simpleTotal = total('simple');
+    console.log(
+      `the registry's CPU for one tag-form signature in a repository of its own (as each promotion's is): its payload and config blobs and its manifest, as cosign writes them and nothing read, ${write.minimal.toFixed(1)} ms; as airlock writes it (read first, then a settle and a read after), ${write.store.toFixed(1)} ms. ` +
+        `That minimal write alone on a simple-signing promotion's ${simpleTotal.toFixed(0)} ms is ${((simpleTotal + write.minimal) / simpleTotal).toFixed(2)}x, before the source's signature is read and its layer carried.`,
+    );
     console.log('goal: a sigstore promotion costs at most 1.2x a simple-signing one (time per promotion, the median of the rounds).');
   } finally {
     gpg.close();
@@ -190,7 +218,12 @@ interface Burst {
   perMin: number;
   steps: string;
   failed: number;
+  /** CPU milliseconds per promotion of each process (all its threads), during the burst. */
+  cpuMs: Record<string, number>;
 }
+
+/** The processes a dialect burst runs on, as the CPU table names them. */
+const BURST_PROCESSES = ['airlock serve', 'dev registry', 'QA registry', 'redis-server'];
 
 /**
  * One burst of N promotions from dev to QA in one dialect, on a pipeline of
@@ -239,6 +272,9 @@ async function dialectBurst(dialect: Dialect): Promise<Burst> {
     }
     await client.close();
     const serve = await p.apiAsProcess('serve');
+    const pids = [serve.child.pid, dev.pid, p.registries.qa.pid, p.redis.process.child.pid];
+    const cpu = new CpuShares(Object.fromEntries(BURST_PROCESSES.map((name, i) => [name, pids[i] === undefined ? [] : [pids[i]]])));
+    cpu.begin();
     const t0 = Date.now();
     const ids: string[] = [];
     await Promise.all(
@@ -249,6 +285,7 @@ async function dialectBurst(dialect: Dialect): Promise<Burst> {
       }),
     );
     for (const id of ids) await p.waitFor(id, p.tokens.alice, ['completed', 'failed'], 300_000);
+    const cpuMs = Object.fromEntries(Object.entries(cpu.cpuSeconds()).map(([k, v]) => [k, (v * 1000) / N]));
     await serve.stop();
     const db = openDatabase(join(p.dir, 'airlock.db'), { readonly: true });
     const rows = db.prepare('SELECT state, finished_at FROM promotions').all() as { state: string; finished_at: string }[];
@@ -268,8 +305,70 @@ async function dialectBurst(dialect: Dialect): Promise<Burst> {
       perMin: (N / wall) * 60,
       steps: ['verify', 'copy', 'sign', 'publish'].map(stepMs).join(' / '),
       failed: rows.filter((r) => r.state !== 'completed').length,
+      cpuMs,
     };
   } finally {
     await p.stop();
+  }
+}
+
+/**
+ * The receiving registry's CPU per signature written in the tag form, each
+ * into a repository of its own that holds a blob already, four at a time as
+ * the worker writes them:
+ * `minimal`, the payload and config blobs and the manifest (what cosign
+ * writes, nothing read); `store`, through RegistrySigstoreStore as a
+ * promotion writes it.
+ */
+async function tagFormWriteCpu(n: number): Promise<{ minimal: number; store: number }> {
+  const reg = await startRegistry();
+  const client = new RegistryClient(reg.host, { insecure: true });
+  const store = new RegistrySigstoreStore(client);
+  const pass = new Sensitive('bench');
+  const key = readSigstorePrivateKey(generateSigstoreKeyPair(pass).privatePem, pass);
+  const cpu = () => processSched(reg.pid!)?.all.cpu ?? NaN;
+  const write = async (repo: string, how: 'minimal' | 'store') => {
+    const digest = sha256Digest(randomBytes(32));
+    const s = signSigstore(digest, `${reg.host}/${repo}`, key);
+    if (how === 'store') return void (await store.add(repo, digest, s));
+    const layer = {
+      mediaType: SIMPLESIGNING_MEDIA_TYPE,
+      digest: sha256Digest(s.payload),
+      size: s.payload.length,
+      annotations: { [SIGNATURE_ANNOTATION]: s.signature },
+    };
+    const config = attachedConfig([layer]);
+    await Promise.all([putSmallBlob(client, repo, layer.digest, s.payload), putSmallBlob(client, repo, config.digest, config.bytes)]);
+    const bytes = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaTypes.ociManifest,
+        config: { mediaType: MediaTypes.ociConfig, size: config.bytes.length, digest: config.digest },
+        layers: [layer],
+      }),
+    );
+    await client.putManifest(repo, sigstoreSignatureTag(digest), { bytes, mediaType: MediaTypes.ociManifest, digest: sha256Digest(bytes) });
+  };
+  const perWrite = async (how: 'minimal' | 'store') => {
+    const repos = Array.from({ length: n }, (_, i) => `floor/${how}${i}`);
+    // each repository made first, as the copy of the image makes it before its signature is written
+    for (const r of repos) {
+      const b = randomBytes(64);
+      await putSmallBlob(client, r, sha256Digest(b), b);
+    }
+    const t = cpu();
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let r = repos.shift(); r; r = repos.shift()) await write(r, how);
+      }),
+    );
+    return ((cpu() - t) * 1000) / n;
+  };
+  try {
+    await write('floor/warm-up', 'minimal');
+    return { minimal: await perWrite('minimal'), store: await perWrite('store') };
+  } finally {
+    await client.close();
+    await reg.stop();
   }
 }
