@@ -1,4 +1,4 @@
-import { copyFileSync, readdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, readFileSync, readdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPipeline, Pipeline } from '../support/pipeline';
@@ -106,12 +106,14 @@ async function one(gib: number): Promise<void> {
     const inspectSeconds = inspectRuns.map((x) => x.seconds).sort((x, y) => x - y);
     const registryCpu = () => (prod.pid === undefined ? NaN : (processSched(prod.pid)?.all.cpu ?? NaN));
     let before = registryCpu();
+    let reclaimedBefore = reclaim();
     const im = await measureProcess(
       process.execPath,
       [...AIRLOCK, 'bundle', 'import', ...files, '--config', high.config.path, '--receipt-dir', work],
       env,
     );
     const imRegistryCpu = registryCpu() - before;
+    const imReclaimed = since(reclaimedBefore);
 
     // skopeo + gpg: the same image, to an encrypted archive and back into a registry
     await gpg.ok(['--import', join(high.dir, 'keys', 'prod.pub')]);
@@ -161,6 +163,7 @@ async function one(gib: number): Promise<void> {
       gpg.env,
     );
     before = registryCpu();
+    reclaimedBefore = reclaim();
     const s2 = await measureProcess('skopeo', [
       'copy',
       '-q',
@@ -169,6 +172,7 @@ async function one(gib: number): Promise<void> {
       `docker://${prod.host}/skopeo/big:1`,
     ]);
     const s2RegistryCpu = registryCpu() - before;
+    const s2Reclaimed = since(reclaimedBefore);
     const mbps = (s: number) => (bytes / 1e6 / s).toFixed(0);
     const skExport = s1.seconds + g1.seconds;
     const skImport = g2.seconds + s2.seconds;
@@ -204,7 +208,7 @@ async function one(gib: number): Promise<void> {
     );
     // on two cores an import takes at least half the CPU it and the receiving registry spend
     console.log(
-      `import CPU (all threads): airlock ${im.cpuSeconds.toFixed(1)} s + the receiving docker-registry ${imRegistryCpu.toFixed(1)} s, at least ${((im.cpuSeconds + imRegistryCpu) / 2).toFixed(1)} s on 2 cores; skopeo copy ${s2.cpuSeconds.toFixed(1)} s + registry ${s2RegistryCpu.toFixed(1)} s, gpg ${g2.cpuSeconds.toFixed(1)} s`,
+      `import CPU (all threads): airlock ${im.cpuSeconds.toFixed(1)} s + the receiving docker-registry ${imRegistryCpu.toFixed(1)} s, at least ${((im.cpuSeconds + imRegistryCpu) / 2).toFixed(1)} s on 2 cores; skopeo copy ${s2.cpuSeconds.toFixed(1)} s + registry ${s2RegistryCpu.toFixed(1)} s, gpg ${g2.cpuSeconds.toFixed(1)} s; page cache reclaimed meanwhile ${imReclaimed.gib.toFixed(1)} / ${s2Reclaimed.gib.toFixed(1)} GiB, kswapd CPU ${imReclaimed.kswapdCpu.toFixed(1)} / ${s2Reclaimed.kswapdCpu.toFixed(1)} s`,
     );
     if (gib === SIZES[0]) {
       // a second image of the same size: its import killed (SIGKILL) once half its blobs are in the registry, then run again
@@ -258,4 +262,29 @@ async function one(gib: number): Promise<void> {
     await prod.stop();
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Page cache the kernel has reclaimed since boot (kswapd and direct), in GiB,
+ * and the CPU seconds of the kswapd threads: once the files of earlier steps
+ * fill the memory, every page written costs a page reclaimed, on the same
+ * two cores.
+ */
+function reclaim(): { gib: number; kswapdCpu: number } {
+  const v = readFileSync('/proc/vmstat', 'utf8');
+  const pages = ['pgsteal_kswapd', 'pgsteal_direct'].reduce((a, k) => a + Number(new RegExp(`^${k} (\\d+)$`, 'm').exec(v)?.[1] ?? 0), 0);
+  let kswapdCpu = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('kswapd')) kswapdCpu += processSched(Number(pid))?.all.cpu ?? 0;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return { gib: (pages * 4096) / 2 ** 30, kswapdCpu };
+}
+
+function since(before: { gib: number; kswapdCpu: number }): { gib: number; kswapdCpu: number } {
+  const now = reclaim();
+  return { gib: now.gib - before.gib, kswapdCpu: now.kswapdCpu - before.kswapdCpu };
 }
