@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, readFileSync, existsSync, readdirSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { connect, createServer, Server } from 'node:net';
 import { AIRLOCK_BIN, airlock } from '../support/cli';
 
@@ -15,6 +16,48 @@ function listening(port: number): Promise<boolean> {
 }
 
 const ports = (cfg: string) => [...readFileSync(cfg, 'utf8').matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
+
+/**
+ * `airlock sandbox ARGS` started and running ("Stop with Ctrl-C" printed),
+ * with its exit, what it printed on standard output, and a wait that, when
+ * it does not end in time, fails with the tail of what the sandbox printed
+ * instead of leaving the test's timeout to say nothing.
+ */
+async function runningSandbox(
+  args: string[],
+  o: { cwd?: string } = {},
+): Promise<{
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  exited: Promise<number | null>;
+  stdout(): string;
+  within<T>(p: Promise<T>, ms: number, what: string): Promise<T>;
+}> {
+  const child = spawn(process.execPath, [AIRLOCK_BIN, 'sandbox', ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...o });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stdout = '';
+  let tail = '';
+  child.stderr.on('data', (d) => (tail = (tail + d).slice(-20_000)));
+  const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
+    Promise.race([
+      p,
+      new Promise<T>((_, reject) =>
+        setTimeout(() => reject(new Error(`${what} within ${ms / 1000} s; the sandbox printed:\n${tail}`)), ms).unref(),
+      ),
+    ]);
+  await within(
+    new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        tail = (tail + d).slice(-20_000);
+        if (stdout.includes('Stop with Ctrl-C')) resolve();
+      });
+      child.once('exit', () => reject(new Error(`the sandbox ended before it was running: ${tail}`)));
+    }),
+    75_000,
+    'the sandbox was not running',
+  );
+  return { child, exited, stdout: () => stdout, within };
+}
 
 describe('the run command with nothing configured: the sandbox, both sides of the gap', () => {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-sandbox-'));
@@ -76,13 +119,8 @@ describe('the run command with nothing configured: the sandbox, both sides of th
     mkdirSync(join(project, 'node_modules', '.bin'), { recursive: true });
     symlinkSync(AIRLOCK_BIN, join(project, 'node_modules', '.bin', 'airlock'));
     const dir = join(project, '.airlock');
-    const child = spawn(process.execPath, [AIRLOCK_BIN, 'sandbox'], { stdio: ['ignore', 'pipe', 'pipe'], cwd: project });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (d) => (out += d) && out.includes('Stop with Ctrl-C') && resolve());
-      child.once('exit', () => reject(new Error(`the sandbox ended before it was running: ${out}`)));
-    });
+    const { child, exited, stdout, within } = await runningSandbox([], { cwd: project });
+    const out = stdout();
     const open = [...ports(join(dir, 'low', 'airlock.yaml')), ...ports(join(dir, 'high', 'airlock.yaml'))];
     expect(open.length).toBeGreaterThanOrEqual(6); // two APIs, two Redis servers, three registries (qa twice)
     for (const port of open) expect(await listening(port)).toBe(true);
@@ -109,20 +147,14 @@ describe('the run command with nothing configured: the sandbox, both sides of th
     } finally {
       child.kill('SIGTERM');
     }
-    expect(await exited).toBe(0);
+    expect(await within(exited, 40_000, 'the sandbox did not exit on SIGTERM')).toBe(0);
     for (const port of open) expect(await listening(port)).toBe(false);
     rmSync(project, { recursive: true, force: true });
   });
 
   it('stops its registries and exits on SIGTERM even after its Redis servers died under it (it hung before)', async () => {
     const gone = mkdtempSync(join(tmpdir(), 'airlock-sandbox-noredis-'));
-    const child = spawn(process.execPath, [AIRLOCK_BIN, 'sandbox', '--dir', gone], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (d) => (out += d) && out.includes('Stop with Ctrl-C') && resolve());
-      child.once('exit', () => reject(new Error(`the sandbox ended before it was running: ${out}`)));
-    });
+    const { child, exited, within } = await runningSandbox(['--dir', gone]);
     try {
       const registries = [...ports(join(gone, 'low', 'airlock.yaml')), ...ports(join(gone, 'high', 'airlock.yaml'))];
       for (const side of ['low', 'high']) {
@@ -134,7 +166,7 @@ describe('the run command with nothing configured: the sandbox, both sides of th
       }
       child.kill('SIGTERM');
       const t0 = Date.now();
-      expect(await exited).toBe(0);
+      expect(await within(exited, 40_000, 'the sandbox did not exit on SIGTERM')).toBe(0);
       expect(Date.now() - t0).toBeLessThan(40_000);
       for (const port of registries) expect(await listening(port)).toBe(false);
     } finally {
