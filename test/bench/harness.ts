@@ -1,13 +1,24 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { AIRLOCK_BIN } from '../support/cli';
-import { processSched } from './cpu-shares';
 
-/** Wall time, peak resident memory and CPU time (all threads, sampled every 10 ms) of one process run. */
+/** Wall time, peak resident memory and CPU time (all threads, as last sampled, every 10 ms) of one process run. */
 export interface ProcessSample {
   seconds: number;
   peakRssMiB: number;
   cpuSeconds: number;
+}
+
+/** CPU seconds of a process so far, threads that ended included (utime + stime of /proc/PID/stat, in ticks of 1/100 s). */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the fields after the command name, which is in parentheses and may hold spaces
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 function vmHwmKiB(pid: number): number {
@@ -30,7 +41,7 @@ export function measureProcess(cmd: string, args: string[], env: NodeJS.ProcessE
     let cpu = 0;
     const poll = setInterval(() => {
       peak = Math.max(peak, vmHwmKiB(child.pid!));
-      cpu = Math.max(cpu, processSched(child.pid!)?.all.cpu ?? 0);
+      cpu = Math.max(cpu, cpuSecondsOf(child.pid!));
     }, 10);
     child.on('exit', (code, signal) => {
       clearInterval(poll);
