@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Sensitive } from '@airlock/common';
 import { openDatabase } from '@airlock/database';
-import { RegistrySigstoreStore, SIGNATURE_ANNOTATION, SIMPLESIGNING_MEDIA_TYPE, sigstoreSignatureTag } from '@airlock/promotion';
+import { RegistrySigstoreStore, signatureLayer, sigstoreSignatureTag } from '@airlock/promotion';
 import { generateSigstoreKeyPair, readSigstorePrivateKey, signSigstore } from '@airlock/signing';
-import { MediaTypes, RegistryClient, attachedConfig, putSmallBlob, sha256Digest } from '@airlock/oci';
+import { RegistryClient, attachedManifest, putSmallBlob, sha256Digest } from '@airlock/oci';
 import { startPipeline } from '../support/pipeline';
 import { startRegistry } from '../support/registry';
 import { pushRandomImage } from '../support/images';
@@ -333,23 +333,11 @@ async function tagFormCpu(burst: number): Promise<{ minimal: number; store: numb
     const s = signSigstore(digest, `${reg.host}/${repo}`, key);
     written.push({ repo, digest });
     if (how === 'store') return void (await store.add(repo, digest, s));
-    const layer = {
-      mediaType: SIMPLESIGNING_MEDIA_TYPE,
-      digest: sha256Digest(s.payload),
-      size: s.payload.length,
-      annotations: { [SIGNATURE_ANNOTATION]: s.signature },
-    };
-    const config = attachedConfig([layer]);
+    // the bytes airlock writes, without its read before and after
+    const layer = signatureLayer(s);
+    const { config, manifest } = attachedManifest([layer]);
     await Promise.all([putSmallBlob(client, repo, layer.digest, s.payload), putSmallBlob(client, repo, config.digest, config.bytes)]);
-    const bytes = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MediaTypes.ociManifest,
-        config: { mediaType: MediaTypes.ociConfig, size: config.bytes.length, digest: config.digest },
-        layers: [layer],
-      }),
-    );
-    await client.putManifest(repo, sigstoreSignatureTag(digest), { bytes, mediaType: MediaTypes.ociManifest, digest: sha256Digest(bytes) });
+    await client.putManifest(repo, sigstoreSignatureTag(digest), manifest);
   };
   /** Registry CPU milliseconds per item of `f` over `items`, four at a time. */
   const perItem = async <T>(items: T[], f: (x: T) => Promise<unknown>) => {

@@ -27,7 +27,6 @@ describe('sigstore policy files', () => {
         from: [{ stage: 'dev', mapping: [{ from: '127.0.0.1:5001/team/*', to: `${qa}/team/*` }] }],
       },
     ]);
-    Object.assign(process.env, config.env);
     p = { config, dir: work, registries: { qa: { host: qa } } };
   });
   afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -1,12 +1,13 @@
 import { sha256Digest } from './digest';
-import { Descriptor } from './manifest';
+import { Descriptor, ManifestBlob } from './manifest';
+import { MediaTypes } from './media-types';
 import { RegistryClient } from './registry-client';
 
 /**
  * What every writer of the small manifests attached to an image (cosign's
  * `.sig`, `.att`, `.sbom`) needs: when two layers are the same, the config
- * cosign writes for a list of layers, and a small blob stored in one request
- * pair.
+ * cosign writes for a list of layers, the manifest over them, and a small
+ * blob stored in one request pair.
  */
 
 /** Two layers are the same when their digest and annotations are (a signature is its payload and its annotation). */
@@ -26,6 +27,28 @@ export function attachedConfig(layers: Pick<Descriptor, 'digest'>[]): { bytes: B
     }),
   );
   return { bytes, digest: sha256Digest(bytes) };
+}
+
+/**
+ * The attached manifest over `layers` with its config (attachedConfig); the
+ * fields of `base` (the manifest there before, when merging) are kept where
+ * they stand. The config blob is the caller's to store before the manifest.
+ */
+export function attachedManifest(
+  layers: Pick<Descriptor, 'digest'>[],
+  base: Record<string, unknown> = {},
+): { config: { bytes: Buffer; digest: string }; manifest: ManifestBlob } {
+  const config = attachedConfig(layers);
+  const bytes = Buffer.from(
+    JSON.stringify({
+      ...base,
+      schemaVersion: 2,
+      mediaType: MediaTypes.ociManifest,
+      config: { mediaType: MediaTypes.ociConfig, size: config.bytes.length, digest: config.digest },
+      layers,
+    }),
+  );
+  return { config, manifest: { bytes, mediaType: MediaTypes.ociManifest, digest: sha256Digest(bytes) } };
 }
 
 /** Stores a small blob in one upload (POST, then PUT with the bytes); the registry keeps one copy of a blob it has already. */

@@ -1,5 +1,5 @@
 import { CopyEngine } from './copy-image';
-import { attachedConfig, putSmallBlob, sameLayer } from './attached-manifest';
+import { attachedManifest, putSmallBlob, sameLayer } from './attached-manifest';
 import { sha256Digest } from './digest';
 import { RegistryError } from './errors';
 import { Descriptor, ManifestBlob } from './manifest';
@@ -130,19 +130,9 @@ export async function putAttachment(
     throw new RegistryError('MANIFEST_INVALID', `${dest.label}:${tag} would hold more than ${MAX_LAYERS} layers`);
   // the source's blobs (its layers among them) land in the destination by digest, then one manifest lists both
   await engine.copy(source, dest, { top: from });
-  const layers = [...dst.layers, ...missing];
-  const config = attachedConfig(layers);
+  const { config, manifest } = attachedManifest([...dst.layers, ...missing], dst.doc);
   await putSmallBlob(dest.client, dest.repository, config.digest, config.bytes);
-  const bytes = Buffer.from(
-    JSON.stringify({
-      ...dst.doc,
-      schemaVersion: 2,
-      mediaType: MediaTypes.ociManifest,
-      config: { mediaType: MediaTypes.ociConfig, size: config.bytes.length, digest: config.digest },
-      layers,
-    }),
-  );
-  await dest.client.putManifest(dest.repository, tag, { bytes, mediaType: MediaTypes.ociManifest, digest: sha256Digest(bytes) });
+  await dest.client.putManifest(dest.repository, tag, manifest);
   return true;
 }
 

@@ -6,7 +6,7 @@ import {
   RegistryClient,
   RegistryError,
   RegistryRepository,
-  attachedConfig,
+  attachedManifest,
   putSmallBlob,
   referrersOf,
   sameLayer,
@@ -66,11 +66,22 @@ export const referrersFallbackTag = (digest: string): string => digest.replace('
 /** The tag a signature manifest lives under: `sha256-<hex>.sig`. */
 export const sigstoreSignatureTag = (digest: string): string => `${digest.replace(':', '-')}.sig`;
 
-interface Layer {
+/** A layer of a signature manifest (tag form). */
+export interface Layer {
   mediaType: string;
   digest: string;
   size: number;
   annotations?: Record<string, string>;
+}
+
+/** A signature's layer in the tag form: its payload blob, the base64 signature in the annotation. */
+export function signatureLayer(s: SigstoreSignature): Layer {
+  return {
+    mediaType: SIMPLESIGNING_MEDIA_TYPE,
+    size: s.payload.length,
+    digest: sha256Digest(s.payload),
+    annotations: { [SIGNATURE_ANNOTATION]: s.signature },
+  };
 }
 
 function bad(message: string): SignatureError {
@@ -269,22 +280,12 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
           `the signatures of ${repository}@${digest} did not stay in ${sigstoreSignatureTag(digest)} after ${WRITE_ATTEMPTS} writes: another writer keeps replacing them`,
         );
       if (attempt > 1) await sleep(20 * attempt + Math.floor(Math.random() * 50));
-      const mine: Layer[] =
-        s && found < 0
-          ? [
-              {
-                mediaType: SIMPLESIGNING_MEDIA_TYPE,
-                size: s.payload.length,
-                digest: payloadDigest,
-                annotations: { [SIGNATURE_ANNOTATION]: s.signature },
-              },
-            ]
-          : [];
+      const mine: Layer[] = s && found < 0 ? [signatureLayer(s)] : [];
       // the carried layers first (they were there before us), verbatim
       const layers: Layer[] = [...current, ...missing.map((c) => c.layer), ...mine];
       if (layers.length > MAX_LAYERS)
         throw new SignatureError('SIGNATURE_TOO_LARGE', `${sigstoreSignatureTag(digest)} would hold more than ${MAX_LAYERS} signatures`);
-      const config = attachedConfig(layers);
+      const { config, manifest } = attachedManifest(layers);
       // small blobs, all at once
       const put = (digest: string, bytes: Buffer) => putSmallBlob(this.client, repository, digest, bytes);
       await Promise.all([
@@ -292,19 +293,7 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
         ...missing.map((c) => put(c.layer.digest, c.payload)),
         put(config.digest, config.bytes),
       ]);
-      const manifest = Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: MediaTypes.ociManifest,
-          config: { mediaType: MediaTypes.ociConfig, size: config.bytes.length, digest: config.digest },
-          layers,
-        }),
-      );
-      await this.client.putManifest(repository, sigstoreSignatureTag(digest), {
-        bytes: manifest,
-        mediaType: MediaTypes.ociManifest,
-        digest: sha256Digest(manifest),
-      });
+      await this.client.putManifest(repository, sigstoreSignatureTag(digest), manifest);
       // the next read, a moment after the write, tells whether another process replaced it in between
       await sleep(SETTLE_MS);
     }
