@@ -10,7 +10,7 @@ COPY apps apps
 COPY libs libs
 # the CLI's API client types are generated from the OpenAPI document at build time (scripts/gen-api-types.js)
 COPY scripts/gen-api-types.js scripts/gen-api-types.js
-# the bundle import's AES over the system's libcrypto (scripts/build-native.sh builds it into dist/native)
+# the Node-API addons: the bundles' AES over the system's libcrypto, and the import's volumes dropped from the page cache as read (scripts/build-native.sh builds them into dist/native)
 COPY scripts/build-native.sh scripts/build-native.sh
 COPY native native
 COPY docs/openapi.json docs/openapi.json

@@ -1,4 +1,4 @@
-import { copyFileSync, readFileSync, readdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, readdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPipeline, Pipeline } from '../support/pipeline';
@@ -6,6 +6,7 @@ import { startRegistry } from '../support/registry';
 import { pushRandomImage } from '../support/images';
 import { GpgHome } from '../support/gpg';
 import { processSched } from './cpu-shares';
+import { reclaim, settleMemory, since } from './page-cache';
 import { AIRLOCK, measureProcess, median, table } from './harness';
 import { nameLowQa } from '../support/air-gap';
 
@@ -88,6 +89,7 @@ async function one(gib: number): Promise<void> {
 
     const out = join(work, 'bundle');
     const env = { ...process.env };
+    let settled = await settleMemory();
     const ex = await measureProcess(
       process.execPath,
       [...AIRLOCK, 'bundle', 'export', '--channel', 'qa-to-prod', '--out', out, '--config', low.config.path],
@@ -105,6 +107,7 @@ async function one(gib: number): Promise<void> {
       );
     const inspectSeconds = inspectRuns.map((x) => x.seconds).sort((x, y) => x - y);
     const registryCpu = () => (prod.pid === undefined ? NaN : (processSched(prod.pid)?.all.cpu ?? NaN));
+    settled = (await settleMemory()) && settled;
     let before = registryCpu();
     let reclaimedBefore = reclaim();
     const im = await measureProcess(
@@ -120,6 +123,7 @@ async function one(gib: number): Promise<void> {
     await gpg.ok(['--passphrase', high.config.env.AIRLOCK_TEST_PROD_PASSPHRASE, '--import', join(high.dir, 'keys', 'prod.key')]);
     const fpr = high.config.fingerprints.prod;
     const archive = join(work, 'image.tar');
+    settled = (await settleMemory()) && settled;
     const s1 = await measureProcess('skopeo', [
       'copy',
       '-q',
@@ -146,6 +150,7 @@ async function one(gib: number): Promise<void> {
       gpg.env,
     );
     rmSync(archive);
+    settled = (await settleMemory()) && settled;
     const g2 = await measureProcess(
       'gpg',
       [
@@ -206,6 +211,11 @@ async function one(gib: number): Promise<void> {
     console.log(
       'airlock import also checks every volume, the signature and every entry, verifies and re-signs, and records it; skopeo+gpg does the transfer only.',
     );
+    console.log(
+      settled
+        ? 'each export and import (airlock, skopeo+gpg) started with the page cache dropped and its memory given back to the host: the same state for both'
+        : 'the page cache could not be dropped (not root): whichever step runs later finds the memory filled by the earlier ones, and the ratios depend on the order',
+    );
     // on two cores an import takes at least half the CPU it and the receiving registry spend
     console.log(
       `import CPU (all threads): airlock ${im.cpuSeconds.toFixed(1)} s + the receiving docker-registry ${imRegistryCpu.toFixed(1)} s, at least ${((im.cpuSeconds + imRegistryCpu) / 2).toFixed(1)} s on 2 cores; skopeo copy ${s2.cpuSeconds.toFixed(1)} s + registry ${s2RegistryCpu.toFixed(1)} s, gpg ${g2.cpuSeconds.toFixed(1)} s; page cache reclaimed meanwhile ${imReclaimed.gib.toFixed(1)} / ${s2Reclaimed.gib.toFixed(1)} GiB, kswapd CPU ${imReclaimed.kswapdCpu.toFixed(1)} / ${s2Reclaimed.kswapdCpu.toFixed(1)} s`,
@@ -226,6 +236,7 @@ async function one(gib: number): Promise<void> {
       const files2 = readdirSync(out2)
         .filter((f) => f.endsWith('.zip'))
         .map((f) => join(out2, f));
+      await settleMemory();
       const t0 = Date.now();
       const killed = await measureProcess(
         process.execPath,
@@ -241,6 +252,7 @@ async function one(gib: number): Promise<void> {
             ? `killed after ${((Date.now() - t0) / 1000).toFixed(2)} s`
             : `failed instead of being killed: ${e.message.slice(-300)}`,
       );
+      await settleMemory();
       const again = await measureProcess(
         process.execPath,
         [...AIRLOCK, 'bundle', 'import', ...files2, '--config', high.config.path, '--receipt-dir', work],
@@ -262,29 +274,4 @@ async function one(gib: number): Promise<void> {
     await prod.stop();
     rmSync(work, { recursive: true, force: true });
   }
-}
-
-/**
- * Page cache the kernel has reclaimed since boot (kswapd and direct), in GiB,
- * and the CPU seconds of the kswapd threads: once the files of earlier steps
- * fill the memory, every page written costs a page reclaimed, on the same
- * two cores.
- */
-function reclaim(): { gib: number; kswapdCpu: number } {
-  const v = readFileSync('/proc/vmstat', 'utf8');
-  const pages = ['pgsteal_kswapd', 'pgsteal_direct'].reduce((a, k) => a + Number(new RegExp(`^${k} (\\d+)$`, 'm').exec(v)?.[1] ?? 0), 0);
-  let kswapdCpu = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('kswapd')) kswapdCpu += processSched(Number(pid))?.all.cpu ?? 0;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return { gib: (pages * 4096) / 2 ** 30, kswapdCpu };
-}
-
-function since(before: { gib: number; kswapdCpu: number }): { gib: number; kswapdCpu: number } {
-  const now = reclaim();
-  return { gib: now.gib - before.gib, kswapdCpu: now.kswapdCpu - before.kswapdCpu };
 }

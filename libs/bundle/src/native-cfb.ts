@@ -1,11 +1,8 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { nativeAddonPath } from './native-addon';
 
 /** What native/aes-cfb.c exports (scripts/build-native.sh builds it into dist/native). */
 export type CfbOpen = (key: Buffer, previous: Buffer, data: Buffer) => void;
 export type CfbSealer = (key: Buffer) => (data: Buffer) => void;
-
-let found: string | null | undefined;
 
 /**
  * Where the built AES-256-CFB opener and sealer lie (dist/native/aes-cfb.node under
@@ -15,16 +12,5 @@ let found: string | null | undefined;
  */
 export function nativeCfbPath(): string | undefined {
   if (process.env.AIRLOCK_NATIVE_AES === '0') return undefined;
-  if (found === undefined) {
-    found = null;
-    for (let dir = __dirname; ; dir = dirname(dir)) {
-      const p = join(dir, 'dist', 'native', 'aes-cfb.node');
-      if (existsSync(p)) {
-        found = p;
-        break;
-      }
-      if (dirname(dir) === dir) break;
-    }
-  }
-  return found ?? undefined;
+  return nativeAddonPath('aes-cfb.node');
 }

@@ -1,9 +1,10 @@
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createWriteStream, promises as fs } from 'node:fs';
 import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import type archiverModule from 'archiver';
 import type { Open as OpenModule } from 'unzipper';
 import { BundleError } from './errors';
+import { ReadOnce } from './read-once';
 
 /** The only names a format-2 volume holds: the signed index, and opaque entry names (`.pgp` when sealed). */
 export const VOLUME_ENTRY_NAME = /^(index\.pgp|e\/[0-9]{6}(\.pgp)?)$/;
@@ -167,11 +168,11 @@ export async function openZipVolume(path: string, o: { maxEntries: number }): Pr
   }
 }
 
-/** The stored bytes of one entry (a slice of the volume file; nothing is ever written under a name taken from the archive). */
+/** The stored bytes of one entry (a slice of the volume file, read once; nothing is ever written under a name taken from the archive). */
 export function readEntry(v: ZipVolume, e: ZipEntry, o: { start?: number } = {}): Readable {
   const start = e.offset + (o.start ?? 0);
   if (start >= e.offset + e.size) return Readable.from([]);
-  return createReadStream(v.path, { start, end: e.offset + e.size - 1, highWaterMark: 1 << 20 });
+  return new ReadOnce(v.path, start, e.offset + e.size);
 }
 
 /** An entry's bytes in memory, for the small ones (the index), refused past `max`. */

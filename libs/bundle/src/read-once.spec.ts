@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { nativeAddonPath } from './native-addon';
+import { ReadOnce } from './read-once';
+
+const all = async (r: Readable) => {
+  const chunks: Buffer[] = [];
+  for await (const c of r) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+};
+/** Bytes of the file in the page cache, as util-linux's fincore reads them (mincore). */
+const resident = (path: string) => Number(execFileSync('fincore', ['-b', '-n', '-o', 'RES', path]).toString().trim());
+
+describe('ReadOnce', () => {
+  let dir: string;
+  let file: string;
+  const bytes = randomBytes(20 << 20);
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'read-once-'));
+    file = join(dir, 'volume');
+    const fd = openSync(file, 'w');
+    writeSync(fd, bytes);
+    fsyncSync(fd); // dirty pages are written back, not dropped: the import reads volumes already on their media
+    closeSync(fd);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('gives exactly the bytes of its range, in order, across many pieces', async () => {
+    expect((await all(new ReadOnce(file, 12_345, bytes.length - 777))).equals(bytes.subarray(12_345, bytes.length - 777))).toBe(true);
+    expect((await all(new ReadOnce(file, 5, 5))).length).toBe(0);
+  });
+
+  it('ends where a file shorter than its range ends, as fs.createReadStream does (the size check refuses the entry)', async () => {
+    expect((await all(new ReadOnce(file, bytes.length - 100, bytes.length + 4096))).equals(bytes.subarray(bytes.length - 100))).toBe(true);
+  });
+
+  it('fails with the error of a file that cannot be opened', async () => {
+    await expect(all(new ReadOnce(join(dir, 'missing'), 0, 10))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('leaves none of what it read in the page cache (native/page-cache.c, built by npm run build)', async () => {
+    expect(nativeAddonPath('page-cache.node')).toBeDefined();
+    readFileSync(file);
+    expect(resident(file)).toBe(bytes.length);
+    await all(new ReadOnce(file, 0, 8 << 20));
+    // the first 8 MiB dropped, the rest still cached
+    expect(resident(file)).toBe(bytes.length - (8 << 20));
+    // a range that starts and drops inside pages (and inside the page cache's large folios): what it began in goes too
+    readFileSync(file);
+    await all(new ReadOnce(file, 4096 + 100, bytes.length));
+    expect(resident(file)).toBe(0);
+  });
+});
