@@ -2,14 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { nativeAddonPath } from './native-addon';
 import { ReadOnce } from './read-once';
 
+/** Everything the stream gives, once it has closed (its drops done, its descriptor closed). */
 const all = async (r: Readable) => {
+  const closed = once(r, 'close').catch(() => undefined); // an error ends it before close
   const chunks: Buffer[] = [];
   for await (const c of r) chunks.push(c as Buffer);
+  await closed;
   return Buffer.concat(chunks);
 };
 /** Bytes of the file in the page cache, as util-linux's fincore reads them (mincore). */

@@ -22,6 +22,8 @@ export class ReadOnce extends Readable {
   private fd = -1;
   private at: number;
   private dropped: number;
+  /** The drops under way: the descriptor closes once they are done. */
+  private dropping: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly path: string,
@@ -54,7 +56,6 @@ export class ReadOnce extends Readable {
         return this.push(null);
       }
       this.at += got;
-      // the last piece's pages go before it is passed on: the reader may look at the cache as soon as it has the end
       if (this.at === this.end || this.at - this.dropped >= DROP_EVERY) this.dropBehind();
       this.push(got < n ? b.subarray(0, got) : b);
     });
@@ -65,7 +66,7 @@ export class ReadOnce extends Readable {
     this.dropBehind();
     const fd = this.fd;
     this.fd = -1;
-    close(fd, () => done(err));
+    void this.dropping.then(() => close(fd, () => done(err)));
   }
 
   /**
@@ -77,7 +78,8 @@ export class ReadOnce extends Readable {
    */
   private dropBehind(): void {
     const from = this.dropped - (this.dropped % FOLIO);
-    dropPages(this.fd, from, this.at - from);
+    const drop = dropPages(this.fd, from, this.at - from).catch(() => false);
+    this.dropping = Promise.all([this.dropping, drop]);
     this.dropped = this.at;
   }
 }
