@@ -89,12 +89,15 @@ async function one(gib: number): Promise<void> {
 
     const out = join(work, 'bundle');
     const env = { ...process.env };
+    const qaCpu = () => (qa.pid === undefined ? NaN : (processSched(qa.pid)?.all.cpu ?? NaN));
     let settled = await settleMemory();
+    let qaBefore = qaCpu();
     const ex = await measureProcess(
       process.execPath,
       [...AIRLOCK, 'bundle', 'export', '--channel', 'qa-to-prod', '--out', out, '--config', low.config.path],
       env,
     );
+    const exQaCpu = qaCpu() - qaBefore;
     const files = readdirSync(out)
       .filter((f) => f.endsWith('.zip'))
       .map((f) => join(out, f));
@@ -124,6 +127,7 @@ async function one(gib: number): Promise<void> {
     const fpr = high.config.fingerprints.prod;
     const archive = join(work, 'image.tar');
     settled = (await settleMemory()) && settled;
+    qaBefore = qaCpu();
     const s1 = await measureProcess('skopeo', [
       'copy',
       '-q',
@@ -149,6 +153,7 @@ async function one(gib: number): Promise<void> {
       ],
       gpg.env,
     );
+    const s1QaCpu = qaCpu() - qaBefore;
     rmSync(archive);
     settled = (await settleMemory()) && settled;
     const g2 = await measureProcess(
@@ -215,6 +220,9 @@ async function one(gib: number): Promise<void> {
       settled
         ? 'each export and import (airlock, skopeo+gpg) started with the page cache dropped and its memory given back to the host: the same state for both'
         : 'the page cache could not be dropped (not root): whichever step runs later finds the memory filled by the earlier ones, and the ratios depend on the order',
+    );
+    console.log(
+      `export CPU (all threads): airlock ${ex.cpuSeconds.toFixed(1)} s + the QA docker-registry serving it ${exQaCpu.toFixed(1)} s; skopeo copy ${s1.cpuSeconds.toFixed(1)} s + registry ${s1QaCpu.toFixed(1)} s, gpg ${g1.cpuSeconds.toFixed(1)} s`,
     );
     // on two cores an import takes at least half the CPU it and the receiving registry spend
     console.log(
