@@ -42,6 +42,16 @@ describe('ReadOnce', () => {
     expect((await all(new ReadOnce(file, bytes.length - 100, bytes.length + 4096))).equals(bytes.subarray(bytes.length - 100))).toBe(true);
   });
 
+  it('closes cleanly when its reader stops in the middle, a read in flight', async () => {
+    const r = new ReadOnce(file, 0, bytes.length);
+    const closed = once(r, 'close');
+    const first = (await r[Symbol.asyncIterator]().next()).value as Buffer;
+    expect(first.equals(bytes.subarray(0, first.length))).toBe(true);
+    r.destroy();
+    await closed;
+    expect(r.destroyed).toBe(true);
+  });
+
   it('fails with the error of a file that cannot be opened', async () => {
     await expect(all(new ReadOnce(join(dir, 'missing'), 0, 10))).rejects.toMatchObject({ code: 'ENOENT' });
   });

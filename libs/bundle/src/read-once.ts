@@ -11,18 +11,21 @@ const FOLIO = 2 << 20;
  * dropped from the page cache behind the reader every 8 MiB and at the end
  * (page-cache.ts): an import reads each byte of a volume once, and the
  * registry it pushes to writes as many. Kept, a 4 GiB bundle's pages push
- * out what the machine caches for everything else, and on a machine whose
- * free memory goes back to its hypervisor (this one: free page reporting)
- * every page the registry writes must first be fetched from the host,
- * 2-4 s of CPU per GiB; the pages an import drops are what the registry's
- * writes take instead. A file shorter than `end` ends the stream early,
- * as fs.createReadStream does: the entry's size check refuses it.
+ * out what the machine caches for everything else. On a machine whose free
+ * memory goes back to its hypervisor (this one: free page reporting) every
+ * page the registry writes into fresh memory must first be fetched from the
+ * host, 2-4 s of CPU per GiB; when the volumes were in the page cache (just
+ * uploaded or written), the pages dropped are what the registry's writes
+ * take instead (from cold media it made no difference above the noise). A
+ * file shorter than `end` ends the stream early, as fs.createReadStream
+ * does: the entry's size check refuses it.
  */
 export class ReadOnce extends Readable {
   private fd = -1;
   private at: number;
   private dropped: number;
-  /** The drops under way: the descriptor closes once they are done. */
+  /** The read and the drops under way: the descriptor closes once they are done. */
+  private reading: Promise<unknown> = Promise.resolve();
   private dropping: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -49,16 +52,20 @@ export class ReadOnce extends Readable {
       return;
     }
     const b = Buffer.allocUnsafe(n);
-    read(this.fd, b, 0, n, this.at, (err, got) => {
-      if (err) return this.destroy(err);
-      if (got === 0) {
-        this.dropBehind();
-        return this.push(null);
-      }
-      this.at += got;
-      if (this.at === this.end || this.at - this.dropped >= DROP_EVERY) this.dropBehind();
-      this.push(got < n ? b.subarray(0, got) : b);
-    });
+    this.reading = new Promise<void>((settled) =>
+      read(this.fd, b, 0, n, this.at, (err, got) => {
+        settled();
+        if (this.destroyed) return;
+        if (err) return this.destroy(err);
+        if (got === 0) {
+          this.dropBehind();
+          return this.push(null);
+        }
+        this.at += got;
+        if (this.at === this.end || this.at - this.dropped >= DROP_EVERY) this.dropBehind();
+        this.push(got < n ? b.subarray(0, got) : b);
+      }),
+    );
   }
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
@@ -66,7 +73,7 @@ export class ReadOnce extends Readable {
     this.dropBehind();
     const fd = this.fd;
     this.fd = -1;
-    void this.dropping.then(() => close(fd, () => done(err)));
+    void Promise.all([this.reading, this.dropping]).then(() => close(fd, () => done(err)));
   }
 
   /**
