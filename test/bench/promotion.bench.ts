@@ -316,7 +316,8 @@ async function dialectBurst(dialect: Dialect): Promise<Burst> {
  * The registry's CPU per signature in the tag form, each in a repository of
  * its own that holds a blob already, four at a time as the worker works:
  * `minimal`, writing the payload and config blobs and the manifest (what
- * cosign writes, nothing read); `store`, writing through
+ * cosign writes, nothing read); `carrying`, the same with CI's signature
+ * as a first layer (one more payload blob); `store`, writing through
  * RegistrySigstoreStore as a promotion does; `read`, reading one back (its
  * manifest and payload, as the verify step reads the source's). At least
  * 200 of each, whatever the burst's size.
