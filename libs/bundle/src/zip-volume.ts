@@ -175,13 +175,21 @@ export function readEntry(v: ZipVolume, e: ZipEntry, o: { start?: number } = {})
   return new ReadOnce(v.path, start, e.offset + e.size);
 }
 
-/** An entry's bytes in memory, for the small ones (the index), refused past `max`. */
+/**
+ * An entry's bytes in memory, for the small ones (the index, an entry's
+ * packet headers), refused past `max`: one read, its pages kept, since
+ * they are read again (the index by every command, the headers by the
+ * entry's own read).
+ */
 export async function readEntryBytes(v: ZipVolume, e: ZipEntry, max: number): Promise<Buffer> {
   if (e.size > max)
     throw new BundleError('BUNDLE_TOO_LARGE', `entry ${e.name} of ${v.path.split('/').pop()} has ${e.size} bytes, more than ${max}`);
-  const chunks: Buffer[] = [];
-  for await (const c of readEntry(v, e)) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
+  const fh = await fs.open(v.path, 'r');
+  try {
+    return await readAt(fh, e.offset, e.size);
+  } finally {
+    await fh.close();
+  }
 }
 
 const MTIME = new Date('2000-01-01T00:00:00Z');

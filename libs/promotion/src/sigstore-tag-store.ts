@@ -260,9 +260,9 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
     carry: TaggedLayer[],
     own?: SigstorePublicKey,
   ): Promise<{ n: number; added: boolean }> {
-    const payloadDigest = s ? sha256Digest(s.payload) : '';
+    const mine = s && signatureLayer(s);
     const ours = (l: Layer) => {
-      if (!s || l.digest !== payloadDigest) return false;
+      if (!s || l.digest !== mine?.digest) return false;
       const signature = l.annotations?.[SIGNATURE_ANNOTATION];
       return signature === s.signature || (!!own && signature !== undefined && !!sigstoreSigner(s.payload, signature, [own]));
     };
@@ -280,16 +280,16 @@ export class RegistrySigstoreStore implements SigstoreSignatureStore {
           `the signatures of ${repository}@${digest} did not stay in ${sigstoreSignatureTag(digest)} after ${WRITE_ATTEMPTS} writes: another writer keeps replacing them`,
         );
       if (attempt > 1) await sleep(20 * attempt + Math.floor(Math.random() * 50));
-      const mine: Layer[] = s && found < 0 ? [signatureLayer(s)] : [];
+      const adding = mine && found < 0 ? mine : undefined;
       // the carried layers first (they were there before us), verbatim
-      const layers: Layer[] = [...current, ...missing.map((c) => c.layer), ...mine];
+      const layers: Layer[] = [...current, ...missing.map((c) => c.layer), ...(adding ? [adding] : [])];
       if (layers.length > MAX_LAYERS)
         throw new SignatureError('SIGNATURE_TOO_LARGE', `${sigstoreSignatureTag(digest)} would hold more than ${MAX_LAYERS} signatures`);
       const { config, manifest } = attachedManifest(layers);
       // small blobs, all at once
       const put = (digest: string, bytes: Buffer) => putSmallBlob(this.client, repository, digest, bytes);
       await Promise.all([
-        ...(s && found < 0 ? [put(payloadDigest, s.payload)] : []),
+        ...(s && adding ? [put(adding.digest, s.payload)] : []),
         ...missing.map((c) => put(c.layer.digest, c.payload)),
         put(config.digest, config.bytes),
       ]);
