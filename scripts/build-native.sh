@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Node-API addons into dist/native (one binary for every Node
 # version): native/aes-cfb.c (AES-256-CFB in place with the system's
-# libcrypto, for the entries of bundles) and native/page-cache.c (drops the
-# pages of bundle volumes read once from the page cache). Without a C
+# libcrypto, for the entries of bundles) and native/page-cache.c (reads bundle
+# volumes around the page cache: O_DIRECT, and drops what was cached). Without a C
 # compiler, Node's headers or, for the first, OpenSSL's (Debian:
 # libssl-dev), it says so and airlock does without: node:crypto for the AES,
 # the page cache left as it is.

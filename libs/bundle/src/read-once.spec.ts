@@ -56,6 +56,26 @@ describe('ReadOnce', () => {
     await expect(all(new ReadOnce(join(dir, 'missing'), 0, 10))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('reads a cold file around the page cache: no page of it is cached while it reads (O_DIRECT, native/page-cache.c)', async () => {
+    const cold = join(dir, 'cold');
+    const fd = openSync(cold, 'w');
+    writeSync(fd, bytes);
+    fsyncSync(fd);
+    closeSync(fd);
+    execFileSync('dd', [`if=${cold}`, 'iflag=nocache', 'count=0', 'status=none']); // drops the file's pages (written back by the fsync)
+    expect(resident(cold)).toBe(0);
+    const r = new ReadOnce(cold, 777, bytes.length - 5);
+    const it = r[Symbol.asyncIterator]();
+    const first = (await it.next()).value as Buffer;
+    expect(r.direct).toBe(true);
+    expect(first.equals(bytes.subarray(777, 777 + first.length))).toBe(true);
+    expect(resident(cold)).toBe(0); // read through the cache, the first MiB and the kernel's read-ahead would be in it
+    const rest: Buffer[] = [first];
+    for (let c = await it.next(); !c.done; c = await it.next()) rest.push(c.value as Buffer);
+    expect(Buffer.concat(rest).equals(bytes.subarray(777, bytes.length - 5))).toBe(true);
+    expect(resident(cold)).toBe(0);
+  });
+
   it('leaves none of what it read in the page cache (native/page-cache.c, built by npm run build)', async () => {
     expect(nativeAddonPath('page-cache.node')).toBeDefined();
     readFileSync(file);
