@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { CfbOpen, CfbSealer, nativeCfbPath } from './native-cfb';
 import { seipdDataAt, seipdOpener, seipdSealer, sessionKeyPacketsEnd } from './seipd';
@@ -64,7 +64,7 @@ describe('sealed entries: one SEIPD v1 packet of definite length, written and re
         (require(nativeCfbPath() as string) as { cfbOpen: CfbOpen; cfbSealer: CfbSealer });
   const native = addon?.cfbOpen;
 
-  it('seals with libcrypto (native/aes-cfb.c) what openpgp.js and both openers read, each chunk encrypted where it lies', async () => {
+  it('seals natively (native/aes-cfb.c) what openpgp.js and both openers read, each chunk encrypted where it lies', async () => {
     if (process.env.AIRLOCK_NATIVE_AES === '0') return;
     const cfbSealer = (addon as { cfbSealer: CfbSealer }).cfbSealer;
     expect(() => cfbSealer(randomBytes(16))).toThrow(/^cfbSealer\(key: 32 bytes\)/);
@@ -85,6 +85,32 @@ describe('sealed entries: one SEIPD v1 packet of definite length, written and re
       const sealed = Buffer.concat(out);
       expect((await openpgpReads(sealed)).equals(data)).toBe(true);
       expect(open(sealed, 4096).equals(data)).toBe(true);
+    }
+  });
+
+  it.each([
+    ['AES-NI', undefined],
+    ['libcrypto', '0'],
+  ])('seals natively with %s the bytes node:crypto gives for AES-256-CFB, however the stream is cut', (_, aesni) => {
+    if (process.env.AIRLOCK_NATIVE_AES === '0') return;
+    const was = process.env.AIRLOCK_AESNI;
+    if (aesni === undefined) delete process.env.AIRLOCK_AESNI;
+    else process.env.AIRLOCK_AESNI = aesni;
+    try {
+      const key = randomBytes(32);
+      const data = randomBytes(200_003);
+      const expected = createCipheriv('aes-256-cfb', key, Buffer.alloc(16)).update(data);
+      for (const cuts of [[0], [1, 15, 16, 17, 100_000], [7, 8, 9, 4096, 4103]]) {
+        const seal = (addon as { cfbSealer: CfbSealer }).cfbSealer(key);
+        const out = Buffer.from(data);
+        const at = [0, ...cuts, out.length];
+        for (let i = 0; i + 1 < at.length; i++) seal(out.subarray(at[i], at[i + 1]));
+        seal(out.subarray(0, 0));
+        expect(out.equals(expected)).toBe(true);
+      }
+    } finally {
+      if (was === undefined) delete process.env.AIRLOCK_AESNI;
+      else process.env.AIRLOCK_AESNI = was;
     }
   });
 
