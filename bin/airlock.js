@@ -42,9 +42,9 @@ process.on('beforeExit', () => {
   );
   process.exit(1);
 });
-// `copy` and `bundle inspect` run without NestJS (a quarter of a second at every start); what they do not handle goes to the full command line
+// `copy` and `bundle inspect`, `export` and `import` run without NestJS (a quarter of a second at every start); what they do not handle goes to the full command line
 if (command === 'copy' || command === 'bundle') {
   require(path.join(dist, 'apps/cli/src/fast-commands.js'))
-    .runFast(args.slice(at))
+    .runFast(args)
     .then((handled) => (handled ? (settled = true) : full()), failed);
 } else full();

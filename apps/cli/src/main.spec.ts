@@ -1,4 +1,4 @@
-import { takeLogLevel } from './main';
+import { takeLogLevel } from './log-level-arg';
 
 describe('--log-level', () => {
   it('is taken out of the arguments wherever it stands, into AIRLOCK_LOG_LEVEL', () => {

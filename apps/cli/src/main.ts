@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { CommandFactory, CommandRunnerService } from 'nest-commander';
 import type { Command as CommanderCommand, CommanderError } from 'commander';
 import { CliModule } from './cli.module';
-import { LOG_LEVELS, logLevel } from '@airlock/common';
+import { LOG_LEVELS } from '@airlock/common';
+import { takeLogLevel } from './log-level-arg';
 import { EXIT, reportFailure } from './exit-codes';
 
 /** commander exits 1 on usage errors; our documented code is 2 (help and --version stay 0). */
@@ -13,26 +14,6 @@ function usageExit(err: Error): never {
 function overrideExits(cmd: CommanderCommand): void {
   cmd.exitOverride(usageExit);
   for (const sub of cmd.commands) overrideExits(sub);
-}
-
-/**
- * Takes `--log-level L` (or `--log-level=L`) out of the arguments, wherever it
- * stands, into AIRLOCK_LOG_LEVEL, which every logger of the process reads.
- */
-export function takeLogLevel(argv: string[], env: NodeJS.ProcessEnv = process.env): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--') {
-      out.push(...argv.slice(i));
-      break;
-    }
-    if (a === '--log-level' && i + 1 < argv.length) env.AIRLOCK_LOG_LEVEL = argv[++i];
-    else if (a.startsWith('--log-level=')) env.AIRLOCK_LOG_LEVEL = a.slice('--log-level='.length);
-    else out.push(a);
-  }
-  if (env.AIRLOCK_LOG_LEVEL !== undefined) logLevel(env);
-  return out;
 }
 
 /** The `airlock` command line. Errors end as one line and a documented exit code. */
