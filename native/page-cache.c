@@ -55,9 +55,19 @@ static void drop_complete(napi_env env, napi_status status, void *data) {
   free(r);
 }
 
+/* Queues `execute`, then `complete`, for `r` on libuv's thread pool: the promise they settle, or NULL when they could not be queued. */
+static napi_value queued(napi_env env, const char *name, napi_async_execute_callback execute, napi_async_complete_callback complete, void *r,
+                         napi_async_work *work, napi_deferred *deferred) {
+  napi_value promise, resource;
+  if (napi_create_promise(env, deferred, &promise) != napi_ok || napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource) != napi_ok ||
+      napi_create_async_work(env, NULL, resource, execute, complete, r, work) != napi_ok || napi_queue_async_work(env, *work) != napi_ok)
+    return NULL;
+  return promise;
+}
+
 static napi_value drop_pages(napi_env env, napi_callback_info info) {
   size_t argc = 3;
-  napi_value argv[3], promise, name;
+  napi_value argv[3];
   int32_t fd;
   int64_t offset, length;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
@@ -74,10 +84,8 @@ static napi_value drop_pages(napi_env env, napi_callback_info info) {
   r->fd = fd;
   r->offset = offset;
   r->length = length;
-  if (napi_create_promise(env, &r->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "airlock:dropPages", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, drop_execute, drop_complete, r, &r->work) != napi_ok ||
-      napi_queue_async_work(env, r->work) != napi_ok) {
+  napi_value promise = queued(env, "airlock:dropPages", drop_execute, drop_complete, r, &r->work, &r->deferred);
+  if (promise == NULL) {
     free(r);
     napi_throw_error(env, NULL, "dropPages: could not queue its work");
     return NULL;
@@ -147,7 +155,7 @@ static void read_complete(napi_env env, napi_status status, void *data) {
 
 static napi_value read_direct(napi_env env, napi_callback_info info) {
   size_t argc = 3;
-  napi_value argv[3], promise, name;
+  napi_value argv[3];
   int32_t fd;
   int64_t position;
   void *dest;
@@ -173,10 +181,8 @@ static napi_value read_direct(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "readDirect: could not hold its buffer");
     return NULL;
   }
-  if (napi_create_promise(env, &r->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "airlock:readDirect", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, read_execute, read_complete, r, &r->work) != napi_ok ||
-      napi_queue_async_work(env, r->work) != napi_ok) {
+  napi_value promise = queued(env, "airlock:readDirect", read_execute, read_complete, r, &r->work, &r->deferred);
+  if (promise == NULL) {
     napi_delete_reference(env, r->buffer);
     free(r);
     napi_throw_error(env, NULL, "readDirect: could not queue its work");

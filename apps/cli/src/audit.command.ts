@@ -8,7 +8,7 @@ import type { StageCatalog } from '@airlock/promotion';
 import type { Key } from 'openpgp';
 import { lazy } from './lazy';
 import { CommandGroup } from './command-group';
-import { CONFIG_HELP, configPath } from './config-path';
+import { configPath, CONFIG_OPTION } from './config-path';
 import { EXIT } from './exit-codes';
 import { AuditEventsCommand } from './client/audit-events.command';
 
@@ -46,7 +46,7 @@ abstract class DbCommand extends CommandRunner {
   parseDb(v: string): string {
     return v;
   }
-  @Option({ flags: '--config <file>', description: CONFIG_HELP })
+  @Option(CONFIG_OPTION)
   parseConfig(v: string): string {
     return v;
   }

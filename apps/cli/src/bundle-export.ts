@@ -1,5 +1,5 @@
 import { AirlockError } from '@airlock/common';
-import { CONFIG_HELP } from './config-path';
+import { CONFIG_OPTION } from './config-path';
 import { localCore } from './local-core';
 import { count } from './plural';
 import { ProgressReporter } from './progress';
@@ -33,7 +33,7 @@ export const EXPORT_OPTIONS: Record<keyof ExportFlags, CommandOption> = {
   channel: { flags: '--channel <name>', description: 'the channel to export' },
   out: { flags: '--out <dir>', description: 'folder for the volumes (default: the channel folder)' },
   full: { flags: '--full', description: 'carry every blob, even those receipts say the far side has' },
-  config: { flags: '--config <file>', description: CONFIG_HELP },
+  config: CONFIG_OPTION,
   sequence: {
     flags: '--sequence <n>',
     description: 'with --volumes: the bundle (of this channel) whose volumes to write again',

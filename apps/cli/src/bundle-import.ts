@@ -1,5 +1,5 @@
 import { lazy } from './lazy';
-import { CONFIG_HELP } from './config-path';
+import { CONFIG_OPTION } from './config-path';
 import { localCore } from './local-core';
 import { operator } from './operator';
 import type { CommandOption } from './fast-args';
@@ -11,7 +11,7 @@ export interface ImportFlags {
 }
 
 export const IMPORT_OPTIONS: Record<keyof ImportFlags, CommandOption> = {
-  config: { flags: '--config <file>', description: CONFIG_HELP },
+  config: CONFIG_OPTION,
   receiptDir: { flags: '--receipt-dir <dir>', description: 'where to write the signed receipt (default: the channel folder)' },
 };
 

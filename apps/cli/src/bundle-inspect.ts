@@ -1,5 +1,5 @@
 import { lazy } from './lazy';
-import { CONFIG_HELP } from './config-path';
+import { CONFIG_OPTION } from './config-path';
 import { localCore } from './local-core';
 import { count } from './plural';
 import type { CommandOption } from './fast-args';
@@ -11,7 +11,7 @@ export interface InspectFlags {
 }
 
 export const INSPECT_OPTIONS: Record<keyof InspectFlags, CommandOption> = {
-  config: { flags: '--config <file>', description: CONFIG_HELP },
+  config: CONFIG_OPTION,
   verify: { flags: '--verify', description: 'also read every entry of the volumes given and check its digest (format 2)' },
 };
 

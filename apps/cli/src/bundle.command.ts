@@ -3,7 +3,7 @@ import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
 import { lazy } from './lazy';
 import { CommandGroup } from './command-group';
-import { CONFIG_HELP } from './config-path';
+import { CONFIG_OPTION } from './config-path';
 import { count } from './plural';
 import { localCore } from './local-core';
 import { INSPECT_OPTIONS, InspectFlags, runInspect } from './bundle-inspect';
@@ -12,7 +12,7 @@ import { IMPORT_OPTIONS, ImportFlags, runImport } from './bundle-import';
 import { operator } from './operator';
 
 abstract class ConfigCommand extends CommandRunner {
-  @Option({ flags: '--config <file>', description: CONFIG_HELP })
+  @Option(CONFIG_OPTION)
   parseConfig(v: string): string {
     return v;
   }

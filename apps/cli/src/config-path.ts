@@ -22,3 +22,6 @@ export function configPath(flag?: string): string {
 
 /** How --config is described in every command's help. */
 export const CONFIG_HELP = `configuration file (default $AIRLOCK_CONFIG, ./airlock.yaml, or the sandbox's ./${SANDBOX_CONFIG})`;
+
+/** The --config option, as every command that reads a configuration declares it. */
+export const CONFIG_OPTION = { flags: '--config <file>', description: CONFIG_HELP };

@@ -1,5 +1,5 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { CONFIG_HELP, configPath } from './config-path';
+import { configPath, CONFIG_OPTION } from './config-path';
 import { requireKeysAndSecrets } from './keys-and-secrets';
 import { CommandGroup } from './command-group';
 import { count } from './plural';
@@ -18,7 +18,7 @@ export class ConfigCheckCommand extends CommandRunner {
       `${l.path}: valid, keys and secrets read (${count(l.config.stages.length, 'stage')}, ${count(l.config.channels.length, 'channel')}, sha256 ${l.sha256})\n`,
     );
   }
-  @Option({ flags: '--config <file>', description: CONFIG_HELP })
+  @Option(CONFIG_OPTION)
   parseConfig(v: string): string {
     return v;
   }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { AirlockError } from '@airlock/common';
 import { lazy } from './lazy';
-import { CONFIG_HELP, configPath } from './config-path';
+import { configPath, CONFIG_OPTION } from './config-path';
 
 const POLICY_FORMATS = [
   'policy-json',
@@ -75,7 +75,7 @@ export class PolicyCommand extends CommandRunner {
   parseOut(v: string): string {
     return v;
   }
-  @Option({ flags: '--config <file>', description: CONFIG_HELP })
+  @Option(CONFIG_OPTION)
   parseConfig(v: string): string {
     return v;
   }

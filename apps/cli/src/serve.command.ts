@@ -4,7 +4,7 @@ import { Command, CommandRunner, Option } from 'nest-commander';
 import type { AirlockApi } from '../../api/src/main';
 import { processLogger } from '@airlock/common';
 import { lazy } from './lazy';
-import { CONFIG_HELP, configPath } from './config-path';
+import { configPath, CONFIG_OPTION } from './config-path';
 import { requireKeysAndSecrets } from './keys-and-secrets';
 
 /** Runs until SIGINT/SIGTERM, then closes what it started. */
@@ -61,7 +61,7 @@ abstract class ProcessCommand extends CommandRunner {
     );
     await untilSignal(() => started.close());
   }
-  @Option({ flags: '--config <file>', description: CONFIG_HELP })
+  @Option(CONFIG_OPTION)
   parseConfig(v: string): string {
     return v;
   }

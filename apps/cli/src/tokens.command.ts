@@ -6,7 +6,7 @@ import { lazy } from './lazy';
 import { CommandGroup } from './command-group';
 
 const ROLES = ['requester', 'approver', 'operator', 'auditor', 'admin'];
-import { CONFIG_HELP, configPath } from './config-path';
+import { configPath, CONFIG_OPTION } from './config-path';
 
 function tokenService(config?: string): { tokens: TokenService; close(): void } {
   const loaded = lazy.config().loadConfig(configPath(config));
@@ -38,7 +38,7 @@ export class TokensCreateCommand extends CommandRunner {
   parseRole(v: string, prev: string[] = []): string[] {
     return [...prev, v];
   }
-  @Option({ flags: '--config <file>', description: CONFIG_HELP })
+  @Option(CONFIG_OPTION)
   parseConfig(v: string): string {
     return v;
   }
@@ -60,7 +60,7 @@ export class TokensRevokeCommand extends CommandRunner {
   parseUser(v: string): string {
     return v;
   }
-  @Option({ flags: '--config <file>', description: CONFIG_HELP })
+  @Option(CONFIG_OPTION)
   parseConfig(v: string): string {
     return v;
   }
@@ -77,7 +77,7 @@ export class TokensListCommand extends CommandRunner {
       close();
     }
   }
-  @Option({ flags: '--config <file>', description: CONFIG_HELP })
+  @Option(CONFIG_OPTION)
   parseConfig(v: string): string {
     return v;
   }
