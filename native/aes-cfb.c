@@ -130,7 +130,7 @@ AESNI static inline __m128i encrypt_block(__m128i b, const __m128i *k) {
   return _mm_aesenclast_si128(b, k[14]);
 }
 
-/* CFB-128 encryption in place, going on from the state: what CRYPTO_cfb128_encrypt computes, the round keys in registers. */
+/* CFB-128 encryption in place, going on from the state: what CRYPTO_cfb128_encrypt computes, a block's fourteen rounds inline. */
 AESNI static void aesni_cfb_seal(sealer_state *st, uint8_t *p, size_t n) {
   unsigned num = st->num;
   while (num && n) {
@@ -209,6 +209,7 @@ static napi_value cfb_sealer(napi_env env, napi_callback_info info) {
   }
 #ifdef HAVE_AESNI
   const char *use = getenv("AIRLOCK_AESNI");
+  __builtin_cpu_init(); /* reads the CPU's features, should no constructor have read them yet */
   if (__builtin_cpu_supports("aes") && (use == NULL || strcmp(use, "0") != 0))
     aes256_schedule(key, st->rk);
   else
